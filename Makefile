@@ -1,0 +1,57 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?= -n 2
+
+.PHONY: run test test-e2e venv migrate demo messages lint bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	OTP_REQUIRED=0 $(PY) manage.py load_demo --if-empty
+
+run: demo
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops)"
+	@echo "Local demo: DEBUG on, plain HTTP, two-factor authentication OFF (OTP_REQUIRED=0). Production: deploy/README.md"
+	DEBUG=1 OTP_REQUIRED=0 $(PY) manage.py runserver $(HOST):$(PORT)
+
+# The whole suite on SQLite, then on PostgreSQL as well when DATABASE_URL is set.
+test: venv
+	env -u DATABASE_URL $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+	@if [ -n "$$DATABASE_URL" ]; then \
+		echo "== again on $$DATABASE_URL =="; \
+		$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS); \
+	fi
+
+# Browser tests (Debian's Chromium at /usr/bin/chromium).
+test-e2e: venv
+	env -u DATABASE_URL $(PY) -m pytest -m e2e
+
+# Rebuild the translation catalogs from the code; the compiled .mo files are committed.
+messages: venv
+	$(PY) manage.py makemessages -l vi -l en --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=var --ignore=bench
+	msgattrib --clear-fuzzy --empty -o locale/en/LC_MESSAGES/django.po locale/en/LC_MESSAGES/django.po
+	msgen -o locale/en/LC_MESSAGES/django.po locale/en/LC_MESSAGES/django.po
+	@echo "Translate the empty entries of locale/vi/LC_MESSAGES/django.po (locale/po_tools.py todo), then:"
+	$(PY) manage.py compilemessages --ignore=.venv
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+bench: venv
+	bench/run --quick
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache

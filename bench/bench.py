@@ -1,0 +1,479 @@
+"""The benchmark of issue 7 (run it as ``bench/run [--quick]``).
+
+Builds (or reuses) the national dataset on PostgreSQL, then, in one process, takes the median
+of repeated runs of the reports, the pages and an import, each with its query count, and the
+SQL floor of the fulfilment report (one hand-written query over the raw tables). The last line
+is ``fulfilment_root_vs_sql=<engine median / floor median>``.
+
+Databases: ``scale`` (full size) or ``scale_quick`` (a tenth) on postgres://postgres@127.0.0.1:5432,
+or BENCH_DATABASE_URL. Pieces that are missing print ``<name>=unavailable (<why>)``.
+"""
+
+import argparse
+import csv
+import io
+import os
+import statistics
+import sys
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SERVER = "postgres://postgres@127.0.0.1:5432"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="A tenth of the data (database scale_quick).")
+    parser.add_argument("--regenerate", action="store_true", help="Rebuild the dataset even if present.")
+    parser.add_argument("--repeat", type=int, default=None, help="Runs per figure (default 7, quick 5).")
+    parser.add_argument("--import-rows", type=int, default=100_000, help="Rows of the member import.")
+    parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--only", default="", help="Only the figures whose names start with these (a,b,…).")
+    parser.add_argument(
+        "--slow-seconds", type=float, default=5.0, help="A figure whose first run takes longer is not repeated."
+    )
+    return parser.parse_args()
+
+
+def prepare_environment(args):
+    database = "scale_quick" if args.quick else "scale"
+    url = os.environ.get("BENCH_DATABASE_URL") or f"{SERVER}/{database}"
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # The test client speaks plain HTTP, and the benchmark user has no TOTP device:
+    # the documented switches of config/settings.py (DJANGO_TESTING, OTP_REQUIRED=0).
+    os.environ.setdefault("DJANGO_TESTING", "1")
+    os.environ.setdefault("OTP_REQUIRED", "0")
+    os.environ.setdefault("DEBUG", "0")
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+            print(f"# created database {name}")
+    return url
+
+
+def setup_django():
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def ensure_dataset(args):
+    from django.core.management import call_command
+
+    from branches.models import Member, Organization
+    from reports import rollups
+    from reports.models import Rollup
+
+    if args.regenerate or not Organization.objects.filter(code="TW").exists():
+        print("# generating the dataset" + (" (a tenth)" if args.quick else ""), flush=True)
+        started = time.monotonic()
+        extra = ["--scale", "0.1"] if args.quick else []
+        call_command("generate_scale", "--reset", *extra, stdout=io.StringIO())
+        print(f"generate_scale_seconds={time.monotonic() - started:.1f}")
+    elif not Rollup.objects.exists():
+        print("# rebuilding the roll-ups of an existing dataset", flush=True)
+        rollups.rebuild()
+    print(f"# dataset: {Member.objects.count():,} members, {Organization.objects.count():,} organisations")
+
+
+# Measuring ---------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, repeat, slow_ms=5000, only=()):
+        self.repeat = repeat
+        self.only = tuple(only)
+        self.slow_ms = slow_ms
+        self.results = {}
+
+    def measure(self, name, fn, repeat=None, warmup=1):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        if self.only and not name.startswith(self.only):
+            return None
+        try:
+            times, queries = [], []
+            for _ in range(warmup):
+                started = time.perf_counter()
+                with CaptureQueriesContext(connection) as captured:
+                    fn()
+                elapsed = (time.perf_counter() - started) * 1000
+                if elapsed > self.slow_ms:
+                    # Too slow to repeat within the run's time: the single (warm-up) run is the figure.
+                    times.append(elapsed)
+                    queries.append(len(captured.captured_queries))
+            for _ in range(0 if times else (repeat or self.repeat)):
+                with CaptureQueriesContext(connection) as captured:
+                    started = time.perf_counter()
+                    fn()
+                    times.append((time.perf_counter() - started) * 1000)
+                queries.append(len(captured.captured_queries))
+        except Unavailable as exc:
+            print(f"{name}=unavailable ({exc})", flush=True)
+            return None
+        except Exception as exc:  # a missing piece must not stop the other figures
+            print(f"{name}=unavailable ({type(exc).__name__}: {str(exc).splitlines()[0][:150]})", flush=True)
+            if os.environ.get("BENCH_DEBUG"):
+                traceback.print_exc()
+            return None
+        median = statistics.median(times)
+        self.results[name] = median
+        spread = f"min {min(times):.1f}, max {max(times):.1f}"
+        print(f"{name}={median:.1f} ms ({max(queries)} queries; {spread}; n={len(times)})", flush=True)
+        return median
+
+
+class Unavailable(Exception):
+    pass
+
+
+def http_get(client, url, expect=200):
+    response = client.get(url, secure=False)
+    if response.status_code == 404 and expect == 200:
+        raise Unavailable(f"GET {url} answered 404")
+    if response.status_code != expect:
+        raise Unavailable(f"GET {url} answered {response.status_code}")
+    if hasattr(response, "streaming_content"):
+        b"".join(response.streaming_content)
+    return response
+
+
+# Subjects ----------------------------------------------------------------------------------
+
+
+def pick_subjects():
+    from django.db.models import Count
+
+    from branches.choices import OrganizationKind
+    from branches.models import Member, Organization
+
+    root = Organization.objects.get(code="TW")
+    province = Organization.objects.get(code="P01")
+    # The commune committee of Hà Nội with the most grassroots organisations below it.
+    commune = (
+        Organization.objects.filter(path__startswith=province.path, depth=3)
+        .exclude(code__endswith="-DN")
+        .annotate(n=Count("pk"))
+        .order_by("-numchild", "path")
+        .first()
+    )
+    branch = (
+        Organization.objects.filter(kind=OrganizationKind.GRASSROOTS_BRANCH, dissolved_on__isnull=True)
+        .filter(path__startswith=commune.path)
+        .order_by("-numchild", "path")
+        .first()
+    )
+    member = Member.objects.filter(organization=branch).order_by("pk").first() or Member.objects.order_by("pk").first()
+    return root, province, commune, branch, member
+
+
+def user_for(username, role, organization):
+    from django.contrib.auth import get_user_model
+
+    from branches.models import RoleAssignment
+    from branches.services import grant_role
+
+    user, _created = get_user_model().objects.get_or_create(username=username)
+    if role == "superuser":
+        if not user.is_superuser:
+            user.is_superuser = user.is_staff = True
+            user.save()
+        return user
+    if not RoleAssignment.objects.filter(user=user, role=role, organization=organization).exists():
+        grant_role(None, user=user, role=role, organization=organization)
+    return user
+
+
+def logged_in(user):
+    from django.test import Client
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="vi")
+    client.force_login(user)
+    return client
+
+
+# The SQL floor -----------------------------------------------------------------------------
+
+FLOOR_SQL = """
+WITH scope AS (SELECT %(path)s::text AS path, %(depth)s::int AS depth),
+events AS (
+    SELECT substr(o.path, 1, (s.depth + 1) * 4) AS child, 'party_orgs_established' AS metric, count(*) AS n
+    FROM branches_organization o, scope s
+    WHERE o.path LIKE s.path || '%%' AND o.kind IN ('grassroots_committee', 'grassroots_branch', 'subordinate_branch')
+      AND o.established_on BETWEEN %(start)s AND %(end)s
+    GROUP BY 1
+    UNION ALL
+    SELECT substr(o.path, 1, (s.depth + 1) * 4), x.metric, sum(x.n)
+    FROM (SELECT admitted_by_id, count(*) AS admitted, count(*) FILTER (WHERE owner_at_admission) AS owners
+          FROM branches_member WHERE admitted_on BETWEEN %(start)s AND %(end)s GROUP BY admitted_by_id) m
+    JOIN branches_organization o ON o.id = m.admitted_by_id
+    CROSS JOIN scope s
+    CROSS JOIN LATERAL (VALUES ('members_admitted', m.admitted), ('owners_admitted', m.owners)) x(metric, n)
+    WHERE o.path LIKE s.path || '%%'
+    GROUP BY 1, 2
+    UNION ALL
+    SELECT substr(c.path, 1, (s.depth + 1) * 4), x.metric, sum(x.n)
+    FROM (SELECT e.managing_committee_id AS committee, count(*) AS total,
+                 count(*) FILTER (WHERE mo.kind = 'trade_union') AS trade,
+                 count(*) FILTER (WHERE mo.kind = 'youth_union') AS youth
+          FROM enterprises_massorganization mo JOIN enterprises_enterprise e ON e.id = mo.enterprise_id
+          WHERE mo.established_on BETWEEN %(start)s AND %(end)s GROUP BY 1) g
+    JOIN branches_organization c ON c.id = g.committee
+    CROSS JOIN scope s
+    CROSS JOIN LATERAL (VALUES ('mass_orgs_established', g.total), ('trade_unions_established', g.trade),
+                               ('youth_unions_established', g.youth)) x(metric, n)
+    WHERE c.path LIKE s.path || '%%'
+    GROUP BY 1, 2
+    UNION ALL
+    SELECT substr(c.path, 1, (s.depth + 1) * 4), x.metric, sum(x.n)
+    FROM (SELECT e.managing_committee_id AS committee, sum(r.members_admitted) AS total,
+                 sum(r.members_admitted) FILTER (WHERE mo.kind = 'trade_union') AS trade,
+                 sum(r.members_admitted) FILTER (WHERE mo.kind = 'youth_union') AS youth
+          FROM enterprises_membershipreturn r
+          JOIN enterprises_massorganization mo ON mo.id = r.mass_organization_id
+          JOIN enterprises_enterprise e ON e.id = mo.enterprise_id
+          WHERE r.date BETWEEN %(start)s AND %(end)s GROUP BY 1) g
+    JOIN branches_organization c ON c.id = g.committee
+    CROSS JOIN scope s
+    CROSS JOIN LATERAL (VALUES ('mass_org_members_admitted', g.total), ('trade_union_members_admitted', g.trade),
+                               ('youth_union_members_admitted', g.youth)) x(metric, n)
+    WHERE c.path LIKE s.path || '%%'
+    GROUP BY 1, 2
+)
+SELECT child, metric, sum(n) FROM events GROUP BY child, metric
+"""
+
+
+def sql_floor(organization, start, end):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(FLOOR_SQL, {"path": organization.path, "depth": organization.depth, "start": start, "end": end})
+        return cursor.fetchall()
+
+
+def check_floor_matches_engine(report, rows, organization):
+    """The floor must compute the same numbers as the engine (otherwise the comparison is void)."""
+    totals, children = {}, {}
+    for child, metric, n in rows:
+        n = int(n or 0)
+        totals[metric] = totals.get(metric, 0) + n
+        children.setdefault(child, {})[metric] = children.get(child, {}).get(metric, 0) + n
+    for row in report.rows:
+        if totals.get(str(row.metric), 0) != row.actual:
+            return f"{row.metric}: engine {row.actual}, floor {totals.get(str(row.metric), 0)}"
+    for part in report.children:
+        for row in part.rows:
+            floor = children.get(part.organization.path, {}).get(str(row.metric), 0)
+            if floor != row.actual:
+                return f"{part.organization.code} {row.metric}: engine {row.actual}, floor {floor}"
+    return None
+
+
+# The import --------------------------------------------------------------------------------
+
+
+def import_file(rows, commune):
+    """A CSV of ``rows`` new members admitted into the active branches below ``commune``."""
+    import datetime
+    import random
+
+    from django.utils import translation
+
+    from branches.choices import GRASSROOTS_KINDS, Sex
+    from branches.imports import MEMBER_COLUMNS
+    from branches.models import Organization
+
+    rng = random.Random(11)
+    branches = list(
+        Organization.objects.filter(
+            path__startswith=commune.path,
+            kind__in=GRASSROOTS_KINDS,
+            dissolved_on__isnull=True,
+            established_on__lte=datetime.date(2020, 12, 31),
+        )
+        .exclude(kind="grassroots_committee")
+        .values_list("code", flat=True)
+    )
+    if not branches:
+        raise Unavailable(f"no active branch under {commune.code}")
+    with translation.override("en"):
+        headers = [str(c.header) for c in MEMBER_COLUMNS]
+        keys = [c.key for c in MEMBER_COLUMNS]
+        sexes = [str(Sex.MALE.label), str(Sex.FEMALE.label)]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(headers)
+    for i in range(rows):
+        admitted = datetime.date(2021, 1, 1) + datetime.timedelta(days=rng.randint(0, 1500))
+        values = {
+            "citizen_id": f"999{i:09d}",
+            "full_name": f"Nguyễn Văn Nhập {i}",
+            "sex": sexes[i % 2],
+            "date_of_birth": (admitted - datetime.timedelta(days=rng.randint(7000, 15000))).isoformat(),
+            "party_card_number": f"IMP{i:09d}",
+            "organization": rng.choice(branches),
+            "admitted_on": admitted.isoformat(),
+        }
+        writer.writerow([values.get(key, "") for key in keys])
+    return out.getvalue().encode("utf-8")
+
+
+def run_import(data, commune, admin):
+    from django.db import transaction
+    from django.utils import translation
+
+    from branches.imports import import_members
+
+    with translation.override("en"), transaction.atomic():
+        result = import_members(data, organization=commune, acting_user=admin, filename="bench.csv")
+        if result.has_errors:
+            first = next((row for row in result.rows if getattr(row, "errors", None)), None)
+            raise Unavailable(f"the import refused rows, e.g. {getattr(first, 'errors', '?')}")
+        transaction.set_rollback(True)  # measure the whole write, keep the dataset as it was
+    return result
+
+
+# Main --------------------------------------------------------------------------------------
+
+
+def main():
+    args = parse_args()
+    prepare_environment(args)
+    setup_django()
+    ensure_dataset(args)
+    repeat = args.repeat or (5 if args.quick else 7)
+    only = [prefix for prefix in args.only.split(",") if prefix]
+    bench = Bench(repeat, slow_ms=args.slow_seconds * 1000, only=only)
+    deep = 50 if args.quick else 500
+
+    import datetime
+
+    from django.core.management import call_command
+    from django.urls import NoReverseMatch, reverse
+    from django.utils import timezone, translation
+
+    translation.activate("vi")
+    root, province, commune, branch, member = pick_subjects()
+    today = timezone.localdate()
+    year = today.year - 1  # the last whole year: every month closed
+    print(f"# subjects: root {root.code}, province {province.code}, commune {commune.code}, branch {branch.code}")
+    print(f"# year {year}; repeats {repeat}")
+
+    try:
+        from reports import engine
+    except ImportError:
+        engine = None
+
+    subjects = {"root": root, "province": province, "commune": commune}
+    department = {key: user_for(f"bench-dept-{key}", "department", org) for key, org in subjects.items()}
+    secretary = user_for("bench-secretary", "secretary", branch)
+    admin = user_for("bench-admin", "superuser", None)
+
+    for key, organization in subjects.items():
+        if engine is None:
+            print(f"fulfilment_{key}_engine=unavailable (reports.engine missing)")
+        else:
+            bench.measure(f"fulfilment_{key}_engine", lambda o=organization: engine.fulfilment(o, year))
+        bench.measure(
+            f"fulfilment_{key}_cli",
+            lambda o=organization: call_command(
+                "report", "fulfilment", "--org", o.code, "--year", str(year), "--format", "json", stdout=io.StringIO()
+            ),
+        )
+        client = logged_in(department[key])
+        try:
+            url = reverse("reports:fulfilment_export") + f"?organization={organization.code}&year={year}&format=csv"
+        except NoReverseMatch:
+            url = None
+        if url is None:
+            print(f"fulfilment_{key}_http=unavailable (no reports:fulfilment_export URL)")
+        else:
+            bench.measure(f"fulfilment_{key}_http", lambda c=client, u=url: http_get(c, u))
+    if engine is not None:
+        bench.measure("fulfilment_root_engine_current_year", lambda: engine.fulfilment(root, today.year))
+
+    start, end = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    floor = bench.measure("fulfilment_root_sql_floor", lambda: sql_floor(root, start, end))
+    if engine is not None and floor is not None:
+        mismatch = check_floor_matches_engine(engine.fulfilment(root, year), sql_floor(root, start, end), root)
+        print("# floor and engine agree on every figure" if mismatch is None else f"# FLOOR MISMATCH {mismatch}")
+
+    if engine is not None:
+        bench.measure("structure_root_engine", lambda: engine.structure(root, today))
+        bench.measure("gaps_root_engine", lambda: engine.gaps(root, today))
+
+    # Pages, as department staff of the root (the largest lists) and of the province.
+    client = logged_in(department["root"])
+    try:
+        members_url = reverse("branches:member_list")
+        bench.measure("member_list_first_page", lambda: http_get(client, members_url))
+        bench.measure(
+            "member_list_filtered_page",
+            lambda: http_get(client, members_url + "?status=active&is_business_owner=true"),
+        )
+        bench.measure("member_list_deep_page", lambda: http_get(client, members_url + "?page=2000"))
+        province_client = logged_in(department["province"])
+        bench.measure("member_list_province_first_page", lambda: http_get(province_client, members_url))
+    except NoReverseMatch:
+        print("member_list=unavailable (no branches:member_list URL)")
+    try:
+        detail_url = reverse("branches:member_detail", args=[member.pk])
+        secretary_client = logged_in(secretary)
+        bench.measure("member_detail_page", lambda: http_get(secretary_client, detail_url))
+    except NoReverseMatch:
+        print("member_detail_page=unavailable (no branches:member_detail URL)")
+    for name, url_name in (
+        ("organization_list_page", "branches:organization_list"),
+        ("enterprise_list_page", "enterprises:enterprise_list"),
+        ("massorganization_list_page", "enterprises:massorganization_list"),
+    ):
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            print(f"{name}=unavailable (no {url_name} URL)")
+            continue
+        bench.measure(name, lambda u=url: http_get(client, u))
+        bench.measure(name.replace("_page", "_deep_page"), lambda u=url: http_get(client, u + f"?page={deep}"))
+    try:
+        dashboard_url = reverse("reports:dashboard")
+        bench.measure("dashboard_root_page", lambda: http_get(client, dashboard_url + f"?year={year}"))
+        bench.measure(
+            "dashboard_province_page",
+            lambda: http_get(logged_in(department["province"]), dashboard_url + f"?year={year}"),
+        )
+    except NoReverseMatch:
+        print("dashboard_page=unavailable (no reports:dashboard URL)")
+
+    if not args.skip_import and (not only or "import" in only):
+        rows = args.import_rows
+        try:
+            data = import_file(rows, commune)
+            bench.measure(f"import_{rows}_members", lambda: run_import(data, commune, admin), repeat=1, warmup=0)
+        except Unavailable as exc:
+            print(f"import_{rows}_members=unavailable ({exc})")
+        except ImportError as exc:
+            print(f"import_{rows}_members=unavailable ({exc})")
+
+    engine_root = bench.results.get("fulfilment_root_engine")
+    floor_root = bench.results.get("fulfilment_root_sql_floor")
+    if engine_root is not None and floor_root:
+        print(f"fulfilment_root_vs_sql={engine_root / floor_root:.3f}")
+    else:
+        print("fulfilment_root_vs_sql=unavailable (engine or floor not measured)")
+
+
+if __name__ == "__main__":
+    main()

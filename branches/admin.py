@@ -1,0 +1,819 @@
+"""Django admin for the administrator: organisations, members, prospects, roles and users.
+
+Rules of this admin (shared by ``enterprises.admin`` and ``reports.admin``):
+
+* Who may use it follows our roles, in one place (:class:`AdministratorOnlyMixin`): users with
+  the ``administrator`` role (and superusers) may use every page without Django model
+  permissions; secretaries and department staff may not, even with ``is_staff``.
+* Every write goes through the service functions: add and change forms are
+  :class:`ServiceForm` subclasses that call the service while the form is validated, so a refused
+  change shows its message on the field and nothing is written; lifecycle steps are admin
+  actions with a small intermediate form (:func:`run_action`); history cannot be reverted.
+* A Party record is never silently deleted: deletion is off unless a service does it.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AdminDateWidget
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import transaction
+from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
+
+from branches import services
+from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, OrganizationKind, PeriodEndReason, RoleKey
+from branches.models import (
+    AccessLog,
+    Member,
+    MembershipPeriod,
+    Organization,
+    Prospect,
+    RoleAssignment,
+)
+from branches.scoping import is_administrator
+
+admin.site.site_header = _("Party building in non-state enterprises: administration")
+admin.site.site_title = _("Party building administration")
+admin.site.index_title = _("Localities, organisations, records, users and roles")
+
+# The admin site's own gate ------------------------------------------------------------------
+
+
+class AdministratorOnlyMixin:
+    """Admin permissions from our roles, not from Django model permissions.
+
+    Administrators (role ``administrator``) and superusers may view everything and add or
+    change what the service layer lets them; nobody else may use any admin page. A ModelAdmin
+    narrows what is possible with ``allow_add`` / ``allow_change`` / ``allow_delete``.
+    """
+
+    allow_add = True
+    allow_change = True
+    allow_delete = False
+
+    def _administrator(self, request):
+        return request.user.is_active and is_administrator(request.user)
+
+    def has_module_permission(self, request):
+        return self._administrator(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._administrator(request)
+
+    def has_add_permission(self, request, obj=None):
+        return self.allow_add and self._administrator(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self.allow_change and self._administrator(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.allow_delete and self._administrator(request)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if hasattr(queryset, "visible_to"):
+            # Administrators are global: this is every row, through the one gate all the same.
+            queryset = queryset.visible_to(request.user)
+        return queryset
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None and getattr(self, "add_form", None) is not None:
+            kwargs.setdefault("form", self.add_form)
+        form = super().get_form(request, obj, **kwargs)
+        form.acting_user = request.user
+        return form
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.acting_user = request.user
+        formset.form.acting_user = request.user
+        return formset
+
+    def get_inline_instances(self, request, obj=None):
+        # Inlines write through services about an existing parent: none on add pages.
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if isinstance(form, ServiceForm):
+            return  # the service wrote it while the form was validated
+        super().save_model(request, obj, form, change)
+
+    def _changeform_view(self, request, object_id, form_url, extra_context):
+        # Services write while forms are validated: if anything on the page was refused,
+        # undo what was written (changeform_view runs inside one transaction).
+        response = super()._changeform_view(request, object_id, form_url, extra_context)
+        context = getattr(response, "context_data", None) or {}
+        if request.method == "POST" and context.get("errors"):
+            transaction.set_rollback(True)
+        return response
+
+
+class PartyModelAdmin(AdministratorOnlyMixin, SimpleHistoryAdmin):
+    """Base of every domain ModelAdmin: our permissions, service forms, read-only history."""
+
+    list_per_page = 50
+
+    def revert_disabled(self, request, obj=None):
+        return True  # history is shown, never restored around the services
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ReadOnlyInline(AdministratorOnlyMixin, admin.TabularInline):
+    allow_add = False
+    allow_change = False
+    extra = 0
+    show_change_link = False
+
+
+# Forms that write through services --------------------------------------------------------
+
+
+def add_service_errors(form, exc):
+    """Put a service's ``ValidationError`` on the form: on the field it names, or at the top."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for key, errors in exc.error_dict.items():
+        field = form.field_for_error(key)
+        messages_ = [message for error in errors for message in error.messages]
+        if field in form.fields:
+            form.add_error(field, messages_)
+        elif field == NON_FIELD_ERRORS:
+            form.add_error(None, messages_)
+        else:
+            try:
+                label = form._meta.model._meta.get_field(field).verbose_name
+            except Exception:  # noqa: BLE001 - any key a service uses
+                label = field
+            form.add_error(None, [f"{str(label).capitalize()}: {message}" for message in messages_])
+
+
+class ServiceForm(forms.ModelForm):
+    """A ModelForm whose validation calls a service (``apply``) instead of saving the model.
+
+    The service validates everything and writes in one transaction; its refusals land on the
+    form's fields. ``save()`` returns what the service wrote. Change forms carry the version
+    they were built from (optimistic locking) when the model has one.
+    """
+
+    acting_user = None
+    #: service error key → form field, where they differ
+    service_error_fields = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.result = None
+        if "expected_version" in self.fields and self.instance.pk is not None:
+            self.fields["expected_version"].initial = self.instance.version
+
+    def apply(self, data):
+        """Call the service with the cleaned data; return the saved object."""
+        raise NotImplementedError
+
+    def field_for_error(self, key):
+        """The form field a service error key belongs to."""
+        return self.service_error_fields.get(key, key)
+
+    def changes(self, data, fields):
+        """The changed fields among ``fields``, as service keyword arguments."""
+        return {field: data[field] for field in fields if field in self.changed_data and field in data}
+
+    def version_kwargs(self, data):
+        version = data.get("expected_version")
+        return {"expected_version": version} if version is not None else {}
+
+    def _post_clean(self):
+        if self._errors or self.cleaned_data.get("DELETE"):
+            return
+        if self.instance.pk is not None and not self.has_changed():
+            self.result = self.instance
+            return
+        try:
+            with transaction.atomic():
+                self.result = self.apply(self.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+        except PermissionDenied as exc:
+            self.add_error(None, str(exc) or _("You may not make this change."))
+
+    def save(self, commit=True):
+        if self.errors:
+            raise ValueError("The service refused this form.")
+        return self.result
+
+    def save_m2m(self):
+        pass
+
+
+class VersionedServiceForm(ServiceForm):
+    """A change form for a model with a ``version``: a stale form is refused by the service."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class ServiceInlineFormSet(BaseInlineFormSet):
+    """Inline rows are written by their forms' services; deletions go through ``delete_with_service``."""
+
+    acting_user = None
+
+    def save_new(self, form, commit=True):
+        return form.result
+
+    def save_existing(self, form, obj, commit=True):
+        return form.result or obj
+
+    def delete_existing(self, obj, commit=True):
+        if commit:
+            self.delete_with_service(obj)
+
+    def delete_with_service(self, obj):
+        raise PermissionDenied
+
+
+# Actions with an intermediate form --------------------------------------------------------
+
+
+def date_field(label, required=True):
+    return forms.DateField(label=label, required=required, widget=AdminDateWidget)
+
+
+def run_action(modeladmin, request, queryset, *, form_class, title, apply_one, done_message):
+    """An admin action that asks for a few values, then calls a service per selected row.
+
+    Each row is its own transaction: a refused row is reported with the service's message and
+    the others still go through.
+    """
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        done = 0
+        for obj in queryset:
+            try:
+                with transaction.atomic():
+                    apply_one(request.user, obj, form.cleaned_data)
+            except ValidationError as exc:
+                modeladmin.message_user(request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR)
+            except PermissionDenied as exc:
+                modeladmin.message_user(request, f"{obj}: {exc}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            modeladmin.message_user(request, done_message(done), messages.SUCCESS)
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "queryset": queryset,
+        "opts": modeladmin.model._meta,
+        "action": request.POST.get("action", ""),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": modeladmin.media + form.media,
+    }
+    return TemplateResponse(request, "admin/party_action_form.html", context)
+
+
+def indented(obj, label):
+    """A tree row's label indented by its depth (treebeard's ``depth`` starts at 1)."""
+    return format_html('<span style="padding-left:{}em">{}</span>', 1.5 * (obj.depth - 1), label)
+
+
+def grassroots_organizations():
+    return Organization.objects.filter(kind__in=GRASSROOTS_KINDS).select_related(None)
+
+
+def possible_parents():
+    return Organization.objects.filter(kind__in=[OrganizationKind.COMMITTEE, OrganizationKind.GRASSROOTS_COMMITTEE])
+
+
+class ActiveFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", _("active")), ("dissolved", _("dissolved"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(dissolved_on__isnull=True)
+        if self.value() == "dissolved":
+            return queryset.filter(dissolved_on__isnull=False)
+        return queryset
+
+
+# Organisations ----------------------------------------------------------------------------
+
+
+ORGANIZATION_ADD_FIELDS = [
+    "code",
+    "name",
+    "kind",
+    "parent",
+    "locality",
+    "enterprise",
+    "established_on",
+    "coordination_regulation_signed",
+]
+
+
+class OrganizationAddForm(ServiceForm):
+    parent = forms.ModelChoiceField(
+        label=_("parent"),
+        queryset=Organization.objects.none(),
+        required=False,
+        help_text=_("Empty for a root committee."),
+    )
+
+    class Meta:
+        model = Organization
+        fields = ORGANIZATION_ADD_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = possible_parents()
+
+    def apply(self, data):
+        return services.establish_organization(
+            self.acting_user, **{field: data.get(field) for field in ORGANIZATION_ADD_FIELDS}
+        )
+
+
+class OrganizationChangeForm(VersionedServiceForm):
+    class Meta:
+        model = Organization
+        fields = list(services.ORGANIZATION_EDITABLE_FIELDS)
+
+    def apply(self, data):
+        return services.update_organization(
+            self.acting_user,
+            self.instance,
+            **self.version_kwargs(data),
+            **self.changes(data, services.ORGANIZATION_EDITABLE_FIELDS),
+        )
+
+
+class MoveOrganizationForm(forms.Form):
+    new_parent = forms.ModelChoiceField(label=_("new parent"), queryset=Organization.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_parent"].queryset = possible_parents()
+
+
+class DissolveOrganizationForm(forms.Form):
+    on = date_field(_("dissolved on"))
+    destination = forms.ModelChoiceField(
+        label=_("members go to"),
+        queryset=Organization.objects.none(),
+        required=False,
+        empty_label=_("their places of residence"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["destination"].queryset = grassroots_organizations().filter(dissolved_on__isnull=True)
+
+
+class MembershipPeriodInline(ReadOnlyInline):
+    """A member's periods: they change only through the lifecycle services."""
+
+    model = MembershipPeriod
+    fields = ["organization", "started_on", "ended_on", "end_reason"]
+    readonly_fields = fields
+    ordering = ["started_on"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organization")
+
+
+@admin.register(Organization)
+class OrganizationAdmin(PartyModelAdmin):
+    form = OrganizationChangeForm
+    add_form = OrganizationAddForm
+    list_display = [
+        "tree_name",
+        "code",
+        "kind",
+        "locality",
+        "enterprise",
+        "established_on",
+        "dissolved_on",
+        "coordination_regulation_signed",
+    ]
+    list_select_related = ["locality", "enterprise"]
+    list_filter = ["kind", ActiveFilter, "coordination_regulation_signed"]
+    search_fields = ["code", "name"]
+    ordering = ["path"]
+    autocomplete_fields = ["locality", "enterprise"]
+    actions = ["move_organizations", "dissolve_organizations"]
+
+    @admin.display(description=_("name"), ordering="path")
+    def tree_name(self, obj):
+        return indented(obj, obj.name)
+
+    @admin.display(description=_("parent"))
+    def parent_organization(self, obj):
+        return type(obj).objects.get_parent(obj) or "—"
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["code", "kind", "parent_organization", "dissolved_on", "version"]
+
+    @admin.action(description=_("Move under another parent"), permissions=["change"])
+    def move_organizations(self, request, queryset):
+        return run_action(
+            self,
+            request,
+            queryset,
+            form_class=MoveOrganizationForm,
+            title=_("Move under another parent"),
+            apply_one=lambda user, org, data: services.move_organization(user, org, data["new_parent"]),
+            done_message=lambda n: ngettext("%(n)d organisation moved.", "%(n)d organisations moved.", n) % {"n": n},
+        )
+
+    @admin.action(description=_("Dissolve"), permissions=["change"])
+    def dissolve_organizations(self, request, queryset):
+        return run_action(
+            self,
+            request,
+            queryset,
+            form_class=DissolveOrganizationForm,
+            title=_("Dissolve"),
+            apply_one=lambda user, org, data: services.dissolve_organization(
+                user, org, on=data["on"], destination=data["destination"]
+            ),
+            done_message=lambda n: (
+                ngettext("%(n)d organisation dissolved.", "%(n)d organisations dissolved.", n) % {"n": n}
+            ),
+        )
+
+
+# Members ----------------------------------------------------------------------------------
+
+MEMBER_ADD_FIELDS = list(services.MEMBER_ADMISSION_FIELDS)
+
+
+class MemberAddForm(ServiceForm):
+    """Admission: ``branches.services.admit_member`` (18 years old, grassroots organisation, ...)."""
+
+    class Meta:
+        model = Member
+        fields = MEMBER_ADD_FIELDS
+
+    def apply(self, data):
+        return services.admit_member(self.acting_user, **{field: data.get(field) for field in MEMBER_ADD_FIELDS})
+
+
+class MemberChangeForm(VersionedServiceForm):
+    """Corrections of personal and workplace facts: ``branches.services.update_member``."""
+
+    class Meta:
+        model = Member
+        fields = list(services.MEMBER_EDITABLE_FIELDS)
+
+    def apply(self, data):
+        return services.update_member(
+            self.acting_user,
+            self.instance,
+            **self.version_kwargs(data),
+            **self.changes(data, services.MEMBER_EDITABLE_FIELDS),
+        )
+
+
+class RecognizeOfficialForm(forms.Form):
+    official_on = date_field(_("official on"))
+
+
+class TransferForm(forms.Form):
+    on = date_field(_("date of transfer"))
+    to_organization = forms.ModelChoiceField(
+        label=_("to"),
+        queryset=Organization.objects.none(),
+        required=False,
+        empty_label=_("the place of residence"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_organization"].queryset = grassroots_organizations().filter(dissolved_on__isnull=True)
+
+
+class LeavingForm(forms.Form):
+    on = date_field(_("date"))
+    reason = forms.ChoiceField(
+        label=_("reason"),
+        choices=[(reason.value, reason.label) for reason in PeriodEndReason if reason in LEAVING_REASONS],
+    )
+
+
+@admin.register(Member)
+class MemberAdmin(PartyModelAdmin):
+    form = MemberChangeForm
+    add_form = MemberAddForm
+    list_display = [
+        "full_name",
+        "masked_citizen_id",
+        "party_card_number",
+        "organization",
+        "status",
+        "admitted_on",
+        "official_on",
+        "is_business_owner",
+    ]
+    list_select_related = ["organization"]
+    list_filter = [
+        "status",
+        "sex",
+        "position",
+        "is_business_owner",
+        "owner_at_admission",
+        ("official_on", admin.EmptyFieldListFilter),
+    ]
+    search_fields = ["full_name", "=citizen_id", "party_card_number", "organization__code"]
+    date_hierarchy = "admitted_on"
+    autocomplete_fields = ["organization", "enterprise"]
+    inlines = [MembershipPeriodInline]
+    actions = ["recognize_official", "transfer", "record_leaving"]
+
+    @admin.display(description=_("citizen ID"))
+    def masked_citizen_id(self, obj):
+        return obj.masked_citizen_id
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [
+            "organization",
+            "status",
+            "admitted_on",
+            "admitted_by",
+            "owner_at_admission",
+            "official_on",
+            "version",
+        ]
+
+    @admin.action(description=_("Recognise as official"), permissions=["change"])
+    def recognize_official(self, request, queryset):
+        return run_action(
+            self,
+            request,
+            queryset,
+            form_class=RecognizeOfficialForm,
+            title=_("Recognise as official"),
+            apply_one=lambda user, member, data: services.recognize_official(
+                user, member, official_on=data["official_on"]
+            ),
+            done_message=lambda n: (
+                ngettext("%(n)d member recognised as official.", "%(n)d members recognised as official.", n) % {"n": n}
+            ),
+        )
+
+    @admin.action(description=_("Transfer Party activity"), permissions=["change"])
+    def transfer(self, request, queryset):
+        return run_action(
+            self,
+            request,
+            queryset,
+            form_class=TransferForm,
+            title=_("Transfer Party activity"),
+            apply_one=lambda user, member, data: services.transfer_member(
+                user, member, on=data["on"], to_organization=data["to_organization"]
+            ),
+            done_message=lambda n: ngettext("%(n)d member transferred.", "%(n)d members transferred.", n) % {"n": n},
+        )
+
+    @admin.action(description=_("Record leaving the Party"), permissions=["change"])
+    def record_leaving(self, request, queryset):
+        return run_action(
+            self,
+            request,
+            queryset,
+            form_class=LeavingForm,
+            title=_("Record leaving the Party"),
+            apply_one=lambda user, member, data: services.record_leaving(
+                user, member, on=data["on"], reason=data["reason"]
+            ),
+            done_message=lambda n: (
+                ngettext("%(n)d member recorded as left.", "%(n)d members recorded as left.", n) % {"n": n}
+            ),
+        )
+
+
+@admin.register(MembershipPeriod)
+class MembershipPeriodAdmin(PartyModelAdmin):
+    """Read-only: periods are opened and closed by admission, transfer, leaving and dissolution."""
+
+    allow_add = False
+    allow_change = False
+    list_display = ["member", "organization", "started_on", "ended_on", "end_reason"]
+    list_select_related = ["member", "organization"]
+    list_filter = ["end_reason"]
+    search_fields = ["member__full_name", "organization__code", "organization__name"]
+    date_hierarchy = "started_on"
+
+
+# Prospects --------------------------------------------------------------------------------
+
+
+class ProspectForm(VersionedServiceForm):
+    class Meta:
+        model = Prospect
+        fields = list(services.PROSPECT_FIELDS)
+
+    def apply(self, data):
+        if self.instance.pk is None:
+            return services.create_prospect(self.acting_user, **{f: data.get(f) for f in services.PROSPECT_FIELDS})
+        return services.update_prospect(
+            self.acting_user,
+            self.instance,
+            **self.version_kwargs(data),
+            **self.changes(data, services.PROSPECT_FIELDS),
+        )
+
+
+class AdmitProspectForm(forms.Form):
+    admitted_on = date_field(_("admitted on"))
+    party_card_number = forms.CharField(label=_("Party card number"), required=False, max_length=20)
+    official_on = date_field(_("official on"), required=False)
+
+
+class WithdrawProspectForm(forms.Form):
+    on = date_field(_("withdrawn on"))
+
+
+@admin.register(Prospect)
+class ProspectAdmin(PartyModelAdmin):
+    form = ProspectForm
+    list_display = ["full_name", "organization", "stage", "identified_on", "dossier_completed_on", "closed_on"]
+    list_select_related = ["organization"]
+    list_filter = ["stage", "sex", "position", "is_business_owner"]
+    search_fields = ["full_name", "=citizen_id", "organization__code"]
+    autocomplete_fields = ["organization", "enterprise"]
+    readonly_fields = ["stage", "closed_on", "member", "version"]
+    actions = ["admit", "withdraw"]
+
+    @admin.action(description=_("Admit to the Party"), permissions=["change"])
+    def admit(self, request, queryset):
+        return run_action(
+            self,
+            request,
+            queryset,
+            form_class=AdmitProspectForm,
+            title=_("Admit to the Party"),
+            apply_one=lambda user, prospect, data: services.admit_prospect(
+                user,
+                prospect,
+                admitted_on=data["admitted_on"],
+                party_card_number=data["party_card_number"],
+                official_on=data["official_on"],
+            ),
+            done_message=lambda n: ngettext("%(n)d prospect admitted.", "%(n)d prospects admitted.", n) % {"n": n},
+        )
+
+    @admin.action(description=_("Withdraw"), permissions=["change"])
+    def withdraw(self, request, queryset):
+        return run_action(
+            self,
+            request,
+            queryset,
+            form_class=WithdrawProspectForm,
+            title=_("Withdraw"),
+            apply_one=lambda user, prospect, data: services.withdraw_prospect(user, prospect, on=data["on"]),
+            done_message=lambda n: ngettext("%(n)d prospect withdrawn.", "%(n)d prospects withdrawn.", n) % {"n": n},
+        )
+
+
+# Roles and users --------------------------------------------------------------------------
+
+
+class RoleAssignmentForm(ServiceForm):
+    """Granting a role: ``branches.services.grant_role``. Roles are revoked, never edited."""
+
+    class Meta:
+        model = RoleAssignment
+        fields = ["user", "role", "organization"]
+
+    def apply(self, data):
+        user = data.get("user") or get_user_model().objects.get(pk=self.instance.user_id)
+        return services.grant_role(
+            self.acting_user, user=user, role=data.get("role"), organization=data.get("organization")
+        )
+
+
+def remind_staff_status(modeladmin, request, user):
+    """Administrators also need Django's staff status to use this admin: say so when it is missing."""
+    if not user.is_staff and user.role_assignments.filter(role=RoleKey.ADMINISTRATOR).exists():
+        modeladmin.message_user(
+            request,
+            _("%(user)s holds the administrator role but has no staff status: tick “Staff status” for the admin.")
+            % {"user": user},
+            messages.WARNING,
+        )
+
+
+class RoleAssignmentFormSet(ServiceInlineFormSet):
+    def delete_with_service(self, obj):
+        services.revoke_role(self.acting_user, obj)
+
+
+class RoleAssignmentInline(AdministratorOnlyMixin, admin.TabularInline):
+    model = RoleAssignment
+    form = RoleAssignmentForm
+    formset = RoleAssignmentFormSet
+    fk_name = "user"
+    fields = ["role", "organization"]
+    autocomplete_fields = ["organization"]
+    allow_change = False
+    allow_delete = True
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organization")
+
+
+@admin.register(RoleAssignment)
+class RoleAssignmentAdmin(PartyModelAdmin):
+    form = RoleAssignmentForm
+    allow_change = False
+    allow_delete = True
+    list_display = ["user", "role", "organization"]
+    list_select_related = ["user", "organization"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "organization__code", "organization__name"]
+    autocomplete_fields = ["user", "organization"]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        remind_staff_status(self, request, form.result.user)
+
+    def delete_model(self, request, obj):
+        services.revoke_role(request.user, obj)
+
+    def delete_queryset(self, request, queryset):
+        for assignment in queryset:
+            services.revoke_role(request.user, assignment)
+
+
+User = get_user_model()
+
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)  # roles, not groups, say what a user may do
+
+
+@admin.register(User)
+class PartyUserAdmin(AdministratorOnlyMixin, UserAdmin):
+    """Users with their role assignments; an administrator sets passwords with Django's form."""
+
+    inlines = [RoleAssignmentInline]
+    list_display = ["username", "first_name", "last_name", "email", "is_active", "is_staff", "roles"]
+    list_filter = ["is_active", "is_staff", "is_superuser", "role_assignments__role"]
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        (_("Personal info"), {"fields": ["first_name", "last_name", "email"]}),
+        (_("Access"), {"fields": ["is_active", "is_staff", "is_superuser"]}),
+        (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("role_assignments__organization")
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        remind_staff_status(self, request, form.instance)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["last_login", "date_joined"]
+        if not request.user.is_superuser:
+            readonly.append("is_superuser")  # an administrator cannot make anyone a superuser
+        return readonly
+
+    @admin.display(description=_("roles"))
+    def roles(self, obj):
+        return ", ".join(str(assignment) for assignment in obj.role_assignments.all())
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(AdministratorOnlyMixin, admin.ModelAdmin):
+    """Append-only: shown, never added, changed or deleted here."""
+
+    allow_add = False
+    allow_change = False
+    list_display = ["at", "username", "action", "path", "ip_address"]
+    list_select_related = ["user"]
+    list_filter = ["action"]
+    search_fields = ["username", "path"]
+    date_hierarchy = "at"

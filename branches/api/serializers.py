@@ -1,0 +1,339 @@
+"""Serializers of organisations, members, prospects, users and role assignments.
+
+Organisations are referenced by ``code``, enterprises by ``tax_code`` and localities by their
+official ``code``; each is looked up in the acting user's scope. ``create``/``update`` call the
+services of ``branches.services``, which validate the whole change and write its history.
+"""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from branches import services
+from branches.api.base import (
+    ParentCodeField,
+    ScopedSlugRelatedField,
+    ServiceModelSerializer,
+    VersionedActionSerializer,
+    VersionField,
+)
+from branches.choices import LEAVING_REASONS, PeriodEndReason, RoleKey
+from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from enterprises.models import Enterprise, Locality
+
+User = get_user_model()
+
+
+def visible_organizations(user):
+    return Organization.objects.visible_to(user)
+
+
+def visible_enterprises(user):
+    return Enterprise.objects.visible_to(user)
+
+
+def visible_localities(user):
+    return Locality.objects.visible_to(user)
+
+
+def organization_field(**kwargs):
+    kwargs.setdefault("scope", visible_organizations)
+    return ScopedSlugRelatedField(slug_field="code", queryset=Organization.objects.all(), **kwargs)
+
+
+def enterprise_field(**kwargs):
+    kwargs.setdefault("scope", visible_enterprises)
+    return ScopedSlugRelatedField(slug_field="tax_code", queryset=Enterprise.objects.all(), **kwargs)
+
+
+def locality_field(**kwargs):
+    return ScopedSlugRelatedField(
+        slug_field="code", queryset=Locality.objects.all(), scope=visible_localities, **kwargs
+    )
+
+
+# Organisations ----------------------------------------------------------------------------
+
+
+class OrganizationSerializer(ServiceModelSerializer):
+    parent = ParentCodeField(
+        slug_field="code",
+        queryset=Organization.objects.all(),
+        scope=visible_organizations,
+        required=False,
+        allow_null=True,
+        help_text=_("Code of the organisation above; empty for a root committee. Set on creation; then use move."),
+    )
+    locality = locality_field(help_text=_("Official code of the locality."))
+    enterprise = enterprise_field(
+        required=False, allow_null=True, help_text=_("Tax code of the enterprise the organisation sits in.")
+    )
+    version = VersionField()
+
+    class Meta:
+        model = Organization
+        fields = [
+            "id",
+            "code",
+            "name",
+            "kind",
+            "parent",
+            "depth",
+            "locality",
+            "enterprise",
+            "established_on",
+            "dissolved_on",
+            "coordination_regulation_signed",
+            "version",
+        ]
+        read_only_fields = ["depth", "dissolved_on"]
+
+    def create(self, validated_data):
+        validated_data.pop("version", None)
+        return services.establish_organization(self.acting_user, **validated_data)
+
+    def update(self, instance, validated_data):
+        version = validated_data.pop("version", None)
+        return services.update_organization(self.acting_user, instance, expected_version=version, **validated_data)
+
+
+class DissolveOrganizationSerializer(VersionedActionSerializer):
+    on = serializers.DateField(help_text=_("Date of dissolution."))
+    destination = organization_field(
+        required=False,
+        allow_null=True,
+        help_text=_("Code of the organisation the members move to; empty: to their places of residence."),
+    )
+
+
+class MoveSerializer(VersionedActionSerializer):
+    parent = organization_field(help_text=_("Code of the new parent organisation."))
+
+
+# Members ----------------------------------------------------------------------------------
+
+
+class CitizenIdMixin:
+    """The citizen ID in full only to those who may edit the record, on single-record responses."""
+
+    citizen_id_field = "citizen_id"
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        value = data.get(self.citizen_id_field)
+        if value and not self._shows_citizen_id(instance):
+            data[self.citizen_id_field] = f"{'•' * 8}{value[-4:]}"
+        return data
+
+    def _shows_citizen_id(self, instance):
+        if not self.context.get("citizen_id_in_full"):
+            return False
+        user = self.context["request"].user
+        return type(instance).objects.editable_by(user).filter(pk=instance.pk).exists()
+
+
+class MembershipPeriodSerializer(serializers.ModelSerializer):
+    organization = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    end_reason = serializers.ChoiceField(choices=PeriodEndReason.choices, allow_blank=True, read_only=True)
+
+    class Meta:
+        model = MembershipPeriod
+        fields = ["organization", "started_on", "ended_on", "end_reason"]
+        read_only_fields = fields
+
+
+CITIZEN_ID_HELP = _("12 digits. Shown in full only on one member's own response to those who may edit it; masked else.")
+
+
+class MemberSerializer(CitizenIdMixin, ServiceModelSerializer):
+    organization = organization_field(
+        help_text=_("Code of the admitting organisation. Set on admission; then use transfer.")
+    )
+    enterprise = enterprise_field(required=False, allow_null=True, help_text=_("Tax code of the workplace."))
+    admitted_by = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    periods = MembershipPeriodSerializer(many=True, read_only=True)
+    citizen_id = serializers.CharField(max_length=12, help_text=CITIZEN_ID_HELP)
+    version = VersionField()
+
+    class Meta:
+        model = Member
+        fields = [
+            "id",
+            "full_name",
+            "sex",
+            "date_of_birth",
+            "citizen_id",
+            "party_card_number",
+            "enterprise",
+            "position",
+            "is_business_owner",
+            "organization",
+            "admitted_on",
+            "admitted_by",
+            "owner_at_admission",
+            "official_on",
+            "status",
+            "periods",
+            "version",
+        ]
+        read_only_fields = ["admitted_by", "owner_at_admission", "status", "periods"]
+
+    def create(self, validated_data):
+        """Plain creation of a member is an admission."""
+        validated_data.pop("version", None)
+        return services.admit_member(self.acting_user, **validated_data)
+
+    def update(self, instance, validated_data):
+        version = validated_data.pop("version", None)
+        return services.update_member(self.acting_user, instance, expected_version=version, **validated_data)
+
+
+class RecognizeSerializer(VersionedActionSerializer):
+    official_on = serializers.DateField(help_text=_("Date the member became official."))
+
+
+class TransferSerializer(VersionedActionSerializer):
+    on = serializers.DateField(help_text=_("Date of the transfer."))
+    to_organization = organization_field(
+        allow_null=True,
+        help_text=_("Code of the receiving organisation, or null for a transfer to the place of residence."),
+    )
+
+
+class LeaveSerializer(VersionedActionSerializer):
+    on = serializers.DateField(help_text=_("Date the member left."))
+    reason = serializers.ChoiceField(
+        choices=[(value, label) for value, label in PeriodEndReason.choices if value in LEAVING_REASONS]
+    )
+
+
+# Prospects --------------------------------------------------------------------------------
+
+
+class ProspectSerializer(CitizenIdMixin, ServiceModelSerializer):
+    organization = organization_field(help_text=_("Code of the sponsoring organisation."))
+    enterprise = enterprise_field(required=False, allow_null=True, help_text=_("Tax code of the workplace."))
+    member = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text=_("The member created on admission.")
+    )
+    citizen_id = serializers.CharField(max_length=12, required=False, allow_blank=True, help_text=CITIZEN_ID_HELP)
+    version = VersionField()
+
+    class Meta:
+        model = Prospect
+        fields = [
+            "id",
+            "full_name",
+            "sex",
+            "date_of_birth",
+            "citizen_id",
+            "enterprise",
+            "position",
+            "is_business_owner",
+            "organization",
+            "stage",
+            "identified_on",
+            "course_completed_on",
+            "dossier_completed_on",
+            "closed_on",
+            "member",
+            "notes",
+            "version",
+        ]
+        read_only_fields = ["stage", "closed_on", "member"]
+
+    def create(self, validated_data):
+        validated_data.pop("version", None)
+        return services.create_prospect(self.acting_user, **validated_data)
+
+    def update(self, instance, validated_data):
+        version = validated_data.pop("version", None)
+        return services.update_prospect(self.acting_user, instance, expected_version=version, **validated_data)
+
+
+class AdmitProspectSerializer(serializers.Serializer):
+    admitted_on = serializers.DateField()
+    citizen_id = serializers.CharField(
+        max_length=12, required=False, allow_blank=True, help_text=_("Needed when the prospect has none recorded.")
+    )
+    party_card_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    official_on = serializers.DateField(required=False, allow_null=True)
+
+
+class WithdrawProspectSerializer(VersionedActionSerializer):
+    on = serializers.DateField(help_text=_("Date the prospect withdrew or left the enterprise."))
+
+
+# Users and role assignments ---------------------------------------------------------------
+
+
+class RoleOfUserSerializer(serializers.ModelSerializer):
+    organization = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+
+    class Meta:
+        model = RoleAssignment
+        fields = ["id", "role", "organization"]
+        read_only_fields = fields
+
+
+class UserSerializer(serializers.ModelSerializer):
+    password = serializers.CharField(
+        write_only=True, required=False, max_length=128, style={"input_type": "password"}, trim_whitespace=False
+    )
+    role_assignments = RoleOfUserSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "first_name", "last_name", "email", "is_active", "password", "role_assignments"]
+        read_only_fields = ["role_assignments"]
+
+    def validate(self, attrs):
+        password = attrs.get("password")
+        if password is not None:
+            candidate = self.instance or User(**{k: v for k, v in attrs.items() if k != "password"})
+            try:
+                validate_password(password, candidate)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"password": exc.messages}) from exc
+        return attrs
+
+    @transaction.atomic
+    def create(self, validated_data):
+        password = validated_data.pop("password", None)
+        user = User(**validated_data)
+        user.set_password(password) if password else user.set_unusable_password()
+        user.save()
+        return user
+
+    @transaction.atomic
+    def update(self, instance, validated_data):
+        password = validated_data.pop("password", None)
+        for field, value in validated_data.items():
+            setattr(instance, field, value)
+        if password:
+            instance.set_password(password)
+        instance.save()
+        return instance
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True, help_text=_("Send as the header “Authorization: Token <token>”."))
+
+
+class RoleAssignmentSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.all())
+    organization = organization_field(
+        required=False, allow_null=True, help_text=_("Code of the organisation; empty for administrators.")
+    )
+    role = serializers.ChoiceField(choices=RoleKey.choices)
+
+    class Meta:
+        model = RoleAssignment
+        fields = ["id", "user", "role", "organization"]
+        validators = []
+
+    def create(self, validated_data):
+        return services.grant_role(self.context["request"].user, **validated_data)

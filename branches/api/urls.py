@@ -1,0 +1,13 @@
+from rest_framework.routers import SimpleRouter
+
+from branches.api import views
+
+router = SimpleRouter()
+router.register("organizations", views.OrganizationViewSet, basename="organization")
+router.register("members", views.MemberViewSet, basename="member")
+router.register("prospects", views.ProspectViewSet, basename="prospect")
+router.register("users", views.UserViewSet, basename="user")
+router.register("role-assignments", views.RoleAssignmentViewSet, basename="roleassignment")
+
+#: Addresses outside the router (config/api_urls.py gathers the routers' registries in one).
+urlpatterns = []

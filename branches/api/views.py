@@ -1,0 +1,318 @@
+"""API of organisations, members, prospects, users and role assignments.
+
+Every queryset comes from ``visible_to(request.user)`` (outsiders get 404), every write goes
+through ``branches.services`` (a read-only role gets 403, invalid input 400 with a message per
+field). Lifecycle steps are actions: ``members/{id}/recognize/``, ``…/transfer/``, ``…/leave/``,
+``prospects/{id}/admit/``, ``…/withdraw/``, ``organizations/{id}/dissolve/``, ``…/move/``.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models.functions import Length, Substr
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from branches import services
+from branches.api.base import ScopedViewSet, administrators_only, service_errors, validated_payload
+from branches.api.serializers import (
+    AdmitProspectSerializer,
+    DissolveOrganizationSerializer,
+    LeaveSerializer,
+    MemberSerializer,
+    MoveSerializer,
+    OrganizationSerializer,
+    ProspectSerializer,
+    RecognizeSerializer,
+    RoleAssignmentSerializer,
+    TokenSerializer,
+    TransferSerializer,
+    UserSerializer,
+    WithdrawProspectSerializer,
+)
+from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
+from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+
+User = get_user_model()
+
+
+class CitizenIdContextMixin:
+    """Single-record responses may show the citizen ID in full (to editors: see CitizenIdMixin)."""
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["citizen_id_in_full"] = bool(getattr(self, "detail", False)) or self.action == "create"
+        return context
+
+
+# Organisations ----------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List Party organisations in your scope"),
+    retrieve=extend_schema(summary="One Party organisation, by id"),
+    create=extend_schema(summary="Establish a Party organisation (administrators)"),
+    partial_update=extend_schema(summary="Correct an organisation's facts (administrators)"),
+)
+class OrganizationViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    ScopedViewSet,
+):
+    """Party organisations. ``organizations/{id}/`` by id, ``organizations/by-code/{code}/`` by code."""
+
+    model = Organization
+    serializer_class = OrganizationSerializer
+    filterset_class = OrganizationFilterSet
+    ordering = ("path",)
+    list_relations = ("locality", "enterprise")
+
+    def get_queryset(self):
+        parent = Organization.objects.filter(path=Substr(OuterRef("path"), 1, Length(OuterRef("path")) - 4))
+        return super().get_queryset().annotate(parent_code=Subquery(parent.values("code")[:1]))
+
+    def may_create(self, user):
+        return administrators_only(user)
+
+    def editable_queryset(self):
+        """Only administrators change the tree: others get 403 before their payload is read."""
+        return Organization.objects.all() if administrators_only(self.request.user) else Organization.objects.none()
+
+    @extend_schema(
+        summary="One Party organisation, by its code",
+        parameters=[OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description="The code.")],
+        responses=OrganizationSerializer,
+    )
+    @action(detail=False, methods=["get"], url_path=r"by-code/(?P<code>[^/]+)", filterset_class=None)
+    def by_code(self, request, code):
+        if "\x00" in code:
+            raise Http404
+        organization = get_object_or_404(self.get_queryset(), code=code)
+        return Response(self.get_serializer(organization).data)
+
+    @extend_schema(
+        summary="Dissolve an organisation (administrators)",
+        request=DissolveOrganizationSerializer,
+        responses=OrganizationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def dissolve(self, request, pk=None):
+        organization = self.get_object()
+        data = validated_payload(DissolveOrganizationSerializer, request)
+        with service_errors(dissolved_on="on"):
+            organization = services.dissolve_organization(
+                request.user,
+                organization,
+                on=data["on"],
+                destination=data.get("destination"),
+                expected_version=data.get("version"),
+            )
+        return Response(self.get_serializer(organization).data)
+
+    @extend_schema(
+        summary="Move an organisation, with its subtree and history, under another (administrators)",
+        request=MoveSerializer,
+        responses=OrganizationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        organization = self.get_object()
+        data = validated_payload(MoveSerializer, request)
+        organization = services.move_organization(
+            request.user, organization, data["parent"], expected_version=data.get("version")
+        )
+        return Response(self.get_serializer(organization).data)
+
+
+# Members ----------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List Party members in your scope, with their membership periods"),
+    retrieve=extend_schema(summary="One Party member"),
+    create=extend_schema(summary="Admit a Party member"),
+    partial_update=extend_schema(summary="Correct a member's personal and workplace facts"),
+)
+class MemberViewSet(
+    CitizenIdContextMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    ScopedViewSet,
+):
+    """Party members; ``POST members/`` admits one, lifecycle steps are actions."""
+
+    model = Member
+    serializer_class = MemberSerializer
+    filterset_class = MemberFilterSet
+    ordering = ("full_name", "id")
+    list_relations = ("organization", "admitted_by", "enterprise")
+
+    def get_queryset(self):
+        periods = MembershipPeriod.objects.select_related("organization").order_by("started_on", "id")
+        return super().get_queryset().prefetch_related(Prefetch("periods", queryset=periods))
+
+    def _respond(self, member, status_code=status.HTTP_200_OK):
+        member = self.get_queryset().filter(pk=member.pk).first() or member
+        return Response(self.get_serializer(member).data, status=status_code)
+
+    @extend_schema(summary="Recognise a probationary member as official", request=RecognizeSerializer)
+    @action(detail=True, methods=["post"])
+    def recognize(self, request, pk=None):
+        member = self.get_object()
+        data = validated_payload(RecognizeSerializer, request)
+        member = services.recognize_official(
+            request.user, member, official_on=data["official_on"], expected_version=data.get("version")
+        )
+        return self._respond(member)
+
+    @extend_schema(
+        summary="Transfer Party activity to another organisation, or to the place of residence (null)",
+        request=TransferSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def transfer(self, request, pk=None):
+        member = self.get_object()
+        data = validated_payload(TransferSerializer, request)
+        member = services.transfer_member(
+            request.user,
+            member,
+            on=data["on"],
+            to_organization=data["to_organization"],
+            expected_version=data.get("version"),
+        )
+        return self._respond(member)
+
+    @extend_schema(summary="Record that a member left the Party", request=LeaveSerializer)
+    @action(detail=True, methods=["post"])
+    def leave(self, request, pk=None):
+        member = self.get_object()
+        data = validated_payload(LeaveSerializer, request)
+        member = services.record_leaving(
+            request.user, member, on=data["on"], reason=data["reason"], expected_version=data.get("version")
+        )
+        return self._respond(member)
+
+
+# Prospects --------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List prospects in your scope"),
+    retrieve=extend_schema(summary="One prospect"),
+    create=extend_schema(summary="Record a prospect (the stage follows from the dates given)"),
+    partial_update=extend_schema(summary="Update a prospect's facts and stage dates"),
+)
+class ProspectViewSet(
+    CitizenIdContextMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    ScopedViewSet,
+):
+    model = Prospect
+    serializer_class = ProspectSerializer
+    filterset_class = ProspectFilterSet
+    ordering = ("full_name", "id")
+    list_relations = ("organization", "enterprise")
+
+    @extend_schema(
+        summary="Admit a prospect: creates the member",
+        request=AdmitProspectSerializer,
+        responses={201: MemberSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def admit(self, request, pk=None):
+        prospect = self.get_object()
+        data = validated_payload(AdmitProspectSerializer, request)
+        member = services.admit_prospect(request.user, prospect, **data)
+        member = Member.objects.visible_to(request.user).filter(pk=member.pk).first() or member
+        context = {**self.get_serializer_context(), "citizen_id_in_full": True}
+        return Response(MemberSerializer(member, context=context).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="The prospect withdrew or left the enterprise", request=WithdrawProspectSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        prospect = self.get_object()
+        data = validated_payload(WithdrawProspectSerializer, request)
+        with service_errors(closed_on="on"):
+            prospect = services.withdraw_prospect(
+                request.user, prospect, on=data["on"], expected_version=data.get("version")
+            )
+        return Response(self.get_serializer(prospect).data)
+
+
+# Users and role assignments (administrators) ----------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Users (administrators see all; others themselves)"),
+    retrieve=extend_schema(summary="One user"),
+    create=extend_schema(summary="Create a user (administrators)"),
+    partial_update=extend_schema(summary="Change a user (administrators)"),
+)
+class UserViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    ScopedViewSet,
+):
+    serializer_class = UserSerializer
+    ordering = ("username", "id")
+
+    def get_queryset(self):
+        user = self.request.user
+        users = User.objects.all() if administrators_only(user) else User.objects.filter(pk=user.pk)
+        return users.prefetch_related(
+            Prefetch("role_assignments", queryset=RoleAssignment.objects.select_related("organization").order_by("id"))
+        ).order_by(*self.ordering)
+
+    def editable_queryset(self):
+        return User.objects.all() if administrators_only(self.request.user) else User.objects.none()
+
+    def may_create(self, user):
+        return administrators_only(user)
+
+    @extend_schema(
+        summary="Issue (or return) the user's API token (administrators)", request=None, responses=TokenSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def token(self, request, pk=None):
+        user = self.get_object()
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Role assignments (administrators see all; others their own)"),
+    retrieve=extend_schema(summary="One role assignment"),
+    create=extend_schema(summary="Grant a role (administrators)"),
+    destroy=extend_schema(summary="Revoke a role (administrators)"),
+)
+class RoleAssignmentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    ScopedViewSet,
+):
+    model = RoleAssignment
+    serializer_class = RoleAssignmentSerializer
+    ordering = ("user__username", "role", "id")
+    list_relations = ("user", "organization")
+
+    def may_create(self, user):
+        return administrators_only(user)
+
+    def perform_destroy(self, instance):
+        services.revoke_role(self.request.user, instance)

@@ -1,0 +1,456 @@
+"""Party organisations, role assignments, members with their membership periods, prospects."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
+
+from branches.base import ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
+from branches.choices import (
+    GRASSROOTS_KINDS,
+    MemberStatus,
+    OrganizationKind,
+    PeriodEndReason,
+    Position,
+    ProspectStage,
+    RoleKey,
+    Sex,
+)
+from branches.scoping import paths_q, scope_for
+from enterprises.validators import validate_citizen_id
+
+
+class OrganizationQuerySet(ScopedQuerySetMixin, MP_NodeQuerySet):
+    scope_lookup = "path"
+
+    def subtree(self, organization):
+        """The organisation and everything below it: one indexed prefix query."""
+        return self.filter(path__startswith=organization.path)
+
+    def children_of(self, organization):
+        return self.filter(path__startswith=organization.path, depth=organization.depth + 1)
+
+    def committees(self):
+        return self.filter(kind=OrganizationKind.COMMITTEE)
+
+    def active_on(self, date):
+        return self.filter(Q(established_on__lte=date), Q(dissolved_on__isnull=True) | Q(dissolved_on__gt=date))
+
+    def grassroots(self):
+        return self.filter(kind__in=GRASSROOTS_KINDS)
+
+    def assignable_managing_committees(self, user):
+        """Committees a user may name as an enterprise's managing committee.
+
+        Those in the user's subtrees and, for a secretary, the committees above their organisation.
+        """
+        scope = scope_for(user)
+        committees = self.committees()
+        if scope.everything:
+            return committees
+        ancestors = {path[:end] for path in scope.read_paths for end in range(4, len(path), 4)}
+        return committees.filter(paths_q("path", scope.read_paths) | Q(path__in=ancestors))
+
+
+class OrganizationManager(MP_NodeManager.from_queryset(OrganizationQuerySet)):
+    def get_queryset(self):
+        return OrganizationQuerySet(self.model, using=self._db).order_by("path")
+
+
+class Organization(TimestampedModel, MP_Node):
+    """A Party organisation: a committee, a grassroots committee or branch, or a subordinate branch.
+
+    The tree is a materialised path (django-treebeard): a subtree is one ``path LIKE 'p%'`` query,
+    and the child of a committee that an event belongs to is a fixed-length path prefix.
+    """
+
+    steplen = 4
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=300)
+    kind = models.CharField(_("kind"), max_length=30, choices=OrganizationKind.choices)
+    locality = models.ForeignKey(
+        "enterprises.Locality",
+        verbose_name=_("locality"),
+        on_delete=models.PROTECT,
+        related_name="organizations",
+    )
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise",
+        verbose_name=_("enterprise"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organizations",
+        help_text=_("Empty for committees and for branches combining several small enterprises."),
+    )
+    established_on = models.DateField(_("established on"))
+    dissolved_on = models.DateField(_("dissolved on"), null=True, blank=True)
+    coordination_regulation_signed = models.BooleanField(
+        _("coordination regulation signed"),
+        default=False,
+        help_text=_("Signed the coordination regulation with the enterprise's leadership (Decision 5491-QĐ/TU)."),
+    )
+    version = models.PositiveIntegerField(
+        _("version"), default=1, editable=False, help_text=_("Raised by every change; guards against lost updates.")
+    )
+
+    objects = OrganizationManager()
+    history = HistoricalRecords(excluded_fields=["numchild"])
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("Party organisation")
+        verbose_name_plural = _("Party organisations")
+        indexes = [
+            models.Index(fields=["path"], name="organization_path_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["kind", "established_on"], name="organization_kind_established"),
+            models.Index(fields=["depth", "path"], name="organization_depth_path"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dissolved_on__isnull=True) | Q(dissolved_on__gte=F("established_on")),
+                name="organization_dissolved_after_established",
+            ),
+            models.CheckConstraint(condition=Q(kind__in=OrganizationKind.values), name="organization_kind_known"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    @property
+    def parent(self):
+        return type(self).objects.get_parent(self)
+
+    @property
+    def is_committee(self):
+        return self.kind == OrganizationKind.COMMITTEE
+
+    def is_active_on(self, date):
+        return self.established_on <= date and (self.dissolved_on is None or self.dissolved_on > date)
+
+
+class RoleAssignmentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if scope_for(user).everything:
+            return self.all()
+        return self.filter(user=user) if getattr(user, "is_authenticated", False) else self.none()
+
+    def editable_by(self, user):
+        return self.all() if scope_for(user).everything else self.none()
+
+
+class RoleAssignment(TimestampedModel):
+    """A user's role over an organisation's subtree (administrators: over everything)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="role_assignments",
+    )
+    role = models.CharField(_("role"), max_length=20, choices=RoleKey.choices)
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="role_assignments",
+    )
+
+    objects = RoleAssignmentQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["user__username", "role"]
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role", "organization"], name="role_assignment_unique"),
+            models.CheckConstraint(
+                condition=Q(role=RoleKey.ADMINISTRATOR) | Q(organization__isnull=False),
+                name="role_assignment_needs_organization",
+            ),
+            models.CheckConstraint(condition=Q(role__in=RoleKey.values), name="role_assignment_role_known"),
+        ]
+
+    def __str__(self):
+        if self.organization_id:
+            return f"{self.get_role_display()} — {self.organization}"
+        return str(self.get_role_display())
+
+
+class MemberQuerySet(ScopedQuerySet):
+    scope_lookup = "organization__path"
+
+    def active(self):
+        return self.filter(status=MemberStatus.ACTIVE)
+
+    def with_list_relations(self):
+        return self.select_related("organization", "enterprise")
+
+
+class Member(TimestampedModel):
+    """A Party member. ``organization`` is the current organisation (the last one once they left)."""
+
+    full_name = models.CharField(_("full name"), max_length=200)
+    sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices)
+    date_of_birth = models.DateField(_("date of birth"))
+    citizen_id = models.CharField(_("citizen ID"), max_length=12, unique=True, validators=[validate_citizen_id])
+    party_card_number = models.CharField(_("Party card number"), max_length=20, blank=True, default="")
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise",
+        verbose_name=_("workplace enterprise"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+    )
+    position = models.CharField(_("position"), max_length=20, choices=Position.choices, default=Position.WORKER)
+    is_business_owner = models.BooleanField(_("business owner"), default=False)
+    admitted_on = models.DateField(_("admitted on"))
+    admitted_by = models.ForeignKey(
+        Organization,
+        verbose_name=_("admitting organisation"),
+        on_delete=models.PROTECT,
+        related_name="admissions",
+    )
+    owner_at_admission = models.BooleanField(_("business owner at admission"), default=False)
+    official_on = models.DateField(_("official on"), null=True, blank=True)
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="members",
+    )
+    status = models.CharField(_("status"), max_length=30, choices=MemberStatus.choices, default=MemberStatus.ACTIVE)
+    version = models.PositiveIntegerField(
+        _("version"), default=1, editable=False, help_text=_("Raised by every change; guards against lost updates.")
+    )
+
+    objects = MemberQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["full_name", "id"]
+        verbose_name = _("Party member")
+        verbose_name_plural = _("Party members")
+        indexes = [
+            models.Index(fields=["admitted_on"], name="member_admitted_on"),
+            models.Index(fields=["organization", "status"], name="member_organization_status"),
+            models.Index(fields=["full_name", "id"], name="member_list_order"),
+            models.Index(fields=["enterprise", "status"], name="member_enterprise_status"),
+            models.Index(
+                fields=["admitted_on", "admitted_by", "owner_at_admission"], name="member_admissions_covering"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["party_card_number"], condition=~Q(party_card_number=""), name="member_party_card_unique"
+            ),
+            models.CheckConstraint(condition=Q(citizen_id__regex=r"^[0-9]{12}$"), name="member_citizen_id_12_digits"),
+            models.CheckConstraint(condition=Q(admitted_on__gt=F("date_of_birth")), name="member_admitted_after_birth"),
+            models.CheckConstraint(
+                condition=Q(official_on__isnull=True) | Q(official_on__gte=F("admitted_on")),
+                name="member_official_after_admission",
+            ),
+            models.CheckConstraint(condition=Q(status__in=MemberStatus.values), name="member_status_known"),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    def get_absolute_url(self):
+        return reverse("branches:member_detail", args=[self.pk])
+
+    def is_official_on(self, date):
+        return self.official_on is not None and self.official_on <= date
+
+    @property
+    def masked_citizen_id(self):
+        return f"{'•' * 8}{self.citizen_id[-4:]}" if self.citizen_id else ""
+
+    def citizen_id_for(self, user):
+        """The citizen ID in full for a user who may edit this member, masked for everyone else."""
+        if Member.objects.editable_by(user).filter(pk=self.pk).exists():
+            return self.citizen_id
+        return self.masked_citizen_id
+
+
+class MembershipPeriodQuerySet(ScopedQuerySet):
+    scope_lookup = "member__organization__path"
+
+    def on(self, date):
+        """Periods in force on ``date`` (half-open: from ``started_on`` up to, not including, ``ended_on``)."""
+        return self.filter(Q(started_on__lte=date), Q(ended_on__isnull=True) | Q(ended_on__gt=date))
+
+
+class MembershipPeriod(TimestampedModel):
+    """A member's time in one organisation: ``[started_on, ended_on)``."""
+
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="periods")
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="membership_periods"
+    )
+    started_on = models.DateField(_("from"))
+    ended_on = models.DateField(_("to"), null=True, blank=True)
+    end_reason = models.CharField(
+        _("why it ended"), max_length=20, choices=PeriodEndReason.choices, blank=True, default=""
+    )
+
+    objects = MembershipPeriodQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["member", "started_on"]
+        verbose_name = _("membership period")
+        verbose_name_plural = _("membership periods")
+        indexes = [models.Index(fields=["organization", "started_on"], name="period_organization_start")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"], condition=Q(ended_on__isnull=True), name="period_one_open_per_member"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=F("started_on")),
+                name="period_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=(Q(ended_on__isnull=True) & Q(end_reason=""))
+                | (Q(ended_on__isnull=False) & Q(end_reason__in=PeriodEndReason.values)),
+                name="period_end_reason_iff_ended",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.member} — {self.organization} ({self.started_on} – {self.ended_on or '…'})"
+
+
+class ProspectQuerySet(ScopedQuerySet):
+    scope_lookup = "organization__path"
+
+
+class Prospect(TimestampedModel):
+    """A person being prepared for admission by a sponsoring organisation."""
+
+    full_name = models.CharField(_("full name"), max_length=200)
+    sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices)
+    date_of_birth = models.DateField(_("date of birth"))
+    citizen_id = models.CharField(_("citizen ID"), max_length=12, blank=True, validators=[validate_citizen_id])
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise",
+        verbose_name=_("workplace enterprise"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="prospects",
+    )
+    position = models.CharField(_("position"), max_length=20, choices=Position.choices, default=Position.WORKER)
+    is_business_owner = models.BooleanField(_("business owner"), default=False)
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("sponsoring organisation"), on_delete=models.PROTECT, related_name="prospects"
+    )
+    stage = models.CharField(_("stage"), max_length=20, choices=ProspectStage.choices, default=ProspectStage.IDENTIFIED)
+    identified_on = models.DateField(_("identified on"))
+    course_completed_on = models.DateField(_("awareness course completed on"), null=True, blank=True)
+    dossier_completed_on = models.DateField(_("dossier completed on"), null=True, blank=True)
+    closed_on = models.DateField(_("admitted or withdrawn on"), null=True, blank=True)
+    member = models.OneToOneField(
+        Member, verbose_name=_("member"), on_delete=models.SET_NULL, null=True, blank=True, related_name="prospect"
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    version = models.PositiveIntegerField(
+        _("version"), default=1, editable=False, help_text=_("Raised by every change; guards against lost updates.")
+    )
+
+    objects = ProspectQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organization", "stage", "full_name"]
+        verbose_name = _("prospect")
+        verbose_name_plural = _("prospects")
+        constraints = [
+            models.CheckConstraint(condition=Q(stage__in=ProspectStage.values), name="prospect_stage_known"),
+            models.CheckConstraint(
+                condition=~Q(stage=ProspectStage.ADMITTED) | Q(member__isnull=False),
+                name="prospect_admitted_has_member",
+            ),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    def get_absolute_url(self):
+        return reverse("branches:prospect_detail", args=[self.pk])
+
+
+class AccessAction(models.TextChoices):
+    VIEWED = "viewed", _("viewed")
+    EXPORTED = "exported", _("exported")
+    EDITED = "edited", _("edited")
+
+
+class AccessLogQuerySet(models.QuerySet):
+    """Append-only: rows are added with ``create``; bulk updates and deletes are refused."""
+
+    def visible_to(self, user):
+        return self.all() if scope_for(user).everything else self.none()
+
+    def editable_by(self, user):
+        return self.none()
+
+    def update(self, **kwargs):
+        raise PermissionError("The access log is append-only.")
+
+    def delete(self):
+        raise PermissionError("The access log is append-only.")
+
+
+class AccessLog(models.Model):
+    """Who opened, exported or edited which member records (sensitive personal data), and from where.
+
+    Append-only: an entry cannot be changed or deleted through the ORM, the admin or (on
+    PostgreSQL) SQL, because a database trigger refuses UPDATE and DELETE.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_log_entries",
+    )
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    action = models.CharField(_("action"), max_length=10, choices=AccessAction.choices)
+    member_ids = models.JSONField(_("member IDs"), default=list, blank=True)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    path = models.CharField(_("address"), max_length=500, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=500, blank=True)
+
+    objects = AccessLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        indexes = [models.Index(fields=["user", "at"], name="accesslog_user_at")]
+        constraints = [
+            models.CheckConstraint(condition=Q(action__in=AccessAction.values), name="accesslog_action_known"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.get_action_display()}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("The access log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The access log is append-only.")

@@ -1,0 +1,819 @@
+"""Every write to organisations, members, prospects and role assignments.
+
+Each function takes the acting user, validates the whole change (raising ``ValidationError``
+with a message per field, or ``PermissionDenied``), then writes it with its history inside one
+transaction. Views, the API, the admin, the importers and the commands all call these.
+"""
+
+import contextvars
+from contextlib import contextmanager
+from datetime import date
+
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from branches.base import SINGLE_LINE_FORBIDDEN, Errors, save_with_history
+from branches.choices import (
+    ALLOWED_PARENT_KINDS,
+    GRASSROOTS_KINDS,
+    LEAVING_REASONS,
+    OPEN_PROSPECT_STAGES,
+    MemberStatus,
+    OrganizationKind,
+    PeriodEndReason,
+    ProspectStage,
+    RoleKey,
+)
+from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from branches.scoping import forget_scope, is_administrator
+from enterprises.models import Enterprise
+from enterprises.validators import validate_citizen_id
+
+MINIMUM_ADMISSION_AGE = 18
+
+#: What an admission sets: ``admit_member``'s keyword arguments less prospect and reason
+#: (the admission form, the admin and the importer ask for exactly these).
+MEMBER_ADMISSION_FIELDS = (
+    "organization",
+    "admitted_on",
+    "full_name",
+    "sex",
+    "date_of_birth",
+    "citizen_id",
+    "party_card_number",
+    "enterprise",
+    "position",
+    "is_business_owner",
+    "official_on",
+)
+
+MEMBER_EDITABLE_FIELDS = (
+    "full_name",
+    "sex",
+    "date_of_birth",
+    "citizen_id",
+    "party_card_number",
+    "enterprise",
+    "position",
+    "is_business_owner",
+)
+
+
+_fixed_today = contextvars.ContextVar("services_fixed_today", default=None)
+
+
+def today():
+    """The local date (fixed for the length of a :func:`same_day` block)."""
+    fixed = _fixed_today.get()
+    return fixed if fixed is not None else timezone.localdate()
+
+
+@contextmanager
+def same_day():
+    """Check many rows against one date: bulk imports apply the rules per row without re-reading the clock."""
+    token = _fixed_today.set(timezone.localdate())
+    try:
+        yield
+    finally:
+        _fixed_today.reset(token)
+
+
+def age_on(birth, on):
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _require_editable(acting_user, organization):
+    if not Organization.objects.editable_by(acting_user).filter(pk=organization.pk).exists():
+        raise PermissionDenied(
+            _("You may not change the records of %(organization)s.") % {"organization": organization}
+        )
+
+
+def _require_tree_manager(acting_user):
+    if not is_administrator(acting_user):
+        raise PermissionDenied(_("Only administrators change the organisation tree."))
+
+
+def _lock(instance):
+    """Re-read a row under lock so concurrent lifecycle steps serialise (PostgreSQL)."""
+    return type(instance).objects.select_for_update().get(pk=instance.pk)
+
+
+VERSION_IGNORED_FIELDS = {"id", "created", "updated", "version", "path", "depth", "numchild"}
+
+
+def _changed_since(instance, version):
+    """Labels of the fields whose value differs from the historical record of ``version``."""
+    history = getattr(instance, "history", None)
+    then = history.filter(version=version).order_by("-history_date", "-history_id").first() if history else None
+    if then is None:
+        return []
+    return [
+        str(field.verbose_name)
+        for field in instance._meta.concrete_fields
+        if field.name not in VERSION_IGNORED_FIELDS
+        and getattr(then, field.attname, None) != getattr(instance, field.attname)
+    ]
+
+
+def check_version(instance, expected_version):
+    """Refuse a change made from a stale copy of ``instance`` (optimistic locking).
+
+    ``instance`` must be freshly read under lock (see :func:`_lock`); ``expected_version`` is the
+    version the user's form or API request was built from (None: no check). On a mismatch the
+    ``ValidationError`` (non-field) names the fields changed since that version.
+    """
+    if expected_version is None or expected_version == "":
+        return
+    try:
+        expected = int(expected_version)
+    except (TypeError, ValueError):
+        raise ValidationError({NON_FIELD_ERRORS: [_("This form is out of date. Reload the page.")]}) from None
+    if expected == instance.version:
+        return
+    changed = _changed_since(instance, expected)
+    if changed:
+        message = _(
+            "Someone else changed this record after you opened it (changed: %(fields)s). "
+            "Your changes were not saved: reload the page to see the current values and apply them again."
+        ) % {"fields": ", ".join(changed)}
+    else:
+        message = _(
+            "Someone else changed this record after you opened it. "
+            "Your changes were not saved: reload the page to see the current values and apply them again."
+        )
+    raise ValidationError({NON_FIELD_ERRORS: [message]})
+
+
+# Organisations ----------------------------------------------------------------------------
+
+
+def _check_parent(errors, kind, parent, on=None):
+    allowed = ALLOWED_PARENT_KINDS.get(kind, set())
+    parent_kind = parent.kind if parent is not None else None
+    if parent_kind not in allowed:
+        if parent is None:
+            errors.add(
+                "parent", _("A %(kind)s must sit under a Party organisation.") % {"kind": OrganizationKind(kind).label}
+            )
+        else:
+            errors.add(
+                "parent",
+                _("A %(kind)s cannot sit under a %(parent_kind)s.")
+                % {"kind": OrganizationKind(kind).label, "parent_kind": OrganizationKind(parent.kind).label},
+            )
+    if parent is not None and parent.dissolved_on is not None and (on is None or parent.dissolved_on <= on):
+        errors.add(
+            "parent", _("%(parent)s was dissolved on %(date)s.") % {"parent": parent, "date": parent.dissolved_on}
+        )
+
+
+@transaction.atomic
+def establish_organization(
+    acting_user,
+    *,
+    code,
+    name,
+    kind,
+    locality,
+    established_on,
+    parent=None,
+    enterprise=None,
+    coordination_regulation_signed=False,
+):
+    """Add a Party organisation to the tree (a root committee when ``parent`` is None)."""
+    _require_tree_manager(acting_user)
+    errors = Errors()
+    code = (code or "").strip()
+    if kind not in OrganizationKind.values:
+        errors.add("kind", _("Choose a valid kind of organisation."))
+    else:
+        _check_parent(errors, kind, parent, established_on)
+    if code and Organization.objects.filter(code=code).exists():
+        errors.add("code", _("An organisation with the code %(code)s already exists.") % {"code": code})
+    if kind == OrganizationKind.COMMITTEE and enterprise is not None:
+        errors.add("enterprise", _("A committee above grassroots level does not sit in an enterprise."))
+    if established_on is not None:
+        if established_on > today():
+            errors.add("established_on", _("The date of establishment cannot be in the future."))
+        if parent is not None and established_on < parent.established_on:
+            errors.add(
+                "established_on",
+                _("%(parent)s was only established on %(date)s.") % {"parent": parent, "date": parent.established_on},
+            )
+    organization = Organization(
+        code=code,
+        name=(name or "").strip(),
+        kind=kind,
+        locality=locality,
+        enterprise=enterprise,
+        established_on=established_on,
+        coordination_regulation_signed=coordination_regulation_signed,
+    )
+    _full_clean(
+        organization,
+        errors,
+        exclude=["path", "depth", "numchild", "code"] if "code" in errors else ["path", "depth", "numchild"],
+    )
+    errors.raise_if_any()
+    organization._history_user = acting_user
+    if parent is None:
+        return Organization.objects.add_root(instance=organization)
+    return Organization.objects.add_child(Organization.objects.get(pk=parent.pk), instance=organization)
+
+
+def _full_clean(instance, errors, exclude=None, validate_unique=True):
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=validate_unique, validate_constraints=False)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            for message in messages:
+                errors.add(field, message)
+
+
+ORGANIZATION_EDITABLE_FIELDS = ("name", "locality", "enterprise", "coordination_regulation_signed", "established_on")
+
+
+@transaction.atomic
+def update_organization(acting_user, organization, *, expected_version=None, **changes):
+    """Rename an organisation or correct its facts (not its place in the tree: see move_organization)."""
+    _require_tree_manager(acting_user)
+    organization = _lock(organization)
+    check_version(organization, expected_version)
+    errors = Errors()
+    for field, value in changes.items():
+        if field not in ORGANIZATION_EDITABLE_FIELDS:
+            errors.add(field, _("This field cannot be changed here."))
+            continue
+        setattr(organization, field, value)
+    if organization.kind == OrganizationKind.COMMITTEE and organization.enterprise_id:
+        errors.add("enterprise", _("A committee above grassroots level does not sit in an enterprise."))
+    if organization.dissolved_on and organization.established_on > organization.dissolved_on:
+        errors.add("established_on", _("The organisation cannot be established after it was dissolved."))
+    _full_clean(organization, errors, exclude=["path", "depth", "numchild"])
+    errors.raise_if_any()
+    return save_with_history(organization, acting_user)
+
+
+@transaction.atomic
+def move_organization(acting_user, organization, new_parent, *, expected_version=None):
+    """Move an organisation (with its subtree and so its history) under another parent."""
+    _require_tree_manager(acting_user)
+    organization = _lock(organization)
+    check_version(organization, expected_version)
+    new_parent = Organization.objects.get(pk=new_parent.pk)
+    errors = Errors()
+    if new_parent.path.startswith(organization.path):
+        errors.add("parent", _("An organisation cannot move under itself or its own subtree."))
+    else:
+        _check_parent(errors, organization.kind, new_parent)
+    if organization.dissolved_on is not None:
+        errors.add("parent", _("A dissolved organisation stays where it was dissolved."))
+    errors.raise_if_any()
+    if Organization.objects.get_parent(organization) == new_parent:
+        return organization
+    Organization.objects.move(organization, new_parent, "last-child")
+    organization.refresh_from_db()
+    return save_with_history(
+        organization, acting_user, reason=_("moved under %(parent)s") % {"parent": new_parent.code}
+    )
+
+
+@transaction.atomic
+def dissolve_organization(acting_user, organization, *, on, destination=None, expected_version=None):
+    """Dissolve an organisation on ``on``; its members go to ``destination`` or to their places of residence."""
+    _require_tree_manager(acting_user)
+    organization = _lock(organization)
+    check_version(organization, expected_version)
+    errors = Errors()
+    if organization.dissolved_on is not None:
+        errors.add(
+            "dissolved_on",
+            _("This organisation was already dissolved on %(date)s.") % {"date": organization.dissolved_on},
+        )
+    if on < organization.established_on:
+        errors.add("dissolved_on", _("An organisation cannot be dissolved before it was established."))
+    if on > today():
+        errors.add("dissolved_on", _("The date of dissolution cannot be in the future."))
+    active_children = Organization.objects.children_of(organization).active_on(on)
+    if active_children.exists():
+        errors.add(
+            "dissolved_on",
+            _("Dissolve or move its organisations first: %(codes)s.")
+            % {"codes": ", ".join(active_children.values_list("code", flat=True)[:10])},
+        )
+    if destination is not None:
+        _check_destination(errors, destination, on, exclude=organization, field="destination")
+    members = list(Member.objects.select_for_update().filter(organization=organization, status=MemberStatus.ACTIVE))
+    open_periods = {p.member_id: p for p in MembershipPeriod.objects.filter(member__in=members, ended_on__isnull=True)}
+    for member in members:
+        period = open_periods.get(member.pk)
+        if period and period.started_on > on:
+            errors.add(
+                "dissolved_on",
+                _("%(member)s joined this organisation on %(date)s, after that date.")
+                % {"member": member, "date": period.started_on},
+            )
+    errors.raise_if_any()
+    for member in members:
+        _close_period(open_periods.get(member.pk), on, PeriodEndReason.DISSOLVED, acting_user)
+        if destination is not None:
+            _open_period(member, destination, on, acting_user)
+            member.organization = destination
+        else:
+            member.status = MemberStatus.TRANSFERRED_TO_RESIDENCE
+        save_with_history(member, acting_user)
+    organization.dissolved_on = on
+    return save_with_history(organization, acting_user)
+
+
+# Members ----------------------------------------------------------------------------------
+
+
+def _check_destination(errors, organization, on, *, exclude=None, field="organization"):
+    if organization.kind not in GRASSROOTS_KINDS:
+        errors.add(
+            field,
+            _("Members belong to grassroots organisations or subordinate branches, not to %(org)s.")
+            % {"org": organization},
+        )
+    elif not organization.is_active_on(on):
+        errors.add(field, _("%(org)s is not active on %(date)s.") % {"org": organization, "date": on})
+    if exclude is not None and organization.pk == exclude.pk:
+        errors.add(field, _("Choose another organisation."))
+
+
+class MemberHolders:
+    """Which member holds a citizen ID or a Party card number.
+
+    By default each question is one query; the bulk importer passes the answers preloaded for a
+    whole file (``{value: member id}``) so the same rules run with a constant number of queries.
+    """
+
+    def __init__(self, by_citizen_id=None, by_party_card=None):
+        self.by_citizen_id = by_citizen_id
+        self.by_party_card = by_party_card
+
+    def _taken(self, preloaded, lookup, value, member):
+        if preloaded is None:
+            others = Member.objects.filter(**{lookup: value})
+            if member is not None:
+                others = others.exclude(pk=member.pk)
+            return others.exists()
+        holder = preloaded.get(value)
+        return holder is not None and (member is None or holder != member.pk)
+
+    def citizen_id_taken(self, citizen_id, member=None):
+        return self._taken(self.by_citizen_id, "citizen_id", citizen_id, member)
+
+    def party_card_taken(self, party_card_number, member=None):
+        return self._taken(self.by_party_card, "party_card_number", party_card_number, member)
+
+
+def _check_person(errors, *, citizen_id, party_card_number, date_of_birth, member=None, holders=None):
+    holders = holders or MemberHolders()
+    try:
+        validate_citizen_id(citizen_id)
+    except ValidationError as exc:
+        errors.add("citizen_id", exc.messages[0])
+    else:
+        if holders.citizen_id_taken(citizen_id, member):
+            errors.add("citizen_id", _("A member with this citizen ID is already recorded."))
+    if party_card_number:
+        if SINGLE_LINE_FORBIDDEN.search(party_card_number):  # not even looked up: PostgreSQL refuses NUL
+            errors.add("party_card_number", _("Remove the control characters from this text."))
+        elif holders.party_card_taken(party_card_number, member):
+            errors.add("party_card_number", _("A member with this Party card number is already recorded."))
+    if date_of_birth is not None and date_of_birth > today():
+        errors.add("date_of_birth", _("The date of birth cannot be in the future."))
+
+
+def _check_enterprise(errors, acting_user, enterprise, visible_ids=None):
+    """``visible_ids``: the ids of the enterprises the user sees, preloaded by a bulk caller."""
+    if enterprise is None:
+        return
+    if visible_ids is not None:
+        visible = enterprise.pk in visible_ids
+    else:
+        visible = Enterprise.objects.visible_to(acting_user).filter(pk=enterprise.pk).exists()
+    if not visible:
+        errors.add("enterprise", _("Choose an enterprise of your organisation."))
+
+
+def check_admission_age(errors, date_of_birth, admitted_on):
+    if date_of_birth and admitted_on and age_on(date_of_birth, admitted_on) < MINIMUM_ADMISSION_AGE:
+        errors.add(
+            "date_of_birth",
+            _("A member must be at least %(age)s years old on the date of admission.") % {"age": MINIMUM_ADMISSION_AGE},
+        )
+
+
+def check_admission(errors, *, organization, admitted_on, date_of_birth, official_on):
+    """The rules of an admission's dates and destination (no queries: bulk callers reuse it per row)."""
+    if admitted_on is None:
+        errors.add("admitted_on", _("Give the date of admission."))
+    else:
+        if admitted_on > today():
+            errors.add("admitted_on", _("The date of admission cannot be in the future."))
+        _check_destination(errors, organization, admitted_on)
+        check_admission_age(errors, date_of_birth, admitted_on)
+        if official_on is not None and official_on < admitted_on:
+            errors.add("official_on", _("A member becomes official after admission, not before."))
+    if date_of_birth is None:
+        errors.add("date_of_birth", _("Give the date of birth."))
+
+
+def build_admitted_member(**fields):
+    """The unsaved member an admission creates (its first period opens on ``admitted_on``);
+    ``fields`` are those of :func:`admitted_member_fields`."""
+    return Member(**admitted_member_fields(**fields))
+
+
+def admitted_member_fields(
+    *,
+    organization,
+    admitted_on,
+    full_name,
+    sex,
+    date_of_birth,
+    citizen_id,
+    party_card_number,
+    enterprise,
+    position,
+    is_business_owner,
+    official_on,
+):
+    """Field → value of the member an admission creates (the bulk importer builds many at once)."""
+    return dict(
+        full_name=(full_name or "").strip(),
+        sex=sex,
+        date_of_birth=date_of_birth,
+        citizen_id=citizen_id,
+        party_card_number=party_card_number,
+        enterprise=enterprise,
+        position=position,
+        is_business_owner=is_business_owner,
+        owner_at_admission=is_business_owner,
+        admitted_on=admitted_on,
+        admitted_by=organization,
+        official_on=official_on,
+        organization=organization,
+        status=MemberStatus.ACTIVE,
+    )
+
+
+def _open_period(member, organization, started_on, acting_user):
+    period = MembershipPeriod(member=member, organization=organization, started_on=started_on)
+    return save_with_history(period, acting_user)
+
+
+def _close_period(period, ended_on, reason, acting_user):
+    if period is None:
+        return None
+    period.ended_on = ended_on
+    period.end_reason = reason
+    return save_with_history(period, acting_user)
+
+
+@transaction.atomic
+def admit_member(
+    acting_user,
+    *,
+    organization,
+    admitted_on,
+    full_name,
+    sex,
+    date_of_birth,
+    citizen_id,
+    party_card_number="",
+    enterprise=None,
+    position="worker",
+    is_business_owner=False,
+    official_on=None,
+    prospect=None,
+    reason=None,
+):
+    """Admit a member to ``organization`` (directly or from ``prospect``) and open the first period."""
+    _require_editable(acting_user, organization)
+    errors = Errors()
+    citizen_id = (citizen_id or "").strip()
+    party_card_number = (party_card_number or "").strip()
+    check_admission(
+        errors, organization=organization, admitted_on=admitted_on, date_of_birth=date_of_birth, official_on=official_on
+    )
+    _check_person(errors, citizen_id=citizen_id, party_card_number=party_card_number, date_of_birth=date_of_birth)
+    _check_enterprise(errors, acting_user, enterprise)
+    if prospect is not None:
+        prospect = _lock(prospect)
+        if prospect.stage not in OPEN_PROSPECT_STAGES:
+            errors.add("prospect", _("This prospect was already admitted or withdrawn."))
+    member = build_admitted_member(
+        organization=organization,
+        admitted_on=admitted_on,
+        full_name=full_name,
+        sex=sex,
+        date_of_birth=date_of_birth,
+        citizen_id=citizen_id,
+        party_card_number=party_card_number,
+        enterprise=enterprise,
+        position=position,
+        is_business_owner=is_business_owner,
+        official_on=official_on,
+    )
+    _full_clean(member, errors, exclude=[f for f in ("citizen_id", "date_of_birth", "admitted_on") if f in errors])
+    errors.raise_if_any()
+    save_with_history(member, acting_user, reason=reason)
+    period = MembershipPeriod(member=member, organization=organization, started_on=admitted_on)
+    save_with_history(period, acting_user, reason=reason)
+    if prospect is not None:
+        prospect.stage = ProspectStage.ADMITTED
+        prospect.member = member
+        prospect.closed_on = admitted_on
+        save_with_history(prospect, acting_user, reason=reason)
+    return member
+
+
+@transaction.atomic
+def update_member(acting_user, member, reason=None, *, expected_version=None, **changes):
+    """Correct a member's personal and workplace facts (lifecycle steps have their own services)."""
+    if not Member.objects.editable_by(acting_user).filter(pk=member.pk).exists():
+        raise PermissionDenied(_("You may not change this member."))
+    member = _lock(member)
+    check_version(member, expected_version)
+    errors = Errors()
+    for field, value in changes.items():
+        if field not in MEMBER_EDITABLE_FIELDS:
+            errors.add(field, _("This field cannot be changed here."))
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+        setattr(member, field, value)
+    _check_person(
+        errors,
+        citizen_id=member.citizen_id,
+        party_card_number=member.party_card_number,
+        date_of_birth=member.date_of_birth,
+        member=member,
+    )
+    if "enterprise" in changes:
+        _check_enterprise(errors, acting_user, member.enterprise)
+    check_admission_age(errors, member.date_of_birth, member.admitted_on)
+    _full_clean(member, errors, exclude=[f for f in ("citizen_id", "date_of_birth") if f in errors])
+    errors.raise_if_any()
+    return save_with_history(member, acting_user, reason=reason)
+
+
+def _require_active_member(acting_user, member, expected_version=None):
+    if not Member.objects.editable_by(acting_user).filter(pk=member.pk).exists():
+        raise PermissionDenied(_("You may not change this member."))
+    member = _lock(member)
+    check_version(member, expected_version)
+    errors = Errors()
+    if member.status != MemberStatus.ACTIVE:
+        errors.add(
+            "status",
+            _("%(member)s is no longer an active member here (%(status)s).")
+            % {"member": member, "status": member.get_status_display()},
+        )
+    errors.raise_if_any()
+    return member
+
+
+@transaction.atomic
+def recognize_official(acting_user, member, *, official_on, expected_version=None):
+    """Recognise a probationary member as official."""
+    member = _require_active_member(acting_user, member, expected_version)
+    errors = Errors()
+    if member.official_on is not None:
+        errors.add(
+            "official_on",
+            _("%(member)s is already an official member since %(date)s.")
+            % {"member": member, "date": member.official_on},
+        )
+    elif official_on is None:
+        errors.add("official_on", _("Give the date of recognition."))
+    else:
+        if official_on < member.admitted_on:
+            errors.add("official_on", _("A member becomes official after admission, not before."))
+        if official_on > today():
+            errors.add("official_on", _("The date of recognition cannot be in the future."))
+    errors.raise_if_any()
+    member.official_on = official_on
+    return save_with_history(member, acting_user)
+
+
+@transaction.atomic
+def transfer_member(acting_user, member, *, on, to_organization=None, expected_version=None):
+    """Transfer Party activity to another organisation, or (``to_organization=None``) to the place of residence."""
+    member = _require_active_member(acting_user, member, expected_version)
+    period = MembershipPeriod.objects.select_for_update().filter(member=member, ended_on__isnull=True).first()
+    errors = Errors()
+    if on is None:
+        errors.add("on", _("Give the date of transfer."))
+    else:
+        if period is not None and on < period.started_on:
+            errors.add(
+                "on",
+                _("The transfer cannot come before the member joined this organisation (%(date)s).")
+                % {"date": period.started_on},
+            )
+        if on > today():
+            errors.add("on", _("The date of transfer cannot be in the future."))
+        if to_organization is not None:
+            _check_destination(errors, to_organization, on, exclude=member.organization, field="to_organization")
+    errors.raise_if_any()
+    if to_organization is None:
+        _close_period(period, on, PeriodEndReason.RESIDENCE, acting_user)
+        member.status = MemberStatus.TRANSFERRED_TO_RESIDENCE
+    else:
+        _close_period(period, on, PeriodEndReason.TRANSFER, acting_user)
+        _open_period(member, to_organization, on, acting_user)
+        member.organization = to_organization
+    return save_with_history(member, acting_user)
+
+
+@transaction.atomic
+def record_leaving(acting_user, member, *, on, reason, expected_version=None):
+    """Record that a member left the Party (resigned, expelled, struck off, died)."""
+    member = _require_active_member(acting_user, member, expected_version)
+    period = MembershipPeriod.objects.select_for_update().filter(member=member, ended_on__isnull=True).first()
+    errors = Errors()
+    if reason not in LEAVING_REASONS:
+        errors.add("reason", _("Choose why the member left: resigned, expelled, struck off or died."))
+    if on is None:
+        errors.add("on", _("Give the date."))
+    else:
+        if period is not None and on < period.started_on:
+            errors.add(
+                "on",
+                _("The date cannot come before the member joined this organisation (%(date)s).")
+                % {"date": period.started_on},
+            )
+        if on > today():
+            errors.add("on", _("The date cannot be in the future."))
+    errors.raise_if_any()
+    _close_period(period, on, reason, acting_user)
+    member.status = MemberStatus.LEFT
+    return save_with_history(member, acting_user)
+
+
+# Prospects --------------------------------------------------------------------------------
+
+PROSPECT_FIELDS = (
+    "full_name",
+    "sex",
+    "date_of_birth",
+    "citizen_id",
+    "enterprise",
+    "position",
+    "is_business_owner",
+    "organization",
+    "identified_on",
+    "course_completed_on",
+    "dossier_completed_on",
+    "notes",
+)
+
+
+def _check_prospect(errors, acting_user, prospect):
+    if (
+        not prospect.organization_id
+        or not Organization.objects.editable_by(acting_user).filter(pk=prospect.organization_id).exists()
+    ):
+        errors.add("organization", _("Choose an organisation of yours."))
+    _check_enterprise(errors, acting_user, prospect.enterprise)
+    dates = [
+        ("identified_on", prospect.identified_on),
+        ("course_completed_on", prospect.course_completed_on),
+        ("dossier_completed_on", prospect.dossier_completed_on),
+    ]
+    previous = None
+    for field, value in dates:
+        if value is not None:
+            if value > today():
+                errors.add(field, _("This date cannot be in the future."))
+            if previous is not None and value < previous:
+                errors.add(field, _("The stages must follow each other in time."))
+            previous = value
+    if prospect.stage in OPEN_PROSPECT_STAGES:
+        if prospect.dossier_completed_on:
+            prospect.stage = ProspectStage.DOSSIER_COMPLETE
+        elif prospect.course_completed_on:
+            prospect.stage = ProspectStage.COURSE_DONE
+        else:
+            prospect.stage = ProspectStage.IDENTIFIED
+
+
+@transaction.atomic
+def create_prospect(acting_user, **fields):
+    """Record a person identified for admission; the stage follows from the dates given."""
+    errors = Errors()
+    unknown = set(fields) - set(PROSPECT_FIELDS)
+    for field in unknown:
+        errors.add(field, _("This field cannot be set here."))
+    prospect = Prospect(**{k: v for k, v in fields.items() if k in PROSPECT_FIELDS})
+    _check_prospect(errors, acting_user, prospect)
+    _full_clean(prospect, errors, exclude=["member"])
+    errors.raise_if_any()
+    return save_with_history(prospect, acting_user)
+
+
+@transaction.atomic
+def update_prospect(acting_user, prospect, *, expected_version=None, **changes):
+    if not Prospect.objects.editable_by(acting_user).filter(pk=prospect.pk).exists():
+        raise PermissionDenied(_("You may not change this prospect."))
+    prospect = _lock(prospect)
+    check_version(prospect, expected_version)
+    errors = Errors()
+    if prospect.stage not in OPEN_PROSPECT_STAGES:
+        errors.add("stage", _("This prospect was already admitted or withdrawn."))
+    for field, value in changes.items():
+        if field not in PROSPECT_FIELDS:
+            errors.add(field, _("This field cannot be changed here."))
+            continue
+        setattr(prospect, field, value)
+    _check_prospect(errors, acting_user, prospect)
+    _full_clean(prospect, errors, exclude=["member"])
+    errors.raise_if_any()
+    return save_with_history(prospect, acting_user)
+
+
+@transaction.atomic
+def withdraw_prospect(acting_user, prospect, *, on, expected_version=None):
+    """The prospect withdrew or left the enterprise."""
+    if not Prospect.objects.editable_by(acting_user).filter(pk=prospect.pk).exists():
+        raise PermissionDenied(_("You may not change this prospect."))
+    prospect = _lock(prospect)
+    check_version(prospect, expected_version)
+    errors = Errors()
+    if prospect.stage not in OPEN_PROSPECT_STAGES:
+        errors.add("stage", _("This prospect was already admitted or withdrawn."))
+    if on is None or on < prospect.identified_on:
+        errors.add("closed_on", _("The date must come after the prospect was identified."))
+    errors.raise_if_any()
+    prospect.stage = ProspectStage.WITHDRAWN
+    prospect.closed_on = on
+    return save_with_history(prospect, acting_user)
+
+
+def admit_prospect(acting_user, prospect, *, admitted_on, citizen_id=None, party_card_number="", official_on=None):
+    """Admit a prospect: creates the member in the sponsoring organisation."""
+    if not Prospect.objects.editable_by(acting_user).filter(pk=prospect.pk).exists():
+        raise PermissionDenied(_("You may not change this prospect."))
+    return admit_member(
+        acting_user,
+        organization=prospect.organization,
+        admitted_on=admitted_on,
+        full_name=prospect.full_name,
+        sex=prospect.sex,
+        date_of_birth=prospect.date_of_birth,
+        citizen_id=citizen_id or prospect.citizen_id,
+        party_card_number=party_card_number,
+        enterprise=prospect.enterprise,
+        position=prospect.position,
+        is_business_owner=prospect.is_business_owner,
+        official_on=official_on,
+        prospect=prospect,
+    )
+
+
+# Role assignments -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def grant_role(acting_user, *, user, role, organization=None):
+    """Give ``user`` a role over ``organization``'s subtree (administrators: everywhere)."""
+    if acting_user is not None and not is_administrator(acting_user):
+        raise PermissionDenied(_("Only administrators manage users and roles."))
+    errors = Errors()
+    if role not in RoleKey.values:
+        errors.add("role", _("Choose a valid role."))
+    elif role != RoleKey.ADMINISTRATOR and organization is None:
+        errors.add("organization", _("This role needs an organisation."))
+    if role == RoleKey.ADMINISTRATOR:
+        organization = None
+    if RoleAssignment.objects.filter(user=user, role=role, organization=organization).exists():
+        errors.add("role", _("The user already holds this role."))
+    errors.raise_if_any()
+    assignment = save_with_history(RoleAssignment(user=user, role=role, organization=organization), acting_user)
+    forget_scope(user)
+    return assignment
+
+
+@transaction.atomic
+def revoke_role(acting_user, assignment):
+    if acting_user is not None and not is_administrator(acting_user):
+        raise PermissionDenied(_("Only administrators manage users and roles."))
+    assignment._history_user = acting_user
+    assignment.delete()
+    forget_scope(assignment.user)
+
+
+def default_official_date(admitted_on: date) -> date:
+    """Twelve months after admission: when a probationary member is normally recognised."""
+    try:
+        return admitted_on.replace(year=admitted_on.year + 1)
+    except ValueError:
+        return admitted_on.replace(year=admitted_on.year + 1, day=28)

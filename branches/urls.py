@@ -1,0 +1,26 @@
+from django.urls import path
+
+from branches import views
+
+app_name = "branches"
+
+urlpatterns = [
+    path("role/switch/", views.switch_role, name="role_switch"),
+    path("organizations/", views.OrganizationListView.as_view(), name="organization_list"),
+    path("organizations/tree/", views.OrganizationTreeView.as_view(), name="organization_tree"),
+    path("organizations/<int:pk>/", views.OrganizationDetailView.as_view(), name="organization_detail"),
+    path("organizations/<int:pk>/home/", views.OrganizationHomeView.as_view(), name="organization_home"),
+    path("members/", views.MemberListView.as_view(), name="member_list"),
+    path("members/admit/", views.MemberAdmitView.as_view(), name="member_admit"),
+    path("members/<int:pk>/", views.MemberDetailView.as_view(), name="member_detail"),
+    path("members/<int:pk>/edit/", views.MemberEditView.as_view(), name="member_edit"),
+    path("members/<int:pk>/recognize/", views.MemberRecognizeView.as_view(), name="member_recognize"),
+    path("members/<int:pk>/transfer/", views.MemberTransferView.as_view(), name="member_transfer"),
+    path("members/<int:pk>/leave/", views.MemberLeaveView.as_view(), name="member_leave"),
+    path("prospects/", views.ProspectListView.as_view(), name="prospect_list"),
+    path("prospects/add/", views.ProspectCreateView.as_view(), name="prospect_add"),
+    path("prospects/<int:pk>/", views.ProspectDetailView.as_view(), name="prospect_detail"),
+    path("prospects/<int:pk>/edit/", views.ProspectEditView.as_view(), name="prospect_edit"),
+    path("prospects/<int:pk>/withdraw/", views.ProspectWithdrawView.as_view(), name="prospect_withdraw"),
+    path("prospects/<int:pk>/admit/", views.ProspectAdmitView.as_view(), name="prospect_admit"),
+]

@@ -1,0 +1,132 @@
+"""Serializers of localities, enterprises, mass organisations and their membership returns.
+
+Writes go through ``enterprises.services``; enterprises are referenced by ``tax_code``,
+committees and organisations by ``code``, localities by their official ``code``.
+"""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from branches.api.base import (
+    MAX_INTEGER,
+    ParentCodeField,
+    ScopedSlugRelatedField,
+    ServiceModelSerializer,
+    VersionedActionSerializer,
+    VersionField,
+)
+from branches.api.serializers import enterprise_field, locality_field
+from branches.models import Organization
+from enterprises import services
+from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
+
+
+class LocalitySerializer(ServiceModelSerializer):
+    parent = ParentCodeField(
+        slug_field="code",
+        queryset=Locality.objects.all(),
+        scope=lambda user: Locality.objects.visible_to(user),
+        required=False,
+        allow_null=True,
+        help_text=_("Official code of the unit above; empty for a province. Set on creation; then use move."),
+    )
+
+    class Meta:
+        model = Locality
+        fields = ["id", "code", "name", "kind", "parent", "depth"]
+        read_only_fields = ["depth"]
+
+    def create(self, validated_data):
+        return services.create_locality(self.acting_user, **validated_data)
+
+    def update(self, instance, validated_data):
+        return services.update_locality(self.acting_user, instance, **validated_data)
+
+
+class MoveLocalitySerializer(serializers.Serializer):
+    parent = locality_field(help_text=_("Official code of the new unit above."))
+
+
+class EnterpriseSerializer(ServiceModelSerializer):
+    locality = locality_field(help_text=_("Official code of the locality."))
+    managing_committee = ScopedSlugRelatedField(
+        slug_field="code",
+        queryset=Organization.objects.all(),
+        scope=lambda user: Organization.objects.assignable_managing_committees(user),
+        help_text=_("Code of the committee responsible for Party building here."),
+    )
+    recorded_by = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    version = VersionField()
+
+    class Meta:
+        model = Enterprise
+        fields = [
+            "id",
+            "tax_code",
+            "name",
+            "ownership",
+            "locality",
+            "industrial_park",
+            "address",
+            "size_class",
+            "employees",
+            "operating_status",
+            "managing_committee",
+            "recorded_by",
+            "version",
+        ]
+        read_only_fields = ["recorded_by"]
+
+    def create(self, validated_data):
+        validated_data.pop("version", None)
+        return services.create_enterprise(self.acting_user, **validated_data)
+
+    def update(self, instance, validated_data):
+        version = validated_data.pop("version", None)
+        return services.update_enterprise(self.acting_user, instance, expected_version=version, **validated_data)
+
+
+class MembershipReturnSerializer(ServiceModelSerializer):
+    class Meta:
+        model = MembershipReturn
+        fields = ["id", "date", "members_total", "members_admitted", "is_founding"]
+        read_only_fields = ["id", "is_founding"]
+
+
+class MassOrganizationSerializer(ServiceModelSerializer):
+    enterprise = enterprise_field(help_text=_("Tax code of the enterprise."))
+    founding_members = serializers.IntegerField(
+        write_only=True,
+        min_value=1,
+        max_value=MAX_INTEGER,
+        help_text=_("Members at the founding; they count as admitted. Required on creation."),
+    )
+    returns = MembershipReturnSerializer(many=True, read_only=True)
+    version = VersionField()
+
+    class Meta:
+        model = MassOrganization
+        fields = [
+            "id",
+            "kind",
+            "name",
+            "enterprise",
+            "established_on",
+            "dissolved_on",
+            "founding_members",
+            "returns",
+            "version",
+        ]
+        read_only_fields = ["dissolved_on", "returns"]
+
+    def create(self, validated_data):
+        validated_data.pop("version", None)
+        return services.establish_mass_organization(self.acting_user, **validated_data)
+
+    def update(self, instance, validated_data):
+        version = validated_data.pop("version", None)
+        return services.update_mass_organization(self.acting_user, instance, expected_version=version, **validated_data)
+
+
+class DissolveSerializer(VersionedActionSerializer):
+    on = serializers.DateField(help_text=_("Date of dissolution."))

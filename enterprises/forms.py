@@ -1,0 +1,66 @@
+"""Forms of the enterprise and mass-organisation pages; every rule lives in ``enterprises.services``."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from branches.forms import DateInput, ServiceModelForm, date_field
+from branches.models import Organization
+from branches.services import today
+from enterprises.models import Enterprise, Locality, MassOrganization
+from enterprises.services import ENTERPRISE_FIELDS
+
+
+class EnterpriseForm(ServiceModelForm):
+    class Meta:
+        model = Enterprise
+        fields = list(ENTERPRISE_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["managing_committee"].queryset = Organization.objects.assignable_managing_committees(
+            self.user
+        ).order_by("path")
+        self.fields["locality"].queryset = Locality.objects.visible_to(self.user).order_by("path")
+
+
+class MassOrganizationCreateForm(ServiceModelForm):
+    """Establish a mass organisation together with its founding return."""
+
+    founding_members = forms.IntegerField(label=_("founding members"), min_value=1, max_value=1_000_000)
+
+    class Meta:
+        model = MassOrganization
+        fields = ["enterprise", "kind", "name", "established_on"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["enterprise"].queryset = Enterprise.objects.editable_by(self.user).order_by("name")
+        self.fields["established_on"].widget = DateInput()
+
+
+class MassOrganizationEditForm(ServiceModelForm):
+    class Meta:
+        model = MassOrganization
+        fields = ["name", "kind"]
+
+
+class MembershipReturnForm(forms.Form):
+    date = date_field(_("date"))
+    members_total = forms.IntegerField(label=_("members in total"), min_value=0, max_value=10_000_000)
+    members_admitted = forms.IntegerField(
+        label=_("members admitted since the previous return"), min_value=0, max_value=10_000_000
+    )
+
+    def __init__(self, *args, mass_organization=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.fields["date"].initial = today()
+
+
+class MassOrganizationDissolveForm(forms.Form):
+    dissolved_on = date_field(_("dissolved on"))
+
+    def __init__(self, *args, mass_organization=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.fields["dissolved_on"].initial = today()

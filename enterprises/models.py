@@ -1,0 +1,217 @@
+"""Localities, enterprises and the mass organisations inside them."""
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
+
+from branches.base import ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
+from branches.scoping import paths_q, scope_for
+from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
+from enterprises.validators import validate_tax_code
+
+
+class LocalityQuerySet(ScopedQuerySetMixin, MP_NodeQuerySet):
+    """Localities are public geography: every signed-in user reads them, administrators edit."""
+
+    def visible_to(self, user):
+        return self.all() if getattr(user, "is_authenticated", False) else self.none()
+
+    def editable_by(self, user):
+        return self.all() if scope_for(user).everything else self.none()
+
+
+class LocalityManager(MP_NodeManager.from_queryset(LocalityQuerySet)):
+    def get_queryset(self):
+        return LocalityQuerySet(self.model, using=self._db).order_by("path")
+
+
+class Locality(TimestampedModel, MP_Node):
+    """An administrative unit: province → (district →) commune; depth is not fixed."""
+
+    steplen = 4
+    code = models.CharField(_("official code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=LocalityKind.choices)
+
+    objects = LocalityManager()
+    history = HistoricalRecords(excluded_fields=["numchild"])
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("locality")
+        verbose_name_plural = _("localities")
+        indexes = [models.Index(fields=["path"], name="locality_path_prefix", opclasses=["varchar_pattern_ops"])]
+
+    def __str__(self):
+        return self.name
+
+
+def enterprise_scope_q(paths, prefix=""):
+    """Enterprises belonging to the subtrees ``paths``.
+
+    An enterprise belongs to a subtree when its managing committee is there, when the
+    organisation that recorded it is there, or when a Party organisation of the subtree sits in it.
+    """
+    from branches.models import Organization
+
+    if not paths:
+        return Q(pk__in=[])
+    sits_here = Organization.objects.filter(paths_q("path", paths), enterprise=OuterRef(f"{prefix}pk"))
+    return (
+        paths_q(f"{prefix}managing_committee__path", paths)
+        | paths_q(f"{prefix}recorded_by__path", paths)
+        | Q(Exists(sits_here))
+    )
+
+
+class EnterpriseQuerySet(ScopedQuerySet):
+    def scope_q(self, paths):
+        return enterprise_scope_q(paths)
+
+
+class Enterprise(TimestampedModel):
+    """A non-state enterprise (or non-public school or clinic) and who manages Party building there."""
+
+    tax_code = models.CharField(_("tax code"), max_length=14, unique=True, validators=[validate_tax_code])
+    name = models.CharField(_("name"), max_length=300)
+    ownership = models.CharField(_("ownership"), max_length=30, choices=Ownership.choices)
+    locality = models.ForeignKey(
+        Locality, verbose_name=_("locality"), on_delete=models.PROTECT, related_name="enterprises"
+    )
+    industrial_park = models.CharField(_("industrial park"), max_length=200, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    size_class = models.CharField(_("size class"), max_length=10, choices=SizeClass.choices)
+    employees = models.PositiveIntegerField(_("employees"), default=0)
+    operating_status = models.CharField(
+        _("operating status"), max_length=20, choices=OperatingStatus.choices, default=OperatingStatus.OPERATING
+    )
+    managing_committee = models.ForeignKey(
+        "branches.Organization",
+        verbose_name=_("managing committee"),
+        on_delete=models.PROTECT,
+        related_name="managed_enterprises",
+        help_text=_("The committee responsible for Party building in this enterprise."),
+    )
+    recorded_by = models.ForeignKey(
+        "branches.Organization",
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="recorded_enterprises",
+        help_text=_("The Party organisation whose secretary recorded this enterprise."),
+    )
+    version = models.PositiveIntegerField(
+        _("version"), default=1, editable=False, help_text=_("Raised by every change; guards against lost updates.")
+    )
+
+    objects = EnterpriseQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name", "tax_code"]
+        verbose_name = _("enterprise")
+        verbose_name_plural = _("enterprises")
+        indexes = [
+            models.Index(fields=["name", "tax_code"], name="enterprise_list_order"),
+            models.Index(fields=["operating_status"], name="enterprise_operating_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(employees__gte=0), name="enterprise_employees_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.tax_code})"
+
+    def get_absolute_url(self):
+        return reverse("enterprises:enterprise_detail", args=[self.pk])
+
+
+class MassOrganizationQuerySet(ScopedQuerySet):
+    def scope_q(self, paths):
+        return enterprise_scope_q(paths, prefix="enterprise__")
+
+
+class MassOrganization(TimestampedModel):
+    """A trade union, youth union, women's union or veterans' association inside an enterprise."""
+
+    kind = models.CharField(_("kind"), max_length=30, choices=MassOrganizationKind.choices)
+    name = models.CharField(_("name"), max_length=300)
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT, related_name="mass_organizations"
+    )
+    established_on = models.DateField(_("established on"))
+    dissolved_on = models.DateField(_("dissolved on"), null=True, blank=True)
+    version = models.PositiveIntegerField(
+        _("version"), default=1, editable=False, help_text=_("Raised by every change; guards against lost updates.")
+    )
+
+    objects = MassOrganizationQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("mass organisation")
+        verbose_name_plural = _("mass organisations")
+        indexes = [
+            models.Index(fields=["established_on"], name="massorg_established"),
+            models.Index(fields=["name", "id"], name="massorg_list_order"),
+            models.Index(fields=["enterprise", "kind"], name="massorg_enterprise_kind"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dissolved_on__isnull=True) | Q(dissolved_on__gte=models.F("established_on")),
+                name="massorg_dissolved_after_established",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("enterprises:massorganization_detail", args=[self.pk])
+
+
+class MembershipReturnQuerySet(ScopedQuerySet):
+    def scope_q(self, paths):
+        return enterprise_scope_q(paths, prefix="mass_organization__enterprise__")
+
+
+class MembershipReturn(TimestampedModel):
+    """A dated return of a mass organisation: its members in total and those admitted since the last."""
+
+    mass_organization = models.ForeignKey(
+        MassOrganization, verbose_name=_("mass organisation"), on_delete=models.CASCADE, related_name="returns"
+    )
+    date = models.DateField(_("date"))
+    members_total = models.PositiveIntegerField(_("members in total"), validators=[MinValueValidator(0)])
+    members_admitted = models.PositiveIntegerField(
+        _("members admitted since the previous return"), validators=[MinValueValidator(0)]
+    )
+    is_founding = models.BooleanField(_("founding return"), default=False)
+
+    objects = MembershipReturnQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["mass_organization", "date"]
+        verbose_name = _("membership return")
+        verbose_name_plural = _("membership returns")
+        indexes = [models.Index(fields=["date"], name="return_date")]
+        constraints = [
+            models.UniqueConstraint(fields=["mass_organization", "date"], name="return_one_per_day"),
+            models.UniqueConstraint(
+                fields=["mass_organization"], condition=Q(is_founding=True), name="return_one_founding"
+            ),
+            models.CheckConstraint(
+                condition=Q(members_admitted__lte=models.F("members_total")) | Q(is_founding=False),
+                name="return_founding_admitted_within_total",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.mass_organization} — {self.date}"

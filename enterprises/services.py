@@ -1,0 +1,282 @@
+"""Every write to localities, enterprises, mass organisations and their membership returns."""
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from branches.base import SINGLE_LINE_FORBIDDEN, Errors, save_with_history
+from branches.choices import OrganizationKind
+from branches.models import Organization
+from branches.scoping import is_administrator, scope_for
+from branches.services import _full_clean, _lock, check_version, today
+from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
+from enterprises.validators import normalize_tax_code
+
+ENTERPRISE_FIELDS = (
+    "tax_code",
+    "name",
+    "ownership",
+    "locality",
+    "industrial_park",
+    "address",
+    "size_class",
+    "employees",
+    "operating_status",
+    "managing_committee",
+)
+
+
+def _recording_organization(acting_user):
+    """The organisation a secretary records enterprises for (their first secretary assignment)."""
+    scope = scope_for(acting_user)
+    if scope.everything or not scope.secretary_paths:
+        return None
+    return Organization.objects.filter(path=scope.secretary_paths[0]).first()
+
+
+def _check_enterprise(errors, acting_user, enterprise, *, tax_code_holders=None, assignable_committee_ids=None):
+    """The rules of an enterprise record.
+
+    A bulk caller passes ``tax_code_holders`` (tax code → id of the enterprise holding it) and
+    ``assignable_committee_ids``, preloaded for a whole file, and its locality already read from
+    the database, so the same rules run without a query per row.
+    """
+    batch = tax_code_holders is not None
+    # A tax code with control characters is not looked up (PostgreSQL refuses NUL); full_clean refuses it.
+    if enterprise.tax_code and not SINGLE_LINE_FORBIDDEN.search(enterprise.tax_code):
+        enterprise.tax_code = normalize_tax_code(enterprise.tax_code) or enterprise.tax_code.strip()
+        if batch:
+            holder = tax_code_holders.get(enterprise.tax_code)
+            duplicate = holder is not None and holder != enterprise.pk
+        else:
+            duplicates = Enterprise.objects.filter(tax_code=enterprise.tax_code)
+            if enterprise.pk:
+                duplicates = duplicates.exclude(pk=enterprise.pk)
+            duplicate = duplicates.exists()
+        if duplicate:
+            errors.add(
+                "tax_code",
+                _("An enterprise with the tax code %(code)s is already recorded.") % {"code": enterprise.tax_code},
+            )
+    committee = enterprise.managing_committee if enterprise.managing_committee_id else None
+    if committee is None:
+        errors.add("managing_committee", _("Choose the committee responsible for Party building here."))
+    elif committee.kind != OrganizationKind.COMMITTEE:
+        errors.add("managing_committee", _("The managing committee must be a committee above grassroots level."))
+    elif not (
+        committee.pk in assignable_committee_ids
+        if assignable_committee_ids is not None
+        else Organization.objects.assignable_managing_committees(acting_user).filter(pk=committee.pk).exists()
+    ):
+        errors.add("managing_committee", _("Choose a committee of your scope."))
+    exclude = ["managing_committee", "recorded_by"] + (["tax_code"] if "tax_code" in errors else [])
+    if batch and enterprise.locality_id is not None:
+        exclude.append("locality")
+    _full_clean(enterprise, errors, exclude=exclude, validate_unique=not batch)
+
+
+def _check_still_editable(acting_user, enterprise):
+    if not Enterprise.objects.editable_by(acting_user).filter(pk=enterprise.pk).exists():
+        raise PermissionDenied(_("This enterprise would fall outside your scope."))
+
+
+@transaction.atomic
+def create_enterprise(acting_user, *, reason=None, **fields):
+    errors = Errors()
+    for field in set(fields) - set(ENTERPRISE_FIELDS):
+        errors.add(field, _("This field cannot be set here."))
+    scope = scope_for(acting_user)
+    if not scope.everything and not scope.write_paths:
+        raise PermissionDenied(_("Your role does not record enterprises."))
+    enterprise = Enterprise(**{k: v for k, v in fields.items() if k in ENTERPRISE_FIELDS})
+    enterprise.recorded_by = _recording_organization(acting_user)
+    _check_enterprise(errors, acting_user, enterprise)
+    errors.raise_if_any()
+    save_with_history(enterprise, acting_user, reason=reason)
+    _check_still_editable(acting_user, enterprise)
+    return enterprise
+
+
+@transaction.atomic
+def update_enterprise(acting_user, enterprise, *, reason=None, expected_version=None, **changes):
+    if not Enterprise.objects.editable_by(acting_user).filter(pk=enterprise.pk).exists():
+        raise PermissionDenied(_("You may not change this enterprise."))
+    enterprise = _lock(enterprise)
+    check_version(enterprise, expected_version)
+    errors = Errors()
+    for field, value in changes.items():
+        if field not in ENTERPRISE_FIELDS:
+            errors.add(field, _("This field cannot be changed here."))
+            continue
+        setattr(enterprise, field, value)
+    _check_enterprise(errors, acting_user, enterprise)
+    errors.raise_if_any()
+    save_with_history(enterprise, acting_user, reason=reason)
+    _check_still_editable(acting_user, enterprise)
+    return enterprise
+
+
+# Mass organisations -----------------------------------------------------------------------
+
+
+def _require_enterprise_editable(acting_user, enterprise):
+    if not Enterprise.objects.editable_by(acting_user).filter(pk=enterprise.pk).exists():
+        raise PermissionDenied(_("You may not change the records of this enterprise."))
+
+
+@transaction.atomic
+def establish_mass_organization(acting_user, *, enterprise, kind, name, established_on, founding_members):
+    """A mass organisation is founded with its founding return (all its founding members count as admitted)."""
+    _require_enterprise_editable(acting_user, enterprise)
+    errors = Errors()
+    if established_on is not None and established_on > today():
+        errors.add("established_on", _("The date of establishment cannot be in the future."))
+    if founding_members is None or founding_members < 1:
+        errors.add("founding_members", _("A mass organisation is founded with at least one member."))
+    mass_organization = MassOrganization(
+        enterprise=enterprise, kind=kind, name=(name or "").strip(), established_on=established_on
+    )
+    _full_clean(mass_organization, errors)
+    errors.raise_if_any()
+    save_with_history(mass_organization, acting_user)
+    founding = MembershipReturn(
+        mass_organization=mass_organization,
+        date=established_on,
+        members_total=founding_members,
+        members_admitted=founding_members,
+        is_founding=True,
+    )
+    save_with_history(founding, acting_user)
+    return mass_organization
+
+
+@transaction.atomic
+def update_mass_organization(acting_user, mass_organization, *, expected_version=None, **changes):
+    _require_enterprise_editable(acting_user, mass_organization.enterprise)
+    mass_organization = _lock(mass_organization)
+    check_version(mass_organization, expected_version)
+    errors = Errors()
+    for field, value in changes.items():
+        if field not in ("name", "kind"):
+            errors.add(field, _("This field cannot be changed here."))
+            continue
+        setattr(mass_organization, field, value)
+    _full_clean(mass_organization, errors)
+    errors.raise_if_any()
+    return save_with_history(mass_organization, acting_user)
+
+
+def check_membership_return(errors, mass_organization, *, date, members_total, members_admitted, recorded_dates=None):
+    """The rules of a return; ``recorded_dates`` (dates already recorded for it) is preloaded by bulk callers."""
+    if date is None:
+        errors.add("date", _("Give the date of the return."))
+    else:
+        if date > today():
+            errors.add("date", _("The date of the return cannot be in the future."))
+        if date <= mass_organization.established_on:
+            errors.add(
+                "date",
+                _("A return comes after the founding of %(org)s (%(date)s).")
+                % {"org": mass_organization, "date": mass_organization.established_on},
+            )
+        if mass_organization.dissolved_on is not None and date > mass_organization.dissolved_on:
+            errors.add(
+                "date",
+                _("%(org)s was dissolved on %(date)s.")
+                % {"org": mass_organization, "date": mass_organization.dissolved_on},
+            )
+        if (
+            date in recorded_dates
+            if recorded_dates is not None
+            else MembershipReturn.objects.filter(mass_organization=mass_organization, date=date).exists()
+        ):
+            errors.add("date", _("A return for this date is already recorded."))
+    for field, value in (("members_total", members_total), ("members_admitted", members_admitted)):
+        if value is None or value < 0:
+            errors.add(field, _("Give a number of members, zero or more."))
+
+
+@transaction.atomic
+def record_membership_return(acting_user, mass_organization, *, date, members_total, members_admitted, reason=None):
+    """Record a dated return: members in total and those admitted since the previous return."""
+    _require_enterprise_editable(acting_user, mass_organization.enterprise)
+    mass_organization = _lock(mass_organization)
+    errors = Errors()
+    check_membership_return(
+        errors, mass_organization, date=date, members_total=members_total, members_admitted=members_admitted
+    )
+    errors.raise_if_any()
+    membership_return = MembershipReturn(
+        mass_organization=mass_organization, date=date, members_total=members_total, members_admitted=members_admitted
+    )
+    return save_with_history(membership_return, acting_user, reason=reason)
+
+
+@transaction.atomic
+def dissolve_mass_organization(acting_user, mass_organization, *, on, expected_version=None):
+    _require_enterprise_editable(acting_user, mass_organization.enterprise)
+    mass_organization = _lock(mass_organization)
+    check_version(mass_organization, expected_version)
+    errors = Errors()
+    if mass_organization.dissolved_on is not None:
+        errors.add("dissolved_on", _("Already dissolved on %(date)s.") % {"date": mass_organization.dissolved_on})
+    if on is None or on < mass_organization.established_on:
+        errors.add("dissolved_on", _("It cannot be dissolved before it was established."))
+    elif on > today():
+        errors.add("dissolved_on", _("The date of dissolution cannot be in the future."))
+    errors.raise_if_any()
+    mass_organization.dissolved_on = on
+    return save_with_history(mass_organization, acting_user)
+
+
+# Localities -------------------------------------------------------------------------------
+
+
+def _require_administrator(acting_user):
+    if not is_administrator(acting_user):
+        raise PermissionDenied(_("Only administrators manage localities."))
+
+
+@transaction.atomic
+def create_locality(acting_user, *, code, name, kind, parent=None):
+    _require_administrator(acting_user)
+    errors = Errors()
+    if Locality.objects.filter(code=code).exists():
+        errors.add("code", _("A locality with the code %(code)s already exists.") % {"code": code})
+    locality = Locality(code=(code or "").strip(), name=(name or "").strip(), kind=kind)
+    _full_clean(locality, errors, exclude=["path", "depth", "numchild"] + (["code"] if "code" in errors else []))
+    errors.raise_if_any()
+    locality._history_user = acting_user
+    if parent is None:
+        return Locality.objects.add_root(instance=locality)
+    return Locality.objects.add_child(Locality.objects.get(pk=parent.pk), instance=locality)
+
+
+@transaction.atomic
+def update_locality(acting_user, locality, **changes):
+    _require_administrator(acting_user)
+    locality = _lock(locality)
+    errors = Errors()
+    for field, value in changes.items():
+        if field not in ("name", "kind", "code"):
+            errors.add(field, _("This field cannot be changed here."))
+            continue
+        setattr(locality, field, value)
+    if Locality.objects.filter(code=locality.code).exclude(pk=locality.pk).exists():
+        errors.add("code", _("A locality with the code %(code)s already exists.") % {"code": locality.code})
+    _full_clean(locality, errors, exclude=["path", "depth", "numchild"])
+    errors.raise_if_any()
+    return save_with_history(locality, acting_user)
+
+
+@transaction.atomic
+def move_locality(acting_user, locality, new_parent):
+    _require_administrator(acting_user)
+    locality = _lock(locality)
+    if new_parent.path.startswith(locality.path):
+        errors = Errors()
+        errors.add("parent", _("A locality cannot move under itself."))
+        errors.raise_if_any()
+    Locality.objects.move(locality, Locality.objects.get(pk=new_parent.pk), "last-child")
+    locality.refresh_from_db()
+    return save_with_history(locality, acting_user)

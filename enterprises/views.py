@@ -1,0 +1,181 @@
+"""Pages of enterprises, mass organisations and their membership returns (the generic scoped views)."""
+
+from django.utils.translation import gettext_lazy
+
+from branches.models import Organization
+from branches.views import (
+    ObjectActionView,
+    ObjectCreateView,
+    ObjectDetailView,
+    ObjectListView,
+    history_entries,
+    with_latest_return,
+)
+from enterprises import services
+from enterprises.filtersets import EnterpriseFilterSet, MassOrganizationFilterSet
+from enterprises.forms import (
+    EnterpriseForm,
+    MassOrganizationCreateForm,
+    MassOrganizationDissolveForm,
+    MassOrganizationEditForm,
+    MembershipReturnForm,
+)
+from enterprises.models import Enterprise, Locality, MassOrganization
+from enterprises.tables import EnterpriseTable, MassOrganizationTable
+
+# Enterprises ------------------------------------------------------------------------------
+
+
+class EnterpriseListView(ObjectListView):
+    export_kind = "enterprises"
+    model = Enterprise
+    related = ("locality", "managing_committee")
+    table_class = EnterpriseTable
+    filterset_class = EnterpriseFilterSet
+    add_url_name = "enterprises:enterprise_add"
+
+
+class EnterpriseDetailView(ObjectDetailView):
+    model = Enterprise
+    related = ("locality", "managing_committee", "recorded_by")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        enterprise = self.object
+        context["organizations"] = Organization.objects.visible_to(user).filter(enterprise=enterprise)
+        context["mass_organizations"] = with_latest_return(
+            MassOrganization.objects.visible_to(user).filter(enterprise=enterprise)
+        )
+        context["members_here"] = enterprise.members.filter(pk__in=_visible_member_ids(user)).count()
+        history = enterprise.history.all()
+        committees = {
+            o.pk: str(o)
+            for o in Organization.objects.visible_to(user).filter(
+                pk__in=[pk for row in history.values_list("managing_committee_id", "recorded_by_id") for pk in row]
+            )
+        }
+        localities = {
+            loc.pk: str(loc)
+            for loc in Locality.objects.visible_to(user).filter(pk__in=history.values_list("locality_id", flat=True))
+        }
+        context["history"] = history_entries(
+            enterprise, {"managing_committee": committees, "recorded_by": committees, "locality": localities}
+        )
+        return context
+
+
+def _visible_member_ids(user):
+    from branches.models import Member
+
+    return Member.objects.visible_to(user).active().values("pk")
+
+
+class EnterpriseActionMixin:
+    model = Enterprise
+
+
+class EnterpriseCreateView(ObjectCreateView):
+    form_class = EnterpriseForm
+    title = gettext_lazy("Record an enterprise")
+    success_message = gettext_lazy("%(object)s was recorded.")
+
+    def perform(self, form):
+        return services.create_enterprise(self.request.user, **form.values())
+
+
+class EnterpriseEditView(EnterpriseActionMixin, ObjectActionView):
+    form_class = EnterpriseForm
+    model_form = True
+    title = gettext_lazy("Edit enterprise")
+    success_message = gettext_lazy("%(object)s was saved.")
+
+    def perform(self, form):
+        return services.update_enterprise(self.request.user, self.object, **form.values())
+
+
+# Mass organisations -----------------------------------------------------------------------
+
+
+class MassOrganizationListView(ObjectListView):
+    export_kind = "mass_organizations"
+    model = MassOrganization
+    related = ("enterprise",)
+    table_class = MassOrganizationTable
+    filterset_class = MassOrganizationFilterSet
+    add_url_name = "enterprises:massorganization_add"
+
+    def get_queryset(self):
+        return with_latest_return(super().get_queryset())
+
+
+class MassOrganizationDetailView(ObjectDetailView):
+    model = MassOrganization
+    related = ("enterprise",)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["returns"] = self.object.returns.order_by("-date")
+        context["history"] = history_entries(
+            self.object, {"enterprise": {self.object.enterprise_id: str(self.object.enterprise)}}
+        )
+        return context
+
+
+class MassOrganizationActionMixin:
+    model = MassOrganization
+
+    def get_queryset(self):
+        return MassOrganization.objects.visible_to(self.request.user).select_related("enterprise")
+
+
+class MassOrganizationCreateView(ObjectCreateView):
+    form_class = MassOrganizationCreateForm
+    title = gettext_lazy("Establish a mass organisation")
+    success_message = gettext_lazy("%(object)s was established with its founding return.")
+
+    def get_initial(self):
+        return {"enterprise": self.request.GET.get("enterprise")}
+
+    def perform(self, form):
+        return services.establish_mass_organization(self.request.user, **form.values())
+
+
+class MassOrganizationEditView(MassOrganizationActionMixin, ObjectActionView):
+    form_class = MassOrganizationEditForm
+    model_form = True
+    title = gettext_lazy("Edit mass organisation")
+    success_message = gettext_lazy("%(object)s was saved.")
+
+    def perform(self, form):
+        return services.update_mass_organization(self.request.user, self.object, **form.values())
+
+
+class MembershipReturnCreateView(MassOrganizationActionMixin, ObjectActionView):
+    form_class = MembershipReturnForm
+    object_kwarg = "mass_organization"
+    title = gettext_lazy("Record a membership return")
+    versioned = False  # a return is a new row; the date is unique per mass organisation
+    success_message = gettext_lazy("The return was recorded.")
+
+    def perform(self, form):
+        services.record_membership_return(self.request.user, self.object, **form.cleaned_data)
+        return self.object
+
+
+class MassOrganizationDissolveView(MassOrganizationActionMixin, ObjectActionView):
+    form_class = MassOrganizationDissolveForm
+    object_kwarg = "mass_organization"
+    title = gettext_lazy("Dissolve mass organisation")
+    success_message = gettext_lazy("%(object)s was recorded as dissolved.")
+    submit_label = gettext_lazy("Confirm the dissolution")
+    destructive = True
+    warning = gettext_lazy("A dissolved organisation takes no more membership returns.")
+
+    def perform(self, form):
+        return services.dissolve_mass_organization(
+            self.request.user,
+            self.object,
+            on=form.cleaned_data["dissolved_on"],
+            expected_version=self.expected_version(form),
+        )

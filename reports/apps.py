@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportsConfig(AppConfig):
+    name = "reports"
+    verbose_name = _("Targets and reports")
+
+    def ready(self):
+        from reports import rollups
+
+        rollups.connect()

@@ -1,0 +1,813 @@
+"""The tally engine: target fulfilment, structure and gaps of one organisation's subtree.
+
+The rules are DOMAIN.md's "How the reports tally". Each report covers an organisation's whole
+subtree (``path__startswith``) and breaks it down by the organisations directly below it: an
+event belongs to the child whose path is the prefix ``path[: (depth + 1) * steplen]`` of the
+path it counts for (the organisation itself when the event is its own). Every figure is
+aggregated in the database, grouped by that prefix, one query per source table, so the number
+of queries does not depend on the size of the tree or the number of records.
+
+Counting the actual events of a period lives in :func:`count_actuals` and the four
+``_count_*`` functions it calls; a maintained roll-up table can replace them without touching
+the rest.
+"""
+
+import datetime
+from bisect import bisect_left
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connections, transaction
+from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, ExtractMonth, Substr
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from branches.choices import GRASSROOTS_KINDS, OrganizationKind
+from branches.models import Member, MembershipPeriod, Organization
+from enterprises.choices import MassOrganizationKind, OperatingStatus
+from enterprises.models import Enterprise, MassOrganization, MembershipReturn
+from reports.formatting import display, format_number, percent_of
+from reports.metrics import MASS_ORG_KIND_METRICS, Metric
+from reports.models import Target
+
+METRICS = tuple(Metric)
+
+#: Organisations that sit in an enterprise: set one up once this many official members work there.
+ELIGIBLE_OFFICIAL_MEMBERS = 3
+
+
+# Report objects ---------------------------------------------------------------------------
+
+
+@dataclass
+class FulfilmentRow:
+    """One metric of a fulfilment report: actual, effective target (None: none set), percent."""
+
+    metric: Metric
+    actual: int
+    target: int | None = None
+    percent: Decimal | None = field(init=False)
+
+    def __post_init__(self):
+        self.percent = percent_of(self.actual, self.target)
+
+    @property
+    def label(self):
+        return self.metric.label
+
+    @property
+    def display(self):
+        """``actual/target (percent%)`` in the active language."""
+        return display(self.actual, self.target, self.percent)
+
+
+@dataclass
+class FigureRow:
+    """One figure of a structure or gaps report; ``total`` and ``percent`` for shares only."""
+
+    metric: str
+    value: int
+    label: str = ""
+    total: int | None = None
+
+    @property
+    def percent(self):
+        return percent_of(self.value, self.total)
+
+    @property
+    def display(self):
+        if self.total is None:
+            return format_number(self.value)
+        return display(self.value, self.total, self.percent)
+
+
+class _RowsMixin:
+    def row(self, metric):
+        """The row of ``metric`` (a key or a Metric member)."""
+        for row in self.rows:
+            if row.metric == metric:
+                return row
+        raise KeyError(metric)
+
+
+@dataclass
+class Part(_RowsMixin):
+    """The figures of one organisation directly below the report's organisation."""
+
+    organization: Organization
+    rows: list
+
+
+@dataclass
+class FulfilmentReport(_RowsMixin):
+    organization: Organization
+    start: datetime.date
+    end: datetime.date
+    year: int | None
+    rows: list
+    children: list
+    as_of: datetime.date | None = None
+
+
+@dataclass
+class StructureReport(_RowsMixin):
+    organization: Organization
+    date: datetime.date
+    rows: list
+    children: list
+
+
+@dataclass
+class GapsReport(_RowsMixin):
+    organization: Organization
+    date: datetime.date
+    stagnant_years: int
+    rows: list
+    children: list
+    #: What the dashboard links to: querysets of enterprises (evaluated by the caller), a list of organisations.
+    eligible_enterprises: object = None
+    small_enterprises: object = None
+    stagnant_organizations: object = None
+
+
+# Periods ----------------------------------------------------------------------------------
+
+
+def today():
+    """Today in the project's time zone (Asia/Ho_Chi_Minh)."""
+    return timezone.localdate()
+
+
+def year_period(year, as_of=None):
+    """The period of a yearly report: 1 January up to 31 December, today in the current year, or ``as_of``.
+
+    ``as_of`` is clamped to 31 December; before 1 January it is an error.
+    """
+    start = datetime.date(year, 1, 1)
+    end = datetime.date(year, 12, 31)
+    if as_of is not None:
+        if as_of < start:
+            raise ValueError(_("The as-of date %(date)s is before the year %(year)s.") % {"date": as_of, "year": year})
+        return start, min(as_of, end)
+    current = today()
+    if current.year == year:
+        end = current
+    return start, end
+
+
+def default_year(organization):
+    """The year a dashboard opens on: the current one, or the latest year with targets in the subtree
+    when none are set for the current year yet (so a committee sees its last plan, not an empty one)."""
+    current = today().year
+    latest = (
+        Target.objects.filter(committee__path__startswith=organization.path, year__lte=current)
+        .order_by("-year")
+        .values_list("year", flat=True)
+        .first()
+    )
+    return latest if latest is not None else current
+
+
+def years_before(date, years):
+    """The same day ``years`` years earlier (28 February for 29 February)."""
+    try:
+        return date.replace(year=date.year - years)
+    except ValueError:
+        return date.replace(year=date.year - years, day=28)
+
+
+# Grouping by the child of the report's organisation ---------------------------------------
+
+
+def _child_key(organization, lookup="path"):
+    """The path of the organisation directly below ``organization`` that a row belongs to."""
+    return Substr(lookup, 1, (organization.depth + 1) * Organization.steplen)
+
+
+def _grouped(queryset, organization, lookup, **aggregates):
+    """``{child path: {name: value}}`` of ``aggregates`` over ``queryset`` grouped by the child."""
+    rows = queryset.order_by().annotate(_key=_child_key(organization, lookup)).values("_key").annotate(**aggregates)
+    return {row.pop("_key"): {name: value or 0 for name, value in row.items()} for row in rows}
+
+
+def _grouped_list(objects, organization, name):
+    """``{child path: {name: count}}`` of organisations already read, by the child they are in."""
+    length = (organization.depth + 1) * Organization.steplen
+    groups = defaultdict(lambda: {name: 0})
+    for obj in objects:
+        groups[obj.path[:length]][name] += 1
+    return dict(groups)
+
+
+def _merge(*groups):
+    merged = defaultdict(dict)
+    for group in groups:
+        for key, values in group.items():
+            for name, value in values.items():
+                merged[key][name] = merged[key].get(name, 0) + value
+    return merged
+
+
+def _total(groups):
+    total = defaultdict(int)
+    for values in groups.values():
+        for name, value in values.items():
+            total[name] += value
+    return total
+
+
+def _children(organization):
+    return list(Organization.objects.children_of(organization).select_related("enterprise", "locality"))
+
+
+# Actuals (rule 2 and 3) -------------------------------------------------------------------
+
+
+def _count_organizations_established(organization, start, end):
+    queryset = Organization.objects.filter(
+        path__startswith=organization.path, kind__in=GRASSROOTS_KINDS, established_on__range=(start, end)
+    )
+    return _grouped(queryset, organization, "path", **{Metric.PARTY_ORGS_ESTABLISHED: Count("pk")})
+
+
+def _count_admissions(organization, start, end):
+    """Admissions count for the admitting organisation, wherever the member is now."""
+    queryset = Member.objects.filter(admitted_by__path__startswith=organization.path, admitted_on__range=(start, end))
+    return _grouped(
+        queryset,
+        organization,
+        "admitted_by__path",
+        **{
+            Metric.MEMBERS_ADMITTED: Count("pk"),
+            Metric.OWNERS_ADMITTED: Count("pk", filter=Q(owner_at_admission=True)),
+        },
+    )
+
+
+def _count_mass_organizations_established(organization, start, end):
+    """Mass organisations count for their enterprise's managing committee."""
+    queryset = MassOrganization.objects.filter(
+        enterprise__managing_committee__path__startswith=organization.path, established_on__range=(start, end)
+    )
+    return _grouped(
+        queryset,
+        organization,
+        "enterprise__managing_committee__path",
+        **{
+            Metric.MASS_ORGS_ESTABLISHED: Count("pk"),
+            Metric.TRADE_UNIONS_ESTABLISHED: Count("pk", filter=Q(kind=MassOrganizationKind.TRADE_UNION)),
+            Metric.YOUTH_UNIONS_ESTABLISHED: Count("pk", filter=Q(kind=MassOrganizationKind.YOUTH_UNION)),
+        },
+    )
+
+
+def _count_mass_organization_admissions(organization, start, end):
+    """Members admitted according to the returns dated in the period (founding returns included)."""
+    queryset = MembershipReturn.objects.filter(
+        mass_organization__enterprise__managing_committee__path__startswith=organization.path,
+        date__range=(start, end),
+    )
+    kind = "mass_organization__kind"
+    return _grouped(
+        queryset,
+        organization,
+        "mass_organization__enterprise__managing_committee__path",
+        **{
+            Metric.MASS_ORG_MEMBERS_ADMITTED: Sum("members_admitted"),
+            Metric.TRADE_UNION_MEMBERS_ADMITTED: Sum(
+                "members_admitted", filter=Q(**{kind: MassOrganizationKind.TRADE_UNION})
+            ),
+            Metric.YOUTH_UNION_MEMBERS_ADMITTED: Sum(
+                "members_admitted", filter=Q(**{kind: MassOrganizationKind.YOUTH_UNION})
+            ),
+        },
+    )
+
+
+ACTUAL_SOURCES = [
+    _count_organizations_established,
+    _count_admissions,
+    _count_mass_organizations_established,
+    _count_mass_organization_admissions,
+]
+
+
+def count_actuals(organization, start, end):
+    """Like :func:`raw_count_actuals`, read from the maintained roll-ups (``reports.rollups``).
+
+    Whole months come from the roll-up table, the days of partial months from the raw tables,
+    so the figures are exact for any ``[start, end]``.
+    """
+    from reports import rollups
+
+    return rollups.count_actuals(organization, start, end, raw_count=raw_count_actuals)
+
+
+def raw_count_actuals(organization, start, end):
+    """``{child path: {metric: count}}`` of the events of ``[start, end]`` in the subtree.
+
+    The key is the path of the organisation directly below ``organization`` that the event
+    belongs to, or ``organization.path`` for its own events. One query per source table.
+    """
+    return _merge(*(source(organization, start, end) for source in ACTUAL_SOURCES))
+
+
+def admissions_by_month(organization, start, end):
+    """Like :func:`raw_admissions_by_month`, whole months read from the roll-ups."""
+    from reports import rollups
+
+    return rollups.admissions_by_month(organization, start, end, raw_count=raw_admissions_by_month)
+
+
+def raw_admissions_by_month(organization, start, end):
+    """Members admitted in the subtree per calendar month of ``[start, end]``: ``{month: count}``."""
+    rows = (
+        Member.objects.filter(admitted_by__path__startswith=organization.path, admitted_on__range=(start, end))
+        .order_by()
+        .annotate(month=ExtractMonth("admitted_on"))
+        .values("month")
+        .annotate(count=Count("pk"))
+    )
+    return {row["month"]: row["count"] for row in rows}
+
+
+# Targets (rule 4) -------------------------------------------------------------------------
+
+
+class EffectiveTargets:
+    """Effective targets in a subtree for one year, from one query of its Target rows.
+
+    A committee's target is its own row, else the sum of the targets of the committees directly
+    below it (recursively), else None. For the all-kinds mass-organisation metrics: the own row,
+    else the sum of the kinds' (trade and youth union) targets, else the rule above.
+    """
+
+    def __init__(self, organization, year):
+        self.rows = defaultdict(list)  # metric → [(path, value)] sorted by path
+        self.paths = {}  # metric → [path] (for bisect)
+        if year is None:
+            return
+        targets = (
+            Target.objects.filter(year=year, committee__path__startswith=organization.path)
+            .order_by("committee__path")
+            .values_list("committee__path", "metric", "value")
+        )
+        for path, metric, value in targets:
+            self.rows[metric].append((path, value))
+        # A subtree's rows are contiguous in path order: bisect to them instead of scanning all
+        # (the national root has thousands of committees below it).
+        for metric, rows in self.rows.items():
+            rows.sort()
+            self.paths[metric] = [row_path for row_path, _value in rows]
+
+    def _subtree_rows(self, path, metric):
+        rows = self.rows.get(metric, ())
+        index = bisect_left(self.paths.get(metric, ()), path)
+        while index < len(rows) and rows[index][0].startswith(path):
+            yield rows[index]
+            index += 1
+
+    def _recursive(self, path, metric):
+        """The own row at ``path``, else the sum of the topmost rows below it; None without any."""
+        total = None
+        covered = None
+        for row_path, value in self._subtree_rows(path, metric):
+            if row_path == path:
+                return value
+            if covered is not None and row_path.startswith(covered):
+                continue  # a committee below one whose own row already counts
+            covered = row_path
+            total = (total or 0) + value
+        return total
+
+    def own(self, path, metric):
+        """The own Target row of the committee at ``path``, or None."""
+        for row_path, value in self._subtree_rows(path, metric):
+            return value if row_path == path else None
+        return None
+
+    def get(self, path, metric):
+        kinds = MASS_ORG_KIND_METRICS.get(metric)
+        if kinds:
+            own = self.own(path, metric)
+            if own is not None:
+                return own
+            values = [value for value in (self.get(path, kind) for kind in kinds) if value is not None]
+            if values:
+                return sum(values)
+        return self._recursive(path, metric)
+
+
+# Fulfilment -------------------------------------------------------------------------------
+
+
+def _fulfilment_rows(counts, targets, path):
+    return [
+        FulfilmentRow(metric=metric, actual=counts.get(metric, 0), target=targets.get(path, metric))
+        for metric in METRICS
+    ]
+
+
+def _was_active_between(organization, start, end):
+    return organization.established_on <= end and (
+        organization.dissolved_on is None or organization.dissolved_on > start
+    )
+
+
+def _build_fulfilment(organization, start, end, year, as_of=None):
+    children = _children(organization)
+    groups = count_actuals(organization, start, end)
+    targets = EffectiveTargets(organization, year)
+    parts = []
+    for child in children:
+        rows = _fulfilment_rows(groups.get(child.path, {}), targets, child.path)
+        if _was_active_between(child, start, end) or any(row.actual or row.target is not None for row in rows):
+            parts.append(Part(organization=child, rows=rows))
+    return FulfilmentReport(
+        organization=organization,
+        start=start,
+        end=end,
+        year=year,
+        rows=_fulfilment_rows(_total(groups), targets, organization.path),
+        children=parts,
+        as_of=as_of,
+    )
+
+
+def fulfilment(organization, year, as_of=None):
+    """Target fulfilment of ``organization``'s subtree in ``year`` up to ``as_of`` (rule 1, 4, 5).
+
+    The period ends on 31 December, today in the current year, or ``as_of`` (clamped to the year);
+    the target stays the whole year's plan however early the end.
+    """
+    start, end = year_period(year, as_of)
+    return _build_fulfilment(organization, start, end, year, as_of=as_of)
+
+
+def fulfilment_range(organization, start, end):
+    """The actuals of any period ``[start, end]`` (both included); no targets, so no percentages."""
+    if start > end:
+        raise ValueError(_("The start %(start)s comes after the end %(end)s.") % {"start": start, "end": end})
+    return _build_fulfilment(organization, start, end, None)
+
+
+@contextmanager
+def _room_for_aggregates(database):
+    """A transaction in which PostgreSQL may use more memory per sort or hash (the national
+    aggregates then stay in memory instead of spilling batches to disk)."""
+    with transaction.atomic(using=database):
+        if connections[database].vendor == "postgresql":
+            with connections[database].cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+        yield
+
+
+# Structure (rule 6) -----------------------------------------------------------------------
+
+STRUCTURE_METRICS = {
+    "party_organizations": _("grassroots and subordinate Party organisations"),
+    "grassroots_committees": _("grassroots Party committees"),
+    "branches": _("Party branches (grassroots and subordinate)"),
+    "grassroots_branches": _("grassroots Party branches"),
+    "subordinate_branches": _("subordinate branches"),
+    "members": _("Party members"),
+    "business_owners": _("of which business owners"),
+    "organizations_with_owners": _("organisations in which business owners sit"),
+    "enterprises": _("enterprises"),
+    "enterprises_operating": _("of which operating"),
+    "mass_organizations": _("mass organisations"),
+    "trade_unions": _("trade unions"),
+    "youth_unions": _("youth unions"),
+    "mass_organization_members": _("mass organisation members (latest returns)"),
+}
+
+
+def _count_organizations_active(organization, date):
+    queryset = Organization.objects.filter(path__startswith=organization.path).active_on(date)
+    return _grouped(
+        queryset,
+        organization,
+        "path",
+        party_organizations=Count("pk", filter=Q(kind__in=GRASSROOTS_KINDS)),
+        grassroots_committees=Count("pk", filter=Q(kind=OrganizationKind.GRASSROOTS_COMMITTEE)),
+        branches=Count(
+            "pk", filter=Q(kind__in=(OrganizationKind.GRASSROOTS_BRANCH, OrganizationKind.SUBORDINATE_BRANCH))
+        ),
+        grassroots_branches=Count("pk", filter=Q(kind=OrganizationKind.GRASSROOTS_BRANCH)),
+        subordinate_branches=Count("pk", filter=Q(kind=OrganizationKind.SUBORDINATE_BRANCH)),
+    )
+
+
+def _count_members_active(organization, date):
+    """Members whose membership period is in force on ``date``, by the organisation they are in."""
+    queryset = MembershipPeriod.objects.on(date).filter(organization__path__startswith=organization.path)
+    owner = Q(member__is_business_owner=True)
+    return _grouped(
+        queryset,
+        organization,
+        "organization__path",
+        members=Count("member", distinct=True),
+        business_owners=Count("member", distinct=True, filter=owner),
+        organizations_with_owners=Count("organization", distinct=True, filter=owner),
+    )
+
+
+def _count_enterprises(organization, date):
+    queryset = Enterprise.objects.filter(managing_committee__path__startswith=organization.path)
+    return _grouped(
+        queryset,
+        organization,
+        "managing_committee__path",
+        enterprises=Count("pk"),
+        enterprises_operating=Count("pk", filter=Q(operating_status=OperatingStatus.OPERATING)),
+    )
+
+
+def _mass_organizations_active_on(date):
+    return MassOrganization.objects.filter(
+        Q(established_on__lte=date), Q(dissolved_on__isnull=True) | Q(dissolved_on__gt=date)
+    )
+
+
+def _count_mass_organizations_active(organization, date):
+    """Mass organisations active on ``date`` by the child their enterprise's committee is in, with
+    the members total of each one's latest return up to ``date`` (a grouped ``MAX(date)`` per mass
+    organisation joined back to its return, instead of a correlated subquery per row)."""
+    length = (organization.depth + 1) * Organization.steplen
+    mass = MassOrganization._meta.db_table
+    returns = MembershipReturn._meta.db_table
+    enterprise = Enterprise._meta.db_table
+    committee = Organization._meta.db_table
+    sql = f"""
+        SELECT SUBSTR(c.path, 1, {length}) AS child, COUNT(*),
+            SUM(CASE WHEN mo.kind = %(trade_union)s THEN 1 ELSE 0 END),
+            SUM(CASE WHEN mo.kind = %(youth_union)s THEN 1 ELSE 0 END),
+            SUM(COALESCE(r.members_total, 0))
+        FROM {mass} mo
+        INNER JOIN {enterprise} e ON e.id = mo.enterprise_id
+        INNER JOIN {committee} c ON c.id = e.managing_committee_id
+        LEFT JOIN (
+            SELECT mass_organization_id, MAX(date) AS latest FROM {returns}
+            WHERE date <= %(date)s GROUP BY mass_organization_id
+        ) l ON l.mass_organization_id = mo.id
+        LEFT JOIN {returns} r ON r.mass_organization_id = l.mass_organization_id AND r.date = l.latest
+        WHERE c.path LIKE %(subtree)s AND mo.established_on <= %(date)s
+            AND (mo.dissolved_on IS NULL OR mo.dissolved_on > %(date)s)
+        GROUP BY 1
+    """
+    params = {
+        "trade_union": str(MassOrganizationKind.TRADE_UNION),
+        "youth_union": str(MassOrganizationKind.YOUTH_UNION),
+        "date": date.isoformat(),
+        "subtree": organization.path + "%",
+    }
+    names = ("mass_organizations", "trade_unions", "youth_unions", "mass_organization_members")
+    with connections[MassOrganization.objects.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0]: {name: value or 0 for name, value in zip(names, row[1:], strict=True)} for row in cursor}
+
+
+def _figure_rows(values, metrics):
+    return [FigureRow(metric=key, value=values.get(key, 0), label=label) for key, label in metrics.items()]
+
+
+def _parts(organization, children, groups, date, rows_for):
+    parts = []
+    for child in children:
+        values = groups.get(child.path, {})
+        if child.is_active_on(date) or any(values.values()):
+            parts.append(Part(organization=child, rows=rows_for(values)))
+    return parts
+
+
+def structure(organization, date):
+    """Organisations, members, enterprises and mass organisations of the subtree on ``date``."""
+    children = _children(organization)
+    with _room_for_aggregates(Member.objects.db):
+        groups = _merge(
+            _count_organizations_active(organization, date),
+            _count_members_active(organization, date),
+            _count_enterprises(organization, date),
+            _count_mass_organizations_active(organization, date),
+        )
+
+    def rows_for(values):
+        return _figure_rows(values, STRUCTURE_METRICS)
+
+    total = _total(groups)
+    # A member counts once and an organisation once, whichever child they are in: the sums are exact.
+    return StructureReport(
+        organization=organization,
+        date=date,
+        rows=rows_for(total),
+        children=_parts(organization, children, groups, date, rows_for),
+    )
+
+
+# Gaps (rule 7) ----------------------------------------------------------------------------
+
+GAP_METRICS = {
+    "eligible_enterprises": _("enterprises without a Party organisation with at least 3 official members"),
+    "enterprises_with_one_or_two_members": _("enterprises without a Party organisation with 1–2 members"),
+    "stagnant_organizations": _("grassroots organisations with no recent admission"),
+    "trade_union_share": _("operating enterprises with a trade union"),
+}
+
+
+def enterprises_with_gap_figures(organization, date):
+    """Enterprises managed in the subtree, annotated with what the gaps report needs on ``date``.
+
+    ``active_members`` and ``official_members`` (members working there with a period in force),
+    ``has_party_organization`` (an active Party organisation sits in it), ``has_trade_union``.
+    """
+    periods = MembershipPeriod.objects.on(date).filter(member__enterprise=OuterRef("pk")).order_by()
+
+    def count_members(queryset):
+        counted = queryset.values("member__enterprise").annotate(n=Count("member", distinct=True)).values("n")
+        return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+    return Enterprise.objects.filter(managing_committee__path__startswith=organization.path).annotate(
+        active_members=count_members(periods),
+        official_members=count_members(periods.filter(member__official_on__lte=date)),
+        has_party_organization=Exists(Organization.objects.active_on(date).filter(enterprise=OuterRef("pk"))),
+        has_trade_union=Exists(
+            _mass_organizations_active_on(date).filter(enterprise=OuterRef("pk"), kind=MassOrganizationKind.TRADE_UNION)
+        ),
+    )
+
+
+def _active_members_by_enterprise(date):
+    """Members with a period in force on ``date``, counted once per enterprise they work in:
+    ``enterprise``, ``active_members``, ``official_members`` (one grouped query, no correlation)."""
+    in_force = MembershipPeriod.objects.on(date).filter(member=OuterRef("pk"))
+    return (
+        Member.objects.filter(Exists(in_force), enterprise__isnull=False)
+        .order_by()
+        .values("enterprise")
+        .annotate(active_members=Count("pk"), official_members=Count("pk", filter=Q(official_on__lte=date)))
+    )
+
+
+def _enterprises_without_party_organization(organization, date):
+    """Enterprises managed in the subtree in which no Party organisation is active on ``date`` (an anti-join)."""
+    return Enterprise.objects.filter(managing_committee__path__startswith=organization.path).exclude(
+        Exists(Organization.objects.active_on(date).filter(enterprise=OuterRef("pk")))
+    )
+
+
+def _gap_list(organization, date, having):
+    """Enterprises without an active Party organisation whose member counts satisfy ``having``.
+
+    Filtered by a semi-join on the grouped member counts; the per-row counts the lists show are
+    annotated on the rows returned only (the dashboard reads the first page).
+    """
+    matching = _active_members_by_enterprise(date).filter(having).values("enterprise")
+    return (
+        enterprises_with_gap_figures(organization, date)
+        .filter(pk__in=_enterprises_without_party_organization(organization, date).filter(pk__in=matching))
+        .select_related("managing_committee", "locality")
+    )
+
+
+def _count_gap_enterprises(organization, date):
+    """``{child path: {figure: count}}`` of the enterprise gaps on ``date``: two queries.
+
+    The members are counted per enterprise once (one grouped scan of the members with a period
+    in force), joined to their enterprises in the subtree that have no active Party organisation
+    (an anti-join), and tallied by the child of ``organization``; the operating enterprises and
+    those with an active trade union (a distinct set, hash-joined) are tallied in a second query.
+    Two statements rather than one: a parallel plan would otherwise rebuild the member counts in
+    every worker.
+    """
+    length = (organization.depth + 1) * Organization.steplen
+    enterprise = Enterprise._meta.db_table
+    committee = Organization._meta.db_table
+    member = Member._meta.db_table
+    period = MembershipPeriod._meta.db_table
+    mass = MassOrganization._meta.db_table
+    params = {
+        "eligible": ELIGIBLE_OFFICIAL_MEMBERS,
+        "operating": str(OperatingStatus.OPERATING),
+        "trade_union": str(MassOrganizationKind.TRADE_UNION),
+        "date": date.isoformat(),
+        "subtree": organization.path + "%",
+    }
+    members_sql = f"""
+        SELECT SUBSTR(c.path, 1, {length}) AS child,
+            SUM(CASE WHEN n.official_members >= %(eligible)s THEN 1 ELSE 0 END),
+            SUM(CASE WHEN n.active_members BETWEEN 1 AND 2 THEN 1 ELSE 0 END)
+        FROM (
+            SELECT m.enterprise_id, COUNT(*) AS active_members,
+                SUM(CASE WHEN m.official_on <= %(date)s THEN 1 ELSE 0 END) AS official_members
+            FROM {member} m
+            WHERE m.enterprise_id IS NOT NULL AND EXISTS (
+                SELECT 1 FROM {period} p WHERE p.member_id = m.id AND p.started_on <= %(date)s
+                AND (p.ended_on IS NULL OR p.ended_on > %(date)s))
+            GROUP BY m.enterprise_id
+        ) n
+        INNER JOIN {enterprise} e ON e.id = n.enterprise_id
+        INNER JOIN {committee} c ON c.id = e.managing_committee_id
+        WHERE c.path LIKE %(subtree)s AND NOT EXISTS (
+            SELECT 1 FROM {committee} o WHERE o.enterprise_id = e.id AND o.established_on <= %(date)s
+            AND (o.dissolved_on IS NULL OR o.dissolved_on > %(date)s))
+        GROUP BY 1
+    """
+    enterprises_sql = f"""
+        SELECT SUBSTR(c.path, 1, {length}) AS child,
+            SUM(CASE WHEN t.enterprise_id IS NOT NULL THEN 1 ELSE 0 END), COUNT(*)
+        FROM {enterprise} e
+        INNER JOIN {committee} c ON c.id = e.managing_committee_id
+        LEFT JOIN (
+            SELECT DISTINCT enterprise_id FROM {mass}
+            WHERE kind = %(trade_union)s AND established_on <= %(date)s
+            AND (dissolved_on IS NULL OR dissolved_on > %(date)s)
+        ) t ON t.enterprise_id = e.id
+        WHERE c.path LIKE %(subtree)s AND e.operating_status = %(operating)s
+        GROUP BY 1
+    """
+    database = Enterprise.objects.db
+    groups = []
+    with _room_for_aggregates(database), connections[database].cursor() as cursor:
+        for sql, names in (
+            (members_sql, ("eligible_enterprises", "enterprises_with_one_or_two_members")),
+            (enterprises_sql, ("trade_union_share", "operating")),
+        ):
+            cursor.execute(sql, params)
+            groups.append(
+                {row[0]: {name: value or 0 for name, value in zip(names, row[1:], strict=True)} for row in cursor}
+            )
+    return _merge(*groups)
+
+
+ELIGIBLE = Q(has_party_organization=False, official_members__gte=ELIGIBLE_OFFICIAL_MEMBERS)
+ONE_OR_TWO_MEMBERS = Q(has_party_organization=False, active_members__gte=1, active_members__lte=2)
+OPERATING = Q(operating_status=OperatingStatus.OPERATING)
+
+
+def stagnant_organizations(organization, date, stagnant_years=3):
+    """Grassroots organisations active on ``date``, established before the last ``stagnant_years``
+    years, that admitted nobody in those years (admissions by the organisations below them count).
+
+    A list in tree order, each with ``last_admitted_on`` (None: never). Three queries: the candidates,
+    the paths of the subtree, and the last admission per admitting organisation (grouped by its id,
+    no join), which is carried up to the organisations above it by path prefix (a correlated
+    ``LIKE path || '%'`` cannot use an index).
+    """
+    window_start = years_before(date, stagnant_years)
+    candidates = list(
+        Organization.objects.filter(path__startswith=organization.path, kind__in=GRASSROOTS_KINDS)
+        .active_on(date)
+        .filter(established_on__lte=window_start)
+        .order_by("path")
+    )
+    subtree = Organization.objects.filter(path__startswith=organization.path)
+    path_of = dict(subtree.order_by().values_list("pk", "path"))
+    admissions = (
+        Member.objects.filter(admitted_by__in=subtree.values("pk"), admitted_on__lte=date)
+        .order_by()
+        .values_list("admitted_by")
+        .annotate(last=Max("admitted_on"))
+    )
+    last_by_path = {}
+    steplen = Organization.steplen
+    for admitted_by, last in admissions:
+        path = path_of[admitted_by]
+        for end in range(len(organization.path), len(path) + 1, steplen):
+            prefix = path[:end]
+            if last_by_path.get(prefix) is None or last_by_path[prefix] < last:
+                last_by_path[prefix] = last
+    stagnant = []
+    for candidate in candidates:
+        candidate.last_admitted_on = last_by_path.get(candidate.path)
+        if candidate.last_admitted_on is None or candidate.last_admitted_on <= window_start:
+            stagnant.append(candidate)
+    return stagnant
+
+
+def gaps(organization, date, stagnant_years=3):
+    """Where Party building lags on ``date`` (rule 7), with the lists the dashboard links to."""
+    children = _children(organization)
+    stagnant = stagnant_organizations(organization, date, stagnant_years)
+    groups = _merge(
+        _count_gap_enterprises(organization, date),
+        _grouped_list(stagnant, organization, "stagnant_organizations"),
+    )
+
+    def rows_for(values):
+        rows = _figure_rows(values, GAP_METRICS)
+        rows[-1].total = values.get("operating", 0)
+        return rows
+
+    return GapsReport(
+        organization=organization,
+        date=date,
+        stagnant_years=stagnant_years,
+        rows=rows_for(_total(groups)),
+        children=_parts(organization, children, groups, date, rows_for),
+        eligible_enterprises=_gap_list(organization, date, Q(official_members__gte=ELIGIBLE_OFFICIAL_MEMBERS)),
+        small_enterprises=_gap_list(organization, date, Q(active_members__gte=1, active_members__lte=2)),
+        stagnant_organizations=stagnant,
+    )

@@ -1,0 +1,144 @@
+"""The fulfilment table as an Excel workbook and as CSV, with the same figures and strings as the page.
+
+One row per organisation directly below the committee, then the committee's total row; per
+metric the actual, the target and the percentage stored as numbers, and the display string.
+Strings are written in the active language.
+"""
+
+import csv
+import io
+
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from reports.engine import METRICS
+
+SUBCOLUMNS = ("actual", "target", "percent", "display")
+FIXED_COLUMNS = 2  # code, organisation
+
+
+def _subcolumn_labels():
+    return {
+        "actual": _("actual"),
+        "target": _("target"),
+        "percent": _("%"),
+        "display": _("shown"),
+    }
+
+
+def title(report):
+    return _("Target fulfilment: %(name)s (%(code)s)") % {
+        "name": report.organization.name,
+        "code": report.organization.code,
+    }
+
+
+def period_line(report):
+    """``Year 2024, as of 30/09/2024`` or ``From … to …``."""
+    end = date_format(report.end, "SHORT_DATE_FORMAT")
+    if report.year is not None:
+        return _("Year %(year)s, as of %(date)s") % {"year": report.year, "date": end}
+    return _("From %(start)s to %(end)s") % {"start": date_format(report.start, "SHORT_DATE_FORMAT"), "end": end}
+
+
+def table_rows(report):
+    """``(code, name, rows, is_total)`` for each organisation below, then the total."""
+    for part in report.children:
+        yield part.organization.code, part.organization.name, part.rows, False
+    yield (
+        report.organization.code,
+        _("Total: %(name)s") % {"name": report.organization.name},
+        report.rows,
+        True,
+    )
+
+
+def _cells(row):
+    return [row.actual, row.target, None if row.percent is None else float(row.percent), row.display]
+
+
+def fulfilment_filename(report, extension):
+    if report.year is not None:
+        period = f"{report.year}-{report.end:%Y%m%d}"
+    else:
+        period = f"{report.start:%Y%m%d}-{report.end:%Y%m%d}"
+    return f"fulfilment-{report.organization.code}-{period}.{extension}"
+
+
+def fulfilment_xlsx(report):
+    """The workbook as bytes."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = str(_("Fulfilment"))[:31]
+    bold = Font(bold=True)
+    sheet.append([title(report)])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append([period_line(report)])
+    sheet.append([])
+
+    header_row = 4
+    labels = _subcolumn_labels()
+    sheet.cell(header_row, 1, _("code")).font = bold
+    sheet.cell(header_row, 2, _("organisation")).font = bold
+    sheet.cell(header_row + 1, 1, "")
+    for index, metric in enumerate(METRICS):
+        column = FIXED_COLUMNS + 1 + index * len(SUBCOLUMNS)
+        cell = sheet.cell(header_row, column, str(metric.label))
+        cell.font = bold
+        cell.alignment = Alignment(horizontal="center", wrap_text=True)
+        sheet.merge_cells(
+            start_row=header_row, start_column=column, end_row=header_row, end_column=column + len(SUBCOLUMNS) - 1
+        )
+        for offset, key in enumerate(SUBCOLUMNS):
+            sub = sheet.cell(header_row + 1, column + offset, labels[key])
+            sub.font = bold
+            sub.alignment = Alignment(horizontal="center")
+
+    total_fill = PatternFill("solid", fgColor="DDDDDD")
+    for code, name, rows, is_total in table_rows(report):
+        values = [code, name]
+        for row in rows:
+            values.extend(_cells(row))
+        sheet.append(values)
+        line = sheet.max_row
+        for index in range(len(METRICS)):
+            column = FIXED_COLUMNS + 1 + index * len(SUBCOLUMNS)
+            sheet.cell(line, column).number_format = "#,##0"
+            sheet.cell(line, column + 1).number_format = "#,##0"
+            sheet.cell(line, column + 2).number_format = "0.0"
+        if is_total:
+            for cell in sheet[line]:
+                cell.font = bold
+                cell.fill = total_fill
+
+    sheet.column_dimensions["A"].width = 12
+    sheet.column_dimensions["B"].width = 40
+    for index in range(len(METRICS)):
+        column = FIXED_COLUMNS + 1 + index * len(SUBCOLUMNS)
+        for offset, width in enumerate((10, 10, 8, 22)):
+            sheet.column_dimensions[get_column_letter(column + offset)].width = width
+    sheet.freeze_panes = sheet.cell(header_row + 2, FIXED_COLUMNS + 1)
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()
+
+
+def fulfilment_csv(report):
+    """The CSV as text starting with a byte-order mark, so Excel reads it as UTF-8."""
+    stream = io.StringIO()
+    stream.write("\ufeff")
+    writer = csv.writer(stream)
+    labels = _subcolumn_labels()
+    header = [_("code"), _("organisation")]
+    for metric in METRICS:
+        header.extend(f"{metric.label} ({labels[key]})" for key in SUBCOLUMNS)
+    writer.writerow(header)
+    for code, name, rows, _is_total in table_rows(report):
+        values = [code, name]
+        for row in rows:
+            values.extend("" if value is None else value for value in _cells(row))
+        writer.writerow(values)
+    return stream.getvalue()

@@ -1,0 +1,96 @@
+"""Forms of the report pages: the period pickers and the grid of yearly targets."""
+
+import datetime
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from reports.engine import METRICS, today
+from reports.services import MAX_TARGET
+
+
+class ReportPeriodForm(forms.Form):
+    """``?organization=<code>&year=2024&as_of=2024-09-30`` of the dashboard and its exports."""
+
+    organization = forms.CharField(label=_("committee (code)"), required=False, max_length=40)
+    year = forms.IntegerField(label=_("year"), required=False, min_value=1930, max_value=2200)
+    as_of = forms.DateField(
+        label=_("as of"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Count the events up to this date; the target stays the whole year's."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("year") is None:
+            data["year"] = (data.get("as_of") or today()).year
+        as_of = data.get("as_of")
+        if as_of is not None and as_of < datetime.date(data["year"], 1, 1):
+            self.add_error("as_of", _("The as-of date must fall in the year or after it."))
+        return data
+
+
+class TargetYearForm(forms.Form):
+    organization = forms.CharField(label=_("committee (code)"), required=False, max_length=40)
+    year = forms.IntegerField(label=_("year"), required=False, min_value=1930, max_value=2200)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("year") is None:
+            data["year"] = today().year
+        return data
+
+
+def target_field_name(committee, metric):
+    return f"target-{committee.pk}-{metric}"
+
+
+class TargetGridForm(forms.Form):
+    """One whole-number field per committee and metric; an empty cell removes the target."""
+
+    def __init__(self, *args, committees, existing=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.committees = list(committees)
+        existing = existing or {}
+        for committee in self.committees:
+            for metric in METRICS:
+                name = target_field_name(committee, metric)
+                self.fields[name] = forms.IntegerField(
+                    label=f"{committee.code}: {metric.label}",
+                    required=False,
+                    min_value=0,
+                    max_value=MAX_TARGET,
+                    initial=existing.get((committee.pk, metric.value)),
+                    widget=forms.NumberInput(attrs={"class": "form-control form-control-sm", "min": 0, "step": 1}),
+                )
+
+    def grid(self):
+        """``[(committee, [bound field per metric])]`` for the template; cells in error marked invalid."""
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+                widget.attrs["aria-invalid"] = "true"
+        return [
+            (committee, [self[target_field_name(committee, metric)] for metric in METRICS])
+            for committee in self.committees
+        ]
+
+    def values(self):
+        """``{(committee, metric): value or None}`` for ``reports.services.set_targets``."""
+        return {
+            (committee, metric.value): self.cleaned_data.get(target_field_name(committee, metric))
+            for committee in self.committees
+            for metric in METRICS
+        }
+
+    def apply_service_errors(self, error):
+        """Put ``set_targets``' errors, keyed ``"<code>:<metric>"``, on their cells."""
+        by_code = {committee.code: committee for committee in self.committees}
+        for key, messages in error.message_dict.items():
+            code, _sep, metric = key.partition(":")
+            committee = by_code.get(code)
+            name = target_field_name(committee, metric) if committee is not None else None
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)

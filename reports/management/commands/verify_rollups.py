@@ -1,0 +1,34 @@
+"""``python manage.py verify_rollups [--repair]``: compare the roll-up table with a full recount."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from reports import rollups
+
+
+class Command(BaseCommand):
+    help = "Recount the reports' roll-ups from the raw tables; exit 1 and list the differences when they disagree."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--repair", action="store_true", help="Rebuild the roll-ups from the raw tables.")
+        parser.add_argument("--limit", type=int, default=50, help="How many differences to print.")
+
+    def handle(self, *args, **options):
+        count, details = rollups.differences(limit=options["limit"])
+        if not count:
+            self.stdout.write(self.style.SUCCESS("Roll-ups agree with a full recount."))
+            return
+        from branches.models import Organization
+
+        codes = dict(Organization.objects.filter(pk__in={d[0] for d in details}).values_list("pk", "code"))
+        self.stdout.write(f"{count} roll-up rows differ from a full recount:")
+        for organization_id, month, metric, stored, exact in details:
+            code = codes.get(organization_id, organization_id)
+            self.stdout.write(f"  {code} {month:%Y-%m} {metric}: stored {stored}, recount {exact}")
+        if options["repair"]:
+            rollups.rebuild()
+            remaining, _details = rollups.differences(limit=1)
+            if remaining:
+                raise CommandError(f"Rebuilt, but {remaining} rows still differ.")
+            self.stdout.write(self.style.SUCCESS("Rebuilt the roll-ups from the raw tables."))
+            return
+        raise CommandError("Roll-ups disagree with the raw tables (run with --repair to rebuild them).")

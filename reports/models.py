@@ -1,0 +1,97 @@
+"""Yearly targets assigned to committees."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from branches.base import ScopedQuerySet, TimestampedModel
+from branches.scoping import scope_for
+from reports.metrics import Metric
+
+
+class TargetQuerySet(ScopedQuerySet):
+    scope_lookup = "committee__path"
+
+    def editable_by(self, user):
+        """Department staff set the targets of the committees directly below their own."""
+        scope = scope_for(user)
+        if scope.everything:
+            return self.all()
+        return self.filter(committee__in=Target.assignable_committees(user))
+
+
+class Target(TimestampedModel):
+    """A committee's yearly target for one metric."""
+
+    committee = models.ForeignKey(
+        "branches.Organization", verbose_name=_("committee"), on_delete=models.CASCADE, related_name="targets"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    metric = models.CharField(_("metric"), max_length=40, choices=Metric.choices)
+    value = models.PositiveIntegerField(_("target"))
+
+    objects = TargetQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["year", "committee", "metric"]
+        verbose_name = _("yearly target")
+        verbose_name_plural = _("yearly targets")
+        constraints = [
+            models.UniqueConstraint(fields=["committee", "year", "metric"], name="target_unique_committee_year_metric"),
+            models.CheckConstraint(condition=Q(value__gte=0), name="target_value_not_negative"),
+            models.CheckConstraint(condition=Q(metric__in=Metric.values), name="target_metric_known"),
+            models.CheckConstraint(condition=Q(year__gte=1930) & Q(year__lte=2200), name="target_year_plausible"),
+        ]
+
+    def __str__(self):
+        return f"{self.committee.code} {self.year} {self.metric} = {self.value}"
+
+    @staticmethod
+    def assignable_committees(user):
+        """Committees whose targets ``user`` sets: those directly below their department's committees."""
+        from branches.models import Organization
+
+        scope = scope_for(user)
+        committees = Organization.objects.committees()
+        if scope.everything:
+            return committees
+        if not scope.department_paths:
+            return committees.none()
+        q = Q(pk__in=[])
+        for path in scope.department_paths:
+            q |= Q(path__startswith=path, depth=len(path) // Organization.steplen + 1)
+        return committees.filter(q)
+
+
+class Rollup(models.Model):
+    """Events of an organisation's whole subtree in one calendar month, per metric (DOMAIN.md rule 3).
+
+    Derived data, kept exact by ``reports.rollups`` (signal handlers on every write, bulk
+    loaders call ``reports.rollups.rebuild`` or ``apply_*``); ``manage.py verify_rollups``
+    recounts it from the raw tables. A row counts the events of the organisation and of every
+    organisation below it, so a report reads the rows of one organisation and its children.
+    """
+
+    organization = models.ForeignKey(
+        "branches.Organization",
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="rollups",
+        db_index=False,
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    metric = models.CharField(_("metric"), max_length=40, choices=Metric.choices)
+    value = models.BigIntegerField(_("value"), default=0)
+
+    class Meta:
+        ordering = ["organization", "month", "metric"]
+        verbose_name = _("roll-up")
+        verbose_name_plural = _("roll-ups")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "month", "metric"], name="rollup_unique_org_month_metric"),
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.month:%Y-%m} {self.metric} = {self.value}"

@@ -1,0 +1,125 @@
+"""The one JSON shape of each report, shared by the CLI and the REST API.
+
+Fulfilment (fixed, other tools read it)::
+
+    {"organization": {"code", "name"}, "start", "end",
+     "rows": [{"metric", "actual", "target", "percent", "display"}],
+     "children": [{"organization": {"code", "name"}, "rows": [...]}]}
+
+Structure::
+
+    {"organization", "date", "rows": [{"metric", "label", "value", "display"}], "children": [...]}
+
+Gaps::
+
+    {"organization", "date", "stagnant_years",
+     "rows": [{"metric", "label", "value", "total", "percent", "display"}], "children": [...],
+     "eligible_enterprises": [{"tax_code", "name", "managing_committee", "official_members"}],
+     "small_enterprises": [{"tax_code", "name", "managing_committee", "active_members"}],
+     "stagnant_organizations": [{"code", "name", "established_on", "last_admitted_on"}]}
+
+Dates are ISO strings, ``percent`` a JSON number (one decimal) or null, ``display`` and
+``label`` in the active language.
+"""
+
+
+def _organization(organization):
+    return {"code": organization.code, "name": organization.name}
+
+
+def _percent(percent):
+    return None if percent is None else float(percent)
+
+
+def _date(value):
+    return value.isoformat() if value is not None else None
+
+
+def fulfilment_row_to_dict(row):
+    return {
+        "metric": str(row.metric.value),
+        "actual": row.actual,
+        "target": row.target,
+        "percent": _percent(row.percent),
+        "display": row.display,
+    }
+
+
+def fulfilment_to_dict(report):
+    return {
+        "organization": _organization(report.organization),
+        "start": _date(report.start),
+        "end": _date(report.end),
+        "rows": [fulfilment_row_to_dict(row) for row in report.rows],
+        "children": [
+            {"organization": _organization(part.organization), "rows": [fulfilment_row_to_dict(r) for r in part.rows]}
+            for part in report.children
+        ],
+    }
+
+
+def structure_row_to_dict(row):
+    return {"metric": row.metric, "label": str(row.label), "value": row.value, "display": row.display}
+
+
+def structure_to_dict(report):
+    return {
+        "organization": _organization(report.organization),
+        "date": _date(report.date),
+        "rows": [structure_row_to_dict(row) for row in report.rows],
+        "children": [
+            {"organization": _organization(part.organization), "rows": [structure_row_to_dict(r) for r in part.rows]}
+            for part in report.children
+        ],
+    }
+
+
+def gap_row_to_dict(row):
+    return {
+        "metric": row.metric,
+        "label": str(row.label),
+        "value": row.value,
+        "total": row.total,
+        "percent": _percent(row.percent),
+        "display": row.display,
+    }
+
+
+def gaps_to_dict(report):
+    return {
+        "organization": _organization(report.organization),
+        "date": _date(report.date),
+        "stagnant_years": report.stagnant_years,
+        "rows": [gap_row_to_dict(row) for row in report.rows],
+        "children": [
+            {"organization": _organization(part.organization), "rows": [gap_row_to_dict(r) for r in part.rows]}
+            for part in report.children
+        ],
+        "eligible_enterprises": [
+            {
+                "tax_code": enterprise.tax_code,
+                "name": enterprise.name,
+                "managing_committee": enterprise.managing_committee.code,
+                "official_members": enterprise.official_members,
+            }
+            for enterprise in report.eligible_enterprises
+        ],
+        "small_enterprises": [
+            {
+                "tax_code": enterprise.tax_code,
+                "name": enterprise.name,
+                "managing_committee": enterprise.managing_committee.code,
+                "active_members": enterprise.active_members,
+            }
+            for enterprise in report.small_enterprises
+        ],
+        "stagnant_organizations": [
+            {
+                "code": organization.code,
+                "name": organization.name,
+                "established_on": _date(organization.established_on),
+                "last_admitted_on": _date(organization.last_admitted_on),
+            }
+            for organization in report.stagnant_organizations
+        ],
+    }

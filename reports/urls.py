@@ -1,0 +1,11 @@
+from django.urls import path
+
+from reports import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("targets/", views.targets, name="targets"),
+    path("fulfilment/export/", views.fulfilment_export, name="fulfilment_export"),
+]

@@ -1,0 +1,315 @@
+"""Pages of the reports: the dashboard of department staff, the grid of yearly targets, the export.
+
+Department staff read the reports of their committee's subtree; administrators those of any
+committee (``?organization=<code>``); everyone else gets 403, and an organisation the user
+cannot see at all gets 404. Targets are written only through ``reports.services.set_targets``.
+"""
+
+import dataclasses
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
+from django.utils.http import urlencode
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+from branches.models import Organization
+from branches.scoping import paths_q, scope_for
+from reports import engine, exports, rollups
+from reports.formatting import format_number
+from reports.forms import ReportPeriodForm, TargetGridForm, TargetYearForm, target_field_name
+from reports.metrics import Metric
+from reports.models import Target
+from reports.services import set_targets
+
+# Whose reports -------------------------------------------------------------------------------
+
+
+def report_organizations(user):
+    """Organisations whose reports ``user`` reads: all for administrators, department subtrees for staff."""
+    scope = scope_for(user)
+    if scope.everything:
+        return Organization.objects.all()
+    if scope.department_paths:
+        return Organization.objects.visible_to(user).filter(paths_q("path", scope.department_paths))
+    raise PermissionDenied(_("The reports are for organisation-department staff and administrators."))
+
+
+def resolve_committee(request, code=None):
+    """The organisation a report page is about: ``code`` if given, else the active role's, else the topmost."""
+    organizations = report_organizations(request.user)
+    if code:
+        organization = organizations.filter(code=code).first()
+        if organization is None:
+            if Organization.objects.visible_to(request.user).filter(code=code).exists():
+                raise PermissionDenied(_("You do not read the reports of this organisation."))
+            raise Http404(_("No such organisation."))
+        return organization
+    role = getattr(request, "active_role", None)
+    if role and role.organization_id:
+        organization = organizations.filter(pk=role.organization_id).first()
+        if organization is not None:
+            return organization
+    organization = organizations.order_by("depth", "path").first()
+    if organization is None:
+        raise Http404(_("No organisation is recorded yet."))
+    return organization
+
+
+def _parent_if_readable(organization, user):
+    if organization.depth <= 1:
+        return None
+    parent_path = organization.path[: -Organization.steplen]
+    return report_organizations(user).filter(path=parent_path).first()
+
+
+def _assignable_below(user, organization, year):
+    """The committees directly below ``organization`` whose targets ``user`` sets for ``year``."""
+    return (
+        Target.assignable_committees(user)
+        .filter(path__startswith=organization.path, depth=organization.depth + 1)
+        .filter(established_on__lte=datetime.date(year, 12, 31))
+        .filter(Q(dissolved_on__isnull=True) | Q(dissolved_on__gte=datetime.date(year, 1, 1)))
+        .order_by("path")
+    )
+
+
+# Dashboard -----------------------------------------------------------------------------------
+
+#: The gaps' linked lists show at most this many rows each (the counts above them are exact).
+LIST_LIMIT = 200
+
+#: How long the structure and gaps of a committee stay cached; any write invalidates them sooner
+#: (the key holds the data version that every write bumps, see ``reports.rollups.data_version``).
+FIGURES_CACHE_SECONDS = 3600
+
+
+def _structure_and_gaps(organization, date):
+    """``(structure, gaps, computed_at, from_cache)`` of ``organization`` on ``date``.
+
+    Cached by organisation, path, date and data version: exact, since every write bumps the
+    version. The gaps' lists are cut to :data:`LIST_LIMIT` rows before caching.
+    """
+    key = f"reports:dashboard-figures:{organization.pk}:{organization.path}:{date.isoformat()}:{rollups.data_version()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return (*cached, True)
+    structure = engine.structure(organization, date)
+    gaps = engine.gaps(organization, date)
+    gaps = dataclasses.replace(
+        gaps,
+        eligible_enterprises=list(gaps.eligible_enterprises[:LIST_LIMIT]),
+        small_enterprises=list(gaps.small_enterprises[:LIST_LIMIT]),
+        stagnant_organizations=gaps.stagnant_organizations[:LIST_LIMIT],
+    )
+    computed_at = timezone.now()
+    cache.set(key, (structure, gaps, computed_at), FIGURES_CACHE_SECONDS)
+    return structure, gaps, computed_at, False
+
+
+def _period(form):
+    """``(code, year, as_of)`` from a period form, falling back to defaults for what is invalid."""
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    code = data.get("organization") or None
+    year = data.get("year") or engine.today().year
+    as_of = data.get("as_of") if "as_of" not in form.errors else None
+    return code, year, as_of
+
+
+def bar_class(percent):
+    """The Bootstrap colour of a fulfilment progress bar."""
+    if percent is None:
+        return ""
+    if percent >= 100:
+        return "bg-success"
+    if percent >= 75:
+        return "bg-info"
+    if percent >= 50:
+        return "bg-warning"
+    return "bg-danger"
+
+
+def _cells(rows):
+    return [
+        {
+            "row": row,
+            "bar_class": bar_class(row.percent),
+            "bar_width": None if row.percent is None else min(float(row.percent), 100.0),
+        }
+        for row in rows
+    ]
+
+
+def _chart_data(report, months):
+    return {
+        "committees": [part.organization.code for part in report.children],
+        "committee_names": [part.organization.name for part in report.children],
+        "metrics": [
+            {
+                "key": metric.value,
+                "label": str(metric.label),
+                "actual": [part.rows[index].actual for part in report.children],
+                "target": [part.rows[index].target for part in report.children],
+            }
+            for index, metric in enumerate(engine.METRICS)
+        ],
+        "months": [capfirst(str(MONTHS_3[month])) for month in range(1, 13)],
+        "admissions": [months.get(month, 0) for month in range(1, 13)],
+        "labels": {
+            "actual": _("actual"),
+            "target": _("target"),
+            "admissions": str(Metric.MEMBERS_ADMITTED.label),
+        },
+    }
+
+
+def _query(**params):
+    return urlencode({key: value for key, value in params.items() if value not in (None, "")})
+
+
+@login_required
+def dashboard(request):
+    form = ReportPeriodForm(request.GET)
+    code, year, as_of = _period(form)
+    organization = resolve_committee(request, code)
+    if not request.GET.get("year"):
+        year = engine.default_year(organization)
+    report = engine.fulfilment(organization, year, as_of=as_of)
+    structure, gaps, figures_computed_at, figures_from_cache = _structure_and_gaps(organization, report.end)
+    months = engine.admissions_by_month(organization, report.start, report.end)
+    params = {"organization": organization.code, "year": year, "as_of": as_of.isoformat() if as_of else None}
+    context = {
+        "form": form,
+        "organization": organization,
+        "report": report,
+        "metrics": engine.METRICS,
+        "table": [(part.organization, _cells(part.rows)) for part in report.children],
+        "total": _cells(report.rows),
+        "structure": structure,
+        "gaps": gaps,
+        "eligible_enterprises": gaps.eligible_enterprises,
+        "small_enterprises": gaps.small_enterprises,
+        "stagnant_organizations": gaps.stagnant_organizations,
+        "figures_computed_at": figures_computed_at,
+        "figures_from_cache": figures_from_cache,
+        "list_limit": LIST_LIMIT,
+        "chart_data": _chart_data(report, months),
+        "parent": _parent_if_readable(organization, request.user),
+        "can_set_targets": _assignable_below(request.user, organization, year).exists(),
+        "is_administrator": scope_for(request.user).everything,
+        "year": year,
+        "as_of": as_of,
+        "export_xlsx": f"{reverse('reports:fulfilment_export')}?{_query(format='xlsx', **params)}",
+        "export_csv": f"{reverse('reports:fulfilment_export')}?{_query(format='csv', **params)}",
+        "targets_url": f"{reverse('reports:targets')}?{_query(organization=organization.code, year=year)}",
+        "child_query": _query(year=year, as_of=params["as_of"]),
+    }
+    return render(request, "reports/dashboard.html", context)
+
+
+# Export --------------------------------------------------------------------------------------
+
+EXPORT_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+@login_required
+def fulfilment_export(request):
+    """The dashboard's fulfilment table as .xlsx or .csv (``?format=``), same parameters as the page."""
+    fmt = request.GET.get("format", "xlsx")
+    if fmt not in EXPORT_TYPES:
+        return HttpResponseBadRequest(_("Choose the format xlsx or csv."))
+    form = ReportPeriodForm(request.GET)
+    if not form.is_valid():
+        messages_ = "; ".join(str(message) for errors in form.errors.values() for message in errors)
+        return HttpResponseBadRequest(messages_)
+    code, year, as_of = _period(form)
+    organization = resolve_committee(request, code)
+    report = engine.fulfilment(organization, year, as_of=as_of)
+    if fmt == "xlsx":
+        content = exports.fulfilment_xlsx(report)
+    else:
+        content = exports.fulfilment_csv(report).encode("utf-8")
+    response = HttpResponse(content, content_type=EXPORT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{exports.fulfilment_filename(report, fmt)}"'
+    return response
+
+
+# Targets -------------------------------------------------------------------------------------
+
+
+@login_required
+def targets(request):
+    """The grid of yearly targets of the committees directly below the user's committee."""
+    year_form = TargetYearForm(request.GET)
+    year_form.is_valid()
+    code = year_form.cleaned_data.get("organization") or None
+    year = year_form.cleaned_data.get("year") or engine.today().year
+    organization = resolve_committee(request, code)
+    committees = list(_assignable_below(request.user, organization, year))
+    existing = {
+        (committee_id, metric): value
+        for committee_id, metric, value in Target.objects.filter(year=year, committee__in=committees).values_list(
+            "committee_id", "metric", "value"
+        )
+    }
+    if request.method == "POST":
+        if not committees:
+            raise PermissionDenied(_("You do not set the targets of the committees below this one."))
+        form = TargetGridForm(request.POST, committees=committees, existing=existing)
+        if form.is_valid():
+            try:
+                changed = set_targets(request.user, year=year, values=form.values())
+            except ValidationError as error:
+                form.apply_service_errors(error)
+            else:
+                messages.success(
+                    request,
+                    _("Targets for %(year)s saved (%(count)s changed).") % {"year": year, "count": len(changed)},
+                )
+                return redirect(f"{reverse('reports:targets')}?{_query(organization=organization.code, year=year)}")
+    else:
+        form = TargetGridForm(committees=committees, existing=existing)
+
+    effective = engine.EffectiveTargets(organization, year)
+    for committee in committees:
+        for metric in engine.METRICS:
+            below = effective.get(committee.path, metric)
+            if (committee.pk, metric.value) not in existing and below is not None:
+                widget = form.fields[target_field_name(committee, metric)].widget
+                widget.attrs["placeholder"] = str(below)
+                widget.attrs["title"] = _("From the committees below: %(value)s") % {"value": below}
+    totals = [
+        {
+            "metric": metric,
+            "value": effective.get(organization.path, metric),
+            "display": format_number(effective.get(organization.path, metric)),
+            "own": effective.own(organization.path, metric) is not None,
+        }
+        for metric in engine.METRICS
+    ]
+    context = {
+        "organization": organization,
+        "year": year,
+        "year_form": year_form,
+        "form": form,
+        "metrics": engine.METRICS,
+        "totals": totals,
+        "parent": _parent_if_readable(organization, request.user),
+        "dashboard_url": f"{reverse('reports:dashboard')}?{_query(organization=organization.code, year=year)}",
+        "action": f"{reverse('reports:targets')}?{_query(organization=organization.code, year=year)}",
+        "is_administrator": scope_for(request.user).everything,
+    }
+    return render(request, "reports/targets.html", context)

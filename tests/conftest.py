@@ -1,0 +1,166 @@
+"""Shared fixtures: a small organisation tree and the four personas of STYLE.md.
+
+``committee`` (department staff's committee) has two grassroots branches, ``branch_a`` and
+``branch_b``; ``secretary_a`` keeps branch A, ``secretary_b`` is the outsider from branch B.
+
+Security defaults in tests (issue 8):
+- Two-factor authentication is OFF in every test (autouse ``_two_factor_off``: ``OTP_REQUIRED_ROLES=()``),
+  so ``client.force_login(department)`` reaches the page. Tests of 2FA itself turn it on with the
+  ``two_factor_required`` fixture (or ``settings.OTP_REQUIRED_ROLES = ("administrator", "department")``).
+- HTTPS redirects and secure cookies are off under pytest (``TESTING`` in config/settings.py), so the
+  test client and the live server speak plain HTTP; tests/test_security_settings.py checks production.
+- Login lockout (django-axes) is on; ``client.login()`` (no request) bypasses it, ``force_login`` too.
+"""
+
+import datetime
+from types import SimpleNamespace
+
+import pytest
+
+from branches.choices import OrganizationKind, RoleKey
+from tests.factories import (
+    EnterpriseFactory,
+    LocalityFactory,
+    OrganizationFactory,
+    RoleAssignmentFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Real hashers cost ~0.3 s per password; the suite creates hundreds of users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _two_factor_off(settings):
+    settings.OTP_REQUIRED_ROLES = ()
+
+
+@pytest.fixture
+def two_factor_required(settings):
+    """Two-factor authentication as in production: required for administrators and department staff."""
+    settings.OTP_REQUIRED_ROLES = ("administrator", "department")
+
+
+@pytest.fixture
+def tree(db):
+    province = LocalityFactory(code="01", name="Hà Nội")
+    commune = LocalityFactory(code="00001", name="Phường Cầu Giấy", kind="ward", parent=province)
+    city = OrganizationFactory(code="CITY", name="Thành ủy", locality=province)
+    committee = OrganizationFactory(code="DIST", name="Đảng ủy Khối doanh nghiệp", locality=province, parent=city)
+    enterprise_a = EnterpriseFactory(name="Công ty Cổ phần An Phát", locality=commune, managing_committee=committee)
+    enterprise_b = EnterpriseFactory(name="Công ty TNHH Bình Minh", locality=commune, managing_committee=committee)
+    branch_a = OrganizationFactory(
+        code="BR-A",
+        name="Chi bộ Công ty An Phát",
+        kind=OrganizationKind.GRASSROOTS_BRANCH,
+        locality=commune,
+        enterprise=enterprise_a,
+        parent=committee,
+    )
+    branch_b = OrganizationFactory(
+        code="BR-B",
+        name="Chi bộ Công ty Bình Minh",
+        kind=OrganizationKind.GRASSROOTS_BRANCH,
+        locality=commune,
+        enterprise=enterprise_b,
+        parent=committee,
+    )
+    # Enterprises are recorded with the committee as managing committee; branches sit in them.
+    return SimpleNamespace(
+        province=province,
+        commune=commune,
+        city=city,
+        committee=committee,
+        branch_a=branch_a,
+        branch_b=branch_b,
+        enterprise_a=enterprise_a,
+        enterprise_b=enterprise_b,
+        day=datetime.date(2024, 6, 1),
+    )
+
+
+def _persona(username, role, organization):
+    user = UserFactory(username=username)
+    RoleAssignmentFactory(user=user, role=role, organization=organization)
+    return user
+
+
+@pytest.fixture
+def secretary_a(tree):
+    return _persona("secretary_a", RoleKey.SECRETARY, tree.branch_a)
+
+
+@pytest.fixture
+def secretary_b(tree):
+    return _persona("secretary_b", RoleKey.SECRETARY, tree.branch_b)
+
+
+@pytest.fixture
+def department(tree):
+    return _persona("department", RoleKey.DEPARTMENT, tree.committee)
+
+
+@pytest.fixture
+def administrator(db):
+    user = UserFactory(username="administrator")
+    RoleAssignmentFactory(user=user, role=RoleKey.ADMINISTRATOR, organization=None)
+    return user
+
+
+@pytest.fixture
+def personas(secretary_a, secretary_b, department, administrator):
+    return SimpleNamespace(
+        secretary_a=secretary_a, secretary_b=secretary_b, department=department, administrator=administrator
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo data of ``manage.py load_demo``, loaded once per test module and removed after it.
+
+    The load runs inside a transaction that is rolled back when the module ends, so the tests that
+    follow find the database as it was. Returns a namespace: the organisations ``hn``, ``qn``,
+    ``uong_bi`` (QN-UB), ``cam_pha`` (QN-CP), ``cai_lan`` (QN-HL-CAILAN), ``hong_ha`` (HN-CG-HONGHA,
+    the demo secretary's branch); the demo users ``secretary``, ``department`` (of HN),
+    ``administrator``, ``qn_department`` (of QN); ``passwords`` (username → password).
+
+    Tests that use it need a plain ``@pytest.mark.django_db`` (not ``transaction=True``, which would
+    wipe the data) and should only read: each test runs in a savepoint rolled back after it, so a
+    write does not leak, but the data is shared by the whole module. Do not combine it with the
+    ``tree`` fixture (both create the locality "01")::
+
+        @pytest.mark.django_db
+        def test_hanoi_admitted_1024_members_in_2024(demo):
+            report = fulfilment(demo.hn, 2024)
+            assert report.row(Metric.MEMBERS_ADMITTED).actual == 1024
+    """
+    import io
+
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.test import override_settings
+
+    from branches.demo import key_objects
+
+    with django_db_blocker.unblock():
+        loaded = transaction.atomic()
+        loaded.__enter__()
+        try:
+            # The demo passwords are hashed as the tests hash them (``_fast_password_hashing``), so
+            # ``client.login(username=..., password=demo.passwords[...])`` works in any test.
+            with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+                call_command("load_demo", stdout=io.StringIO())
+            # Check the deferred foreign keys of the load now, once, rather than in every test's teardown.
+            connection.check_constraints()
+            objects = key_objects()
+        except BaseException:
+            transaction.set_rollback(True)
+            loaded.__exit__(None, None, None)
+            raise
+    yield objects
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        loaded.__exit__(None, None, None)

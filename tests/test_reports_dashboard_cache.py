@@ -1,0 +1,108 @@
+"""The dashboard's structure and gaps are cached by data version, and stay exact after any write."""
+
+import datetime
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from branches import services
+from enterprises.choices import OperatingStatus
+from reports import rollups
+from tests.factories import EnterpriseFactory, MemberFactory
+
+D = datetime.date
+DASHBOARD = reverse("reports:dashboard")
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def dashboard(client, user):
+    client.force_login(user)
+    response = client.get(DASHBOARD, {"year": 2024})
+    assert response.status_code == 200
+    return response
+
+
+def figure(response, report, metric):
+    return response.context[report].row(metric).value
+
+
+def test_second_dashboard_view_reads_structure_and_gaps_from_the_cache_and_says_so(client, department, tree):
+    MemberFactory(organization=tree.branch_a, admitted_on=D(2020, 1, 1))
+    first = dashboard(client, department)
+    assert first.context["figures_from_cache"] is False
+    assert 'id="figures-cached"' not in first.content.decode()
+
+    second = dashboard(client, department)
+    assert second.context["figures_from_cache"] is True
+    assert 'id="figures-cached"' in second.content.decode()
+    assert figure(second, "structure", "members") == figure(first, "structure", "members")
+
+
+def test_admission_through_the_service_changes_the_dashboard_figures_immediately(client, department, tree, secretary_a):
+    enterprise = EnterpriseFactory(managing_committee=tree.branch_a, operating_status=OperatingStatus.OPERATING)
+    before = dashboard(client, department)
+    dashboard(client, department)  # now cached
+    members = figure(before, "structure", "members")
+    small = figure(before, "gaps", "enterprises_with_one_or_two_members")
+
+    services.admit_member(
+        secretary_a,
+        organization=tree.branch_a,
+        admitted_on=D(2024, 3, 1),
+        full_name="Nguyễn Văn Mới",
+        sex="male",
+        date_of_birth=D(1990, 1, 1),
+        citizen_id="001090000099",
+        enterprise=enterprise,
+    )
+
+    after = dashboard(client, department)
+    assert after.context["figures_from_cache"] is False
+    assert figure(after, "structure", "members") == members + 1
+    assert figure(after, "gaps", "enterprises_with_one_or_two_members") == small + 1
+    assert enterprise in after.context["small_enterprises"]
+
+
+def test_every_write_to_a_report_source_bumps_the_data_version(tree):
+    version = rollups.data_version()
+    member = MemberFactory(organization=tree.branch_a, admitted_on=D(2020, 1, 1))
+    assert rollups.data_version() > version
+
+    version = rollups.data_version()
+    member.is_business_owner = not member.is_business_owner  # a field the roll-ups ignore
+    member.save()
+    assert rollups.data_version() > version
+
+    version = rollups.data_version()
+    rollups.rebuild()
+    assert rollups.data_version() > version
+
+
+def test_cached_figures_are_per_committee_and_date(client, department, administrator, tree):
+    MemberFactory(organization=tree.branch_a, admitted_on=D(2020, 1, 1))
+    dashboard(client, department)
+    client.force_login(administrator)
+    other = client.get(DASHBOARD, {"year": 2024, "organization": tree.city.code})
+    assert other.status_code == 200
+    assert other.context["figures_from_cache"] is False
+    assert other.context["structure"].organization == tree.city
+    earlier = client.get(DASHBOARD, {"year": 2023, "organization": tree.committee.code})
+    assert earlier.context["figures_from_cache"] is False
+    assert earlier.context["structure"].date == D(2023, 12, 31)
+
+
+def test_writes_bump_the_data_version_once_more_after_their_commit(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        MemberFactory(admitted_on=D(2020, 1, 1))
+        MemberFactory(admitted_on=D(2021, 1, 1))
+        version_before_commit = rollups.data_version()
+    # One post-commit bump for the whole transaction, however many rows it wrote.
+    assert [callback for callback in callbacks if callback is rollups._bump] == [rollups._bump]
+    assert rollups.data_version() == version_before_commit + 1
