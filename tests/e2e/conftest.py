@@ -76,5 +76,5 @@ def sign_in(page, live_server, username, password="correct-horse-battery"):
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("#content form button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("#content form button[type=submit]")

@@ -29,8 +29,8 @@ def test_main_pages_render_without_errors(live_server, new_page, screenshot, tre
     page = new_page()
     sign_in(page, live_server, "secretary_a")
     if language == "en":
-        page.select_option("#language-select", "en")  # submitted by static/js/app.js
-        page.wait_for_load_state()
+        with page.expect_navigation():  # static/js/app.js submits the form on change
+            page.select_option("#language-select", "en")
     assert page.get_attribute("html", "lang") == language
     pages = [
         ("home", reverse("branches:organization_home", args=[tree.branch_a.pk])),
