@@ -239,6 +239,10 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# The dashboard recounts structure and gaps in the background, serving the previous figures marked
+# as such, once a recount of that committee and date has taken at least this long (reports/figures.py).
+REPORTS_BACKGROUND_RECOUNT_SECONDS = float(os.environ.get("REPORTS_BACKGROUND_RECOUNT_SECONDS", "1.0"))
+
 # A read replica for the reports when DATABASE_REPLICA_URL is set (see config/routers.py).
 if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(

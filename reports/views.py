@@ -5,18 +5,15 @@ committee (``?organization=<code>``); everyone else gets 403, and an organisatio
 cannot see at all gets 404. Targets are written only through ``reports.services.set_targets``.
 """
 
-import dataclasses
 import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.http import urlencode
 from django.utils.text import capfirst
@@ -24,7 +21,8 @@ from django.utils.translation import gettext as _
 
 from branches.models import Organization
 from branches.scoping import paths_q, scope_for
-from reports import engine, exports, rollups
+from reports import engine, exports
+from reports.figures import LIST_LIMIT, structure_and_gaps
 from reports.formatting import format_number
 from reports.forms import ReportPeriodForm, TargetGridForm, TargetYearForm, target_field_name
 from reports.metrics import Metric
@@ -84,36 +82,6 @@ def _assignable_below(user, organization, year):
 
 
 # Dashboard -----------------------------------------------------------------------------------
-
-#: The gaps' linked lists show at most this many rows each (the counts above them are exact).
-LIST_LIMIT = 200
-
-#: How long the structure and gaps of a committee stay cached; any write invalidates them sooner
-#: (the key holds the data version that every write bumps, see ``reports.rollups.data_version``).
-FIGURES_CACHE_SECONDS = 3600
-
-
-def _structure_and_gaps(organization, date):
-    """``(structure, gaps, computed_at, from_cache)`` of ``organization`` on ``date``.
-
-    Cached by organisation, path, date and data version: exact, since every write bumps the
-    version. The gaps' lists are cut to :data:`LIST_LIMIT` rows before caching.
-    """
-    key = f"reports:dashboard-figures:{organization.pk}:{organization.path}:{date.isoformat()}:{rollups.data_version()}"
-    cached = cache.get(key)
-    if cached is not None:
-        return (*cached, True)
-    structure = engine.structure(organization, date)
-    gaps = engine.gaps(organization, date)
-    gaps = dataclasses.replace(
-        gaps,
-        eligible_enterprises=list(gaps.eligible_enterprises[:LIST_LIMIT]),
-        small_enterprises=list(gaps.small_enterprises[:LIST_LIMIT]),
-        stagnant_organizations=gaps.stagnant_organizations[:LIST_LIMIT],
-    )
-    computed_at = timezone.now()
-    cache.set(key, (structure, gaps, computed_at), FIGURES_CACHE_SECONDS)
-    return structure, gaps, computed_at, False
 
 
 def _period(form):
@@ -185,7 +153,8 @@ def dashboard(request):
     if not request.GET.get("year"):
         year = engine.default_year(organization)
     report = engine.fulfilment(organization, year, as_of=as_of)
-    structure, gaps, figures_computed_at, figures_from_cache = _structure_and_gaps(organization, report.end)
+    figures = structure_and_gaps(organization, report.end)
+    structure, gaps = figures.structure, figures.gaps
     months = engine.admissions_by_month(organization, report.start, report.end)
     params = {"organization": organization.code, "year": year, "as_of": as_of.isoformat() if as_of else None}
     context = {
@@ -200,8 +169,7 @@ def dashboard(request):
         "eligible_enterprises": gaps.eligible_enterprises,
         "small_enterprises": gaps.small_enterprises,
         "stagnant_organizations": gaps.stagnant_organizations,
-        "figures_computed_at": figures_computed_at,
-        "figures_from_cache": figures_from_cache,
+        "figures": figures,
         "list_limit": LIST_LIMIT,
         "chart_data": _chart_data(report, months),
         "parent": _parent_if_readable(organization, request.user),

@@ -1,0 +1,108 @@
+"""The dashboard's structure and gaps, cached and recounted in the background when a recount is slow.
+
+Fulfilment reads the roll-ups and is exact on every view. Structure and gaps at a date have no
+roll-up: at national size a recount scans every member, enterprise and mass organisation (seconds),
+so the dashboard keeps the last counted figures of each committee and date in the cache with the
+data version they were counted at (``reports.rollups.data_version``, bumped by every write):
+
+- figures of the current version are served as they are;
+- figures of an older version whose recount took less than ``REPORTS_BACKGROUND_RECOUNT_SECONDS``
+  are recounted while the user waits (small committees: always exact);
+- otherwise the older figures are served, marked as such with the time they were counted at, and
+  one recount starts in the background (one at a time per committee and date, across processes
+  when the cache is shared, e.g. Redis); the next view shows its result.
+"""
+
+import dataclasses
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import close_old_connections, connections
+from django.utils import timezone
+
+from reports import engine, rollups
+
+logger = logging.getLogger(__name__)
+
+#: The gaps' linked lists keep at most this many rows each (the counts above them are exact).
+LIST_LIMIT = 200
+
+#: How long counted figures stay in the cache at all.
+CACHE_SECONDS = 24 * 3600
+
+#: How long a background recount may hold its lock before another process may start one.
+LOCK_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Figures:
+    structure: engine.StructureReport
+    gaps: engine.GapsReport
+    computed_at: object
+    version: int
+    seconds: float
+    from_cache: bool = False
+    stale: bool = False
+
+
+def _key(organization, date):
+    return f"reports:dashboard-figures:{organization.pk}:{organization.path}:{date.isoformat()}"
+
+
+def count(organization, date):
+    """Recount the figures of ``organization`` on ``date`` and cache them; returns :class:`Figures`."""
+    version = rollups.data_version()  # read first: writes during the recount leave the result stale
+    started = time.perf_counter()
+    structure = engine.structure(organization, date)
+    gaps = engine.gaps(organization, date)
+    gaps = dataclasses.replace(
+        gaps,
+        eligible_enterprises=list(gaps.eligible_enterprises[:LIST_LIMIT]),
+        small_enterprises=list(gaps.small_enterprises[:LIST_LIMIT]),
+        stagnant_organizations=gaps.stagnant_organizations[:LIST_LIMIT],
+    )
+    figures = Figures(structure, gaps, timezone.now(), version, time.perf_counter() - started)
+    cache.set(_key(organization, date), figures, CACHE_SECONDS)
+    return figures
+
+
+def _recount_in_background(organization, date):
+    lock = _key(organization, date) + ":recounting"
+    if not cache.add(lock, True, LOCK_SECONDS):
+        return  # another request or process is recounting already
+
+    def run():
+        close_old_connections()
+        try:
+            count(organization, date)
+        except Exception:
+            logger.exception("background recount of %s on %s failed", organization.code, date)
+        finally:
+            cache.delete(lock)
+            connections.close_all()
+
+    start_background(run)
+
+
+def start_background(function):
+    """Run ``function`` in a daemon thread (tests replace this to run it at once)."""
+    thread = threading.Thread(target=function, name="reports-recount", daemon=True)
+    thread.start()
+    return thread
+
+
+def structure_and_gaps(organization, date):
+    """:class:`Figures` of ``organization`` on ``date`` for the dashboard (see the module's docstring)."""
+    cached = cache.get(_key(organization, date))
+    if cached is None:
+        return count(organization, date)
+    if cached.version == rollups.data_version():
+        return dataclasses.replace(cached, from_cache=True)
+    if cached.seconds < settings.REPORTS_BACKGROUND_RECOUNT_SECONDS:
+        return count(organization, date)
+    _recount_in_background(organization, date)
+    return dataclasses.replace(cached, from_cache=True, stale=True)
