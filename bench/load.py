@@ -3,9 +3,10 @@
 Serves the demo data with gunicorn on 127.0.0.1 (its own PostgreSQL database ``loadtest``, or
 LOAD_DATABASE_URL), then drives it with virtual users in threads, each with its own session:
 department staff reading the dashboard and the lists, secretaries opening members and saving
-the edit form. Every step is bounded in time and requests. It ramps the concurrency up
-(default 5, 10, 20, 35, 50 users) and prints, per level, requests/s, p50/p95/p99 and errors,
-then the first concurrency whose p95 passes 200 ms.
+the edit form, each pausing between two actions as a person reading the page does (``--think``,
+1-5 s by default; 0 drives the server flat out). Every step is bounded in time and requests. It
+ramps the concurrency up (default 5, 10, 20, 35, 50 users) and prints, per level, requests/s,
+p50/p95/p99 and errors, then the first concurrency whose p95 passes 200 ms.
 """
 
 import argparse
@@ -31,12 +32,18 @@ PASSWORD = "load-test-password-1"
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levels", default="5,10,20,35,50", help="Concurrency levels, comma-separated.")
-    parser.add_argument("--seconds", type=float, default=20, help="Duration of each level.")
+    parser.add_argument("--seconds", type=float, default=30, help="Duration of each level.")
     parser.add_argument("--max-requests", type=int, default=20_000, help="Requests at most per level.")
     parser.add_argument("--workers", type=int, default=5, help="gunicorn workers.")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker.")
     parser.add_argument("--port", type=int, default=0, help="Default: a free port.")
     parser.add_argument("--secretaries", type=int, default=20, help="Secretary logins to create.")
+    parser.add_argument(
+        "--think",
+        default="1-5",
+        help="Seconds each virtual user pauses between two actions, drawn uniformly from MIN-MAX "
+        "(a person reading the page; locust's between(1, 5)). 0 drives the server flat out.",
+    )
     return parser.parse_args()
 
 
@@ -274,7 +281,12 @@ class VirtualUser:
         return more
 
 
-def run_level(base, users, concurrency, seconds, max_requests, rng):
+def think_range(text):
+    low, _, high = text.partition("-")
+    return float(low), float(high or low)
+
+
+def run_level(base, users, concurrency, seconds, max_requests, rng, think=(0.0, 0.0)):
     recorder = Recorder(max_requests)
     deadline = time.monotonic() + seconds
     selected = [users[i % len(users)] for i in range(concurrency)]
@@ -283,6 +295,9 @@ def run_level(base, users, concurrency, seconds, max_requests, rng):
         while time.monotonic() < deadline:
             if not user.step():
                 return
+            pause = user.rng.uniform(*think)
+            if pause:
+                time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
 
     threads = []
     started = time.monotonic()
@@ -320,7 +335,7 @@ def main():
     print(f"# preparing {url.rsplit('/', 1)[1]} (migrate, demo data, logins)", flush=True)
     secretaries = prepare(url, args)
     process, base = start_server(url, args)
-    print(f"# gunicorn on {base}: {args.workers} workers x {args.threads} threads", flush=True)
+    print(f"# gunicorn on {base}: {args.workers} workers x {args.threads} threads; think {args.think} s", flush=True)
     rng = random.Random(3)
     try:
         levels = [int(x) for x in args.levels.split(",")]
@@ -337,7 +352,7 @@ def main():
         print(f"# {len(users)} virtual users logged in ({secretaries} secretary accounts)", flush=True)
         results = []
         for level in levels:
-            result = run_level(base, users, level, args.seconds, args.max_requests, rng)
+            result = run_level(base, users, level, args.seconds, args.max_requests, rng, think_range(args.think))
             results.append(result)
             print(
                 f"users={result['users']} requests={result['requests']} rps={result['rps']:.1f} "

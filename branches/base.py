@@ -5,24 +5,24 @@ import re
 from django.db import DataError, IntegrityError, models
 from django.utils.translation import gettext_lazy as _
 
-from branches.scoping import paths_q, scope_for
+from branches.scoping import in_subtrees, scope_for
 
 
 class ScopedQuerySetMixin:
     """``visible_to`` / ``editable_by`` for a model, from one scope rule per model.
 
-    A model's queryset sets ``scope_lookup`` (the path lookup of the organisation that owns
-    the row, e.g. ``"organization__path"``) or overrides :meth:`scope_q`.
+    A model's queryset sets ``scope_lookup`` (the lookup of the organisation that owns the row,
+    e.g. ``"organization"`` or ``"member__organization"``) or overrides :meth:`scope_q`.
     """
 
     scope_lookup = None
 
     def scope_q(self, paths):
-        return paths_q(self.scope_lookup, paths)
+        return in_subtrees(self.scope_lookup, paths)
 
     def visible_to(self, user):
         scope = scope_for(user)
-        if scope.everything:
+        if scope.everything or scope.reads_everything:
             return self.all()
         return self.filter(self.scope_q(scope.read_paths))
 

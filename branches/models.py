@@ -24,7 +24,8 @@ from enterprises.validators import validate_citizen_id
 
 
 class OrganizationQuerySet(ScopedQuerySetMixin, MP_NodeQuerySet):
-    scope_lookup = "path"
+    def scope_q(self, paths):
+        return paths_q("path", paths)
 
     def subtree(self, organization):
         """The organisation and everything below it: one indexed prefix query."""
@@ -184,7 +185,7 @@ class RoleAssignment(TimestampedModel):
 
 
 class MemberQuerySet(ScopedQuerySet):
-    scope_lookup = "organization__path"
+    scope_lookup = "organization"
 
     def active(self):
         return self.filter(status=MemberStatus.ACTIVE)
@@ -281,7 +282,7 @@ class Member(TimestampedModel):
 
 
 class MembershipPeriodQuerySet(ScopedQuerySet):
-    scope_lookup = "member__organization__path"
+    scope_lookup = "member__organization"
 
     def on(self, date):
         """Periods in force on ``date`` (half-open: from ``started_on`` up to, not including, ``ended_on``)."""
@@ -329,7 +330,7 @@ class MembershipPeriod(TimestampedModel):
 
 
 class ProspectQuerySet(ScopedQuerySet):
-    scope_lookup = "organization__path"
+    scope_lookup = "organization"
 
 
 class Prospect(TimestampedModel):

@@ -26,6 +26,9 @@ class Scope:
     write_paths: tuple[str, ...] = ()
     department_paths: tuple[str, ...] = ()
     secretary_paths: tuple[str, ...] = field(default=())
+    #: The read paths cover every root of the organisation tree: every row is readable (every
+    #: scoped row hangs off an organisation by a required foreign key), so no filter is needed.
+    reads_everything: bool = False
 
     @property
     def is_empty(self):
@@ -59,14 +62,27 @@ def scope_for(user):
         else:
             secretary = [path for role, path in rows if role == Role.SECRETARY and path]
             department = [path for role, path in rows if role == Role.DEPARTMENT and path]
+            read_paths = _minimal(secretary + department)
             scope = Scope(
-                read_paths=_minimal(secretary + department),
+                read_paths=read_paths,
+                reads_everything=_covers_every_root(read_paths),
                 write_paths=_minimal(secretary),
                 department_paths=_minimal(department),
                 secretary_paths=_minimal(secretary),
             )
     user._party_scope = scope
     return scope
+
+
+def _covers_every_root(paths):
+    """Whether ``paths`` include every root of the organisation tree (one query, and only when
+    some path is a root's)."""
+    from branches.models import Organization
+
+    roots = [path for path in paths if len(path) == Organization.steplen]
+    if not roots:
+        return False
+    return not Organization.objects.filter(depth=1).exclude(path__in=roots).exists()
 
 
 def forget_scope(user):
@@ -80,6 +96,21 @@ def paths_q(lookup, paths):
     if not paths:
         return Q(pk__in=[])
     return reduce(or_, (Q(**{f"{lookup}__startswith": path}) for path in paths))
+
+
+def in_subtrees(lookup, paths):
+    """``Q`` matching rows whose organisation ``lookup`` (a foreign key to Organization) lies in
+    the subtrees ``paths``; none → nothing.
+
+    Written as ``lookup IN (SELECT id FROM organisation WHERE path LIKE …)`` rather than a join on
+    the path: PostgreSQL hashes the subtree's ids once and probes it per row, so a list walking
+    an index in its display order never joins the organisation of every row it skips.
+    """
+    from branches.models import Organization
+
+    if not paths:
+        return Q(pk__in=[])
+    return Q(**{f"{lookup}__in": Organization.objects.filter(paths_q("path", paths)).order_by().values("pk")})
 
 
 def is_administrator(user):

@@ -2,14 +2,14 @@
 
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
 from branches.base import ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
-from branches.scoping import paths_q, scope_for
+from branches.scoping import in_subtrees, paths_q, scope_for
 from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
 from enterprises.validators import validate_tax_code
 
@@ -55,16 +55,17 @@ def enterprise_scope_q(paths, prefix=""):
 
     An enterprise belongs to a subtree when its managing committee is there, when the
     organisation that recorded it is there, or when a Party organisation of the subtree sits in it.
+    Each test is an ``IN`` over the subtree's ids (see ``branches.scoping.in_subtrees``).
     """
     from branches.models import Organization
 
     if not paths:
         return Q(pk__in=[])
-    sits_here = Organization.objects.filter(paths_q("path", paths), enterprise=OuterRef(f"{prefix}pk"))
+    sitting_here = Organization.objects.filter(paths_q("path", paths), enterprise__isnull=False)
     return (
-        paths_q(f"{prefix}managing_committee__path", paths)
-        | paths_q(f"{prefix}recorded_by__path", paths)
-        | Q(Exists(sits_here))
+        in_subtrees(f"{prefix}managing_committee", paths)
+        | in_subtrees(f"{prefix}recorded_by", paths)
+        | Q(**{f"{prefix}pk__in": sitting_here.order_by().values("enterprise")})
     )
 
 

@@ -11,7 +11,7 @@ from reports.metrics import Metric
 
 
 class TargetQuerySet(ScopedQuerySet):
-    scope_lookup = "committee__path"
+    scope_lookup = "committee"
 
     def editable_by(self, user):
         """Department staff set the targets of the committees directly below their own."""

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from branches.models import Organization
 from branches.scoping import paths_q, scope_for
 from reports import engine, exports
-from reports.figures import LIST_LIMIT, structure_and_gaps
+from reports import figures as dashboard_figures
 from reports.formatting import format_number
 from reports.forms import ReportPeriodForm, TargetGridForm, TargetYearForm, target_field_name
 from reports.metrics import Metric
@@ -153,7 +153,7 @@ def dashboard(request):
     if not request.GET.get("year"):
         year = engine.default_year(organization)
     report = engine.fulfilment(organization, year, as_of=as_of)
-    figures = structure_and_gaps(organization, report.end)
+    figures = dashboard_figures.structure_and_gaps(organization, report.end)
     structure, gaps = figures.structure, figures.gaps
     months = engine.admissions_by_month(organization, report.start, report.end)
     params = {"organization": organization.code, "year": year, "as_of": as_of.isoformat() if as_of else None}
@@ -170,7 +170,7 @@ def dashboard(request):
         "small_enterprises": gaps.small_enterprises,
         "stagnant_organizations": gaps.stagnant_organizations,
         "figures": figures,
-        "list_limit": LIST_LIMIT,
+        "list_limit": dashboard_figures.LIST_LIMIT,
         "chart_data": _chart_data(report, months),
         "parent": _parent_if_readable(organization, request.user),
         "can_set_targets": _assignable_below(request.user, organization, year).exists(),

@@ -268,3 +268,50 @@ def test_locality_factory_needs_no_scope(db):
     # Localities are public geography: a fresh tree is visible to any signed-in user.
     province = LocalityFactory(code="99", name="Tỉnh mới")
     assert province in visible(Locality, UserFactory(username="reader"))
+
+
+def test_department_of_the_only_root_reads_every_row_without_a_filter(tree):
+    user = UserFactory()
+    RoleAssignmentFactory(user=user, role=RoleKey.DEPARTMENT, organization=tree.city)
+    member = MemberFactory(organization=tree.branch_b)
+    mass_organization = MassOrganizationFactory(enterprise=EnterpriseFactory(managing_committee=tree.committee))
+    scope = scope_for(user)
+    assert scope.reads_everything is True
+    assert scope.write_paths == ()
+    assert " WHERE " not in str(Member.objects.visible_to(user).query)
+    assert member in Member.objects.visible_to(user)
+    assert mass_organization in MassOrganization.objects.visible_to(user)
+    assert not Member.objects.editable_by(user).exists()
+
+
+def test_department_of_one_root_among_two_reads_only_its_own_tree(tree):
+    other_root = OrganizationFactory(code="QN", name="Tỉnh ủy Quảng Ninh")
+    outside = EnterpriseFactory(managing_committee=other_root)
+    outside_mass = MassOrganizationFactory(enterprise=outside)
+    outside_member = MemberFactory(organization=OrganizationFactory(parent=other_root, code="QN-01"))
+    inside = EnterpriseFactory(managing_committee=tree.committee)
+    user = UserFactory()
+    RoleAssignmentFactory(user=user, role=RoleKey.DEPARTMENT, organization=tree.city)
+    assert scope_for(user).reads_everything is False
+    assert inside in Enterprise.objects.visible_to(user)
+    assert outside not in Enterprise.objects.visible_to(user)
+    assert outside_mass not in MassOrganization.objects.visible_to(user)
+    assert outside_member not in Member.objects.visible_to(user)
+
+    both = UserFactory()
+    RoleAssignmentFactory(user=both, role=RoleKey.DEPARTMENT, organization=tree.city)
+    RoleAssignmentFactory(user=both, role=RoleKey.DEPARTMENT, organization=other_root)
+    assert scope_for(both).reads_everything is True
+    assert {outside, inside} <= set(Enterprise.objects.visible_to(both))
+
+
+def test_an_enterprise_is_visible_through_an_organisation_sitting_in_it(tree):
+    """Managed and recorded elsewhere, but a branch of the subtree sits in it."""
+    other_root = OrganizationFactory(code="QN", name="Tỉnh ủy Quảng Ninh")
+    enterprise = EnterpriseFactory(managing_committee=other_root, recorded_by=None)
+    user = UserFactory()
+    RoleAssignmentFactory(user=user, role=RoleKey.DEPARTMENT, organization=tree.committee)
+    assert enterprise not in Enterprise.objects.visible_to(user)
+    OrganizationFactory(parent=tree.committee, code="DIST-IN", enterprise=enterprise)
+    user = type(user).objects.get(pk=user.pk)  # the scope is cached per user object
+    assert enterprise in Enterprise.objects.visible_to(user)

@@ -95,3 +95,18 @@ def group_digits(value):
 
 
 register.filter("grouped", group_digits)
+
+
+@register.filter
+def td_attrs(bound_column):
+    """The ``<td>`` attributes of a django-tables2 column, computed once per table rendering.
+
+    django-tables2 recomputes a column's ``th``/``td``/``tf`` attributes for every cell; our
+    columns' attributes depend on neither the record nor the value, so once per column is enough
+    (``templates/django_tables2/lean.html``).
+    """
+    cached = bound_column.__dict__.get("_td_attrs_html")
+    if cached is None:
+        cached = bound_column.attrs["td"].as_html()
+        bound_column.__dict__["_td_attrs_html"] = cached
+    return cached
