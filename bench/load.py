@@ -209,14 +209,16 @@ class Recorder:
         self.times, self.errors, self.limit, self.samples = [], 0, limit, {}
         self.by_name = {}
 
-    def add(self, name, seconds, ok):
+    def add(self, name, seconds, status):
+        """Record one request; ``status`` is the HTTP status, or the exception's name. Any status
+        of 400 or more, and any exception, is an error, counted by request and status."""
         with self.lock:
             self.times.append(seconds)
             self.by_name.setdefault(name, []).append(seconds)
-            if not ok:
+            if not isinstance(status, int) or status >= 400:
                 self.errors += 1
-                self.samples.setdefault(name, 0)
-                self.samples[name] += 1
+                key = f"{name} {status}"
+                self.samples[key] = self.samples.get(key, 0) + 1
             return len(self.times) < self.limit
 
 
@@ -245,10 +247,10 @@ class VirtualUser:
         started = time.perf_counter()
         try:
             response = self.session.request(method, self.base + path, timeout=30, allow_redirects=False, **kwargs)
-            ok = response.status_code < 400
-        except requests.RequestException:
-            response, ok = None, False
-        return response, self.recorder.add(name, time.perf_counter() - started, ok)
+            status = response.status_code
+        except requests.RequestException as exc:
+            response, status = None, type(exc).__name__
+        return response, self.recorder.add(name, time.perf_counter() - started, status)
 
     def step(self):
         """One action of this user; False when the level's request budget is spent."""

@@ -149,7 +149,7 @@ class TransferForm(forms.Form):
             if not code:
                 self.add_error("to_organization", _("Give the code of the receiving organisation."))
                 return cleaned
-            organization = Organization.objects.filter(code__iexact=code, kind__in=GRASSROOTS_KINDS).first()
+            organization = Organization.objects.transfer_destinations().filter(code__iexact=code).first()
             if organization is None:
                 self.add_error("to_organization", _("No grassroots organisation has this code."))
             cleaned["to_organization"] = organization

@@ -43,6 +43,12 @@ class OrganizationQuerySet(ScopedQuerySetMixin, MP_NodeQuerySet):
     def grassroots(self):
         return self.filter(kind__in=GRASSROOTS_KINDS)
 
+    def transfer_destinations(self):
+        """Where a member may be transferred: any grassroots organisation, in the user's scope or
+        not (a transfer crosses subtrees; the receiving organisation gives its code). Whether it
+        is active on the date is the service's check."""
+        return self.grassroots()
+
     def assignable_managing_committees(self, user):
         """Committees a user may name as an enterprise's managing committee.
 

@@ -134,8 +134,8 @@ def test_transfer_needs_an_explicit_destination_or_null(api, tree):
     url = f"{API}members/{member.pk}/transfer/"
     missing = api.secretary_a.post(url, {"on": "2024-06-01"}, format="json")
     assert missing.status_code == 400 and "to_organization" in missing.json()
-    outside = api.secretary_a.post(url, {"on": "2024-06-01", "to_organization": "BR-B"}, format="json")
-    assert outside.status_code == 400 and "to_organization" in outside.json()
+    unknown = api.secretary_a.post(url, {"on": "2024-06-01", "to_organization": "NOWHERE"}, format="json")
+    assert unknown.status_code == 400 and "to_organization" in unknown.json()
     residence = api.secretary_a.post(url, {"on": "2024-06-01", "to_organization": None}, format="json")
     assert residence.status_code == 200
     assert residence.json()["status"] == MemberStatus.TRANSFERRED_TO_RESIDENCE
@@ -245,3 +245,16 @@ def test_secretary_of_a_grassroots_committee_admits_into_its_subordinate_branch(
     RoleAssignmentFactory(user=secretary, role=RoleKey.SECRETARY, organization=grassroots)
     response = api_as(secretary).post(f"{API}members/", admission(organization="GC-1-01"), format="json")
     assert response.status_code == 201
+
+
+def test_transfer_may_go_to_a_grassroots_organisation_outside_the_secretarys_scope(api, tree):
+    """Like the transfer form: the receiving organisation is named by its code, wherever it is."""
+    member = MemberFactory(organization=tree.branch_a, admitted_on=datetime.date(2020, 3, 1))
+    url = f"{API}members/{member.pk}/transfer/"
+    to_committee = api.secretary_a.post(url, {"on": "2024-06-01", "to_organization": "DIST"}, format="json")
+    assert to_committee.status_code == 400 and "to_organization" in to_committee.json()
+    response = api.secretary_a.post(url, {"on": "2024-06-01", "to_organization": "BR-B"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["organization"] == "BR-B"
+    assert response.json()["citizen_id"].startswith("•")  # no longer theirs to edit
+    assert api.secretary_a.get(f"{API}members/{member.pk}/").status_code == 404

@@ -198,8 +198,12 @@ class RecognizeSerializer(VersionedActionSerializer):
 class TransferSerializer(VersionedActionSerializer):
     on = serializers.DateField(help_text=_("Date of the transfer."))
     to_organization = organization_field(
+        scope=lambda user: Organization.objects.transfer_destinations(),
         allow_null=True,
-        help_text=_("Code of the receiving organisation, or null for a transfer to the place of residence."),
+        help_text=_(
+            "Code of the receiving grassroots organisation (in your scope or not), or null for a transfer "
+            "to the place of residence."
+        ),
     )
 
 

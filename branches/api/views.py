@@ -156,12 +156,18 @@ class MemberViewSet(
     ordering = ("full_name", "id")
     list_relations = ("organization", "admitted_by", "enterprise")
 
-    def get_queryset(self):
+    @staticmethod
+    def _with_periods(queryset):
         periods = MembershipPeriod.objects.select_related("organization").order_by("started_on", "id")
-        return super().get_queryset().prefetch_related(Prefetch("periods", queryset=periods))
+        return queryset.prefetch_related(Prefetch("periods", queryset=periods))
+
+    def get_queryset(self):
+        return self._with_periods(super().get_queryset())
 
     def _respond(self, member, status_code=status.HTTP_200_OK):
-        member = self.get_queryset().filter(pk=member.pk).first() or member
+        """The member as the step left them, read again with their periods, even when the step
+        took them out of the user's scope (a transfer to another subtree)."""
+        member = self._with_periods(Member.objects.with_list_relations()).get(pk=member.pk)
         return Response(self.get_serializer(member).data, status=status_code)
 
     @extend_schema(summary="Recognise a probationary member as official", request=RecognizeSerializer)
