@@ -241,8 +241,9 @@ def _count_admissions(organization, start, end):
         organization,
         "admitted_by__path",
         **{
-            Metric.MEMBERS_ADMITTED: Count("pk"),
-            Metric.OWNERS_ADMITTED: Count("pk", filter=Q(owner_at_admission=True)),
+            # No COUNT(id): the covering index (admitted_on, admitted_by, owner) answers alone.
+            Metric.MEMBERS_ADMITTED: Count("*"),
+            Metric.OWNERS_ADMITTED: Count("owner_at_admission", filter=Q(owner_at_admission=True)),
         },
     )
 
