@@ -467,7 +467,7 @@ def main():
         bench.measure("dashboard_root_recount", lambda: figures.count(root, datetime.date(year, 12, 31)))
         bench.measure(
             "dashboard_province_page",
-            lambda: http_get(logged_in(department["province"]), dashboard_url + f"?year={year}"),
+            lambda: http_get(province_client, dashboard_url + f"?year={year}"),
         )
     except NoReverseMatch:
         print("dashboard_page=unavailable (no reports:dashboard URL)")

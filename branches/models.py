@@ -215,6 +215,7 @@ class Member(TimestampedModel):
         null=True,
         blank=True,
         related_name="members",
+        db_index=False,  # member_enterprise_status leads with it
     )
     position = models.CharField(_("position"), max_length=20, choices=Position.choices, default=Position.WORKER)
     is_business_owner = models.BooleanField(_("business owner"), default=False)
@@ -232,6 +233,7 @@ class Member(TimestampedModel):
         verbose_name=_("organisation"),
         on_delete=models.PROTECT,
         related_name="members",
+        db_index=False,  # member_organization_status leads with it
     )
     status = models.CharField(_("status"), max_length=30, choices=MemberStatus.choices, default=MemberStatus.ACTIVE)
     version = models.PositiveIntegerField(
@@ -239,14 +241,15 @@ class Member(TimestampedModel):
     )
 
     objects = MemberQuerySet.as_manager()
-    history = HistoricalRecords()
+    # History is read by record (id) and change (history_id), never by these: no index to keep up
+    # on every write (an import writes 100,000 rows of history).
+    history = HistoricalRecords(no_db_index=["citizen_id", "admitted_by", "enterprise", "organization"])
 
     class Meta:
         ordering = ["full_name", "id"]
         verbose_name = _("Party member")
         verbose_name_plural = _("Party members")
         indexes = [
-            models.Index(fields=["admitted_on"], name="member_admitted_on"),
             models.Index(fields=["organization", "status"], name="member_organization_status"),
             models.Index(fields=["full_name", "id"], name="member_list_order"),
             models.Index(fields=["enterprise", "status"], name="member_enterprise_status"),
@@ -300,7 +303,11 @@ class MembershipPeriod(TimestampedModel):
 
     member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="periods")
     organization = models.ForeignKey(
-        Organization, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="membership_periods"
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="membership_periods",
+        db_index=False,  # period_organization_start leads with it
     )
     started_on = models.DateField(_("from"))
     ended_on = models.DateField(_("to"), null=True, blank=True)
@@ -309,7 +316,7 @@ class MembershipPeriod(TimestampedModel):
     )
 
     objects = MembershipPeriodQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(no_db_index=["member", "organization"])
 
     class Meta:
         ordering = ["member", "started_on"]
