@@ -28,8 +28,9 @@ from reports import engine, rollups
 
 logger = logging.getLogger(__name__)
 
-#: The gaps' linked lists keep at most this many rows each (the counts above them are exact).
-LIST_LIMIT = 200
+#: The gaps' linked lists keep at most this many rows each (the counts above them are exact; a
+#: dashboard lists the first few to act on, it is not the register).
+LIST_LIMIT = 50
 
 #: How long counted figures stay in the cache at all.
 CACHE_SECONDS = 24 * 3600
