@@ -38,6 +38,8 @@ class Target(TimestampedModel):
         ordering = ["year", "committee", "metric"]
         verbose_name = _("yearly target")
         verbose_name_plural = _("yearly targets")
+        # The reports read one year of a subtree; the dashboard looks for the latest year with targets.
+        indexes = [models.Index(fields=["year", "committee"], name="target_year_committee")]
         constraints = [
             models.UniqueConstraint(fields=["committee", "year", "metric"], name="target_unique_committee_year_metric"),
             models.CheckConstraint(condition=Q(value__gte=0), name="target_value_not_negative"),

@@ -360,15 +360,59 @@ class suspended:
 # Reading (the engine's actuals) -----------------------------------------------------------
 
 
-def _full_months(start, end):
-    """The first and last whole months inside ``[start, end]`` (first days), or None."""
-    first = start if start.day == 1 else (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-    following = end + datetime.timedelta(days=1)
-    last_month_end = end if following.day == 1 else following.replace(day=1) - datetime.timedelta(days=1)
-    last = last_month_end.replace(day=1)
+def _month_end(day):
+    return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
+
+
+def _nothing_dated_in(ranges):
+    """For each ``(first, last)`` of ``ranges``: whether no roll-up event is dated in it (one query
+    of indexed probes: the admissions, the organisations established, the mass organisations
+    established and the membership returns)."""
+    if not ranges:
+        return []
+    grassroots = ", ".join(f"'{kind}'" for kind in GRASSROOTS_KINDS)
+    probes = [
+        ("branches_member", "admitted_on", ""),
+        ("branches_organization", "established_on", f" AND kind IN ({grassroots})"),
+        ("enterprises_massorganization", "established_on", ""),
+        ("enterprises_membershipreturn", "date", ""),
+    ]
+    columns, params = [], []
+    for first, last in ranges:
+        exists = " OR ".join(
+            f"EXISTS (SELECT 1 FROM {table} WHERE {column} BETWEEN %s AND %s{extra})"  # noqa: S608
+            for table, column, extra in probes
+        )
+        columns.append(f"CASE WHEN {exists} THEN 0 ELSE 1 END")
+        params += [first, last] * len(probes)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(columns), params)
+        return [bool(value) for value in cursor.fetchone()]
+
+
+def _whole_months(start, end):
+    """``((first, last) or None, edges)``: the months (first days) whose roll-up rows count for
+    ``[start, end]``, and the partial days ``[(from, to)]`` to count from the raw tables.
+
+    A month cut by ``start`` or ``end`` is still read whole from its roll-up row when no event is
+    dated in the part of it outside ``[start, end]`` (checked in one query): the usual report up
+    to today then needs no raw count at all, since nothing is dated after today.
+    """
+    lead = (month_of(start), start - datetime.timedelta(days=1)) if start.day != 1 else None
+    tail = (end + datetime.timedelta(days=1), _month_end(end)) if end != _month_end(end) else None
+    clean = iter(_nothing_dated_in([edge for edge in (lead, tail) if edge]))
+    lead_clean = lead is None or next(clean)
+    tail_clean = tail is None or next(clean)
+    first = month_of(start) if lead_clean else month_of(_month_end(start) + datetime.timedelta(days=1))
+    last = month_of(end) if tail_clean else month_of(month_of(end) - datetime.timedelta(days=1))
     if first > last:
-        return None
-    return first, last
+        return None, [(start, end)]
+    edges = []
+    if not lead_clean:
+        edges.append((start, first - datetime.timedelta(days=1)))
+    if not tail_clean:
+        edges.append((month_of(end), end))
+    return (first, last), edges
 
 
 def count_actuals(organization, start, end, raw_count=None):
@@ -381,18 +425,10 @@ def count_actuals(organization, start, end, raw_count=None):
     """
     from reports.models import Rollup
 
-    months = _full_months(start, end)
+    months, edges = _whole_months(start, end)
     result = defaultdict(lambda: defaultdict(int))
-    if months is None:
-        edges = [(start, end)]
-    else:
+    if months is not None:
         first, last = months
-        edges = []
-        if start < first:
-            edges.append((start, first - datetime.timedelta(days=1)))
-        last_day = (last.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
-        if last_day < end:
-            edges.append((last_day + datetime.timedelta(days=1), end))
         rows = (
             Rollup.objects.filter(
                 organization__path__startswith=organization.path,
@@ -434,8 +470,7 @@ def admissions_by_month(organization, start, end, raw_count=None):
     from reports.models import Rollup
 
     counts = defaultdict(int)
-    months = _full_months(start, end)
-    edges = [(start, end)]
+    months, edges = _whole_months(start, end)
     if months is not None:
         first, last = months
         rows = (
@@ -445,8 +480,6 @@ def admissions_by_month(organization, start, end, raw_count=None):
         )
         for month, value in rows:
             counts[month.month] += value
-        last_day = (last.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
-        edges = [(start, first - datetime.timedelta(days=1)), (last_day + datetime.timedelta(days=1), end)]
     for edge_start, edge_end in edges:
         if edge_start <= edge_end:
             if raw_count is None:

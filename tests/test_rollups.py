@@ -220,11 +220,44 @@ def test_counts_from_rollups_equal_the_raw_counts_for_any_period(tree, secretary
             assert rollups.count_actuals(organization, start, end, raw_count=raw) == expected, (start, end)
 
 
-def test_full_months_inside_a_period():
-    assert rollups._full_months(D(2024, 1, 1), D(2024, 12, 31)) == (D(2024, 1, 1), D(2024, 12, 1))
-    assert rollups._full_months(D(2024, 1, 2), D(2024, 3, 30)) == (D(2024, 2, 1), D(2024, 2, 1))
-    assert rollups._full_months(D(2024, 1, 2), D(2024, 1, 30)) is None
-    assert rollups._full_months(D(2024, 2, 1), D(2024, 2, 29)) == (D(2024, 2, 1), D(2024, 2, 1))
+@pytest.mark.django_db
+def test_whole_months_of_a_period_when_nothing_is_dated_around_it():
+    assert rollups._whole_months(D(2024, 1, 1), D(2024, 12, 31)) == ((D(2024, 1, 1), D(2024, 12, 1)), [])
+    # Cut months are read whole from their roll-up rows: nothing is dated in the days cut off.
+    assert rollups._whole_months(D(2024, 1, 2), D(2024, 3, 30)) == ((D(2024, 1, 1), D(2024, 3, 1)), [])
+    assert rollups._whole_months(D(2024, 1, 2), D(2024, 1, 30)) == ((D(2024, 1, 1), D(2024, 1, 1)), [])
+
+
+@pytest.mark.django_db
+def test_days_cut_off_a_month_that_hold_events_are_counted_raw(tree):
+    MemberFactory(organization=tree.branch_a, admitted_on=D(2024, 1, 1))  # before a start on 2 January
+    MemberFactory(organization=tree.branch_a, admitted_on=D(2024, 3, 31))  # after an end on 30 March
+    assert rollups._whole_months(D(2024, 1, 2), D(2024, 3, 30)) == (
+        (D(2024, 2, 1), D(2024, 2, 1)),
+        [(D(2024, 1, 2), D(2024, 1, 31)), (D(2024, 3, 1), D(2024, 3, 30))],
+    )
+    assert rollups._whole_months(D(2024, 1, 2), D(2024, 1, 30)) == (None, [(D(2024, 1, 2), D(2024, 1, 30))])
+    assert rollups._whole_months(D(2024, 2, 1), D(2024, 2, 29)) == ((D(2024, 2, 1), D(2024, 2, 1)), [])
+
+
+@pytest.mark.django_db
+def test_a_report_up_to_a_day_reads_the_month_row_unless_something_is_dated_after_that_day(
+    tree, django_assert_num_queries
+):
+    from reports import engine
+
+    for day in (5, 20):
+        MemberFactory(organization=tree.branch_a, admitted_on=D(2024, 6, day))
+    with django_assert_num_queries(2):  # the probe and the roll-up rows: no raw count
+        counts = rollups.count_actuals(tree.committee, D(2024, 1, 1), D(2024, 6, 25))
+    assert counts[tree.branch_a.path][Metric.MEMBERS_ADMITTED] == 2
+    assert engine.admissions_by_month(tree.committee, D(2024, 1, 1), D(2024, 6, 25)) == {6: 2}
+
+    MemberFactory(organization=tree.branch_a, admitted_on=D(2024, 6, 28))  # after the as-of day
+    counts = rollups.count_actuals(tree.committee, D(2024, 1, 1), D(2024, 6, 25))
+    assert counts[tree.branch_a.path][Metric.MEMBERS_ADMITTED] == 2
+    assert engine.admissions_by_month(tree.committee, D(2024, 1, 1), D(2024, 6, 25)) == {6: 2}
+    assert engine.admissions_by_month(tree.committee, D(2024, 1, 1), D(2024, 6, 30)) == {6: 3}
 
 
 def test_rollup_string_names_the_month(db):
