@@ -17,8 +17,9 @@ Kept exact:
 * :func:`differences` recounts everything from the raw tables (``manage.py verify_rollups``).
 
 Reports read them through :func:`count_actuals` (the engine's actuals function): whole months
-from the roll-ups, the days of partial months at either end from the raw tables, so any
-``[start, end]`` is exact.
+from the roll-ups, and the days of a month cut by the start or the end from the raw tables, so
+any ``[start, end]`` is exact. A cut month is read from its roll-up row all the same when no
+event is dated in the days cut off (one probe query): a report up to today needs no raw count.
 """
 
 import datetime
