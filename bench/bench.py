@@ -447,6 +447,8 @@ def main():
     try:
         dashboard_url = reverse("reports:dashboard")
         bench.measure("dashboard_root_page", lambda: http_get(client, dashboard_url + f"?year={year}"))
+        # What department staff land on: this year up to today.
+        bench.measure("dashboard_root_landing_page", lambda: http_get(client, dashboard_url))
 
         def after_write():
             rollups.bump_data_version()  # what any write does: the cached structure and gaps are stale
