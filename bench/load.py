@@ -39,6 +39,11 @@ def parse_args():
     parser.add_argument("--port", type=int, default=0, help="Default: a free port.")
     parser.add_argument("--secretaries", type=int, default=20, help="Secretary logins to create.")
     parser.add_argument(
+        "--redis",
+        default="redis://127.0.0.1:6379/14",
+        help="Redis for the server's cache and sessions, as in production (flushed first); '' for none.",
+    )
+    parser.add_argument(
         "--think",
         default="1-5",
         help="Seconds each virtual user pauses between two actions, drawn uniformly from MIN-MAX "
@@ -47,8 +52,12 @@ def parse_args():
     return parser.parse_args()
 
 
-def environment(url):
+def environment(url, redis_url=""):
     env = dict(os.environ)
+    if redis_url:
+        # As deploy/README.md runs it: cache and sessions in Redis, shared by every worker (a
+        # write in one worker invalidates the dashboard figures cached by the others).
+        env["REDIS_URL"] = redis_url
     env.update(
         DATABASE_URL=url,
         DEBUG="0",
@@ -112,7 +121,7 @@ def free_port():
 
 
 def start_server(url, args):
-    env = environment(url)
+    env = environment(url, args.redis)
     args.port = args.port or free_port()
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
@@ -336,6 +345,10 @@ def main():
     url = os.environ.get("LOAD_DATABASE_URL") or f"{SERVER}/loadtest"
     print(f"# preparing {url.rsplit('/', 1)[1]} (migrate, demo data, logins)", flush=True)
     secretaries = prepare(url, args)
+    if args.redis:
+        import redis
+
+        redis.Redis.from_url(args.redis).flushdb()  # a database of its own: no session or figure of before
     process, base = start_server(url, args)
     print(f"# gunicorn on {base}: {args.workers} workers x {args.threads} threads; think {args.think} s", flush=True)
     rng = random.Random(3)
