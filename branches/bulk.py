@@ -519,10 +519,12 @@ def _reserve_ids(connection, model, count):
     with connection.cursor() as cursor:
         if _postgres(connection):
             # One row back: the range when the values are consecutive (no concurrent insert took
-            # any in between), otherwise every value.
+            # any in between), otherwise every value. The sequence is looked up once, in a
+            # sub-query: pg_get_serial_sequence() per row would cost ten times the nextval()s.
             cursor.execute(
                 "SELECT MIN(v), MAX(v), CASE WHEN MAX(v) - MIN(v) + 1 <> COUNT(*) THEN array_agg(v) END "
-                "FROM (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS v FROM generate_series(1, %s)) s",
+                "FROM (SELECT nextval((SELECT CAST(pg_get_serial_sequence(%s, %s) AS regclass))) AS v "
+                "FROM generate_series(1, %s)) s",
                 [table, column, count],
             )
             first, last, values = cursor.fetchone()
