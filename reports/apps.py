@@ -7,6 +7,6 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Targets and reports")
 
     def ready(self):
-        from reports import rollups
+        from reports import checks, rollups  # noqa: F401 (checks registers itself)
 
         rollups.connect()

@@ -37,9 +37,10 @@ def production_env(**extra):
         SECRET_KEY=secrets.token_urlsafe(60),
         ALLOWED_HOSTS="example.org",
         CSRF_TRUSTED_ORIGINS="https://example.org",
-        **extra,
+        REDIS_URL="redis://127.0.0.1:6379/13",  # settings only: the checks below connect to no cache
     )
-    return env
+    env.update(extra)
+    return {key: value for key, value in env.items() if value is not None}
 
 
 def test_check_deploy_is_clean_with_production_environment():
@@ -53,6 +54,19 @@ def test_check_deploy_is_clean_with_production_environment():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_the_cache_is_private_to_each_process():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=production_env(REDIS_URL=None),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "reports.W001" in result.stdout + result.stderr
 
 
 def test_production_settings_turn_on_https_cookies_and_hsts():
