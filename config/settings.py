@@ -241,7 +241,7 @@ else:
 
 # The dashboard recounts structure and gaps in the background, serving the previous figures marked
 # as such, once a recount of that committee and date has taken at least this long (reports/figures.py).
-REPORTS_BACKGROUND_RECOUNT_SECONDS = float(os.environ.get("REPORTS_BACKGROUND_RECOUNT_SECONDS", "1.0"))
+REPORTS_BACKGROUND_RECOUNT_SECONDS = float(os.environ.get("REPORTS_BACKGROUND_RECOUNT_SECONDS", "0.25"))
 
 # A read replica for the reports when DATABASE_REPLICA_URL is set (see config/routers.py).
 if os.environ.get("DATABASE_REPLICA_URL"):

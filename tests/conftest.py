@@ -38,6 +38,13 @@ def _two_factor_off(settings):
     settings.OTP_REQUIRED_ROLES = ()
 
 
+@pytest.fixture(autouse=True)
+def _recount_while_waiting(settings):
+    """The dashboard recounts its figures while the request waits, however slow the machine
+    (reports/figures.py); tests of the background recount lower this themselves."""
+    settings.REPORTS_BACKGROUND_RECOUNT_SECONDS = 3600
+
+
 @pytest.fixture
 def two_factor_required(settings):
     """Two-factor authentication as in production: required for administrators and department staff."""
