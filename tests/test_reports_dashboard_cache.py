@@ -23,6 +23,19 @@ def empty_cache():
     cache.clear()
 
 
+def admit(secretary, tree, citizen_id, **extra):
+    return services.admit_member(
+        secretary,
+        organization=tree.branch_a,
+        admitted_on=D(2024, 3, 1),
+        full_name="Lê Thị Sau",
+        sex="female",
+        date_of_birth=D(1991, 2, 2),
+        citizen_id=citizen_id,
+        **extra,
+    )
+
+
 def dashboard(client, user):
     client.force_login(user)
     response = client.get(DASHBOARD, {"year": 2024})
@@ -53,16 +66,7 @@ def test_admission_through_the_service_changes_the_dashboard_figures_immediately
     members = figure(before, "structure", "members")
     small = figure(before, "gaps", "enterprises_with_one_or_two_members")
 
-    services.admit_member(
-        secretary_a,
-        organization=tree.branch_a,
-        admitted_on=D(2024, 3, 1),
-        full_name="Nguyễn Văn Mới",
-        sex="male",
-        date_of_birth=D(1990, 1, 1),
-        citizen_id="001090000099",
-        enterprise=enterprise,
-    )
+    admit(secretary_a, tree, "001090000099", enterprise=enterprise)
 
     after = dashboard(client, department)
     assert after.context["figures"].from_cache is False
@@ -107,18 +111,6 @@ def test_writes_bump_the_data_version_once_more_after_their_commit(db, django_ca
     # One post-commit bump for the whole transaction, however many rows it wrote.
     assert [callback for callback in callbacks if callback is rollups._bump] == [rollups._bump]
     assert rollups.data_version() == version_before_commit + 1
-
-
-def admit(secretary, tree, citizen_id):
-    return services.admit_member(
-        secretary,
-        organization=tree.branch_a,
-        admitted_on=D(2024, 3, 1),
-        full_name="Lê Thị Sau",
-        sex="female",
-        date_of_birth=D(1991, 2, 2),
-        citizen_id=citizen_id,
-    )
 
 
 def test_a_slow_recount_runs_once_in_the_background_while_the_previous_figures_are_shown_marked(
