@@ -40,6 +40,9 @@ class Locality(TimestampedModel, MP_Node):
     objects = LocalityManager()
     history = HistoricalRecords(excluded_fields=["numchild"])
 
+    #: The field ``__str__`` shows: filter lists read it without building a model per option.
+    choice_label_field = "name"
+
     class Meta:
         ordering = ["path"]
         verbose_name = _("locality")

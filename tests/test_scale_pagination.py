@@ -5,10 +5,11 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from branches.models import Member
 from branches.pagination import EstimatedCountPaginator, planner_estimate
-from tests.factories import MemberFactory
+from tests.factories import LocalityFactory, MemberFactory
 
 
 class Small(EstimatedCountPaginator):
@@ -137,12 +138,26 @@ def test_quick_select_writes_the_same_html_as_djangos_select():
 
     from branches.views import QuickSelect
 
-    choices = [("", "---------"), ("1", 'Hà Nội & "Đông"'), ("2", "<b>Huế</b>")]
+    flat = [("", "---------"), ("1", 'Hà Nội & "Đông"'), ("2", "<b>Huế</b>"), (2, "again 2"), (None, "none")]
+    grouped = [("", "---------"), ("Miền Bắc", [("1", "Hà Nội"), ("3", "Hải Phòng")]), ("2", "Huế")]
     attrs = {"class": "form-select", "id": "id_locality"}
-    for value in ("", "2", None):
-        expected = forms.Select(choices=choices).render("locality", value, attrs=attrs)
-        quick = QuickSelect(choices=choices).render("locality", value, attrs=attrs)
-        assert quick == re.sub(r">\s+<", "><", expected)  # the same, without the whitespace between tags
+    for choices in (flat, grouped):
+        for value in ("", "2", "3", None, 2):
+            expected = forms.Select(choices=choices).render("locality", value, attrs=attrs)
+            quick = QuickSelect(choices=choices).render("locality", value, attrs=attrs)
+            assert quick == re.sub(r">\s+<", "><", expected)  # the same, without the whitespace between tags
+
+
+@pytest.mark.django_db
+def test_the_locality_filter_lists_its_options_from_rows_without_building_models(client, department, tree):
+    province = tree.province
+    LocalityFactory(code="00002", name="Phường <Ba Đình>", kind="ward", parent=province)
+    client.force_login(department)
+    response = client.get(reverse("enterprises:enterprise_list"), {"locality": province.pk})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'<option value="{province.pk}" selected>Hà Nội</option>' in html
+    assert "Phường &lt;Ba Đình&gt;</option>" in html
 
 
 @pytest.mark.django_db
