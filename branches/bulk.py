@@ -54,6 +54,9 @@ LOOKUP_CHUNK = 10_000
 #: Lifecycle facts that only their own services change (transfer, recognition).
 MEMBER_LIFECYCLE_FIELDS = ("organization", "admitted_on", "official_on")
 MEMBER_FK_FIELDS = ("organization", "admitted_by", "enterprise")
+#: Fields an admission's :class:`FieldCleaner` leaves out when the row has no error (see
+#: :func:`_plan_admission`).
+ADMISSION_EXCLUDE = frozenset((*MEMBER_FK_FIELDS, "citizen_id"))
 
 
 @dataclass
@@ -118,16 +121,17 @@ def _ids_in(queryset, ids):
 
 def _report_duplicates(items, key, field_name, message):
     """Rows of the file that share a value of ``key`` each get ``message`` naming the other rows."""
-    seen = {}
+    first, repeated = {}, {}  # value → its first row; value → all its rows, when more than one
     for index, item in enumerate(items):
         value = key(item)
         if value:
-            seen.setdefault(value, []).append(index)
-    for indexes in seen.values():
-        if len(indexes) > 1:
-            for index in indexes:
-                others = ", ".join(str(items[i].reference) for i in indexes if i != index)
-                items[index].error(field_name, message % {"rows": others})
+            earlier = first.setdefault(value, index)
+            if earlier != index:
+                repeated.setdefault(value, [earlier]).append(index)
+    for indexes in repeated.values():
+        for index in indexes:
+            others = ", ".join(str(items[i].reference) for i in indexes if i != index)
+            items[index].error(field_name, message % {"rows": others})
 
 
 class FieldCleaner:
@@ -179,16 +183,31 @@ class FieldCleaner:
         return field.max_length if validators[0].limit_value == field.max_length else 0
 
     def _checks(self, exclude):
-        """The fields to clean and the texts to search, less ``exclude`` (computed once per set)."""
-        key = frozenset(exclude)
+        """The fields to clean and the texts to search, less ``exclude`` (computed once per set).
+
+        Per field: name, attname, whether its value sits in the instance's ``__dict__`` (not a
+        relation), whether accepted values are remembered, :meth:`_plain_text_limit`, the values
+        that skip it (its empty values when blank), and the field.
+        """
+        key = exclude if type(exclude) is frozenset else frozenset(exclude)
         checks = self.checks.get(key)
         if checks is None:
             fields = [
-                (field, field.name in self.cached, not field.is_relation, self._plain_text_limit(field))
+                (
+                    field.name,
+                    field.attname,
+                    not field.is_relation,
+                    field.name in self.cached,
+                    self._plain_text_limit(field),
+                    field.empty_values if field.blank else (),
+                    field,
+                )
                 for field in self.fields
                 if field.name not in key
             ]
-            texts = [(field, pattern) for field, pattern in self.text_fields if field.name not in key]
+            texts = [
+                (field.name, field.attname, pattern) for field, pattern in self.text_fields if field.name not in key
+            ]
             checks = self.checks[key] = (fields, texts)
         return checks
 
@@ -200,35 +219,37 @@ class FieldCleaner:
         values = instance.__dict__
         found = {}
         accepted = self.accepted
-        for model_field, cached, plain, text_limit in fields:  # Model.clean_fields
-            attname = model_field.attname
+        for name, attname, plain, cached, text_limit, skipped, model_field in fields:  # Model.clean_fields
             # A plain field's value is in the instance's __dict__ (unless deferred); relations go
             # through their descriptor, as in Model.clean_fields.
             raw = values[attname] if plain and attname in values else getattr(instance, attname)
             if text_limit and type(raw) is str and raw and len(raw) <= text_limit:
                 continue  # what CharField.clean accepts unchanged (see _plain_text_limit)
-            if model_field.blank and raw in model_field.empty_values:
+            if raw in skipped or isinstance(raw, DatabaseDefault):
                 continue
-            if isinstance(raw, DatabaseDefault):
-                continue
-            key = (model_field.name, type(raw), raw) if cached else None
-            if key is not None and key in accepted:
-                setattr(instance, attname, accepted[key])
-                continue
+            if cached:
+                key = (name, type(raw), raw)
+                known = accepted.get(key)
+                if known is not None:
+                    # Equal values of one type (dates, numbers, texts) are interchangeable: the
+                    # instance keeps its own unless clean() changed the value.
+                    if not known[1]:
+                        setattr(instance, attname, known[0])
+                    continue
             try:
                 value = model_field.clean(raw, instance)
             except ValidationError as exc:
-                found[model_field.name] = exc.error_list
+                found[name] = exc.error_list
                 continue
             setattr(instance, attname, value)
-            if key is not None:
-                accepted[key] = value
-        for text_field, pattern in texts:  # TimestampedModel.clean_fields
-            if text_field.name in found:
+            if cached:
+                accepted[key] = (value, type(value) is type(raw) and value == raw)
+        for name, attname, pattern in texts:  # TimestampedModel.clean_fields
+            if name in found:
                 continue
-            value = getattr(instance, text_field.attname, None)
+            value = getattr(instance, attname, None)
             if isinstance(value, str) and pattern.search(value):
-                found[text_field.name] = [CONTROL_CHARACTERS_MESSAGE]
+                found[name] = [CONTROL_CHARACTERS_MESSAGE]
         if found:
             for name, messages in ValidationError(found).message_dict.items():
                 for message in messages:
@@ -245,17 +266,15 @@ class InstanceBuilder:
         self.model = model
         prototype = model()
         self.defaults = {field.attname: getattr(prototype, field.attname) for field in model._meta.concrete_fields}
-        self.relations = {field.name: field.attname for field in model._meta.concrete_fields if field.is_relation}
+        self.relations = [(field.name, field.attname) for field in model._meta.concrete_fields if field.is_relation]
 
     def __call__(self, values):
         instance = self.model.__new__(self.model)
-        attributes = dict(self.defaults)
+        attributes = {**self.defaults, **values}
         related = {}
-        for name, value in values.items():
-            attname = self.relations.get(name)
-            if attname is None:
-                attributes[name] = value
-            else:
+        for name, attname in self.relations:  # a relation given as an object: its id, the object cached
+            if name in values:
+                value = attributes.pop(name)
                 attributes[attname] = None if value is None else value.pk
                 related[name] = value
         instance.__dict__.update(attributes)
@@ -391,43 +410,45 @@ def _plan_admission(
     clean,
     **_context,
 ):
-    values = item.values
-    destination = values.get("organization") or organization
+    get = item.values.get
+    destination = get("organization") or organization
+    admitted_on, date_of_birth, official_on = get("admitted_on"), get("date_of_birth"), get("official_on")
+    citizen_id, party_card_number = get("citizen_id") or "", get("party_card_number") or ""
+    enterprise = get("enterprise")
     errors = Errors()
     _check_destination_scope(errors, organization, destination, editable_organizations)
     check_admission(
-        errors,
-        organization=destination,
-        admitted_on=values.get("admitted_on"),
-        date_of_birth=values.get("date_of_birth"),
-        official_on=values.get("official_on"),
+        errors, organization=destination, admitted_on=admitted_on, date_of_birth=date_of_birth, official_on=official_on
     )
     _check_person(
         errors,
-        citizen_id=values.get("citizen_id") or "",
-        party_card_number=values.get("party_card_number") or "",
-        date_of_birth=values.get("date_of_birth"),
+        citizen_id=citizen_id,
+        party_card_number=party_card_number,
+        date_of_birth=date_of_birth,
         holders=holders,
     )
-    _check_enterprise(errors, acting_user, values.get("enterprise"), visible_ids=visible_enterprises)
+    _check_enterprise(errors, acting_user, enterprise, visible_ids=visible_enterprises)
     member = build_member(
         admitted_member_fields(
             organization=destination,
-            admitted_on=values.get("admitted_on"),
-            full_name=values.get("full_name"),
-            sex=values.get("sex"),
-            date_of_birth=values.get("date_of_birth"),
-            citizen_id=values.get("citizen_id") or "",
-            party_card_number=values.get("party_card_number") or "",
-            enterprise=values.get("enterprise"),
-            position=values.get("position") or "worker",
-            is_business_owner=bool(values.get("is_business_owner")),
-            official_on=values.get("official_on"),
+            admitted_on=admitted_on,
+            full_name=get("full_name"),
+            sex=get("sex"),
+            date_of_birth=date_of_birth,
+            citizen_id=citizen_id,
+            party_card_number=party_card_number,
+            enterprise=enterprise,
+            position=get("position") or "worker",
+            is_business_owner=bool(get("is_business_owner")),
+            official_on=official_on,
         )
     )
     # The citizen ID passed validate_citizen_id (12 digits: the field accepts it) or has its error.
-    exclude = [*MEMBER_FK_FIELDS, "citizen_id", *(f for f in ("date_of_birth", "admitted_on") if f in errors)]
-    exclude += [name for name in item.errors if name not in exclude]
+    if errors or item.errors:
+        exclude = [*ADMISSION_EXCLUDE, *(f for f in ("date_of_birth", "admitted_on") if f in errors)]
+        exclude += [name for name in item.errors if name not in exclude]
+    else:
+        exclude = ADMISSION_EXCLUDE
     clean(member, errors, exclude=exclude)
     item.merge(errors)
     item.instance = member

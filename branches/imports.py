@@ -108,22 +108,35 @@ def match_columns(headers, columns, ignored=()):
 
 def read_cells(values, columns, positions):
     """Read one row's cells: ``(values by key, errors by key)``; absent columns are left out."""
-    out, errors = {}, {}
-    for column in columns:
-        index = positions.get(column.key)
-        if index is None:
-            continue
-        raw = values[index] if index < len(values) else None
-        try:
-            value = column.read(raw)
-        except CellError as exc:
-            errors[column.key] = str(exc)
-            continue
-        if column.required and not column.blank and (value is None or value == ""):
-            errors[column.key] = _("This column must be filled in.")
-            continue
-        out[column.key] = value
-    return out, errors
+    return cell_reader(columns, positions)(values)
+
+
+def cell_reader(columns, positions):
+    """:func:`read_cells` for the rows of one file: which columns to read, where and how, is
+    worked out once rather than per row."""
+    plan = [
+        (column.key, positions[column.key], column.read, column.required and not column.blank)
+        for column in columns
+        if column.key in positions
+    ]
+
+    def read(values):
+        out, errors = {}, {}
+        width = len(values)
+        for key, index, read_cell, required in plan:
+            raw = values[index] if index < width else None
+            try:
+                value = read_cell(raw)
+            except CellError as exc:
+                errors[key] = str(exc)
+                continue
+            if required and (value is None or value == ""):
+                errors[key] = _("This column must be filled in.")
+                continue
+            out[key] = value
+        return out, errors
+
+    return read
 
 
 # The result -------------------------------------------------------------------------------
@@ -340,7 +353,8 @@ def import_members(source, *, organization, acting_user, dry_run=False, filename
         )
     sheet = read_spreadsheet(source)
     positions = match_columns(sheet.headers, MEMBER_COLUMNS, ignored=MEMBER_IGNORED)
-    parsed = [read_cells(values, MEMBER_COLUMNS, positions) for _number, values in sheet.rows]
+    read = cell_reader(MEMBER_COLUMNS, positions)
+    parsed = [read(values) for _number, values in sheet.rows]
     given = frozenset(positions)
 
     organizations = resolve(
