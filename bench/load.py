@@ -134,6 +134,11 @@ def start_server(url, args):
         str(args.threads),
         "--timeout",
         "60",
+        # Idle connections stay open longer than a user thinks (as behind nginx's upstream
+        # keep-alive); with gunicorn's 2 s default, a request sent on a connection the server
+        # is closing at that moment fails on the client's side.
+        "--keep-alive",
+        "10",
         "--log-level",
         "warning",
     ]
