@@ -13,6 +13,8 @@ Each function takes a list of *items* (one per input row) and fills in, per item
 ``changes`` (field → (before, after)); it writes only when no item has an error.
 """
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter
 
@@ -86,6 +88,26 @@ class Item:
                 continue
             for message in messages:
                 self.errors.add(name, message)
+
+
+@contextmanager
+def collector_paused():
+    """Pause Python's cyclic garbage collector for the length of a bulk import (also a decorator).
+
+    Reading and checking a large file creates millions of objects (cells, rows, model instances)
+    that all live to the end: the collector's passes traverse them again and again and free
+    nothing (about 2 s of an 18 s import of 100,000 members). Reference counting still frees
+    everything outside cycles, and the collector runs as usual afterwards. It is process-wide:
+    other threads' cycles wait for the end as well.
+    """
+    if not gc.isenabled():  # paused already (a nested import, another thread): leave it to them
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _chunks(values, size=LOOKUP_CHUNK):
@@ -225,17 +247,19 @@ class FieldCleaner:
             raw = values[attname] if plain and attname in values else getattr(instance, attname)
             if text_limit and type(raw) is str and raw and len(raw) <= text_limit:
                 continue  # what CharField.clean accepts unchanged (see _plain_text_limit)
-            if raw in skipped or isinstance(raw, DatabaseDefault):
+            if raw in skipped:
                 continue
             if cached:
                 key = (name, type(raw), raw)
-                known = accepted.get(key)
+                known = accepted.get(key)  # never a DatabaseDefault: those are not cleaned
                 if known is not None:
                     # Equal values of one type (dates, numbers, texts) are interchangeable: the
                     # instance keeps its own unless clean() changed the value.
                     if not known[1]:
                         setattr(instance, attname, known[0])
                     continue
+            if isinstance(raw, DatabaseDefault):
+                continue
             try:
                 value = model_field.clean(raw, instance)
             except ValidationError as exc:

@@ -338,6 +338,7 @@ def template_rows(columns):
     return [[str(column.example) if column.example != "" else None for column in columns]]
 
 
+@bulk.collector_paused()
 def import_members(source, *, organization, acting_user, dry_run=False, filename=None):
     """Import members from ``source`` (a path, bytes or an uploaded file) into ``organization``.
 
