@@ -76,22 +76,29 @@ def _recount_in_background(organization, date):
     if not cache.add(lock, True, LOCK_SECONDS):
         return  # another request or process is recounting already
 
-    def run():
-        close_old_connections()
+    def recount():
         try:
             count(organization, date)
         except Exception:
             logger.exception("background recount of %s on %s failed", organization.code, date)
         finally:
             cache.delete(lock)
-            connections.close_all()
 
-    start_background(run)
+    start_background(recount)
 
 
 def start_background(function):
-    """Run ``function`` in a daemon thread (tests replace this to run it at once)."""
-    thread = threading.Thread(target=function, name="reports-recount", daemon=True)
+    """Run ``function`` in a daemon thread with database connections of its own, closed at its
+    end (tests replace this to run the function at once)."""
+
+    def run():
+        close_old_connections()
+        try:
+            function()
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    thread = threading.Thread(target=run, name="reports-recount", daemon=True)
     thread.start()
     return thread
 
