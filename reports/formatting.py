@@ -5,11 +5,27 @@ Rule 5 of DOMAIN.md. Everything here formats in the *active* language, so call i
 """
 
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from functools import lru_cache
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import numberformat
 from django.utils.formats import get_format
+from django.utils.translation import get_language
 
 ONE_DECIMAL = Decimal("0.1")
+
+
+@lru_cache(maxsize=16)
+def _separators(language):
+    """``(decimal separator, grouping, thousand separator)`` of ``language``, read once: a table
+    of a province's 245 committees writes some 6,000 numbers."""
+    return get_format("DECIMAL_SEPARATOR"), get_format("NUMBER_GROUPING") or 3, get_format("THOUSAND_SEPARATOR")
+
+
+@receiver(setting_changed)
+def _forget_separators(**kwargs):
+    _separators.cache_clear()
 
 
 def percent_of(actual, target):
@@ -32,13 +48,10 @@ def format_number(value):
     """
     if value is None:
         return ""
-    return numberformat.format(
-        value,
-        get_format("DECIMAL_SEPARATOR"),
-        grouping=get_format("NUMBER_GROUPING") or 3,
-        thousand_sep=get_format("THOUSAND_SEPARATOR"),
-        force_grouping=True,
-    )
+    decimal_sep, grouping, thousand_sep = _separators(get_language())
+    if type(value) is int and grouping == 3:  # the usual case, without numberformat's generality
+        return f"{value:,}".replace(",", thousand_sep)
+    return numberformat.format(value, decimal_sep, grouping=grouping, thousand_sep=thousand_sep, force_grouping=True)
 
 
 def format_percent(percent):

@@ -13,7 +13,7 @@ from branches import services as branch_services
 from branches.choices import OrganizationKind
 from enterprises.choices import MassOrganizationKind, OperatingStatus
 from reports import engine
-from reports.formatting import display, percent_of
+from reports.formatting import display, format_number, percent_of
 from reports.metrics import Metric
 from reports.serializers import fulfilment_to_dict, gaps_to_dict, structure_to_dict
 from tests.factories import (
@@ -551,3 +551,19 @@ def test_number_of_queries_stays_the_same_when_the_tree_grows_tenfold(db, django
     assert row(report, Metric.MEMBERS_ADMITTED).target == 100
     assert row(report, Metric.PARTY_ORGS_ESTABLISHED).actual == 20  # the subordinate branches of 2024
     assert len(report.children) == 20
+
+
+@pytest.mark.parametrize(
+    ("language", "value", "shown"),
+    [
+        ("en", 1234567, "1,234,567"),
+        ("vi", 1234567, "1.234.567"),
+        ("vi", -12717, "-12.717"),
+        ("en", 999, "999"),
+        ("vi", Decimal("113.4"), "113,4"),
+        ("en", Decimal("1234.5"), "1,234.5"),
+    ],
+)
+def test_numbers_are_grouped_in_the_active_language(language, value, shown):
+    with translation.override(language):
+        assert format_number(value) == shown
