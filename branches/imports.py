@@ -106,14 +106,9 @@ def match_columns(headers, columns, ignored=()):
     return positions
 
 
-def read_cells(values, columns, positions):
-    """Read one row's cells: ``(values by key, errors by key)``; absent columns are left out."""
-    return cell_reader(columns, positions)(values)
-
-
 def cell_reader(columns, positions):
-    """:func:`read_cells` for the rows of one file: which columns to read, where and how, is
-    worked out once rather than per row."""
+    """A function reading one row's cells: ``(values by key, errors by key)``; absent columns are
+    left out. Which columns to read, where and how, is worked out once per file."""
     plan = [
         (column.key, positions[column.key], column.read, column.required and not column.blank)
         for column in columns

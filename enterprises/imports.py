@@ -16,10 +16,10 @@ from branches.imports import (
     ImportResult,
     _filename,
     build_rows,
+    cell_reader,
     change_reason,
     file_headers,
     match_columns,
-    read_cells,
     read_tax_code,
     resolve,
 )
@@ -114,7 +114,8 @@ def import_enterprises(source, *, organization, acting_user, dry_run=False, file
     _require_organization(acting_user, organization)
     sheet = read_spreadsheet(source)
     positions = match_columns(sheet.headers, ENTERPRISE_COLUMNS, ignored=ENTERPRISE_IGNORED)
-    parsed = [read_cells(values, ENTERPRISE_COLUMNS, positions) for _number, values in sheet.rows]
+    read = cell_reader(ENTERPRISE_COLUMNS, positions)
+    parsed = [read(values) for _number, values in sheet.rows]
     given = frozenset(positions)
     localities = resolve(Locality.objects.all(), "code", {values.get("locality") for values, _e in parsed})
     committees = resolve(
@@ -175,7 +176,8 @@ def import_returns(source, *, organization, acting_user, dry_run=False, filename
     _require_organization(acting_user, organization)
     sheet = read_spreadsheet(source)
     positions = match_columns(sheet.headers, RETURN_COLUMNS)
-    parsed = [read_cells(values, RETURN_COLUMNS, positions) for _number, values in sheet.rows]
+    read = cell_reader(RETURN_COLUMNS, positions)
+    parsed = [read(values) for _number, values in sheet.rows]
     tax_codes = sorted({values.get("tax_code") for values, _e in parsed} - {"", None})
     by_enterprise = {}
     for start in range(0, len(tax_codes), bulk.LOOKUP_CHUNK):
