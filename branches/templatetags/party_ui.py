@@ -5,6 +5,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import numberformat
 from django.utils.formats import get_format
 
+from branches import lean_tables
+
 register = template.Library()
 
 
@@ -97,16 +99,8 @@ def group_digits(value):
 register.filter("grouped", group_digits)
 
 
-@register.filter
-def td_attrs(bound_column):
-    """The ``<td>`` attributes of a django-tables2 column, computed once per table rendering.
+@register.simple_tag(takes_context=True)
+def table_rows(context, table):
+    """The rows of a django-tables2 table's current page, written in Python (branches.lean_tables)."""
+    return lean_tables.render_rows(table, context)
 
-    django-tables2 recomputes a column's ``th``/``td``/``tf`` attributes for every cell; our
-    columns' attributes depend on neither the record nor the value, so once per column is enough
-    (``templates/django_tables2/lean.html``).
-    """
-    cached = bound_column.__dict__.get("_td_attrs_html")
-    if cached is None:
-        cached = bound_column.attrs["td"].as_html()
-        bound_column.__dict__["_td_attrs_html"] = cached
-    return cached

@@ -1,0 +1,118 @@
+"""The table body written in Python (branches.lean_tables) writes the cells django-tables2's own
+row loop writes: links, choice labels, render_FOO methods, booleans, dates, defaults, escaping."""
+
+import datetime
+import re
+
+import django_tables2 as tables
+import pytest
+from django.template import Context, Template
+from django.test import RequestFactory
+from django.utils import translation
+
+from branches.lean_tables import render_rows
+from branches.models import Member, Organization
+from branches.tables import MemberTable, OrganizationTable
+from enterprises.models import Enterprise
+from enterprises.tables import EnterpriseTable
+from tests.factories import MemberFactory
+
+#: django-tables2's own row loop (its bootstrap templates' tbody block), as the reference.
+STOCK_ROWS = Template(
+    "{% for row in table.paginated_rows %}<tr {{ row.attrs.as_html }}>{% for column, cell in row.items %}"
+    "<td {{ column.attrs.td.as_html }}>{{ cell }}</td>{% endfor %}</tr>{% endfor %}"
+)
+
+
+def stock_rows(table):
+    return STOCK_ROWS.render(Context({"table": table}))
+
+
+def lean_rows(table):
+    return render_rows(table, Context({"table": table}))
+
+
+def paginated(table_class, queryset, **kwargs):
+    table = table_class(queryset, **kwargs)
+    table.paginate(page=1, per_page=25)
+    return table
+
+
+@pytest.fixture
+def members(tree):
+    tree.enterprise_a.name = "Công ty <A&B>"  # a plain (not linked) cell
+    tree.enterprise_a.save()
+    MemberFactory(
+        organization=tree.branch_a,
+        full_name="Trần <Thị> & Hoa",
+        is_business_owner=True,
+        enterprise=tree.enterprise_a,
+        admitted_on=datetime.date(2023, 4, 5),
+        official_on=datetime.date(2024, 4, 5),
+    )
+    MemberFactory(organization=tree.branch_b, party_card_number="", enterprise=None)
+    return Member.objects.select_related("organization", "enterprise").order_by("pk")
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_member_rows_match_django_tables2(members, language):
+    with translation.override(language):
+        lean, stock = lean_rows(paginated(MemberTable, members)), stock_rows(paginated(MemberTable, members))
+    assert lean == stock
+    assert "Trần &lt;Thị&gt; &amp; Hoa" in lean  # escaped once, by the link
+    assert "Công ty &lt;A&amp;B&gt;" in lean  # escaped by the cell
+    assert f'href="/members/{members[0].pk}/"' in lean  # linkify
+    assert lean.count("<tr ") == 2
+
+
+def test_rows_alternate_odd_and_even_like_django_tables2(members):
+    rows = lean_rows(paginated(MemberTable, members))
+    assert re.findall(r'<tr class="(\w+)"', rows) == ["even", "odd"]
+
+
+def test_render_methods_with_record_and_value_match(tree):
+    organizations = Organization.objects.select_related("enterprise").order_by("path")
+    lean = lean_rows(paginated(OrganizationTable, organizations, top_depth=2))
+    assert lean == stock_rows(paginated(OrganizationTable, organizations, top_depth=2))
+    assert 'class="tree-indent tree-depth-2"' in lean  # render_name(record, value) of a branch
+
+
+def test_enterprise_rows_with_counts_and_choices_match(tree):
+    enterprises = Enterprise.objects.select_related("locality", "managing_committee").order_by("pk")
+    with translation.override("vi"):
+        assert lean_rows(paginated(EnterpriseTable, enterprises)) == stock_rows(paginated(EnterpriseTable, enterprises))
+
+
+def test_a_render_function_missing_an_argument_renders_nothing_as_django_tables2_does(members):
+    class Odd(tables.Table):
+        full_name = tables.Column()
+
+        def render_full_name(self, value, bound_row, unknown):  # "unknown" is never passed
+            return "never"
+
+        class Meta:
+            model = Member
+            fields = ("full_name",)
+
+    lean = lean_rows(paginated(Odd, members))
+    assert lean == stock_rows(paginated(Odd, members))
+    assert "never" not in lean
+
+
+def test_an_empty_page_writes_no_rows(db):
+    assert lean_rows(paginated(MemberTable, Member.objects.none())) == ""
+
+
+def test_the_list_page_shows_the_empty_text_when_nothing_matches(client, department):
+    client.force_login(department)
+    response = client.get("/members/", {"q": "no such member at all"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "No members match." in response.content.decode()
+
+
+def test_a_request_context_renders_the_same_cells(members, rf: RequestFactory):
+    from django.template import RequestContext
+
+    table = paginated(MemberTable, members)
+    request = rf.get("/members/")
+    assert render_rows(table, RequestContext(request, {})) == stock_rows(paginated(MemberTable, members))
