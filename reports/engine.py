@@ -70,8 +70,13 @@ class FigureRow:
 
     metric: str
     value: int
-    label: str = ""
     total: int | None = None
+
+    @property
+    def label(self):
+        """Looked up by key, not stored: cached figures then hold no lazy translations (slow to
+        unpickle) and show in the language of the page that reads them."""
+        return FIGURE_LABELS[self.metric]
 
     @property
     def percent(self):
@@ -572,7 +577,7 @@ def _count_mass_organizations_active(organization, date):
 
 
 def _figure_rows(values, metrics):
-    return [FigureRow(metric=key, value=values.get(key, 0), label=label) for key, label in metrics.items()]
+    return [FigureRow(metric=key, value=values.get(key, 0)) for key in metrics]
 
 
 def _parts(organization, children, groups, date, rows_for):
@@ -616,6 +621,9 @@ GAP_METRICS = {
     "stagnant_organizations": _("grassroots organisations with no recent admission"),
     "trade_union_share": _("operating enterprises with a trade union"),
 }
+
+#: The label of every structure and gaps figure, by key.
+FIGURE_LABELS = {**STRUCTURE_METRICS, **GAP_METRICS}
 
 
 def enterprises_with_gap_figures(organization, date):
