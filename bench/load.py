@@ -1,15 +1,17 @@
 """The load test of issue 7 (run it as ``bench/load``).
 
-Serves the demo data with gunicorn on 127.0.0.1 (its own PostgreSQL database ``loadtest``, or
-LOAD_DATABASE_URL), then drives it with virtual users in threads, each with its own session:
-department staff reading the dashboard and the lists, secretaries opening members and saving
-the edit form, each pausing between two actions as a person reading the page does (``--think``,
-1-5 s by default; 0 drives the server flat out). Every step is bounded in time and requests. It
-ramps the concurrency up (default 5, 10, 20, 35, 50 users) and prints, per level, requests/s,
-p50/p95/p99 and errors, then the first concurrency whose p95 passes 200 ms.
+Serves the demo data with gunicorn as deployed (deploy/gunicorn.conf.py) on 127.0.0.1 (its own
+PostgreSQL database ``loadtest``, or LOAD_DATABASE_URL; cache and sessions in Redis), then drives
+it with virtual users in threads, each with its own session: department staff reading the
+dashboard and the lists, secretaries opening members and saving the edit form, each pausing
+before every action as a person reading the page does (``--think``, 1-5 s by default; 0 drives
+the server flat out). Every step is bounded in time and requests. It ramps the concurrency up
+(default 5, 10, 20, 35, 50 users) and prints, per level, requests/s, p50/p95/p99 and errors
+(and per request), then the first concurrency whose p95 passes 200 ms.
 """
 
 import argparse
+import csv
 import os
 import random
 import re
@@ -34,8 +36,12 @@ def parse_args():
     parser.add_argument("--levels", default="5,10,20,35,50", help="Concurrency levels, comma-separated.")
     parser.add_argument("--seconds", type=float, default=30, help="Duration of each level.")
     parser.add_argument("--max-requests", type=int, default=20_000, help="Requests at most per level.")
-    parser.add_argument("--workers", type=int, default=5, help="gunicorn workers.")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker.")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="gunicorn workers (default: deploy/gunicorn.conf.py's, 2 x cores + 1)."
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="gunicorn threads per worker (1: sync workers, as deployed)."
+    )
     parser.add_argument("--port", type=int, default=0, help="Default: a free port.")
     parser.add_argument("--secretaries", type=int, default=20, help="Secretary logins to create.")
     parser.add_argument(
@@ -48,6 +54,9 @@ def parse_args():
         default="1-5",
         help="Seconds each virtual user pauses between two actions, drawn uniformly from MIN-MAX "
         "(a person reading the page; locust's between(1, 5)). 0 drives the server flat out.",
+    )
+    parser.add_argument(
+        "--log", default="", help="Append every request (users, name, start, seconds, status) to this CSV file."
     )
     return parser.parse_args()
 
@@ -121,26 +130,25 @@ def free_port():
 
 
 def start_server(url, args):
+    """gunicorn as deployed (deploy/gunicorn.conf.py), on loopback, without its access log."""
     env = environment(url, args.redis)
     args.port = args.port or free_port()
+    env.update(GUNICORN_BIND=f"127.0.0.1:{args.port}", GUNICORN_LOG_LEVEL="warning")
+    if args.workers:
+        env["GUNICORN_WORKERS"] = str(args.workers)
+    env["GUNICORN_THREADS"] = str(args.threads)
+    # Idle connections of threaded workers stay open longer than a user thinks (as behind
+    # nginx's upstream keep-alive): a request sent on a connection that the server is closing
+    # at that moment fails on the client's side. Sync workers close every connection.
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "-c",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
         "config.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{args.port}",
-        "--workers",
-        str(args.workers),
-        "--threads",
-        str(args.threads),
-        "--timeout",
-        "60",
-        # Idle connections stay open longer than a user thinks (as behind nginx's upstream
-        # keep-alive); with gunicorn's 2 s default, a request sent on a connection the server
-        # is closing at that moment fails on the client's side.
+        "--access-logfile",
+        "/dev/null",
         "--keep-alive",
         "10",
-        "--log-level",
-        "warning",
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{args.port}"
@@ -222,12 +230,14 @@ class Recorder:
         self.lock = threading.Lock()
         self.times, self.errors, self.limit, self.samples = [], 0, limit, {}
         self.by_name = {}
+        self.log = []  # (name, started at, seconds, status), for --log
 
     def add(self, name, seconds, status):
         """Record one request; ``status`` is the HTTP status, or the exception's name. Any status
         of 400 or more, and any exception, is an error, counted by request and status."""
         with self.lock:
             self.times.append(seconds)
+            self.log.append((name, time.monotonic() - seconds, seconds, status))
             self.by_name.setdefault(name, []).append(seconds)
             if not isinstance(status, int) or status >= 400:
                 self.errors += 1
@@ -307,13 +317,20 @@ def run_level(base, users, concurrency, seconds, max_requests, rng, think=(0.0, 
     deadline = time.monotonic() + seconds
     selected = [users[i % len(users)] for i in range(concurrency)]
 
+    def pause(user):
+        seconds = user.rng.uniform(*think)
+        if seconds:
+            time.sleep(min(seconds, max(0.0, deadline - time.monotonic())))
+
     def loop(user):
+        # Each user starts after a pause of its own, as people do: without it, every user of the
+        # level sends its first request at the same instant, and that one burst of 50 requests,
+        # not the steady load, sets the level's p95.
+        pause(user)
         while time.monotonic() < deadline:
             if not user.step():
                 return
-            pause = user.rng.uniform(*think)
-            if pause:
-                time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause(user)
 
     threads = []
     started = time.monotonic()
@@ -329,10 +346,11 @@ def run_level(base, users, concurrency, seconds, max_requests, rng, think=(0.0, 
     if not times:
         return None
 
-    def pct(p):
-        return times[min(len(times) - 1, int(round(p / 100 * (len(times) - 1))))] * 1000
+    def pct(p, values=times):
+        return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
 
     return {
+        "log": [(concurrency, name, at - started, seconds, status) for name, at, seconds, status in recorder.log],
         "users": concurrency,
         "requests": len(times),
         "rps": len(times) / elapsed,
@@ -341,7 +359,10 @@ def run_level(base, users, concurrency, seconds, max_requests, rng, think=(0.0, 
         "p99": pct(99),
         "errors": recorder.errors,
         "error_samples": dict(recorder.samples),
-        "by_name": {name: statistics.median(values) * 1000 for name, values in sorted(recorder.by_name.items())},
+        "by_name": {
+            name: (statistics.median(values) * 1000, pct(95, sorted(values)), len(values))
+            for name, values in sorted(recorder.by_name.items())
+        },
     }
 
 
@@ -355,7 +376,8 @@ def main():
 
         redis.Redis.from_url(args.redis).flushdb()  # a database of its own: no session or figure of before
     process, base = start_server(url, args)
-    print(f"# gunicorn on {base}: {args.workers} workers x {args.threads} threads; think {args.think} s", flush=True)
+    workers = args.workers or f"{os.cpu_count() * 2 + 1} (2 x cores + 1)"
+    print(f"# gunicorn on {base}: {workers} workers x {args.threads} threads; think {args.think} s", flush=True)
     rng = random.Random(3)
     try:
         levels = [int(x) for x in args.levels.split(",")]
@@ -374,14 +396,19 @@ def main():
         for level in levels:
             result = run_level(base, users, level, args.seconds, args.max_requests, rng, think_range(args.think))
             results.append(result)
+            if args.log:
+                with open(args.log, "a", newline="") as log:
+                    csv.writer(log).writerows(result["log"])
             print(
                 f"users={result['users']} requests={result['requests']} rps={result['rps']:.1f} "
                 f"p50={result['p50']:.0f}ms p95={result['p95']:.0f}ms p99={result['p99']:.0f}ms "
                 f"errors={result['errors']}" + (f" {result['error_samples']}" if result["errors"] else ""),
                 flush=True,
             )
-            medians = ", ".join(f"{name} {ms:.0f}" for name, ms in result["by_name"].items())
-            print(f"#   median ms by request: {medians}", flush=True)
+            by_name = ", ".join(
+                f"{name} {median:.0f}/{p95:.0f} ({n})" for name, (median, p95, n) in result["by_name"].items()
+            )
+            print(f"#   by request, median/p95 ms (requests): {by_name}", flush=True)
         passing = next((r["users"] for r in results if r["p95"] > 200), None)
         never = f"never (up to {max(levels)} users)"
         print(f"p95_over_200ms_at_users={passing if passing is not None else never}")
