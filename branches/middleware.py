@@ -3,13 +3,22 @@ from django.utils.functional import SimpleLazyObject
 ACTIVE_ROLE_SESSION_KEY = "active_role_assignment"
 
 
-def get_active_role(request):
-    """The role assignment the user works under now: the one chosen in the navbar, else the first."""
+def role_assignments_of(request):
+    """The signed-in user's role assignments with their organisations, read once per request
+    (the active role and the navbar's role switcher both show them)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return None
-    assignments = list(user.role_assignments.select_related("organization").order_by("id"))
-    chosen = request.session.get(ACTIVE_ROLE_SESSION_KEY)
+        return []
+    cached = getattr(request, "_role_assignments", None)
+    if cached is None:
+        cached = request._role_assignments = list(user.role_assignments.select_related("organization").order_by("id"))
+    return cached
+
+
+def get_active_role(request):
+    """The role assignment the user works under now: the one chosen in the navbar, else the first."""
+    assignments = role_assignments_of(request)
+    chosen = request.session.get(ACTIVE_ROLE_SESSION_KEY) if assignments else None
     for assignment in assignments:
         if assignment.pk == chosen:
             return assignment

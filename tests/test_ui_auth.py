@@ -85,6 +85,24 @@ def test_user_with_several_roles_switches_from_the_navbar(client, tree, two_hats
     assert tree.committee.name in client.get(reverse("branches:member_list")).content.decode()
 
 
+def test_a_page_reads_the_role_assignments_once_for_the_active_role_and_the_switcher(client, tree, two_hats):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user, secretary, staff = two_hats
+    login(client, user)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("branches:member_list")).content.decode()
+    assert str(secretary) in page and str(staff) in page  # the switcher lists both
+    assert tree.branch_a.name in page  # the active role (the first) in the context bar
+    with_organizations = [
+        q["sql"]
+        for q in queries
+        if 'FROM "branches_roleassignment"' in q["sql"] and '"branches_organization"."name"' in q["sql"]
+    ]
+    assert len(with_organizations) == 1
+
+
 def test_switching_to_someone_elses_role_is_404(client, tree, two_hats, secretary_b):
     _user, _secretary, staff = two_hats
     login(client, secretary_b)

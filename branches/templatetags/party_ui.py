@@ -6,6 +6,7 @@ from django.utils import numberformat
 from django.utils.formats import get_format
 
 from branches import lean_tables
+from branches.middleware import role_assignments_of
 
 register = template.Library()
 
@@ -44,10 +45,7 @@ def is_radio(bound_field):
 def role_assignments(context):
     """The signed-in user's role assignments, for the navbar's role switcher."""
     request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return []
-    return list(user.role_assignments.select_related("organization").order_by("id"))
+    return role_assignments_of(request) if request is not None else []
 
 
 @register.simple_tag
