@@ -353,8 +353,13 @@ def plan_members(acting_user, *, organization, items, lock=False):
     matched = Member.objects.select_related("organization", "enterprise")
     if lock:
         matched = matched.select_for_update(of=("self",))
-    for lookup, values in (("citizen_id", citizen_ids), ("party_card_number", cards)):
-        for subset in filter_in(matched, lookup, values):
+    # The Party card's unique index is partial (non-empty cards): the query says so, or PostgreSQL
+    # cannot use it and reads the whole table.
+    for queryset, lookup, values in (
+        (matched, "citizen_id", citizen_ids),
+        (matched.exclude(party_card_number=""), "party_card_number", cards),
+    ):
+        for subset in filter_in(queryset, lookup, values):
             for member in subset:
                 members[member.pk] = member
     by_citizen_id = {member.citizen_id: member for member in members.values()}
