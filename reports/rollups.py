@@ -527,6 +527,39 @@ def _member_saved(sender, instance, created, raw=False, **kwargs):
     setattr(instance, _SNAPSHOT, new)
 
 
+#: The Member fields the dashboard's structure and gaps read (to count, to group, to list). A save
+#: changing none of them leaves the cached figures current, so it does not bump the data version:
+#: a secretary correcting a name or a Party card number does not make every dashboard recount.
+#: tests/test_reports_dashboard_cache.py checks that the other fields change no figure.
+REPORTED_MEMBER_FIELDS = (
+    *MEMBER_FIELDS,
+    "is_business_owner",
+    "official_on",
+    "enterprise_id",
+    "organization_id",
+    "status",
+)
+_REPORTED_SNAPSHOT = "_reported_snapshot"
+_UNREAD = object()  # a deferred field: its value before the save is unknown
+
+
+def _snapshot_reported_member_fields(sender, instance, **kwargs):
+    values = instance.__dict__
+    snapshot = tuple(values.get(f, _UNREAD) for f in REPORTED_MEMBER_FIELDS) if instance.pk else None
+    setattr(instance, _REPORTED_SNAPSHOT, snapshot)
+
+
+def _member_data_changed(sender, instance, created, raw=False, **kwargs):
+    """Bump the data version when a saved member differs in a field the reports read."""
+    if raw:
+        return
+    new = tuple(instance.__dict__.get(f, _UNREAD) for f in REPORTED_MEMBER_FIELDS)
+    old = None if created else getattr(instance, _REPORTED_SNAPSHOT, None)
+    if old is None or old != new or _UNREAD in old:
+        bump_data_version()
+    setattr(instance, _REPORTED_SNAPSHOT, new)
+
+
 def _member_deleted(sender, instance, **kwargs):
     _add(*_member_deltas(tuple(getattr(instance, f) for f in MEMBER_FIELDS), -1))
 
@@ -703,7 +736,11 @@ def connect():
         if deleting:
             pre_delete.connect(deleting, sender=model, dispatch_uid=f"rollup-deleting-{model.__name__}")
     # Any write to a source of the structure and gaps reports bumps the data version (even the
-    # fields the roll-ups ignore: a member's status, an enterprise's operating status, a period).
-    for model in (Member, MembershipPeriod, Organization, Enterprise, MassOrganization, MembershipReturn):
+    # fields the roll-ups ignore: a member's status, an enterprise's operating status, a period),
+    # except a member's save that changes none of the fields the reports read.
+    post_init.connect(_snapshot_reported_member_fields, sender=Member, dispatch_uid="data-version-init-Member")
+    post_save.connect(_member_data_changed, sender=Member, dispatch_uid="data-version-save-Member")
+    for model in (MembershipPeriod, Organization, Enterprise, MassOrganization, MembershipReturn):
         post_save.connect(_data_changed, sender=model, dispatch_uid=f"data-version-save-{model.__name__}")
+    for model in (Member, MembershipPeriod, Organization, Enterprise, MassOrganization, MembershipReturn):
         post_delete.connect(_data_changed, sender=model, dispatch_uid=f"data-version-delete-{model.__name__}")

@@ -90,6 +90,114 @@ def test_every_write_to_a_report_source_bumps_the_data_version(tree):
     assert rollups.data_version() > version
 
 
+def test_a_member_save_changing_only_fields_the_reports_do_not_read_keeps_the_figures_current(
+    client, department, tree, secretary_a
+):
+    member = MemberFactory(organization=tree.branch_a, admitted_on=D(2020, 1, 1), enterprise=tree.enterprise_a)
+    dashboard(client, department)
+    version = rollups.data_version()
+    services.update_member(
+        secretary_a, member, full_name="Nguyễn Thị Sửa", party_card_number="SUA00001", position="manager"
+    )
+    unchanged = services.update_member(secretary_a, member)  # the edit form saved as it was shown
+    assert unchanged.version == member.version + 2
+    assert rollups.data_version() == version
+    assert dashboard(client, department).context["figures"].from_cache is True
+
+
+@pytest.mark.parametrize(
+    "field, change",
+    [
+        ("is_business_owner", lambda m, tree: setattr(m, "is_business_owner", True)),
+        ("official_on", lambda m, tree: setattr(m, "official_on", D(2021, 1, 1))),
+        ("status", lambda m, tree: setattr(m, "status", "left")),
+        ("admitted_on", lambda m, tree: setattr(m, "admitted_on", D(2020, 2, 1))),
+        ("owner_at_admission", lambda m, tree: setattr(m, "owner_at_admission", True)),
+        ("enterprise_id", lambda m, tree: setattr(m, "enterprise", tree.enterprise_b)),
+        ("organization_id", lambda m, tree: setattr(m, "organization", tree.branch_b)),
+        ("admitted_by_id", lambda m, tree: setattr(m, "admitted_by", tree.branch_b)),
+    ],
+)
+def test_a_member_save_changing_a_field_the_reports_read_bumps_the_data_version(tree, field, change):
+    member = MemberFactory(organization=tree.branch_a, admitted_on=D(2020, 1, 1), enterprise=tree.enterprise_a)
+    member = type(member).objects.get(pk=member.pk)
+    version = rollups.data_version()
+    change(member, tree)
+    member.save()
+    assert rollups.data_version() > version
+    assert field in rollups.REPORTED_MEMBER_FIELDS
+
+
+def test_a_member_loaded_without_a_reported_field_bumps_on_save(tree):
+    member = MemberFactory(organization=tree.branch_a, admitted_on=D(2020, 1, 1))
+    member = type(member).objects.only("pk", "full_name").get(pk=member.pk)
+    version = rollups.data_version()
+    member.full_name = "Lê Văn Hoãn"
+    member.save(update_fields=["full_name"])
+    assert rollups.data_version() > version  # what the deferred fields held is unknown: recount
+
+
+def test_the_member_fields_the_reports_do_not_read_change_no_figure(tree):
+    """Every Member field outside REPORTED_MEMBER_FIELDS, changed on every member, leaves structure and
+    gaps as they were (a new report figure reading another field must add it to the tuple)."""
+    from branches.models import Member
+    from reports import engine
+
+    # Enterprises without a Party organisation: one with three official members (eligible), one
+    # with two members (small); business owners in both; branch B admitted recently, branch A not.
+    eligible = EnterpriseFactory(managing_committee=tree.committee, locality=tree.commune)
+    small = EnterpriseFactory(managing_committee=tree.committee, locality=tree.commune)
+    for index, (branch, enterprise, admitted_on, official_on, owner) in enumerate(
+        [
+            (tree.branch_a, eligible, D(2019, 1, 1), D(2020, 1, 1), True),
+            (tree.branch_a, eligible, D(2019, 2, 1), D(2020, 2, 1), False),
+            (tree.branch_a, eligible, D(2019, 3, 1), D(2020, 3, 1), False),
+            (tree.branch_b, small, D(2023, 4, 1), None, True),
+            (tree.branch_b, small, D(2024, 5, 1), None, False),
+            (tree.branch_b, tree.enterprise_b, D(2024, 6, 1), None, False),
+        ]
+    ):
+        MemberFactory(
+            organization=branch,
+            enterprise=enterprise,
+            admitted_on=admitted_on,
+            official_on=official_on,
+            is_business_owner=owner,
+            date_of_birth=D(1980 + index, 1, 1),
+        )
+    date = D(2024, 12, 31)
+
+    def figures_now():
+        structure, gaps = engine.structure(tree.city, date), engine.gaps(tree.city, date)
+        return (
+            [(part.organization.pk, [(r.metric, r.value, r.total) for r in part.rows]) for part in structure.children],
+            [(r.metric, r.value, r.total) for r in structure.rows],
+            [(r.metric, r.value, r.total) for r in gaps.rows],
+            [e.pk for e in gaps.eligible_enterprises],
+            [e.pk for e in gaps.small_enterprises],
+            [o.pk for o in gaps.stagnant_organizations],
+        )
+
+    before = figures_now()
+    assert before[3] == [eligible.pk] and small.pk in before[4] and before[5] == [tree.branch_a.pk]
+    changes = {
+        "full_name": lambda m, i: "Tên Khác",
+        "sex": lambda m, i: "female" if m.sex == "male" else "male",
+        "date_of_birth": lambda m, i: m.date_of_birth - datetime.timedelta(days=400),
+        "citizen_id": lambda m, i: f"0010990{i:05d}",
+        "party_card_number": lambda m, i: f"KHAC{i:06d}",
+        "position": lambda m, i: "manager" if m.position != "manager" else "worker",
+    }
+    bookkeeping = {"id", "created", "updated", "version"}
+    unread = {f.attname for f in Member._meta.concrete_fields} - set(rollups.REPORTED_MEMBER_FIELDS) - bookkeeping
+    assert unread == set(changes), "a Member field is neither reported nor checked here: is it read by the reports?"
+    for index, member in enumerate(Member.objects.all()):
+        for name, change in changes.items():
+            setattr(member, name, change(member, index))
+        member.save()
+    assert figures_now() == before
+
+
 def test_cached_figures_are_per_committee_and_date(client, department, administrator, tree):
     MemberFactory(organization=tree.branch_a, admitted_on=D(2020, 1, 1))
     dashboard(client, department)
