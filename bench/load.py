@@ -173,7 +173,9 @@ def stop_server(process):
 
 
 class FormParser(HTMLParser):
-    """The fields of the first POST form with a csrf token: inputs, selected options, textareas."""
+    """The fields of the page's own form: the first POST form with a csrf token that posts back
+    to the page (no ``action``; the navbar's language, role and sign-out forms post elsewhere):
+    inputs, selected options, textareas."""
 
     def __init__(self):
         super().__init__()
@@ -183,7 +185,7 @@ class FormParser(HTMLParser):
         attrs = dict(attrs)
         if self.done:
             return
-        if tag == "form" and (attrs.get("method") or "").lower() == "post":
+        if tag == "form" and (attrs.get("method") or "").lower() == "post" and not attrs.get("action"):
             self.in_form, self.fields = True, {}
         if not self.in_form:
             return
@@ -267,11 +269,14 @@ class VirtualUser:
             listing = self.session.get(self.base + "/members/", timeout=30).text
             self.member_ids = sorted({int(pk) for pk in re.findall(r'href="/members/(\d+)/"', listing)})
 
-    def request(self, name, method, path, **kwargs):
+    def request(self, name, method, path, expect=None, **kwargs):
+        """One request, recorded; a status other than ``expect`` (when given) counts as an error."""
         started = time.perf_counter()
         try:
             response = self.session.request(method, self.base + path, timeout=30, allow_redirects=False, **kwargs)
             status = response.status_code
+            if expect is not None and status != expect:
+                status = f"{status} (expected {expect})"
         except requests.RequestException as exc:
             response, status = None, type(exc).__name__
         return response, self.recorder.add(name, time.perf_counter() - started, status)
@@ -301,6 +306,7 @@ class VirtualUser:
             "member save",
             "POST",
             f"/members/{member}/edit/",
+            expect=302,  # saved, then sent to the member's page (a 200 is the form shown again with errors)
             data=fields,
             headers={"Referer": self.base + f"/members/{member}/edit/"},
         )
@@ -383,11 +389,16 @@ def main():
         levels = [int(x) for x in args.levels.split(",")]
         users = []
         # 60% department staff, 40% secretaries; every virtual user logs in once.
+        # Each secretary user has a branch of their own (while there are enough accounts), so
+        # two users do not save the same member at the same moment (that refusal is a conflict
+        # of the optimistic lock, not an error of the server).
+        secretary_users = 0
         for index in range(max(levels)):
             if index % 5 < 3:
                 username, role = ("load-dept-HN" if index % 2 else "load-dept-QN"), "department"
             else:
-                username, role = f"load-sec-{index % max(1, secretaries)}", "secretary"
+                username, role = f"load-sec-{secretary_users % max(1, secretaries)}", "secretary"
+                secretary_users += 1
             user = VirtualUser(base, username, role, None, random.Random(index))
             user.login()
             users.append(user)
