@@ -6,7 +6,7 @@ it with virtual users in threads, each with its own session: department staff re
 dashboard and the lists, secretaries opening members and saving the edit form, each pausing
 before every action as a person reading the page does (``--think``, 1-5 s by default; 0 drives
 the server flat out). Every step is bounded in time and requests. It ramps the concurrency up
-(default 5, 10, 20, 35, 50 users) and prints, per level, requests/s, p50/p95/p99 and errors
+(default 5, 10, 20, 35, 50, 75, 100, 150 users) and prints, per level, requests/s, p50/p95/p99 and errors
 (and per request), then the first concurrency whose p95 passes 200 ms.
 """
 
@@ -33,7 +33,7 @@ PASSWORD = "load-test-password-1"
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--levels", default="5,10,20,35,50", help="Concurrency levels, comma-separated.")
+    parser.add_argument("--levels", default="5,10,20,35,50,75,100,150", help="Concurrency levels, comma-separated.")
     parser.add_argument("--seconds", type=float, default=30, help="Duration of each level.")
     parser.add_argument("--max-requests", type=int, default=20_000, help="Requests at most per level.")
     parser.add_argument(
@@ -43,7 +43,9 @@ def parse_args():
         "--threads", type=int, default=1, help="gunicorn threads per worker (1: sync workers, as deployed)."
     )
     parser.add_argument("--port", type=int, default=0, help="Default: a free port.")
-    parser.add_argument("--secretaries", type=int, default=20, help="Secretary logins to create.")
+    parser.add_argument(
+        "--secretaries", type=int, default=60, help="Secretary logins to create (one per secretary user at 150 users)."
+    )
     parser.add_argument(
         "--redis",
         default="redis://127.0.0.1:6379/14",
