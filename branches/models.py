@@ -206,6 +206,8 @@ class Member(TimestampedModel):
     full_name = models.CharField(_("full name"), max_length=200)
     sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices)
     date_of_birth = models.DateField(_("date of birth"))
+    # Only its unique index: migration 0008 drops the LIKE-prefix index Django adds on PostgreSQL
+    # (drop it again after a migration that alters this column's type).
     citizen_id = models.CharField(_("citizen ID"), max_length=12, unique=True, validators=[validate_citizen_id])
     party_card_number = models.CharField(_("Party card number"), max_length=20, blank=True, default="")
     enterprise = models.ForeignKey(

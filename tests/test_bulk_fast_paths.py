@@ -132,3 +132,17 @@ def test_member_import_keeps_the_rollups_exact(tree, secretary_a):
     result = import_members(sample_members_file(40), organization=tree.branch_a, acting_user=secretary_a)
     assert result.counts["create"] == 40 and result.committed
     assert rollups.differences()[0] == 0
+
+
+def test_member_citizen_id_keeps_only_its_unique_index_on_postgresql():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's LIKE-prefix index")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'branches_member' AND indexdef LIKE %s",
+            ["%(citizen_id%"],
+        )
+        definitions = [row[0] for row in cursor.fetchall()]
+    assert len(definitions) == 1 and "UNIQUE" in definitions[0], definitions
