@@ -1,20 +1,27 @@
 """The body of a django-tables2 table written in Python (``templates/django_tables2/lean.html``).
 
 The same cells as django-tables2's own row loop, without its per-cell costs: a template
-``{% for %}`` iteration and context push per cell, a look-up of the column by name, and an
-``inspect.signature`` of the column's render function (about a fifth of a list page). Here each
-column's render arguments and ``<td>`` attributes are read once per table rendering.
+``{% for %}`` iteration and context push per cell, a look-up of the column by name, an
+``inspect.signature`` of the column's render function (about a fifth of a list page), and the
+accessor's splitting and model-field look-up. Here each column's render arguments, ``<td>``
+attributes and way of reading the value are decided once per table rendering.
 
 Limits, which no table of this project crosses: columns' ``td`` attributes do not depend on the
 record or the value, and tables have no pinned rows.
 """
 
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.template.base import render_value_in_context
 from django.utils.safestring import mark_safe
-from django_tables2.utils import signature
+from django_tables2.columns import ManyToManyColumn
+from django_tables2.utils import A, signature
 
 _RENDER_ARGUMENTS = "_lean_render_arguments"
 _TD_ATTRS = "_lean_td_attrs"
+_READER = "_lean_reader"
+#: What a cell reader returns when django-tables2's own path must read the value.
+STOCK = object()
 
 
 def td_attrs(bound_column):
@@ -31,6 +38,49 @@ def _render_arguments(bound_column):
     if cached is None:
         cached = bound_column.__dict__[_RENDER_ARGUMENTS] = signature(bound_column.render)
     return cached
+
+
+def _reader(bound_column, record):
+    """How to read the column's value from records of ``record``'s type, decided once per column.
+
+    django-tables2 (``BoundRow._get_and_render_with``) splits the accessor, looks the model field
+    up and tries a dictionary look-up before the attribute, for every cell. For an accessor of
+    one name on a model instance that comes to: the field's choice label (``get_FOO_display``)
+    when the field has choices, else the attribute. Anything else (a path, a callable, a missing
+    attribute, a many-to-many column) is left to django-tables2: the reader returns STOCK.
+    """
+    cached = bound_column.__dict__.get(_READER)
+    if cached is not None and cached[0] is type(record):
+        return cached[1]
+    reader = None
+    bits = A(bound_column.accessor).bits
+    if (
+        isinstance(record, models.Model)
+        and len(bits) == 1
+        and not hasattr(type(record), "__getitem__")
+        and not isinstance(bound_column.column, ManyToManyColumn)
+    ):
+        name = bits[0]
+        try:
+            choices = getattr(record._meta.get_field(name), "choices", ())
+        except FieldDoesNotExist:
+            choices = ()
+        display = f"get_{name}_display"
+        if choices and hasattr(record, display):
+
+            def reader(record):
+                return getattr(record, display)()
+        else:
+
+            def reader(record):
+                try:
+                    value = getattr(record, name)
+                except Exception:  # noqa: BLE001 - django-tables2's path decides what a failing look-up shows
+                    return STOCK
+                return STOCK if callable(value) else value
+
+    bound_column.__dict__[_READER] = (type(record), reader)
+    return reader
 
 
 def _call_render(row, bound_column, value=None):
@@ -58,7 +108,14 @@ def render_rows(table, context):
 
         parts.append(f"<tr {row.attrs.as_html()}>")
         for column, attrs, default in columns:
-            cell = row._get_and_render_with(column, render_func=render, default=default)
+            reader = _reader(column, row.record)
+            value = STOCK if reader is None else reader(row.record)
+            if value is STOCK:
+                cell = row._get_and_render_with(column, render_func=render, default=default)
+            elif value in column.column.empty_values:
+                cell = default
+            else:
+                cell = render(column, value)
             parts.append(f"<td {attrs}>{render_value_in_context(cell, context)}</td>")
         parts.append("</tr>")
     return mark_safe("".join(parts))  # noqa: S308 (cells escaped by render_value_in_context)

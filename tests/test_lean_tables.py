@@ -99,6 +99,33 @@ def test_a_render_function_missing_an_argument_renders_nothing_as_django_tables2
     assert "never" not in lean
 
 
+def test_paths_callables_and_missing_attributes_read_as_django_tables2_reads_them(members):
+    class Mixed(tables.Table):
+        organization_code = tables.Column(accessor="organization__code")
+        status_label = tables.Column(accessor="get_status_display")  # a method: called
+        missing = tables.Column(accessor="no_such_attribute", default="—")
+        enterprise = tables.Column()  # a relation, empty on the second member
+        official_on = tables.DateColumn()  # a date, empty on the second member
+
+        class Meta:
+            model = Member
+            fields = ()
+
+    with translation.override("en"):
+        lean, stock = lean_rows(paginated(Mixed, members)), stock_rows(paginated(Mixed, members))
+    assert lean == stock
+    assert "<td >BR-A</td><td >active</td><td >—</td>" in lean
+
+
+def test_the_readers_decided_for_one_table_follow_the_record_type(members, tree):
+    """A bound column keeps its reader per record type (a table of other records reads anew)."""
+    table = paginated(MemberTable, members)
+    lean_rows(table)
+    organizations = Organization.objects.order_by("path")
+    other = paginated(OrganizationTable, organizations)
+    assert lean_rows(other) == stock_rows(paginated(OrganizationTable, organizations))
+
+
 def test_an_empty_page_writes_no_rows(db):
     assert lean_rows(paginated(MemberTable, Member.objects.none())) == ""
 
