@@ -341,6 +341,15 @@ def plan_members(acting_user, *, organization, items, lock=False):
     be in ``organization``'s subtree and editable by ``acting_user`` (``PermissionDenied`` when
     ``organization`` itself is not). With ``lock``, matched members are locked (PostgreSQL).
     """
+    plan = _member_planner(acting_user, organization=organization, items=items, lock=lock)
+    for item in items:
+        plan(item)
+    return _finish(items)
+
+
+def _member_planner(acting_user, *, organization, items, lock):
+    """The queries and the checks across rows of :func:`plan_members`; returns the function that
+    plans one item (no queries: it may run while a COPY is open)."""
     _require_editable(acting_user, organization)
     for item in items:
         for name in ("citizen_id", "party_card_number", "full_name"):
@@ -410,12 +419,14 @@ def plan_members(acting_user, *, organization, items, lock=False):
         "build_member": InstanceBuilder(Member),
         "clean": FieldCleaner(Member),
     }
-    for item in items:
+
+    def plan(item):
         if item.instance is None:
             _plan_admission(item, **context)
         else:
             _plan_member_update(item, **context)
-    return _finish(items)
+
+    return plan
 
 
 def _check_destination_scope(errors, organization, destination, editable_organizations):
@@ -590,12 +601,22 @@ def _reserve_ids(connection, model, count):
 
 
 def _copy_rows(connection, table, fields, rows):
-    """COPY ``rows`` (tuples of values in the order of ``fields``) into ``table`` (one statement).
+    """COPY ``rows`` (tuples of values in the order of ``fields``) into ``table`` (one statement)."""
+    with _copy_writer(connection, table, fields) as write:
+        for row in rows:
+            write(row)
+
+
+@contextmanager
+def _copy_writer(connection, table, fields):
+    """A COPY into ``table`` open for the length of the block: yields the function that writes one
+    row (a tuple of values in the order of ``fields``). No other statement can run meanwhile.
 
     Binary format, each column dumped as its field's database type by psycopg (in C with
     psycopg[binary]): no text to format in Python nor to parse on the server, five to ten times
     faster than COPY text lines built in Python. Text format, each value dumped as psycopg
-    would pass it as a parameter, when psycopg does not know a column's type.
+    would pass it as a parameter, when psycopg does not know a column's type. An exception in
+    the block abandons the COPY (the transaction must then roll back, or back to a savepoint).
     """
     from psycopg import sql
 
@@ -616,27 +637,35 @@ def _copy_rows(connection, table, fields, rows):
             if binary:
                 copy.set_types(types)
             # Streamed: psycopg sends a buffer of rows while the server inserts the previous one.
-            for row in rows:
-                copy.write_row(row)
+            yield copy.write_row
 
 
 HISTORY_FIELDS = ("history_date", "history_change_reason", "history_type", "history_user")
 
 
-def _copy_with_history(connection, model, fields, objs, *, user, reason, date, history_type):
-    """PostgreSQL: each row's values read once, COPYed into the table and, with the history
-    columns appended, into its history table. False when the history does not keep every field."""
+def _history_fields(model, fields):
+    """The fields of ``model``'s history table holding ``fields``, then HISTORY_FIELDS; None when
+    the history does not keep every one of ``fields``."""
     history_meta = model.history.model._meta
     by_attname = {field.attname: field for field in history_meta.concrete_fields}
     if not all(field.attname in by_attname for field in fields):
+        return None
+    return [by_attname[field.attname] for field in fields] + [history_meta.get_field(n) for n in HISTORY_FIELDS]
+
+
+def _copy_with_history(connection, model, fields, objs, *, user, reason, date, history_type, table=True):
+    """PostgreSQL: each row's values read once, COPYed into the table (unless ``table`` is false:
+    the rows are in it already) and, with the history columns appended, into its history table.
+    False when the history does not keep every field."""
+    history_fields = _history_fields(model, fields)
+    if history_fields is None:
         return False
     values_of = attrgetter(*(field.attname for field in fields))
     rows = [values_of(obj) for obj in objs]
-    _copy_rows(connection, model._meta.db_table, fields, rows)
-    history_fields = [by_attname[field.attname] for field in fields]
-    history_fields += [history_meta.get_field(name) for name in HISTORY_FIELDS]
+    if table:
+        _copy_rows(connection, model._meta.db_table, fields, rows)
     constant = (date, reason, history_type, getattr(user, "pk", None))
-    _copy_rows(connection, history_meta.db_table, history_fields, (row + constant for row in rows))
+    _copy_rows(connection, model.history.model._meta.db_table, history_fields, (row + constant for row in rows))
     return True
 
 
@@ -688,17 +717,20 @@ class NewRow:
         self.__dict__.update(values)
 
 
-def insert_with_history(model, objs, *, user, reason, date):
+def insert_with_history(model, objs, *, user, reason, date, ids=None):
     """Insert new rows and their "+" history rows (all with ``user``, ``reason`` and ``date``).
 
-    A constant number of statements however many rows: ids reserved at once, then COPY on
-    PostgreSQL or one ``executemany`` elsewhere. Signals are not sent (see :func:`_sync_rollups`).
+    A constant number of statements however many rows: ids reserved at once (or given: ``ids``,
+    reserved by :func:`_reserve_ids`), then COPY on PostgreSQL or one ``executemany`` elsewhere.
+    Signals are not sent (see :func:`_sync_rollups`).
     """
     if not objs:
         return objs
     connection = _connection_for(model)
     pk_name = model._meta.pk.attname
-    for obj, pk in zip(objs, _reserve_ids(connection, model, len(objs)), strict=True):
+    if ids is None:
+        ids = _reserve_ids(connection, model, len(objs))
+    for obj, pk in zip(objs, ids, strict=True):
         setattr(obj, pk_name, pk)
         obj.created = obj.updated = date
         state = getattr(obj, "_state", None)
@@ -771,13 +803,30 @@ def _sync_rollups(model, objs, *, created):
         handler(model, obj, created=created)
 
 
-def write_members(acting_user, items, *, reason, history_date=None):
-    """Write the planned admissions (members and their first periods) and updates, with history."""
+def write_members(acting_user, items, *, reason, history_date=None, periods=None):
+    """Write the planned admissions (members and their first periods) and updates, with history.
+
+    ``periods``: the admissions' first periods when they are in the table already (COPYed while
+    planning, see :func:`_plan_copying_periods`; their history is not): the members take the ids
+    the periods name, in order, and ``history_date`` must be the date the periods were written with.
+    """
     if has_errors(items):
         raise PermissionDenied(_("The rows with errors must be corrected before anything is written."))
     history = {"user": acting_user, "reason": reason, "date": history_date or timezone.now()}
     new_members = [item.instance for item in items if item.action == CREATE]
-    if new_members:
+    if new_members and periods is not None:
+        insert_with_history(Member, new_members, ids=[period.member_id for period in periods], **history)
+        _copy_with_history(
+            _connection_for(MembershipPeriod),
+            MembershipPeriod,
+            MembershipPeriod._meta.concrete_fields,
+            periods,
+            history_type="+",
+            table=False,
+            **history,
+        )
+        _sync_rollups(Member, new_members, created=True)
+    elif new_members:
         insert_with_history(Member, new_members, **history)
         periods = [
             NewRow(member_id=member.pk, organization_id=member.organization_id, started_on=member.admitted_on)
@@ -794,11 +843,80 @@ def write_members(acting_user, items, *, reason, history_date=None):
 
 @transaction.atomic
 def import_members(acting_user, *, organization, items, reason, dry_run=False):
-    """Plan the items and, unless ``dry_run`` or any item has an error, write them: all or nothing."""
-    plan_members(acting_user, organization=organization, items=items, lock=not dry_run)
-    if not dry_run and not has_errors(items):
-        write_members(acting_user, items, reason=reason)
+    """Plan the items and, unless ``dry_run`` or any item has an error, write them: all or nothing.
+
+    PostgreSQL: the admissions' first periods are COPYed while the items are planned (see
+    :func:`_plan_copying_periods`), and rolled back when an item has an error.
+    """
+    if dry_run or not _postgres(_connection_for(MembershipPeriod)):
+        plan_members(acting_user, organization=organization, items=items, lock=not dry_run)
+        if not dry_run and not has_errors(items):
+            write_members(acting_user, items, reason=reason)
+        return items
+    date = timezone.now()
+    with same_day():
+        plan = _member_planner(acting_user, organization=organization, items=items, lock=True)
+        periods = _plan_copying_periods(items, plan, date=date)
+    _finish(items)
+    if not has_errors(items):
+        write_members(acting_user, items, reason=reason, history_date=date, periods=periods)
     return items
+
+
+class _Refused(Exception):
+    """An item has an error: the COPY begun while planning is abandoned."""
+
+
+def _plan_copying_periods(items, plan, *, date):
+    """Plan each item with ``plan`` (see :func:`_member_planner`) while PostgreSQL inserts the
+    first membership period of each admission planned so far, with ids reserved beforehand.
+
+    The periods' exclusion index (``period_no_overlap``) makes that COPY the longest statement of
+    an import: begun here, it runs on the server while Python checks the following rows. In a
+    savepoint: at the first item with an error no more rows are sent, and after the last item
+    the COPY is abandoned, so nothing stays. Returns the periods written (``NewRow``s; their
+    member ids are reserved for the admissions, in order), or None when nothing was written.
+    Every item is planned either way.
+    """
+    admissions = sum(1 for item in items if item.instance is None)
+    connection = _connection_for(MembershipPeriod)
+    fields = MembershipPeriod._meta.concrete_fields
+    if not admissions or any(item.errors for item in items) or _history_fields(MembershipPeriod, fields) is None:
+        for item in items:
+            plan(item)
+        return None
+    member_ids = iter(_reserve_ids(connection, Member, admissions))
+    period_ids = iter(_reserve_ids(connection, MembershipPeriod, admissions))
+    values_of = attrgetter(*(field.attname for field in fields))
+    periods = []
+    refused = False
+    try:
+        with (
+            transaction.atomic(using=connection.alias),
+            _copy_writer(connection, MembershipPeriod._meta.db_table, fields) as write,
+        ):
+            for item in items:
+                plan(item)
+                if refused or item.errors:
+                    refused = True
+                    continue
+                if item.action == CREATE:
+                    member = item.instance
+                    period = NewRow(
+                        id=next(period_ids),
+                        created=date,
+                        updated=date,
+                        member_id=next(member_ids),
+                        organization_id=member.organization_id,
+                        started_on=member.admitted_on,
+                    )
+                    periods.append(period)
+                    write(values_of(period))
+            if refused:
+                raise _Refused
+    except _Refused:
+        return None
+    return periods
 
 
 # Enterprises ------------------------------------------------------------------------------
