@@ -304,7 +304,8 @@ def apply_members(member_ids):
 def apply_admissions(admissions):
     """Count admissions written in bulk, given as ``(admitting organisation id, admitted on, owner
     at admission)``: grouped here by organisation and month, then one grouped INSERT … ON CONFLICT
-    (no scan of the member rows; the organisations' paths are read from the table)."""
+    (no scan of the member rows; the admitting organisations' ancestors are read from the table,
+    once per organisation)."""
     totals = defaultdict(int)
     for organization_id, admitted_on, owner in admissions:
         month = month_of(admitted_on)
@@ -332,15 +333,18 @@ def apply_admissions(admissions):
                     "FROM (VALUES " + ", ".join(["(%s, %s, %s, %s)"] * len(chunk)) + ")) s"
                 )
                 params = [value for row in chunk for value in row]
-            source = (
-                f"SELECT o.path AS path, s.month AS month, s.metric AS metric, s.n AS n "
-                f"FROM {values} JOIN branches_organization o ON o.id = s.organization_id"
-            )
+            # The ancestors (and self) of each admitting organisation, looked up once per
+            # organisation rather than once per (organisation, month, metric) row.
             select = (
-                f"SELECT a.id, s.month, s.metric, SUM(s.n) FROM ({source}) s "
-                f"JOIN {_levels_sql()} lv ON lv.column1 * {STEPLEN} <= LENGTH(s.path) "
-                f"JOIN branches_organization a ON a.path = SUBSTR(s.path, 1, lv.column1 * {STEPLEN}) "
-                f"WHERE a.id IS NOT NULL GROUP BY a.id, s.month, s.metric"
+                f"WITH s AS (SELECT * FROM {values}), "
+                f"up AS (SELECT o.id AS organization_id, a.id AS ancestor_id "
+                f"FROM (SELECT DISTINCT organization_id FROM s) d "
+                f"JOIN branches_organization o ON o.id = d.organization_id "
+                f"JOIN {_levels_sql()} lv ON lv.column1 * {STEPLEN} <= LENGTH(o.path) "
+                f"JOIN branches_organization a ON a.path = SUBSTR(o.path, 1, lv.column1 * {STEPLEN})) "
+                f"SELECT up.ancestor_id, s.month, s.metric, SUM(s.n) FROM s "
+                f"JOIN up ON up.organization_id = s.organization_id "
+                f"WHERE up.ancestor_id IS NOT NULL GROUP BY up.ancestor_id, s.month, s.metric"
             )
             cursor.execute(_upsert_sql(select), params)
 
