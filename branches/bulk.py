@@ -661,9 +661,15 @@ def _copy_with_history(connection, model, fields, objs, *, user, reason, date, h
     if history_fields is None:
         return False
     values_of = attrgetter(*(field.attname for field in fields))
-    rows = [values_of(obj) for obj in objs]
     if table:
-        _copy_rows(connection, model._meta.db_table, fields, rows)
+        rows = []
+        with _copy_writer(connection, model._meta.db_table, fields) as write:
+            for obj in objs:  # each row read while the server inserts the previous ones
+                row = values_of(obj)
+                rows.append(row)
+                write(row)
+    else:
+        rows = [values_of(obj) for obj in objs]
     constant = (date, reason, history_type, getattr(user, "pk", None))
     _copy_rows(connection, model.history.model._meta.db_table, history_fields, (row + constant for row in rows))
     return True
