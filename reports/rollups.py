@@ -24,7 +24,7 @@ event is dated in the days cut off (one probe query): a report up to today needs
 
 import datetime
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -306,12 +306,16 @@ def apply_admissions(admissions):
     at admission)``: grouped here by organisation and month, then one grouped INSERT … ON CONFLICT
     (no scan of the member rows; the admitting organisations' ancestors are read from the table,
     once per organisation)."""
+    admitted, owners = str(Metric.MEMBERS_ADMITTED), str(Metric.OWNERS_ADMITTED)
+    months = {}  # an import's rows share a few thousand dates at most
     totals = defaultdict(int)
-    for organization_id, admitted_on, owner in admissions:
-        month = month_of(admitted_on)
-        totals[(organization_id, month, str(Metric.MEMBERS_ADMITTED))] += 1
+    for (organization_id, admitted_on, owner), n in Counter(admissions).items():
+        month = months.get(admitted_on)
+        if month is None:
+            month = months[admitted_on] = month_of(admitted_on)
+        totals[(organization_id, month, admitted)] += n
         if owner:
-            totals[(organization_id, month, str(Metric.OWNERS_ADMITTED))] += 1
+            totals[(organization_id, month, owners)] += n
     if not totals or not _enabled:
         return
     bump_data_version()
