@@ -358,19 +358,24 @@ def _member_planner(acting_user, *, organization, items, lock):
 
     citizen_ids = {item.values.get("citizen_id") for item in items} - {"", None}
     cards = {item.values.get("party_card_number") for item in items} - {"", None}
+    # First the ids of the members holding the file's citizen IDs or Party cards (index look-ups
+    # only), then, when there are any, those members with their organisation and enterprise. The
+    # Party card's unique index is partial (non-empty cards): the query says so, or PostgreSQL
+    # cannot use it and reads the whole table.
+    holder_ids = set()
+    for queryset, lookup, values in (
+        (Member.objects.order_by(), "citizen_id", citizen_ids),
+        (Member.objects.order_by().exclude(party_card_number=""), "party_card_number", cards),
+    ):
+        for subset in filter_in(queryset, lookup, values):
+            holder_ids.update(subset.values_list("pk", flat=True))
     members = {}
     matched = Member.objects.select_related("organization", "enterprise")
     if lock:
         matched = matched.select_for_update(of=("self",))
-    # The Party card's unique index is partial (non-empty cards): the query says so, or PostgreSQL
-    # cannot use it and reads the whole table.
-    for queryset, lookup, values in (
-        (matched, "citizen_id", citizen_ids),
-        (matched.exclude(party_card_number=""), "party_card_number", cards),
-    ):
-        for subset in filter_in(queryset, lookup, values):
-            for member in subset:
-                members[member.pk] = member
+    for subset in filter_in(matched, "pk", holder_ids):
+        for member in subset:
+            members[member.pk] = member
     by_citizen_id = {member.citizen_id: member for member in members.values()}
     by_card = {member.party_card_number: member for member in members.values() if member.party_card_number}
     holders = MemberHolders(
