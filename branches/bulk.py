@@ -14,6 +14,7 @@ Each function takes a list of *items* (one per input row) and fills in, per item
 """
 
 import gc
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -141,15 +142,24 @@ def _ids_in(queryset, ids):
     return found
 
 
+def _pks_of(objects):
+    """The primary keys of ``objects`` (model instances; empty values skipped), each distinct
+    instance asked once."""
+    distinct = {id(obj): obj for obj in objects if obj}
+    return {obj.pk for obj in distinct.values()}
+
+
 def _report_duplicates(items, key, field_name, message):
     """Rows of the file that share a value of ``key`` each get ``message`` naming the other rows."""
-    first, repeated = {}, {}  # value → its first row; value → all its rows, when more than one
-    for index, item in enumerate(items):
-        value = key(item)
-        if value:
-            earlier = first.setdefault(value, index)
-            if earlier != index:
-                repeated.setdefault(value, [earlier]).append(index)
+    values = [key(item) for item in items]
+    present = [value for value in values if value]
+    if len(set(present)) == len(present):  # the usual case: no value repeated
+        return
+    counted = Counter(values)
+    repeated = {}  # value → all its rows, when more than one
+    for index, value in enumerate(values):
+        if value and counted[value] > 1:
+            repeated.setdefault(value, []).append(index)
     for indexes in repeated.values():
         for index in indexes:
             others = ", ".join(str(items[i].reference) for i in indexes if i != index)
@@ -351,13 +361,16 @@ def _member_planner(acting_user, *, organization, items, lock):
     """The queries and the checks across rows of :func:`plan_members`; returns the function that
     plans one item (no queries: it may run while a COPY is open)."""
     _require_editable(acting_user, organization)
+    citizen_ids, cards = set(), set()
     for item in items:
+        values = item.values
         for name in ("citizen_id", "party_card_number", "full_name"):
-            if name in item.values:
-                item.values[name] = _clean_text(item.values[name] or "")
-
-    citizen_ids = {item.values.get("citizen_id") for item in items} - {"", None}
-    cards = {item.values.get("party_card_number") for item in items} - {"", None}
+            if name in values:
+                values[name] = _clean_text(values[name] or "")
+        citizen_ids.add(values.get("citizen_id"))
+        cards.add(values.get("party_card_number"))
+    citizen_ids -= {"", None}
+    cards -= {"", None}
     # First the ids of the members holding the file's citizen IDs or Party cards (index look-ups
     # only), then, when there are any, those members with their organisation and enterprise. The
     # Party card's unique index is partial (non-empty cards): the query says so, or PostgreSQL
@@ -384,10 +397,10 @@ def _member_planner(acting_user, *, organization, items, lock):
     )
     editable_members = _ids_in(Member.objects.editable_by(acting_user), members)
 
-    organization_ids = {item.values["organization"].pk for item in items if item.values.get("organization")}
+    organization_ids = _pks_of(item.values.get("organization") for item in items)
     organization_ids.add(organization.pk)
     editable_organizations = _ids_in(Organization.objects.editable_by(acting_user), organization_ids)
-    enterprise_ids = {item.values["enterprise"].pk for item in items if item.values.get("enterprise")}
+    enterprise_ids = _pks_of(item.values.get("enterprise") for item in items)
     visible_enterprises = _ids_in(Enterprise.objects.visible_to(acting_user), enterprise_ids)
 
     _report_duplicates(
