@@ -143,11 +143,18 @@ def _trim(values):
     return values
 
 
+def _blank(value):
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _read_rows(iterator, limit_rows):
     headers, rows = None, []
     for number, values in iterator:
         values = _trim(values)
-        if not values or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+        if not values:
+            continue
+        last = values[-1]  # neither None nor "": only a row ending in spaces may still be blank
+        if isinstance(last, str) and not last.strip() and all(_blank(v) for v in values):
             continue
         if headers is None:
             headers = [nfc(str(v)).strip() if v is not None else "" for v in values]
@@ -234,6 +241,10 @@ def date_value(value):
         return value.date()
     if isinstance(value, datetime.date):
         return value
+    if type(value) is str:
+        cached = _date_cache.get(value)  # its keys are texts as text_value returns them
+        if cached is not None:
+            return cached
     text = text_value(value)
     if not text:
         return None
@@ -305,7 +316,12 @@ def choice_value(value, choices, aliases=None):
     text = text_value(value)
     if not text:
         return ""
-    key = choice_lookup(choices, aliases).get(normalize_header(text))
+    normalized = _normalized_choices.get(text)
+    if normalized is None:
+        normalized = normalize_header(text)
+        if len(_normalized_choices) < 10_000:  # a column of choices repeats a few texts
+            _normalized_choices[text] = normalized
+    key = choice_lookup(choices, aliases).get(normalized)
     if key is not None:
         return key
     allowed = ", ".join(str(label) for _key, label in choices.choices)
@@ -313,6 +329,7 @@ def choice_value(value, choices, aliases=None):
 
 
 _choice_cache = {}
+_normalized_choices = {}  # cell text → normalize_header(text)
 
 
 def choice_lookup(choices, aliases=None):
