@@ -198,6 +198,16 @@ def test_the_member_fields_the_reports_do_not_read_change_no_figure(tree):
     assert figures_now() == before
 
 
+def test_the_cache_keeps_the_totals_and_lists_the_dashboard_shows_not_the_committees_below(tree):
+    MemberFactory(organization=tree.branch_a, admitted_on=D(2020, 1, 1))
+    counted = figures.count(tree.city, D(2024, 12, 31))
+    cached = figures.structure_and_gaps(tree.city, D(2024, 12, 31))
+    assert cached.from_cache is True
+    assert cached.structure.row("members").value == counted.structure.row("members").value == 1
+    assert cached.structure.children == [] and cached.gaps.children == []
+    assert [o.pk for o in cached.gaps.stagnant_organizations] == [o.pk for o in counted.gaps.stagnant_organizations]
+
+
 def test_cached_figures_are_per_committee_and_date(client, department, administrator, tree):
     MemberFactory(organization=tree.branch_a, admitted_on=D(2020, 1, 1))
     dashboard(client, department)
