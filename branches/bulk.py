@@ -838,25 +838,25 @@ def write_members(acting_user, items, *, reason, history_date=None, periods=None
         raise PermissionDenied(_("The rows with errors must be corrected before anything is written."))
     history = {"user": acting_user, "reason": reason, "date": history_date or timezone.now()}
     new_members = [item.instance for item in items if item.action == CREATE]
-    if new_members and periods is not None:
-        insert_with_history(Member, new_members, ids=[period.member_id for period in periods], **history)
-        _copy_with_history(
-            _connection_for(MembershipPeriod),
-            MembershipPeriod,
-            MembershipPeriod._meta.concrete_fields,
-            periods,
-            history_type="+",
-            table=False,
-            **history,
-        )
-        _sync_rollups(Member, new_members, created=True)
-    elif new_members:
-        insert_with_history(Member, new_members, **history)
-        periods = [
-            NewRow(member_id=member.pk, organization_id=member.organization_id, started_on=member.admitted_on)
-            for member in new_members
-        ]
-        insert_with_history(MembershipPeriod, periods, **history)
+    if new_members:
+        if periods is None:
+            insert_with_history(Member, new_members, **history)
+            periods = [
+                NewRow(member_id=member.pk, organization_id=member.organization_id, started_on=member.admitted_on)
+                for member in new_members
+            ]
+            insert_with_history(MembershipPeriod, periods, **history)
+        else:
+            insert_with_history(Member, new_members, ids=[period.member_id for period in periods], **history)
+            _copy_with_history(
+                _connection_for(MembershipPeriod),
+                MembershipPeriod,
+                MembershipPeriod._meta.concrete_fields,
+                periods,
+                history_type="+",
+                table=False,
+                **history,
+            )
         _sync_rollups(Member, new_members, created=True)
     updates = [item for item in items if item.action == UPDATE]
     if updates:

@@ -44,8 +44,7 @@ def is_radio(bound_field):
 @register.simple_tag(takes_context=True)
 def role_assignments(context):
     """The signed-in user's role assignments, for the navbar's role switcher."""
-    request = context.get("request")
-    return role_assignments_of(request) if request is not None else []
+    return role_assignments_of(context.get("request"))
 
 
 @register.simple_tag
