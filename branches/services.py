@@ -25,11 +25,10 @@ from branches.choices import (
     ProspectStage,
     RoleKey,
 )
-from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment, enterprise_model
 from core.models import SINGLE_LINE_FORBIDDEN, Errors, save_with_history
 from core.scoping import forget_scope, is_administrator
 from core.validators import validate_citizen_id
-from enterprises.models import Enterprise
 
 MINIMUM_ADMISSION_AGE = 18
 
@@ -397,7 +396,7 @@ def _check_enterprise(errors, acting_user, enterprise, visible_ids=None):
     if visible_ids is not None:
         visible = enterprise.pk in visible_ids
     else:
-        visible = Enterprise.objects.visible_to(acting_user).filter(pk=enterprise.pk).exists()
+        visible = enterprise_model().objects.visible_to(acting_user).filter(pk=enterprise.pk).exists()
     if not visible:
         errors.add("enterprise", _("Choose an enterprise of your organisation."))
 

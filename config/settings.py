@@ -93,6 +93,10 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 
+# What core.scoping cuts scopes from: the organisation tree and the role assignments on it.
+SCOPE_TREE_MODEL = "branches.Organization"
+SCOPE_ROLE_MODEL = "branches.RoleAssignment"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

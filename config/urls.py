@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("", home, name="home"),
     path("", include("branches.urls")),
+    path("", include("reports.home_urls")),
     path("enterprises/", include("enterprises.urls")),
     path("reports/", include("reports.urls")),
     path("data/", include("dataio.urls", namespace="io")),

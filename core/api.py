@@ -31,9 +31,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthentic
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from branches.filtersets import SubtreeFilter
+from core.filtersets import TreeWithinFilter
 from core.scoping import is_administrator, scope_for
-from enterprises.filtersets import LocalityWithinFilter
 
 #: The largest number a PositiveIntegerField holds on every supported database.
 MAX_INTEGER = 2_147_483_647
@@ -261,5 +260,4 @@ def administrators_only(user):
 
 
 # The pages' tree filters take the id of an organisation or locality; tell the schema so.
-extend_schema_field(OpenApiTypes.INT)(SubtreeFilter)
-extend_schema_field(OpenApiTypes.INT)(LocalityWithinFilter)
+extend_schema_field(OpenApiTypes.INT)(TreeWithinFilter)

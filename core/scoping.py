@@ -8,7 +8,19 @@ from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
 
+from django.apps import apps
+from django.conf import settings
 from django.db.models import Q
+
+
+def tree_model():
+    """The organisation tree scopes are cut from (``settings.SCOPE_TREE_MODEL``, a treebeard model)."""
+    return apps.get_model(settings.SCOPE_TREE_MODEL)
+
+
+def role_model():
+    """The role assignments (``settings.SCOPE_ROLE_MODEL``: ``user``, ``role``, ``organization``)."""
+    return apps.get_model(settings.SCOPE_ROLE_MODEL)
 
 
 class Role:
@@ -29,6 +41,8 @@ class Scope:
     #: The read paths cover every root of the organisation tree: every row is readable (every
     #: scoped row hangs off an organisation by a required foreign key), so no filter is needed.
     reads_everything: bool = False
+    #: The role keys the user holds (``Role``); a superuser holds the administrator's.
+    roles: frozenset = frozenset()
 
     @property
     def is_empty(self):
@@ -52,13 +66,12 @@ def scope_for(user):
     if cached is not None:
         return cached
     if user.is_superuser:
-        scope = Scope(everything=True)
+        scope = Scope(everything=True, roles=frozenset({Role.ADMINISTRATOR}))
     else:
-        from branches.models import RoleAssignment
-
-        rows = list(RoleAssignment.objects.filter(user=user).values_list("role", "organization__path"))
-        if any(role == Role.ADMINISTRATOR for role, _path in rows):
-            scope = Scope(everything=True)
+        rows = list(role_model().objects.filter(user=user).values_list("role", "organization__path"))
+        roles = frozenset(role for role, _path in rows)
+        if Role.ADMINISTRATOR in roles:
+            scope = Scope(everything=True, roles=roles)
         else:
             secretary = [path for role, path in rows if role == Role.SECRETARY and path]
             department = [path for role, path in rows if role == Role.DEPARTMENT and path]
@@ -69,6 +82,7 @@ def scope_for(user):
                 write_paths=_minimal(secretary),
                 department_paths=_minimal(department),
                 secretary_paths=_minimal(secretary),
+                roles=roles,
             )
     user._party_scope = scope
     return scope
@@ -77,8 +91,7 @@ def scope_for(user):
 def _covers_every_root(paths):
     """Whether ``paths`` include every root of the organisation tree (one query, and only when
     some path is a root's)."""
-    from branches.models import Organization
-
+    Organization = tree_model()
     roots = [path for path in paths if len(path) == Organization.steplen]
     if not roots:
         return False
@@ -106,11 +119,9 @@ def in_subtrees(lookup, paths):
     the path: PostgreSQL hashes the subtree's ids once and probes it per row, so a list walking
     an index in its display order never joins the organisation of every row it skips.
     """
-    from branches.models import Organization
-
     if not paths:
         return Q(pk__in=[])
-    return Q(**{f"{lookup}__in": Organization.objects.filter(paths_q("path", paths)).order_by().values("pk")})
+    return Q(**{f"{lookup}__in": tree_model().objects.filter(paths_q("path", paths)).order_by().values("pk")})
 
 
 def is_administrator(user):

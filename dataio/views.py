@@ -103,8 +103,8 @@ def export(request):
         kind, request.user, data=data, request=request, file_format=file_format, collect_ids=collected
     )
     if collected is not None:
-        from branches.models import AccessAction
         from security.access import record_access
+        from security.models import AccessAction
 
         record_access(request, AccessAction.EXPORTED, members=collected, filters=data)
     stamp = timezone.localdate().isoformat()
@@ -414,7 +414,7 @@ def changeset(request):
 
 def _diff_entries(records):
     """Before/after of each history row against the row's previous version (one query per model)."""
-    from branches.views import _display
+    from core.views import display_value
 
     previous = {}
     by_model = {}
@@ -441,8 +441,8 @@ def _diff_entries(records):
                 changes.append(
                     {
                         "field": field.verbose_name,
-                        "old": _display(field, change.old, {}),
-                        "new": _display(field, change.new, {}),
+                        "old": display_value(field, change.old, {}),
+                        "new": display_value(field, change.new, {}),
                     }
                 )
         elif record.history_type == "+":
@@ -451,7 +451,7 @@ def _diff_entries(records):
                     continue
                 value = getattr(record, field.attname, None)
                 if value not in (None, ""):
-                    changes.append({"field": field.verbose_name, "old": "", "new": _display(field, value, {})})
+                    changes.append({"field": field.verbose_name, "old": "", "new": display_value(field, value, {})})
         entries.append(
             {
                 "label": label,
@@ -480,7 +480,7 @@ def record_history(request, model_key, pk):
     _require_history_reader(request.user)
     if model_key not in HISTORY_MODELS:
         raise Http404
-    from branches.views import history_entries
+    from core.views import history_entries
 
     model, label = HISTORY_MODELS[model_key]
     obj = get_object_or_404(model.objects.visible_to(request.user), pk=pk)

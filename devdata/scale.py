@@ -36,7 +36,7 @@ from reports.metrics import Metric
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 STEPLEN = 4
 NATIONAL_COMMUNES = 3321
-DOMAIN_APPS = ("branches", "enterprises", "reports")
+DOMAIN_APPS = ("branches", "enterprises", "reports", "security")
 
 #: The 34 provinces and centrally-run cities after 1 July 2025: (official code, name, weight).
 #: The weight is the province's share of non-state enterprises (a few big ones, a long tail).

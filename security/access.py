@@ -24,7 +24,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from branches.choices import RoleKey
+from core.scoping import scope_for
 
 logger = logging.getLogger("security")
 
@@ -96,10 +96,7 @@ def log_permission_denied(request, reason=""):
 
 
 def user_roles(user):
-    roles = set(user.role_assignments.values_list("role", flat=True))
-    if user.is_superuser:
-        roles.add(RoleKey.ADMINISTRATOR)
-    return roles
+    return scope_for(user).roles
 
 
 def has_confirmed_device(user):
@@ -210,7 +207,7 @@ def record_access(request, action, *, members=(), filters=None):
     Call it from the member detail view (``AccessAction.VIEWED``), every member export
     (``AccessAction.EXPORTED`` with ``filters=request.GET``) and the API's member detail.
     """
-    from branches.models import AccessLog
+    from security.models import AccessLog
 
     user = getattr(request, "user", None)
     if user is not None and not user.is_authenticated:

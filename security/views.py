@@ -28,9 +28,9 @@ from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from branches.models import AccessAction, AccessLog
 from core.scoping import is_administrator
 from security.access import log_permission_denied, logger
+from security.models import AccessAction, AccessLog
 
 app_name = "security"
 

@@ -12,10 +12,11 @@ from django.urls import reverse
 from django.utils import translation
 
 from branches.choices import MemberStatus, OrganizationKind, PeriodEndReason, ProspectStage, RoleKey
-from branches.models import AccessLog, Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 from reports.metrics import Metric
 from reports.models import Target
+from security.models import AccessLog
 from tests.factories import (
     EnterpriseFactory,
     LocalityFactory,
@@ -29,7 +30,7 @@ from tests.factories import (
     UserFactory,
 )
 
-OUR_APPS = {"branches", "enterprises", "reports", "auth"}
+OUR_APPS = {"branches", "enterprises", "reports", "security", "auth"}
 
 
 @pytest.fixture(autouse=True)

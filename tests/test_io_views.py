@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 
-from branches.models import AccessLog, Member
+from branches.models import Member
 from core.spreadsheets import read_spreadsheet
 from dataio.imports import import_members
+from security.models import AccessLog
 from tests.factories import MassOrganizationFactory, MemberFactory, ProspectFactory
 from tests.test_io_members_import import csv_bytes, member_row
 

@@ -136,7 +136,7 @@ def test_list_pages_read_their_page_once_and_never_count_every_row_on_postgresql
 def test_quick_select_writes_the_same_html_as_djangos_select():
     from django import forms
 
-    from branches.views import QuickSelect
+    from core.views import QuickSelect
 
     flat = [("", "---------"), ("1", 'Hà Nội & "Đông"'), ("2", "<b>Huế</b>"), (2, "again 2"), (None, "none")]
     grouped = [("", "---------"), ("Miền Bắc", [("1", "Hà Nội"), ("3", "Hải Phòng")]), ("2", "Huế")]
@@ -191,7 +191,7 @@ def test_short_date_column_writes_what_django_tables2s_date_column_writes(langua
     import django_tables2 as tables
     from django.utils import translation
 
-    from branches.tables import ShortDateColumn
+    from core.tables import ShortDateColumn
 
     class Dates(tables.Table):
         template_column = tables.DateColumn(short=True, accessor="on")

@@ -14,7 +14,15 @@ from rest_framework import serializers
 
 from branches import services
 from branches.choices import LEAVING_REASONS, PeriodEndReason, RoleKey
-from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from branches.models import (
+    Member,
+    MembershipPeriod,
+    Organization,
+    Prospect,
+    RoleAssignment,
+    enterprise_model,
+    locality_model,
+)
 from core.api import (
     ParentCodeField,
     ScopedSlugRelatedField,
@@ -22,7 +30,6 @@ from core.api import (
     VersionedActionSerializer,
     VersionField,
 )
-from enterprises.models import Enterprise, Locality
 
 User = get_user_model()
 
@@ -32,11 +39,11 @@ def visible_organizations(user):
 
 
 def visible_enterprises(user):
-    return Enterprise.objects.visible_to(user)
+    return enterprise_model().objects.visible_to(user)
 
 
 def visible_localities(user):
-    return Locality.objects.visible_to(user)
+    return locality_model().objects.visible_to(user)
 
 
 def organization_field(**kwargs):
@@ -46,12 +53,12 @@ def organization_field(**kwargs):
 
 def enterprise_field(**kwargs):
     kwargs.setdefault("scope", visible_enterprises)
-    return ScopedSlugRelatedField(slug_field="tax_code", queryset=Enterprise.objects.all(), **kwargs)
+    return ScopedSlugRelatedField(slug_field="tax_code", queryset=enterprise_model().objects.all(), **kwargs)
 
 
 def locality_field(**kwargs):
     return ScopedSlugRelatedField(
-        slug_field="code", queryset=Locality.objects.all(), scope=visible_localities, **kwargs
+        slug_field="code", queryset=locality_model().objects.all(), scope=visible_localities, **kwargs
     )
 
 
