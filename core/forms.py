@@ -4,15 +4,23 @@ Forms only collect and type the input; every rule lives in a service."""
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.utils.translation import gettext_lazy as _
 
 
 class DateInput(forms.DateInput):
-    """The browser's date picker; the value travels as ISO 8601 whatever the language."""
+    """A date typed as Vietnam writes it, dd/mm/yyyy, in both languages (issue 16).
 
-    input_type = "date"
+    A text field rather than the browser's ``type=date`` picker: that one shows the browser's own
+    order (mm/dd/yyyy in an English browser), so the same page would read differently per machine.
+    The value is shown in the first of ``DATE_INPUT_FORMATS`` (config/formats) and read in any of
+    them: 25/10/2026, 25-10-2026, 25.10.2026 and ISO 2026-10-25.
+    """
+
+    input_type = "text"
 
     def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
+        attrs = {"placeholder": _("dd/mm/yyyy"), "autocomplete": "off", "class": "date-input", **(attrs or {})}
+        super().__init__(attrs=attrs)
 
 
 def date_field(label, required=True, **kwargs):

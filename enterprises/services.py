@@ -9,6 +9,7 @@ from branches.models import Organization
 from branches.services import _full_clean, _lock, check_version, today
 from core.models import SINGLE_LINE_FORBIDDEN, Errors, save_with_history
 from core.scoping import is_administrator, scope_for
+from core.text import display_date
 from core.validators import normalize_tax_code
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 
@@ -177,13 +178,13 @@ def check_membership_return(errors, mass_organization, *, date, members_total, m
             errors.add(
                 "date",
                 _("A return comes after the founding of %(org)s (%(date)s).")
-                % {"org": mass_organization, "date": mass_organization.established_on},
+                % {"org": mass_organization, "date": display_date(mass_organization.established_on)},
             )
         if mass_organization.dissolved_on is not None and date > mass_organization.dissolved_on:
             errors.add(
                 "date",
                 _("%(org)s was dissolved on %(date)s.")
-                % {"org": mass_organization, "date": mass_organization.dissolved_on},
+                % {"org": mass_organization, "date": display_date(mass_organization.dissolved_on)},
             )
         if (
             date in recorded_dates
@@ -219,7 +220,9 @@ def dissolve_mass_organization(acting_user, mass_organization, *, on, expected_v
     check_version(mass_organization, expected_version)
     errors = Errors()
     if mass_organization.dissolved_on is not None:
-        errors.add("dissolved_on", _("Already dissolved on %(date)s.") % {"date": mass_organization.dissolved_on})
+        errors.add(
+            "dissolved_on", _("Already dissolved on %(date)s.") % {"date": display_date(mass_organization.dissolved_on)}
+        )
     if on is None or on < mass_organization.established_on:
         errors.add("dissolved_on", _("It cannot be dissolved before it was established."))
     elif on > today():
