@@ -6,12 +6,11 @@ never lists an organisation the user may not see.
 """
 
 import django_filters
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from branches.choices import MemberStatus, OrganizationKind, Position, ProspectStage
 from branches.models import Member, Organization, Prospect, enterprise_model
-from core.filtersets import TreeWithinFilter
+from core.filtersets import TreeWithinFilter, search_names
 
 
 def _user(request):
@@ -48,7 +47,7 @@ class OrganizationFilterSet(django_filters.FilterSet):
         fields = ["q", "kind", "within", "active", "enterprise"]
 
     def search(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value))
+        return search_names(queryset, value, icontains=["code"])
 
 
 class MemberFilterSet(django_filters.FilterSet):
@@ -79,12 +78,11 @@ class MemberFilterSet(django_filters.FilterSet):
         ]
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        return queryset.filter(Q(full_name__icontains=value) | Q(party_card_number=value))
+        return search_names(queryset, value, exact=["party_card_number"])
 
 
 class ProspectFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(field_name="full_name", lookup_expr="icontains", label=_("Name"))
+    q = django_filters.CharFilter(method="search", label=_("Name"))
     stage = django_filters.ChoiceFilter(choices=ProspectStage.choices, label=_("stage"))
     organization = SubtreeFilter(label=_("sponsoring organisation"))
     enterprise = django_filters.ModelChoiceFilter(queryset=visible_enterprises, label=_("workplace enterprise"))
@@ -92,3 +90,6 @@ class ProspectFilterSet(django_filters.FilterSet):
     class Meta:
         model = Prospect
         fields = ["q", "stage", "organization", "enterprise"]
+
+    def search(self, queryset, name, value):
+        return search_names(queryset, value)

@@ -20,6 +20,7 @@ from branches.choices import (
 )
 from core.models import ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
 from core.scoping import paths_q, scope_for
+from core.text import search_key
 from core.validators import validate_citizen_id
 
 
@@ -77,6 +78,9 @@ class Organization(TimestampedModel, MP_Node):
     steplen = 4
     code = models.CharField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=300)
+    # "name" without marks or case, for search (core.text.search_key; filled on save).
+    search_name = models.CharField(_("search key"), max_length=300, default="", editable=False)
+    derived_text = {"search_name": ("name", search_key)}
     kind = models.CharField(_("kind"), max_length=30, choices=OrganizationKind.choices)
     locality = models.ForeignKey(
         "enterprises.Locality",
@@ -204,6 +208,9 @@ class Member(TimestampedModel):
     """A Party member. ``organization`` is the current organisation (the last one once they left)."""
 
     full_name = models.CharField(_("full name"), max_length=200)
+    # "full_name" without marks or case, for search (core.text.search_key; filled on save).
+    search_name = models.CharField(_("search key"), max_length=200, default="", editable=False)
+    derived_text = {"search_name": ("full_name", search_key)}
     sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices)
     date_of_birth = models.DateField(_("date of birth"))
     # Only its unique index: migration 0008 drops the LIKE-prefix index Django adds on PostgreSQL
@@ -354,6 +361,9 @@ class Prospect(TimestampedModel):
     """A person being prepared for admission by a sponsoring organisation."""
 
     full_name = models.CharField(_("full name"), max_length=200)
+    # "full_name" without marks or case, for search (core.text.search_key; filled on save).
+    search_name = models.CharField(_("search key"), max_length=200, default="", editable=False)
+    derived_text = {"search_name": ("full_name", search_key)}
     sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices)
     date_of_birth = models.DateField(_("date of birth"))
     citizen_id = models.CharField(_("citizen ID"), max_length=12, blank=True, validators=[validate_citizen_id])

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.scoping import is_administrator
+from core.text import search_key
 
 # The admin site's own gate ------------------------------------------------------------------
 
@@ -102,6 +103,16 @@ class PartyModelAdmin(AdministratorOnlyMixin, SimpleHistoryAdmin):
     """Base of every domain ModelAdmin: our permissions, service forms, read-only history."""
 
     list_per_page = 50
+
+    def get_search_results(self, request, queryset, search_term):
+        """The words as typed (codes, addresses) or without marks and case (the ``search_name``
+        fields): "nguyen van a" finds "Nguyễn Văn A" in the lists and the autocomplete pickers."""
+        as_typed, duplicates = super().get_search_results(request, queryset, search_term)
+        key = search_key(search_term)
+        if not key or key == search_term:
+            return as_typed, duplicates
+        normalised, more_duplicates = super().get_search_results(request, queryset, key)
+        return as_typed | normalised, duplicates or more_duplicates
 
     def revert_disabled(self, request, obj=None):
         return True  # history is shown, never restored around the services

@@ -1,6 +1,9 @@
 """Filter plumbing shared by every app's filtersets."""
 
 import django_filters
+from django.db.models import Q
+
+from core.text import search_words
 
 
 class TreeWithinFilter(django_filters.ModelChoiceFilter):
@@ -19,3 +22,38 @@ class TreeWithinFilter(django_filters.ModelChoiceFilter):
         if not value:
             return qs
         return qs.filter(**{f"{self.lookup_path}__startswith": value.path})
+
+
+def words_q(value, field="search_name"):
+    """Every word of ``value`` in ``field`` (a column of core.text.search_key values), or None.
+
+    "nguyen hang", "NGUYỄN Hằng" and "Nguyễn Thị Hằng" all find "Nguyễn Thị Hằng"; "đ" and "d" alike.
+    """
+    words = search_words(value)
+    if not words:
+        return None
+    query = Q()
+    for word in words:
+        query &= Q(**{f"{field}__contains": word})
+    return query
+
+
+def search_names(queryset, value, *, field="search_name", exact=(), iexact=(), icontains=(), prefix=()):
+    """The list search (``q``): a name without marks or case, or one of the other fields.
+
+    ``exact``: fields equal to the whole value (card numbers); ``iexact``/``icontains``: the same
+    ignoring case (codes: "hn-cg" finds "HN-CG"); ``prefix``: fields starting with it (tax codes).
+    """
+    value = (value or "").strip()
+    if not value:
+        return queryset
+    query = words_q(value, field) or Q(pk__in=[])
+    for name in exact:
+        query |= Q(**{name: value})
+    for name in iexact:
+        query |= Q(**{f"{name}__iexact": value})
+    for name in icontains:
+        query |= Q(**{f"{name}__icontains": value})
+    for name in prefix:
+        query |= Q(**{f"{name}__startswith": value})
+    return queryset.filter(query)

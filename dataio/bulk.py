@@ -41,7 +41,14 @@ from branches.services import (
     check_admission_age,
     same_day,
 )
-from core.models import MULTI_LINE_FORBIDDEN, SINGLE_LINE_FORBIDDEN, Errors, TimestampedModel
+from core.models import (
+    MULTI_LINE_FORBIDDEN,
+    SINGLE_LINE_FORBIDDEN,
+    Errors,
+    TimestampedModel,
+    fill_derived_text,
+    with_derived_fields,
+)
 from enterprises.models import Enterprise
 
 CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
@@ -757,6 +764,7 @@ def insert_with_history(model, objs, *, user, reason, date, ids=None):
     for obj, pk in zip(objs, ids, strict=True):
         setattr(obj, pk_name, pk)
         obj.created = obj.updated = date
+        fill_derived_text(obj)  # search and sort keys: save() is not called
         state = getattr(obj, "_state", None)
         if state is not None:
             state.adding = False
@@ -778,8 +786,10 @@ def update_with_history(model, objs, fields, *, user, reason, date):
         return objs
     for obj in objs:
         obj.updated = date
+        fill_derived_text(obj)
         if hasattr(obj, "version"):
             obj.version += 1
+    fields = with_derived_fields(model, fields)
     fields = sorted(set(fields) | {"updated"} | ({"version"} if hasattr(objs[0], "version") else set()))
     model.objects.bulk_update(objs, fields, batch_size=BATCH_SIZE)
     _insert_history(_connection_for(model), model, objs, user=user, reason=reason, date=date, history_type="~")

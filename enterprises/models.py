@@ -10,6 +10,7 @@ from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
 from core.models import ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
 from core.scoping import in_subtrees, paths_q, scope_for
+from core.text import search_key
 from core.validators import validate_tax_code
 from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
 
@@ -35,6 +36,9 @@ class Locality(TimestampedModel, MP_Node):
     steplen = 4
     code = models.CharField(_("official code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=200)
+    # "name" without marks or case, for search (core.text.search_key; filled on save).
+    search_name = models.CharField(_("search key"), max_length=200, default="", editable=False)
+    derived_text = {"search_name": ("name", search_key)}
     kind = models.CharField(_("kind"), max_length=20, choices=LocalityKind.choices)
 
     objects = LocalityManager()
@@ -82,6 +86,9 @@ class Enterprise(TimestampedModel):
 
     tax_code = models.CharField(_("tax code"), max_length=14, unique=True, validators=[validate_tax_code])
     name = models.CharField(_("name"), max_length=300)
+    # "name" without marks or case, for search (core.text.search_key; filled on save).
+    search_name = models.CharField(_("search key"), max_length=300, default="", editable=False)
+    derived_text = {"search_name": ("name", search_key)}
     ownership = models.CharField(_("ownership"), max_length=30, choices=Ownership.choices)
     locality = models.ForeignKey(
         Locality, verbose_name=_("locality"), on_delete=models.PROTECT, related_name="enterprises"
@@ -145,6 +152,9 @@ class MassOrganization(TimestampedModel):
 
     kind = models.CharField(_("kind"), max_length=30, choices=MassOrganizationKind.choices)
     name = models.CharField(_("name"), max_length=300)
+    # "name" without marks or case, for search (core.text.search_key; filled on save).
+    search_name = models.CharField(_("search key"), max_length=300, default="", editable=False)
+    derived_text = {"search_name": ("name", search_key)}
     enterprise = models.ForeignKey(
         Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT, related_name="mass_organizations"
     )
