@@ -316,7 +316,7 @@ class ProspectListView(ObjectListView):
         context["pipeline"] = [
             (
                 ProspectStage(stage),
-                list(filtered.filter(stage=stage).order_by("full_name")[: self.cards_per_stage]),
+                list(filtered.filter(stage=stage).order_by("sort_name")[: self.cards_per_stage]),
                 counts.get(stage, 0),
             )
             for stage in OPEN_PROSPECT_STAGES
