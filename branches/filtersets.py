@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.choices import MemberStatus, OrganizationKind, Position, ProspectStage
 from branches.models import Member, Organization, Prospect, enterprise_model
-from core.filtersets import TreeWithinFilter, search_names
+from core.filtersets import TreeWithinFilter, YesNoFilter, search_names
 
 
 def _user(request):
@@ -39,7 +39,7 @@ class OrganizationFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     kind = django_filters.ChoiceFilter(choices=OrganizationKind.choices, label=_("kind"))
     within = SubtreeFilter(lookup_path="path", label=_("within"))
-    active = django_filters.BooleanFilter(field_name="dissolved_on", lookup_expr="isnull", label=_("active"))
+    active = YesNoFilter(field_name="dissolved_on", lookup_expr="isnull", label=_("active"))
     enterprise = django_filters.ModelChoiceFilter(queryset=visible_enterprises, label=_("enterprise"))
 
     class Meta:
@@ -53,10 +53,10 @@ class OrganizationFilterSet(django_filters.FilterSet):
 class MemberFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Name or card number"))
     status = django_filters.ChoiceFilter(choices=MemberStatus.choices, label=_("status"))
-    official = django_filters.BooleanFilter(
+    official = YesNoFilter(
         field_name="official_on", lookup_expr="isnull", exclude=True, label=_("official (not probationary)")
     )
-    is_business_owner = django_filters.BooleanFilter(label=_("business owner"))
+    is_business_owner = YesNoFilter(label=_("business owner"))
     position = django_filters.ChoiceFilter(choices=Position.choices, label=_("position"))
     admitted_year = django_filters.NumberFilter(
         field_name="admitted_on", lookup_expr="year", label=_("year of admission"), min_value=1930, max_value=2200

@@ -169,6 +169,8 @@ STORAGES = {
 }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/lean.html"
+# The empty choice of a filter reads "All" (not "---------"); yes/no filters: core.filtersets.YesNoFilter.
+FILTERS_EMPTY_CHOICE_LABEL = _("All")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

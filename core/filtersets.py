@@ -2,6 +2,8 @@
 
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_filters.widgets import BooleanWidget
 
 from core.text import search_words
 
@@ -57,3 +59,20 @@ def search_names(queryset, value, *, field="search_name", exact=(), iexact=(), i
     for name in prefix:
         query |= Q(**{f"{name}__startswith": value})
     return queryset.filter(query)
+
+
+class AllYesNoWidget(BooleanWidget):
+    """A yes/no filter as "All / Yes / No": "All" first, and chosen when nothing is asked
+    (Django's own says "Unknown", "Chưa xác định", which reads like a value of the field)."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", _("All")), ("true", _("Yes")), ("false", _("No"))]
+
+
+class YesNoFilter(django_filters.BooleanFilter):
+    """``BooleanFilter`` offering all / yes / no (``?x=true``, ``?x=false``; nothing or "all": no filter)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", AllYesNoWidget)
+        super().__init__(*args, **kwargs)

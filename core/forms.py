@@ -40,6 +40,24 @@ def apply_service_errors(form, error):
 
 
 
+DASHES = "---------"
+
+
+def label_empty_choices(form):
+    """The empty choice of a select says what it means instead of Django's "---------": "— choose —"
+    where a value is needed, "— none —" where it may stay empty."""
+    for field in form.fields.values():
+        label = _("— choose —") if field.required else _("— none —")
+        if isinstance(field, forms.ModelChoiceField):
+            if field.empty_label is not None:
+                field.empty_label = label
+        elif isinstance(field, forms.ChoiceField):
+            choices = list(field.choices)
+            if choices and choices[0][0] in ("", None) and str(choices[0][1]) == DASHES:
+                field.choices = [("", label), *choices[1:]]
+    return form
+
+
 class ServiceModelForm(forms.ModelForm):
     """A ModelForm for labels, widgets and initial values only: it never saves or validates the model.
 
@@ -52,6 +70,7 @@ class ServiceModelForm(forms.ModelForm):
         for field in self.fields.values():
             if isinstance(field, forms.DateField):
                 field.widget = DateInput()
+        label_empty_choices(self)
 
     def _post_clean(self):
         pass

@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from branches.filtersets import SubtreeFilter
-from core.filtersets import TreeWithinFilter, search_names
+from core.filtersets import TreeWithinFilter, YesNoFilter, search_names
 from enterprises.choices import MassOrganizationKind, OperatingStatus, Ownership, SizeClass
 from enterprises.models import Enterprise, Locality, MassOrganization
 
@@ -39,7 +39,7 @@ class EnterpriseFilterSet(django_filters.FilterSet):
     operating_status = django_filters.ChoiceFilter(choices=OperatingStatus.choices, label=_("operating status"))
     locality = LocalityWithinFilter(label=_("locality"))
     managing_committee = SubtreeFilter(lookup_path="managing_committee__path", label=_("managing committee"))
-    has_party_organization = django_filters.BooleanFilter(method="filter_has_org", label=_("has a Party organisation"))
+    has_party_organization = YesNoFilter(method="filter_has_org", label=_("has a Party organisation"))
 
     class Meta:
         model = Enterprise
@@ -58,7 +58,7 @@ class EnterpriseFilterSet(django_filters.FilterSet):
 class MassOrganizationFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Name"))
     kind = django_filters.ChoiceFilter(choices=MassOrganizationKind.choices, label=_("kind"))
-    active = django_filters.BooleanFilter(field_name="dissolved_on", lookup_expr="isnull", label=_("active"))
+    active = YesNoFilter(field_name="dissolved_on", lookup_expr="isnull", label=_("active"))
     managing_committee = SubtreeFilter(
         lookup_path="enterprise__managing_committee__path", label=_("managing committee")
     )
