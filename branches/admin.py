@@ -38,7 +38,7 @@ from branches.models import (
     Prospect,
     RoleAssignment,
 )
-from branches.scoping import is_administrator
+from core.scoping import is_administrator
 
 admin.site.site_header = _("Party building in non-state enterprises: administration")
 admin.site.site_title = _("Party building administration")

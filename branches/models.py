@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
-from branches.base import ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
 from branches.choices import (
     GRASSROOTS_KINDS,
     MemberStatus,
@@ -19,8 +18,9 @@ from branches.choices import (
     RoleKey,
     Sex,
 )
-from branches.scoping import paths_q, scope_for
-from enterprises.validators import validate_citizen_id
+from core.models import ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
+from core.scoping import paths_q, scope_for
+from core.validators import validate_citizen_id
 
 
 class OrganizationQuerySet(ScopedQuerySetMixin, MP_NodeQuerySet):

@@ -14,7 +14,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branches.base import SINGLE_LINE_FORBIDDEN, Errors, save_with_history
 from branches.choices import (
     ALLOWED_PARENT_KINDS,
     GRASSROOTS_KINDS,
@@ -27,9 +26,10 @@ from branches.choices import (
     RoleKey,
 )
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
-from branches.scoping import forget_scope, is_administrator
+from core.models import SINGLE_LINE_FORBIDDEN, Errors, save_with_history
+from core.scoping import forget_scope, is_administrator
+from core.validators import validate_citizen_id
 from enterprises.models import Enterprise
-from enterprises.validators import validate_citizen_id
 
 MINIMUM_ADMISSION_AGE = 18
 

@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Member, Organization, Prospect
-from branches.templatetags.party_ui import group_digits
+from core.templatetags.party_ui import group_digits
 
 TABLE_ATTRS = {"class": "table table-sm table-hover align-middle"}
 NOWRAP = {"td": {"class": "text-nowrap"}}

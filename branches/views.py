@@ -45,11 +45,11 @@ from branches.forms import (
     TransferForm,
     apply_service_errors,
 )
-from branches.middleware import ACTIVE_ROLE_SESSION_KEY
 from branches.models import Member, Organization, Prospect, RoleAssignment
-from branches.pagination import EstimatedCountPaginator
-from branches.scoping import scope_for
 from branches.tables import MemberTable, OrganizationTable, ProspectTable
+from core.middleware import ACTIVE_ROLE_SESSION_KEY
+from core.pagination import EstimatedCountPaginator
+from core.scoping import scope_for
 from enterprises.models import Enterprise, MassOrganization, MembershipReturn, enterprise_scope_q
 
 # Generic scoped views ---------------------------------------------------------------------
@@ -182,7 +182,7 @@ class ObjectListView(ScopedViewMixin, SingleTableMixin, FilterView):
         context["export_urls"] = self.export_urls()
         return context
 
-    export_kind = None  # the kind of branches.exports (mounted as io:export) that downloads this list
+    export_kind = None  # the kind of dataio.exports (mounted as io:export) that downloads this list
 
     def export_urls(self):
         """Download links carrying the list's filters (typed codes turned back into the ids the export reads)."""

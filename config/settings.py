@@ -56,9 +56,13 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",
+    "security",
     "enterprises",
     "branches",
     "reports",
+    "dataio",
+    "devdata",
     "csp",
     "axes",
     "django_otp",
@@ -78,12 +82,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "branches.security.OTPRequiredMiddleware",
-    "branches.security.AccessLogMiddleware",
+    "security.access.OTPRequiredMiddleware",
+    "security.access.AccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "branches.middleware.ActiveRoleMiddleware",
+    "core.middleware.ActiveRoleMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -100,7 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "branches.context_processors.active_role",
+                "core.context_processors.active_role",
             ],
         },
     },
@@ -129,7 +133,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 AUTHENTICATION_BACKENDS = [
-    "branches.security.AxesBackend",  # lockout after repeated failures (django-axes); must come first
+    "security.access.AxesBackend",  # lockout after repeated failures (django-axes); must come first
     "django.contrib.auth.backends.ModelBackend",
 ]
 
@@ -169,8 +173,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "branches.api.schema.ApiAutoSchema",
-    "EXCEPTION_HANDLER": "branches.api.base.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.api_schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "core.api.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -258,7 +262,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_COOLOFF_TIME = timedelta(hours=1)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "security/lockout.html"
-AXES_CLIENT_IP_CALLABLE = "branches.security.client_ip"
+AXES_CLIENT_IP_CALLABLE = "security.access.client_ip"
 AXES_VERBOSE = False
 
 # Two-factor authentication (django-otp, TOTP): required for these roles. OTP_REQUIRED=0 turns it

@@ -6,8 +6,8 @@ from rest_framework.authtoken.models import Token
 
 from branches.choices import MemberStatus, OrganizationKind, RoleKey
 from branches.models import Organization, RoleAssignment
+from core.validators import tax_code_for
 from enterprises.models import Enterprise, MembershipReturn
-from enterprises.validators import tax_code_for
 from tests.api_conftest import *  # noqa: F403
 from tests.api_conftest import API
 from tests.factories import MassOrganizationFactory, MemberFactory, UserFactory

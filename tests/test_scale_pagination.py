@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from branches.models import Member
-from branches.pagination import EstimatedCountPaginator, planner_estimate
+from core.pagination import EstimatedCountPaginator, planner_estimate
 from tests.factories import LocalityFactory, MemberFactory
 
 
@@ -173,7 +173,7 @@ def test_deep_pages_are_read_keys_first_with_the_same_rows_and_order(members):
 
 @pytest.mark.django_db
 def test_a_very_large_estimate_is_taken_without_the_bounded_count(members, monkeypatch):
-    from branches import pagination
+    from core import pagination
 
     monkeypatch.setattr(pagination, "planner_estimate", lambda queryset: 250_000)
     paginator = EstimatedCountPaginator(Member.objects.order_by("full_name"), 10)

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from branches import services
 from branches.choices import RoleKey
 from branches.models import AccessLog, Member, MembershipPeriod, Organization, Prospect, RoleAssignment
-from branches.scoping import scope_for
+from core.scoping import scope_for
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 from reports.models import Target
 from tests.factories import (

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from branches.models import AccessAction, AccessLog
-from branches.security import AccessLogMiddleware, record_access
+from security.access import AccessLogMiddleware, record_access
 from tests.factories import MemberFactory
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import NoReverseMatch, reverse
 
 from branches.choices import RoleKey
-from branches.middleware import ACTIVE_ROLE_SESSION_KEY
+from core.middleware import ACTIVE_ROLE_SESSION_KEY
 from tests.factories import RoleAssignmentFactory, UserFactory
 from tests.scoped_views import login, make_member
 

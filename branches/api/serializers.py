@@ -13,15 +13,15 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from branches import services
-from branches.api.base import (
+from branches.choices import LEAVING_REASONS, PeriodEndReason, RoleKey
+from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from core.api import (
     ParentCodeField,
     ScopedSlugRelatedField,
     ServiceModelSerializer,
     VersionedActionSerializer,
     VersionField,
 )
-from branches.choices import LEAVING_REASONS, PeriodEndReason, RoleKey
-from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
 from enterprises.models import Enterprise, Locality
 
 User = get_user_model()

@@ -19,7 +19,6 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from branches import services
-from branches.api.base import ScopedViewSet, administrators_only, service_errors, validated_payload
 from branches.api.serializers import (
     AdmitProspectSerializer,
     DissolveOrganizationSerializer,
@@ -37,6 +36,7 @@ from branches.api.serializers import (
 )
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from core.api import ScopedViewSet, administrators_only, service_errors, validated_payload
 
 User = get_user_model()
 

@@ -29,8 +29,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from branches.choices import MemberStatus, OrganizationKind, PeriodEndReason, Position, Sex
+from core.validators import tax_code_for
 from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
-from enterprises.validators import tax_code_for
 from reports.metrics import Metric
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

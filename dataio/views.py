@@ -27,12 +27,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from branches import exports
-from branches.imports import MEMBER_COLUMNS, import_members, template_columns, template_rows
 from branches.models import Member, MembershipPeriod, Organization, Prospect
-from branches.scoping import scope_for
-from branches.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, SpreadsheetError, write_csv, write_xlsx
-from enterprises.imports import ENTERPRISE_COLUMNS, RETURN_COLUMNS, import_enterprises, import_returns
+from core.scoping import scope_for
+from core.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, SpreadsheetError, write_csv, write_xlsx
+from dataio import exports
+from dataio.enterprise_imports import ENTERPRISE_COLUMNS, RETURN_COLUMNS, import_enterprises, import_returns
+from dataio.imports import MEMBER_COLUMNS, import_members, template_columns, template_rows
 from enterprises.models import Enterprise, MassOrganization, MembershipReturn
 
 UPLOAD_LIFETIME = datetime.timedelta(hours=2)
@@ -104,7 +104,7 @@ def export(request):
     )
     if collected is not None:
         from branches.models import AccessAction
-        from branches.security import record_access
+        from security.access import record_access
 
         record_access(request, AccessAction.EXPORTED, members=collected, filters=data)
     stamp = timezone.localdate().isoformat()
@@ -276,7 +276,7 @@ def import_commit(request, token):
 
 
 def _changeset_url_for_import(user, result):
-    from branches.imports import change_reason
+    from dataio.imports import change_reason
 
     return reverse("io:changes") + "?" + _query({"reason": change_reason(result.filename), "user": user.pk})
 

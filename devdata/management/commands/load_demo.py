@@ -5,8 +5,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from branches import demo
 from branches.models import Organization
+from devdata import demo
 
 
 class Command(BaseCommand):

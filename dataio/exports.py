@@ -13,11 +13,11 @@ from django.db.models.functions import Length, Substr
 from django.utils.translation import gettext_lazy as _
 
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
-from branches.imports import MEMBER_COLUMNS, MEMBER_IGNORED
 from branches.models import Member, Organization, Prospect
-from branches.spreadsheets import OutColumn, write_csv, write_xlsx
+from core.spreadsheets import OutColumn, write_csv, write_xlsx
+from dataio.enterprise_imports import ENTERPRISE_COLUMNS, ENTERPRISE_IGNORED
+from dataio.imports import MEMBER_COLUMNS, MEMBER_IGNORED
 from enterprises.filtersets import EnterpriseFilterSet, MassOrganizationFilterSet
-from enterprises.imports import ENTERPRISE_COLUMNS, ENTERPRISE_IGNORED
 from enterprises.models import Enterprise, MassOrganization, MembershipReturn
 
 FORMATS = ("xlsx", "csv")
@@ -233,7 +233,7 @@ def export_queryset(kind, user, data=None, request=None):
 
 def export_file(kind, user, *, data=None, request=None, file_format="xlsx", collect_ids=None):
     """``(bytes, content type, file name)`` of an export."""
-    from branches.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
+    from core.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 
     export = KINDS[kind]
     queryset = export_queryset(kind, user, data=data, request=request)

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from branches.models import Organization
-from branches.spreadsheets import SpreadsheetError
+from core.spreadsheets import SpreadsheetError
 
 
 class ImportCommand(BaseCommand):

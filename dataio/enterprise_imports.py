@@ -1,7 +1,7 @@
 """Importing enterprises and the membership returns of mass organisations from a spreadsheet.
 
-Same flow as ``branches.imports.import_members``: read the file, read every cell, resolve codes
-in the user's scope, let the bulk service (:mod:`branches.bulk`) apply the rules of
+Same flow as ``dataio.imports.import_members``: read the file, read every cell, resolve codes
+in the user's scope, let the bulk service (:mod:`dataio.bulk`) apply the rules of
 ``create_enterprise`` / ``update_enterprise`` / ``record_membership_return`` to each row, and
 write everything in one transaction only when no row has an error.
 """
@@ -10,8 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from branches import bulk
-from branches.imports import (
+from branches.models import Organization
+from core.spreadsheets import choice_value, date_value, integer_value, read_spreadsheet, text_value
+from dataio import bulk
+from dataio.imports import (
     Column,
     ImportResult,
     _filename,
@@ -23,8 +25,6 @@ from branches.imports import (
     read_tax_code,
     resolve,
 )
-from branches.models import Organization
-from branches.spreadsheets import choice_value, date_value, integer_value, read_spreadsheet, text_value
 from enterprises.choices import MassOrganizationKind, OperatingStatus, Ownership, SizeClass
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 

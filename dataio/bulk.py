@@ -28,7 +28,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from branches.base import MULTI_LINE_FORBIDDEN, SINGLE_LINE_FORBIDDEN, Errors, TimestampedModel
 from branches.models import Member, MembershipPeriod, Organization
 from branches.services import (
     MEMBER_EDITABLE_FIELDS,
@@ -42,6 +41,7 @@ from branches.services import (
     check_admission_age,
     same_day,
 )
+from core.models import MULTI_LINE_FORBIDDEN, SINGLE_LINE_FORBIDDEN, Errors, TimestampedModel
 from enterprises.models import Enterprise
 
 CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"

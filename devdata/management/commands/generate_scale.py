@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reports import scale
+from devdata import scale
 
 
 class Command(BaseCommand):

@@ -2,14 +2,14 @@
 
 :func:`import_members` reads an .xlsx or .csv file, reads every cell (dates dd/mm/yyyy, ISO or
 real date cells; Vietnamese letters NFC-normalised), resolves codes within the user's scope,
-then hands the rows to the bulk service (:mod:`branches.bulk`), which applies the rules of
+then hands the rows to the bulk service (:mod:`dataio.bulk`), which applies the rules of
 ``admit_member`` / ``update_member`` to each. The result lists every row as create, update,
 unchanged or error, each error with its row, column and message. Unless ``dry_run``, and only
 when no row has an error, everything is written in one transaction as one change set
 ("import <file name>").
 
 The generic pieces (columns, header matching, the result) are shared with
-``enterprises.imports``.
+``dataio.enterprise_imports``.
 """
 
 from collections import Counter
@@ -20,10 +20,9 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from branches import bulk
 from branches.choices import Position, Sex
 from branches.models import Organization
-from branches.spreadsheets import (
+from core.spreadsheets import (
     CellError,
     OutColumn,
     SpreadsheetError,
@@ -36,8 +35,9 @@ from branches.spreadsheets import (
     read_spreadsheet,
     text_value,
 )
+from core.validators import normalize_tax_code
+from dataio import bulk
 from enterprises.models import Enterprise
-from enterprises.validators import normalize_tax_code
 
 # Columns ----------------------------------------------------------------------------------
 
@@ -424,7 +424,7 @@ def sample_members_file(count, *, file_format="csv", prefix="0999", start=0, org
     """
     import datetime
 
-    from branches.spreadsheets import write_csv, write_xlsx
+    from core.spreadsheets import write_csv, write_xlsx
 
     width = 12 - len(prefix)
     rows = []

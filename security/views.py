@@ -1,6 +1,6 @@
 """Security pages: TOTP setup and verification, the access log, the data-protection statement, 403.
 
-Mounted by ``config/urls.py`` as ``include("branches.views_security")`` under ``security/``
+Mounted by ``config/urls.py`` as ``include("security.views")`` under ``security/``
 (namespace ``security``).
 """
 
@@ -29,8 +29,8 @@ from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from branches.models import AccessAction, AccessLog
-from branches.scoping import is_administrator
-from branches.security import log_permission_denied, logger
+from core.scoping import is_administrator
+from security.access import log_permission_denied, logger
 
 app_name = "security"
 

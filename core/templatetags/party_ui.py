@@ -5,8 +5,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import numberformat
 from django.utils.formats import get_format
 
-from branches import lean_tables
-from branches.middleware import role_assignments_of
+from core import lean_tables
+from core.middleware import role_assignments_of
 
 register = template.Library()
 
@@ -98,6 +98,6 @@ register.filter("grouped", group_digits)
 
 @register.simple_tag(takes_context=True)
 def table_rows(context, table):
-    """The rows of a django-tables2 table's current page, written in Python (branches.lean_tables)."""
+    """The rows of a django-tables2 table's current page, written in Python (core.lean_tables)."""
     return lean_tables.render_rows(table, context)
 

@@ -1,5 +1,5 @@
-from branches.imports import import_members
-from branches.management.commands._import_base import ImportCommand
+from dataio.imports import import_members
+from dataio.management.commands._import_base import ImportCommand
 
 
 class Command(ImportCommand):

@@ -5,7 +5,7 @@ import re
 from django.db import DataError, IntegrityError, models
 from django.utils.translation import gettext_lazy as _
 
-from branches.scoping import in_subtrees, scope_for
+from core.scoping import in_subtrees, scope_for
 
 
 class ScopedQuerySetMixin:

@@ -1,5 +1,5 @@
-from branches.management.commands._import_base import ImportCommand
-from enterprises.imports import import_enterprises
+from dataio.enterprise_imports import import_enterprises
+from dataio.management.commands._import_base import ImportCommand
 
 
 class Command(ImportCommand):

@@ -32,7 +32,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from branches.filtersets import SubtreeFilter
-from branches.scoping import is_administrator, scope_for
+from core.scoping import is_administrator, scope_for
 from enterprises.filtersets import LocalityWithinFilter
 
 #: The largest number a PositiveIntegerField holds on every supported database.

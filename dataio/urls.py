@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from branches import views_io
+from dataio import views as views_io
 
 app_name = "io"
 

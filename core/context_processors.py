@@ -1,4 +1,4 @@
-from branches.scoping import scope_for
+from core.scoping import scope_for
 
 
 def active_role(request):
