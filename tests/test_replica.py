@@ -39,6 +39,8 @@ SIGN_IN_TABLES = (
     '"axes_',
     '"branches_roleassignment"',  # who may read which reports
 )
+#: What a read-only session sends (the counts run in transactions with more room to sort).
+READ_ONLY = {"SELECT", "WITH", "SET", "SHOW", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 #: The roll-ups the reports count from.
 REPORT_TABLES = ('"reports_rollup"',)
 
@@ -177,7 +179,7 @@ def test_reports_read_from_the_standby_and_sign_in_state_from_the_primary(pair, 
     assert response["status"] == 200, response["body"][:2000]
     assert mentioning(on_standby, REPORT_TABLES), on_standby
     assert not mentioning(on_primary, REPORT_TABLES), on_primary
-    assert all(sql.upper().startswith(("SELECT", "WITH", "SET ")) for sql in on_standby), on_standby
+    assert not [sql for sql in on_standby if sql.split()[0].upper() not in READ_ONLY], on_standby
     assert not mentioning(on_standby, SIGN_IN_TABLES), on_standby
     for table in sign_in_tables:
         assert mentioning(on_primary, (table,)), (table, on_primary)
