@@ -140,17 +140,20 @@ class Pair:
     def primary_lsn(self):
         return self.primary.query("SELECT pg_current_wal_lsn()::text")
 
-    def replayed(self, lsn):
-        """Whether the standby has replayed the primary's WAL up to ``lsn``."""
-        return self.standby.query("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", lsn)
-
     def wait_for_replay(self, timeout=20):
         """Wait until the standby has replayed everything the primary has committed so far."""
+        self._wait_until("pg_last_wal_replay_lsn", timeout)
+
+    def wait_for_receipt(self, timeout=20):
+        """Wait until the standby has received (not necessarily replayed) all of the primary's WAL."""
+        self._wait_until("pg_last_wal_receive_lsn", timeout)
+
+    def _wait_until(self, position, timeout):
         lsn = self.primary_lsn()
         deadline = time.monotonic() + timeout
-        while not self.replayed(lsn):
+        while not self.standby.query(f"SELECT {position}() >= %s::pg_lsn", lsn):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the standby did not replay up to {lsn} in {timeout} s")
+                raise TimeoutError(f"the standby's {position}() did not reach {lsn} in {timeout} s")
             time.sleep(0.02)
 
     def pause_replay(self, timeout=10):

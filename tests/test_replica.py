@@ -16,7 +16,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,9 @@ import pytest
 from reports.metrics import Metric
 from tests.pg_clusters import Pair
 
-pytestmark = pytest.mark.postgresql
+#: ``xdist_group``: one worker runs the whole module, so one pair of clusters serves it (with
+#: ``--dist loadgroup``, as .ci/run runs the suite; other distributions just start more pairs).
+pytestmark = [pytest.mark.postgresql, pytest.mark.xdist_group("replica")]
 
 REPO = Path(__file__).resolve().parent.parent
 YEAR = 2025
@@ -223,7 +224,7 @@ def test_reports_lag_while_replay_is_paused_and_catch_up_after(pair, app):
     try:
         set_target(app, 25)
         app("member", organization="BR-A")
-        time.sleep(0.2)  # ample for streaming; the standby has received the writes but not replayed them
+        pair.wait_for_receipt()  # the standby has the writes; it has not replayed them
         assert pair.standby.query("SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()")
         # The reports show the data as of the last replayed transaction ...
         assert target_of(app("request", path=FULFILMENT, api=True)["json"], "SUB") == 10
