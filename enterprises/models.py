@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
-from core.models import ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
+from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
 from core.scoping import in_subtrees, paths_q, scope_for
 from core.text import search_key, sort_key
 from core.validators import validate_tax_code
@@ -33,7 +33,7 @@ class LocalityManager(MP_NodeManager.from_queryset(LocalityQuerySet)):
 class Locality(TimestampedModel, MP_Node):
     """An administrative unit: province → (district →) commune; depth is not fixed."""
 
-    steplen = 4
+    steplen = TREE_STEPLEN
     code = models.CharField(_("official code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=200)
     # "name" without marks or case, for search (core.text.search_key; filled on save).

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from branches.models import Organization
+from core.forms import apply_service_errors
 from core.scoping import paths_q, scope_for
 from core.spreadsheets import OutColumn, write_csv, write_xlsx
 from reports import engine, exports
@@ -245,7 +246,7 @@ def targets(request):
             try:
                 changed = set_targets(request.user, year=year, values=form.values())
             except ValidationError as error:
-                form.apply_service_errors(error)
+                apply_service_errors(form, error)
             else:
                 messages.success(
                     request,
