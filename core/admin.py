@@ -282,3 +282,21 @@ class ActiveFilter(admin.SimpleListFilter):
         if self.value() == "dissolved":
             return queryset.filter(dissolved_on__isnull=False)
         return queryset
+
+
+class TreeLevelFilter(admin.SimpleListFilter):
+    """The level in a tree (1 = the top), titled in words: Django's filter on the ``depth`` field
+    would be headed with the bare field name ("By depth")."""
+
+    title = _("tree level")
+    parameter_name = "depth"
+
+    def lookups(self, request, model_admin):
+        depths = model_admin.model.objects.order_by("depth").values_list("depth", flat=True).distinct()
+        return [(str(depth), str(depth)) for depth in depths]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit() and len(value) < 4:
+            return queryset.filter(depth=int(value))
+        return queryset

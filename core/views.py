@@ -13,8 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.utils import flatatt
-from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -284,7 +283,11 @@ class ObjectActionView(ServiceFormView):
     model_form = False  # ModelForms receive it as ``instance``
 
     def check_access(self):
-        self.object = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        self.object = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
+        if self.object is None:
+            # Not Django's "No Member matches the given query.": it is neither translated nor plain.
+            thing = self.model._meta.verbose_name
+            raise Http404(_("No such %(thing)s, or it is not within your organisation.") % {"thing": thing})
         if not self.model.objects.editable_by(self.request.user).filter(pk=self.object.pk).exists():
             raise PermissionDenied(_("Your role only reads this record."))
 

@@ -14,6 +14,7 @@ from core.admin import (
     PartyModelAdmin,
     ServiceForm,
     ServiceInlineFormSet,
+    TreeLevelFilter,
     VersionedServiceForm,
     date_field,
     indented,
@@ -66,7 +67,7 @@ class LocalityAdmin(PartyModelAdmin):
     form = LocalityChangeForm
     add_form = LocalityAddForm
     list_display = ["tree_name", "code", "kind"]
-    list_filter = ["kind", "depth"]
+    list_filter = ["kind", TreeLevelFilter]
     search_fields = ["code", "search_name"]
     ordering = ["path"]
     actions = ["move_localities"]
