@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = _("Platform")
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from core.middleware import language_at_sign_in
+
+        user_logged_in.connect(language_at_sign_in, dispatch_uid="core.language_at_sign_in")

@@ -9,6 +9,7 @@ Rows always come from ``Model.objects.visible_to(user)`` (outsiders get 404); a 
 from html import escape
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -373,3 +374,17 @@ def display_value(field, value, labels):
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     return value
+
+
+def set_interface_language(request):
+    """Django's ``set_language`` (the language cookie, back to ``next``) that also remembers the
+    choice for the session and, for a signed-in user, in their preference (issue 16)."""
+    from django.views.i18n import set_language
+
+    from core.middleware import remember_language
+
+    response = set_language(request)
+    language = request.POST.get("language") if request.method == "POST" else None
+    if language and response.status_code in (200, 302) and language in dict(settings.LANGUAGES):
+        remember_language(request, language)
+    return response

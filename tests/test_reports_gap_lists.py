@@ -67,7 +67,8 @@ def test_the_dashboard_lists_the_gaps_it_counts(client, department, tree):
     small = EnterpriseFactory(managing_committee=tree.committee, locality=tree.commune, name="Công ty Nhỏ")
     MemberFactory(organization=tree.branch_a, enterprise=small, admitted_on=D(2024, 3, 1))
     client.force_login(department)
-    page = client.get(reverse("reports:dashboard"), {"year": 2024}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("reports:dashboard"), {"year": 2024}).content.decode()
     start = page.index('id="small-enterprises"')
     section = page[start : page.index("</details>", start)]
     assert f'<a href="{reverse("enterprises:enterprise_detail", args=[small.pk])}">Công ty Nhỏ</a>' in section
