@@ -122,3 +122,16 @@ def test_api_takes_iso_dates_and_words_its_errors_with_display_dates(api, tree):
     again = api.secretary_a.post(url, {"official_on": "2024-04-01"}, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert again.status_code == 400
     assert "01/03/2024" in str(again.json()["official_on"])
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_admin_calendar_writes_the_day_first(client, administrator, settings, language):
+    # The admin's date picker (DateTimeShortcuts.js) writes dates in DATE_INPUT_FORMATS[0].
+    settings.OTP_REQUIRED_ROLES = ()
+    administrator.is_staff = True
+    administrator.save()
+    client.force_login(administrator)
+    client.cookies["django_language"] = language
+    catalog = client.get(reverse("admin:jsi18n")).content.decode()
+    assert re.search(r'"DATE_INPUT_FORMATS": \[\s*"%d/%m/%Y"', catalog)
+    assert re.search(r'"SHORT_DATE_FORMAT": "d/m/Y"', catalog)
