@@ -26,6 +26,7 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from core.forms import apply_service_errors
+from core.models import derived_field_names
 from core.pagination import EstimatedCountPaginator
 from core.scoping import scope_for, tree_model
 
@@ -339,7 +340,8 @@ def history_entries(obj, labels=None):
     for record in records:
         changes = []
         if previous is not None:
-            delta = record.diff_against(previous, excluded_fields=["created", "updated"])
+            # The search and sort keys follow the name: not changes of their own.
+            delta = record.diff_against(previous, excluded_fields=["created", "updated", *derived_field_names(model)])
             for change in delta.changes:
                 field = model._meta.get_field(change.field)
                 changes.append(

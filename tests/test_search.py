@@ -188,3 +188,14 @@ def test_the_migration_fills_existing_rows(tree):
     assert Member.objects.get(pk=member.pk).search_name == "nguyen thi hang"
     assert MassOrganization.objects.get(pk=union.pk).search_name == "cong doan dong a"
     assert Organization.objects.get(pk=tree.committee.pk).search_name == search_key(tree.committee.name)
+
+
+def test_the_keys_are_not_shown_as_changes_in_the_history(client, tree, secretary_a):
+    from core.views import history_entries
+
+    member = make_member(tree.branch_a, full_name="Nguyễn Văn A")
+    update_member(secretary_a, Member.objects.get(pk=member.pk), full_name="Nguyễn Văn B", reason="typo")
+    entries = history_entries(Member.objects.get(pk=member.pk))
+    changed = [str(change["field"]) for entry in entries for change in entry["changes"]]
+    keys = {"search key", "sort key", "khóa tìm kiếm", "khóa sắp xếp"}
+    assert changed and not keys & set(changed)
