@@ -7,6 +7,7 @@ it with ``ORDER BY name COLLATE "vi-x-icu"``; on PostgreSQL the test asks the da
 
 import random
 
+import pytest
 from django.db import connection
 from django.urls import reverse
 
@@ -83,6 +84,7 @@ def test_the_key_sorts_like_icu_vietnamese():
     assert sorted(shuffled(REFERENCE), key=sort_key) == REFERENCE
 
 
+@pytest.mark.django_db
 def test_the_reference_is_what_postgresql_icu_says():
     if connection.vendor != "postgresql":
         # SQLite has no ICU: the list above was taken from PostgreSQL's "vi-x-icu" collation.
