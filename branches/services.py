@@ -27,7 +27,7 @@ from branches.choices import (
 )
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment, enterprise_model
 from core.models import SINGLE_LINE_FORBIDDEN, Errors, save_with_history
-from core.scoping import forget_scope, is_administrator
+from core.scoping import forget_scope, scope_for
 from core.validators import validate_citizen_id
 
 MINIMUM_ADMISSION_AGE = 18
@@ -91,7 +91,7 @@ def _require_editable(acting_user, organization):
 
 
 def _require_tree_manager(acting_user):
-    if not is_administrator(acting_user):
+    if not scope_for(acting_user).administers:
         raise PermissionDenied(_("Only administrators change the organisation tree."))
 
 
@@ -784,7 +784,7 @@ def admit_prospect(acting_user, prospect, *, admitted_on, citizen_id=None, party
 @transaction.atomic
 def grant_role(acting_user, *, user, role, organization=None):
     """Give ``user`` a role over ``organization``'s subtree (administrators: everywhere)."""
-    if acting_user is not None and not is_administrator(acting_user):
+    if acting_user is not None and not scope_for(acting_user).administers:
         raise PermissionDenied(_("Only administrators manage users and roles."))
     errors = Errors()
     if role not in RoleKey.values:
@@ -803,7 +803,7 @@ def grant_role(acting_user, *, user, role, organization=None):
 
 @transaction.atomic
 def revoke_role(acting_user, assignment):
-    if acting_user is not None and not is_administrator(acting_user):
+    if acting_user is not None and not scope_for(acting_user).administers:
         raise PermissionDenied(_("Only administrators manage users and roles."))
     assignment._history_user = acting_user
     assignment.delete()

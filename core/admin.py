@@ -24,7 +24,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.scoping import is_administrator
+from core.scoping import scope_for
 
 # The admin site's own gate ------------------------------------------------------------------
 
@@ -42,7 +42,7 @@ class AdministratorOnlyMixin:
     allow_delete = False
 
     def _administrator(self, request):
-        return request.user.is_active and is_administrator(request.user)
+        return request.user.is_active and scope_for(request.user).administers
 
     def has_module_permission(self, request):
         return self._administrator(request)
