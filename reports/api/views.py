@@ -69,7 +69,8 @@ class TargetViewSet(
     list_relations = ("committee",)
 
     def may_create(self, user):
-        return Target.assignable_committees(user).exists()
+        """Those who set targets (the scope answers); which committees is ``set_targets``' row gate."""
+        return scope_for(user).sets_targets
 
     @extend_schema(
         summary="Set one target (creates it, or changes the value of the existing one)",
