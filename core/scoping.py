@@ -83,6 +83,7 @@ class Scope:
         return None if self.everything else self.read_paths
 
     def reads_reports_of(self, organization):
+        """Whether the user reads the reports of ``organization`` (it lies in a subtree they read)."""
         return self.everything or _within(organization, self.read_paths)
 
     @property
