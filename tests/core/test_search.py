@@ -20,9 +20,9 @@ from dataio.imports import import_members
 from enterprises.models import Enterprise, MassOrganization
 from tests.api_conftest import *  # noqa: F403
 from tests.api_conftest import API
+from tests.dataio.test_io_members_import import csv_bytes, member_row
 from tests.factories import EnterpriseFactory, MassOrganizationFactory, OrganizationFactory, ProspectFactory
 from tests.scoped_views import login, make_member
-from tests.test_io_members_import import csv_bytes, member_row
 
 
 @pytest.mark.parametrize(
