@@ -384,3 +384,33 @@ def test_the_product_code_starts_no_thread():
     ]
     assert product
     assert [str(path) for path in product if "threading.Thread(" in path.read_text()] == []
+
+
+def test_an_rq_worker_builds_a_queued_export(client, tree, secretary_a, settings):
+    """Production's backend: the task goes to Redis (the machine's server, a database of its own) and
+    an RQ worker with django-tasks-rq's job class runs it (in this process, so on the test database)."""
+    import django_rq
+    from django_tasks_rq import Job as RQJob
+    from rq import SimpleWorker
+
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:6379/14", "DEFAULT_TIMEOUT": 60}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    settings.EXPORT_TASK_ROWS = 0
+    queue = django_rq.get_queue("default", job_class=RQJob)
+    queue.empty()
+    try:
+        MemberFactory.create_batch(2, organization=tree.branch_a)
+        login(client, secretary_a)
+        job = job_of(client.get(reverse("io:export"), {"kind": "members", "format": "csv"}))
+        assert status(client, job)["status"] == "queued"
+        assert queue.count == 1
+
+        worker = django_rq.get_worker("default", job_class=RQJob, worker_class=SimpleWorker)
+        assert worker.work(burst=True)
+        assert default_task_backend.get_result(job.task_id).status == TaskResultStatus.SUCCESSFUL
+        state = status(client, job)
+        assert state["status"] == "succeeded"
+        lines = b"".join(client.get(state["result_url"]).streaming_content).decode("utf-8-sig").splitlines()
+        assert len(lines) == 3
+    finally:
+        queue.empty()
