@@ -414,3 +414,14 @@ def test_an_rq_worker_builds_a_queued_export(client, tree, secretary_a, settings
         assert len(lines) == 3
     finally:
         queue.empty()
+
+
+def test_the_job_page_and_status_speak_vietnamese(client, tree, secretary_a, settings):
+    settings.EXPORT_TASK_ROWS = 0
+    MemberFactory(organization=tree.branch_a)
+    login(client, secretary_a, language="vi")
+    with translation.override("vi"):
+        job = job_of(client.get(reverse("io:export"), {"kind": "members", "format": "csv"}))
+        page = client.get(reverse("tasks:job", args=[job.pk])).content.decode()
+    assert "Xuất dữ liệu" in page and "Tải xuống" in page and "hoàn tất" in page
+    assert status(client, job)["label"] == "hoàn tất"
