@@ -24,6 +24,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from django_tasks import task
 
+from config import routers
 from reports import engine, rollups
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,10 @@ def _key(organization, date):
 def count(organization, date):
     """Recount the figures of ``organization`` on ``date`` and cache them; returns :class:`Figures`."""
     version = rollups.data_version()  # read first: writes during the recount leave the result stale
+    if not routers.replica_is_current():
+        # Read from a standby that lags: the figures may lack writes this version counts, so they
+        # are kept as of no version (served now, recounted on the next view, see the docstring).
+        version = None
     started = time.perf_counter()
     # The dashboard shows the totals and the gap lists, not the committees below: the cache keeps
     # no parts (a province's 245 would be unpickled on every view, about 40 ms).
@@ -101,9 +106,12 @@ def recount(organization_id, date, lock):
     from branches.models import Organization
 
     try:
-        organization = Organization.objects.filter(pk=organization_id).first()
-        if organization is not None:
-            count(organization, datetime.date.fromisoformat(date))
+        # Where the dashboard's request reads: the replica when one is configured (count() keeps
+        # figures read from a lagging standby as of no version).
+        with routers.reading_from_replica():
+            organization = Organization.objects.filter(pk=organization_id).first()
+            if organization is not None:
+                count(organization, datetime.date.fromisoformat(date))
     finally:
         cache.delete(lock)  # a recount that failed is tried again by the next view
 
