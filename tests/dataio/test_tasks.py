@@ -10,9 +10,6 @@ with its worker.
 import datetime
 import io
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -26,11 +23,9 @@ from core.models import Job
 from core.spreadsheets import OutColumn, write_csv, write_csv_to, write_xlsx, write_xlsx_to
 from dataio import exports
 from security.models import AccessLog
+from tests.dataio.test_io_members_import import csv_bytes, member_row
+from tests.dataio.test_io_views import login, upload
 from tests.factories import MemberFactory
-from tests.test_io_members_import import csv_bytes, member_row
-from tests.test_io_views import login, upload
-
-BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -340,50 +335,6 @@ def test_old_jobs_and_their_files_are_deleted(client, tree, secretary_a, setting
     job_of(client.get(reverse("io:export"), {"kind": "members", "format": "csv"}))
     assert not Job.objects.filter(pk=old.pk).exists()
     assert not path.exists()
-
-
-# Deployment -----------------------------------------------------------------------------------
-
-
-def test_check_deploy_warns_when_production_runs_tasks_inline():
-    from tests.test_security_settings import production_env
-
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=BASE_DIR,
-        env=production_env(TASKS_BACKEND="immediate"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode != 0
-    assert "party.W001" in result.stdout + result.stderr
-
-
-def test_rq_in_production_configures_the_queue_from_the_environment():
-    from tests.test_security_settings import production_env
-
-    code = "from django.conf import settings as s; print(s.TASKS['default']['BACKEND'], s.RQ_QUEUES['default']['URL'])"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-v", "0", "-c", code],
-        cwd=BASE_DIR,
-        env=production_env(TASKS_BACKEND="rq", REDIS_URL="redis://cache.internal:6379/2"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django_tasks_rq.RQBackend", "redis://cache.internal:6379/2"]
-
-
-def test_the_product_code_starts_no_thread():
-    product = [
-        path
-        for folder in ("core", "security", "branches", "enterprises", "reports", "dataio", "devdata", "config")
-        for path in (BASE_DIR / folder).rglob("*.py")
-    ]
-    assert product
-    assert [str(path) for path in product if "threading.Thread(" in path.read_text()] == []
 
 
 def test_an_rq_worker_builds_a_queued_export(client, tree, secretary_a, settings):
