@@ -7,10 +7,9 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
-    initial = True
-
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
+        ('core', '0001_initial'),
     ]
 
     operations = [
