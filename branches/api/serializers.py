@@ -98,6 +98,12 @@ class OrganizationSerializer(ServiceModelSerializer):
         ]
         read_only_fields = ["depth", "dissolved_on"]
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if getattr(instance, "name_as_of", None):  # the list as of a date: the name of that date
+            data["name"] = instance.name_as_of
+        return data
+
     def create(self, validated_data):
         validated_data.pop("version", None)
         return services.establish_organization(self.acting_user, **validated_data)

@@ -7,13 +7,14 @@ field). Lifecycle steps are actions: ``members/{id}/recognize/``, ``…/transfer
 """
 
 from django.contrib.auth import get_user_model
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import Case, Exists, OuterRef, Prefetch, Subquery, When
 from django.db.models.functions import Length, Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status
+from rest_framework import mixins, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -35,7 +36,7 @@ from branches.api.serializers import (
     WithdrawProspectSerializer,
 )
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
-from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect, RoleAssignment
 from core.api import ScopedViewSet, service_errors, validated_payload
 from core.scoping import scope_for
 
@@ -55,7 +56,17 @@ class CitizenIdContextMixin:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List Party organisations in your scope"),
+    list=extend_schema(
+        summary="List Party organisations in your scope",
+        parameters=[
+            OpenApiParameter(
+                "as_of",
+                OpenApiTypes.DATE,
+                description="The tree of this date: the organisations in force then, with their parents and "
+                "names of that date (default today).",
+            )
+        ],
+    ),
     retrieve=extend_schema(summary="One Party organisation, by id"),
     create=extend_schema(summary="Establish a Party organisation (administrators)"),
     partial_update=extend_schema(summary="Correct an organisation's facts (administrators)"),
@@ -77,7 +88,39 @@ class OrganizationViewSet(
 
     def get_queryset(self):
         parent = Organization.objects.filter(path=Substr(OuterRef("path"), 1, Length(OuterRef("path")) - 4))
-        return super().get_queryset().annotate(parent_code=Subquery(parent.values("code")[:1]))
+        parent_code = Subquery(parent.values("code")[:1])
+        as_of = self.as_of() if self.action == "list" else None
+        if as_of is None:
+            return super().get_queryset().annotate(parent_code=parent_code)
+        # The tree of that date: dated states where they exist, today's row for organisations never
+        # restructured (written in bulk).
+        states = OrganizationVersion.objects.on(as_of).filter(organization=OuterRef("pk"))
+        dated = OrganizationVersion.objects.filter(organization=OuterRef("pk"))
+        return (
+            super()
+            .get_queryset()
+            .active_on(as_of)
+            .filter(Exists(states) | ~Exists(dated))
+            .annotate(
+                parent_code=Case(
+                    When(Exists(states), then=Subquery(states.values("parent__code")[:1])), default=parent_code
+                ),
+                name_as_of=Subquery(states.values("name")[:1]),
+            )
+        )
+
+    def as_of(self):
+        """``?as_of=`` of the list (None: today's tree); an invalid date is a 400 naming it."""
+        raw = self.request.query_params.get("as_of")
+        if not raw:
+            return None
+        try:
+            value = serializers.DateField().to_internal_value(raw)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"as_of": exc.detail}) from exc
+        if not 1930 <= value.year <= 2200:
+            raise serializers.ValidationError({"as_of": [_("Give a date between 1930 and 2200.")]})
+        return None if value >= services.today() else value
 
     def may_create(self, user):
         return scope_for(user).administers

@@ -7,6 +7,7 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import translation
 
 from branches import services
@@ -16,6 +17,8 @@ from branches.structure import timeline, tree_as_of
 from core.scoping import scope_for
 from reports import engine
 from reports.serializers import fulfilment_to_dict
+from tests.api_conftest import *  # noqa: F403
+from tests.api_conftest import API
 from tests.factories import MemberFactory, OrganizationFactory, UserFactory
 
 D = datetime.date
@@ -302,3 +305,58 @@ def test_migration_backfilled_states_read_as_today(tree):
     assert codes(tree_as_of(Organization.objects.all(), D(2009, 12, 31))) == []
     outsider = UserFactory()
     assert tree_as_of(Organization.objects.visible_to(outsider), D(2024, 6, 1)) == []
+
+
+# Pages and API ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def reformed(tree, administrator):
+    """BR-A moved on 1 July 2025 under a new ward committee."""
+    new = ward(tree, administrator)
+    services.move_organization(administrator, tree.branch_a, new, on=REFORM, decision_number="15-QĐ/TU")
+    return new
+
+
+def test_tree_page_as_of_a_date_shows_the_tree_of_that_date(client, tree, administrator, reformed):
+    client.force_login(administrator)
+    url = reverse("branches:organization_tree")
+    before = client.get(url, {"as_of": "2025-06-30"})
+    assert before.status_code == 200
+    rows = [(organization.code, organization.indent) for organization in before.context["organizations"]]
+    assert rows[:2] == [("CITY", 1), ("DIST", 2)] and sorted(rows[2:]) == [("BR-A", 3), ("BR-B", 3)]
+    today_page = client.get(url).content.decode()
+    assert reformed.name in today_page
+    bad = client.get(url, {"as_of": "30-13-2025"})
+    assert bad.status_code == 200 and bad.context["as_of_form"].errors
+
+
+def test_organisation_page_lists_parents_over_time(client, tree, administrator, reformed):
+    client.force_login(administrator)
+    response = client.get(reverse("branches:organization_detail", args=[tree.branch_a.pk]))
+    before, after = response.context["timeline"]
+    assert (before.parent, before.last_day, after.parent, after.valid_from) == (
+        tree.committee,
+        D(2025, 6, 30),
+        reformed,
+        REFORM,
+    )
+    text = response.content.decode()
+    assert "30-06-2025" in text and "01-07-2025" in text and "15-QĐ/TU" in text
+
+
+def test_api_lists_the_organisations_as_of_a_date(api, tree, reformed):
+    rows = api.administrator.get(f"{API}organizations/", {"as_of": "2025-06-30"}).json()["results"]
+    assert {row["code"]: row["parent"] for row in rows} == {
+        "CITY": None,
+        "DIST": "CITY",
+        "BR-A": "DIST",
+        "BR-B": "DIST",
+    }
+    rows = api.administrator.get(f"{API}organizations/").json()["results"]
+    assert {row["code"]: row["parent"] for row in rows}["BR-A"] == "WARD"
+    assert api.administrator.get(f"{API}organizations/", {"as_of": "nonsense"}).status_code == 400
+    assert api.administrator.get(f"{API}organizations/", {"as_of": "1066-10-14"}).status_code == 400
+    # a department user sees their subtree of today, as it stood on the date (BR-A left it on 1 July)
+    rows = api.department.get(f"{API}organizations/", {"as_of": "2025-06-30"}).json()["results"]
+    assert {row["code"]: row["parent"] for row in rows} == {"DIST": "CITY", "BR-B": "DIST"}
