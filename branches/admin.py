@@ -12,8 +12,6 @@ Rules of this admin (shared by ``enterprises.admin`` and ``reports.admin``):
 * A Party record is never silently deleted: deletion is off unless a service does it.
 """
 
-import contextlib
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -43,6 +41,7 @@ from core.admin import (
 )
 from core.forms import apply_service_errors
 from core.scoping import scope_for
+from core.services import deliberate_row_writes
 
 admin.site.site_header = _("Party building in non-state enterprises: administration")
 admin.site.site_title = _("Party building administration")
@@ -319,14 +318,6 @@ class OrganizationAdmin(PartyModelAdmin):
         )
 
 
-def bulk_write():
-    try:
-        from zeal import zeal_ignore
-    except ImportError:  # the guard is a development dependency
-        return contextlib.nullcontext()
-    return zeal_ignore()
-
-
 def run_restructuring(modeladmin, request, queryset, *, form_class, title, apply, done_message, exactly_one=False):
     """An admin action over the tree: one form, all selected organisations in one transaction.
 
@@ -344,7 +335,7 @@ def run_restructuring(modeladmin, request, queryset, *, form_class, title, apply
         try:
             # One service call per selected organisation, each re-reading its row under lock:
             # deliberate, not an N+1 of a page (the guard of the test suite is told so).
-            with transaction.atomic(), bulk_write():
+            with transaction.atomic(), deliberate_row_writes():
                 apply(request.user, organizations, form)
         except ValidationError as exc:
             apply_service_errors(form, exc)

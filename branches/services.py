@@ -35,7 +35,14 @@ from branches.models import (
 from core.dates import add_years, age_on, same_day, today  # noqa: F401 (same_day and today: the services' clock)
 from core.models import SINGLE_LINE_FORBIDDEN
 from core.scoping import forget_scope, scope_for
-from core.services import Errors, check_version, full_clean_into, lock_for_update, save_with_history
+from core.services import (
+    Errors,
+    check_version,
+    deliberate_row_writes,
+    full_clean_into,
+    lock_for_update,
+    save_with_history,
+)
 from core.validators import validate_citizen_id
 
 MINIMUM_ADMISSION_AGE = 18
@@ -415,7 +422,6 @@ def rename_organization(
     return save_with_history(organization, acting_user, reason=_("renamed"))
 
 
-@transaction.atomic
 def merge_organizations(acting_user, sources, into, *, on, decision_number="", decision_date=None):
     """Merge ``sources`` (A, B, …) into ``into`` (C, existing: establish it first when new) on ``on``.
 
@@ -423,6 +429,13 @@ def merge_organizations(acting_user, sources, into, *, on, decision_number="", d
     "merged" and reopen at C the same day (no report counts that as a transfer); their role
     assignments go to C; A and B end on ``on``, "merged into C".
     """
+    with transaction.atomic(), deliberate_row_writes():
+        return _merge_organizations(
+            acting_user, sources, into, on=on, decision_number=decision_number, decision_date=decision_date
+        )
+
+
+def _merge_organizations(acting_user, sources, into, *, on, decision_number, decision_date):
     _require_tree_manager(acting_user)
     into = lock_for_update(into)
     sources = [lock_for_update(source) for source in {source.pk: source for source in sources}.values()]

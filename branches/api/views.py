@@ -3,7 +3,8 @@
 Every queryset comes from ``visible_to(request.user)`` (outsiders get 404), every write goes
 through ``branches.services`` (a read-only role gets 403, invalid input 400 with a message per
 field). Lifecycle steps are actions: ``members/{id}/recognize/``, ``…/transfer/``, ``…/leave/``,
-``prospects/{id}/admit/``, ``…/withdraw/``, ``organizations/{id}/dissolve/``, ``…/move/``.
+``prospects/{id}/admit/``, ``…/withdraw/``, ``organizations/{id}/dissolve/``, ``…/move/``,
+``…/rename/``, ``…/merge/`` (restructuring with effective dates and decisions).
 """
 
 from django.contrib.auth import get_user_model
@@ -25,10 +26,12 @@ from branches.api.serializers import (
     DissolveOrganizationSerializer,
     LeaveSerializer,
     MemberSerializer,
+    MergeSerializer,
     MoveSerializer,
     OrganizationSerializer,
     ProspectSerializer,
     RecognizeSerializer,
+    RenameSerializer,
     RoleAssignmentSerializer,
     TokenSerializer,
     TransferSerializer,
@@ -156,6 +159,8 @@ class OrganizationViewSet(
                 organization,
                 on=data["on"],
                 destination=data.get("destination"),
+                decision_number=data.get("decision_number", ""),
+                decision_date=data.get("decision_date"),
                 expected_version=data.get("version"),
             )
         return Response(self.get_serializer(organization).data)
@@ -169,10 +174,58 @@ class OrganizationViewSet(
     def move(self, request, pk=None):
         organization = self.get_object()
         data = validated_payload(MoveSerializer, request)
-        organization = services.move_organization(
-            request.user, organization, data["parent"], expected_version=data.get("version")
-        )
+        with service_errors():
+            organization = services.move_organization(
+                request.user,
+                organization,
+                data["parent"],
+                on=data.get("on"),
+                decision_number=data.get("decision_number", ""),
+                decision_date=data.get("decision_date"),
+                expected_version=data.get("version"),
+            )
         return Response(self.get_serializer(organization).data)
+
+    @extend_schema(
+        summary="Rename an organisation from a date (administrators)",
+        request=RenameSerializer,
+        responses=OrganizationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def rename(self, request, pk=None):
+        organization = self.get_object()
+        data = validated_payload(RenameSerializer, request)
+        with service_errors():
+            organization = services.rename_organization(
+                request.user,
+                organization,
+                name=data["name"],
+                on=data.get("on"),
+                decision_number=data.get("decision_number", ""),
+                decision_date=data.get("decision_date"),
+                expected_version=data.get("version"),
+            )
+        return Response(self.get_serializer(organization).data)
+
+    @extend_schema(
+        summary="Merge organisations into this one on a date (administrators)",
+        request=MergeSerializer,
+        responses=OrganizationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        successor = self.get_object()
+        data = validated_payload(MergeSerializer, request)
+        with service_errors():
+            successor = services.merge_organizations(
+                request.user,
+                data["sources"],
+                successor,
+                on=data["on"],
+                decision_number=data.get("decision_number", ""),
+                decision_date=data.get("decision_date"),
+            )
+        return Response(self.get_serializer(successor).data)
 
 
 # Members ----------------------------------------------------------------------------------

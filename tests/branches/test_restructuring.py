@@ -363,3 +363,37 @@ def test_api_lists_the_organisations_as_of_a_date(api, tree, reformed):
     # a department user sees their subtree of today, as it stood on the date (BR-A left it on 1 July)
     rows = api.department.get(f"{API}organizations/", {"as_of": "2025-06-30"}).json()["results"]
     assert {row["code"]: row["parent"] for row in rows} == {"DIST": "CITY", "BR-B": "DIST"}
+
+
+def test_api_move_rename_and_merge_with_dates_and_decisions(api, tree):
+    new = OrganizationFactory(code="WARD", parent=tree.city, locality=tree.province, established_on=REFORM)
+    moved = api.administrator.post(
+        f"{API}organizations/{tree.branch_a.pk}/move/",
+        {"parent": "WARD", "on": "2025-07-01", "decision_number": "15-QĐ/TU", "decision_date": "2025-06-20"},
+        format="json",
+    )
+    assert moved.status_code == 200, moved.json()
+    assert tree.branch_a.versions.get(valid_from=REFORM).parent == new
+    refused = api.administrator.post(
+        f"{API}organizations/{tree.branch_a.pk}/rename/", {"name": "X", "on": "2025-01-01"}, format="json"
+    )
+    assert refused.status_code == 400 and "on" in refused.json()
+    renamed = api.administrator.post(
+        f"{API}organizations/{tree.branch_a.pk}/rename/", {"name": "Chi bộ phường", "on": "2025-08-01"}, format="json"
+    )
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Chi bộ phường"
+    merged = api.administrator.post(
+        f"{API}organizations/{tree.branch_b.pk}/merge/", {"sources": ["BR-A"], "on": "2025-09-01"}, format="json"
+    )
+    assert merged.status_code == 200, merged.json()
+    tree.branch_a.refresh_from_db()
+    assert tree.branch_a.dissolved_on == D(2025, 9, 1)
+    assert (
+        api.administrator.post(
+            f"{API}organizations/{tree.branch_b.pk}/merge/", {"sources": ["NOPE"], "on": "2025-09-01"}, format="json"
+        ).status_code
+        == 400
+    )
+    assert api.department.post(
+        f"{API}organizations/{tree.branch_b.pk}/merge/", {"sources": ["BR-B"], "on": "2025-09-01"}, format="json"
+    ).status_code in (403, 404)
