@@ -397,3 +397,26 @@ def test_api_move_rename_and_merge_with_dates_and_decisions(api, tree):
     assert api.department.post(
         f"{API}organizations/{tree.branch_b.pk}/merge/", {"sources": ["BR-B"], "on": "2025-09-01"}, format="json"
     ).status_code in (403, 404)
+
+
+def test_the_data_migration_gives_each_organisation_its_state_of_today(tree):
+    """Valid from its establishment, under its current parent; a dissolved one ends on its dissolution."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    Organization.objects.filter(pk=tree.branch_b.pk).update(dissolved_on=D(2023, 1, 1))
+    import_module("branches.migrations.0010_organization_versions").versions_from_today(apps, None)
+    states = {v.organization.code: v for v in OrganizationVersion.objects.select_related("organization", "parent")}
+    assert {code: (s.parent.code if s.parent else None) for code, s in states.items()} == {
+        "CITY": None,
+        "DIST": "CITY",
+        "BR-A": "DIST",
+        "BR-B": "DIST",
+    }
+    assert (states["BR-A"].valid_from, states["BR-A"].valid_to, states["BR-A"].name) == (
+        tree.branch_a.established_on,
+        None,
+        tree.branch_a.name,
+    )
+    assert (states["BR-B"].valid_to, states["BR-B"].end_change) == (D(2023, 1, 1), OrganizationChange.DISSOLVED)
