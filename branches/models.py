@@ -1,5 +1,7 @@
 """Party organisations, role assignments, members with their membership periods, prospects."""
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -11,6 +13,7 @@ from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 from branches.choices import (
     GRASSROOTS_KINDS,
     MemberStatus,
+    OrganizationChange,
     OrganizationKind,
     PeriodEndReason,
     Position,
@@ -143,6 +146,77 @@ class Organization(TimestampedModel, MP_Node):
 
     def is_active_on(self, date):
         return self.established_on <= date and (self.dissolved_on is None or self.dissolved_on > date)
+
+
+class OrganizationVersionQuerySet(models.QuerySet):
+    def on(self, date):
+        """The states in force on ``date`` (``valid_to`` is the first day the state no longer holds)."""
+        return self.filter(valid_from__lte=date).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=date))
+
+
+class OrganizationVersion(models.Model):
+    """One dated state of an organisation: its parent and name from ``valid_from`` until the day
+    before ``valid_to`` (open when empty).
+
+    The tree (paths) is the structure of today; these rows answer "as of a date". They are
+    written only by the services of ``branches.services`` (establish, move, rename, merge,
+    dissolve), each with the change that began the state and its decision.
+    """
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.CASCADE, related_name="versions"
+    )
+    parent = models.ForeignKey(
+        Organization,
+        verbose_name=_("parent"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    name = models.CharField(_("name"), max_length=300)
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid until"), null=True, blank=True)
+    change = models.CharField(_("change"), max_length=20, choices=OrganizationChange.choices)
+    decision_number = models.CharField(_("decision number"), max_length=60, blank=True)
+    decision_date = models.DateField(_("decision date"), null=True, blank=True)
+    end_change = models.CharField(_("ended by"), max_length=20, choices=OrganizationChange.choices, blank=True)
+    end_decision_number = models.CharField(_("decision number of the end"), max_length=60, blank=True)
+    end_decision_date = models.DateField(_("decision date of the end"), null=True, blank=True)
+    successor = models.ForeignKey(
+        Organization,
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = OrganizationVersionQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organization", "valid_from"]
+        verbose_name = _("dated state of an organisation")
+        verbose_name_plural = _("dated states of organisations")
+        indexes = [models.Index(fields=["valid_from", "valid_to"], name="org_version_validity")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "valid_from"], name="org_version_one_per_day"),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                name="org_version_ends_after_start",
+            ),
+            models.CheckConstraint(condition=Q(change__in=OrganizationChange.values), name="org_version_change_known"),
+            models.CheckConstraint(condition=~Q(parent=F("organization")), name="org_version_not_own_parent"),
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.name} {self.valid_from}–{self.valid_to or ''}"
+
+    @property
+    def last_day(self):
+        """The last day the state held (the day before ``valid_to``), or None while it holds."""
+        return self.valid_to - datetime.timedelta(days=1) if self.valid_to else None
 
 
 class RoleAssignmentQuerySet(models.QuerySet):

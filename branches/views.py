@@ -24,6 +24,7 @@ from branches import services
 from branches.choices import OPEN_PROSPECT_STAGES, MemberStatus, OrganizationKind, ProspectStage, RoleKey
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.forms import (
+    AsOfForm,
     LeavingForm,
     MemberAdmitForm,
     MemberEditForm,
@@ -34,6 +35,7 @@ from branches.forms import (
     TransferForm,
 )
 from branches.models import Member, Organization, Prospect, RoleAssignment, enterprise_model
+from branches.structure import timeline, tree_as_of
 from branches.tables import MemberTable, OrganizationTable, ProspectTable
 from core.dates import add_years
 from core.middleware import ACTIVE_ROLE_SESSION_KEY
@@ -132,6 +134,21 @@ class OrganizationTreeView(ScopedViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        as_of_form = AsOfForm(self.request.GET or None)
+        as_of = as_of_form.date()
+        context.update(as_of_form=as_of_form, as_of=as_of, is_past=as_of < services.today())
+        if context["is_past"]:
+            # The tree of that date, from the dated states: names and parents as they were then.
+            nodes = tree_as_of(self.get_queryset(), as_of)
+            page = Paginator(nodes, self.paginate_by).get_page(self.request.GET.get("page"))
+            organizations = []
+            for node in page.object_list:
+                organization = node.organization
+                organization.name = node.name
+                organization.indent = min(node.depth, 10)
+                organizations.append(organization)
+            context.update(organizations=organizations, page_obj=page, is_administrator=False)
+            return context
         visible = self.get_queryset()
         within = self._within(visible)
         top = top_depth(self.request.user)
@@ -194,6 +211,7 @@ class OrganizationDetailView(ObjectDetailView):
             .filter(organization__path__startswith=organization.path)
             .count()
         )
+        context["timeline"] = timeline(organization)
         context["can_edit"] = False  # the tree is changed in the admin by administrators
         context["is_administrator"] = scope_for(self.request.user).administers
         return context
@@ -375,9 +393,9 @@ class ProspectDetailView(ObjectDetailView):
         }
         enterprises = {
             e.pk: str(e)
-            for e in enterprise_model().objects.visible_to(user).filter(
-                pk__in=self.object.history.values_list("enterprise_id", flat=True)
-            )
+            for e in enterprise_model()
+            .objects.visible_to(user)
+            .filter(pk__in=self.object.history.values_list("enterprise_id", flat=True))
         }
         context["history"] = history_entries(
             self.object, {"organization": organizations, "enterprise": enterprises, "member": {}}

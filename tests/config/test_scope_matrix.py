@@ -158,6 +158,8 @@ REGISTRY = {
     "api:organization-detail": R(RECORD_WRITE, Organization),
     "api:organization-dissolve": R(RECORD_WRITE, Organization),
     "api:organization-move": R(RECORD_WRITE, Organization),
+    "api:organization-rename": R(RECORD_WRITE, Organization),
+    "api:organization-merge": R(RECORD_WRITE, Organization),
     "api:member-list": R(LIST),
     "api:member-detail": R(RECORD_WRITE, Member),
     "api:member-leave": R(RECORD_WRITE, Member),
