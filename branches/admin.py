@@ -32,6 +32,7 @@ from branches import services
 from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, OrganizationKind, PeriodEndReason, RoleKey
 from branches.models import (
     AccessLog,
+    ApiToken,
     Member,
     MembershipPeriod,
     Organization,
@@ -39,6 +40,7 @@ from branches.models import (
     RoleAssignment,
 )
 from branches.scoping import is_administrator
+from branches.security import revoke_token
 
 admin.site.site_header = _("Party building in non-state enterprises: administration")
 admin.site.site_title = _("Party building administration")
@@ -817,3 +819,21 @@ class AccessLogAdmin(AdministratorOnlyMixin, admin.ModelAdmin):
     list_filter = ["action"]
     search_fields = ["username", "path"]
     date_hierarchy = "at"
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(AdministratorOnlyMixin, admin.ModelAdmin):
+    """API tokens (never their keys): listed, and revoked with the action."""
+
+    allow_add = False
+    allow_change = False
+    list_display = ["prefix", "user", "created", "expires_at", "revoked_at", "second_factor", "last_used_at"]
+    list_select_related = ["user"]
+    list_filter = ["second_factor"]
+    search_fields = ["user__username", "prefix"]
+    actions = ["revoke"]
+
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True).select_related("user"):
+            revoke_token(token, request.user.get_username())

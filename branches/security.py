@@ -12,7 +12,9 @@
   need not (an export view may set ``request.access_log_member_ids`` to name the members exported).
 """
 
+import hashlib
 import logging
+import secrets
 from urllib.parse import urlencode
 
 from axes.backends import AxesStandaloneBackend
@@ -22,7 +24,10 @@ from django.dispatch import receiver
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication
 
 from branches.choices import RoleKey
 
@@ -96,7 +101,9 @@ def log_permission_denied(request, reason=""):
 
 
 def user_roles(user):
-    roles = set(user.role_assignments.values_list("role", flat=True))
+    from branches.models import RoleAssignment
+
+    roles = set(RoleAssignment.objects.filter(user_id=user.pk).values_list("role", flat=True))
     if user.is_superuser:
         roles.add(RoleKey.ADMINISTRATOR)
     return roles
@@ -141,10 +148,6 @@ class OTPRequiredMiddleware:
         return self._exempt_paths
 
     def __call__(self, request):
-        if request.method == "POST" and request.path == self.token_path():
-            refusal = self.refuse_password_only_token(request)
-            if refusal is not None:
-                return refusal
         user = getattr(request, "user", None)
         if (
             user is not None
@@ -157,40 +160,6 @@ class OTPRequiredMiddleware:
             return self.refuse(request, user)
         return self.get_response(request)
 
-    def token_path(self):
-        try:
-            return reverse("api:token")
-        except Exception:  # noqa: BLE001 - no API mounted
-            return None
-
-    def refuse_password_only_token(self, request):
-        """A password alone must not yield an API token for an account that needs a second factor."""
-        import json
-
-        from django.contrib.auth import get_user_model
-
-        username = request.POST.get("username")
-        if username is None and request.content_type == "application/json":
-            try:
-                username = (json.loads(request.body or b"{}") or {}).get("username")
-            except (ValueError, AttributeError):
-                username = None
-        if not isinstance(username, str) or not username:
-            return None
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None or not otp_required_for(user):
-            return None
-        log_permission_denied(request, "password-only API token refused (two-factor account)")
-        return JsonResponse(
-            {
-                "detail": _(
-                    "This account uses two-factor authentication: sign in on the web page and ask an "
-                    "administrator for an API token."
-                )
-            },
-            status=403,
-        )
-
     def refuse(self, request, user):
         if request.path.startswith("/api/"):
             return JsonResponse(
@@ -199,6 +168,89 @@ class OTPRequiredMiddleware:
             )
         name = "security:otp_verify" if has_confirmed_device(user) else "security:otp_setup"
         return redirect(f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}")
+
+
+# API tokens -------------------------------------------------------------------------------
+#
+# The rule, in one place: a token works for an account that needs two-factor authentication only
+# if it was issued after that account passed its second factor (``ApiToken.second_factor``). The
+# token endpoint asks two-factor accounts for their TOTP code; the decision is made on the user
+# that ``authenticate()`` returned, never on the username as submitted.
+
+
+def token_digest(key):
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def issue_token(user, *, second_factor, created_by=None):
+    """A new API token for ``user``: returns ``(token, key)``; only the key's digest is stored."""
+    from branches.models import ApiToken
+
+    key = secrets.token_hex(20)
+    token = ApiToken.objects.create(
+        user=user,
+        digest=token_digest(key),
+        prefix=key[:8],
+        expires_at=timezone.now() + settings.API_TOKEN_LIFETIME,
+        second_factor=second_factor,
+        created_by=created_by,
+    )
+    logger.info(
+        "api token issued user=%s by=%s second_factor=%s",
+        user.get_username(),
+        created_by.get_username() if created_by is not None else "-",
+        second_factor,
+    )
+    return token, key
+
+
+def revoke_token(token, acting_user):
+    from branches.models import ApiToken
+
+    if token.revoked_at is None:
+        ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+        token.refresh_from_db(fields=["revoked_at"])
+    logger.info("api token revoked user=%s prefix=%s by=%s", token.user.get_username(), token.prefix, acting_user)
+
+
+def token_usable_by(token):
+    """Whether ``token`` may authenticate its user now (the two-factor rule included)."""
+    return token.second_factor or not otp_required_for(token.user)
+
+
+class ApiTokenAuthentication(TokenAuthentication):
+    """``Authorization: Token <key>`` against :class:`~branches.models.ApiToken`: unexpired, unrevoked,
+    issued after the second factor where the account needs one; each use is recorded."""
+
+    def authenticate(self, request):
+        self._request = request
+        return super().authenticate(request)
+
+    def authenticate_credentials(self, key):
+        from branches.models import ApiToken, ApiTokenUse
+
+        now = timezone.now()
+        token = (
+            ApiToken.objects.usable(now).select_related("user").filter(digest=token_digest(key)).first()
+            if len(key) <= 100
+            else None
+        )
+        if token is None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
+        if not token_usable_by(token):
+            log_permission_denied(self._request._request, "API token issued without the second factor refused")
+            raise exceptions.AuthenticationFailed(
+                _("This account uses two-factor authentication: ask for a new token with your code.")
+            )
+        request = self._request
+        ApiTokenUse.objects.create(
+            token=token,
+            ip_address=client_ip(request),
+            method=request.method[:10],
+            path=request.get_full_path()[:500].replace("\x00", "\\u0000"),
+        )
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
 
 
 # Access log -------------------------------------------------------------------------------

@@ -31,11 +31,18 @@ def replica_configured():
 
 # Sign-in state is always read from the primary: a session created a moment ago must be found.
 PRIMARY_ONLY_APPS = {"sessions", "auth", "axes", "otp_totp", "django_otp", "authtoken", "contenttypes"}
+# API tokens likewise: a revoked token must stop working at once.
+PRIMARY_ONLY_MODELS = {"branches.apitoken"}
 
 
 class ReplicaRouter:
     def db_for_read(self, model, **hints):
-        if _use_replica.get() and replica_configured() and model._meta.app_label not in PRIMARY_ONLY_APPS:
+        if (
+            _use_replica.get()
+            and replica_configured()
+            and model._meta.app_label not in PRIMARY_ONLY_APPS
+            and model._meta.label_lower not in PRIMARY_ONLY_MODELS
+        ):
             return REPLICA
         return "default"
 

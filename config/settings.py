@@ -163,7 +163,7 @@ DJANGO_TABLES2_TEMPLATE = "django_tables2/lean.html"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "branches.security.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -266,6 +266,8 @@ AXES_VERBOSE = False
 OTP_REQUIRED_ROLES = (
     tuple(env_list("OTP_REQUIRED_ROLES", "administrator,department")) if env_bool("OTP_REQUIRED", default=True) else ()
 )
+# API tokens expire this long after they are issued (API_TOKEN_DAYS, default 30).
+API_TOKEN_LIFETIME = timedelta(days=int(os.environ.get("API_TOKEN_DAYS", "30")))
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Party building")
 
 # N+1 guard (issue 7): django-zeal raises NPlusOneError when a request loads a relation row by

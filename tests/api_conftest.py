@@ -4,8 +4,9 @@ Imported by the ``tests/test_api_*.py`` modules (``from tests.api_conftest impor
 """
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from branches.security import issue_token
 
 API = "/api/v1/"
 
@@ -24,8 +25,8 @@ def _fast_password_hashing(settings):
 def _client(user, language="en"):
     client = APIClient(HTTP_ACCEPT_LANGUAGE=language)
     if user is not None:
-        token, _created = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _token, key = issue_token(user, second_factor=True)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

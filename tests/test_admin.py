@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from branches.choices import MemberStatus, OrganizationKind, PeriodEndReason, ProspectStage, RoleKey
-from branches.models import AccessLog, Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from branches.models import AccessLog, ApiToken, Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from branches.security import issue_token
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 from reports.metrics import Metric
 from reports.models import Target
@@ -80,6 +81,7 @@ def one_of_each(tree, administrator):
         Target: TargetFactory(committee=tree.committee),
         get_user_model(): administrator,
         AccessLog: AccessLog.objects.create(user=administrator, username="administrator", action="viewed"),
+        ApiToken: issue_token(administrator, second_factor=True)[0],
     }
 
 
@@ -87,6 +89,14 @@ def our_registry():
     return {
         model: model_admin for model, model_admin in admin.site._registry.items() if model._meta.app_label in OUR_APPS
     }
+
+
+def test_administrators_revoke_tokens_in_the_admin(tree, admin_web, staff_administrator, secretary_a):
+    token = issue_token(secretary_a, second_factor=False)[0]
+    response = admin_web.post(url(ApiToken, "changelist"), {"action": "revoke", "_selected_action": [token.pk]})
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
 
 
 def test_every_model_of_our_apps_is_registered():

@@ -21,7 +21,7 @@ from branches.api.base import (
     VersionField,
 )
 from branches.choices import LEAVING_REASONS, PeriodEndReason, RoleKey
-from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from branches.models import ApiToken, Member, MembershipPeriod, Organization, Prospect, RoleAssignment
 from enterprises.models import Enterprise, Locality
 
 User = get_user_model()
@@ -325,6 +325,49 @@ class UserSerializer(serializers.ModelSerializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True, help_text=_("Send as the header “Authorization: Token <token>”."))
+    expires_at = serializers.DateTimeField(read_only=True)
+
+
+class ObtainTokenSerializer(serializers.Serializer):
+    """Username, password and, for an account with two-factor authentication, the current TOTP code."""
+
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    otp_token = serializers.CharField(
+        max_length=8,
+        required=False,
+        allow_blank=True,
+        help_text=_("The six-digit code of your authenticator app (accounts with two-factor authentication)."),
+    )
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    usable = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "user",
+            "prefix",
+            "created",
+            "created_by",
+            "expires_at",
+            "revoked_at",
+            "second_factor",
+            "last_used_at",
+            "usable",
+        ]
+        read_only_fields = fields
+
+    def get_usable(self, token) -> bool:
+        from django.utils import timezone
+
+        from branches.security import token_usable_by
+
+        return token.revoked_at is None and token.expires_at > timezone.now() and token_usable_by(token)
 
 
 class RoleAssignmentSerializer(serializers.ModelSerializer):
