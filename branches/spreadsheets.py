@@ -3,7 +3,8 @@
 Reading turns an uploaded file into a header and numbered rows of cell values, refusing with a
 clear, translated message what is not a spreadsheet, too large, empty or too long. Writing
 produces .xlsx (real date cells, codes as text) and .csv (UTF-8 with BOM so Excel reads the
-Vietnamese letters, ISO dates). Parsing of typed values (dates, numbers, choices) lives here too,
+Vietnamese letters, ISO dates); every cell written passes through :func:`xlsx_cell` or
+:func:`csv_cell`, so no text becomes a formula. Parsing of typed values (dates, numbers, choices) lives here too,
 so the importers and the exports agree on one format.
 """
 
@@ -374,10 +375,58 @@ class OutColumn:
     text: bool = False
 
 
+# Formula-safe cells: every CSV and .xlsx the product writes passes each value through these two.
+
+#: Text beginning with one of these is a formula to a spreadsheet program (OWASP's list).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A value as a CSV field: dates in ISO form, booleans 1/0, numbers as they are, and text that a
+    spreadsheet program would run as a formula neutralised with a leading apostrophe (OWASP's advice;
+    the csv writer quotes fields holding quotes or separators)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float | Decimal):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def xlsx_cell(sheet, value, *, text=False):
+    """An openpyxl cell for ``sheet`` (normal or write-only) holding ``value``, never a formula.
+
+    Numbers stay numbers, dates date cells (dd/mm/yyyy); any other value is a string cell, even
+    when it begins with ``=`` (openpyxl would store that as a formula). ``text``: a code column,
+    kept as text and shown as text (``@``) even when it looks like a number.
+    """
+    from openpyxl.cell import WriteOnlyCell
+
+    if isinstance(value, datetime.datetime):
+        value = value.replace(tzinfo=None)
+    if text:
+        value = "" if value is None else str(value)
+    elif value is not None and not isinstance(value, bool | int | float | Decimal | datetime.date):
+        value = str(value)
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # never "f": the text is shown, not run
+    if isinstance(value, datetime.date):
+        cell.number_format = DATE_FORMAT_XLSX
+    elif text:
+        cell.number_format = "@"
+    return cell
+
+
 def write_xlsx(columns, rows, *, title="Sheet"):
     """An .xlsx workbook (bytes): a bold frozen header, dates as date cells, codes as text cells."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
@@ -389,49 +438,23 @@ def write_xlsx(columns, rows, *, title="Sheet"):
     bold = Font(bold=True)
     header = []
     for column in columns:
-        cell = WriteOnlyCell(sheet, value=str(column.header))
+        cell = xlsx_cell(sheet, str(column.header))
         cell.font = bold
         header.append(cell)
     sheet.append(header)
     text_flags = [column.text for column in columns]
     for row in rows:
-        out = []
-        for value, is_text in zip(row, text_flags, strict=False):
-            if isinstance(value, datetime.datetime):
-                value = value.replace(tzinfo=None)
-            if isinstance(value, datetime.date):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = DATE_FORMAT_XLSX
-                out.append(cell)
-            elif is_text:
-                cell = WriteOnlyCell(sheet, value="" if value is None else str(value))
-                cell.number_format = "@"
-                out.append(cell)
-            else:
-                out.append(value)
-        sheet.append(out)
+        sheet.append([xlsx_cell(sheet, value, text=is_text) for value, is_text in zip(row, text_flags, strict=False)])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
-
-
-def _csv_cell(value):
-    if value is None:
-        return ""
-    if isinstance(value, datetime.datetime):
-        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return value
 
 
 def write_csv(columns, rows):
     """CSV bytes in UTF-8 with a BOM (Excel then shows the Vietnamese letters), dates in ISO form."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([str(column.header) for column in columns])
+    writer.writerow([csv_cell(str(column.header)) for column in columns])
     for row in rows:
-        writer.writerow([_csv_cell(value) for value in row])
+        writer.writerow([csv_cell(value) for value in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
