@@ -10,6 +10,8 @@
   details are opened or a member list is exported; :class:`AccessLogMiddleware` calls it for the
   pages and endpoints named in :data:`ACCESS_LOGGED_VIEWS` and for every file download, so views
   need not (an export view may set ``request.access_log_member_ids`` to name the members exported).
+  The log fails closed: a request whose entry cannot be written gets a 503, never the data; text
+  is stored whatever it holds (a NUL written as ``\\u0000``).
 """
 
 import hashlib
@@ -20,8 +22,9 @@ from urllib.parse import urlencode
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import transaction
 from django.dispatch import receiver
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -247,13 +250,32 @@ class ApiTokenAuthentication(TokenAuthentication):
             token=token,
             ip_address=client_ip(request),
             method=request.method[:10],
-            path=request.get_full_path()[:500].replace("\x00", "\\u0000"),
+            path=log_safe(request.get_full_path())[:500],
         )
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
 
 
 # Access log -------------------------------------------------------------------------------
+
+
+class AccessLogUnavailable(Exception):
+    """The access-log entry could not be written: the data must not be served."""
+
+
+def log_safe(text):
+    """Text as the log stores it: any character kept, a NUL (which PostgreSQL refuses in text and
+    JSON) written as ``\\u0000`` and a backslash doubled, so the original can be read back."""
+    return str(text).replace("\\", "\\\\").replace("\x00", "\\u0000")
+
+
+def _log_safe_filters(filters):
+    safe = {}
+    for key, value in filters.items():
+        if key == "csrfmiddlewaretoken":
+            continue
+        safe[log_safe(key)] = [log_safe(item) for item in value] if isinstance(value, list) else log_safe(value)
+    return safe
 
 
 def record_access(request, action, *, members=(), filters=None):
@@ -272,16 +294,21 @@ def record_access(request, action, *, members=(), filters=None):
         request.access_logged = True  # AccessLogMiddleware adds no second entry
     if filters is not None and hasattr(filters, "lists"):
         filters = {key: values if len(values) != 1 else values[0] for key, values in filters.lists()}
-    return AccessLog.objects.create(
-        user=user,
-        username=user.get_username() if user is not None else "",
-        action=action,
-        member_ids=member_ids,
-        filters={key: value for key, value in (filters or {}).items() if key != "csrfmiddlewaretoken"},
-        path=request.get_full_path()[:500] if request is not None else "",
-        ip_address=client_ip(request),
-        user_agent=user_agent(request),
-    )
+    try:
+        with transaction.atomic():
+            return AccessLog.objects.create(
+                user=user,
+                username=user.get_username() if user is not None else "",
+                action=action,
+                member_ids=member_ids,
+                filters=_log_safe_filters(filters or {}),
+                path=log_safe(request.get_full_path())[:500] if request is not None else "",
+                ip_address=client_ip(request),
+                user_agent=log_safe(user_agent(request)),
+            )
+    except Exception as exc:
+        logger.exception("access log entry could not be written for %s", getattr(request, "path", "-"))
+        raise AccessLogUnavailable from exc
 
 
 # What is logged without the view's help: (url name, methods) → action. ``pk`` in the URL is the member.
@@ -298,7 +325,11 @@ ACCESS_LOGGED_VIEWS = {
     "api:member-recognize": ("edited", {"POST"}),
     "api:member-transfer": ("edited", {"POST"}),
     "api:member-list": ("exported", {"GET"}),
+    # History pages: logged when they show members (the view names them in access_log_member_ids).
+    "io:record_history": ("viewed", {"GET"}),
+    "io:changeset": ("viewed", {"GET"}),
 }
+LOGGED_WHEN_MEMBERS_SHOWN = {"io:record_history", "io:changeset"}
 EDIT_METHODS = {"PUT", "PATCH", "DELETE"}
 
 
@@ -331,8 +362,24 @@ class AccessLogMiddleware:
             log_permission_denied(request, "(API or view refusal)")  # refusals not raised as PermissionDenied
         try:
             self.log(request, response)
-        except Exception:  # noqa: BLE001 - a failing log entry is reported, never loses the user's page
-            logger.exception("access log entry could not be written for %s", request.path)
+        except AccessLogUnavailable:
+            return self.refuse(request)  # fail closed: no data served without its log entry
+        return response
+
+    def process_exception(self, request, exception):
+        """A view that records its access itself and could not: refused the same way."""
+        if isinstance(exception, AccessLogUnavailable):
+            return self.refuse(request)
+        return None
+
+    @staticmethod
+    def refuse(request):
+        message = _("The access log could not be written, so the data is not shown. Try again in a moment.")
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": message}, status=503)
+        else:
+            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = "30"
         return response
 
     def log(self, request, response):
@@ -350,6 +397,8 @@ class AccessLogMiddleware:
         if download:
             action, methods = "exported", {request.method}
         if action is None or request.method not in methods:
+            return
+        if match.view_name in LOGGED_WHEN_MEMBERS_SHOWN and not explicit_ids and not download:
             return
         if action == "edited" and request.method == "POST" and response.status_code == 200 and not download:
             if not match.view_name.startswith("api:"):

@@ -396,6 +396,7 @@ def changeset(request):
     if not records:
         raise Http404
     page = Paginator(records, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
+    request.access_log_member_ids = _members_shown(page.object_list)
     entries = _diff_entries(list(page.object_list))
     first = records[0][3]
     return render(
@@ -410,6 +411,17 @@ def changeset(request):
             "total": len(records),
         },
     )
+
+
+def _members_shown(records):
+    """The ids of the members whose data history rows show (members and their membership periods)."""
+    ids = set()
+    for key, _model, _label, record in records:
+        if key == "member":
+            ids.add(record.id)
+        elif key == "membershipperiod":
+            ids.add(record.member_id)
+    return sorted(ids)
 
 
 def _diff_entries(records):
@@ -484,6 +496,7 @@ def record_history(request, model_key, pk):
 
     model, label = HISTORY_MODELS[model_key]
     obj = get_object_or_404(model.objects.visible_to(request.user), pk=pk)
+    request.access_log_member_ids = _members_shown([(model_key, model, label, obj)])
     return render(
         request,
         "io/record_history.html",
