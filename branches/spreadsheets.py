@@ -38,6 +38,22 @@ def max_rows():
     return getattr(settings, "IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS)
 
 
+#: Most columns a sheet may use (IMPORT_MAX_COLUMNS); the templates have about twenty.
+DEFAULT_MAX_COLUMNS = 100
+#: Most bytes an .xlsx may unpack to (IMPORT_MAX_UNPACKED_BYTES), and its shared strings alone.
+DEFAULT_MAX_UNPACKED_BYTES = 400 * 1024 * 1024
+MAX_SHARED_STRINGS_BYTES = 100 * 1024 * 1024
+
+
+def max_columns():
+    return getattr(settings, "IMPORT_MAX_COLUMNS", DEFAULT_MAX_COLUMNS)
+
+
+def max_row_number(limit_rows):
+    """The last row number a sheet may use: the data rows allowed plus as many blank ones, and a header."""
+    return 2 * limit_rows + 1000
+
+
 class SpreadsheetError(Exception):
     """The file as a whole cannot be read; ``message`` says why, in the active language."""
 
@@ -112,6 +128,23 @@ def _not_a_spreadsheet():
     )
 
 
+def _too_wide(limit):
+    return SpreadsheetError(
+        _("The sheet has too many columns: at most %(columns)s columns can be imported.") % {"columns": limit},
+        "too_many_columns",
+    )
+
+
+def _absurd_sheet():
+    return SpreadsheetError(
+        _(
+            "The sheet declares or unpacks to a size far beyond what can be imported (it may be damaged or "
+            "hostile). Copy the data into a new workbook and upload that."
+        ),
+        "absurd_sheet",
+    )
+
+
 def _empty():
     return SpreadsheetError(_("The file is empty: it has no header row or no rows under it."), "empty")
 
@@ -127,6 +160,8 @@ def read_spreadsheet(source, *, limit_bytes=None, limit_rows=None):
     if not data.strip():
         raise _empty()
     if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        if data.startswith(b"PK"):
+            check_xlsx_bounds(data, limit_rows)  # before any cell is read
         headers, rows = _read_workbook(data, limit_rows)
         kind = "xlsx"
     else:
@@ -150,8 +185,11 @@ def _blank(value):
 
 def _read_rows(iterator, limit_rows):
     headers, rows = None, []
+    columns = max_columns()
     for number, values in iterator:
         values = _trim(values)
+        if len(values) > columns:
+            raise _too_wide(columns)
         if not values:
             continue
         last = values[-1]  # neither None nor "": only a row ending in spaces may still be blank
@@ -174,12 +212,117 @@ def _read_workbook(data, limit_rows):
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if not workbook.sheet_names:
             raise _empty()
-        values = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        sheet = workbook.get_sheet_by_index(0)
+        if sheet.total_height > max_row_number(limit_rows):  # from A1, as to_python pads (.xls has no zip)
+            raise _too_many_rows(limit_rows)
+        if sheet.total_width > max_columns():
+            raise _too_wide(max_columns())
+        values = sheet.to_python(skip_empty_area=False)
     except SpreadsheetError:
         raise
     except Exception as exc:  # a zip or OLE file that is not a workbook (.docx, .doc, damaged)
         raise _not_a_spreadsheet() from exc
     return _read_rows(enumerate(values, start=1), limit_rows)
+
+
+_XML_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|dimension)(?=[\s/>])([^>]*)>")
+_REF = re.compile(rb"""\b(?:r|ref)\s*=\s*["']([A-Z]{0,3})(\d*)(?::([A-Z]{0,3})(\d*))?["']""")
+_SCAN_CHUNK = 1024 * 1024
+
+
+def _column_number(letters):
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _first_sheet_path(archive):
+    """The first sheet's part in an .xlsx (from the workbook and its relationships)."""
+    try:
+        workbook = archive.read("xl/workbook.xml")
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return "xl/worksheets/sheet1.xml"
+    sheet = re.search(rb"<(?:\w+:)?sheet\b[^>]*\br:id=\"([^\"]+)\"", workbook)
+    if sheet is None:
+        return "xl/worksheets/sheet1.xml"
+    for rel in re.finditer(rb"<(?:\w+:)?Relationship\b[^>]*>", rels):
+        if re.search(rb'\bId="' + re.escape(sheet.group(1)) + rb'"', rel.group()):
+            target = re.search(rb'\bTarget="([^"]+)"', rel.group())
+            if target:
+                path = target.group(1).decode("utf-8", "replace").lstrip("/")
+                return path if path.startswith("xl/") else f"xl/{path}"
+    return "xl/worksheets/sheet1.xml"
+
+
+def check_xlsx_bounds(data, limit_rows):
+    """Refuse an .xlsx whose first sheet is too large, before any cell is read, in bounded memory.
+
+    The archive's unpacked sizes are checked first (a small zip may unpack to gigabytes); then the
+    sheet's XML is streamed in 1 MB pieces and its declared dimension, row numbers, rows and cells
+    per row are counted, stopping at the first that passes the limits. Only .xlsx is accepted
+    among zip files (an .ods or a .docx is not a spreadsheet here).
+    """
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise _not_a_spreadsheet() from exc
+    names = {member.filename for member in members}
+    if "xl/workbook.xml" not in names:
+        raise _not_a_spreadsheet()
+    unpacked_limit = getattr(settings, "IMPORT_MAX_UNPACKED_BYTES", DEFAULT_MAX_UNPACKED_BYTES)
+    if sum(member.file_size for member in members) > unpacked_limit or any(
+        member.file_size > MAX_SHARED_STRINGS_BYTES for member in members if member.filename.endswith("Strings.xml")
+    ):
+        raise _absurd_sheet()
+    if archive.getinfo("xl/workbook.xml").file_size > 10 * 1024 * 1024:
+        raise _absurd_sheet()
+    path = _first_sheet_path(archive)
+    if path not in names:
+        raise _not_a_spreadsheet()
+    last_row, last_column = max_row_number(limit_rows), max_columns()
+    rows = cells_in_row = 0
+    tail = b""
+    try:
+        with archive.open(path) as stream:
+            while True:
+                chunk = stream.read(_SCAN_CHUNK)
+                buffer = tail + chunk
+                cut = buffer.rfind(b"<") if chunk else len(buffer)
+                if cut < 0:
+                    cut = len(buffer)
+                for match in _XML_TAG.finditer(buffer, 0, cut):
+                    tag, attributes = match.group(1), match.group(2)
+                    reference = _REF.search(attributes)
+                    if tag == b"dimension" and reference:
+                        if _column_number(reference.group(3) or reference.group(1) or b"") > last_column:
+                            raise _too_wide(last_column)
+                        if int(reference.group(4) or reference.group(2) or 0) > last_row:
+                            raise _too_many_rows(limit_rows)
+                    elif tag == b"row":
+                        rows += 1
+                        cells_in_row = 0
+                        if rows > last_row or (reference and int(reference.group(2) or 0) > last_row):
+                            raise _too_many_rows(limit_rows)
+                    else:
+                        cells_in_row += 1
+                        if cells_in_row > last_column or (
+                            reference and _column_number(reference.group(1)) > last_column
+                        ):
+                            raise _too_wide(last_column)
+                        if reference and int(reference.group(2) or 0) > last_row:
+                            raise _too_many_rows(limit_rows)
+                tail = buffer[cut:]
+                if len(tail) > _SCAN_CHUNK:
+                    raise _absurd_sheet()  # one tag longer than a megabyte
+                if not chunk:
+                    break
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+        raise _not_a_spreadsheet() from exc
 
 
 def _read_csv(data, limit_rows):
@@ -192,6 +335,8 @@ def _read_csv(data, limit_rows):
             _("The CSV file is not in UTF-8. In Excel choose “Save as” → “CSV UTF-8 (Comma delimited)”."),
             "not_utf8",
         ) from exc
+    if text.count("\n") > max_row_number(limit_rows):
+        raise _too_many_rows(limit_rows)  # blank lines included: refused before any is parsed
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
