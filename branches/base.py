@@ -8,6 +8,18 @@ from django.utils.translation import gettext_lazy as _
 from branches.scoping import in_subtrees, scope_for
 
 
+def mask_citizen_id(value):
+    """A citizen ID as shown to those who may not edit its record: eight dots and the last four digits.
+
+    The one masking rule of the product (pages, lists, API, exports, history and change sets).
+    """
+    return f"{'•' * 8}{value[-4:]}" if value else ""
+
+
+#: Fields whose values are masked for those who may not edit the record.
+MASKED_FIELDS = frozenset({"citizen_id"})
+
+
 class ScopedQuerySetMixin:
     """``visible_to`` / ``editable_by`` for a model, from one scope rule per model.
 

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.functions import Length, Substr
 from django.utils.translation import gettext_lazy as _
 
+from branches.base import mask_citizen_id
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.imports import MEMBER_COLUMNS, MEMBER_IGNORED
 from branches.models import Member, Organization, Prospect
@@ -30,7 +31,7 @@ def _label(value):
 def _masked(row, value):
     if not value:
         return ""
-    return value if getattr(row, "can_edit", False) else f"{'•' * 8}{value[-4:]}"
+    return value if getattr(row, "can_edit", False) else mask_citizen_id(value)
 
 
 @dataclass(frozen=True)

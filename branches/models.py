@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
-from branches.base import ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
+from branches.base import ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel, mask_citizen_id
 from branches.choices import (
     GRASSROOTS_KINDS,
     MemberStatus,
@@ -285,7 +285,7 @@ class Member(TimestampedModel):
 
     @property
     def masked_citizen_id(self):
-        return f"{'•' * 8}{self.citizen_id[-4:]}" if self.citizen_id else ""
+        return mask_citizen_id(self.citizen_id)
 
     def citizen_id_for(self, user):
         """The citizen ID in full for a user who may edit this member, masked for everyone else."""

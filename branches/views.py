@@ -32,6 +32,7 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from branches import services
+from branches.base import MASKED_FIELDS, mask_citizen_id
 from branches.choices import OPEN_PROSPECT_STAGES, MemberStatus, ProspectStage, RoleKey
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.forms import (
@@ -336,12 +337,14 @@ class ObjectActionView(ServiceFormView):
         return self.object.get_absolute_url()
 
 
-def history_entries(obj, labels=None):
+def history_entries(obj, labels=None, *, user):
     """The change history of ``obj``: who, when, and which fields changed from what to what.
 
     ``labels`` maps a foreign-key field name to ``{pk: label}`` for the rows the user may see.
+    Citizen IDs are masked unless ``user`` may edit ``obj``, as on the detail page.
     One query (the history rows with their users), diffs computed in memory.
     """
+    masked = not may_edit(obj, user)
     labels = labels or {}
     model = type(obj)
     records = list(obj.history.select_related("history_user").order_by("history_date", "history_id"))
@@ -356,8 +359,8 @@ def history_entries(obj, labels=None):
                 changes.append(
                     {
                         "field": field.verbose_name,
-                        "old": _display(field, change.old, labels),
-                        "new": _display(field, change.new, labels),
+                        "old": _display(field, change.old, labels, masked),
+                        "new": _display(field, change.new, labels, masked),
                     }
                 )
         entries.append(
@@ -375,9 +378,18 @@ def history_entries(obj, labels=None):
     return entries
 
 
-def _display(field, value, labels):
+def may_edit(obj, user):
+    """Whether ``user`` may edit ``obj`` (and so see its citizen ID in full)."""
+    if not any(field.name in MASKED_FIELDS for field in type(obj)._meta.concrete_fields):
+        return True  # nothing to mask: no query
+    return type(obj).objects.editable_by(user).filter(pk=obj.pk).exists()
+
+
+def _display(field, value, labels, masked=False):
     if value is None or value == "":
         return "—"
+    if masked and field.name in MASKED_FIELDS:
+        return mask_citizen_id(str(value))
     if field.is_relation:
         return labels.get(field.name, {}).get(value, f"#{value}")
     if field.choices:
@@ -602,7 +614,9 @@ class MemberDetailView(ObjectDetailView):
         organizations = {o.pk: str(o) for o in Organization.objects.visible_to(user).filter(pk__in=org_ids - {None})}
         enterprises = {e.pk: str(e) for e in Enterprise.objects.visible_to(user).filter(pk__in=ent_ids - {None})}
         context["history"] = history_entries(
-            member, {"organization": organizations, "admitted_by": organizations, "enterprise": enterprises}
+            member,
+            {"organization": organizations, "admitted_by": organizations, "enterprise": enterprises},
+            user=user,
         )
         context["prospect"] = Prospect.objects.visible_to(user).filter(member=member).first()
         context["is_active"] = member.status == MemberStatus.ACTIVE
@@ -739,7 +753,7 @@ class ProspectDetailView(ObjectDetailView):
             )
         }
         context["history"] = history_entries(
-            self.object, {"organization": organizations, "enterprise": enterprises, "member": {}}
+            self.object, {"organization": organizations, "enterprise": enterprises, "member": {}}, user=user
         )
         return context
 

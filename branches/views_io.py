@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from branches import exports
+from branches.base import MASKED_FIELDS
 from branches.imports import MEMBER_COLUMNS, import_members, template_columns, template_rows
 from branches.models import Member, MembershipPeriod, Organization, Prospect
 from branches.scoping import scope_for
@@ -397,7 +398,7 @@ def changeset(request):
         raise Http404
     page = Paginator(records, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
     request.access_log_member_ids = _members_shown(page.object_list)
-    entries = _diff_entries(list(page.object_list))
+    entries = _diff_entries(list(page.object_list), request.user)
     first = records[0][3]
     return render(
         request,
@@ -424,9 +425,24 @@ def _members_shown(records):
     return sorted(ids)
 
 
-def _diff_entries(records):
-    """Before/after of each history row against the row's previous version (one query per model)."""
+def _editable_ids(records, user):
+    """``{model key: ids of the records on the page the user may edit}`` for models with masked fields."""
+    by_model = {}
+    for key, model, _label, record in records:
+        if any(field.name in MASKED_FIELDS for field in model._meta.concrete_fields):
+            by_model.setdefault(key, (model, set()))[1].add(record.id)
+    return {
+        key: set(model.objects.editable_by(user).filter(pk__in=ids).values_list("pk", flat=True))
+        for key, (model, ids) in by_model.items()
+    }
+
+
+def _diff_entries(records, user):
+    """Before/after of each history row against the row's previous version (one query per model);
+    citizen IDs masked where the user may not edit the record."""
     from branches.views import _display
+
+    editable = _editable_ids(records, user)
 
     previous = {}
     by_model = {}
@@ -445,6 +461,7 @@ def _diff_entries(records):
     entries = []
     for key, model, label, record in records:
         before = previous.get((key, record.history_id))
+        masked = key in editable and record.id not in editable[key]
         changes = []
         if record.history_type == "~" and before is not None:
             delta = record.diff_against(before, excluded_fields=["created", "updated", "version"])
@@ -453,8 +470,8 @@ def _diff_entries(records):
                 changes.append(
                     {
                         "field": field.verbose_name,
-                        "old": _display(field, change.old, {}),
-                        "new": _display(field, change.new, {}),
+                        "old": _display(field, change.old, {}, masked),
+                        "new": _display(field, change.new, {}, masked),
                     }
                 )
         elif record.history_type == "+":
@@ -463,7 +480,7 @@ def _diff_entries(records):
                     continue
                 value = getattr(record, field.attname, None)
                 if value not in (None, ""):
-                    changes.append({"field": field.verbose_name, "old": "", "new": _display(field, value, {})})
+                    changes.append({"field": field.verbose_name, "old": "", "new": _display(field, value, {}, masked)})
         entries.append(
             {
                 "label": label,
@@ -500,5 +517,5 @@ def record_history(request, model_key, pk):
     return render(
         request,
         "io/record_history.html",
-        {"object": obj, "label": label, "history": history_entries(obj)},
+        {"object": obj, "label": label, "history": history_entries(obj, user=request.user)},
     )

@@ -20,6 +20,7 @@ from branches.api.base import (
     VersionedActionSerializer,
     VersionField,
 )
+from branches.base import mask_citizen_id
 from branches.choices import LEAVING_REASONS, PeriodEndReason, RoleKey
 from branches.models import ApiToken, Member, MembershipPeriod, Organization, Prospect, RoleAssignment
 from enterprises.models import Enterprise, Locality
@@ -125,7 +126,7 @@ class CitizenIdMixin:
         data = super().to_representation(instance)
         value = data.get(self.citizen_id_field)
         if value and not self._shows_citizen_id(instance):
-            data[self.citizen_id_field] = f"{'•' * 8}{value[-4:]}"
+            data[self.citizen_id_field] = mask_citizen_id(value)
         return data
 
     def _shows_citizen_id(self, instance):
