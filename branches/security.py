@@ -100,6 +100,38 @@ def log_permission_denied(request, reason=""):
     )
 
 
+# Probes of records outside the user's scope ----------------------------------------------
+
+
+def note_scope_probe(user, field):
+    """A number held by a record outside ``user``'s scope was refused: log it, count it per user and
+    day, and alert the administrators (mail and an error in the security log) when one user reaches
+    ``settings.SCOPE_PROBE_ALERT_AFTER`` such refusals in a day, and at every multiple of it.
+
+    Log and counter live outside the database, so the refused change's rollback keeps them.
+    """
+    from django.core.cache import cache
+    from django.core.mail import mail_admins
+
+    username = user.get_username() if user is not None else "-"
+    logger.warning("out-of-scope duplicate refused user=%s field=%s", username, field)
+    key = f"scope-probe:{getattr(user, 'pk', None)}:{timezone.localdate():%Y%m%d}"
+    cache.add(key, 0, timeout=2 * 24 * 3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired in between
+        cache.set(key, count := 1, timeout=2 * 24 * 3600)
+    threshold = getattr(settings, "SCOPE_PROBE_ALERT_AFTER", 5)
+    if count % threshold == 0:
+        message = (
+            f"The user {username} was refused {count} citizen ID or Party card numbers held by members "
+            "outside their scope today. Repeated refusals may be someone probing who is a Party member."
+        )
+        logger.error("scope probe alert user=%s count=%s", username, count)
+        mail_admins(f"Possible probing by {username}", message, fail_silently=True)
+    return count
+
+
 # Two-factor authentication ----------------------------------------------------------------
 
 

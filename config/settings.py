@@ -266,6 +266,11 @@ AXES_VERBOSE = False
 OTP_REQUIRED_ROLES = (
     tuple(env_list("OTP_REQUIRED_ROLES", "administrator,department")) if env_bool("OTP_REQUIRED", default=True) else ()
 )
+# A user refused this many citizen ID / Party card numbers of members outside their scope in one
+# day raises an alert (mail to ADMINS, an error in the security log).
+SCOPE_PROBE_ALERT_AFTER = int(os.environ.get("SCOPE_PROBE_ALERT_AFTER", "5"))
+ADMINS = [(address, address) for address in env_list("ADMINS")]
+
 # API tokens expire this long after they are issued (API_TOKEN_DAYS, default 30).
 API_TOKEN_LIFETIME = timedelta(days=int(os.environ.get("API_TOKEN_DAYS", "30")))
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Party building")
