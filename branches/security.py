@@ -1,6 +1,7 @@
 """Account security and the access log of sensitive data.
 
-- :class:`AxesBackend`: django-axes' lockout (5 failures per username and address), tolerant of
+- :class:`AxesBackend`: django-axes' lockout (per username and address, per username, per address:
+  :class:`LockoutHandler`), tolerant of
   ``authenticate()`` calls without a request (the test client's ``login``, shell scripts).
 - :class:`OTPRequiredMiddleware`: a signed-in user whose role needs two-factor authentication
   (``settings.OTP_REQUIRED_ROLES``), or who has set up a device, is sent to the TOTP setup or
@@ -20,6 +21,7 @@ import secrets
 from urllib.parse import urlencode
 
 from axes.backends import AxesStandaloneBackend
+from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import transaction
@@ -65,6 +67,80 @@ class AxesBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def lockout_username(request, credentials=None):
+    """The username the lockout counts, spelt as sign-in reads it (trimmed, NFKC): ``" quantri"``
+    and ``"quantri"`` are one account, so spaces cannot dodge the per-username limit."""
+    import unicodedata
+
+    value = (credentials or {}).get("username")
+    if value is None and request is not None:
+        value = getattr(request, "POST", {}).get("username")
+        if value is None and getattr(request, "data", None) is not None:
+            value = request.data.get("username") if hasattr(request.data, "get") else None
+    if not isinstance(value, str):
+        return value
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+class LockoutHandler(AxesDatabaseHandler):
+    """Axes' database handler with a limit per combination of ``AXES_LOCKOUT_PARAMETERS``:
+    ``AXES_FAILURE_LIMIT`` for a username from one address, ``LOCKOUT_LIMIT_PER_USERNAME`` for one
+    username from any address, ``LOCKOUT_LIMIT_PER_ADDRESS`` for one address whatever the username.
+
+    Each combination's failures are scaled to the base limit, so axes' single comparison locks out
+    when any combination reaches its own limit. A successful sign-in clears the failures of that
+    username, never those of the address (signing in to one's own account must not reset it).
+    """
+
+    @staticmethod
+    def _limit(parameter, base):
+        names = {parameter} if isinstance(parameter, str) else set(parameter)
+        if names == {"username"}:
+            return getattr(settings, "LOCKOUT_LIMIT_PER_USERNAME", base)
+        if names == {"ip_address"}:
+            return getattr(settings, "LOCKOUT_LIMIT_PER_ADDRESS", base)
+        return base
+
+    def get_failures(self, request, credentials=None):
+        from axes.helpers import get_failure_limit, get_lockout_parameters
+        from django.db.models import Sum
+
+        base = get_failure_limit(request, credentials)
+        parameters = get_lockout_parameters(request, credentials)
+        worst = 0
+        for attempts, parameter in zip(self.get_user_attempts(request, credentials), parameters, strict=False):
+            failures = attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
+            worst = max(worst, failures * base // max(1, self._limit(parameter, base)))
+        return worst
+
+    def reset_user_attempts(self, request, credentials=None):
+        from axes.helpers import get_lockout_parameters
+
+        parameters = get_lockout_parameters(request, credentials)
+        count = 0
+        for attempts, parameter in zip(self.filter_user_attempts(request, credentials), parameters, strict=False):
+            names = {parameter} if isinstance(parameter, str) else set(parameter)
+            if "username" in names:
+                count += attempts.delete()[0]
+        return count
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """The lockout answer (429): JSON under ``/api/``, else the lockout page."""
+    from django.shortcuts import render
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": _("Too many failed attempts to sign in: signing in is blocked for a while.")}, status=429
+        )
+    return render(
+        request,
+        "security/lockout.html",
+        {"cooloff_timedelta": getattr(settings, "AXES_COOLOFF_TIME", None)},
+        status=429,
+    )
 
 
 @receiver(user_logged_in)

@@ -252,12 +252,18 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
     MIDDLEWARE.append("config.routers.ReplicaForReportsMiddleware")
 
-# Login protection (django-axes): 5 failures for one username from one address lock it for an hour.
+# Login protection (django-axes), for the sign-in page and the token endpoint alike: 5 failures for
+# one username from one address, 10 for one username from any addresses, 20 from one address for any
+# usernames lock out for an hour (branches.security.LockoutHandler keeps a limit per combination).
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOCKOUT_LIMIT_PER_USERNAME = int(os.environ.get("LOCKOUT_LIMIT_PER_USERNAME", "10"))
+LOCKOUT_LIMIT_PER_ADDRESS = int(os.environ.get("LOCKOUT_LIMIT_PER_ADDRESS", "20"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
+AXES_HANDLER = "branches.security.LockoutHandler"
+AXES_USERNAME_CALLABLE = "branches.security.lockout_username"
 AXES_COOLOFF_TIME = timedelta(hours=1)
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "security/lockout.html"
+AXES_LOCKOUT_CALLABLE = "branches.security.lockout_response"  # JSON for the API, security/lockout.html else
 AXES_CLIENT_IP_CALLABLE = "branches.security.client_ip"
 AXES_VERBOSE = False
 
