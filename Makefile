@@ -49,6 +49,7 @@ messages: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: venv
 	bench/run --quick

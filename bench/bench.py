@@ -305,8 +305,8 @@ def import_file(rows, commune):
     from django.utils import translation
 
     from branches.choices import GRASSROOTS_KINDS, Sex
-    from branches.imports import MEMBER_COLUMNS
     from branches.models import Organization
+    from dataio.imports import MEMBER_COLUMNS
 
     rng = random.Random(11)
     branches = list(
@@ -347,7 +347,7 @@ def run_import(data, commune, admin):
     from django.db import connection, transaction
     from django.utils import translation
 
-    from branches.imports import import_members
+    from dataio.imports import import_members
 
     with translation.override("en"), transaction.atomic():
         result = import_members(data, organization=commune, acting_user=admin, filename="bench.csv")

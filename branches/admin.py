@@ -14,282 +14,31 @@ Rules of this admin (shared by ``enterprises.admin`` and ``reports.admin``):
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.contrib.admin.widgets import AdminDateWidget
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import transaction
-from django.forms.models import BaseInlineFormSet
-from django.template.response import TemplateResponse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from simple_history.admin import SimpleHistoryAdmin
 
 from branches import services
 from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, OrganizationKind, PeriodEndReason, RoleKey
-from branches.models import (
-    AccessLog,
-    ApiToken,
-    Member,
-    MembershipPeriod,
-    Organization,
-    Prospect,
-    RoleAssignment,
+from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from core.admin import (
+    ActiveFilter,
+    AdministratorOnlyMixin,
+    PartyModelAdmin,
+    ReadOnlyInline,
+    ServiceForm,
+    ServiceInlineFormSet,
+    VersionedServiceForm,
+    date_field,
+    indented,
+    run_action,
 )
-from branches.scoping import is_administrator
-from branches.security import revoke_token
 
 admin.site.site_header = _("Party building in non-state enterprises: administration")
 admin.site.site_title = _("Party building administration")
 admin.site.index_title = _("Localities, organisations, records, users and roles")
-
-# The admin site's own gate ------------------------------------------------------------------
-
-
-class AdministratorOnlyMixin:
-    """Admin permissions from our roles, not from Django model permissions.
-
-    Administrators (role ``administrator``) and superusers may view everything and add or
-    change what the service layer lets them; nobody else may use any admin page. A ModelAdmin
-    narrows what is possible with ``allow_add`` / ``allow_change`` / ``allow_delete``.
-    """
-
-    allow_add = True
-    allow_change = True
-    allow_delete = False
-
-    def _administrator(self, request):
-        return request.user.is_active and is_administrator(request.user)
-
-    def has_module_permission(self, request):
-        return self._administrator(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._administrator(request)
-
-    def has_add_permission(self, request, obj=None):
-        return self.allow_add and self._administrator(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self.allow_change and self._administrator(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return self.allow_delete and self._administrator(request)
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if hasattr(queryset, "visible_to"):
-            # Administrators are global: this is every row, through the one gate all the same.
-            queryset = queryset.visible_to(request.user)
-        return queryset
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None and getattr(self, "add_form", None) is not None:
-            kwargs.setdefault("form", self.add_form)
-        form = super().get_form(request, obj, **kwargs)
-        form.acting_user = request.user
-        return form
-
-    def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        formset.acting_user = request.user
-        formset.form.acting_user = request.user
-        return formset
-
-    def get_inline_instances(self, request, obj=None):
-        # Inlines write through services about an existing parent: none on add pages.
-        return super().get_inline_instances(request, obj) if obj is not None else []
-
-    def save_model(self, request, obj, form, change):
-        if isinstance(form, ServiceForm):
-            return  # the service wrote it while the form was validated
-        super().save_model(request, obj, form, change)
-
-    def _changeform_view(self, request, object_id, form_url, extra_context):
-        # Services write while forms are validated: if anything on the page was refused,
-        # undo what was written (changeform_view runs inside one transaction).
-        response = super()._changeform_view(request, object_id, form_url, extra_context)
-        context = getattr(response, "context_data", None) or {}
-        if request.method == "POST" and context.get("errors"):
-            transaction.set_rollback(True)
-        return response
-
-
-class PartyModelAdmin(AdministratorOnlyMixin, SimpleHistoryAdmin):
-    """Base of every domain ModelAdmin: our permissions, service forms, read-only history."""
-
-    list_per_page = 50
-
-    def revert_disabled(self, request, obj=None):
-        return True  # history is shown, never restored around the services
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method == "POST":
-            raise PermissionDenied
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
-
-class ReadOnlyInline(AdministratorOnlyMixin, admin.TabularInline):
-    allow_add = False
-    allow_change = False
-    extra = 0
-    show_change_link = False
-
-
-# Forms that write through services --------------------------------------------------------
-
-
-def add_service_errors(form, exc):
-    """Put a service's ``ValidationError`` on the form: on the field it names, or at the top."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for key, errors in exc.error_dict.items():
-        field = form.field_for_error(key)
-        messages_ = [message for error in errors for message in error.messages]
-        if field in form.fields:
-            form.add_error(field, messages_)
-        elif field == NON_FIELD_ERRORS:
-            form.add_error(None, messages_)
-        else:
-            try:
-                label = form._meta.model._meta.get_field(field).verbose_name
-            except Exception:  # noqa: BLE001 - any key a service uses
-                label = field
-            form.add_error(None, [f"{str(label).capitalize()}: {message}" for message in messages_])
-
-
-class ServiceForm(forms.ModelForm):
-    """A ModelForm whose validation calls a service (``apply``) instead of saving the model.
-
-    The service validates everything and writes in one transaction; its refusals land on the
-    form's fields. ``save()`` returns what the service wrote. Change forms carry the version
-    they were built from (optimistic locking) when the model has one.
-    """
-
-    acting_user = None
-    #: service error key → form field, where they differ
-    service_error_fields = {}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.result = None
-        if "expected_version" in self.fields and self.instance.pk is not None:
-            self.fields["expected_version"].initial = self.instance.version
-
-    def apply(self, data):
-        """Call the service with the cleaned data; return the saved object."""
-        raise NotImplementedError
-
-    def field_for_error(self, key):
-        """The form field a service error key belongs to."""
-        return self.service_error_fields.get(key, key)
-
-    def changes(self, data, fields):
-        """The changed fields among ``fields``, as service keyword arguments."""
-        return {field: data[field] for field in fields if field in self.changed_data and field in data}
-
-    def version_kwargs(self, data):
-        version = data.get("expected_version")
-        return {"expected_version": version} if version is not None else {}
-
-    def _post_clean(self):
-        if self._errors or self.cleaned_data.get("DELETE"):
-            return
-        if self.instance.pk is not None and not self.has_changed():
-            self.result = self.instance
-            return
-        try:
-            with transaction.atomic():
-                self.result = self.apply(self.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(self, exc)
-        except PermissionDenied as exc:
-            self.add_error(None, str(exc) or _("You may not make this change."))
-
-    def save(self, commit=True):
-        if self.errors:
-            raise ValueError("The service refused this form.")
-        return self.result
-
-    def save_m2m(self):
-        pass
-
-
-class VersionedServiceForm(ServiceForm):
-    """A change form for a model with a ``version``: a stale form is refused by the service."""
-
-    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-
-class ServiceInlineFormSet(BaseInlineFormSet):
-    """Inline rows are written by their forms' services; deletions go through ``delete_with_service``."""
-
-    acting_user = None
-
-    def save_new(self, form, commit=True):
-        return form.result
-
-    def save_existing(self, form, obj, commit=True):
-        return form.result or obj
-
-    def delete_existing(self, obj, commit=True):
-        if commit:
-            self.delete_with_service(obj)
-
-    def delete_with_service(self, obj):
-        raise PermissionDenied
-
-
-# Actions with an intermediate form --------------------------------------------------------
-
-
-def date_field(label, required=True):
-    return forms.DateField(label=label, required=required, widget=AdminDateWidget)
-
-
-def run_action(modeladmin, request, queryset, *, form_class, title, apply_one, done_message):
-    """An admin action that asks for a few values, then calls a service per selected row.
-
-    Each row is its own transaction: a refused row is reported with the service's message and
-    the others still go through.
-    """
-    form = form_class(request.POST if "apply" in request.POST else None)
-    if "apply" in request.POST and form.is_valid():
-        done = 0
-        for obj in queryset:
-            try:
-                with transaction.atomic():
-                    apply_one(request.user, obj, form.cleaned_data)
-            except ValidationError as exc:
-                modeladmin.message_user(request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR)
-            except PermissionDenied as exc:
-                modeladmin.message_user(request, f"{obj}: {exc}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            modeladmin.message_user(request, done_message(done), messages.SUCCESS)
-        return None
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "form": form,
-        "queryset": queryset,
-        "opts": modeladmin.model._meta,
-        "action": request.POST.get("action", ""),
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        "media": modeladmin.media + form.media,
-    }
-    return TemplateResponse(request, "admin/party_action_form.html", context)
-
-
-def indented(obj, label):
-    """A tree row's label indented by its depth (treebeard's ``depth`` starts at 1)."""
-    return format_html('<span style="padding-left:{}em">{}</span>', 1.5 * (obj.depth - 1), label)
-
 
 def grassroots_organizations():
     return Organization.objects.filter(kind__in=GRASSROOTS_KINDS).select_related(None)
@@ -297,21 +46,6 @@ def grassroots_organizations():
 
 def possible_parents():
     return Organization.objects.filter(kind__in=[OrganizationKind.COMMITTEE, OrganizationKind.GRASSROOTS_COMMITTEE])
-
-
-class ActiveFilter(admin.SimpleListFilter):
-    title = _("state")
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("active", _("active")), ("dissolved", _("dissolved"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "active":
-            return queryset.filter(dissolved_on__isnull=True)
-        if self.value() == "dissolved":
-            return queryset.filter(dissolved_on__isnull=False)
-        return queryset
 
 
 # Organisations ----------------------------------------------------------------------------
@@ -807,33 +541,3 @@ class PartyUserAdmin(AdministratorOnlyMixin, UserAdmin):
     def roles(self, obj):
         return ", ".join(str(assignment) for assignment in obj.role_assignments.all())
 
-
-@admin.register(AccessLog)
-class AccessLogAdmin(AdministratorOnlyMixin, admin.ModelAdmin):
-    """Append-only: shown, never added, changed or deleted here."""
-
-    allow_add = False
-    allow_change = False
-    list_display = ["at", "username", "action", "path", "ip_address"]
-    list_select_related = ["user"]
-    list_filter = ["action"]
-    search_fields = ["username", "path"]
-    date_hierarchy = "at"
-
-
-@admin.register(ApiToken)
-class ApiTokenAdmin(AdministratorOnlyMixin, admin.ModelAdmin):
-    """API tokens (never their keys): listed, and revoked with the action."""
-
-    allow_add = False
-    allow_change = False
-    list_display = ["prefix", "user", "created", "expires_at", "revoked_at", "second_factor", "last_used_at"]
-    list_select_related = ["user"]
-    list_filter = ["second_factor"]
-    search_fields = ["user__username", "prefix"]
-    actions = ["revoke"]
-
-    @admin.action(description=_("Revoke the selected tokens"))
-    def revoke(self, request, queryset):
-        for token in queryset.filter(revoked_at__isnull=True).select_related("user"):
-            revoke_token(token, request.user.get_username())

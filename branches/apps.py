@@ -5,6 +5,3 @@ from django.utils.translation import gettext_lazy as _
 class BranchesConfig(AppConfig):
     name = "branches"
     verbose_name = _("Party organisations and members")
-
-    def ready(self):
-        from branches import security  # noqa: F401 - connects the login/logout logging receivers

@@ -10,8 +10,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from branches.choices import MemberStatus, OrganizationKind, Position, ProspectStage
-from branches.models import Member, Organization, Prospect
-from enterprises.models import Enterprise
+from branches.models import Member, Organization, Prospect, enterprise_model
+from core.filtersets import TreeWithinFilter
 
 
 def _user(request):
@@ -23,21 +23,17 @@ def visible_organizations(request):
 
 
 def visible_enterprises(request):
-    return Enterprise.objects.visible_to(_user(request)).only("id", "tax_code", "name")
+    return enterprise_model().objects.visible_to(_user(request)).only("id", "tax_code", "name")
 
 
-class SubtreeFilter(django_filters.ModelChoiceFilter):
+class SubtreeFilter(TreeWithinFilter):
     """Filter by an organisation including everything below it."""
 
-    def __init__(self, *args, lookup_path="organization__path", **kwargs):
-        self.lookup_path = lookup_path
+    default_lookup_path = "organization__path"
+
+    def __init__(self, *args, **kwargs):
         kwargs.setdefault("queryset", visible_organizations)
         super().__init__(*args, **kwargs)
-
-    def filter(self, qs, value):
-        if not value:
-            return qs
-        return qs.filter(**{f"{self.lookup_path}__startswith": value.path})
 
 
 class OrganizationFilterSet(django_filters.FilterSet):

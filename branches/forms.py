@@ -6,11 +6,10 @@ from another scope is refused as an invalid choice before any service runs.
 """
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.translation import gettext_lazy as _
 
 from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, PeriodEndReason
-from branches.models import Member, Organization, Prospect
+from branches.models import Member, Organization, Prospect, enterprise_model
 from branches.services import (
     MEMBER_ADMISSION_FIELDS,
     MEMBER_EDITABLE_FIELDS,
@@ -18,36 +17,11 @@ from branches.services import (
     default_official_date,
     today,
 )
-from enterprises.models import Enterprise
-
-
-class DateInput(forms.DateInput):
-    """The browser's date picker; the value travels as ISO 8601 whatever the language."""
-
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
-
-
-def date_field(label, required=True, **kwargs):
-    return forms.DateField(label=label, required=required, widget=DateInput(), **kwargs)
-
-
-def apply_service_errors(form, error):
-    """Put a service's ``ValidationError`` on the form: known fields on the field, the rest on top."""
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            target = field if field in form.fields and field != NON_FIELD_ERRORS else None
-            for message in messages:
-                form.add_error(target, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
+from core.forms import ServiceModelForm, date_field
 
 
 def visible_enterprises(user):
-    return Enterprise.objects.visible_to(user).order_by("name")
+    return enterprise_model().objects.visible_to(user).order_by("name")
 
 
 def editable_grassroots(user):
@@ -57,26 +31,6 @@ def editable_grassroots(user):
         .filter(kind__in=GRASSROOTS_KINDS, dissolved_on__isnull=True)
         .order_by("path")
     )
-
-
-class ServiceModelForm(forms.ModelForm):
-    """A ModelForm for labels, widgets and initial values only: it never saves or validates the model.
-
-    The view hands ``cleaned_data`` to a service function, which is the one place the rules live.
-    """
-
-    def __init__(self, *args, user=None, **kwargs):
-        self.user = user
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if isinstance(field, forms.DateField):
-                field.widget = DateInput()
-
-    def _post_clean(self):
-        pass
-
-    def values(self):
-        return {name: self.cleaned_data[name] for name in self.fields if name in self.cleaned_data}
 
 
 class MemberAdmitForm(ServiceModelForm):

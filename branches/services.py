@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from branches.base import SINGLE_LINE_FORBIDDEN, Errors, save_with_history
 from branches.choices import (
     ALLOWED_PARENT_KINDS,
     GRASSROOTS_KINDS,
@@ -27,11 +26,11 @@ from branches.choices import (
     ProspectStage,
     RoleKey,
 )
-from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
-from branches.scoping import forget_scope, is_administrator
-from branches.security import note_scope_probe
-from enterprises.models import Enterprise
-from enterprises.validators import validate_citizen_id
+from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment, enterprise_model
+from core.models import SINGLE_LINE_FORBIDDEN, Errors, save_with_history
+from core.scoping import forget_scope, is_administrator
+from core.validators import validate_citizen_id
+from security.access import note_scope_probe
 
 MINIMUM_ADMISSION_AGE = 18
 
@@ -445,7 +444,7 @@ def _check_enterprise(errors, acting_user, enterprise, visible_ids=None):
     if visible_ids is not None:
         visible = enterprise.pk in visible_ids
     else:
-        visible = Enterprise.objects.visible_to(acting_user).filter(pk=enterprise.pk).exists()
+        visible = enterprise_model().objects.visible_to(acting_user).filter(pk=enterprise.pk).exists()
     if not visible:
         errors.add("enterprise", _("Choose an enterprise of your organisation."))
 

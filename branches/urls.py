@@ -9,7 +9,6 @@ urlpatterns = [
     path("organizations/", views.OrganizationListView.as_view(), name="organization_list"),
     path("organizations/tree/", views.OrganizationTreeView.as_view(), name="organization_tree"),
     path("organizations/<int:pk>/", views.OrganizationDetailView.as_view(), name="organization_detail"),
-    path("organizations/<int:pk>/home/", views.OrganizationHomeView.as_view(), name="organization_home"),
     path("members/", views.MemberListView.as_view(), name="member_list"),
     path("members/admit/", views.MemberAdmitView.as_view(), name="member_admit"),
     path("members/<int:pk>/", views.MemberDetailView.as_view(), name="member_detail"),

@@ -32,7 +32,7 @@ def replica_configured():
 # Sign-in state is always read from the primary: a session created a moment ago must be found.
 PRIMARY_ONLY_APPS = {"sessions", "auth", "axes", "otp_totp", "django_otp", "authtoken", "contenttypes"}
 # API tokens likewise: a revoked token must stop working at once.
-PRIMARY_ONLY_MODELS = {"branches.apitoken"}
+PRIMARY_ONLY_MODELS = {"security.apitoken"}
 
 
 class ReplicaRouter:

@@ -56,9 +56,13 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",
+    "security",
     "enterprises",
     "branches",
     "reports",
+    "dataio",
+    "devdata",
     "csp",
     "axes",
     "django_otp",
@@ -78,16 +82,20 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "branches.security.OTPRequiredMiddleware",
-    "branches.security.AccessLogMiddleware",
+    "security.access.OTPRequiredMiddleware",
+    "security.access.AccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "branches.middleware.ActiveRoleMiddleware",
+    "core.middleware.ActiveRoleMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
+
+# What core.scoping cuts scopes from: the organisation tree and the role assignments on it.
+SCOPE_TREE_MODEL = "branches.Organization"
+SCOPE_ROLE_MODEL = "branches.RoleAssignment"
 
 TEMPLATES = [
     {
@@ -100,7 +108,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "branches.context_processors.active_role",
+                "core.context_processors.active_role",
             ],
         },
     },
@@ -129,7 +137,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 AUTHENTICATION_BACKENDS = [
-    "branches.security.AxesBackend",  # lockout after repeated failures (django-axes); must come first
+    "security.access.AxesBackend",  # lockout after repeated failures (django-axes); must come first
     "django.contrib.auth.backends.ModelBackend",
 ]
 
@@ -163,14 +171,14 @@ DJANGO_TABLES2_TEMPLATE = "django_tables2/lean.html"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "branches.security.ApiTokenAuthentication",
+        "security.access.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "branches.api.schema.ApiAutoSchema",
-    "EXCEPTION_HANDLER": "branches.api.base.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.api_schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "core.api.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -254,17 +262,17 @@ if os.environ.get("DATABASE_REPLICA_URL"):
 
 # Login protection (django-axes), for the sign-in page and the token endpoint alike: 5 failures for
 # one username from one address, 10 for one username from any addresses, 20 from one address for any
-# usernames lock out for an hour (branches.security.LockoutHandler keeps a limit per combination).
+# usernames lock out for an hour (security.access.LockoutHandler keeps a limit per combination).
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 LOCKOUT_LIMIT_PER_USERNAME = int(os.environ.get("LOCKOUT_LIMIT_PER_USERNAME", "10"))
 LOCKOUT_LIMIT_PER_ADDRESS = int(os.environ.get("LOCKOUT_LIMIT_PER_ADDRESS", "20"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
-AXES_HANDLER = "branches.security.LockoutHandler"
-AXES_USERNAME_CALLABLE = "branches.security.lockout_username"
+AXES_HANDLER = "security.access.LockoutHandler"
+AXES_USERNAME_CALLABLE = "security.access.lockout_username"
 AXES_COOLOFF_TIME = timedelta(hours=1)
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "branches.security.lockout_response"  # JSON for the API, security/lockout.html else
-AXES_CLIENT_IP_CALLABLE = "branches.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "security.access.lockout_response"  # JSON for the API, security/lockout.html else
+AXES_CLIENT_IP_CALLABLE = "security.access.client_ip"
 AXES_VERBOSE = False
 
 # Two-factor authentication (django-otp, TOTP): required for these roles. OTP_REQUIRED=0 turns it

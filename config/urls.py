@@ -10,17 +10,18 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("health/", health, name="health"),
-    path("security/", include("branches.views_security")),
+    path("security/", include("security.views")),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", SignOutView.as_view(), name="logout"),
     path("accounts/password/", PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("", home, name="home"),
     path("", include("branches.urls")),
+    path("", include("reports.home_urls")),
     path("enterprises/", include("enterprises.urls")),
     path("reports/", include("reports.urls")),
-    path("data/", include("branches.urls_io", namespace="io")),
+    path("data/", include("dataio.urls", namespace="io")),
 ]
 
-handler403 = "branches.views_security.permission_denied"
+handler403 = "security.views.permission_denied"
 handler500 = "config.middleware.server_error"

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from branches.admin import (
+from core.admin import (
     ActiveFilter,
     AdministratorOnlyMixin,
     PartyModelAdmin,

@@ -5,22 +5,19 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from branches.filtersets import SubtreeFilter
+from core.filtersets import TreeWithinFilter
 from enterprises.choices import MassOrganizationKind, OperatingStatus, Ownership, SizeClass
 from enterprises.models import Enterprise, Locality, MassOrganization
 
 
-class LocalityWithinFilter(django_filters.ModelChoiceFilter):
+class LocalityWithinFilter(TreeWithinFilter):
     """Filter by a locality including the units below it."""
 
-    def __init__(self, *args, lookup_path="locality__path", **kwargs):
-        self.lookup_path = lookup_path
+    default_lookup_path = "locality__path"
+
+    def __init__(self, *args, **kwargs):
         kwargs.setdefault("queryset", Locality.objects.only("id", "name", "path"))
         super().__init__(*args, **kwargs)
-
-    def filter(self, qs, value):
-        if not value:
-            return qs
-        return qs.filter(**{f"{self.lookup_path}__startswith": value.path})
 
 
 class LocalityFilterSet(django_filters.FilterSet):

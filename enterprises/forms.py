@@ -3,9 +3,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from branches.forms import DateInput, ServiceModelForm, date_field
 from branches.models import Organization
 from branches.services import today
+from core.forms import DateInput, ServiceModelForm, date_field
 from enterprises.models import Enterprise, Locality, MassOrganization
 from enterprises.services import ENTERPRISE_FIELDS
 

@@ -8,10 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
-from branches.base import ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
-from branches.scoping import in_subtrees, paths_q, scope_for
+from core.models import ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
+from core.scoping import in_subtrees, paths_q, scope_for
+from core.validators import validate_tax_code
 from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
-from enterprises.validators import validate_tax_code
 
 
 class LocalityQuerySet(ScopedQuerySetMixin, MP_NodeQuerySet):
@@ -58,7 +58,7 @@ def enterprise_scope_q(paths, prefix=""):
 
     An enterprise belongs to a subtree when its managing committee is there, when the
     organisation that recorded it is there, or when a Party organisation of the subtree sits in it.
-    Each test is an ``IN`` over the subtree's ids (see ``branches.scoping.in_subtrees``).
+    Each test is an ``IN`` over the subtree's ids (see ``core.scoping.in_subtrees``).
     """
     from branches.models import Organization
 

@@ -4,13 +4,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from branches.base import SINGLE_LINE_FORBIDDEN, Errors, save_with_history
 from branches.choices import OrganizationKind
 from branches.models import Organization
-from branches.scoping import is_administrator, scope_for
 from branches.services import _full_clean, _lock, check_version, today
+from core.models import SINGLE_LINE_FORBIDDEN, Errors, save_with_history
+from core.scoping import is_administrator, scope_for
+from core.validators import normalize_tax_code
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
-from enterprises.validators import normalize_tax_code
 
 ENTERPRISE_FIELDS = (
     "tax_code",

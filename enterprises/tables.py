@@ -3,7 +3,7 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
-from branches.tables import NOWRAP, TABLE_ATTRS, CountColumn, ShortDateColumn
+from core.tables import NOWRAP, TABLE_ATTRS, CountColumn, ShortDateColumn
 from enterprises.models import Enterprise, MassOrganization
 
 

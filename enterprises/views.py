@@ -1,15 +1,15 @@
 """Pages of enterprises, mass organisations and their membership returns (the generic scoped views)."""
 
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy
 
 from branches.models import Organization
-from branches.views import (
+from core.views import (
     ObjectActionView,
     ObjectCreateView,
     ObjectDetailView,
     ObjectListView,
     history_entries,
-    with_latest_return,
 )
 from enterprises import services
 from enterprises.filtersets import EnterpriseFilterSet, MassOrganizationFilterSet
@@ -20,10 +20,20 @@ from enterprises.forms import (
     MassOrganizationEditForm,
     MembershipReturnForm,
 )
-from enterprises.models import Enterprise, Locality, MassOrganization
+from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 from enterprises.tables import EnterpriseTable, MassOrganizationTable
 
 # Enterprises ------------------------------------------------------------------------------
+
+
+def with_latest_return(queryset):
+    """Mass organisations with the figures of their latest membership return."""
+    latest = MembershipReturn.objects.filter(mass_organization=OuterRef("pk")).order_by("-date")
+    return queryset.annotate(
+        latest_total=Subquery(latest.values("members_total")[:1]),
+        latest_admitted=Subquery(latest.values("members_admitted")[:1]),
+        latest_date=Subquery(latest.values("date")[:1]),
+    )
 
 
 class EnterpriseListView(ObjectListView):
@@ -60,7 +70,9 @@ class EnterpriseDetailView(ObjectDetailView):
             for loc in Locality.objects.visible_to(user).filter(pk__in=history.values_list("locality_id", flat=True))
         }
         context["history"] = history_entries(
-            enterprise, {"managing_committee": committees, "recorded_by": committees, "locality": localities}
+            enterprise,
+            {"managing_committee": committees, "recorded_by": committees, "locality": localities},
+            user=user,
         )
         return context
 
@@ -117,7 +129,9 @@ class MassOrganizationDetailView(ObjectDetailView):
         context = super().get_context_data(**kwargs)
         context["returns"] = self.object.returns.order_by("-date")
         context["history"] = history_entries(
-            self.object, {"enterprise": {self.object.enterprise_id: str(self.object.enterprise)}}
+            self.object,
+            {"enterprise": {self.object.enterprise_id: str(self.object.enterprise)}},
+            user=self.request.user,
         )
         return context
 

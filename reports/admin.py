@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from branches.admin import PartyModelAdmin, ServiceForm
+from core.admin import PartyModelAdmin, ServiceForm
 from reports import services
 from reports.models import Target
 

@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from branches.spreadsheets import csv_cell, xlsx_cell
+from core.spreadsheets import csv_cell, xlsx_cell
 from reports.engine import METRICS
 
 SUBCOLUMNS = ("actual", "target", "percent", "display")

@@ -5,8 +5,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from branches.base import ScopedQuerySet, TimestampedModel
-from branches.scoping import scope_for
+from core.models import ScopedQuerySet, TimestampedModel
+from core.scoping import scope_for
 from reports.metrics import Metric
 
 

@@ -20,7 +20,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from branches.models import Organization
-from branches.scoping import paths_q, scope_for
+from core.scoping import paths_q, scope_for
 from reports import engine, exports
 from reports import figures as dashboard_figures
 from reports.formatting import format_number

@@ -6,7 +6,7 @@ Imported by the ``tests/test_api_*.py`` modules (``from tests.api_conftest impor
 import pytest
 from rest_framework.test import APIClient
 
-from branches.security import issue_token
+from security.access import issue_token
 
 API = "/api/v1/"
 

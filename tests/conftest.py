@@ -150,7 +150,7 @@ def demo(django_db_setup, django_db_blocker):
     from django.db import connection, transaction
     from django.test import override_settings
 
-    from branches.demo import key_objects
+    from devdata.demo import key_objects
 
     with django_db_blocker.unblock():
         loaded = transaction.atomic()

@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 
 from branches.choices import MemberStatus, OrganizationKind, Position, ProspectStage, RoleKey, Sex
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from core.validators import tax_code_for
 from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
-from enterprises.validators import tax_code_for
 from reports.metrics import Metric
 from reports.models import Target
 

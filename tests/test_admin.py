@@ -12,11 +12,12 @@ from django.urls import reverse
 from django.utils import translation
 
 from branches.choices import MemberStatus, OrganizationKind, PeriodEndReason, ProspectStage, RoleKey
-from branches.models import AccessLog, ApiToken, Member, MembershipPeriod, Organization, Prospect, RoleAssignment
-from branches.security import issue_token
+from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 from reports.metrics import Metric
 from reports.models import Target
+from security.access import issue_token
+from security.models import AccessLog, ApiToken
 from tests.factories import (
     EnterpriseFactory,
     LocalityFactory,
@@ -30,7 +31,7 @@ from tests.factories import (
     UserFactory,
 )
 
-OUR_APPS = {"branches", "enterprises", "reports", "auth"}
+OUR_APPS = {"branches", "enterprises", "reports", "security", "auth"}
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from branches.models import ApiToken, RoleAssignment
-from branches.security import token_digest
+from branches.models import RoleAssignment
+from security.access import token_digest
+from security.models import ApiToken
 from tests.api_conftest import *  # noqa: F403
 from tests.api_conftest import API
 

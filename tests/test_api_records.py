@@ -3,10 +3,11 @@
 import datetime
 
 from branches.choices import MemberStatus, OrganizationKind, RoleKey
-from branches.models import ApiToken, Organization, RoleAssignment
-from branches.security import token_digest
+from branches.models import Organization, RoleAssignment
+from core.validators import tax_code_for
 from enterprises.models import Enterprise, MembershipReturn
-from enterprises.validators import tax_code_for
+from security.access import token_digest
+from security.models import ApiToken
 from tests.api_conftest import *  # noqa: F403
 from tests.api_conftest import API
 from tests.factories import MassOrganizationFactory, MemberFactory, UserFactory

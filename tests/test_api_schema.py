@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from branches.security import issue_token
+from security.access import issue_token
 from tests.api_conftest import *  # noqa: F403
 from tests.api_conftest import API
 from tests.factories import MassOrganizationFactory, MemberFactory, ProspectFactory, TargetFactory

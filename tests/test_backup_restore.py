@@ -20,8 +20,9 @@ from django.utils import translation
 
 from branches import services
 from branches.choices import RoleKey
-from branches.models import AccessLog, Member, MembershipPeriod
+from branches.models import Member, MembershipPeriod
 from enterprises import services as enterprise_services
+from security.models import AccessLog
 from tests.factories import EnterpriseFactory, LocalityFactory, OrganizationFactory, RoleAssignmentFactory, UserFactory
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"

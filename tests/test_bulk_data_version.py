@@ -2,8 +2,8 @@
 
 from django.utils import timezone
 
-from branches import bulk
 from branches.models import Member
+from dataio import bulk
 from reports import rollups
 from tests.factories import MemberFactory
 

@@ -4,10 +4,10 @@ import datetime
 
 import pytest
 
-from branches import bulk
-from branches.base import Errors
 from branches.models import Member
 from branches.services import _full_clean, admitted_member_fields, build_admitted_member
+from core.models import Errors
+from dataio import bulk
 from tests.factories import EnterpriseFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +125,7 @@ def test_grouped_admission_rollup_update_matches_a_full_recount(tree):
 
 
 def test_member_import_keeps_the_rollups_exact(tree, secretary_a):
-    from branches.imports import import_members, sample_members_file
+    from dataio.imports import import_members, sample_members_file
     from reports import rollups
 
     rollups.rebuild()

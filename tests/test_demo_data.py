@@ -9,13 +9,13 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
-from branches import demo as demo_module
 from branches.choices import GRASSROOTS_KINDS, MemberStatus, OrganizationKind, PeriodEndReason, ProspectStage, RoleKey
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
 from branches.services import age_on
+from core.validators import validate_tax_code
+from devdata import demo as demo_module
 from enterprises.choices import MassOrganizationKind, Ownership, SizeClass
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
-from enterprises.validators import validate_tax_code
 from reports.metrics import Metric
 from reports.models import Target
 

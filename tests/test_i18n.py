@@ -337,7 +337,7 @@ def test_language_switch_sets_the_language_for_the_next_pages(client, db):
 
 def test_secretary_home_is_vietnamese_by_default_and_english_on_request(client, secretary_a, tree):
     client.force_login(secretary_a)
-    url = reverse("branches:organization_home", kwargs={"pk": tree.branch_a.pk})
+    url = reverse("home:organization", kwargs={"pk": tree.branch_a.pk})
     vietnamese = client.get(url).content.decode()
     assert "Đảng viên đang sinh hoạt" in vietnamese
     assert "Đăng xuất" in vietnamese

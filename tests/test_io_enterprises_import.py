@@ -5,10 +5,10 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from branches.exports import export_file
-from enterprises.imports import import_enterprises, import_returns
+from core.validators import tax_code_for
+from dataio.enterprise_imports import import_enterprises, import_returns
+from dataio.exports import export_file
 from enterprises.models import Enterprise, MembershipReturn
-from enterprises.validators import tax_code_for
 from tests.factories import EnterpriseFactory, MassOrganizationFactory, MembershipReturnFactory
 from tests.test_io_members_import import csv_bytes
 

@@ -7,9 +7,9 @@ import pytest
 from django.test import override_settings
 from django.utils import translation
 
-from branches.imports import import_members
 from branches.models import Member
-from branches.spreadsheets import SpreadsheetError, date_value, read_spreadsheet
+from core.spreadsheets import SpreadsheetError, date_value, read_spreadsheet
+from dataio.imports import import_members
 from tests.test_io_members_import import HEADERS, csv_bytes, member_row, xlsx_bytes
 
 
@@ -117,7 +117,7 @@ def test_dates_are_read_in_day_month_year_and_iso_forms(text):
 
 
 def test_an_ambiguous_or_impossible_date_says_how_to_write_it():
-    from branches.spreadsheets import CellError
+    from core.spreadsheets import CellError
 
     with pytest.raises(CellError) as caught:
         date_value("05/17/1990")

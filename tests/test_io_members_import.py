@@ -11,11 +11,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from branches import bulk
-from branches.exports import export_file
-from branches.imports import import_members
 from branches.models import Member, MembershipPeriod
-from branches.spreadsheets import OutColumn, write_xlsx
+from core.spreadsheets import OutColumn, write_xlsx
+from dataio import bulk
+from dataio.exports import export_file
+from dataio.imports import import_members
 from tests.factories import MemberFactory
 
 HEADERS = ["citizen ID*", "full name*", "sex*", "date of birth*", "admitted on*", "Party card number"]
@@ -292,7 +292,7 @@ def test_ten_thousand_rows_import_in_one_transaction_with_a_constant_number_of_q
 
 
 def test_the_generated_sample_file_imports_cleanly(tree, secretary_a):
-    from branches.imports import sample_members_file
+    from dataio.imports import sample_members_file
 
     result = import_members(sample_members_file(50), organization=tree.branch_a, acting_user=secretary_a)
     assert result.counts["create"] == 50, result.preview_lines()[:3]

@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 
-from branches.imports import import_members
-from branches.models import AccessLog, Member
-from branches.spreadsheets import read_spreadsheet
+from branches.models import Member
+from core.spreadsheets import read_spreadsheet
+from dataio.imports import import_members
+from security.models import AccessLog
 from tests.factories import MassOrganizationFactory, MemberFactory, ProspectFactory
 from tests.test_io_members_import import csv_bytes, member_row
 
@@ -63,7 +64,7 @@ def test_a_filled_in_template_imports_in_either_language(client, tree, secretary
     assert response.content.startswith("\ufeff".encode())
     headers = read_spreadsheet(response.content).headers
     with translation.override(language):
-        from branches.imports import MEMBER_COLUMNS
+        from dataio.imports import MEMBER_COLUMNS
 
         assert headers == [column.header for column in MEMBER_COLUMNS]
     values = dict(
@@ -344,7 +345,7 @@ def test_the_member_list_download_link_exports_the_filtered_list(client, tree, d
 
 
 def test_administrator_with_many_organisations_types_the_code(client, tree, administrator, monkeypatch):
-    from branches import views_io
+    from dataio import views as views_io
 
     monkeypatch.setattr(views_io, "SELECT_LIMIT", 2)
     login(client, administrator)

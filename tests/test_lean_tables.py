@@ -1,4 +1,4 @@
-"""The table body written in Python (branches.lean_tables) writes the cells django-tables2's own
+"""The table body written in Python (core.lean_tables) writes the cells django-tables2's own
 row loop writes: links, choice labels, render_FOO methods, booleans, dates, defaults, escaping."""
 
 import datetime
@@ -10,9 +10,9 @@ from django.template import Context, Template
 from django.test import RequestFactory
 from django.utils import translation
 
-from branches.lean_tables import render_rows
 from branches.models import Member, Organization
 from branches.tables import MemberTable, OrganizationTable
+from core.lean_tables import render_rows
 from enterprises.models import Enterprise
 from enterprises.tables import EnterpriseTable
 from tests.factories import MemberFactory

@@ -14,9 +14,9 @@ from django.db.models import Count, F, Q
 
 from branches.choices import GRASSROOTS_KINDS, MemberStatus, OrganizationKind, PeriodEndReason
 from branches.models import Member, MembershipPeriod, Organization
+from core.validators import validate_tax_code
+from devdata import scale
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
-from enterprises.validators import validate_tax_code
-from reports import scale
 from reports.models import Target
 
 TINY = {

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from branches.models import Member
-from branches.pagination import EstimatedCountPaginator, planner_estimate
+from core.pagination import EstimatedCountPaginator, planner_estimate
 from tests.factories import LocalityFactory, MemberFactory
 
 
@@ -136,7 +136,7 @@ def test_list_pages_read_their_page_once_and_never_count_every_row_on_postgresql
 def test_quick_select_writes_the_same_html_as_djangos_select():
     from django import forms
 
-    from branches.views import QuickSelect
+    from core.views import QuickSelect
 
     flat = [("", "---------"), ("1", 'Hà Nội & "Đông"'), ("2", "<b>Huế</b>"), (2, "again 2"), (None, "none")]
     grouped = [("", "---------"), ("Miền Bắc", [("1", "Hà Nội"), ("3", "Hải Phòng")]), ("2", "Huế")]
@@ -173,7 +173,7 @@ def test_deep_pages_are_read_keys_first_with_the_same_rows_and_order(members):
 
 @pytest.mark.django_db
 def test_a_very_large_estimate_is_taken_without_the_bounded_count(members, monkeypatch):
-    from branches import pagination
+    from core import pagination
 
     monkeypatch.setattr(pagination, "planner_estimate", lambda queryset: 250_000)
     paginator = EstimatedCountPaginator(Member.objects.order_by("full_name"), 10)
@@ -191,7 +191,7 @@ def test_short_date_column_writes_what_django_tables2s_date_column_writes(langua
     import django_tables2 as tables
     from django.utils import translation
 
-    from branches.tables import ShortDateColumn
+    from core.tables import ShortDateColumn
 
     class Dates(tables.Table):
         template_column = tables.DateColumn(short=True, accessor="on")

@@ -88,7 +88,7 @@ REGISTRY = {
     "branches:organization_list": R(LIST),
     "branches:organization_tree": R(LIST),
     "branches:organization_detail": R(RECORD_READ, Organization),
-    "branches:organization_home": R(RECORD_READ, Organization),
+    "home:organization": R(RECORD_READ, Organization),
     # Members
     "branches:member_list": R(LIST),
     "branches:member_admit": R(CREATE),

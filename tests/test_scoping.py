@@ -8,10 +8,11 @@ from django.contrib.auth.models import AnonymousUser
 
 from branches import services
 from branches.choices import RoleKey
-from branches.models import AccessLog, Member, MembershipPeriod, Organization, Prospect, RoleAssignment
-from branches.scoping import scope_for
+from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from core.scoping import scope_for
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 from reports.models import Target
+from security.models import AccessLog
 from tests.factories import (
     EnterpriseFactory,
     LocalityFactory,

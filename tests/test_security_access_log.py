@@ -9,8 +9,8 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import translation
 
-from branches.models import AccessAction, AccessLog
-from branches.security import AccessLogMiddleware, record_access
+from security.access import AccessLogMiddleware, record_access
+from security.models import AccessAction, AccessLog
 from tests.factories import MemberFactory
 
 
@@ -90,10 +90,10 @@ def test_admin_cannot_add_change_or_delete_entries(client, administrator, entry)
     administrator.is_staff = True  # the admin site's own gate
     administrator.save()
     client.force_login(administrator)
-    assert client.get(reverse("admin:branches_accesslog_changelist")).status_code == 200
-    assert client.get(reverse("admin:branches_accesslog_add")).status_code == 403
-    assert client.post(reverse("admin:branches_accesslog_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
-    response = client.post(reverse("admin:branches_accesslog_change", args=[entry.pk]), {"action": "edited"})
+    assert client.get(reverse("admin:security_accesslog_changelist")).status_code == 200
+    assert client.get(reverse("admin:security_accesslog_add")).status_code == 403
+    assert client.post(reverse("admin:security_accesslog_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
+    response = client.post(reverse("admin:security_accesslog_change", args=[entry.pk]), {"action": "edited"})
     assert response.status_code == 403
     assert AccessLog.objects.get(pk=entry.pk).action == AccessAction.VIEWED
 

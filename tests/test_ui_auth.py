@@ -6,7 +6,7 @@ import pytest
 from django.urls import NoReverseMatch, reverse
 
 from branches.choices import RoleKey
-from branches.middleware import ACTIVE_ROLE_SESSION_KEY
+from core.middleware import ACTIVE_ROLE_SESSION_KEY
 from tests.factories import RoleAssignmentFactory, UserFactory
 from tests.scoped_views import login, make_member
 
@@ -20,7 +20,7 @@ def test_secretary_lands_on_own_organisation_home(client, tree, secretary_a):
     response = client.post(reverse("login"), {"username": "secretary_a", "password": "correct-horse-battery"})
     assert response.status_code == 302
     response = client.get(response["Location"])
-    assert response["Location"] == reverse("branches:organization_home", args=[tree.branch_a.pk])
+    assert response["Location"] == reverse("home:organization", args=[tree.branch_a.pk])
 
 
 def test_department_lands_on_dashboard_or_member_list(client, tree, department):
@@ -76,12 +76,12 @@ def test_user_with_several_roles_switches_from_the_navbar(client, tree, two_hats
     login(client, user)
     page = client.get(reverse("branches:member_list")).content.decode()
     assert reverse("branches:role_switch") in page and str(staff) in page
-    assert client.get(reverse("home"))["Location"] == reverse("branches:organization_home", args=[tree.branch_a.pk])
+    assert client.get(reverse("home"))["Location"] == reverse("home:organization", args=[tree.branch_a.pk])
 
     response = client.post(reverse("branches:role_switch"), {"assignment": staff.pk})
     assert response["Location"] == reverse("home")
     assert client.session[ACTIVE_ROLE_SESSION_KEY] == staff.pk
-    assert client.get(reverse("home"))["Location"] != reverse("branches:organization_home", args=[tree.branch_a.pk])
+    assert client.get(reverse("home"))["Location"] != reverse("home:organization", args=[tree.branch_a.pk])
     assert tree.committee.name in client.get(reverse("branches:member_list")).content.decode()
 
 

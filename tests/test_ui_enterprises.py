@@ -4,8 +4,8 @@ import datetime
 
 from django.urls import reverse
 
+from core.validators import tax_code_for
 from enterprises.models import Enterprise, MassOrganization, MembershipReturn
-from enterprises.validators import tax_code_for
 from tests.factories import EnterpriseFactory, MassOrganizationFactory, MembershipReturnFactory, OrganizationFactory
 from tests.scoped_views import ScopedWriteViewsContract, login
 

@@ -27,7 +27,7 @@ class TestOrganizationHomeViews(ScopedReadViewsContract):
     """The home page behaves like a detail page for the personas."""
 
     list_url_name = "branches:organization_tree"
-    detail_url_name = "branches:organization_home"
+    detail_url_name = "home:organization"
 
     def make_object(self, tree):
         return OrganizationFactory(
@@ -64,7 +64,7 @@ def test_home_shows_members_due_prospects_and_mass_organisations(client, tree, s
     mass_organization = MassOrganizationFactory(enterprise=tree.enterprise_a, name="Công đoàn An Phát")
     MembershipReturnFactory(mass_organization=mass_organization, members_total=87, members_admitted=87)
 
-    response = login(client, secretary_a).get(reverse("branches:organization_home", args=[tree.branch_a.pk]))
+    response = login(client, secretary_a).get(reverse("home:organization", args=[tree.branch_a.pk]))
     context = response.context
     assert context["active_members"] == 3
     assert [m.full_name for m in context["due"]] == [due_soon.full_name]
@@ -76,5 +76,5 @@ def test_home_shows_members_due_prospects_and_mass_organisations(client, tree, s
 
 
 def test_home_for_department_offers_no_write_buttons(client, tree, department):
-    content = login(client, department).get(reverse("branches:organization_home", args=[tree.branch_a.pk]))
+    content = login(client, department).get(reverse("home:organization", args=[tree.branch_a.pk]))
     assert reverse("branches:member_admit") not in content.content.decode()

@@ -13,17 +13,25 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from branches import services
-from branches.api.base import (
+from branches.choices import LEAVING_REASONS, PeriodEndReason, RoleKey
+from branches.models import (
+    Member,
+    MembershipPeriod,
+    Organization,
+    Prospect,
+    RoleAssignment,
+    enterprise_model,
+    locality_model,
+)
+from core.api import (
     ParentCodeField,
     ScopedSlugRelatedField,
     ServiceModelSerializer,
     VersionedActionSerializer,
     VersionField,
 )
-from branches.base import mask_citizen_id
-from branches.choices import LEAVING_REASONS, PeriodEndReason, RoleKey
-from branches.models import ApiToken, Member, MembershipPeriod, Organization, Prospect, RoleAssignment
-from enterprises.models import Enterprise, Locality
+from core.models import mask_citizen_id
+from security.models import ApiToken
 
 User = get_user_model()
 
@@ -33,11 +41,11 @@ def visible_organizations(user):
 
 
 def visible_enterprises(user):
-    return Enterprise.objects.visible_to(user)
+    return enterprise_model().objects.visible_to(user)
 
 
 def visible_localities(user):
-    return Locality.objects.visible_to(user)
+    return locality_model().objects.visible_to(user)
 
 
 def organization_field(**kwargs):
@@ -47,12 +55,12 @@ def organization_field(**kwargs):
 
 def enterprise_field(**kwargs):
     kwargs.setdefault("scope", visible_enterprises)
-    return ScopedSlugRelatedField(slug_field="tax_code", queryset=Enterprise.objects.all(), **kwargs)
+    return ScopedSlugRelatedField(slug_field="tax_code", queryset=enterprise_model().objects.all(), **kwargs)
 
 
 def locality_field(**kwargs):
     return ScopedSlugRelatedField(
-        slug_field="code", queryset=Locality.objects.all(), scope=visible_localities, **kwargs
+        slug_field="code", queryset=locality_model().objects.all(), scope=visible_localities, **kwargs
     )
 
 
@@ -366,7 +374,7 @@ class ApiTokenSerializer(serializers.ModelSerializer):
     def get_usable(self, token) -> bool:
         from django.utils import timezone
 
-        from branches.security import token_usable_by
+        from security.access import token_usable_by
 
         return token.revoked_at is None and token.expires_at > timezone.now() and token_usable_by(token)
 

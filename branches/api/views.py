@@ -26,7 +26,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from branches import services
-from branches.api.base import ScopedViewSet, administrators_only, service_errors, validated_payload
 from branches.api.serializers import (
     AdmitProspectSerializer,
     ApiTokenSerializer,
@@ -45,8 +44,10 @@ from branches.api.serializers import (
     WithdrawProspectSerializer,
 )
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
-from branches.models import ApiToken, Member, MembershipPeriod, Organization, Prospect, RoleAssignment
-from branches.security import issue_token, log_permission_denied, logger, otp_required_for, revoke_token
+from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from core.api import ScopedViewSet, administrators_only, service_errors, validated_payload
+from security.access import issue_token, log_permission_denied, logger, otp_required_for, revoke_token
+from security.models import ApiToken
 
 User = get_user_model()
 

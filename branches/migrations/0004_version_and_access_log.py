@@ -5,18 +5,18 @@ from django.conf import settings
 from django.db import migrations, models
 
 APPEND_ONLY_SQL = """
-CREATE OR REPLACE FUNCTION branches_accesslog_append_only() RETURNS trigger AS $$
+CREATE OR REPLACE FUNCTION security_accesslog_append_only() RETURNS trigger AS $$
 BEGIN
     RAISE EXCEPTION 'The access log is append-only.';
 END;
 $$ LANGUAGE plpgsql;
-CREATE TRIGGER branches_accesslog_append_only
+CREATE TRIGGER security_accesslog_append_only
     BEFORE UPDATE OR DELETE ON branches_accesslog
-    FOR EACH ROW EXECUTE FUNCTION branches_accesslog_append_only();
+    FOR EACH ROW EXECUTE FUNCTION security_accesslog_append_only();
 """
 DROP_APPEND_ONLY_SQL = """
-DROP TRIGGER IF EXISTS branches_accesslog_append_only ON branches_accesslog;
-DROP FUNCTION IF EXISTS branches_accesslog_append_only();
+DROP TRIGGER IF EXISTS security_accesslog_append_only ON branches_accesslog;
+DROP FUNCTION IF EXISTS security_accesslog_append_only();
 """
 
 

@@ -7,7 +7,9 @@ committees and organisations by ``code``, localities by their official ``code``.
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from branches.api.base import (
+from branches.api.serializers import enterprise_field, locality_field
+from branches.models import Organization
+from core.api import (
     MAX_INTEGER,
     ParentCodeField,
     ScopedSlugRelatedField,
@@ -15,8 +17,6 @@ from branches.api.base import (
     VersionedActionSerializer,
     VersionField,
 )
-from branches.api.serializers import enterprise_field, locality_field
-from branches.models import Organization
 from enterprises import services
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 

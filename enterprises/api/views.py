@@ -14,7 +14,7 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from branches.api.base import ScopedViewSet, administrators_only, service_errors, validated_payload
+from core.api import ScopedViewSet, administrators_only, service_errors, validated_payload
 from enterprises import services
 from enterprises.api.serializers import (
     DissolveSerializer,

@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import enterprises.validators
+import core.validators
 import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('created', models.DateTimeField(auto_now_add=True, verbose_name='created')),
                 ('updated', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('tax_code', models.CharField(max_length=14, unique=True, validators=[enterprises.validators.validate_tax_code], verbose_name='tax code')),
+                ('tax_code', models.CharField(max_length=14, unique=True, validators=[core.validators.validate_tax_code], verbose_name='tax code')),
                 ('name', models.CharField(max_length=300, verbose_name='name')),
                 ('ownership', models.CharField(choices=[('private', 'private domestic'), ('joint_stock', 'joint-stock'), ('foreign_invested', 'foreign-invested'), ('cooperative', 'cooperative'), ('non_public_education', 'non-public education establishment'), ('non_public_health', 'non-public health establishment')], max_length=30, verbose_name='ownership')),
                 ('industrial_park', models.CharField(blank=True, max_length=200, verbose_name='industrial park')),
@@ -117,7 +117,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
                 ('created', models.DateTimeField(blank=True, editable=False, verbose_name='created')),
                 ('updated', models.DateTimeField(blank=True, editable=False, verbose_name='updated')),
-                ('tax_code', models.CharField(db_index=True, max_length=14, validators=[enterprises.validators.validate_tax_code], verbose_name='tax code')),
+                ('tax_code', models.CharField(db_index=True, max_length=14, validators=[core.validators.validate_tax_code], verbose_name='tax code')),
                 ('name', models.CharField(max_length=300, verbose_name='name')),
                 ('ownership', models.CharField(choices=[('private', 'private domestic'), ('joint_stock', 'joint-stock'), ('foreign_invested', 'foreign-invested'), ('cooperative', 'cooperative'), ('non_public_education', 'non-public education establishment'), ('non_public_health', 'non-public health establishment')], max_length=30, verbose_name='ownership')),
                 ('industrial_park', models.CharField(blank=True, max_length=200, verbose_name='industrial park')),

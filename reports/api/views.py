@@ -11,9 +11,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from branches.api.base import ScopedViewSet, service_errors, validated_payload
 from branches.filtersets import SubtreeFilter
 from branches.models import Organization
+from core.api import ScopedViewSet, service_errors, validated_payload
 from reports import engine
 from reports import serializers as report_serializers
 from reports.api.serializers import (

@@ -24,7 +24,7 @@ def test_secretary_admits_prospect_and_department_sees_it_counted(
     # The secretary signs in and lands on the branch's home page.
     page = new_page()
     sign_in(page, live_server, "secretary_a")
-    assert page.url.endswith(reverse("branches:organization_home", args=[tree.branch_a.pk]))
+    assert page.url.endswith(reverse("home:organization", args=[tree.branch_a.pk]))
     assert tree.branch_a.name in page.inner_text("#active-organization")
     screenshot(page, "01-secretary-home")
 

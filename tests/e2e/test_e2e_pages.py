@@ -33,7 +33,7 @@ def test_main_pages_render_without_errors(live_server, new_page, screenshot, tre
             page.select_option("#language-select", "en")
     assert page.get_attribute("html", "lang") == language
     pages = [
-        ("home", reverse("branches:organization_home", args=[tree.branch_a.pk])),
+        ("home", reverse("home:organization", args=[tree.branch_a.pk])),
         ("members", reverse("branches:member_list")),
         ("member", reverse("branches:member_detail", args=[member.pk])),
         ("transfer", reverse("branches:member_transfer", args=[member.pk])),

@@ -16,7 +16,7 @@ from django.db import transaction
 from branches import services
 from branches.choices import RoleKey
 from branches.models import Organization, RoleAssignment
-from branches.security import issue_token, otp_required_for
+from security.access import issue_token, otp_required_for
 
 
 def _messages(exc):

@@ -1,0 +1,145 @@
+"""Shared model plumbing: timestamps and the scoped queryset every domain model uses."""
+
+import re
+
+from django.db import DataError, IntegrityError, models
+from django.utils.translation import gettext_lazy as _
+
+from core.scoping import in_subtrees, scope_for
+
+
+def mask_citizen_id(value):
+    """A citizen ID as shown to those who may not edit its record: eight dots and the last four digits.
+
+    The one masking rule of the product (pages, lists, API, exports, history and change sets).
+    """
+    return f"{'•' * 8}{value[-4:]}" if value else ""
+
+
+#: Fields whose values are masked for those who may not edit the record.
+MASKED_FIELDS = frozenset({"citizen_id"})
+
+
+class ScopedQuerySetMixin:
+    """``visible_to`` / ``editable_by`` for a model, from one scope rule per model.
+
+    A model's queryset sets ``scope_lookup`` (the lookup of the organisation that owns the row,
+    e.g. ``"organization"`` or ``"member__organization"``) or overrides :meth:`scope_q`.
+    """
+
+    scope_lookup = None
+
+    def scope_q(self, paths):
+        return in_subtrees(self.scope_lookup, paths)
+
+    def visible_to(self, user):
+        scope = scope_for(user)
+        if scope.everything or scope.reads_everything:
+            return self.all()
+        return self.filter(self.scope_q(scope.read_paths))
+
+    def editable_by(self, user):
+        scope = scope_for(user)
+        if scope.everything:
+            return self.all()
+        return self.filter(self.scope_q(scope.write_paths))
+
+
+class ScopedQuerySet(ScopedQuerySetMixin, models.QuerySet):
+    pass
+
+
+# Control characters have no place in names and codes (tabs and line breaks are allowed in notes);
+# lone surrogates cannot be stored at all; PostgreSQL refuses NUL.
+SINGLE_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+MULTI_LINE_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+class TimestampedModel(models.Model):
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def clean_fields(self, exclude=None):
+        """The fields' own validation, and no control characters in any text."""
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        for field in self._meta.concrete_fields:
+            if (exclude and field.name in exclude) or field.name in errors:
+                continue
+            value = getattr(self, field.attname, None)
+            if isinstance(value, str) and isinstance(field, models.CharField | models.TextField):
+                pattern = MULTI_LINE_FORBIDDEN if isinstance(field, models.TextField) else SINGLE_LINE_FORBIDDEN
+                if pattern.search(value):
+                    errors[field.name] = [_("Remove the control characters from this text.")]
+        if errors:
+            raise ValidationError(errors)
+
+
+def save_with_history(instance, acting_user, reason=None, **save_kwargs):
+    """Save ``instance`` so that its history row names ``acting_user`` (and why, for imports)."""
+    if acting_user is not None and getattr(acting_user, "is_authenticated", False):
+        instance._history_user = acting_user
+    if reason:
+        instance._change_reason = reason
+    if not instance._state.adding and hasattr(instance, "version"):
+        # Optimistic locking: services change rows they re-read under lock, so this cannot go back.
+        instance.version += 1
+        if save_kwargs.get("update_fields") is not None:
+            save_kwargs["update_fields"] = [*save_kwargs["update_fields"], "version"]
+    try:
+        instance.save(**save_kwargs)
+    except (DataError, OverflowError) as exc:
+        # A value the service did not check is out of the column's range: name it, never a 500.
+        from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+        # Not the relations: validating them would query a transaction the error has just broken.
+        instance.clean_fields(exclude=[field.name for field in instance._meta.concrete_fields if field.is_relation])
+        raise ValidationError({NON_FIELD_ERRORS: [_("A value is too large or too long to be stored.")]}) from exc
+    except IntegrityError as exc:
+        field = unique_field_of(exc, instance)
+        if field is None:
+            raise
+        # Two requests passed the service's duplicate check at the same moment; the database kept one.
+        from django.core.exceptions import ValidationError
+
+        label = instance._meta.get_field(field).verbose_name
+        raise ValidationError(
+            {field: [_("Another record with this %(field)s was saved at the same moment.") % {"field": label}]}
+        ) from exc
+    return instance
+
+
+def unique_field_of(exc, instance):
+    """The field whose uniqueness ``exc`` reports (PostgreSQL's ``Key (column)=`` or SQLite's ``table.column``)."""
+    message = str(exc)
+    match = re.search(r"Key \(([^)=,]+)\)=", message) or re.search(
+        rf"UNIQUE constraint failed: {re.escape(instance._meta.db_table)}\.(\w+)", message
+    )
+    if not match:
+        return None
+    column = match.group(1).strip().strip('"')
+    for field in instance._meta.concrete_fields:
+        if field.column == column:
+            return field.name
+    return None
+
+
+class Errors(dict):
+    """Collects field errors so a service validates everything before it refuses or writes."""
+
+    def add(self, field, message):
+        self.setdefault(field, []).append(message)
+
+    def raise_if_any(self):
+        from django.core.exceptions import ValidationError
+
+        if self:
+            raise ValidationError(dict(self))

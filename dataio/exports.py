@@ -1,0 +1,246 @@
+"""Exports of every list (members, enterprises, organisations, mass organisations, prospects).
+
+Each export is the list's FilterSet applied to ``visible_to(user)``: exactly what the user sees
+on the list page with the same filters. Headers are in the active language, dates are dates,
+codes are text. The members export has the columns of the members import (plus two informative
+columns the import skips), so exporting and re-importing changes nothing.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Subquery
+from django.db.models.functions import Length, Substr
+from django.utils.translation import gettext_lazy as _
+
+from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
+from branches.models import Member, Organization, Prospect
+from core.models import mask_citizen_id
+from core.spreadsheets import OutColumn, write_csv, write_xlsx
+from dataio.enterprise_imports import ENTERPRISE_COLUMNS, ENTERPRISE_IGNORED
+from dataio.imports import MEMBER_COLUMNS, MEMBER_IGNORED
+from enterprises.filtersets import EnterpriseFilterSet, MassOrganizationFilterSet
+from enterprises.models import Enterprise, MassOrganization, MembershipReturn
+
+FORMATS = ("xlsx", "csv")
+
+
+def _label(value):
+    return str(value) if value is not None else ""
+
+
+def _masked(row, value):
+    if not value:
+        return ""
+    return value if getattr(row, "can_edit", False) else mask_citizen_id(value)
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    """One exportable list: its title, model, filterset, the rows' queryset and their columns."""
+
+    key: str
+    title: object
+    model: type
+    filterset: type
+    columns: tuple  # (header, value of a row, is text)
+
+    def out_columns(self):
+        return [OutColumn(str(header), text=text) for header, _value, text in self.columns]
+
+    def rows(self, queryset, collect_ids=None):
+        """The values of each row; ``collect_ids`` (a list) receives the primary keys written."""
+        getters = [value for _header, value, _text in self.columns]
+        prepared = self.prepare(queryset)
+        for row in prepared.iterator(chunk_size=2000):
+            if collect_ids is not None:
+                collect_ids.append(row.pk)
+            yield [getter(row) for getter in getters]
+
+    def prepare(self, queryset):
+        return PREPARE[self.key](queryset)
+
+
+def _header(columns, key):
+    return next(column.label for column in columns if column.key == key)
+
+
+def _member_can_edit(user):
+    return Exists(Member.objects.editable_by(user).filter(pk=OuterRef("pk")))
+
+
+MEMBER_EXPORT = ExportKind(
+    "members",
+    _("Party members"),
+    Member,
+    MemberFilterSet,
+    (
+        (_header(MEMBER_COLUMNS, "citizen_id"), lambda m: _masked(m, m.citizen_id), True),
+        (_header(MEMBER_COLUMNS, "full_name"), lambda m: m.full_name, False),
+        (_header(MEMBER_COLUMNS, "sex"), lambda m: _label(m.get_sex_display()), False),
+        (_header(MEMBER_COLUMNS, "date_of_birth"), lambda m: m.date_of_birth, False),
+        (_header(MEMBER_COLUMNS, "party_card_number"), lambda m: m.party_card_number, True),
+        (_header(MEMBER_COLUMNS, "organization"), lambda m: m.organization.code, True),
+        (_header(MEMBER_COLUMNS, "admitted_on"), lambda m: m.admitted_on, False),
+        (_header(MEMBER_COLUMNS, "official_on"), lambda m: m.official_on, False),
+        (_header(MEMBER_COLUMNS, "enterprise"), lambda m: m.enterprise.tax_code if m.enterprise_id else "", True),
+        (_header(MEMBER_COLUMNS, "position"), lambda m: _label(m.get_position_display()), False),
+        (_header(MEMBER_COLUMNS, "is_business_owner"), lambda m: m.is_business_owner, False),
+        (MEMBER_IGNORED[0], lambda m: _label(m.get_status_display()), False),
+        (MEMBER_IGNORED[1], lambda m: m.organization.name, False),
+    ),
+)
+
+ENTERPRISE_EXPORT = ExportKind(
+    "enterprises",
+    _("Enterprises"),
+    Enterprise,
+    EnterpriseFilterSet,
+    (
+        (_header(ENTERPRISE_COLUMNS, "tax_code"), lambda e: e.tax_code, True),
+        (_header(ENTERPRISE_COLUMNS, "name"), lambda e: e.name, False),
+        (_header(ENTERPRISE_COLUMNS, "ownership"), lambda e: _label(e.get_ownership_display()), False),
+        (_header(ENTERPRISE_COLUMNS, "locality"), lambda e: e.locality.code, True),
+        (_header(ENTERPRISE_COLUMNS, "industrial_park"), lambda e: e.industrial_park, False),
+        (_header(ENTERPRISE_COLUMNS, "address"), lambda e: e.address, False),
+        (_header(ENTERPRISE_COLUMNS, "size_class"), lambda e: _label(e.get_size_class_display()), False),
+        (_header(ENTERPRISE_COLUMNS, "employees"), lambda e: e.employees, False),
+        (
+            _header(ENTERPRISE_COLUMNS, "operating_status"),
+            lambda e: _label(e.get_operating_status_display()),
+            False,
+        ),
+        (_header(ENTERPRISE_COLUMNS, "managing_committee"), lambda e: e.managing_committee.code, True),
+        (ENTERPRISE_IGNORED[0], lambda e: e.locality.name, False),
+        (ENTERPRISE_IGNORED[1], lambda e: e.managing_committee.name, False),
+    ),
+)
+
+ORGANIZATION_EXPORT = ExportKind(
+    "organizations",
+    _("Party organisations"),
+    Organization,
+    OrganizationFilterSet,
+    (
+        (_("code"), lambda o: o.code, True),
+        (_("name"), lambda o: o.name, False),
+        (_("kind"), lambda o: _label(o.get_kind_display()), False),
+        (_("parent organisation code"), lambda o: o.parent_code or "", True),
+        (_("locality"), lambda o: o.locality.name, False),
+        (_("enterprise tax code"), lambda o: o.enterprise.tax_code if o.enterprise_id else "", True),
+        (_("established on"), lambda o: o.established_on, False),
+        (_("dissolved on"), lambda o: o.dissolved_on, False),
+        (_("coordination regulation signed"), lambda o: o.coordination_regulation_signed, False),
+    ),
+)
+
+MASS_ORGANIZATION_EXPORT = ExportKind(
+    "mass_organizations",
+    _("Mass organisations"),
+    MassOrganization,
+    MassOrganizationFilterSet,
+    (
+        (_("name"), lambda m: m.name, False),
+        (_("kind"), lambda m: _label(m.get_kind_display()), False),
+        (_("enterprise tax code"), lambda m: m.enterprise.tax_code, True),
+        (_("enterprise"), lambda m: m.enterprise.name, False),
+        (_("managing committee code"), lambda m: m.enterprise.managing_committee.code, True),
+        (_("established on"), lambda m: m.established_on, False),
+        (_("dissolved on"), lambda m: m.dissolved_on, False),
+        (_("date of the latest return"), lambda m: m.latest_return_on, False),
+        (_("members in total"), lambda m: m.latest_members_total, False),
+    ),
+)
+
+PROSPECT_EXPORT = ExportKind(
+    "prospects",
+    _("Prospects"),
+    Prospect,
+    ProspectFilterSet,
+    (
+        (_("full name"), lambda p: p.full_name, False),
+        (_("sex"), lambda p: _label(p.get_sex_display()), False),
+        (_("date of birth"), lambda p: p.date_of_birth, False),
+        (_("citizen ID"), lambda p: _masked(p, p.citizen_id), True),
+        (_("sponsoring organisation code"), lambda p: p.organization.code, True),
+        (_("workplace enterprise tax code"), lambda p: p.enterprise.tax_code if p.enterprise_id else "", True),
+        (_("position"), lambda p: _label(p.get_position_display()), False),
+        (_("business owner"), lambda p: p.is_business_owner, False),
+        (_("stage"), lambda p: _label(p.get_stage_display()), False),
+        (_("identified on"), lambda p: p.identified_on, False),
+        (_("awareness course completed on"), lambda p: p.course_completed_on, False),
+        (_("dossier completed on"), lambda p: p.dossier_completed_on, False),
+        (_("admitted or withdrawn on"), lambda p: p.closed_on, False),
+    ),
+)
+
+KINDS = {
+    kind.key: kind
+    for kind in (MEMBER_EXPORT, ENTERPRISE_EXPORT, ORGANIZATION_EXPORT, MASS_ORGANIZATION_EXPORT, PROSPECT_EXPORT)
+}
+
+
+def _prepare_members(queryset):
+    return queryset.select_related("organization", "enterprise").order_by("full_name", "id")
+
+
+def _prepare_enterprises(queryset):
+    return queryset.select_related("locality", "managing_committee").order_by("name", "tax_code")
+
+
+def _prepare_organizations(queryset):
+    parent = Organization.objects.filter(path=OuterRef("parent_path")).values("code")[:1]
+    return (
+        queryset.select_related("locality", "enterprise")
+        .annotate(parent_path=Substr("path", 1, Length("path") - Organization.steplen))
+        .annotate(parent_code=Subquery(parent))
+        .order_by("path")
+    )
+
+
+def _prepare_mass_organizations(queryset):
+    latest = MembershipReturn.objects.filter(mass_organization=OuterRef("pk")).order_by("-date")
+    return (
+        queryset.select_related("enterprise", "enterprise__managing_committee")
+        .annotate(latest_return_on=Subquery(latest.values("date")[:1]))
+        .annotate(latest_members_total=Subquery(latest.values("members_total")[:1]))
+        .order_by("enterprise__name", "kind", "established_on", "pk")
+    )
+
+
+def _prepare_prospects(queryset):
+    return queryset.select_related("organization", "enterprise").order_by("organization__path", "full_name", "pk")
+
+
+PREPARE = {
+    "members": _prepare_members,
+    "enterprises": _prepare_enterprises,
+    "organizations": _prepare_organizations,
+    "mass_organizations": _prepare_mass_organizations,
+    "prospects": _prepare_prospects,
+}
+
+
+def export_queryset(kind, user, data=None, request=None):
+    """The rows of an export: ``visible_to(user)``, then the list's filters (``data``: the query string)."""
+    export = KINDS[kind]
+    queryset = export.model.objects.visible_to(user)
+    filterset = export.filterset(data or None, queryset=queryset, request=request)
+    queryset = filterset.qs
+    if kind in ("members", "prospects"):
+        model = Member if kind == "members" else Prospect
+        queryset = queryset.annotate(can_edit=Exists(model.objects.editable_by(user).filter(pk=OuterRef("pk"))))
+    return queryset
+
+
+def export_file(kind, user, *, data=None, request=None, file_format="xlsx", collect_ids=None):
+    """``(bytes, content type, file name)`` of an export."""
+    from core.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
+
+    export = KINDS[kind]
+    queryset = export_queryset(kind, user, data=data, request=request)
+    rows = export.rows(queryset, collect_ids)
+    if file_format == "csv":
+        content, content_type = write_csv(export.out_columns(), rows), CSV_CONTENT_TYPE
+    else:
+        content, content_type = write_xlsx(export.out_columns(), rows, title=export.title), XLSX_CONTENT_TYPE
+    return content, content_type, f"{kind}.{file_format}"

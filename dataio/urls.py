@@ -1,0 +1,17 @@
+"""Data exchange: import templates, imports, exports and the change history (mounted at ``data/``)."""
+
+from django.urls import path
+
+from dataio import views as views_io
+
+app_name = "io"
+
+urlpatterns = [
+    path("export/", views_io.export, name="export"),
+    path("import/", views_io.import_upload, name="import"),
+    path("import/template/", views_io.import_template, name="template"),
+    path("import/<str:token>/commit/", views_io.import_commit, name="import_commit"),
+    path("changes/", views_io.changes, name="changes"),
+    path("changes/set/", views_io.changeset, name="changeset"),
+    path("history/<str:model_key>/<int:pk>/", views_io.record_history, name="record_history"),
+]
