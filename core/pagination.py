@@ -48,6 +48,10 @@ def planner_estimate(queryset):
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+#: The largest OFFSET asked of the database (a bigint holds 2**63 - 1; no list comes near this).
+MAX_OFFSET = 2**62
+
+
 class EstimatedCountPaginator(Paginator):
     """Exact counts for small sets, PostgreSQL's estimate for large ones, look-ahead pages."""
 
@@ -114,6 +118,8 @@ class EstimatedCountPaginator(Paginator):
             raise PageNotAnInteger(_("That page number is not an integer")) from exc
         if number < 1:
             raise EmptyPage(_("That page number is less than 1"))
+        if (number - 1) * self.per_page > MAX_OFFSET:
+            raise EmptyPage(_("That page contains no results"))  # an OFFSET no database can take
         return number
 
     def _rows(self, start, stop):

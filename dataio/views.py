@@ -8,6 +8,7 @@ token only works for the user who uploaded it.
 
 import datetime
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -316,13 +317,59 @@ def _visible_history(model, user):
     return model.history.model.objects.filter(id__in=Subquery(visible))
 
 
+def _query_text(request, name):
+    """A query parameter as text to compare with stored text; ``None`` when it holds a NUL, which no
+    stored text holds (and PostgreSQL refuses to compare with)."""
+    value = request.GET.get(name, "").strip()
+    return None if "\x00" in value else value
+
+
+def _query_id(request, name):
+    """A query parameter as a row id (ASCII digits that fit a bigint), else ``None``."""
+    value = request.GET.get(name, "").strip()
+    return int(value) if re.fullmatch(r"[0-9]{1,18}", value) else None
+
+
+class _ChainedHistory:
+    """The history rows of several models, in order, as one sequence for a paginator: counted per
+    model and sliced per model in the database, so a page of a 190,000-row change set reads one
+    page of rows (``(key, model, label, record)`` items)."""
+
+    def __init__(self, parts):
+        self.parts = parts  # (key, model, label, queryset)
+        self._counts = None
+
+    def counts(self):
+        if self._counts is None:
+            self._counts = [queryset.count() for *_, queryset in self.parts]
+        return self._counts
+
+    def count(self):
+        return sum(self.counts())
+
+    def __len__(self):
+        return self.count()
+
+    def __getitem__(self, item):
+        if not isinstance(item, slice):
+            return self[item : item + 1][0]
+        start, stop = item.start or 0, item.stop if item.stop is not None else self.count()
+        rows, offset = [], 0
+        for (key, model, label, queryset), count in zip(self.parts, self.counts(), strict=True):
+            low, high = max(start - offset, 0), min(stop - offset, count)
+            if low < high:
+                rows.extend((key, model, label, record) for record in queryset[low:high])
+            offset += count
+        return rows
+
+
 @login_required
 def changes(request):
     """Change sets: history rows grouped by who, why and when (an import is one change set)."""
     _require_history_reader(request.user)
-    reason = request.GET.get("reason", "").strip()
-    username = request.GET.get("username", "").strip()
-    user_id = request.GET.get("user", "").strip()
+    reason = _query_text(request, "reason")
+    username = _query_text(request, "username")
+    user_id = _query_id(request, "user")
     try:
         days = max(1, min(3650, int(request.GET.get("days", 90))))
     except ValueError:
@@ -331,10 +378,12 @@ def changes(request):
     groups = {}
     for model, label in HISTORY_MODELS.values():
         rows = _visible_history(model, request.user).filter(history_date__gte=since)
+        if reason is None or username is None:
+            rows = rows.none()  # a NUL: no change has it
         if reason:
             rows = rows.filter(history_change_reason=reason)
-        if user_id.isdigit():
-            rows = rows.filter(history_user_id=int(user_id))
+        if user_id is not None:
+            rows = rows.filter(history_user_id=user_id)
         if username:
             rows = rows.filter(history_user__username=username)
         grouped = (
@@ -368,7 +417,13 @@ def changes(request):
     return render(
         request,
         "io/changes.html",
-        {"page": page, "reason": reason, "username": username, "days": days, "user_filter": user_id},
+        {
+            "page": page,
+            "reason": reason or "",
+            "username": username or "",
+            "days": days,
+            "user_filter": "" if user_id is None else user_id,
+        },
     )
 
 
@@ -376,30 +431,33 @@ def changes(request):
 def changeset(request):
     """Every record of one change set with its values before and after."""
     _require_history_reader(request.user)
-    date = parse_datetime(request.GET.get("date", ""))
-    if date is None:
+    try:
+        date = parse_datetime(request.GET.get("date", ""))
+    except ValueError:  # well formed but no such moment (month 13)
+        date = None
+    reason = _query_text(request, "reason")
+    if date is None or reason is None:
         raise Http404
-    user_id = request.GET.get("user", "")
-    reason = request.GET.get("reason", "")
-    records = []
+    user_id = _query_id(request, "user")
+    parts = []
     for key, (model, label) in HISTORY_MODELS.items():
         rows = _visible_history(model, request.user).filter(history_date=date)
         if reason:
             rows = rows.filter(history_change_reason=reason)
         else:
             rows = rows.filter(Q(history_change_reason="") | Q(history_change_reason__isnull=True))
-        if user_id.isdigit():
-            rows = rows.filter(history_user_id=int(user_id))
+        if user_id is not None:
+            rows = rows.filter(history_user_id=user_id)
         else:
             rows = rows.filter(history_user__isnull=True)
-        for record in rows.order_by("history_id")[: RECORDS_PER_PAGE * 20]:
-            records.append((key, model, label, record))
-    if not records:
+        parts.append((key, model, label, rows.order_by("history_id")))
+    records = _ChainedHistory(parts)
+    if not records.count():
         raise Http404
     page = Paginator(records, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
     request.access_log_member_ids = _members_shown(page.object_list)
     entries = _diff_entries(list(page.object_list), request.user)
-    first = records[0][3]
+    first = page.object_list[0][3]
     return render(
         request,
         "io/changeset.html",
@@ -409,7 +467,7 @@ def changeset(request):
             "date": date,
             "reason": reason,
             "user": first.history_user,
-            "total": len(records),
+            "total": records.count(),
         },
     )
 
