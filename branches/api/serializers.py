@@ -106,7 +106,10 @@ class OrganizationSerializer(ServiceModelSerializer):
 
     def update(self, instance, validated_data):
         version = validated_data.pop("version", None)
-        return services.update_organization(self.acting_user, instance, expected_version=version, **validated_data)
+        changes = self.changed_fields(instance, validated_data)
+        if not changes:
+            return instance
+        return services.update_organization(self.acting_user, instance, expected_version=version, **changes)
 
 
 class DissolveOrganizationSerializer(VersionedActionSerializer):
@@ -197,7 +200,10 @@ class MemberSerializer(CitizenIdMixin, ServiceModelSerializer):
 
     def update(self, instance, validated_data):
         version = validated_data.pop("version", None)
-        return services.update_member(self.acting_user, instance, expected_version=version, **validated_data)
+        changes = self.changed_fields(instance, validated_data)
+        if not changes:
+            return instance
+        return services.update_member(self.acting_user, instance, expected_version=version, **changes)
 
 
 class RecognizeSerializer(VersionedActionSerializer):
@@ -264,7 +270,10 @@ class ProspectSerializer(CitizenIdMixin, ServiceModelSerializer):
 
     def update(self, instance, validated_data):
         version = validated_data.pop("version", None)
-        return services.update_prospect(self.acting_user, instance, expected_version=version, **validated_data)
+        changes = self.changed_fields(instance, validated_data)
+        if not changes:
+            return instance
+        return services.update_prospect(self.acting_user, instance, expected_version=version, **changes)
 
 
 class AdmitProspectSerializer(serializers.Serializer):
