@@ -38,7 +38,13 @@ def test_schema_is_valid_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
 
 
-def test_schema_and_docs_are_served_without_a_cdn(client, db):
+def test_schema_and_docs_need_a_signed_in_user(client, db):
+    assert client.get(f"{API}schema/").status_code == 403
+    assert client.get(f"{API}docs/").status_code == 403
+
+
+def test_schema_and_docs_are_served_without_a_cdn(client, secretary_a):
+    client.force_login(secretary_a)
     schema = client.get(f"{API}schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
     assert "/api/v1/members/{id}/transfer/" in schema.json()["paths"]
