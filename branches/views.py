@@ -35,6 +35,7 @@ from branches.forms import (
 )
 from branches.models import Member, Organization, Prospect, RoleAssignment, enterprise_model
 from branches.tables import MemberTable, OrganizationTable, ProspectTable
+from core.dates import add_years
 from core.middleware import ACTIVE_ROLE_SESSION_KEY
 from core.scoping import scope_for
 from core.views import (
@@ -83,7 +84,7 @@ def home(request):
         return redirect("home:organization", pk=role.organization_id)
     if role and role.role == RoleKey.DEPARTMENT:
         return redirect(reverse_or_none("reports:dashboard") or reverse("branches:member_list"))
-    if scope_for(request.user).everything:
+    if scope_for(request.user).administers:
         return redirect("branches:organization_tree")
     return redirect("branches:organization_list")
 
@@ -127,7 +128,7 @@ class OrganizationTreeView(ScopedViewMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         page = Paginator(self.get_queryset().order_by("path"), self.paginate_by).get_page(self.request.GET.get("page"))
         top = top_depth(self.request.user)
-        is_administrator = scope_for(self.request.user).everything
+        is_administrator = scope_for(self.request.user).administers
         # One reverse for the admin's change page, not one per row.
         change_url = reverse_or_none("admin:branches_organization_change", 0) if is_administrator else None
         for organization in page.object_list:
@@ -157,15 +158,13 @@ class OrganizationDetailView(ObjectDetailView):
             .count()
         )
         context["can_edit"] = False  # the tree is changed in the admin by administrators
-        context["is_administrator"] = scope_for(self.request.user).everything
+        context["is_administrator"] = scope_for(self.request.user).administers
         return context
 
 
 def probationary_due(members, on, within_days=60):
     """Probationary members whose twelve months end within ``within_days`` of ``on`` (or already ended)."""
-    horizon = on + datetime.timedelta(days=within_days)
-    day = 28 if (horizon.month, horizon.day) == (2, 29) else horizon.day
-    latest_admission = horizon.replace(year=horizon.year - 1, day=day)
+    latest_admission = add_years(on + datetime.timedelta(days=within_days), -1)
     due = []
     for member in (
         members.active().filter(official_on__isnull=True, admitted_on__lte=latest_admission).order_by("admitted_on")

@@ -14,7 +14,7 @@
 from contextlib import contextmanager
 
 import django_filters
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError
@@ -33,7 +33,8 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.filtersets import TreeWithinFilter
-from core.scoping import is_administrator, scope_for
+from core.scoping import scope_for
+from core.services import errors_by_field
 
 #: The largest number a PositiveIntegerField holds on every supported database.
 MAX_INTEGER = 2_147_483_647
@@ -42,13 +43,11 @@ MAX_INTEGER = 2_147_483_647
 def validation_detail(exc, rename=None):
     """A Django ``ValidationError`` as DRF's error body: ``{"field": ["message", ...]}``."""
     rename = rename or {}
-    if hasattr(exc, "error_dict"):
-        detail = {}
-        for field, messages in exc.message_dict.items():
-            key = api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else rename.get(field, field)
-            detail.setdefault(key, []).extend(messages)
-        return detail
-    return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+    detail = {}
+    for field, messages in errors_by_field(exc):
+        key = api_settings.NON_FIELD_ERRORS_KEY if field is None else rename.get(field, field)
+        detail.setdefault(key, []).extend(messages)
+    return detail
 
 
 def api_exception_handler(exc, context):
@@ -102,12 +101,6 @@ class ScopedWritePermission(BasePermission):
         if request.method in SAFE_METHODS:
             return True
         return view.editable_queryset().filter(pk=obj.pk).exists()
-
-
-def may_write_somewhere(user):
-    """Administrators and secretaries record things; department staff only read."""
-    scope = scope_for(user)
-    return scope.everything or bool(scope.write_paths)
 
 
 class ScopedSlugRelatedField(serializers.SlugRelatedField):
@@ -282,11 +275,8 @@ class ScopedViewSet(viewsets.GenericViewSet):
         return self.model.objects.editable_by(self.request.user)
 
     def may_create(self, user):
-        return may_write_somewhere(user)
-
-
-def administrators_only(user):
-    return is_administrator(user)
+        """Administrators and secretaries record things; department staff only read."""
+        return scope_for(user).may_write
 
 
 # The pages' tree filters take the id of an organisation or locality; tell the schema so.

@@ -14,7 +14,7 @@ rows are written for the bulk rows (they are "as imported").
 Entry points: :func:`load` (the data, once) and :func:`ensure_users` (the demo logins, whose
 passwords are reset on every call). ``python manage.py load_demo`` calls both.
 
-What the data holds, by design (the tests in ``tests/test_demo_data.py`` check each by direct
+What the data holds, by design (the tests in ``tests/devdata/test_demo_data.py`` check each by direct
 queries):
 
 * Hà Nội (``HN``, no targets of its own) with five committees below it whose 2024 targets add up
@@ -47,6 +47,7 @@ from django.utils import timezone
 
 from branches.choices import MemberStatus, OrganizationKind, PeriodEndReason, Position, ProspectStage, RoleKey, Sex
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from core.dates import add_years
 from core.validators import tax_code_for
 from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
@@ -398,10 +399,7 @@ def department_name(departments, index):
 
 def official_date(admitted_on):
     """Twelve months after admission (29 February → 28 February)."""
-    try:
-        return admitted_on.replace(year=admitted_on.year + 1)
-    except ValueError:
-        return admitted_on.replace(year=admitted_on.year + 1, day=28)
+    return add_years(admitted_on, 1)
 
 
 def apportion(total, weights, minimums):

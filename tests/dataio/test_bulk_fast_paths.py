@@ -1,0 +1,146 @@
+"""The bulk importer's fast paths give exactly what the single-record building blocks give."""
+
+import datetime
+
+import pytest
+
+from branches.models import Member
+from branches.services import admitted_member_fields, build_admitted_member
+from core.services import Errors, full_clean_into
+from dataio import bulk
+from tests.factories import EnterpriseFactory, MemberFactory
+
+pytestmark = pytest.mark.django_db
+
+EXCLUDE = [*bulk.MEMBER_FK_FIELDS]
+
+
+def admission(organization, **overrides):
+    fields = {
+        "organization": organization,
+        "admitted_on": datetime.date(2024, 2, 3),
+        "full_name": "Nguyễn Thị Hồng",
+        "sex": "female",
+        "date_of_birth": datetime.date(1990, 5, 17),
+        "citizen_id": "001190000001",
+        "party_card_number": "",
+        "enterprise": None,
+        "position": "worker",
+        "is_business_owner": False,
+        "official_on": None,
+    }
+    fields.update(overrides)
+    return fields
+
+
+BAD_VALUES = [
+    {},
+    {"full_name": "Nguyễn\x00Hồng"},
+    {"full_name": "x" * 201},
+    {"full_name": "x" * 200, "party_card_number": "P" * 20},
+    {"full_name": ""},
+    {"sex": "unknown"},
+    {"position": "captain"},
+    {"party_card_number": "P" * 21},
+    {"party_card_number": "PC\t01"},
+    {"citizen_id": "12ab"},
+    {"is_business_owner": True, "position": "owner"},
+    {"sex": "unknown", "full_name": "a\nb", "position": "captain"},
+]
+
+
+def test_field_cleaner_reports_the_same_errors_asfull_clean_into(tree):
+    organization = tree.branch_a
+    cleaner = bulk.FieldCleaner(Member)
+    assert cleaner.fast
+    build = bulk.InstanceBuilder(Member)
+    for _round in range(2):  # the second round answers from the remembered values
+        for overrides in BAD_VALUES:
+            fields = admitted_member_fields(**admission(organization, **overrides))
+            expected, found = Errors(), Errors()
+            full_clean_into(Member(**fields), expected, exclude=EXCLUDE, validate_unique=False)
+            cleaner(build(fields), found, exclude=EXCLUDE)
+            assert {k: [str(m) for m in v] for k, v in found.items()} == {
+                k: [str(m) for m in v] for k, v in expected.items()
+            }, overrides
+
+
+def test_field_cleaner_skips_excluded_fields(tree):
+    cleaner = bulk.FieldCleaner(Member)
+    member = bulk.InstanceBuilder(Member)(
+        admitted_member_fields(**admission(tree.branch_a, full_name="a\x01b", sex="bad"))
+    )
+    errors = Errors()
+    cleaner(member, errors, exclude=[*EXCLUDE, "full_name"])
+    assert set(errors) == {"sex"}
+
+
+def test_instance_builder_builds_what_the_model_constructor_builds(tree, django_assert_num_queries):
+    enterprise = EnterpriseFactory()
+    fields = admitted_member_fields(**admission(tree.branch_a, enterprise=enterprise, is_business_owner=True))
+    expected = build_admitted_member(**admission(tree.branch_a, enterprise=enterprise, is_business_owner=True))
+    built = bulk.InstanceBuilder(Member)(fields)
+    for field in Member._meta.concrete_fields:
+        assert getattr(built, field.attname) == getattr(expected, field.attname), field.name
+    assert built._state.adding
+    with django_assert_num_queries(0):
+        assert built.organization == tree.branch_a
+        assert built.admitted_by == tree.branch_a
+        assert built.enterprise == enterprise
+
+
+def test_filter_in_finds_text_and_integer_values_in_one_query_per_kind(django_assert_max_num_queries):
+    members = MemberFactory.create_batch(3)
+    citizen_ids = {member.citizen_id for member in members[:2]} | {"000000000000"}
+    with django_assert_max_num_queries(1):
+        found = {m.pk for subset in bulk.filter_in(Member.objects.all(), "citizen_id", citizen_ids) for m in subset}
+    assert found == {members[0].pk, members[1].pk}
+    assert bulk._ids_in(Member.objects.all(), {members[2].pk, 10**9}) == {members[2].pk}
+    assert bulk.filter_in(Member.objects.all(), "pk", set()) == []
+
+
+def test_grouped_admission_rollup_update_matches_a_full_recount(tree):
+    from reports import rollups
+    from reports.metrics import Metric
+    from reports.models import Rollup
+
+    rollups.rebuild()
+    with rollups.suspended():
+        members = [
+            MemberFactory(organization=organization, admitted_on=day, is_business_owner=owner)
+            for organization, day, owner in (
+                (tree.branch_a, datetime.date(2024, 1, 3), False),
+                (tree.branch_a, datetime.date(2024, 1, 30), True),
+                (tree.branch_b, datetime.date(2024, 1, 9), True),
+                (tree.branch_b, datetime.date(2023, 12, 31), False),
+            )
+        ]
+    assert rollups.differences()[0] > 0
+    rollups.apply_admissions((m.admitted_by_id, m.admitted_on, m.owner_at_admission) for m in members)
+    assert rollups.differences()[0] == 0
+    january = Rollup.objects.get(
+        organization=tree.city, month=datetime.date(2024, 1, 1), metric=Metric.MEMBERS_ADMITTED
+    ).value
+    assert january >= 3
+
+
+def test_member_import_keeps_the_rollups_exact(tree, secretary_a):
+    from dataio.imports import import_members, sample_members_file
+    from reports import rollups
+
+    rollups.rebuild()
+    result = import_members(sample_members_file(40), organization=tree.branch_a, acting_user=secretary_a)
+    assert result.counts["create"] == 40 and result.committed
+    assert rollups.differences()[0] == 0
+
+
+def test_member_citizen_id_keeps_only_its_unique_index(db):
+    """No second index (Django's LIKE-prefix one on PostgreSQL) costs every insert of an import."""
+    from django.db import connection
+
+    from branches.models import Member
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Member._meta.db_table)
+    on_citizen_id = [c for c in constraints.values() if c["columns"] == ["citizen_id"] and (c["index"] or c["unique"])]
+    assert len(on_citizen_id) == 1 and on_citizen_id[0]["unique"], on_citizen_id
