@@ -361,7 +361,7 @@ class ObtainTokenSerializer(serializers.Serializer):
 
 class ApiTokenSerializer(serializers.ModelSerializer):
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     usable = serializers.SerializerMethodField()
 
     class Meta:
