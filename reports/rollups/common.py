@@ -2,10 +2,11 @@
 
 from django.db import connection
 
+from core.models import TREE_STEPLEN
 from enterprises.choices import MassOrganizationKind
 from reports.metrics import Metric
 
-STEPLEN = 4
+STEPLEN = TREE_STEPLEN
 #: Deepest tree level the SQL expands ancestors for (the tree is five levels deep in practice).
 MAX_DEPTH = 16
 
