@@ -179,3 +179,17 @@ def test_every_writer_announces_what_it_wrote_and_the_rollups_stay_exact(tree, a
     seen = {type(event) for event in published}
     expected = declared(branch_events) | declared(enterprise_events)
     assert expected - seen == {branch_events.AdmissionsCorrected}
+
+
+def test_no_model_of_the_domain_runs_a_handler_per_row_read():
+    """A member export reads every row: nothing listens to post_init (the roll-ups follow events)."""
+    from django.apps import apps
+    from django.db.models.signals import post_init
+
+    listened = [
+        model._meta.label
+        for label in ("branches", "enterprises", "reports")
+        for model in apps.get_app_config(label).get_models()
+        if post_init.has_listeners(model)
+    ]
+    assert listened == []
