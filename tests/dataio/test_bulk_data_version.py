@@ -7,8 +7,8 @@ from branches.events import MembersChanged
 from core import events
 from dataio.imports import import_members
 from reports import rollups
+from tests.dataio.test_io_members_import import HEADERS, csv_bytes, member_row
 from tests.factories import MemberFactory
-from tests.test_io_members_import import HEADERS, csv_bytes, member_row
 
 
 @pytest.fixture

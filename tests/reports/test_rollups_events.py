@@ -22,9 +22,9 @@ from enterprises.models import MembershipReturn
 from reports import rollups
 from reports.metrics import Metric
 from reports.models import Rollup
+from tests.dataio.test_io_enterprises_import import ENTERPRISE_HEADERS, RETURN_HEADERS, enterprise_row
+from tests.dataio.test_io_members_import import csv_bytes, member_row
 from tests.factories import OrganizationFactory, ProspectFactory, next_citizen_id
-from tests.test_io_enterprises_import import ENTERPRISE_HEADERS, RETURN_HEADERS, enterprise_row
-from tests.test_io_members_import import csv_bytes, member_row
 
 D = datetime.date
 
@@ -175,7 +175,7 @@ def test_every_writer_announces_what_it_wrote_and_the_rollups_stay_exact(tree, a
     exact()
 
     # Every event the owners declare was published (a correction of admissions and a bulk load
-    # have no writer in this scenario: tests/test_rollups.py announces them).
+    # have no writer in this scenario: tests/reports/test_rollups.py announces them).
     seen = {type(event) for event in published}
     expected = declared(branch_events) | declared(enterprise_events)
     assert expected - seen == {branch_events.AdmissionsCorrected}
