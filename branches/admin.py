@@ -149,7 +149,7 @@ class OrganizationAdmin(PartyModelAdmin):
     ]
     list_select_related = ["locality", "enterprise"]
     list_filter = ["kind", ActiveFilter, "coordination_regulation_signed"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "search_name"]
     ordering = ["path"]
     autocomplete_fields = ["locality", "enterprise"]
     actions = ["move_organizations", "dissolve_organizations"]
@@ -277,7 +277,7 @@ class MemberAdmin(PartyModelAdmin):
         "owner_at_admission",
         ("official_on", admin.EmptyFieldListFilter),
     ]
-    search_fields = ["full_name", "=citizen_id", "party_card_number", "organization__code"]
+    search_fields = ["search_name", "=citizen_id", "party_card_number", "organization__code"]
     date_hierarchy = "admitted_on"
     autocomplete_fields = ["organization", "enterprise"]
     inlines = [MembershipPeriodInline]
@@ -356,7 +356,7 @@ class MembershipPeriodAdmin(PartyModelAdmin):
     list_display = ["member", "organization", "started_on", "ended_on", "end_reason"]
     list_select_related = ["member", "organization"]
     list_filter = ["end_reason"]
-    search_fields = ["member__full_name", "organization__code", "organization__name"]
+    search_fields = ["member__search_name", "organization__code", "organization__search_name"]
     date_hierarchy = "started_on"
 
 
@@ -395,7 +395,7 @@ class ProspectAdmin(PartyModelAdmin):
     list_display = ["full_name", "organization", "stage", "identified_on", "dossier_completed_on", "closed_on"]
     list_select_related = ["organization"]
     list_filter = ["stage", "sex", "position", "is_business_owner"]
-    search_fields = ["full_name", "=citizen_id", "organization__code"]
+    search_fields = ["search_name", "=citizen_id", "organization__code"]
     autocomplete_fields = ["organization", "enterprise"]
     readonly_fields = ["stage", "closed_on", "member", "version"]
     actions = ["admit", "withdraw"]
@@ -487,7 +487,7 @@ class RoleAssignmentAdmin(PartyModelAdmin):
     list_display = ["user", "role", "organization"]
     list_select_related = ["user", "organization"]
     list_filter = ["role"]
-    search_fields = ["user__username", "organization__code", "organization__name"]
+    search_fields = ["user__username", "organization__code", "organization__search_name"]
     autocomplete_fields = ["user", "organization"]
 
     def save_related(self, request, form, formsets, change):

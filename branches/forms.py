@@ -21,7 +21,7 @@ from core.forms import ServiceModelForm, date_field
 
 
 def visible_enterprises(user):
-    return enterprise_model().objects.visible_to(user).order_by("name")
+    return enterprise_model().objects.visible_to(user).order_by("sort_name")
 
 
 def editable_grassroots(user):

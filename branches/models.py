@@ -20,6 +20,7 @@ from branches.choices import (
 )
 from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
 from core.scoping import paths_q, scope_for
+from core.text import search_key, sort_key
 from core.validators import validate_citizen_id
 
 
@@ -77,6 +78,11 @@ class Organization(TimestampedModel, MP_Node):
     steplen = TREE_STEPLEN
     code = models.CharField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=300)
+    # "name" without marks or case, for search (core.text.search_key; filled on save).
+    search_name = models.CharField(_("search key"), max_length=300, default="", editable=False)
+    # "name" in Vietnamese alphabetical order (core.text.sort_key; filled on save).
+    sort_name = models.CharField(_("sort key"), max_length=1208, default="", editable=False)
+    derived_text = {"search_name": ("name", search_key), "sort_name": ("name", sort_key)}
     kind = models.CharField(_("kind"), max_length=30, choices=OrganizationKind.choices)
     locality = models.ForeignKey(
         "enterprises.Locality",
@@ -204,6 +210,11 @@ class Member(TimestampedModel):
     """A Party member. ``organization`` is the current organisation (the last one once they left)."""
 
     full_name = models.CharField(_("full name"), max_length=200)
+    # "full_name" without marks or case, for search (core.text.search_key; filled on save).
+    search_name = models.CharField(_("search key"), max_length=200, default="", editable=False)
+    # "full_name" in Vietnamese alphabetical order (core.text.sort_key; filled on save).
+    sort_name = models.CharField(_("sort key"), max_length=808, default="", editable=False)
+    derived_text = {"search_name": ("full_name", search_key), "sort_name": ("full_name", sort_key)}
     sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices)
     date_of_birth = models.DateField(_("date of birth"))
     # Only its unique index: migration 0008 drops the LIKE-prefix index Django adds on PostgreSQL
@@ -248,12 +259,12 @@ class Member(TimestampedModel):
     history = HistoricalRecords(no_db_index=["citizen_id", "admitted_by", "enterprise", "organization"])
 
     class Meta:
-        ordering = ["full_name", "id"]
+        ordering = ["sort_name", "id"]  # Vietnamese alphabetical order (core.text.sort_key)
         verbose_name = _("Party member")
         verbose_name_plural = _("Party members")
         indexes = [
             models.Index(fields=["organization", "status"], name="member_organization_status"),
-            models.Index(fields=["full_name", "id"], name="member_list_order"),
+            models.Index(fields=["sort_name", "id"], name="member_sort_order"),
             models.Index(fields=["enterprise", "status"], name="member_enterprise_status"),
             models.Index(
                 fields=["admitted_on", "admitted_by", "owner_at_admission"], name="member_admissions_covering"
@@ -354,6 +365,11 @@ class Prospect(TimestampedModel):
     """A person being prepared for admission by a sponsoring organisation."""
 
     full_name = models.CharField(_("full name"), max_length=200)
+    # "full_name" without marks or case, for search (core.text.search_key; filled on save).
+    search_name = models.CharField(_("search key"), max_length=200, default="", editable=False)
+    # "full_name" in Vietnamese alphabetical order (core.text.sort_key; filled on save).
+    sort_name = models.CharField(_("sort key"), max_length=808, default="", editable=False)
+    derived_text = {"search_name": ("full_name", search_key), "sort_name": ("full_name", sort_key)}
     sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices)
     date_of_birth = models.DateField(_("date of birth"))
     citizen_id = models.CharField(_("citizen ID"), max_length=12, blank=True, validators=[validate_citizen_id])
@@ -387,7 +403,7 @@ class Prospect(TimestampedModel):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["organization", "stage", "full_name"]
+        ordering = ["organization", "stage", "sort_name"]
         verbose_name = _("prospect")
         verbose_name_plural = _("prospects")
         constraints = [

@@ -29,6 +29,7 @@ from core.events import changed_fields, publish, values_of
 from core.models import SINGLE_LINE_FORBIDDEN
 from core.scoping import forget_scope, scope_for
 from core.services import Errors, check_version, full_clean_into, lock_for_update, save_with_history
+from core.text import display_date
 from core.validators import validate_citizen_id
 
 MINIMUM_ADMISSION_AGE = 18
@@ -91,7 +92,8 @@ def _check_parent(errors, kind, parent, on=None):
             )
     if parent is not None and parent.dissolved_on is not None and (on is None or parent.dissolved_on <= on):
         errors.add(
-            "parent", _("%(parent)s was dissolved on %(date)s.") % {"parent": parent, "date": parent.dissolved_on}
+            "parent",
+            _("%(parent)s was dissolved on %(date)s.") % {"parent": parent, "date": display_date(parent.dissolved_on)},
         )
 
 
@@ -126,7 +128,8 @@ def establish_organization(
         if parent is not None and established_on < parent.established_on:
             errors.add(
                 "established_on",
-                _("%(parent)s was only established on %(date)s.") % {"parent": parent, "date": parent.established_on},
+                _("%(parent)s was only established on %(date)s.")
+                % {"parent": parent, "date": display_date(parent.established_on)},
             )
     organization = Organization(
         code=code,
@@ -218,7 +221,8 @@ def dissolve_organization(acting_user, organization, *, on, destination=None, ex
     if organization.dissolved_on is not None:
         errors.add(
             "dissolved_on",
-            _("This organisation was already dissolved on %(date)s.") % {"date": organization.dissolved_on},
+            _("This organisation was already dissolved on %(date)s.")
+            % {"date": display_date(organization.dissolved_on)},
         )
     if on < organization.established_on:
         errors.add("dissolved_on", _("An organisation cannot be dissolved before it was established."))
@@ -241,7 +245,7 @@ def dissolve_organization(acting_user, organization, *, on, destination=None, ex
             errors.add(
                 "dissolved_on",
                 _("%(member)s joined this organisation on %(date)s, after that date.")
-                % {"member": member, "date": period.started_on},
+                % {"member": member, "date": display_date(period.started_on)},
             )
     errors.raise_if_any()
     closed, opened = [], []
@@ -276,7 +280,7 @@ def _check_destination(errors, organization, on, *, exclude=None, field="organiz
             % {"org": organization},
         )
     elif not organization.is_active_on(on):
-        errors.add(field, _("%(org)s is not active on %(date)s.") % {"org": organization, "date": on})
+        errors.add(field, _("%(org)s is not active on %(date)s.") % {"org": organization, "date": display_date(on)})
     if exclude is not None and organization.pk == exclude.pk:
         errors.add(field, _("Choose another organisation."))
 
@@ -541,7 +545,7 @@ def recognize_official(acting_user, member, *, official_on, expected_version=Non
         errors.add(
             "official_on",
             _("%(member)s is already an official member since %(date)s.")
-            % {"member": member, "date": member.official_on},
+            % {"member": member, "date": display_date(member.official_on)},
         )
     elif official_on is None:
         errors.add("official_on", _("Give the date of recognition."))
@@ -571,7 +575,7 @@ def transfer_member(acting_user, member, *, on, to_organization=None, expected_v
             errors.add(
                 "on",
                 _("The transfer cannot come before the member joined this organisation (%(date)s).")
-                % {"date": period.started_on},
+                % {"date": display_date(period.started_on)},
             )
         if on > today():
             errors.add("on", _("The date of transfer cannot be in the future."))
@@ -611,7 +615,7 @@ def record_leaving(acting_user, member, *, on, reason, expected_version=None):
             errors.add(
                 "on",
                 _("The date cannot come before the member joined this organisation (%(date)s).")
-                % {"date": period.started_on},
+                % {"date": display_date(period.started_on)},
             )
         if on > today():
             errors.add("on", _("The date cannot be in the future."))

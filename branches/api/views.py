@@ -154,7 +154,7 @@ class MemberViewSet(
     model = Member
     serializer_class = MemberSerializer
     filterset_class = MemberFilterSet
-    ordering = ("full_name", "id")
+    ordering = ("sort_name", "id")
     list_relations = ("organization", "admitted_by", "enterprise")
 
     @staticmethod
@@ -229,7 +229,7 @@ class ProspectViewSet(
     model = Prospect
     serializer_class = ProspectSerializer
     filterset_class = ProspectFilterSet
-    ordering = ("full_name", "id")
+    ordering = ("sort_name", "id")
     list_relations = ("organization", "enterprise")
 
     @extend_schema(

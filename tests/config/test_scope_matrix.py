@@ -122,6 +122,7 @@ REGISTRY = {
     "reports:dashboard": R(LIST, query={"organization": "BR-A"}),
     "reports:targets": R(LIST, query={"organization": "BR-A"}),
     "reports:fulfilment_export": R(LIST, query={"organization": "BR-A", "format": "csv"}),
+    "reports:gap_list": R(LIST, query={"organization": "BR-A"}),
     # Import, export, change history
     "io:export": R(LIST, query={"kind": "members", "format": "csv"}),
     "io:import": R(CREATE),
@@ -298,6 +299,7 @@ def fill(pattern, entry, records):
         "content_type_id": "1",
         "app_label": "branches",
         "url": "",
+        "kind": "stagnant-organizations",  # reports:gap_list
     }
     route = pattern.route
     route = re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: str(values.get(m.group(2), "1")), route)
