@@ -24,6 +24,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.models import CalendarDay, forget_calendar_days
 from core.scoping import is_administrator
 
 # The admin site's own gate ------------------------------------------------------------------
@@ -271,7 +272,6 @@ def indented(obj, label):
     return format_html('<span style="padding-left:{}em">{}</span>', 1.5 * (obj.depth - 1), label)
 
 
-
 class ActiveFilter(admin.SimpleListFilter):
     title = _("state")
     parameter_name = "state"
@@ -285,3 +285,21 @@ class ActiveFilter(admin.SimpleListFilter):
         if self.value() == "dissolved":
             return queryset.filter(dissolved_on__isnull=False)
         return queryset
+
+
+# The working calendar ---------------------------------------------------------------------
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(AdministratorOnlyMixin, admin.ModelAdmin):
+    """Days off and compensatory working days the government decides each year (``core.workdays``)."""
+
+    allow_delete = True
+    list_display = ("date", "kind", "description")
+    list_filter = ("kind",)
+    date_hierarchy = "date"
+    search_fields = ("description",)
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        forget_calendar_days()
