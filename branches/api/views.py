@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from branches import services
 from branches.api.serializers import (
     AdmitProspectSerializer,
+    CeremonySerializer,
     DissolveOrganizationSerializer,
     LeaveSerializer,
     MemberSerializer,
@@ -112,6 +113,7 @@ class OrganizationViewSet(
                 organization,
                 on=data["on"],
                 destination=data.get("destination"),
+                decision_number=data.get("decision_number", ""),
                 expected_version=data.get("version"),
             )
         return Response(self.get_serializer(organization).data)
@@ -176,7 +178,22 @@ class MemberViewSet(
         member = self.get_object()
         data = validated_payload(RecognizeSerializer, request)
         member = services.recognize_official(
-            request.user, member, official_on=data["official_on"], expected_version=data.get("version")
+            request.user,
+            member,
+            official_on=data.get("official_on"),
+            decision_number=data.get("decision_number", ""),
+            decided_on=data.get("decided_on"),
+            expected_version=data.get("version"),
+        )
+        return self._respond(member)
+
+    @extend_schema(summary="Record the admission ceremony of a probationary member", request=CeremonySerializer)
+    @action(detail=True, methods=["post"])
+    def ceremony(self, request, pk=None):
+        member = self.get_object()
+        data = validated_payload(CeremonySerializer, request)
+        member = services.record_ceremony(
+            request.user, member, ceremony_on=data["ceremony_on"], expected_version=data.get("version")
         )
         return self._respond(member)
 
@@ -193,6 +210,8 @@ class MemberViewSet(
             member,
             on=data["on"],
             to_organization=data["to_organization"],
+            decision_number=data.get("decision_number", ""),
+            decided_on=data.get("decided_on"),
             expected_version=data.get("version"),
         )
         return self._respond(member)
@@ -203,7 +222,13 @@ class MemberViewSet(
         member = self.get_object()
         data = validated_payload(LeaveSerializer, request)
         member = services.record_leaving(
-            request.user, member, on=data["on"], reason=data["reason"], expected_version=data.get("version")
+            request.user,
+            member,
+            on=data["on"],
+            reason=data["reason"],
+            decision_number=data.get("decision_number", ""),
+            decided_on=data.get("decided_on"),
+            expected_version=data.get("version"),
         )
         return self._respond(member)
 
