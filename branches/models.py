@@ -18,7 +18,7 @@ from branches.choices import (
     RoleKey,
     Sex,
 )
-from core.models import ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
+from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
 from core.scoping import paths_q, scope_for
 from core.validators import validate_citizen_id
 
@@ -74,7 +74,7 @@ class Organization(TimestampedModel, MP_Node):
     and the child of a committee that an event belongs to is a fixed-length path prefix.
     """
 
-    steplen = 4
+    steplen = TREE_STEPLEN
     code = models.CharField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=300)
     kind = models.CharField(_("kind"), max_length=30, choices=OrganizationKind.choices)

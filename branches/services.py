@@ -5,13 +5,10 @@ with a message per field, or ``PermissionDenied``), then writes it with its hist
 transaction. Views, the API, the admin, the importers and the commands all call these.
 """
 
-import contextvars
-from contextlib import contextmanager
 from datetime import date
 
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from branches.choices import (
@@ -27,8 +24,10 @@ from branches.choices import (
     RoleKey,
 )
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment, enterprise_model
-from core.models import SINGLE_LINE_FORBIDDEN, Errors, save_with_history
+from core.dates import add_months, add_years, age_on, fixed_today, same_day, today  # noqa: F401 (the services' clock)
+from core.models import SINGLE_LINE_FORBIDDEN
 from core.scoping import forget_scope, is_administrator
+from core.services import Errors, check_version, full_clean_into, lock_for_update, save_with_history
 from core.validators import validate_citizen_id
 from core.workdays import add_working_days
 
@@ -80,50 +79,6 @@ MEMBER_EDITABLE_FIELDS = (
 )
 
 
-_fixed_today = contextvars.ContextVar("services_fixed_today", default=None)
-
-
-def today():
-    """The local date (fixed for the length of a :func:`same_day` block)."""
-    fixed = _fixed_today.get()
-    return fixed if fixed is not None else timezone.localdate()
-
-
-@contextmanager
-def fixed_today(day):
-    """Check against ``day`` as if it were today (tests, and commands that replay a past date)."""
-    token = _fixed_today.set(day)
-    try:
-        yield
-    finally:
-        _fixed_today.reset(token)
-
-
-@contextmanager
-def same_day():
-    """Check many rows against one date: bulk imports apply the rules per row without re-reading the clock."""
-    token = _fixed_today.set(timezone.localdate())
-    try:
-        yield
-    finally:
-        _fixed_today.reset(token)
-
-
-def age_on(birth, on):
-    """Completed years of age on ``on`` (born on 29 February: a year older on 1 March of common years)."""
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
-def add_months(day, months):
-    """The same day ``months`` later; the end of the month when it has no such day (29 February → 28 February)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    for last in (day.day, 30, 29, 28):
-        try:
-            return day.replace(year=year, month=month, day=min(day.day, last))
-        except ValueError:
-            continue
-    raise ValueError(day)
 
 
 def probation_ends_on(*, admitted_on, ceremony_on=None):
@@ -144,7 +99,7 @@ def ceremony_due_on(admitted_on):
     return add_working_days(admitted_on, CEREMONY_WITHIN_WORKING_DAYS)
 
 
-def _require_editable(acting_user, organization):
+def require_editable(acting_user, organization):
     if not Organization.objects.editable_by(acting_user).filter(pk=organization.pk).exists():
         raise PermissionDenied(
             _("You may not change the records of %(organization)s.") % {"organization": organization}
@@ -154,60 +109,6 @@ def _require_editable(acting_user, organization):
 def _require_tree_manager(acting_user):
     if not is_administrator(acting_user):
         raise PermissionDenied(_("Only administrators change the organisation tree."))
-
-
-def _lock(instance):
-    """Re-read a row under lock so concurrent lifecycle steps serialise (PostgreSQL)."""
-    return type(instance).objects.select_for_update().get(pk=instance.pk)
-
-
-VERSION_IGNORED_FIELDS = {"id", "created", "updated", "version", "path", "depth", "numchild"}
-
-
-def _changed_since(instance, version):
-    """Labels of the fields whose value differs from the historical record of ``version``."""
-    history = getattr(instance, "history", None)
-    then = history.filter(version=version).order_by("-history_date", "-history_id").first() if history else None
-    if then is None:
-        return []
-    return [
-        str(field.verbose_name)
-        for field in instance._meta.concrete_fields
-        if field.name not in VERSION_IGNORED_FIELDS
-        and getattr(then, field.attname, None) != getattr(instance, field.attname)
-    ]
-
-
-def check_version(instance, expected_version):
-    """Refuse a change made from a stale copy of ``instance`` (optimistic locking).
-
-    ``instance`` must be freshly read under lock (see :func:`_lock`); ``expected_version`` is the
-    version the user's form or API request was built from (None: no check). On a mismatch the
-    ``ValidationError`` (non-field) names the fields changed since that version.
-    """
-    if expected_version is None or expected_version == "":
-        return
-    try:
-        expected = int(expected_version)
-    except (TypeError, ValueError):
-        raise ValidationError({NON_FIELD_ERRORS: [_("This form is out of date. Reload the page.")]}) from None
-    if expected == instance.version:
-        return
-    changed = _changed_since(instance, expected)
-    if changed:
-        message = _(
-            "Someone else changed this record after you opened it (changed: %(fields)s). "
-            "Your changes were not saved: reload the page to see the current values and apply them again."
-        ) % {"fields": ", ".join(changed)}
-    else:
-        message = _(
-            "Someone else changed this record after you opened it. "
-            "Your changes were not saved: reload the page to see the current values and apply them again."
-        )
-    raise ValidationError({NON_FIELD_ERRORS: [message]})
-
-
-# Organisations ----------------------------------------------------------------------------
 
 
 def _check_parent(errors, kind, parent, on=None):
@@ -272,7 +173,7 @@ def establish_organization(
         established_on=established_on,
         coordination_regulation_signed=coordination_regulation_signed,
     )
-    _full_clean(
+    full_clean_into(
         organization,
         errors,
         exclude=["path", "depth", "numchild", "code"] if "code" in errors else ["path", "depth", "numchild"],
@@ -284,15 +185,6 @@ def establish_organization(
     return Organization.objects.add_child(Organization.objects.get(pk=parent.pk), instance=organization)
 
 
-def _full_clean(instance, errors, exclude=None, validate_unique=True):
-    try:
-        instance.full_clean(exclude=exclude, validate_unique=validate_unique, validate_constraints=False)
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            for message in messages:
-                errors.add(field, message)
-
-
 ORGANIZATION_EDITABLE_FIELDS = ("name", "locality", "enterprise", "coordination_regulation_signed", "established_on")
 
 
@@ -300,7 +192,7 @@ ORGANIZATION_EDITABLE_FIELDS = ("name", "locality", "enterprise", "coordination_
 def update_organization(acting_user, organization, *, expected_version=None, **changes):
     """Rename an organisation or correct its facts (not its place in the tree: see move_organization)."""
     _require_tree_manager(acting_user)
-    organization = _lock(organization)
+    organization = lock_for_update(organization)
     check_version(organization, expected_version)
     errors = Errors()
     for field, value in changes.items():
@@ -312,7 +204,7 @@ def update_organization(acting_user, organization, *, expected_version=None, **c
         errors.add("enterprise", _("A committee above grassroots level does not sit in an enterprise."))
     if organization.dissolved_on and organization.established_on > organization.dissolved_on:
         errors.add("established_on", _("The organisation cannot be established after it was dissolved."))
-    _full_clean(organization, errors, exclude=["path", "depth", "numchild"])
+    full_clean_into(organization, errors, exclude=["path", "depth", "numchild"])
     errors.raise_if_any()
     return save_with_history(organization, acting_user)
 
@@ -321,7 +213,7 @@ def update_organization(acting_user, organization, *, expected_version=None, **c
 def move_organization(acting_user, organization, new_parent, *, expected_version=None):
     """Move an organisation (with its subtree and so its history) under another parent."""
     _require_tree_manager(acting_user)
-    organization = _lock(organization)
+    organization = lock_for_update(organization)
     check_version(organization, expected_version)
     new_parent = Organization.objects.get(pk=new_parent.pk)
     errors = Errors()
@@ -348,7 +240,7 @@ def dissolve_organization(
     """Dissolve an organisation on ``on`` (the date of the dissolution decision, number
     ``decision_number``); its members go to ``destination`` or to their places of residence."""
     _require_tree_manager(acting_user)
-    organization = _lock(organization)
+    organization = lock_for_update(organization)
     check_version(organization, expected_version)
     errors = Errors()
     decision_number = (decision_number or "").strip()
@@ -445,7 +337,7 @@ class MemberHolders:
         return self._taken(self.by_party_card, "party_card_number", party_card_number, member)
 
 
-def _check_person(errors, *, citizen_id, party_card_number, date_of_birth, member=None, holders=None):
+def check_person(errors, *, citizen_id, party_card_number, date_of_birth, member=None, holders=None):
     holders = holders or MemberHolders()
     try:
         validate_citizen_id(citizen_id)
@@ -463,7 +355,7 @@ def _check_person(errors, *, citizen_id, party_card_number, date_of_birth, membe
         errors.add("date_of_birth", _("The date of birth cannot be in the future."))
 
 
-def _check_enterprise(errors, acting_user, enterprise, visible_ids=None):
+def check_enterprise(errors, acting_user, enterprise, visible_ids=None):
     """``visible_ids``: the ids of the enterprises the user sees, preloaded by a bulk caller."""
     if enterprise is None:
         return
@@ -711,13 +603,13 @@ def admit_member(
     ``admitted_on`` is the date of the admission decision (number ``admission_decision_number``,
     issued by ``admission_decided_by``); see :func:`check_admission` for the rules.
     """
-    _require_editable(acting_user, organization)
+    require_editable(acting_user, organization)
     errors = Errors()
     citizen_id = (citizen_id or "").strip()
     party_card_number = (party_card_number or "").strip()
     dossier_completed_on = None
     if prospect is not None:
-        prospect = _lock(prospect)
+        prospect = lock_for_update(prospect)
         if prospect.stage not in OPEN_PROSPECT_STAGES:
             errors.add("prospect", _("This prospect was already admitted or withdrawn."))
         elif prospect.stage != ProspectStage.DOSSIER_COMPLETE or prospect.dossier_completed_on is None:
@@ -740,8 +632,8 @@ def admit_member(
     check_decision(
         errors, decision_number=admission_decision_number, decided_on=None, field="admission_decision_number"
     )
-    _check_person(errors, citizen_id=citizen_id, party_card_number=party_card_number, date_of_birth=date_of_birth)
-    _check_enterprise(errors, acting_user, enterprise)
+    check_person(errors, citizen_id=citizen_id, party_card_number=party_card_number, date_of_birth=date_of_birth)
+    check_enterprise(errors, acting_user, enterprise)
     member = build_admitted_member(
         organization=organization,
         admitted_on=admitted_on,
@@ -761,7 +653,7 @@ def admit_member(
         admission_decided_by=admission_decided_by,
         ceremony_on=ceremony_on,
     )
-    _full_clean(member, errors, exclude=[f for f in ("citizen_id", "date_of_birth", "admitted_on") if f in errors])
+    full_clean_into(member, errors, exclude=[f for f in ("citizen_id", "date_of_birth", "admitted_on") if f in errors])
     errors.raise_if_any()
     save_with_history(member, acting_user, reason=reason)
     period = MembershipPeriod(member=member, organization=organization, started_on=admitted_on)
@@ -779,7 +671,7 @@ def update_member(acting_user, member, reason=None, *, expected_version=None, **
     """Correct a member's personal and workplace facts (lifecycle steps have their own services)."""
     if not Member.objects.editable_by(acting_user).filter(pk=member.pk).exists():
         raise PermissionDenied(_("You may not change this member."))
-    member = _lock(member)
+    member = lock_for_update(member)
     check_version(member, expected_version)
     errors = Errors()
     for field, value in changes.items():
@@ -789,7 +681,7 @@ def update_member(acting_user, member, reason=None, *, expected_version=None, **
         if isinstance(value, str):
             value = value.strip()
         setattr(member, field, value)
-    _check_person(
+    check_person(
         errors,
         citizen_id=member.citizen_id,
         party_card_number=member.party_card_number,
@@ -797,9 +689,9 @@ def update_member(acting_user, member, reason=None, *, expected_version=None, **
         member=member,
     )
     if "enterprise" in changes:
-        _check_enterprise(errors, acting_user, member.enterprise)
+        check_enterprise(errors, acting_user, member.enterprise)
     check_member_facts(errors, member, changed=changes)
-    _full_clean(member, errors, exclude=[f for f in ("citizen_id", "date_of_birth") if f in errors])
+    full_clean_into(member, errors, exclude=[f for f in ("citizen_id", "date_of_birth") if f in errors])
     errors.raise_if_any()
     return save_with_history(member, acting_user, reason=reason)
 
@@ -825,7 +717,7 @@ def check_member_facts(errors, member, *, changed):
 def _require_active_member(acting_user, member, expected_version=None):
     if not Member.objects.editable_by(acting_user).filter(pk=member.pk).exists():
         raise PermissionDenied(_("You may not change this member."))
-    member = _lock(member)
+    member = lock_for_update(member)
     check_version(member, expected_version)
     errors = Errors()
     if member.status != MemberStatus.ACTIVE:
@@ -989,7 +881,7 @@ def _check_prospect(errors, acting_user, prospect):
         or not Organization.objects.editable_by(acting_user).filter(pk=prospect.organization_id).exists()
     ):
         errors.add("organization", _("Choose an organisation of yours."))
-    _check_enterprise(errors, acting_user, prospect.enterprise)
+    check_enterprise(errors, acting_user, prospect.enterprise)
     check_position(errors, prospect.position, prospect.is_business_owner)
     dates = [
         ("identified_on", prospect.identified_on),
@@ -1022,7 +914,7 @@ def create_prospect(acting_user, **fields):
         errors.add(field, _("This field cannot be set here."))
     prospect = Prospect(**{k: v for k, v in fields.items() if k in PROSPECT_FIELDS})
     _check_prospect(errors, acting_user, prospect)
-    _full_clean(prospect, errors, exclude=["member"])
+    full_clean_into(prospect, errors, exclude=["member"])
     errors.raise_if_any()
     return save_with_history(prospect, acting_user)
 
@@ -1031,7 +923,7 @@ def create_prospect(acting_user, **fields):
 def update_prospect(acting_user, prospect, *, expected_version=None, **changes):
     if not Prospect.objects.editable_by(acting_user).filter(pk=prospect.pk).exists():
         raise PermissionDenied(_("You may not change this prospect."))
-    prospect = _lock(prospect)
+    prospect = lock_for_update(prospect)
     check_version(prospect, expected_version)
     errors = Errors()
     if prospect.stage not in OPEN_PROSPECT_STAGES:
@@ -1042,7 +934,7 @@ def update_prospect(acting_user, prospect, *, expected_version=None, **changes):
             continue
         setattr(prospect, field, value)
     _check_prospect(errors, acting_user, prospect)
-    _full_clean(prospect, errors, exclude=["member"])
+    full_clean_into(prospect, errors, exclude=["member"])
     errors.raise_if_any()
     return save_with_history(prospect, acting_user)
 
@@ -1052,7 +944,7 @@ def withdraw_prospect(acting_user, prospect, *, on, expected_version=None):
     """The prospect withdrew or left the enterprise."""
     if not Prospect.objects.editable_by(acting_user).filter(pk=prospect.pk).exists():
         raise PermissionDenied(_("You may not change this prospect."))
-    prospect = _lock(prospect)
+    prospect = lock_for_update(prospect)
     check_version(prospect, expected_version)
     errors = Errors()
     if prospect.stage not in OPEN_PROSPECT_STAGES:

@@ -36,6 +36,7 @@ from branches.forms import (
 )
 from branches.models import Member, Organization, Prospect, RoleAssignment, enterprise_model
 from branches.tables import MemberTable, OrganizationTable, ProspectTable
+from core.dates import add_years
 from core.middleware import ACTIVE_ROLE_SESSION_KEY
 from core.scoping import scope_for
 from core.views import (
@@ -165,9 +166,7 @@ class OrganizationDetailView(ObjectDetailView):
 
 def probationary_due(members, on, within_days=60):
     """Probationary members whose twelve months end within ``within_days`` of ``on`` (or already ended)."""
-    horizon = on + datetime.timedelta(days=within_days)
-    day = 28 if (horizon.month, horizon.day) == (2, 29) else horizon.day
-    latest_admission = horizon.replace(year=horizon.year - 1, day=day)
+    latest_admission = add_years(on + datetime.timedelta(days=within_days), -1)
     due = []
     for member in (
         members.active().filter(official_on__isnull=True, admitted_on__lte=latest_admission).order_by("admitted_on")

@@ -16,7 +16,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AdminDateWidget
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
@@ -24,6 +24,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.forms import apply_service_errors
 from core.models import CalendarDay, forget_calendar_days
 from core.scoping import is_administrator
 
@@ -124,23 +125,8 @@ class ReadOnlyInline(AdministratorOnlyMixin, admin.TabularInline):
 
 
 def add_service_errors(form, exc):
-    """Put a service's ``ValidationError`` on the form: on the field it names, or at the top."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for key, errors in exc.error_dict.items():
-        field = form.field_for_error(key)
-        messages_ = [message for error in errors for message in error.messages]
-        if field in form.fields:
-            form.add_error(field, messages_)
-        elif field == NON_FIELD_ERRORS:
-            form.add_error(None, messages_)
-        else:
-            try:
-                label = form._meta.model._meta.get_field(field).verbose_name
-            except Exception:  # noqa: BLE001 - any key a service uses
-                label = field
-            form.add_error(None, [f"{str(label).capitalize()}: {message}" for message in messages_])
+    """Put a service's ``ValidationError`` on the admin form (see :func:`core.forms.apply_service_errors`)."""
+    apply_service_errors(form, exc)
 
 
 class ServiceForm(forms.ModelForm):

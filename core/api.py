@@ -14,7 +14,7 @@
 from contextlib import contextmanager
 
 import django_filters
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError
@@ -33,6 +33,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.filtersets import TreeWithinFilter
 from core.scoping import is_administrator, scope_for
+from core.services import errors_by_field
 
 #: The largest number a PositiveIntegerField holds on every supported database.
 MAX_INTEGER = 2_147_483_647
@@ -41,13 +42,11 @@ MAX_INTEGER = 2_147_483_647
 def validation_detail(exc, rename=None):
     """A Django ``ValidationError`` as DRF's error body: ``{"field": ["message", ...]}``."""
     rename = rename or {}
-    if hasattr(exc, "error_dict"):
-        detail = {}
-        for field, messages in exc.message_dict.items():
-            key = api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else rename.get(field, field)
-            detail.setdefault(key, []).extend(messages)
-        return detail
-    return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+    detail = {}
+    for field, messages in errors_by_field(exc):
+        key = api_settings.NON_FIELD_ERRORS_KEY if field is None else rename.get(field, field)
+        detail.setdefault(key, []).extend(messages)
+    return detail
 
 
 def api_exception_handler(exc, context):

@@ -3,7 +3,8 @@
 Forms only collect and type the input; every rule lives in a service."""
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS
+
+from core.services import errors_by_field
 
 
 class DateInput(forms.DateInput):
@@ -20,15 +21,29 @@ def date_field(label, required=True, **kwargs):
 
 
 def apply_service_errors(form, error):
-    """Put a service's ``ValidationError`` on the form: known fields on the field, the rest on top."""
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            target = field if field in form.fields and field != NON_FIELD_ERRORS else None
-            for message in messages:
-                form.add_error(target, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
+    """Put a service's ``ValidationError`` on the form: on the field it names, or at the top.
+
+    A form may map the service's field names to its own (``field_for_error``); an error about a
+    model field the form does not show goes on top, prefixed with that field's label.
+    """
+    field_for = getattr(form, "field_for_error", lambda key: key)
+    for key, messages in errors_by_field(error):
+        field = field_for(key) if key is not None else None
+        if field is not None and field in form.fields:
+            form.add_error(field, messages)
+        elif field is None:
+            form.add_error(None, messages)
+        else:
+            form.add_error(None, [f"{str(field_label(form, field)).capitalize()}: {message}" for message in messages])
+
+
+def field_label(form, name):
+    """The verbose name of the form's model field ``name``, or ``name`` itself."""
+    model = getattr(getattr(form, "_meta", None), "model", None)
+    try:
+        return model._meta.get_field(name).verbose_name
+    except Exception:  # noqa: BLE001 - any key a service uses
+        return name
 
 
 

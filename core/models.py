@@ -2,10 +2,14 @@
 
 import re
 
-from django.db import DataError, IntegrityError, models
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.scoping import in_subtrees, scope_for
+
+#: Characters per level of every materialised-path tree (treebeard's ``steplen``): the SQL of the
+#: reports cuts ancestors' paths by it.
+TREE_STEPLEN = 4
 
 
 class ScopedQuerySetMixin:
@@ -69,68 +73,6 @@ class TimestampedModel(models.Model):
                     errors[field.name] = [_("Remove the control characters from this text.")]
         if errors:
             raise ValidationError(errors)
-
-
-def save_with_history(instance, acting_user, reason=None, **save_kwargs):
-    """Save ``instance`` so that its history row names ``acting_user`` (and why, for imports)."""
-    if acting_user is not None and getattr(acting_user, "is_authenticated", False):
-        instance._history_user = acting_user
-    if reason:
-        instance._change_reason = reason
-    if not instance._state.adding and hasattr(instance, "version"):
-        # Optimistic locking: services change rows they re-read under lock, so this cannot go back.
-        instance.version += 1
-        if save_kwargs.get("update_fields") is not None:
-            save_kwargs["update_fields"] = [*save_kwargs["update_fields"], "version"]
-    try:
-        instance.save(**save_kwargs)
-    except (DataError, OverflowError) as exc:
-        # A value the service did not check is out of the column's range: name it, never a 500.
-        from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-
-        # Not the relations: validating them would query a transaction the error has just broken.
-        instance.clean_fields(exclude=[field.name for field in instance._meta.concrete_fields if field.is_relation])
-        raise ValidationError({NON_FIELD_ERRORS: [_("A value is too large or too long to be stored.")]}) from exc
-    except IntegrityError as exc:
-        field = unique_field_of(exc, instance)
-        if field is None:
-            raise
-        # Two requests passed the service's duplicate check at the same moment; the database kept one.
-        from django.core.exceptions import ValidationError
-
-        label = instance._meta.get_field(field).verbose_name
-        raise ValidationError(
-            {field: [_("Another record with this %(field)s was saved at the same moment.") % {"field": label}]}
-        ) from exc
-    return instance
-
-
-def unique_field_of(exc, instance):
-    """The field whose uniqueness ``exc`` reports (PostgreSQL's ``Key (column)=`` or SQLite's ``table.column``)."""
-    message = str(exc)
-    match = re.search(r"Key \(([^)=,]+)\)=", message) or re.search(
-        rf"UNIQUE constraint failed: {re.escape(instance._meta.db_table)}\.(\w+)", message
-    )
-    if not match:
-        return None
-    column = match.group(1).strip().strip('"')
-    for field in instance._meta.concrete_fields:
-        if field.column == column:
-            return field.name
-    return None
-
-
-class Errors(dict):
-    """Collects field errors so a service validates everything before it refuses or writes."""
-
-    def add(self, field, message):
-        self.setdefault(field, []).append(message)
-
-    def raise_if_any(self):
-        from django.core.exceptions import ValidationError
-
-        if self:
-            raise ValidationError(dict(self))
 
 
 class CalendarDayKind(models.TextChoices):

@@ -32,16 +32,16 @@ from branches.models import Member, MembershipPeriod, Organization
 from branches.services import (
     MEMBER_EDITABLE_FIELDS,
     MemberHolders,
-    _check_enterprise,
-    _check_person,
-    _full_clean,
-    _require_editable,
     admitted_member_fields,
     check_admission,
+    check_enterprise,
     check_member_facts,
-    same_day,
+    check_person,
+    require_editable,
 )
-from core.models import MULTI_LINE_FORBIDDEN, SINGLE_LINE_FORBIDDEN, Errors, TimestampedModel
+from core.dates import same_day
+from core.models import MULTI_LINE_FORBIDDEN, SINGLE_LINE_FORBIDDEN, TimestampedModel
+from core.services import Errors, full_clean_into
 from enterprises.models import Enterprise
 
 CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
@@ -253,7 +253,7 @@ class FieldCleaner:
 
     def __call__(self, instance, errors, exclude=()):
         if not self.fast:
-            _full_clean(instance, errors, exclude=set(exclude), validate_unique=False)
+            full_clean_into(instance, errors, exclude=set(exclude), validate_unique=False)
             return
         fields, texts = self._checks(exclude)
         values = instance.__dict__
@@ -368,7 +368,7 @@ def plan_members(acting_user, *, organization, items, lock=False):
 def _member_planner(acting_user, *, organization, items, lock):
     """The queries and the checks across rows of :func:`plan_members`; returns the function that
     plans one item (no queries: it may run while a COPY is open)."""
-    _require_editable(acting_user, organization)
+    require_editable(acting_user, organization)
     citizen_ids, cards = set(), set()
     for item in items:
         values = item.values
@@ -496,14 +496,14 @@ def _plan_admission(
         position=get("position") or "worker",
         is_business_owner=bool(get("is_business_owner")),
     )
-    _check_person(
+    check_person(
         errors,
         citizen_id=citizen_id,
         party_card_number=party_card_number,
         date_of_birth=date_of_birth,
         holders=holders,
     )
-    _check_enterprise(errors, acting_user, enterprise, visible_ids=visible_enterprises)
+    check_enterprise(errors, acting_user, enterprise, visible_ids=visible_enterprises)
     member = build_member(
         admitted_member_fields(
             organization=destination,
@@ -596,7 +596,7 @@ def _plan_member_update(
     for name, (_before, after) in changes.items():
         setattr(member, name, after)
     errors = Errors()
-    _check_person(
+    check_person(
         errors,
         citizen_id=member.citizen_id,
         party_card_number=member.party_card_number,
@@ -605,7 +605,7 @@ def _plan_member_update(
         holders=holders,
     )
     if "enterprise" in changes:
-        _check_enterprise(errors, acting_user, member.enterprise, visible_ids=visible_enterprises)
+        check_enterprise(errors, acting_user, member.enterprise, visible_ids=visible_enterprises)
     check_member_facts(errors, member, changed=changes)
     exclude = [*MEMBER_FK_FIELDS, "citizen_id", *(f for f in ("date_of_birth",) if f in errors)]
     clean(member, errors, exclude=exclude)
@@ -995,14 +995,14 @@ def plan_enterprises(acting_user, *, organization, items, lock=False):
     ``organization``'s subtree.
     """
     from enterprises.models import enterprise_scope_q
-    from enterprises.services import ENTERPRISE_FIELDS, _check_enterprise, _recording_organization
+    from enterprises.services import ENTERPRISE_FIELDS, check_enterprise_record, recording_organization
 
     if not Organization.objects.editable_by(acting_user).filter(pk=organization.pk).exists():
         raise PermissionDenied(
             _("You may not change the records of %(organization)s.") % {"organization": organization}
         )
     default_committee = _nearest_committee(organization)
-    recorded_by = _recording_organization(acting_user)
+    recorded_by = recording_organization(acting_user)
     tax_codes = {item.values.get("tax_code") for item in items} - {"", None}
     existing = {}
     matched = Enterprise.objects.select_related("locality", "managing_committee")
@@ -1064,7 +1064,7 @@ def plan_enterprises(acting_user, *, organization, items, lock=False):
             for name, (_before, after) in item.changes.items():
                 setattr(enterprise, name, after)
             item.action = UPDATE
-        _check_enterprise(
+        check_enterprise_record(
             errors, acting_user, enterprise, tax_code_holders=holders, assignable_committee_ids=assignable
         )
         item.merge(errors)

@@ -47,6 +47,7 @@ from django.utils import timezone
 
 from branches.choices import MemberStatus, OrganizationKind, PeriodEndReason, Position, ProspectStage, RoleKey, Sex
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from core.dates import add_years
 from core.validators import tax_code_for
 from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
@@ -398,10 +399,7 @@ def department_name(departments, index):
 
 def official_date(admitted_on):
     """Twelve months after admission (29 February → 28 February)."""
-    try:
-        return admitted_on.replace(year=admitted_on.year + 1)
-    except ValueError:
-        return admitted_on.replace(year=admitted_on.year + 1, day=28)
+    return add_years(admitted_on, 1)
 
 
 def apportion(total, weights, minimums):

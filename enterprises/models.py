@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
-from core.models import ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
+from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
 from core.scoping import in_subtrees, paths_q, scope_for
 from core.validators import validate_tax_code
 from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
@@ -32,7 +32,7 @@ class LocalityManager(MP_NodeManager.from_queryset(LocalityQuerySet)):
 class Locality(TimestampedModel, MP_Node):
     """An administrative unit: province → (district →) commune; depth is not fixed."""
 
-    steplen = 4
+    steplen = TREE_STEPLEN
     code = models.CharField(_("official code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=LocalityKind.choices)

@@ -6,9 +6,10 @@ from django.utils.translation import gettext as _
 
 from branches.choices import OrganizationKind
 from branches.models import Organization
-from branches.services import _full_clean, _lock, check_version, today
-from core.models import SINGLE_LINE_FORBIDDEN, Errors, save_with_history
+from core.dates import today
+from core.models import SINGLE_LINE_FORBIDDEN
 from core.scoping import is_administrator, scope_for
+from core.services import Errors, check_version, full_clean_into, lock_for_update, save_with_history
 from core.validators import normalize_tax_code
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 
@@ -26,7 +27,7 @@ ENTERPRISE_FIELDS = (
 )
 
 
-def _recording_organization(acting_user):
+def recording_organization(acting_user):
     """The organisation a secretary records enterprises for (their first secretary assignment)."""
     scope = scope_for(acting_user)
     if scope.everything or not scope.secretary_paths:
@@ -34,7 +35,7 @@ def _recording_organization(acting_user):
     return Organization.objects.filter(path=scope.secretary_paths[0]).first()
 
 
-def _check_enterprise(errors, acting_user, enterprise, *, tax_code_holders=None, assignable_committee_ids=None):
+def check_enterprise_record(errors, acting_user, enterprise, *, tax_code_holders=None, assignable_committee_ids=None):
     """The rules of an enterprise record.
 
     A bulk caller passes ``tax_code_holders`` (tax code → id of the enterprise holding it) and
@@ -72,7 +73,7 @@ def _check_enterprise(errors, acting_user, enterprise, *, tax_code_holders=None,
     exclude = ["managing_committee", "recorded_by"] + (["tax_code"] if "tax_code" in errors else [])
     if batch and enterprise.locality_id is not None:
         exclude.append("locality")
-    _full_clean(enterprise, errors, exclude=exclude, validate_unique=not batch)
+    full_clean_into(enterprise, errors, exclude=exclude, validate_unique=not batch)
 
 
 def _check_still_editable(acting_user, enterprise):
@@ -89,8 +90,8 @@ def create_enterprise(acting_user, *, reason=None, **fields):
     if not scope.everything and not scope.write_paths:
         raise PermissionDenied(_("Your role does not record enterprises."))
     enterprise = Enterprise(**{k: v for k, v in fields.items() if k in ENTERPRISE_FIELDS})
-    enterprise.recorded_by = _recording_organization(acting_user)
-    _check_enterprise(errors, acting_user, enterprise)
+    enterprise.recorded_by = recording_organization(acting_user)
+    check_enterprise_record(errors, acting_user, enterprise)
     errors.raise_if_any()
     save_with_history(enterprise, acting_user, reason=reason)
     _check_still_editable(acting_user, enterprise)
@@ -101,7 +102,7 @@ def create_enterprise(acting_user, *, reason=None, **fields):
 def update_enterprise(acting_user, enterprise, *, reason=None, expected_version=None, **changes):
     if not Enterprise.objects.editable_by(acting_user).filter(pk=enterprise.pk).exists():
         raise PermissionDenied(_("You may not change this enterprise."))
-    enterprise = _lock(enterprise)
+    enterprise = lock_for_update(enterprise)
     check_version(enterprise, expected_version)
     errors = Errors()
     for field, value in changes.items():
@@ -109,7 +110,7 @@ def update_enterprise(acting_user, enterprise, *, reason=None, expected_version=
             errors.add(field, _("This field cannot be changed here."))
             continue
         setattr(enterprise, field, value)
-    _check_enterprise(errors, acting_user, enterprise)
+    check_enterprise_record(errors, acting_user, enterprise)
     errors.raise_if_any()
     save_with_history(enterprise, acting_user, reason=reason)
     _check_still_editable(acting_user, enterprise)
@@ -136,7 +137,7 @@ def establish_mass_organization(acting_user, *, enterprise, kind, name, establis
     mass_organization = MassOrganization(
         enterprise=enterprise, kind=kind, name=(name or "").strip(), established_on=established_on
     )
-    _full_clean(mass_organization, errors)
+    full_clean_into(mass_organization, errors)
     errors.raise_if_any()
     save_with_history(mass_organization, acting_user)
     founding = MembershipReturn(
@@ -153,7 +154,7 @@ def establish_mass_organization(acting_user, *, enterprise, kind, name, establis
 @transaction.atomic
 def update_mass_organization(acting_user, mass_organization, *, expected_version=None, **changes):
     _require_enterprise_editable(acting_user, mass_organization.enterprise)
-    mass_organization = _lock(mass_organization)
+    mass_organization = lock_for_update(mass_organization)
     check_version(mass_organization, expected_version)
     errors = Errors()
     for field, value in changes.items():
@@ -161,7 +162,7 @@ def update_mass_organization(acting_user, mass_organization, *, expected_version
             errors.add(field, _("This field cannot be changed here."))
             continue
         setattr(mass_organization, field, value)
-    _full_clean(mass_organization, errors)
+    full_clean_into(mass_organization, errors)
     errors.raise_if_any()
     return save_with_history(mass_organization, acting_user)
 
@@ -200,7 +201,7 @@ def check_membership_return(errors, mass_organization, *, date, members_total, m
 def record_membership_return(acting_user, mass_organization, *, date, members_total, members_admitted, reason=None):
     """Record a dated return: members in total and those admitted since the previous return."""
     _require_enterprise_editable(acting_user, mass_organization.enterprise)
-    mass_organization = _lock(mass_organization)
+    mass_organization = lock_for_update(mass_organization)
     errors = Errors()
     check_membership_return(
         errors, mass_organization, date=date, members_total=members_total, members_admitted=members_admitted
@@ -215,7 +216,7 @@ def record_membership_return(acting_user, mass_organization, *, date, members_to
 @transaction.atomic
 def dissolve_mass_organization(acting_user, mass_organization, *, on, expected_version=None):
     _require_enterprise_editable(acting_user, mass_organization.enterprise)
-    mass_organization = _lock(mass_organization)
+    mass_organization = lock_for_update(mass_organization)
     check_version(mass_organization, expected_version)
     errors = Errors()
     if mass_organization.dissolved_on is not None:
@@ -244,7 +245,7 @@ def create_locality(acting_user, *, code, name, kind, parent=None):
     if Locality.objects.filter(code=code).exists():
         errors.add("code", _("A locality with the code %(code)s already exists.") % {"code": code})
     locality = Locality(code=(code or "").strip(), name=(name or "").strip(), kind=kind)
-    _full_clean(locality, errors, exclude=["path", "depth", "numchild"] + (["code"] if "code" in errors else []))
+    full_clean_into(locality, errors, exclude=["path", "depth", "numchild"] + (["code"] if "code" in errors else []))
     errors.raise_if_any()
     locality._history_user = acting_user
     if parent is None:
@@ -255,7 +256,7 @@ def create_locality(acting_user, *, code, name, kind, parent=None):
 @transaction.atomic
 def update_locality(acting_user, locality, **changes):
     _require_administrator(acting_user)
-    locality = _lock(locality)
+    locality = lock_for_update(locality)
     errors = Errors()
     for field, value in changes.items():
         if field not in ("name", "kind", "code"):
@@ -264,7 +265,7 @@ def update_locality(acting_user, locality, **changes):
         setattr(locality, field, value)
     if Locality.objects.filter(code=locality.code).exclude(pk=locality.pk).exists():
         errors.add("code", _("A locality with the code %(code)s already exists.") % {"code": locality.code})
-    _full_clean(locality, errors, exclude=["path", "depth", "numchild"])
+    full_clean_into(locality, errors, exclude=["path", "depth", "numchild"])
     errors.raise_if_any()
     return save_with_history(locality, acting_user)
 
@@ -272,7 +273,7 @@ def update_locality(acting_user, locality, **changes):
 @transaction.atomic
 def move_locality(acting_user, locality, new_parent):
     _require_administrator(acting_user)
-    locality = _lock(locality)
+    locality = lock_for_update(locality)
     if new_parent.path.startswith(locality.path):
         errors = Errors()
         errors.add("parent", _("A locality cannot move under itself."))

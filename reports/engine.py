@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.choices import GRASSROOTS_KINDS, OrganizationKind
 from branches.models import Member, MembershipPeriod, Organization
+from core.dates import add_years
 from enterprises.choices import MassOrganizationKind, OperatingStatus
 from enterprises.models import Enterprise, MassOrganization, MembershipReturn
 from reports.formatting import display, format_number, percent_of
@@ -178,10 +179,7 @@ def default_year(organization):
 
 def years_before(date, years):
     """The same day ``years`` years earlier (28 February for 29 February)."""
-    try:
-        return date.replace(year=date.year - years)
-    except ValueError:
-        return date.replace(year=date.year - years, day=28)
+    return add_years(date, -years)
 
 
 # Grouping by the child of the report's organisation ---------------------------------------

@@ -13,6 +13,7 @@ data version they were counted at (``reports.rollups.data_version``, bumped by e
   when the cache is shared, e.g. Redis); the next view shows its result.
 """
 
+import contextvars
 import dataclasses
 import logging
 import threading
@@ -24,6 +25,7 @@ from django.core.cache import cache
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from config import routers
 from reports import engine, rollups
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,10 @@ def _key(organization, date):
 def count(organization, date):
     """Recount the figures of ``organization`` on ``date`` and cache them; returns :class:`Figures`."""
     version = rollups.data_version()  # read first: writes during the recount leave the result stale
+    if not routers.replica_is_current():
+        # Read from a standby that lags: the figures may lack writes this version counts, so they
+        # are kept as of no version (served now, recounted on the next view, see the docstring).
+        version = None
     started = time.perf_counter()
     # The dashboard shows the totals and the gap lists, not the committees below: the cache keeps
     # no parts (a province's 245 would be unpickled on every view, about 40 ms).
@@ -92,7 +98,8 @@ def _recount_in_background(organization, date):
 
 def start_background(function):
     """Run ``function`` in a daemon thread with database connections of its own, closed at its
-    end (tests replace this to run the function at once)."""
+    end (tests replace this to run the function at once). The thread reads where the request
+    reads (the replica for a report request: the context is copied)."""
 
     def run():
         close_old_connections()
@@ -101,7 +108,7 @@ def start_background(function):
         finally:
             connections.close_all()  # this thread's connections only
 
-    thread = threading.Thread(target=run, name="reports-recount", daemon=True)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="reports-recount", daemon=True)
     thread.start()
     return thread
 

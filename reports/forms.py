@@ -85,12 +85,9 @@ class TargetGridForm(forms.Form):
             for metric in METRICS
         }
 
-    def apply_service_errors(self, error):
-        """Put ``set_targets``' errors, keyed ``"<code>:<metric>"``, on their cells."""
-        by_code = {committee.code: committee for committee in self.committees}
-        for key, messages in error.message_dict.items():
-            code, _sep, metric = key.partition(":")
-            committee = by_code.get(code)
-            name = target_field_name(committee, metric) if committee is not None else None
-            for message in messages:
-                self.add_error(name if name in self.fields else None, message)
+    def field_for_error(self, key):
+        """The cell of a ``set_targets`` error keyed ``"<code>:<metric>"`` (None: on top of the grid)."""
+        code, _sep, metric = key.partition(":")
+        committee = {committee.code: committee for committee in self.committees}.get(code)
+        name = target_field_name(committee, metric) if committee is not None else None
+        return name if name in self.fields else None

@@ -5,10 +5,10 @@ It sits in the top domain layer because it reads every app's records."""
 from django.db.models import Count
 from django.views.generic import DetailView
 
-from branches import services
 from branches.choices import OPEN_PROSPECT_STAGES, ProspectStage
 from branches.models import Member, Organization, Prospect
 from branches.views import probationary_due
+from core.dates import today
 from core.views import (
     ScopedViewMixin,
 )
@@ -27,7 +27,7 @@ class OrganizationHomeView(ScopedViewMixin, DetailView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         organization = self.object
-        on = services.today()
+        on = today()
         members = Member.objects.visible_to(user).filter(organization__path__startswith=organization.path)
         stages = dict(
             Prospect.objects.visible_to(user)

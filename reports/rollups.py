@@ -31,10 +31,11 @@ from django.db.models import Sum
 from django.db.models.signals import post_delete, post_init, post_save, pre_delete
 
 from branches.choices import GRASSROOTS_KINDS
+from core.models import TREE_STEPLEN
 from enterprises.choices import MassOrganizationKind
 from reports.metrics import Metric
 
-STEPLEN = 4
+STEPLEN = TREE_STEPLEN
 #: Deepest tree level the SQL expands ancestors for (the tree is five levels deep in practice).
 MAX_DEPTH = 16
 

@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from core.models import Errors, save_with_history
+from core.services import Errors, save_with_history
 from reports.metrics import Metric
 from reports.models import Target
 

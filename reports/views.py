@@ -20,6 +20,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from branches.models import Organization
+from core.forms import apply_service_errors
 from core.scoping import paths_q, scope_for
 from reports import engine, exports
 from reports import figures as dashboard_figures
@@ -241,7 +242,7 @@ def targets(request):
             try:
                 changed = set_targets(request.user, year=year, values=form.values())
             except ValidationError as error:
-                form.apply_service_errors(error)
+                apply_service_errors(form, error)
             else:
                 messages.success(
                     request,

@@ -27,6 +27,19 @@ from tests.factories import (
 )
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``postgresql`` (a real streaming replica, tests/test_replica.py) are part of the
+    PostgreSQL run only: on SQLite they are deselected, neither run nor reported as skipped."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    deselected = [item for item in items if item.get_closest_marker("postgresql")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Real hashers cost ~0.3 s per password; the suite creates hundreds of users."""

@@ -5,8 +5,8 @@ import datetime
 import pytest
 
 from branches.models import Member
-from branches.services import _full_clean, admitted_member_fields, build_admitted_member
-from core.models import Errors
+from branches.services import admitted_member_fields, build_admitted_member
+from core.services import Errors, full_clean_into
 from dataio import bulk
 from tests.factories import EnterpriseFactory, MemberFactory
 
@@ -49,7 +49,7 @@ BAD_VALUES = [
 ]
 
 
-def test_field_cleaner_reports_the_same_errors_as_full_clean(tree):
+def test_field_cleaner_reports_the_same_errors_asfull_clean_into(tree):
     organization = tree.branch_a
     cleaner = bulk.FieldCleaner(Member)
     assert cleaner.fast
@@ -58,7 +58,7 @@ def test_field_cleaner_reports_the_same_errors_as_full_clean(tree):
         for overrides in BAD_VALUES:
             fields = admitted_member_fields(**admission(organization, **overrides))
             expected, found = Errors(), Errors()
-            _full_clean(Member(**fields), expected, exclude=EXCLUDE, validate_unique=False)
+            full_clean_into(Member(**fields), expected, exclude=EXCLUDE, validate_unique=False)
             cleaner(build(fields), found, exclude=EXCLUDE)
             assert {k: [str(m) for m in v] for k, v in found.items()} == {
                 k: [str(m) for m in v] for k, v in expected.items()

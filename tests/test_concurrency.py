@@ -168,7 +168,7 @@ def test_a_duplicate_reaching_the_database_becomes_a_validation_error(setting, m
     """If the service's own duplicate check is passed (the race), the refusal is still a clean ValidationError."""
     branch, (one, _two) = setting
     MemberFactory(organization=branch, citizen_id="001090000007", party_card_number="", is_business_owner=False)
-    monkeypatch.setattr(services, "_check_person", lambda errors, **kwargs: None)
+    monkeypatch.setattr(services, "check_person", lambda errors, **kwargs: None)
     with pytest.raises(ValidationError) as exc:
         admission(one, branch, citizen_id="001090000007", party_card_number="", name="Lý Văn Ba")()
     assert "citizen_id" in exc.value.message_dict

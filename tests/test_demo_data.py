@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
 from branches.choices import GRASSROOTS_KINDS, MemberStatus, OrganizationKind, PeriodEndReason, ProspectStage, RoleKey
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
-from branches.services import age_on
+from core.dates import age_on
 from core.validators import validate_tax_code
 from devdata import demo as demo_module
 from enterprises.choices import MassOrganizationKind, Ownership, SizeClass

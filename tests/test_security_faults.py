@@ -125,12 +125,46 @@ def test_report_pages_are_served_inside_the_replica_context():
         return HttpResponse()
 
     middleware = routers.ReplicaForReportsMiddleware(view)
-    middleware(RequestFactory().get("/reports/dashboard/"))
-    assert seen["replica"] is True
-    middleware(RequestFactory().post("/reports/targets/"))
-    assert seen["replica"] is False
-    middleware(RequestFactory().get("/members/"))
-    assert seen["replica"] is False
+    for path in ("/reports/", "/reports/fulfilment/export/", "/api/v1/reports/gaps/"):
+        middleware(RequestFactory().get(path))
+        assert seen["replica"] is True, path
+    # The targets grid is an editing page: after saving, the user must find what they saved.
+    for request in (
+        RequestFactory().post("/reports/"),
+        RequestFactory().get("/reports/targets/"),
+        RequestFactory().post("/reports/targets/"),
+        RequestFactory().get("/reports/nowhere/"),
+        RequestFactory().get("/api/v1/targets/"),
+        RequestFactory().get("/members/"),
+    ):
+        middleware(request)
+        assert seen["replica"] is False, request.path
+    assert routers._use_replica.get() is False
+
+
+def test_role_assignments_are_read_from_the_primary(settings):
+    """Who may read which reports counts at once, like the rest of the sign-in state."""
+    from branches.models import RoleAssignment
+
+    settings.DATABASES = {**settings.DATABASES, "replica": settings.DATABASES["default"]}
+    with routers.reading_from_replica():
+        assert routers.ReplicaRouter().db_for_read(RoleAssignment) == "default"
+
+
+def test_a_background_recount_reads_where_its_request_reads():
+    from reports import figures
+
+    seen = []
+    with routers.reading_from_replica():
+        figures.start_background(lambda: seen.append(routers._use_replica.get())).join(timeout=10)
+    figures.start_background(lambda: seen.append(routers._use_replica.get())).join(timeout=10)
+    assert seen == [True, False]
+
+
+def test_without_a_standby_reads_are_always_current(settings):
+    assert routers.replica_is_current()
+    with routers.reading_from_replica():
+        assert routers.replica_is_current()  # no replica configured
 
 
 def test_health_needs_no_login(db):

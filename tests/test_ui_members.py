@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from branches.choices import MemberStatus, PeriodEndReason
 from branches.models import Member
-from branches.services import today
+from core.dates import today
 from tests.factories import OrganizationFactory
 from tests.scoped_views import ScopedWriteViewsContract, login, make_member
 

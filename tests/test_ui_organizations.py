@@ -5,7 +5,7 @@ import datetime
 from django.urls import reverse
 
 from branches.choices import OrganizationKind, ProspectStage
-from branches.services import today
+from core.dates import today
 from tests.factories import MassOrganizationFactory, MembershipReturnFactory, OrganizationFactory, ProspectFactory
 from tests.scoped_views import ScopedReadViewsContract, login, make_member
 

@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from branches.choices import ProspectStage
 from branches.models import Member, Prospect
-from branches.services import today
+from core.dates import today
 from tests.factories import ProspectFactory
 from tests.scoped_views import ScopedWriteViewsContract, login
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from branches.models import Member
-from branches.services import today
+from core.dates import today
 from reports import engine
 from reports.metrics import Metric
 from tests.e2e.conftest import sign_in
