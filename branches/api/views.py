@@ -6,16 +6,20 @@ field). Lifecycle steps are actions: ``members/{id}/recognize/``, ``…/transfer
 ``prospects/{id}/admit/``, ``…/withdraw/``, ``organizations/{id}/dissolve/``, ``…/move/``.
 """
 
+import datetime
+
 from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.db.models.functions import Length, Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status
+from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from branches import services
@@ -35,9 +39,11 @@ from branches.api.serializers import (
     UserSerializer,
     WithdrawProspectSerializer,
 )
+from branches.deadlines import deadlines_for
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
 from core.api import ScopedViewSet, administrators_only, service_errors, validated_payload
+from core.dates import today
 
 User = get_user_model()
 
@@ -347,3 +353,42 @@ class RoleAssignmentViewSet(
 
     def perform_destroy(self, instance):
         services.revoke_role(self.request.user, instance)
+
+
+# Deadlines --------------------------------------------------------------------------------
+
+
+@extend_schema(
+    summary="What is due within 60 days or overdue in an organisation's subtree",
+    parameters=[
+        OpenApiParameter("organization", OpenApiTypes.STR, required=True, description="Code of the organisation."),
+        OpenApiParameter("date", OpenApiTypes.DATE, description="YYYY-MM-DD (default: today)."),
+    ],
+    responses={200: OpenApiTypes.OBJECT},
+)
+class DeadlineViewSet(viewsets.ViewSet):
+    """``GET deadlines/?organization=CODE[&date=YYYY-MM-DD]``: the items of ``branches.deadlines``,
+    read through the user's scope (an organisation outside it: 404)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def list(self, request):
+        code = request.query_params.get("organization", "")
+        if not code or "\x00" in code:
+            raise exceptions.ValidationError({"organization": [_("Give the code of an organisation.")]})
+        organization = get_object_or_404(Organization.objects.visible_to(request.user), code=code)
+        on = today()
+        if request.query_params.get("date"):
+            try:
+                on = datetime.date.fromisoformat(request.query_params["date"])
+            except ValueError:
+                raise exceptions.ValidationError({"date": [_("Give the date as YYYY-MM-DD.")]}) from None
+        items = deadlines_for(
+            organization,
+            on,
+            members=Member.objects.visible_to(request.user),
+            prospects=Prospect.objects.visible_to(request.user),
+        )
+        return Response(
+            {"organization": organization.code, "date": on.isoformat(), "items": [item.as_dict() for item in items]}
+        )
