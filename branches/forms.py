@@ -39,7 +39,7 @@ class MemberAdmitForm(ServiceModelForm):
     class Meta:
         model = Member
         fields = list(MEMBER_ADMISSION_FIELDS)
-        labels = {"organization": _("admitting organisation")}
+        labels = {"organization": _("admitting organisation"), "admitted_on": _("date of the admission decision")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

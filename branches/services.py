@@ -458,7 +458,9 @@ def check_admission(
                     _("The dossier was only complete on %(date)s: it cannot be reviewed before.")
                     % {"date": dossier_completed_on.strftime("%d/%m/%Y")},
                 )
-        if admitted_on <= today():  # a future date has its own error
+        if official_on is not None and official_on < admitted_on:
+            errors.add("official_on", _("A member becomes official after admission, not before."))
+        if admitted_on <= today():  # a future date has its own error (and no deadline to count from)
             check_admission_age(
                 errors,
                 date_of_birth,
@@ -466,12 +468,9 @@ def check_admission(
                 over_age_approved=over_age_approved,
                 over_age_approval_reference=over_age_approval_reference,
             )
-        if ceremony_on is not None:
-            check_ceremony(errors, admitted_on, ceremony_on)
-        if official_on is not None:
-            if official_on < admitted_on:
-                errors.add("official_on", _("A member becomes official after admission, not before."))
-            else:
+            if ceremony_on is not None:
+                check_ceremony(errors, admitted_on, ceremony_on)
+            if official_on is not None and official_on >= admitted_on and "ceremony_on" not in errors:
                 mark = probation_ends_on(admitted_on=admitted_on, ceremony_on=ceremony_on)
                 if official_on < mark:
                     errors.add(
