@@ -146,8 +146,8 @@ def deadlines_for(organization, on, *, members=None, prospects=None):
                     member.admitted_on,
                 )
         mark = probation_ends_on(admitted_on=member.admitted_on, ceremony_on=member.ceremony_on)
-        if mark <= horizon:
-            due = working.add_working_days(mark, PROBATION_REVIEW_WORKING_DAYS)
+        due = working.add_working_days(mark, PROBATION_REVIEW_WORKING_DAYS) if mark <= horizon else None
+        if due is not None and due <= horizon:
             add(
                 Kind.PROBATION_REVIEW,
                 rules[Kind.PROBATION_REVIEW],

@@ -28,7 +28,7 @@ def _fresh_calendar():
 
 @pytest.fixture
 def due(tree):
-    """A ceremony, a probation review, a certificate that expires, on 20 February 2025."""
+    """A ceremony, a probation review, a certificate that expires, on 1 March 2025."""
     return {
         "ceremony": MemberFactory(organization=tree.branch_a, full_name="A Lễ", admitted_on=D(2025, 1, 17)),
         "review": MemberFactory(
@@ -59,13 +59,13 @@ def due(tree):
 
 
 def test_ceremony_review_and_certificate_due_in_working_days(tree, due):
-    items = deadlines_for(tree.branch_a, D(2025, 2, 20))
+    items = deadlines_for(tree.branch_a, D(2025, 3, 1))
     assert [(i.kind, i.subject, i.due_on, i.working_days_left, i.overdue) for i in items] == [
-        (Kind.COURSE_CERTIFICATE, "D Cảm tình", D(2025, 3, 1), 6, False),
+        (Kind.COURSE_CERTIFICATE, "D Cảm tình", D(2025, 3, 1), 0, False),
         # 30 working days after 17 January 2025, across Tết.
-        (Kind.CEREMONY, "A Lễ", D(2025, 3, 7), 11, False),
+        (Kind.CEREMONY, "A Lễ", D(2025, 3, 7), 5, False),
         # 30 working days after the mark (Saturday 15 March): Hùng Kings' day off, Saturday 26 April worked.
-        (Kind.PROBATION_REVIEW, "B Dự bị", D(2025, 4, 26), 46, False),
+        (Kind.PROBATION_REVIEW, "B Dự bị", D(2025, 4, 26), 40, False),
     ]
     review = items[-1]
     assert review.since == D(2025, 3, 15)
@@ -80,7 +80,7 @@ def test_overdue_items_stay_listed_with_negative_working_days(tree, due):
 
 
 def test_a_subtree_lists_its_branches_and_a_branch_only_its_own(tree, due):
-    on = D(2025, 2, 20)
+    on = D(2025, 3, 1)
     assert "F Chi bộ khác" in {i.subject for i in deadlines_for(tree.committee, on)}
     assert "F Chi bộ khác" not in {i.subject for i in deadlines_for(tree.branch_a, on)}
 
@@ -114,16 +114,16 @@ def test_badges_for_the_next_presentation_date(tree):
 
 def test_command_prints_json_and_text(tree, due):
     out = io.StringIO()
-    call_command("deadlines", "--org", tree.branch_a.code, "--date", "2025-02-20", "--format", "json", stdout=out)
+    call_command("deadlines", "--org", tree.branch_a.code, "--date", "2025-03-01", "--format", "json", stdout=out)
     payload = json.loads(out.getvalue())
-    assert payload["date"] == "2025-02-20"
+    assert payload["date"] == "2025-03-01"
     assert [(i["kind"], i["due_on"], i["working_days_left"]) for i in payload["items"]] == [
-        ("course_certificate", "2025-03-01", 6),
-        ("ceremony", "2025-03-07", 11),
-        ("probation_review", "2025-04-26", 46),
+        ("course_certificate", "2025-03-01", 0),
+        ("ceremony", "2025-03-07", 5),
+        ("probation_review", "2025-04-26", 40),
     ]
     text = io.StringIO()
-    call_command("deadlines", "--org", tree.branch_a.code, "--date", "2025-02-20", stdout=text)
+    call_command("deadlines", "--org", tree.branch_a.code, "--date", "2025-03-01", stdout=text)
     assert "A Lễ" in text.getvalue() and "07/03/2025" in text.getvalue()
 
 
@@ -137,7 +137,7 @@ def test_command_refuses_an_unknown_code_and_a_bad_date(tree):
 
 
 def test_api_lists_the_deadlines_within_the_users_scope(api, tree, due):
-    url = f"{API}deadlines/?organization={tree.branch_a.code}&date=2025-02-20"
+    url = f"{API}deadlines/?organization={tree.branch_a.code}&date=2025-03-01"
     body = api.secretary_a.get(url).json()
     assert [i["subject"] for i in body["items"]] == ["D Cảm tình", "A Lễ", "B Dự bị"]
     assert api.department.get(url).status_code == 200
@@ -149,7 +149,7 @@ def test_api_lists_the_deadlines_within_the_users_scope(api, tree, due):
 def test_secretary_home_shows_the_due_and_overdue_card(client, tree, secretary_a, due):
     from branches import services
 
-    with services.fixed_today(D(2025, 2, 20)):
+    with services.fixed_today(D(2025, 3, 1)):
         response = login(client, secretary_a).get(reverse("home:organization", args=[tree.branch_a.pk]))
     assert response.status_code == 200
     page = response.content.decode()
