@@ -144,12 +144,12 @@ class Organization(TimestampedModel, MP_Node):
 
 class RoleAssignmentQuerySet(models.QuerySet):
     def visible_to(self, user):
-        if scope_for(user).everything:
+        if scope_for(user).administers:
             return self.all()
         return self.filter(user=user) if getattr(user, "is_authenticated", False) else self.none()
 
     def editable_by(self, user):
-        return self.all() if scope_for(user).everything else self.none()
+        return self.all() if scope_for(user).administers else self.none()
 
 
 class RoleAssignment(TimestampedModel):

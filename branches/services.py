@@ -26,7 +26,7 @@ from branches.choices import (
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment, enterprise_model
 from core.dates import add_months, add_years, age_on, fixed_today, same_day, today  # noqa: F401 (the services' clock)
 from core.models import SINGLE_LINE_FORBIDDEN
-from core.scoping import forget_scope, is_administrator
+from core.scoping import forget_scope, scope_for
 from core.services import Errors, check_version, full_clean_into, lock_for_update, save_with_history
 from core.validators import validate_citizen_id
 from core.workdays import add_working_days
@@ -107,7 +107,7 @@ def require_editable(acting_user, organization):
 
 
 def _require_tree_manager(acting_user):
-    if not is_administrator(acting_user):
+    if not scope_for(acting_user).administers:
         raise PermissionDenied(_("Only administrators change the organisation tree."))
 
 
@@ -1003,7 +1003,7 @@ def admit_prospect(
 @transaction.atomic
 def grant_role(acting_user, *, user, role, organization=None):
     """Give ``user`` a role over ``organization``'s subtree (administrators: everywhere)."""
-    if acting_user is not None and not is_administrator(acting_user):
+    if acting_user is not None and not scope_for(acting_user).administers:
         raise PermissionDenied(_("Only administrators manage users and roles."))
     errors = Errors()
     if role not in RoleKey.values:
@@ -1022,7 +1022,7 @@ def grant_role(acting_user, *, user, role, organization=None):
 
 @transaction.atomic
 def revoke_role(acting_user, assignment):
-    if acting_user is not None and not is_administrator(acting_user):
+    if acting_user is not None and not scope_for(acting_user).administers:
         raise PermissionDenied(_("Only administrators manage users and roles."))
     assignment._history_user = acting_user
     assignment.delete()

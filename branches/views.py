@@ -86,7 +86,7 @@ def home(request):
         return redirect("home:organization", pk=role.organization_id)
     if role and role.role == RoleKey.DEPARTMENT:
         return redirect(reverse_or_none("reports:dashboard") or reverse("branches:member_list"))
-    if scope_for(request.user).everything:
+    if scope_for(request.user).administers:
         return redirect("branches:organization_tree")
     return redirect("branches:organization_list")
 
@@ -130,7 +130,7 @@ class OrganizationTreeView(ScopedViewMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         page = Paginator(self.get_queryset().order_by("path"), self.paginate_by).get_page(self.request.GET.get("page"))
         top = top_depth(self.request.user)
-        is_administrator = scope_for(self.request.user).everything
+        is_administrator = scope_for(self.request.user).administers
         # One reverse for the admin's change page, not one per row.
         change_url = reverse_or_none("admin:branches_organization_change", 0) if is_administrator else None
         for organization in page.object_list:
@@ -160,7 +160,7 @@ class OrganizationDetailView(ObjectDetailView):
             .count()
         )
         context["can_edit"] = False  # the tree is changed in the admin by administrators
-        context["is_administrator"] = scope_for(self.request.user).everything
+        context["is_administrator"] = scope_for(self.request.user).administers
         return context
 
 

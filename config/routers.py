@@ -7,7 +7,7 @@ management command can use the context manager itself). Reports may then lag the
 replication delay, usually well under a second. Sign-in state (sessions, users, tokens, devices,
 lockouts) and role assignments (who may read which reports) are always read from the primary.
 
-tests/test_replica.py runs all this against a real streaming standby.
+tests/config/test_replica.py runs all this against a real streaming standby.
 """
 
 from contextlib import contextmanager

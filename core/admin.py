@@ -26,7 +26,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.forms import apply_service_errors
 from core.models import CalendarDay, forget_calendar_days
-from core.scoping import is_administrator
+from core.scoping import scope_for
 
 # The admin site's own gate ------------------------------------------------------------------
 
@@ -44,7 +44,7 @@ class AdministratorOnlyMixin:
     allow_delete = False
 
     def _administrator(self, request):
-        return request.user.is_active and is_administrator(request.user)
+        return request.user.is_active and scope_for(request.user).administers
 
     def has_module_permission(self, request):
         return self._administrator(request)

@@ -32,7 +32,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.filtersets import TreeWithinFilter
-from core.scoping import is_administrator, scope_for
+from core.scoping import scope_for
 from core.services import errors_by_field
 
 #: The largest number a PositiveIntegerField holds on every supported database.
@@ -100,12 +100,6 @@ class ScopedWritePermission(BasePermission):
         if request.method in SAFE_METHODS:
             return True
         return view.editable_queryset().filter(pk=obj.pk).exists()
-
-
-def may_write_somewhere(user):
-    """Administrators and secretaries record things; department staff only read."""
-    scope = scope_for(user)
-    return scope.everything or bool(scope.write_paths)
 
 
 class ScopedSlugRelatedField(serializers.SlugRelatedField):
@@ -251,11 +245,8 @@ class ScopedViewSet(viewsets.GenericViewSet):
         return self.model.objects.editable_by(self.request.user)
 
     def may_create(self, user):
-        return may_write_somewhere(user)
-
-
-def administrators_only(user):
-    return is_administrator(user)
+        """Administrators and secretaries record things; department staff only read."""
+        return scope_for(user).may_write
 
 
 # The pages' tree filters take the id of an organisation or locality; tell the schema so.

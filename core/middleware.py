@@ -1,18 +1,15 @@
 from django.utils.functional import SimpleLazyObject
 
+from core.scoping import role_assignments
+
 ACTIVE_ROLE_SESSION_KEY = "active_role_assignment"
 
 
 def role_assignments_of(request):
-    """The signed-in user's role assignments with their organisations, read once per request
-    (the active role and the navbar's role switcher both show them)."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return []
-    cached = getattr(request, "_role_assignments", None)
-    if cached is None:
-        cached = request._role_assignments = list(user.role_assignments.select_related("organization").order_by("id"))
-    return cached
+    """The signed-in user's role assignments with their organisations, read once per request: the
+    active role, the navbar's role switcher and ``scope_for`` share one list
+    (:func:`core.scoping.role_assignments`)."""
+    return role_assignments(getattr(request, "user", None))
 
 
 def get_active_role(request):

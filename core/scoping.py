@@ -1,7 +1,12 @@
-"""Who sees and edits what: the one place that turns a user into organisation subtrees.
+"""Who sees and edits what: the one place that turns a user into organisation subtrees, and
+that answers every role question.
 
 Every model's ``visible_to(user)`` / ``editable_by(user)`` queryset method is built on
-:func:`scope_for`; views, forms, exports, reports and the API never filter by hand.
+:func:`scope_for`; views, forms, exports, reports and the API never filter by hand. The role
+questions (may this user write, read the reports, set targets, read the change history,
+administer, must they use two-factor authentication?) are asked of the :class:`Scope`
+(``scope_for(user).reads_reports``, ``{{ scope.may_write }}`` in a template): code asks, it never
+looks at roles or paths itself. The row gates stay ``visible_to`` / ``editable_by``.
 """
 
 from dataclasses import dataclass, field
@@ -48,6 +53,73 @@ class Scope:
     def is_empty(self):
         return not self.everything and not self.read_paths
 
+    # The role questions ------------------------------------------------------------------
+    # Properties answer "anywhere?"; the ``…_at`` / ``…_of`` / ``…_for`` methods answer for one
+    # organisation (any object with a materialised ``path``).
+
+    @property
+    def administers(self):
+        """Administrators (and superusers): the tree, localities, users and roles, the access log."""
+        return self.everything
+
+    @property
+    def may_write(self):
+        """Whether the user records anything anywhere (secretaries and administrators)."""
+        return self.everything or bool(self.write_paths)
+
+    def may_write_at(self, organization):
+        """Whether the user records things of ``organization`` (it lies in a secretary's subtree)."""
+        return self.everything or _within(organization, self.write_paths)
+
+    @property
+    def reads_reports(self):
+        """Whether the user reads reports (fulfilment, structure, gaps) of some organisation: every
+        role does, each of the subtrees it reads."""
+        return self.everything or bool(self.read_paths)
+
+    @property
+    def report_paths(self):
+        """The subtrees whose reports the user reads; ``None``: every organisation."""
+        return None if self.everything else self.read_paths
+
+    def reads_reports_of(self, organization):
+        """Whether the user reads the reports of ``organization`` (it lies in a subtree they read)."""
+        return self.everything or _within(organization, self.read_paths)
+
+    @property
+    def sets_targets(self):
+        """Whether the user sets yearly targets (department staff, below their committee; administrators)."""
+        return self.everything or bool(self.department_paths)
+
+    @property
+    def target_parent_paths(self):
+        """The committees whose direct sub-committees' targets the user sets; ``None``: every committee."""
+        return None if self.everything else self.department_paths
+
+    def sets_targets_for(self, committee):
+        """Whether the user sets the targets of ``committee`` (one step below a department's committee).
+        Whether it is a committee at all is the row gate's (``Target.assignable_committees``)."""
+        if self.everything:
+            return True
+        parent = committee.path[: -tree_model().steplen]
+        return parent in self.department_paths
+
+    @property
+    def reads_history(self):
+        """Whether the user reads the change history and change sets (department staff, administrators)."""
+        return self.everything or bool(self.department_paths)
+
+    @property
+    def must_use_two_factor(self):
+        """Whether a role of the user needs two-factor authentication (``settings.OTP_REQUIRED_ROLES``).
+        A user who set up a device must use it too: ``security.access.otp_required_for`` adds that."""
+        return bool(self.roles & frozenset(getattr(settings, "OTP_REQUIRED_ROLES", ())))
+
+
+def _within(organization, paths):
+    path = getattr(organization, "path", None) or ""
+    return bool(path) and any(path.startswith(prefix) for prefix in paths)
+
 
 def _minimal(paths):
     """Drop paths that sit inside another path of the set (their subtree is already covered)."""
@@ -58,8 +130,21 @@ def _minimal(paths):
     return tuple(kept)
 
 
+def role_assignments(user):
+    """The user's role assignments with their organisations, in the order given, read once per user
+    object: the scope, the active role and the navbar's role switcher all use this one list (one
+    query per request, since every request loads its user afresh)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    cached = getattr(user, "_role_assignments", None)
+    if cached is None:
+        cached = list(role_model().objects.filter(user=user).select_related("organization").order_by("id"))
+        user._role_assignments = cached
+    return cached
+
+
 def scope_for(user):
-    """The user's scope, computed once per user object (one query)."""
+    """The user's scope, computed once per user object (from :func:`role_assignments`)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Scope()
     cached = getattr(user, "_party_scope", None)
@@ -68,7 +153,10 @@ def scope_for(user):
     if user.is_superuser:
         scope = Scope(everything=True, roles=frozenset({Role.ADMINISTRATOR}))
     else:
-        rows = list(role_model().objects.filter(user=user).values_list("role", "organization__path"))
+        rows = [
+            (assignment.role, assignment.organization.path if assignment.organization_id else None)
+            for assignment in role_assignments(user)
+        ]
         roles = frozenset(role for role, _path in rows)
         if Role.ADMINISTRATOR in roles:
             scope = Scope(everything=True, roles=roles)
@@ -99,9 +187,10 @@ def _covers_every_root(paths):
 
 
 def forget_scope(user):
-    """Drop the cached scope after the user's role assignments change."""
-    if hasattr(user, "_party_scope"):
-        del user._party_scope
+    """Drop the cached scope and role assignments after the user's role assignments change."""
+    for name in ("_party_scope", "_role_assignments"):
+        if hasattr(user, name):
+            delattr(user, name)
 
 
 def paths_q(lookup, paths):
@@ -122,7 +211,3 @@ def in_subtrees(lookup, paths):
     if not paths:
         return Q(pk__in=[])
     return Q(**{f"{lookup}__in": tree_model().objects.filter(paths_q("path", paths)).order_by().values("pk")})
-
-
-def is_administrator(user):
-    return scope_for(user).everything

@@ -48,12 +48,6 @@ def top_depth(user):
     return min(len(path) // tree_model().steplen for path in scope.read_paths)
 
 
-def can_write_anything(user):
-    """Whether the user holds any write scope (secretaries and administrators)."""
-    scope = scope_for(user)
-    return scope.everything or bool(scope.write_paths)
-
-
 class ScopedViewMixin(LoginRequiredMixin):
     """Rows of ``model`` visible to the user, with what the page shows joined in."""
 
@@ -158,7 +152,7 @@ class ObjectListView(ScopedViewMixin, SingleTableMixin, FilterView):
         return {"per_page": self.paginate_by, "paginator_class": self.paginator_class}
 
     def can_add(self):
-        return bool(self.add_url_name) and can_write_anything(self.request.user)
+        return bool(self.add_url_name) and scope_for(self.request.user).may_write
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -272,7 +266,7 @@ class ObjectCreateView(ServiceFormView):
     """Create a row: any user with a write scope may open it; the service and form choices scope it."""
 
     def check_access(self):
-        if not can_write_anything(self.request.user):
+        if not scope_for(self.request.user).may_write:
             raise PermissionDenied(_("Your role only reads these records."))
 
 

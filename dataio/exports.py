@@ -63,10 +63,6 @@ def _header(columns, key):
     return next(column.label for column in columns if column.key == key)
 
 
-def _member_can_edit(user):
-    return Exists(Member.objects.editable_by(user).filter(pk=OuterRef("pk")))
-
-
 MEMBER_EXPORT = ExportKind(
     "members",
     _("Party members"),

@@ -143,8 +143,7 @@ class ImportForm(forms.Form):
 
 
 def _require_importer(user):
-    scope = scope_for(user)
-    if not scope.everything and not scope.write_paths:
+    if not scope_for(user).may_write:
         raise PermissionDenied(_("Your role only reads these records."))
 
 
@@ -304,8 +303,7 @@ RECORDS_PER_PAGE = 100
 
 
 def _require_history_reader(user):
-    scope = scope_for(user)
-    if not scope.everything and not scope.department_paths:
+    if not scope_for(user).reads_history:
         raise PermissionDenied(_("The change history is for administrators and organisation-department staff."))
 
 

@@ -5,7 +5,7 @@
 
 Prints one line per table and exits 1 if any table differs. The checksum is order-independent
 (the sum of a SHA-256 per row), so it streams through tables of any size without sorting.
-Also used by tests/test_backup_restore.py, which performs the restore drill of deploy/README.md.
+Also used by tests/config/test_backup_restore.py, which performs the restore drill of deploy/README.md.
 """
 
 import hashlib

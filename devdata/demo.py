@@ -14,7 +14,7 @@ rows are written for the bulk rows (they are "as imported").
 Entry points: :func:`load` (the data, once) and :func:`ensure_users` (the demo logins, whose
 passwords are reset on every call). ``python manage.py load_demo`` calls both.
 
-What the data holds, by design (the tests in ``tests/test_demo_data.py`` check each by direct
+What the data holds, by design (the tests in ``tests/devdata/test_demo_data.py`` check each by direct
 queries):
 
 * Hà Nội (``HN``, no targets of its own) with five committees below it whose 2024 targets add up

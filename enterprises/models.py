@@ -21,7 +21,7 @@ class LocalityQuerySet(ScopedQuerySetMixin, MP_NodeQuerySet):
         return self.all() if getattr(user, "is_authenticated", False) else self.none()
 
     def editable_by(self, user):
-        return self.all() if scope_for(user).everything else self.none()
+        return self.all() if scope_for(user).administers else self.none()
 
 
 class LocalityManager(MP_NodeManager.from_queryset(LocalityQuerySet)):

@@ -8,7 +8,7 @@ from branches.choices import OrganizationKind
 from branches.models import Organization
 from core.dates import today
 from core.models import SINGLE_LINE_FORBIDDEN
-from core.scoping import is_administrator, scope_for
+from core.scoping import scope_for
 from core.services import Errors, check_version, full_clean_into, lock_for_update, save_with_history
 from core.validators import normalize_tax_code
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
@@ -86,8 +86,7 @@ def create_enterprise(acting_user, *, reason=None, **fields):
     errors = Errors()
     for field in set(fields) - set(ENTERPRISE_FIELDS):
         errors.add(field, _("This field cannot be set here."))
-    scope = scope_for(acting_user)
-    if not scope.everything and not scope.write_paths:
+    if not scope_for(acting_user).may_write:
         raise PermissionDenied(_("Your role does not record enterprises."))
     enterprise = Enterprise(**{k: v for k, v in fields.items() if k in ENTERPRISE_FIELDS})
     enterprise.recorded_by = recording_organization(acting_user)
@@ -234,7 +233,7 @@ def dissolve_mass_organization(acting_user, mass_organization, *, on, expected_v
 
 
 def _require_administrator(acting_user):
-    if not is_administrator(acting_user):
+    if not scope_for(acting_user).administers:
         raise PermissionDenied(_("Only administrators manage localities."))
 
 

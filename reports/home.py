@@ -3,6 +3,8 @@
 It sits in the top domain layer because it reads every app's records."""
 
 from django.db.models import Count
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.generic import DetailView
 
 from branches.choices import OPEN_PROSPECT_STAGES, ProspectStage
@@ -10,6 +12,7 @@ from branches.deadlines import deadlines_for
 from branches.models import Member, Organization, Prospect
 from branches.views import probationary_due
 from core.dates import today
+from core.scoping import scope_for
 from core.views import (
     ScopedViewMixin,
 )
@@ -60,5 +63,10 @@ class OrganizationHomeView(ScopedViewMixin, DetailView):
             .select_related("locality", "managing_committee")
             .distinct()[:10],
             can_write=Organization.objects.editable_by(user).filter(pk=organization.pk).exists(),
+            reports_url=(
+                f"{reverse('reports:dashboard')}?{urlencode({'organization': organization.code})}"
+                if scope_for(user).reads_reports_of(organization)
+                else None
+            ),
         )
         return context

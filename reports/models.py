@@ -57,12 +57,13 @@ class Target(TimestampedModel):
 
         scope = scope_for(user)
         committees = Organization.objects.committees()
-        if scope.everything:
-            return committees
-        if not scope.department_paths:
+        if not scope.sets_targets:
             return committees.none()
+        parents = scope.target_parent_paths
+        if parents is None:
+            return committees
         q = Q(pk__in=[])
-        for path in scope.department_paths:
+        for path in parents:
             q |= Q(path__startswith=path, depth=len(path) // Organization.steplen + 1)
         return committees.filter(q)
 

@@ -539,7 +539,7 @@ def _member_saved(sender, instance, created, raw=False, **kwargs):
 #: The Member fields the dashboard's structure and gaps read (to count, to group, to list). A save
 #: changing none of them leaves the cached figures current, so it does not bump the data version:
 #: a secretary correcting a name or a Party card number does not make every dashboard recount.
-#: tests/test_reports_dashboard_cache.py checks that the other fields change no figure.
+#: tests/reports/test_reports_dashboard_cache.py checks that the other fields change no figure.
 REPORTED_MEMBER_FIELDS = (
     *MEMBER_FIELDS,
     "is_business_owner",

@@ -1,8 +1,10 @@
-"""Pages of the reports: the dashboard of department staff, the grid of yearly targets, the export.
+"""Pages of the reports: the dashboard, the grid of yearly targets, the export.
 
-Department staff read the reports of their committee's subtree; administrators those of any
-committee (``?organization=<code>``); everyone else gets 403, and an organisation the user
-cannot see at all gets 404. Targets are written only through ``reports.services.set_targets``.
+Whose reports a user reads is ``reports.access``'s (the same for the API): secretaries their
+organisation's subtree, department staff their committee's, administrators any
+(``?organization=<code>``); an organisation the user cannot see gets 404. The targets grid is for
+those who set targets (``scope.sets_targets``); targets are written only through
+``reports.services.set_targets``.
 """
 
 import datetime
@@ -21,9 +23,10 @@ from django.utils.translation import gettext as _
 
 from branches.models import Organization
 from core.forms import apply_service_errors
-from core.scoping import paths_q, scope_for
+from core.scoping import scope_for
 from reports import engine, exports
 from reports import figures as dashboard_figures
+from reports.access import report_organization, report_organizations
 from reports.formatting import format_number
 from reports.forms import ReportPeriodForm, TargetGridForm, TargetYearForm, target_field_name
 from reports.metrics import Metric
@@ -33,26 +36,11 @@ from reports.services import set_targets
 # Whose reports -------------------------------------------------------------------------------
 
 
-def report_organizations(user):
-    """Organisations whose reports ``user`` reads: all for administrators, department subtrees for staff."""
-    scope = scope_for(user)
-    if scope.everything:
-        return Organization.objects.all()
-    if scope.department_paths:
-        return Organization.objects.visible_to(user).filter(paths_q("path", scope.department_paths))
-    raise PermissionDenied(_("The reports are for organisation-department staff and administrators."))
-
-
 def resolve_committee(request, code=None):
     """The organisation a report page is about: ``code`` if given, else the active role's, else the topmost."""
-    organizations = report_organizations(request.user)
     if code:
-        organization = organizations.filter(code=code).first()
-        if organization is None:
-            if Organization.objects.visible_to(request.user).filter(code=code).exists():
-                raise PermissionDenied(_("You do not read the reports of this organisation."))
-            raise Http404(_("No such organisation."))
-        return organization
+        return report_organization(request.user, code)
+    organizations = report_organizations(request.user)
     role = getattr(request, "active_role", None)
     if role and role.organization_id:
         organization = organizations.filter(pk=role.organization_id).first()
@@ -175,7 +163,6 @@ def dashboard(request):
         "chart_data": _chart_data(report, months),
         "parent": _parent_if_readable(organization, request.user),
         "can_set_targets": _assignable_below(request.user, organization, year).exists(),
-        "is_administrator": scope_for(request.user).everything,
         "year": year,
         "as_of": as_of,
         "export_xlsx": f"{reverse('reports:fulfilment_export')}?{_query(format='xlsx', **params)}",
@@ -222,6 +209,8 @@ def fulfilment_export(request):
 @login_required
 def targets(request):
     """The grid of yearly targets of the committees directly below the user's committee."""
+    if not scope_for(request.user).sets_targets:
+        raise PermissionDenied(_("Your role does not set yearly targets."))
     year_form = TargetYearForm(request.GET)
     year_form.is_valid()
     code = year_form.cleaned_data.get("organization") or None
@@ -279,6 +268,5 @@ def targets(request):
         "parent": _parent_if_readable(organization, request.user),
         "dashboard_url": f"{reverse('reports:dashboard')}?{_query(organization=organization.code, year=year)}",
         "action": f"{reverse('reports:targets')}?{_query(organization=organization.code, year=year)}",
-        "is_administrator": scope_for(request.user).everything,
     }
     return render(request, "reports/targets.html", context)

@@ -95,10 +95,6 @@ def log_permission_denied(request, reason=""):
 # Two-factor authentication ----------------------------------------------------------------
 
 
-def user_roles(user):
-    return scope_for(user).roles
-
-
 def has_confirmed_device(user):
     from django_otp import devices_for_user
 
@@ -106,13 +102,11 @@ def has_confirmed_device(user):
 
 
 def otp_required_for(user):
-    """Whether ``user`` must pass a TOTP check: their role needs it, or they set up a device themselves."""
+    """Whether ``user`` must pass a TOTP check: their role needs it (the scope answers), or they set
+    up a device themselves."""
     if not getattr(user, "is_authenticated", False):
         return False
-    required_roles = set(getattr(settings, "OTP_REQUIRED_ROLES", ()))
-    if required_roles and user_roles(user) & required_roles:
-        return True
-    return has_confirmed_device(user)
+    return scope_for(user).must_use_two_factor or has_confirmed_device(user)
 
 
 OTP_EXEMPT_URL_NAMES = ("security:otp_setup", "security:otp_verify", "security:data_protection", "logout", "health")

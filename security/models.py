@@ -18,7 +18,7 @@ class AccessLogQuerySet(models.QuerySet):
     """Append-only: rows are added with ``create``; bulk updates and deletes are refused."""
 
     def visible_to(self, user):
-        return self.all() if scope_for(user).everything else self.none()
+        return self.all() if scope_for(user).administers else self.none()
 
     def editable_by(self, user):
         return self.none()

@@ -28,7 +28,7 @@ from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from core.scoping import is_administrator
+from core.scoping import scope_for
 from security.access import log_permission_denied, logger
 from security.models import AccessAction, AccessLog
 
@@ -180,7 +180,7 @@ def access_log(request):
     """Administrators only: who opened, exported or edited which member records."""
     if not request.user.is_authenticated:
         return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
-    if not is_administrator(request.user):
+    if not scope_for(request.user).administers:
         raise PermissionDenied(_("Only administrators read the access log."))
     filterset = AccessLogFilterSet(request.GET or None, queryset=AccessLog.objects.visible_to(request.user))
     table = AccessLogTable(filterset.qs)

@@ -1,6 +1,6 @@
 """Fixtures of the API tests: clients authenticated with each persona's token.
 
-Imported by the ``tests/test_api_*.py`` modules (``from tests.api_conftest import *``).
+Imported by the API test modules (``tests/*/test_api_*.py``) (``from tests.api_conftest import *``).
 """
 
 import pytest

@@ -8,7 +8,7 @@ Security defaults in tests (issue 8):
   so ``client.force_login(department)`` reaches the page. Tests of 2FA itself turn it on with the
   ``two_factor_required`` fixture (or ``settings.OTP_REQUIRED_ROLES = ("administrator", "department")``).
 - HTTPS redirects and secure cookies are off under pytest (``TESTING`` in config/settings.py), so the
-  test client and the live server speak plain HTTP; tests/test_security_settings.py checks production.
+  test client and the live server speak plain HTTP; tests/security/test_security_settings.py checks production.
 - Login lockout (django-axes) is on; ``client.login()`` (no request) bypasses it, ``force_login`` too.
 """
 
@@ -28,7 +28,7 @@ from tests.factories import (
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``postgresql`` (a real streaming replica, tests/test_replica.py) are part of the
+    """Tests marked ``postgresql`` (a real streaming replica, tests/config/test_replica.py) are part of the
     PostgreSQL run only: on SQLite they are deselected, neither run nor reported as skipped."""
     from django.conf import settings
 

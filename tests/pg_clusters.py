@@ -1,4 +1,4 @@
-"""Throwaway PostgreSQL 15 clusters for tests/test_replica.py: a primary and a streaming standby.
+"""Throwaway PostgreSQL 15 clusters for tests/config/test_replica.py: a primary and a streaming standby.
 
 Each server has its own data folder and its own free port on 127.0.0.1, logs every statement it
 runs (``log_statement = all``) to its own file, and is stopped and removed by :meth:`Pair.stop`.

@@ -1,4 +1,4 @@
-"""The app in a process of its own, driven by tests/test_replica.py over stdin and stdout.
+"""The app in a process of its own, driven by tests/config/test_replica.py over stdin and stdout.
 
 Started with ``DATABASE_URL`` (the primary) and ``DATABASE_REPLICA_URL`` (the standby) in its
 environment, exactly as a deployed server, so the settings, the router and the middleware are the

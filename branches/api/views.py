@@ -42,8 +42,9 @@ from branches.api.serializers import (
 from branches.deadlines import deadlines_for
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
-from core.api import ScopedViewSet, administrators_only, service_errors, validated_payload
+from core.api import ScopedViewSet, service_errors, validated_payload
 from core.dates import today
+from core.scoping import scope_for
 
 User = get_user_model()
 
@@ -86,11 +87,11 @@ class OrganizationViewSet(
         return super().get_queryset().annotate(parent_code=Subquery(parent.values("code")[:1]))
 
     def may_create(self, user):
-        return administrators_only(user)
+        return scope_for(user).administers
 
     def editable_queryset(self):
         """Only administrators change the tree: others get 403 before their payload is read."""
-        return Organization.objects.all() if administrators_only(self.request.user) else Organization.objects.none()
+        return Organization.objects.all() if scope_for(self.request.user).administers else Organization.objects.none()
 
     @extend_schema(
         summary="One Party organisation, by its code",
@@ -309,16 +310,16 @@ class UserViewSet(
 
     def get_queryset(self):
         user = self.request.user
-        users = User.objects.all() if administrators_only(user) else User.objects.filter(pk=user.pk)
+        users = User.objects.all() if scope_for(user).administers else User.objects.filter(pk=user.pk)
         return users.prefetch_related(
             Prefetch("role_assignments", queryset=RoleAssignment.objects.select_related("organization").order_by("id"))
         ).order_by(*self.ordering)
 
     def editable_queryset(self):
-        return User.objects.all() if administrators_only(self.request.user) else User.objects.none()
+        return User.objects.all() if scope_for(self.request.user).administers else User.objects.none()
 
     def may_create(self, user):
-        return administrators_only(user)
+        return scope_for(user).administers
 
     @extend_schema(
         summary="Issue (or return) the user's API token (administrators)", request=None, responses=TokenSerializer
@@ -349,7 +350,7 @@ class RoleAssignmentViewSet(
     list_relations = ("user", "organization")
 
     def may_create(self, user):
-        return administrators_only(user)
+        return scope_for(user).administers
 
     def perform_destroy(self, instance):
         services.revoke_role(self.request.user, instance)

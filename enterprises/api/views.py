@@ -14,7 +14,8 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api import ScopedViewSet, administrators_only, service_errors, validated_payload
+from core.api import ScopedViewSet, service_errors, validated_payload
+from core.scoping import scope_for
 from enterprises import services
 from enterprises.api.serializers import (
     DissolveSerializer,
@@ -51,7 +52,7 @@ class LocalityViewSet(
         return super().get_queryset().annotate(parent_code=Subquery(parent.values("code")[:1]))
 
     def may_create(self, user):
-        return administrators_only(user)
+        return scope_for(user).administers
 
     @extend_schema(
         summary="Move a locality under another (administrators)",

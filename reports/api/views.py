@@ -2,20 +2,21 @@
 
 import django_filters
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from branches.filtersets import SubtreeFilter
-from branches.models import Organization
 from core.api import ScopedViewSet, service_errors, validated_payload
+from core.scoping import scope_for
 from reports import engine
 from reports import serializers as report_serializers
+from reports.access import report_organization
 from reports.api.serializers import (
     BulkTargetsSerializer,
     DatedReportQuerySerializer,
@@ -68,7 +69,8 @@ class TargetViewSet(
     list_relations = ("committee",)
 
     def may_create(self, user):
-        return Target.assignable_committees(user).exists()
+        """Those who set targets (the scope answers); which committees is ``set_targets``' row gate."""
+        return scope_for(user).sets_targets
 
     @extend_schema(
         summary="Set one target (creates it, or changes the value of the existing one)",
@@ -113,20 +115,31 @@ class TargetViewSet(
 # Reports ----------------------------------------------------------------------------------
 
 
+class ReadsReports(BasePermission):
+    message = _("Your role reads no reports.")
+
+    def has_permission(self, request, view):
+        return scope_for(request.user).reads_reports
+
+
 class ReportView(APIView):
     """A report of one organisation's subtree, exactly the JSON of ``manage.py report … --format json``.
 
-    The organisation must be in the user's scope (else 404); ``display`` and ``label`` strings
-    are in the language of the ``Accept-Language`` header.
+    Whose reports the user reads is ``reports.access``'s, as for the dashboard page: a user who
+    reads none gets 403, an organisation outside their reports 404 (403 if they see it);
+    ``display`` and ``label`` strings are in the language of the ``Accept-Language`` header.
     """
 
     query_serializer = None
+
+    def get_permissions(self):
+        return [*super().get_permissions(), ReadsReports()]
 
     def get(self, request):
         query = self.query_serializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = dict(query.validated_data)
-        organization = get_object_or_404(Organization.objects.visible_to(request.user), code=params.pop("organization"))
+        organization = report_organization(request.user, params.pop("organization"))
         return Response(self.build(organization, params))
 
 

@@ -25,7 +25,7 @@ from enterprises import services as enterprise_services
 from security.models import AccessLog
 from tests.factories import EnterpriseFactory, LocalityFactory, OrganizationFactory, RoleAssignmentFactory, UserFactory
 
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 DELETE_ONE_PERIOD = "DELETE FROM branches_membershipperiod WHERE id = (SELECT min(id) FROM branches_membershipperiod)"
 
 

@@ -212,7 +212,7 @@ def is_admin(key):
 
 def test_every_url_pattern_is_in_the_matrix():
     missing = sorted(key for key in patterns_by_key() if not is_admin(key) and key not in REGISTRY)
-    assert not missing, f"URL patterns without a scope entry in tests/test_scope_matrix.py: {missing}"
+    assert not missing, f"URL patterns without a scope entry in tests/config/test_scope_matrix.py: {missing}"
 
 
 def test_the_matrix_has_no_stale_entries():

@@ -27,7 +27,7 @@ from tests.pg_clusters import Pair
 #: ``--dist loadgroup``, as .ci/run runs the suite; other distributions just start more pairs).
 pytestmark = [pytest.mark.postgresql, pytest.mark.xdist_group("replica")]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 YEAR = 2025
 FULFILMENT = f"/api/v1/reports/fulfilment/?organization=DIST&year={YEAR}"
 DASHBOARD = f"/reports/?organization=DIST&year={YEAR}"

@@ -10,7 +10,7 @@ from django.utils import translation
 from branches.models import Member
 from core.spreadsheets import SpreadsheetError, date_value, read_spreadsheet
 from dataio.imports import import_members
-from tests.test_io_members_import import HEADERS, csv_bytes, member_row, xlsx_bytes
+from tests.dataio.test_io_members_import import HEADERS, csv_bytes, member_row, xlsx_bytes
 
 
 @pytest.fixture(autouse=True)

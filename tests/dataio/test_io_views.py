@@ -16,8 +16,8 @@ from branches.models import Member
 from core.spreadsheets import read_spreadsheet
 from dataio.imports import import_members
 from security.models import AccessLog
+from tests.dataio.test_io_members_import import csv_bytes, member_row
 from tests.factories import MassOrganizationFactory, MemberFactory, ProspectFactory
-from tests.test_io_members_import import csv_bytes, member_row
 
 
 @pytest.fixture(autouse=True)
@@ -302,7 +302,7 @@ def test_import_command_refuses_an_organisation_outside_the_users_scope(tree, se
 
 
 def test_import_enterprises_command(tree, secretary_a, tmp_path):
-    from tests.test_io_enterprises_import import ENTERPRISE_HEADERS, enterprise_row
+    from tests.dataio.test_io_enterprises_import import ENTERPRISE_HEADERS, enterprise_row
 
     path = tmp_path / "enterprises.csv"
     path.write_bytes(csv_bytes([enterprise_row(1)], ENTERPRISE_HEADERS))

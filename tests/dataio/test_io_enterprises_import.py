@@ -9,8 +9,8 @@ from core.validators import tax_code_for
 from dataio.enterprise_imports import import_enterprises, import_returns
 from dataio.exports import export_file
 from enterprises.models import Enterprise, MembershipReturn
+from tests.dataio.test_io_members_import import csv_bytes
 from tests.factories import EnterpriseFactory, MassOrganizationFactory, MembershipReturnFactory
-from tests.test_io_members_import import csv_bytes
 
 ENTERPRISE_HEADERS = ["tax code", "name", "ownership", "locality code", "size class", "employees"]
 

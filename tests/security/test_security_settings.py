@@ -17,7 +17,7 @@ from django.utils import translation
 from branches.models import Member
 from tests.factories import MemberFactory
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)

@@ -42,14 +42,14 @@ def test_the_guard_is_installed_in_the_test_suite():
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.test_nplusone")
+@pytest.mark.urls("tests.config.test_nplusone")
 def test_a_view_with_an_n_plus_one_query_fails(client, members):
     with pytest.raises(NPlusOneError, match="organization"):
         client.get("/n-plus-one/")
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.test_nplusone")
+@pytest.mark.urls("tests.config.test_nplusone")
 def test_the_same_view_with_select_related_passes(client, members):
     response = client.get("/select-related/")
     assert response.status_code == 200

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from branches.choices import OrganizationKind
 from reports.metrics import Metric
 from reports.models import Target
-from tests.factories import EnterpriseFactory, MemberFactory, OrganizationFactory, TargetFactory
+from tests.factories import EnterpriseFactory, MemberFactory, OrganizationFactory, TargetFactory, UserFactory
 
 D = datetime.date
 DASHBOARD = reverse("reports:dashboard")
@@ -118,11 +118,19 @@ def test_department_staff_get_404_outside_their_subtree(client, department, tree
     assert get(client, department, DASHBOARD, organization="NOPE").status_code == 404
 
 
-@pytest.mark.parametrize("persona", ["secretary_a", "secretary_b"])
-def test_secretaries_are_refused_the_dashboard(client, request, persona, tree):
-    user = request.getfixturevalue(persona)
-    assert get(client, user, DASHBOARD).status_code == 403
-    assert get(client, user, DASHBOARD, organization="BR-A").status_code == 403
+def test_secretaries_read_the_dashboard_of_their_own_subtree_only(client, secretary_a, secretary_b, tree):
+    response = get(client, secretary_a, DASHBOARD, year=2024)
+    assert response.status_code == 200
+    assert response.context["organization"] == tree.branch_a
+    assert response.context["parent"] is None and not response.context["can_set_targets"]
+    assert get(client, secretary_a, DASHBOARD, organization="BR-A").status_code == 200
+    for code in ("BR-B", "DIST", "CITY"):
+        assert get(client, secretary_a, DASHBOARD, organization=code).status_code == 404
+    assert get(client, secretary_b, DASHBOARD, organization="BR-A").status_code == 404
+
+
+def test_a_user_without_a_role_is_refused_the_dashboard(client, tree):
+    assert get(client, UserFactory(username="nobody"), DASHBOARD).status_code == 403
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, tree):
@@ -200,8 +208,11 @@ def test_department_staff_download_the_table_as_csv_with_bom(client, department,
     assert lines[-1][6:10] == ["3", "6", "50.0", "3/6 (50%)"]
 
 
-def test_export_is_refused_to_secretaries_and_outside_the_subtree(client, secretary_a, department, tree):
-    assert get(client, secretary_a, EXPORT, format="xlsx").status_code == 403
+def test_export_follows_the_dashboard_secretaries_included_and_is_refused_outside_the_subtree(
+    client, secretary_a, department, tree
+):
+    assert get(client, secretary_a, EXPORT, format="xlsx").status_code == 200
+    assert get(client, secretary_a, EXPORT, format="xlsx", organization="BR-B").status_code == 404
     assert get(client, department, EXPORT, format="xlsx", organization="CITY").status_code == 404
     assert get(client, department, EXPORT, format="pdf").status_code == 400
     assert get(client, department, EXPORT, format="csv", year="abc").status_code == 400
@@ -330,6 +341,6 @@ def test_dashboard_opens_on_the_latest_year_with_targets_until_this_year_has_som
 
 def test_navbar_offers_the_dashboard_and_targets_only_to_those_who_may_open_them(client, secretary_a, department):
     secretary_page = get(client, secretary_a, reverse("branches:member_list")).content.decode()
-    assert DASHBOARD not in secretary_page and TARGETS not in secretary_page
+    assert f'href="{DASHBOARD}"' in secretary_page and TARGETS not in secretary_page
     department_page = get(client, department, reverse("branches:member_list")).content.decode()
     assert DASHBOARD in department_page and TARGETS in department_page
