@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('branches', '0009_accesslog_moved_to_security'),
+        ('branches', '0012_organization_versions'),
         ('enterprises', '0003_list_and_report_indexes'),
     ]
 
