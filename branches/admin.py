@@ -249,7 +249,7 @@ class OrganizationAdmin(PartyModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["code", "kind", "parent_organization", "dissolved_on", "version"]
+        return ["code", "kind", "parent_organization", "dissolved_on", "dissolution_decision_number", "version"]
 
     @admin.action(description=_("Move under another parent, from a date"), permissions=["change"])
     def move_organizations(self, request, queryset):
@@ -389,11 +389,18 @@ class MemberChangeForm(VersionedServiceForm):
         )
 
 
-class RecognizeOfficialForm(forms.Form):
-    official_on = date_field(_("official on"))
+class MemberDecisionForm(forms.Form):
+    decision_number = forms.CharField(label=_("number of the decision"), max_length=50, required=False)
+    decided_on = date_field(_("date of the decision"), required=False)
 
 
-class TransferForm(forms.Form):
+class RecognizeOfficialForm(MemberDecisionForm):
+    """Dated at the end of the 12 months of probation (empty: that date; the service refuses another)."""
+
+    official_on = date_field(_("official on"), required=False)
+
+
+class TransferForm(MemberDecisionForm):
     on = date_field(_("date of transfer"))
     to_organization = forms.ModelChoiceField(
         label=_("to"),
@@ -407,7 +414,7 @@ class TransferForm(forms.Form):
         self.fields["to_organization"].queryset = grassroots_organizations().filter(dissolved_on__isnull=True)
 
 
-class LeavingForm(forms.Form):
+class LeavingForm(MemberDecisionForm):
     on = date_field(_("date"))
     reason = forms.ChoiceField(
         label=_("reason"),
@@ -457,7 +464,13 @@ class MemberAdmin(PartyModelAdmin):
             "admitted_on",
             "admitted_by",
             "owner_at_admission",
+            "dossier_reviewed_on",
+            "over_age_approved",
+            "over_age_approval_reference",
+            "ceremony_on",
             "official_on",
+            "recognition_decision_number",
+            "recognition_decided_on",
             "version",
         ]
 
@@ -470,7 +483,11 @@ class MemberAdmin(PartyModelAdmin):
             form_class=RecognizeOfficialForm,
             title=_("Recognise as official"),
             apply_one=lambda user, member, data: services.recognize_official(
-                user, member, official_on=data["official_on"]
+                user,
+                member,
+                official_on=data["official_on"],
+                decision_number=data["decision_number"],
+                decided_on=data["decided_on"],
             ),
             done_message=lambda n: (
                 ngettext("%(n)d member recognised as official.", "%(n)d members recognised as official.", n) % {"n": n}
@@ -486,7 +503,12 @@ class MemberAdmin(PartyModelAdmin):
             form_class=TransferForm,
             title=_("Transfer Party activity"),
             apply_one=lambda user, member, data: services.transfer_member(
-                user, member, on=data["on"], to_organization=data["to_organization"]
+                user,
+                member,
+                on=data["on"],
+                to_organization=data["to_organization"],
+                decision_number=data["decision_number"],
+                decided_on=data["decided_on"],
             ),
             done_message=lambda n: ngettext("%(n)d member transferred.", "%(n)d members transferred.", n) % {"n": n},
         )
@@ -500,7 +522,12 @@ class MemberAdmin(PartyModelAdmin):
             form_class=LeavingForm,
             title=_("Record leaving the Party"),
             apply_one=lambda user, member, data: services.record_leaving(
-                user, member, on=data["on"], reason=data["reason"]
+                user,
+                member,
+                on=data["on"],
+                reason=data["reason"],
+                decision_number=data["decision_number"],
+                decided_on=data["decided_on"],
             ),
             done_message=lambda n: (
                 ngettext("%(n)d member recorded as left.", "%(n)d members recorded as left.", n) % {"n": n}
@@ -514,7 +541,7 @@ class MembershipPeriodAdmin(PartyModelAdmin):
 
     allow_add = False
     allow_change = False
-    list_display = ["member", "organization", "started_on", "ended_on", "end_reason"]
+    list_display = ["member", "organization", "started_on", "ended_on", "end_reason", "end_decision_number"]
     list_select_related = ["member", "organization"]
     list_filter = ["end_reason"]
     search_fields = ["member__search_name", "organization__code", "organization__search_name"]
@@ -541,9 +568,17 @@ class ProspectForm(VersionedServiceForm):
 
 
 class AdmitProspectForm(forms.Form):
-    admitted_on = date_field(_("admitted on"))
+    admitted_on = date_field(_("date of the admission decision"))
     party_card_number = forms.CharField(label=_("Party card number"), required=False, max_length=20)
     official_on = date_field(_("official on"), required=False)
+    dossier_reviewed_on = date_field(_("dossier reviewed on"), required=False)
+    admission_decision_number = forms.CharField(
+        label=_("number of the admission decision"), max_length=50, required=False
+    )
+    admission_decided_by = forms.CharField(
+        label=_("committee that decided the admission"), max_length=200, required=False
+    )
+    ceremony_on = date_field(_("admission ceremony on"), required=False)
 
 
 class WithdrawProspectForm(forms.Form):
@@ -575,6 +610,10 @@ class ProspectAdmin(PartyModelAdmin):
                 admitted_on=data["admitted_on"],
                 party_card_number=data["party_card_number"],
                 official_on=data["official_on"],
+                dossier_reviewed_on=data["dossier_reviewed_on"],
+                admission_decision_number=data["admission_decision_number"],
+                admission_decided_by=data["admission_decided_by"],
+                ceremony_on=data["ceremony_on"],
             ),
             done_message=lambda n: ngettext("%(n)d prospect admitted.", "%(n)d prospects admitted.", n) % {"n": n},
         )

@@ -14,7 +14,7 @@ from branches.services import (
     MEMBER_ADMISSION_FIELDS,
     MEMBER_EDITABLE_FIELDS,
     PROSPECT_FIELDS,
-    default_official_date,
+    probation_ends_on,
     today,
 )
 from core.forms import ServiceModelForm, date_field
@@ -57,7 +57,7 @@ class MemberAdmitForm(ServiceModelForm):
     class Meta:
         model = Member
         fields = list(MEMBER_ADMISSION_FIELDS)
-        labels = {"organization": _("admitting organisation")}
+        labels = {"organization": _("admitting organisation"), "admitted_on": _("date of the admission decision")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,16 +79,39 @@ class MemberEditForm(ServiceModelForm):
         self.fields["enterprise"].queryset = visible_enterprises(self.user)
 
 
-class RecognizeOfficialForm(forms.Form):
-    official_on = date_field(_("official on"))
+class DecisionForm(forms.Form):
+    """The number and date of the decision (or letter) behind a lifecycle step."""
+
+    decision_number = forms.CharField(label=_("number of the decision"), max_length=50, required=False)
+    decided_on = date_field(_("date of the decision"), required=False)
+
+
+class RecognizeOfficialForm(DecisionForm):
+    """Recognition is dated at the end of the 12 months of probation (the service refuses another date)."""
+
+    official_on = date_field(_("official on"), required=False)
+    field_order = ["official_on", "decision_number", "decided_on"]
 
     def __init__(self, *args, member=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        if member is not None and not self.is_bound:
-            self.fields["official_on"].initial = min(default_official_date(member.admitted_on), today())
+        if member is not None:
+            mark = probation_ends_on(admitted_on=member.admitted_on, ceremony_on=member.ceremony_on)
+            self.fields["official_on"].initial = mark
+            self.fields["official_on"].help_text = _(
+                "The end of the 12 months of probation, %(date)s, even when the meeting or the decision is later."
+            ) % {"date": mark.strftime("%d/%m/%Y")}
 
 
-class TransferForm(forms.Form):
+class CeremonyForm(forms.Form):
+    ceremony_on = date_field(_("admission ceremony on"))
+
+    def __init__(self, *args, member=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.fields["ceremony_on"].initial = today()
+
+
+class TransferForm(DecisionForm):
     """Transfer to another organisation (named by its code: no list of foreign organisations) or home."""
 
     TO_ORGANIZATION = "organization"
@@ -107,9 +130,12 @@ class TransferForm(forms.Form):
         help_text=_("Ask the receiving organisation for its code."),
     )
     on = date_field(_("date of transfer"))
+    field_order = ["destination", "to_organization", "on", "decision_number", "decided_on"]
 
     def __init__(self, *args, member=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["decision_number"].label = _("number of the introduction letter")
+        self.fields["decided_on"].label = _("date of the introduction letter")
         self.member = member
         if not self.is_bound:
             self.fields["on"].initial = today()
@@ -130,12 +156,13 @@ class TransferForm(forms.Form):
         return cleaned
 
 
-class LeavingForm(forms.Form):
+class LeavingForm(DecisionForm):
     reason = forms.ChoiceField(
         label=_("why the member left"),
         choices=[(value, PeriodEndReason(value).label) for value in LEAVING_REASONS],
     )
     on = date_field(_("date"))
+    field_order = ["reason", "on", "decision_number", "decided_on"]
 
     def __init__(self, *args, member=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -170,7 +197,7 @@ class ProspectWithdrawForm(forms.Form):
 
 
 class ProspectAdmitForm(forms.Form):
-    admitted_on = date_field(_("admitted on"))
+    admitted_on = date_field(_("date of the admission decision"))
     citizen_id = forms.CharField(
         label=_("citizen ID"),
         max_length=12,
@@ -179,6 +206,18 @@ class ProspectAdmitForm(forms.Form):
     )
     party_card_number = forms.CharField(label=_("Party card number"), max_length=20, required=False)
     official_on = date_field(_("official on"), required=False)
+    dossier_reviewed_on = date_field(_("dossier reviewed on"), required=False)
+    over_age_approved = forms.BooleanField(label=_("admission over 60 approved"), required=False)
+    over_age_approval_reference = forms.CharField(
+        label=_("reference of the approval over 60"), max_length=100, required=False
+    )
+    admission_decision_number = forms.CharField(
+        label=_("number of the admission decision"), max_length=50, required=False
+    )
+    admission_decided_by = forms.CharField(
+        label=_("committee that decided the admission"), max_length=200, required=False
+    )
+    ceremony_on = date_field(_("admission ceremony on"), required=False)
 
     def __init__(self, *args, prospect=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)

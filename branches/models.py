@@ -104,6 +104,9 @@ class Organization(TimestampedModel, MP_Node):
     )
     established_on = models.DateField(_("established on"))
     dissolved_on = models.DateField(_("dissolved on"), null=True, blank=True)
+    dissolution_decision_number = models.CharField(
+        _("number of the dissolution decision"), max_length=50, blank=True, default="", db_default=""
+    )
     coordination_regulation_signed = models.BooleanField(
         _("coordination regulation signed"),
         default=False,
@@ -314,7 +317,40 @@ class Member(TimestampedModel):
         related_name="admissions",
     )
     owner_at_admission = models.BooleanField(_("business owner at admission"), default=False)
+    # The admission (Điều lệ Đảng, Điều 4; Quy định 294-QĐ/TW; Hướng dẫn 06-HD/TW): ``admitted_on`` is
+    # the date of the admission decision, from which reports count the admission and Party age runs.
+    dossier_reviewed_on = models.DateField(
+        _("dossier reviewed on"),
+        null=True,
+        blank=True,
+        help_text=_("The date the branch met to review the dossier; the admission age is counted on it."),
+    )
+    over_age_approved = models.BooleanField(
+        _("admission over 60 approved"),
+        default=False,
+        db_default=False,
+        help_text=_("The provincial Party committee approved the admission of a person over 60."),
+    )
+    over_age_approval_reference = models.CharField(
+        _("reference of the approval over 60"), max_length=100, blank=True, default="", db_default=""
+    )
+    admission_decision_number = models.CharField(
+        _("number of the admission decision"), max_length=50, blank=True, default="", db_default=""
+    )
+    admission_decided_by = models.CharField(
+        _("committee that decided the admission"), max_length=200, blank=True, default="", db_default=""
+    )
+    ceremony_on = models.DateField(
+        _("admission ceremony on"),
+        null=True,
+        blank=True,
+        help_text=_("At most 30 working days after the decision; the 12 months of probation count from it."),
+    )
     official_on = models.DateField(_("official on"), null=True, blank=True)
+    recognition_decision_number = models.CharField(
+        _("number of the recognition decision"), max_length=50, blank=True, default="", db_default=""
+    )
+    recognition_decided_on = models.DateField(_("date of the recognition decision"), null=True, blank=True)
     organization = models.ForeignKey(
         Organization,
         verbose_name=_("organisation"),
@@ -357,6 +393,14 @@ class Member(TimestampedModel):
                 name="member_official_after_admission",
             ),
             models.CheckConstraint(condition=Q(status__in=MemberStatus.values), name="member_status_known"),
+            models.CheckConstraint(
+                condition=Q(ceremony_on__isnull=True) | Q(ceremony_on__gte=F("admitted_on")),
+                name="member_ceremony_after_decision",
+            ),
+            models.CheckConstraint(
+                condition=Q(dossier_reviewed_on__isnull=True) | Q(dossier_reviewed_on__lte=F("admitted_on")),
+                name="member_dossier_reviewed_before_decision",
+            ),
         ]
 
     def __str__(self):
@@ -403,6 +447,15 @@ class MembershipPeriod(TimestampedModel):
     end_reason = models.CharField(
         _("why it ended"), max_length=20, choices=PeriodEndReason.choices, blank=True, default=""
     )
+    end_decision_number = models.CharField(
+        _("number of the decision or letter"),
+        max_length=50,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The introduction letter of a transfer, or the decision behind a leaving or a dissolution."),
+    )
+    end_decided_on = models.DateField(_("date of the decision or letter"), null=True, blank=True)
 
     objects = MembershipPeriodQuerySet.as_manager()
     history = HistoricalRecords(no_db_index=["member", "organization"])

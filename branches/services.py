@@ -22,6 +22,7 @@ from branches.choices import (
     OrganizationChange,
     OrganizationKind,
     PeriodEndReason,
+    Position,
     ProspectStage,
     RoleKey,
 )
@@ -34,7 +35,7 @@ from branches.models import (
     RoleAssignment,
     enterprise_model,
 )
-from core.dates import add_years, age_on, same_day, today  # noqa: F401 (same_day and today: the services' clock)
+from core.dates import add_months, add_years, age_on, fixed_today, same_day, today  # noqa: F401 (the services' clock)
 from core.events import changed_fields, publish, values_of
 from core.models import SINGLE_LINE_FORBIDDEN
 from core.scoping import forget_scope, scope_for
@@ -48,9 +49,18 @@ from core.services import (
 )
 from core.text import display_date
 from core.validators import validate_citizen_id
+from core.workdays import add_working_days
 from security.access import note_scope_probe
 
+#: Điều lệ Đảng, Điều 4; Hướng dẫn 06-HD/TW (2025), point on the admission age: from 18 to 60 years
+#: old on the date the branch meets to review the dossier; older only with the provincial committee's
+#: approval.
 MINIMUM_ADMISSION_AGE = 18
+MAXIMUM_ADMISSION_AGE = 60
+#: Quy định 294-QĐ/TW (2025): the admission ceremony within 30 working days of the decision.
+CEREMONY_WITHIN_WORKING_DAYS = 30
+#: Điều lệ Đảng, Điều 5: twelve months of probation from the day of the ceremony.
+PROBATION_MONTHS = 12
 
 #: What an admission sets: ``admit_member``'s keyword arguments less prospect and reason
 #: (the admission form, the admin and the importer ask for exactly these).
@@ -65,6 +75,12 @@ MEMBER_ADMISSION_FIELDS = (
     "enterprise",
     "position",
     "is_business_owner",
+    "dossier_reviewed_on",
+    "over_age_approved",
+    "over_age_approval_reference",
+    "admission_decision_number",
+    "admission_decided_by",
+    "ceremony_on",
     "official_on",
 )
 
@@ -77,7 +93,31 @@ MEMBER_EDITABLE_FIELDS = (
     "enterprise",
     "position",
     "is_business_owner",
+    # The admission decision's number and issuer (records kept before they were asked for); its
+    # date, the ceremony and the recognition change the figures or the deadlines: their own services.
+    "admission_decision_number",
+    "admission_decided_by",
 )
+
+
+
+
+def probation_ends_on(*, admitted_on, ceremony_on=None):
+    """The 12-month mark: the day a probationary member is recognised as official.
+
+    Điều lệ Đảng, Điều 5 and Hướng dẫn 06-HD/TW: probation lasts twelve months from the admission
+    ceremony; the recognition is dated at the mark even when the branch's meeting or the superior
+    committee's decision comes later. Records without a ceremony date (kept before it was recorded)
+    count from the decision.
+    """
+    if admitted_on is None:
+        return None
+    return add_months(ceremony_on or admitted_on, PROBATION_MONTHS)
+
+
+def ceremony_due_on(admitted_on):
+    """The last day for the admission ceremony: 30 working days after the decision (Quy định 294-QĐ/TW)."""
+    return add_working_days(admitted_on, CEREMONY_WITHIN_WORKING_DAYS)
 
 
 def require_editable(acting_user, organization):
@@ -564,6 +604,7 @@ def dissolve_organization(
     organization = lock_for_update(organization)
     check_version(organization, expected_version)
     errors = Errors()
+    decision_number = (decision_number or "").strip()
     if organization.dissolved_on is not None:
         errors.add(
             "dissolved_on",
@@ -607,7 +648,14 @@ def dissolve_organization(
     errors.raise_if_any()
     closed, opened = [], []
     for member in members:
-        closed += _close_period(open_periods.get(member.pk), on, PeriodEndReason.DISSOLVED, acting_user)
+        closed += _close_period(
+            open_periods.get(member.pk),
+            on,
+            PeriodEndReason.DISSOLVED,
+            acting_user,
+            decision_number=decision_number,
+            decided_on=decision_date or on,
+        )
         if destination is not None:
             opened += _open_period(member, destination, on, acting_user)
             member.organization = destination
@@ -623,6 +671,7 @@ def dissolve_organization(
         decision_date=decision_date,
     )
     organization.dissolved_on = on
+    organization.dissolution_decision_number = decision_number
     save_with_history(organization, acting_user)
     if members:
         publish(events.MembershipPeriodsClosed(tuple(closed)))
@@ -755,27 +804,136 @@ def check_enterprise(errors, acting_user, enterprise, visible_ids=None):
         errors.add("enterprise", _("Choose an enterprise of your organisation."))
 
 
-def check_admission_age(errors, date_of_birth, admitted_on):
-    if date_of_birth and admitted_on and age_on(date_of_birth, admitted_on) < MINIMUM_ADMISSION_AGE:
+def check_admission_age(
+    errors,
+    date_of_birth,
+    reviewed_on,
+    *,
+    over_age_approved=False,
+    over_age_approval_reference="",
+    check_maximum=True,
+):
+    """18 to 60 years old on the date the branch reviewed the dossier (Điều lệ Đảng, Điều 4; Hướng dẫn
+    06-HD/TW): over 60 only with the provincial committee's approval, recorded with its reference.
+
+    ``reviewed_on`` is the review date, or the decision date for records that do not give it.
+    """
+    if not date_of_birth or not reviewed_on:
+        return
+    age = age_on(date_of_birth, reviewed_on)
+    if age < MINIMUM_ADMISSION_AGE:
         errors.add(
             "date_of_birth",
-            _("A member must be at least %(age)s years old on the date of admission.") % {"age": MINIMUM_ADMISSION_AGE},
+            _("A member must be at least %(age)s years old on the date the branch reviews the dossier.")
+            % {"age": MINIMUM_ADMISSION_AGE},
         )
+    elif check_maximum and age > MAXIMUM_ADMISSION_AGE:
+        if not over_age_approved:
+            errors.add(
+                "over_age_approved",
+                _(
+                    "The person is over %(age)s on the date the branch reviews the dossier (%(date)s): the "
+                    "admission needs the provincial Party committee's approval."
+                )
+                % {"age": MAXIMUM_ADMISSION_AGE, "date": reviewed_on.strftime("%d/%m/%Y")},
+            )
+        elif not (over_age_approval_reference or "").strip():
+            errors.add("over_age_approval_reference", _("Give the reference of the provincial committee's approval."))
 
 
-def check_admission(errors, *, organization, admitted_on, date_of_birth, official_on):
-    """The rules of an admission's dates and destination (no queries: bulk callers reuse it per row)."""
+def check_position(errors, position, is_business_owner):
+    """The position and the business-owner flag agree: an owner is a business owner, and a business
+    owner holds the position of owner or manager (an owner who runs the enterprise as its director
+    is recorded as manager; a worker or technician cannot own it)."""
+    if position == Position.OWNER and not is_business_owner:
+        errors.add("is_business_owner", _("The position is owner: tick business owner."))
+    elif is_business_owner and position not in (Position.OWNER, Position.MANAGER):
+        errors.add("position", _("A business owner holds the position of owner or manager."))
+
+
+def check_admission(
+    errors,
+    *,
+    organization,
+    admitted_on,
+    date_of_birth,
+    official_on,
+    dossier_reviewed_on=None,
+    over_age_approved=False,
+    over_age_approval_reference="",
+    ceremony_on=None,
+    position=None,
+    is_business_owner=False,
+    dossier_completed_on=None,
+):
+    """The rules of an admission's dates and destination (at most one cached query for the working
+    calendar: bulk callers reuse it per row).
+
+    ``admitted_on`` is the date of the admission decision (reports count it, Party age runs from it).
+    Điều lệ Đảng, Điều 4; Quy định 294-QĐ/TW; Hướng dẫn 06-HD/TW: the branch reviews a complete
+    dossier, the age is counted on that day, the ceremony follows the decision within 30 working
+    days, and probation lasts 12 months from the ceremony.
+    """
     if admitted_on is None:
         errors.add("admitted_on", _("Give the date of admission."))
     else:
         if admitted_on > today():
             errors.add("admitted_on", _("The date of admission cannot be in the future."))
         _check_destination(errors, organization, admitted_on)
-        check_admission_age(errors, date_of_birth, admitted_on)
+        if dossier_completed_on is not None and admitted_on < dossier_completed_on:
+            errors.add(
+                "admitted_on",
+                _("The dossier was only complete on %(date)s: the admission cannot come before it.")
+                % {"date": dossier_completed_on.strftime("%d/%m/%Y")},
+            )
+        if dossier_reviewed_on is not None:
+            if dossier_reviewed_on > admitted_on:
+                errors.add("dossier_reviewed_on", _("The branch reviews the dossier before the admission decision."))
+            if dossier_completed_on is not None and dossier_reviewed_on < dossier_completed_on:
+                errors.add(
+                    "dossier_reviewed_on",
+                    _("The dossier was only complete on %(date)s: it cannot be reviewed before.")
+                    % {"date": dossier_completed_on.strftime("%d/%m/%Y")},
+                )
         if official_on is not None and official_on < admitted_on:
             errors.add("official_on", _("A member becomes official after admission, not before."))
+        if admitted_on <= today():  # a future date has its own error (and no deadline to count from)
+            check_admission_age(
+                errors,
+                date_of_birth,
+                dossier_reviewed_on or admitted_on,
+                over_age_approved=over_age_approved,
+                over_age_approval_reference=over_age_approval_reference,
+            )
+            if ceremony_on is not None:
+                check_ceremony(errors, admitted_on, ceremony_on)
+            if official_on is not None and official_on >= admitted_on and "ceremony_on" not in errors:
+                mark = probation_ends_on(admitted_on=admitted_on, ceremony_on=ceremony_on)
+                if official_on < mark:
+                    errors.add(
+                        "official_on",
+                        _("Probation lasts 12 months: the member becomes official on %(date)s at the earliest.")
+                        % {"date": mark.strftime("%d/%m/%Y")},
+                    )
     if date_of_birth is None:
         errors.add("date_of_birth", _("Give the date of birth."))
+    if position is not None:
+        check_position(errors, position, is_business_owner)
+
+
+def check_ceremony(errors, admitted_on, ceremony_on):
+    """The ceremony is held on or after the decision, at most 30 working days later (Quy định
+    294-QĐ/TW; Hướng dẫn 06-HD/TW), and is recorded once held."""
+    if ceremony_on < admitted_on:
+        errors.add("ceremony_on", _("The ceremony is held after the admission decision, not before."))
+    elif ceremony_on > ceremony_due_on(admitted_on):
+        errors.add(
+            "ceremony_on",
+            _("The ceremony must be held within 30 working days of the decision, by %(date)s.")
+            % {"date": ceremony_due_on(admitted_on).strftime("%d/%m/%Y")},
+        )
+    if ceremony_on > today():
+        errors.add("ceremony_on", _("Record the ceremony once it is held: the date cannot be in the future."))
 
 
 def build_admitted_member(**fields):
@@ -797,9 +955,21 @@ def admitted_member_fields(
     position,
     is_business_owner,
     official_on,
+    dossier_reviewed_on=None,
+    over_age_approved=False,
+    over_age_approval_reference="",
+    admission_decision_number="",
+    admission_decided_by="",
+    ceremony_on=None,
 ):
     """Field → value of the member an admission creates (the bulk importer builds many at once)."""
     return dict(
+        dossier_reviewed_on=dossier_reviewed_on,
+        over_age_approved=bool(over_age_approved),
+        over_age_approval_reference=(over_age_approval_reference or "").strip(),
+        admission_decision_number=(admission_decision_number or "").strip(),
+        admission_decided_by=(admission_decided_by or "").strip(),
+        ceremony_on=ceremony_on,
         full_name=(full_name or "").strip(),
         sex=sex,
         date_of_birth=date_of_birth,
@@ -823,12 +993,15 @@ def _open_period(member, organization, started_on, acting_user):
     return [events.Period(member.pk, organization.pk, started_on)]
 
 
-def _close_period(period, ended_on, reason, acting_user):
-    """Close ``period`` (if any); returns ``[events.Period]`` closed (for ``MembershipPeriodsClosed``)."""
+def _close_period(period, ended_on, reason, acting_user, *, decision_number="", decided_on=None):
+    """Close ``period`` (if any) with the decision behind it; returns ``[events.Period]`` closed (for
+    ``MembershipPeriodsClosed``)."""
     if period is None:
         return []
     period.ended_on = ended_on
     period.end_reason = reason
+    period.end_decision_number = (decision_number or "").strip()
+    period.end_decided_on = decided_on
     save_with_history(period, acting_user)
     return [events.Period(period.member_id, period.organization_id, ended_on)]
 
@@ -838,6 +1011,14 @@ def _member_changed(member, before):
     fields = changed_fields(member, before)
     if fields:
         publish(events.MembersChanged((member.pk,), fields))
+
+
+def check_decision(errors, *, decision_number, decided_on, field="decision_number", date_field="decided_on"):
+    """A decision's (or letter's) number is one line of at most 50 characters; its date is not in the future."""
+    if decision_number and (len(decision_number) > 50 or SINGLE_LINE_FORBIDDEN.search(decision_number)):
+        errors.add(field, _("Give the number as written on the decision (one line, at most 50 characters)."))
+    if decided_on is not None and decided_on > today():
+        errors.add(date_field, _("The date of the decision cannot be in the future."))
 
 
 @transaction.atomic
@@ -855,16 +1036,48 @@ def admit_member(
     position="worker",
     is_business_owner=False,
     official_on=None,
+    dossier_reviewed_on=None,
+    over_age_approved=False,
+    over_age_approval_reference="",
+    admission_decision_number="",
+    admission_decided_by="",
+    ceremony_on=None,
     prospect=None,
     reason=None,
 ):
-    """Admit a member to ``organization`` (directly or from ``prospect``) and open the first period."""
+    """Admit a member to ``organization`` (directly or from ``prospect``) and open the first period.
+
+    ``admitted_on`` is the date of the admission decision (number ``admission_decision_number``,
+    issued by ``admission_decided_by``); see :func:`check_admission` for the rules.
+    """
     require_editable(acting_user, organization)
     errors = Errors()
     citizen_id = (citizen_id or "").strip()
     party_card_number = (party_card_number or "").strip()
+    dossier_completed_on = None
+    if prospect is not None:
+        prospect = lock_for_update(prospect)
+        if prospect.stage not in OPEN_PROSPECT_STAGES:
+            errors.add("prospect", _("This prospect was already admitted or withdrawn."))
+        elif prospect.stage != ProspectStage.DOSSIER_COMPLETE or prospect.dossier_completed_on is None:
+            errors.add("admitted_on", _("The prospect's dossier is not complete yet: record its date first."))
+        dossier_completed_on = prospect.dossier_completed_on
     check_admission(
-        errors, organization=organization, admitted_on=admitted_on, date_of_birth=date_of_birth, official_on=official_on
+        errors,
+        organization=organization,
+        admitted_on=admitted_on,
+        date_of_birth=date_of_birth,
+        official_on=official_on,
+        dossier_reviewed_on=dossier_reviewed_on,
+        over_age_approved=over_age_approved,
+        over_age_approval_reference=over_age_approval_reference,
+        ceremony_on=ceremony_on,
+        position=position,
+        is_business_owner=is_business_owner,
+        dossier_completed_on=dossier_completed_on,
+    )
+    check_decision(
+        errors, decision_number=admission_decision_number, decided_on=None, field="admission_decision_number"
     )
     check_person(
         errors,
@@ -874,10 +1087,6 @@ def admit_member(
         acting_user=acting_user,
     )
     check_enterprise(errors, acting_user, enterprise)
-    if prospect is not None:
-        prospect = lock_for_update(prospect)
-        if prospect.stage not in OPEN_PROSPECT_STAGES:
-            errors.add("prospect", _("This prospect was already admitted or withdrawn."))
     member = build_admitted_member(
         organization=organization,
         admitted_on=admitted_on,
@@ -890,6 +1099,12 @@ def admit_member(
         position=position,
         is_business_owner=is_business_owner,
         official_on=official_on,
+        dossier_reviewed_on=dossier_reviewed_on,
+        over_age_approved=over_age_approved,
+        over_age_approval_reference=over_age_approval_reference,
+        admission_decision_number=admission_decision_number,
+        admission_decided_by=admission_decided_by,
+        ceremony_on=ceremony_on,
     )
     full_clean_into(member, errors, exclude=[f for f in ("citizen_id", "date_of_birth", "admitted_on") if f in errors])
     errors.raise_if_any()
@@ -932,12 +1147,30 @@ def update_member(acting_user, member, reason=None, *, expected_version=None, **
     )
     if "enterprise" in changes:
         check_enterprise(errors, acting_user, member.enterprise)
-    check_admission_age(errors, member.date_of_birth, member.admitted_on)
+    check_member_facts(errors, member, changed=changes)
     full_clean_into(member, errors, exclude=[f for f in ("citizen_id", "date_of_birth") if f in errors])
     errors.raise_if_any()
     save_with_history(member, acting_user, reason=reason)
     _member_changed(member, before)
     return member
+
+
+def check_member_facts(errors, member, *, changed):
+    """The admission age and the position rules on a member's corrected facts.
+
+    The age over 60 and the position are checked only when the correction touches them: records
+    kept before these rules were enforced stay editable for their other facts.
+    """
+    check_admission_age(
+        errors,
+        member.date_of_birth,
+        member.dossier_reviewed_on or member.admitted_on,
+        over_age_approved=member.over_age_approved,
+        over_age_approval_reference=member.over_age_approval_reference,
+        check_maximum="date_of_birth" in changed,
+    )
+    if "position" in changed or "is_business_owner" in changed:
+        check_position(errors, member.position, member.is_business_owner)
 
 
 def _require_active_member(acting_user, member, expected_version=None):
@@ -957,37 +1190,82 @@ def _require_active_member(acting_user, member, expected_version=None):
 
 
 @transaction.atomic
-def recognize_official(acting_user, member, *, official_on, expected_version=None):
-    """Recognise a probationary member as official."""
+def recognize_official(
+    acting_user, member, *, official_on=None, decision_number="", decided_on=None, expected_version=None
+):
+    """Recognise a probationary member as official, dated at the 12-month mark.
+
+    Điều lệ Đảng, Điều 5; Hướng dẫn 06-HD/TW: twelve months after the ceremony the branch reviews the
+    member (within 30 working days); the recognition is dated at the end of the twelve months even
+    when the meeting or the decision (``decision_number``, ``decided_on``) comes later, and is
+    refused before it. ``official_on``, when given, must be that date.
+    """
     member = _require_active_member(acting_user, member, expected_version)
     errors = Errors()
+    mark = probation_ends_on(admitted_on=member.admitted_on, ceremony_on=member.ceremony_on)
+    decision_number = (decision_number or "").strip()
     if member.official_on is not None:
         errors.add(
             "official_on",
             _("%(member)s is already an official member since %(date)s.")
             % {"member": member, "date": display_date(member.official_on)},
         )
-    elif official_on is None:
-        errors.add("official_on", _("Give the date of recognition."))
-    else:
-        if official_on < member.admitted_on:
-            errors.add("official_on", _("A member becomes official after admission, not before."))
-        if official_on > today():
-            errors.add("official_on", _("The date of recognition cannot be in the future."))
+    elif mark > today():
+        errors.add(
+            "official_on",
+            _("The 12 months of probation end on %(date)s: the member cannot be recognised before.")
+            % {"date": mark.strftime("%d/%m/%Y")},
+        )
+    elif official_on is not None and official_on != mark:
+        errors.add(
+            "official_on",
+            _("The recognition is dated at the end of the 12 months of probation: %(date)s.")
+            % {"date": mark.strftime("%d/%m/%Y")},
+        )
+    check_decision(errors, decision_number=decision_number, decided_on=decided_on)
+    if decided_on is not None and decided_on < mark:
+        errors.add("decided_on", _("The decision comes after the 12 months of probation, not before."))
     errors.raise_if_any()
     before = values_of(member)
-    member.official_on = official_on
+    member.official_on = mark
+    member.recognition_decision_number = decision_number
+    member.recognition_decided_on = decided_on
     save_with_history(member, acting_user)
     _member_changed(member, before)
     return member
 
 
 @transaction.atomic
-def transfer_member(acting_user, member, *, on, to_organization=None, expected_version=None):
-    """Transfer Party activity to another organisation, or (``to_organization=None``) to the place of residence."""
+def record_ceremony(acting_user, member, *, ceremony_on, expected_version=None):
+    """Record the admission ceremony of a probationary member (Quy định 294-QĐ/TW: within 30 working
+    days of the decision); probation counts from it."""
+    member = _require_active_member(acting_user, member, expected_version)
+    errors = Errors()
+    if member.official_on is not None:
+        errors.add("ceremony_on", _("%(member)s is already an official member.") % {"member": member})
+    elif ceremony_on is None:
+        errors.add("ceremony_on", _("Give the date of the ceremony."))
+    else:
+        check_ceremony(errors, member.admitted_on, ceremony_on)
+    errors.raise_if_any()
+    member.ceremony_on = ceremony_on
+    return save_with_history(member, acting_user)
+
+
+@transaction.atomic
+def transfer_member(
+    acting_user, member, *, on, to_organization=None, decision_number="", decided_on=None, expected_version=None
+):
+    """Transfer Party activity to another organisation, or (``to_organization=None``) to the place of residence.
+
+    ``decision_number`` and ``decided_on`` are those of the introduction letter the sending side
+    issues (Hướng dẫn 06-HD/TW, on transfers of Party activity).
+    """
     member = _require_active_member(acting_user, member, expected_version)
     period = MembershipPeriod.objects.select_for_update().filter(member=member, ended_on__isnull=True).first()
     errors = Errors()
+    decision_number = (decision_number or "").strip()
+    check_decision(errors, decision_number=decision_number, decided_on=decided_on)
     if on is None:
         errors.add("on", _("Give the date of transfer."))
     else:
@@ -1003,12 +1281,13 @@ def transfer_member(acting_user, member, *, on, to_organization=None, expected_v
             _check_destination(errors, to_organization, on, exclude=member.organization, field="to_organization")
     errors.raise_if_any()
     before = values_of(member)
+    decision = {"decision_number": decision_number, "decided_on": decided_on}
     if to_organization is None:
-        closed = _close_period(period, on, PeriodEndReason.RESIDENCE, acting_user)
+        closed = _close_period(period, on, PeriodEndReason.RESIDENCE, acting_user, **decision)
         opened = []
         member.status = MemberStatus.TRANSFERRED_TO_RESIDENCE
     else:
-        closed = _close_period(period, on, PeriodEndReason.TRANSFER, acting_user)
+        closed = _close_period(period, on, PeriodEndReason.TRANSFER, acting_user, **decision)
         opened = _open_period(member, to_organization, on, acting_user)
         member.organization = to_organization
     save_with_history(member, acting_user)
@@ -1021,11 +1300,14 @@ def transfer_member(acting_user, member, *, on, to_organization=None, expected_v
 
 
 @transaction.atomic
-def record_leaving(acting_user, member, *, on, reason, expected_version=None):
-    """Record that a member left the Party (resigned, expelled, struck off, died)."""
+def record_leaving(acting_user, member, *, on, reason, decision_number="", decided_on=None, expected_version=None):
+    """Record that a member left the Party (resigned, expelled, struck off, died), with the decision
+    behind it (Điều lệ Đảng, Điều 8 and Điều 35; the record of a death has no decision)."""
     member = _require_active_member(acting_user, member, expected_version)
     period = MembershipPeriod.objects.select_for_update().filter(member=member, ended_on__isnull=True).first()
     errors = Errors()
+    decision_number = (decision_number or "").strip()
+    check_decision(errors, decision_number=decision_number, decided_on=decided_on)
     if reason not in LEAVING_REASONS:
         errors.add("reason", _("Choose why the member left: resigned, expelled, struck off or died."))
     if on is None:
@@ -1041,7 +1323,7 @@ def record_leaving(acting_user, member, *, on, reason, expected_version=None):
             errors.add("on", _("The date cannot be in the future."))
     errors.raise_if_any()
     before = values_of(member)
-    closed = _close_period(period, on, reason, acting_user)
+    closed = _close_period(period, on, reason, acting_user, decision_number=decision_number, decided_on=decided_on)
     member.status = MemberStatus.LEFT
     save_with_history(member, acting_user)
     if closed:
@@ -1075,6 +1357,7 @@ def _check_prospect(errors, acting_user, prospect):
     ):
         errors.add("organization", _("Choose an organisation of yours."))
     check_enterprise(errors, acting_user, prospect.enterprise)
+    check_position(errors, prospect.position, prospect.is_business_owner)
     dates = [
         ("identified_on", prospect.identified_on),
         ("course_completed_on", prospect.course_completed_on),
@@ -1149,8 +1432,22 @@ def withdraw_prospect(acting_user, prospect, *, on, expected_version=None):
     return save_with_history(prospect, acting_user)
 
 
-def admit_prospect(acting_user, prospect, *, admitted_on, citizen_id=None, party_card_number="", official_on=None):
-    """Admit a prospect: creates the member in the sponsoring organisation."""
+def admit_prospect(
+    acting_user,
+    prospect,
+    *,
+    admitted_on,
+    citizen_id=None,
+    party_card_number="",
+    official_on=None,
+    dossier_reviewed_on=None,
+    over_age_approved=False,
+    over_age_approval_reference="",
+    admission_decision_number="",
+    admission_decided_by="",
+    ceremony_on=None,
+):
+    """Admit a prospect whose dossier is complete: creates the member in the sponsoring organisation."""
     if not Prospect.objects.editable_by(acting_user).filter(pk=prospect.pk).exists():
         raise PermissionDenied(_("You may not change this prospect."))
     return admit_member(
@@ -1166,6 +1463,12 @@ def admit_prospect(acting_user, prospect, *, admitted_on, citizen_id=None, party
         position=prospect.position,
         is_business_owner=prospect.is_business_owner,
         official_on=official_on,
+        dossier_reviewed_on=dossier_reviewed_on,
+        over_age_approved=over_age_approved,
+        over_age_approval_reference=over_age_approval_reference,
+        admission_decision_number=admission_decision_number,
+        admission_decided_by=admission_decided_by,
+        ceremony_on=ceremony_on,
         prospect=prospect,
     )
 
@@ -1202,6 +1505,6 @@ def revoke_role(acting_user, assignment):
     forget_scope(assignment.user)
 
 
-def default_official_date(admitted_on: date) -> date:
-    """Twelve months after admission: when a probationary member is normally recognised."""
-    return add_years(admitted_on, 1)
+def default_official_date(admitted_on: date, ceremony_on: date | None = None) -> date:
+    """Twelve months after the ceremony (the decision when no ceremony is recorded): see :func:`probation_ends_on`."""
+    return probation_ends_on(admitted_on=admitted_on, ceremony_on=ceremony_on)

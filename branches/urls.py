@@ -14,6 +14,7 @@ urlpatterns = [
     path("members/<int:pk>/", views.MemberDetailView.as_view(), name="member_detail"),
     path("members/<int:pk>/edit/", views.MemberEditView.as_view(), name="member_edit"),
     path("members/<int:pk>/recognize/", views.MemberRecognizeView.as_view(), name="member_recognize"),
+    path("members/<int:pk>/ceremony/", views.MemberCeremonyView.as_view(), name="member_ceremony"),
     path("members/<int:pk>/transfer/", views.MemberTransferView.as_view(), name="member_transfer"),
     path("members/<int:pk>/leave/", views.MemberLeaveView.as_view(), name="member_leave"),
     path("prospects/", views.ProspectListView.as_view(), name="prospect_list"),

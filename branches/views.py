@@ -25,6 +25,7 @@ from branches.choices import OPEN_PROSPECT_STAGES, MemberStatus, OrganizationKin
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.forms import (
     AsOfForm,
+    CeremonyForm,
     LeavingForm,
     MemberAdmitForm,
     MemberEditForm,
@@ -224,7 +225,7 @@ def probationary_due(members, on, within_days=60):
     for member in (
         members.active().filter(official_on__isnull=True, admitted_on__lte=latest_admission).order_by("admitted_on")
     ):
-        member.due_on = services.default_official_date(member.admitted_on)
+        member.due_on = services.default_official_date(member.admitted_on, member.ceremony_on)
         member.overdue = member.due_on < on
         due.append(member)
     return due
@@ -308,6 +309,17 @@ class MemberRecognizeView(MemberActionMixin, ObjectActionView):
         return services.recognize_official(self.request.user, self.object, **form.cleaned_data)
 
 
+class MemberCeremonyView(MemberActionMixin, ObjectActionView):
+    form_class = CeremonyForm
+    object_kwarg = "member"
+    title = gettext_lazy("Record the admission ceremony")
+    success_message = gettext_lazy("The admission ceremony of %(object)s was recorded.")
+    submit_label = gettext_lazy("Record")
+
+    def perform(self, form):
+        return services.record_ceremony(self.request.user, self.object, **form.cleaned_data)
+
+
 class MemberTransferView(MemberActionMixin, ObjectActionView):
     form_class = TransferForm
     object_kwarg = "member"
@@ -324,6 +336,8 @@ class MemberTransferView(MemberActionMixin, ObjectActionView):
             self.object,
             on=data["on"],
             to_organization=data["to_organization"],
+            decision_number=data["decision_number"],
+            decided_on=data["decided_on"],
             expected_version=self.expected_version(form),
         )
 

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.forms import apply_service_errors
+from core.models import CalendarDay, forget_calendar_days
 from core.scoping import scope_for
 from core.text import search_key
 
@@ -268,7 +269,6 @@ def indented(obj, label):
     return format_html('<span style="padding-left:{}em">{}</span>', 1.5 * (obj.depth - 1), label)
 
 
-
 class ActiveFilter(admin.SimpleListFilter):
     title = _("state")
     parameter_name = "state"
@@ -300,3 +300,21 @@ class TreeLevelFilter(admin.SimpleListFilter):
         if value and value.isdigit() and len(value) < 4:
             return queryset.filter(depth=int(value))
         return queryset
+
+
+# The working calendar ---------------------------------------------------------------------
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(AdministratorOnlyMixin, admin.ModelAdmin):
+    """Days off and compensatory working days the government decides each year (``core.workdays``)."""
+
+    allow_delete = True
+    list_display = ("date", "kind", "description")
+    list_filter = ("kind",)
+    date_hierarchy = "date"
+    search_fields = ("description",)
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        forget_calendar_days()

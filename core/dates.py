@@ -15,6 +15,16 @@ def today():
 
 
 @contextmanager
+def fixed_today(day):
+    """Check against ``day`` as if it were today (tests, and commands that look at a given date)."""
+    token = _fixed_today.set(day)
+    try:
+        yield
+    finally:
+        _fixed_today.reset(token)
+
+
+@contextmanager
 def same_day():
     """Check many rows against one date: bulk imports apply the rules per row without re-reading the clock."""
     token = _fixed_today.set(timezone.localdate())
@@ -35,3 +45,16 @@ def add_years(day, years):
 def age_on(birth, on):
     """Whole years from ``birth`` to ``on``."""
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def add_months(day, months):
+    """The same day ``months`` later (earlier when negative); the month's last day when it has no such
+    day (31 January + 1 month → 28 or 29 February; 29 February + 12 months → 28 February)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)

@@ -204,3 +204,52 @@ class UserPreference(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.language or '-'}"
+
+
+class CalendarDayKind(models.TextChoices):
+    DAY_OFF = "day_off", _("day off")
+    WORKING_DAY = "working_day", _("compensatory working day")
+
+
+class CalendarDay(TimestampedModel):
+    """A day the government decided differently from the standard calendar (``core.workdays``).
+
+    Each year the Prime Minister approves the days off around Tết and the public holidays and the
+    Saturdays worked in exchange (Bộ luật Lao động 2019, Điều 112, and the Ministry of Labour's
+    yearly notice); the ``holidays`` package knows the statutory days and some of these swaps, the
+    administrator records the rest here.
+    """
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=CalendarDayKind.choices)
+    description = models.CharField(_("description"), max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar exception")
+        verbose_name_plural = _("calendar exceptions")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=CalendarDayKind.values), name="calendar_day_kind_known"),
+        ]
+
+    def __str__(self):
+        return f"{self.date:%d/%m/%Y} — {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        forget_calendar_days()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        forget_calendar_days()
+        return result
+
+
+CALENDAR_DAYS_CACHE_KEY = "workdays:calendar-days"
+
+
+def forget_calendar_days():
+    """Drop the cached exceptions (``core.workdays`` reads them again on its next question)."""
+    from django.core.cache import cache
+
+    cache.delete(CALENDAR_DAYS_CACHE_KEY)

@@ -36,8 +36,8 @@ from branches.services import (
     MemberHolders,
     admitted_member_fields,
     check_admission,
-    check_admission_age,
     check_enterprise,
+    check_member_facts,
     check_person,
     require_editable,
 )
@@ -66,7 +66,15 @@ BATCH_SIZE = 2000
 LOOKUP_CHUNK = 10_000
 
 #: Lifecycle facts that only their own services change (transfer, recognition).
-MEMBER_LIFECYCLE_FIELDS = ("organization", "admitted_on", "official_on")
+MEMBER_LIFECYCLE_FIELDS = (
+    "organization",
+    "admitted_on",
+    "official_on",
+    "dossier_reviewed_on",
+    "over_age_approved",
+    "over_age_approval_reference",
+    "ceremony_on",
+)
 MEMBER_FK_FIELDS = ("organization", "admitted_by", "enterprise")
 #: Fields an admission's :class:`FieldCleaner` leaves out when the row has no error (see
 #: :func:`_plan_admission`).
@@ -489,7 +497,17 @@ def _plan_admission(
     errors = Errors()
     _check_destination_scope(errors, organization, destination, editable_organizations)
     check_admission(
-        errors, organization=destination, admitted_on=admitted_on, date_of_birth=date_of_birth, official_on=official_on
+        errors,
+        organization=destination,
+        admitted_on=admitted_on,
+        date_of_birth=date_of_birth,
+        official_on=official_on,
+        dossier_reviewed_on=get("dossier_reviewed_on"),
+        over_age_approved=bool(get("over_age_approved")),
+        over_age_approval_reference=get("over_age_approval_reference") or "",
+        ceremony_on=get("ceremony_on"),
+        position=get("position") or "worker",
+        is_business_owner=bool(get("is_business_owner")),
     )
     check_person(
         errors,
@@ -513,6 +531,12 @@ def _plan_admission(
             position=get("position") or "worker",
             is_business_owner=bool(get("is_business_owner")),
             official_on=official_on,
+            dossier_reviewed_on=get("dossier_reviewed_on"),
+            over_age_approved=bool(get("over_age_approved")),
+            over_age_approval_reference=get("over_age_approval_reference") or "",
+            admission_decision_number=get("admission_decision_number") or "",
+            admission_decided_by=get("admission_decided_by") or "",
+            ceremony_on=get("ceremony_on"),
         )
     )
     # The citizen ID passed validate_citizen_id (12 digits: the field accepts it) or has its error.
@@ -569,7 +593,13 @@ def _plan_member_update(
         if name not in item.given or name in item.errors:
             continue
         after = values.get(name)
-        if name in ("citizen_id", "party_card_number", "full_name"):
+        if name in (
+            "citizen_id",
+            "party_card_number",
+            "full_name",
+            "admission_decision_number",
+            "admission_decided_by",
+        ):
             after = after or ""
         elif name == "position":
             after = after or "worker"
@@ -596,7 +626,7 @@ def _plan_member_update(
     )
     if "enterprise" in changes:
         check_enterprise(errors, acting_user, member.enterprise, visible_ids=visible_enterprises)
-    check_admission_age(errors, member.date_of_birth, member.admitted_on)
+    check_member_facts(errors, member, changed=changes)
     exclude = [*MEMBER_FK_FIELDS, "citizen_id", *(f for f in ("date_of_birth",) if f in errors)]
     clean(member, errors, exclude=exclude)
     item.merge(errors)
@@ -752,12 +782,15 @@ def _connection_for(model):
 class NewRow:
     """A row to insert without building a model instance (its fields by attribute name).
 
-    Used for the membership periods an admission opens: ``ended_on`` and ``end_reason`` empty.
+    Used for the membership periods an admission opens: ``ended_on``, ``end_reason`` and the
+    ending decision empty.
     """
 
     def __init__(self, **values):
         self.ended_on = None
         self.end_reason = ""
+        self.end_decision_number = ""
+        self.end_decided_on = None
         self.__dict__.update(values)
 
 

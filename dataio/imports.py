@@ -317,13 +317,24 @@ MEMBER_COLUMNS = (
         example="03/02/2024",
         help=gettext_lazy("Needed for a new member; an existing member's date is not changed by an import."),
     ),
+    Column("dossier_reviewed_on", gettext_lazy("dossier reviewed on"), date_value, example=""),
+    Column("over_age_approved", gettext_lazy("admission over 60 approved"), boolean_value, example=""),
+    Column("over_age_approval_reference", gettext_lazy("reference of the approval over 60"), text=True, example=""),
+    Column("admission_decision_number", gettext_lazy("number of the admission decision"), text=True, example=""),
+    Column("admission_decided_by", gettext_lazy("committee that decided the admission"), text=True, example=""),
+    Column("ceremony_on", gettext_lazy("admission ceremony on"), date_value, example=""),
     Column("official_on", gettext_lazy("official on"), date_value, example=""),
     Column("enterprise", gettext_lazy("workplace enterprise tax code"), read_tax_code, text=True, example=""),
     Column("position", gettext_lazy("position"), read_position, example=Position.WORKER.label),
     Column("is_business_owner", gettext_lazy("business owner"), boolean_value, example=gettext_lazy("no")),
 )
 #: Informative columns of the members export that an import skips.
-MEMBER_IGNORED = (gettext_lazy("status"), gettext_lazy("organisation"))
+MEMBER_IGNORED = (
+    gettext_lazy("status"),
+    gettext_lazy("organisation"),
+    gettext_lazy("number of the recognition decision"),
+    gettext_lazy("date of the recognition decision"),
+)
 
 
 def template_columns(columns):

@@ -62,6 +62,8 @@ SEED = 20120227
 RESOLUTION_09 = D(2012, 2, 27)
 YEAR_START = D(2024, 1, 1)
 AS_OF = D(2024, 12, 31)
+#: Admissions decided in the last weeks before AS_OF have no ceremony recorded yet.
+CEREMONY_PENDING = datetime.timedelta(days=30)
 UONG_BI_INTERIM = D(2024, 9, 30)
 
 GC = OrganizationKind.GRASSROOTS_COMMITTEE
@@ -1457,8 +1459,11 @@ class Builder:
             else:
                 status = MemberStatus.LEFT
             official_on = official_date(plan.admitted_on)
-            if ended is not None and official_on > ended:
-                official_on = None
+            if (ended is not None and official_on > ended) or official_on > AS_OF:
+                official_on = None  # still on probation on the demo's date: recognised through the service
+            # The ceremony on the day of the decision (so probation ends where it always did), except for
+            # the admissions of the last weeks: their ceremonies are still to hold (see branches.deadlines).
+            ceremony_on = plan.admitted_on if plan.admitted_on <= AS_OF - CEREMONY_PENDING else None
             self.card_serial += 1
             member = Member(
                 full_name=plan.full_name,
@@ -1473,6 +1478,7 @@ class Builder:
                 admitted_on=plan.admitted_on,
                 admitted_by=plan.admitted_by,
                 official_on=official_on,
+                ceremony_on=ceremony_on,
                 organization=last[0],
                 status=status,
             )

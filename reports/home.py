@@ -8,6 +8,7 @@ from django.utils.http import urlencode
 from django.views.generic import DetailView
 
 from branches.choices import OPEN_PROSPECT_STAGES, ProspectStage
+from branches.deadlines import deadlines_for
 from branches.models import Member, Organization, Prospect
 from branches.views import probationary_due
 from core.dates import today
@@ -44,6 +45,12 @@ class OrganizationHomeView(ScopedViewMixin, DetailView):
             active_members=members.active().count(),
             business_owners=members.active().filter(is_business_owner=True).count(),
             due=probationary_due(members.select_related("organization"), on),
+            deadlines=deadlines_for(
+                organization,
+                on,
+                members=Member.objects.visible_to(user),
+                prospects=Prospect.objects.visible_to(user),
+            ),
             prospect_stages=[(stage, stages.get(stage.value, 0)) for stage in ProspectStage],
             open_prospects=sum(stages.get(stage.value, 0) for stage in OPEN_PROSPECT_STAGES),
             mass_organizations=with_latest_return(

@@ -192,6 +192,14 @@ class ProspectFactory(factory.django.DjangoModelFactory):
     stage = ProspectStage.IDENTIFIED
     identified_on = datetime.date(2024, 1, 10)
 
+    class Params:
+        #: Dossier complete: the prospect may be admitted (from 1 March 2024).
+        ready = factory.Trait(
+            stage=ProspectStage.DOSSIER_COMPLETE,
+            course_completed_on=datetime.date(2024, 2, 1),
+            dossier_completed_on=datetime.date(2024, 3, 1),
+        )
+
 
 class MassOrganizationFactory(Announced):
     class Meta:

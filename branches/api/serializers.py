@@ -182,7 +182,7 @@ class MembershipPeriodSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MembershipPeriod
-        fields = ["organization", "started_on", "ended_on", "end_reason"]
+        fields = ["organization", "started_on", "ended_on", "end_reason", "end_decision_number", "end_decided_on"]
         read_only_fields = fields
 
 
@@ -215,12 +215,28 @@ class MemberSerializer(CitizenIdMixin, ServiceModelSerializer):
             "admitted_on",
             "admitted_by",
             "owner_at_admission",
+            "dossier_reviewed_on",
+            "over_age_approved",
+            "over_age_approval_reference",
+            "admission_decision_number",
+            "admission_decided_by",
+            "ceremony_on",
             "official_on",
+            "recognition_decision_number",
+            "recognition_decided_on",
             "status",
             "periods",
             "version",
         ]
-        read_only_fields = ["admitted_by", "owner_at_admission", "status", "periods"]
+        read_only_fields = [
+            "admitted_by",
+            "owner_at_admission",
+            "recognition_decision_number",
+            "recognition_decided_on",
+            "status",
+            "periods",
+        ]
+        extra_kwargs = {"admitted_on": {"help_text": _("Date of the admission decision.")}}
 
     def create(self, validated_data):
         """Plain creation of a member is an admission."""
@@ -236,7 +252,21 @@ class MemberSerializer(CitizenIdMixin, ServiceModelSerializer):
 
 
 class RecognizeSerializer(VersionedActionSerializer):
-    official_on = serializers.DateField(help_text=_("Date the member became official."))
+    official_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text=_("The end of the 12 months of probation (the default); any other date is refused."),
+    )
+    decision_number = serializers.CharField(
+        max_length=50, required=False, allow_blank=True, help_text=_("Number of the recognition decision.")
+    )
+    decided_on = serializers.DateField(
+        required=False, allow_null=True, help_text=_("Date of the recognition decision.")
+    )
+
+
+class CeremonySerializer(VersionedActionSerializer):
+    ceremony_on = serializers.DateField(help_text=_("Date the admission ceremony was held."))
 
 
 class TransferSerializer(VersionedActionSerializer):
@@ -249,6 +279,10 @@ class TransferSerializer(VersionedActionSerializer):
             "to the place of residence."
         ),
     )
+    decision_number = serializers.CharField(
+        max_length=50, required=False, allow_blank=True, help_text=_("Number of the introduction letter.")
+    )
+    decided_on = serializers.DateField(required=False, allow_null=True, help_text=_("Date of the introduction letter."))
 
 
 class LeaveSerializer(VersionedActionSerializer):
@@ -256,6 +290,10 @@ class LeaveSerializer(VersionedActionSerializer):
     reason = serializers.ChoiceField(
         choices=[(value, label) for value, label in PeriodEndReason.choices if value in LEAVING_REASONS]
     )
+    decision_number = serializers.CharField(
+        max_length=50, required=False, allow_blank=True, help_text=_("Number of the decision (none for a death).")
+    )
+    decided_on = serializers.DateField(required=False, allow_null=True, help_text=_("Date of the decision."))
 
 
 # Prospects --------------------------------------------------------------------------------
@@ -312,6 +350,12 @@ class AdmitProspectSerializer(serializers.Serializer):
     )
     party_card_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
     official_on = serializers.DateField(required=False, allow_null=True)
+    dossier_reviewed_on = serializers.DateField(required=False, allow_null=True)
+    over_age_approved = serializers.BooleanField(required=False, default=False)
+    over_age_approval_reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    admission_decision_number = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    admission_decided_by = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    ceremony_on = serializers.DateField(required=False, allow_null=True)
 
 
 class WithdrawProspectSerializer(VersionedActionSerializer):

@@ -7,6 +7,8 @@ field). Lifecycle steps are actions: ``members/{id}/recognize/``, ``…/transfer
 ``…/rename/``, ``…/merge/`` (restructuring with effective dates and decisions).
 """
 
+import datetime
+
 from django.contrib.auth import authenticate, get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Exists, OuterRef, Prefetch, Subquery, When
@@ -18,11 +20,11 @@ from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,6 +32,7 @@ from branches import services
 from branches.api.serializers import (
     AdmitProspectSerializer,
     ApiTokenSerializer,
+    CeremonySerializer,
     DissolveOrganizationSerializer,
     LeaveSerializer,
     MemberSerializer,
@@ -46,9 +49,11 @@ from branches.api.serializers import (
     UserSerializer,
     WithdrawProspectSerializer,
 )
+from branches.deadlines import deadlines_for
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect, RoleAssignment
 from core.api import ScopedViewSet, service_errors, validated_payload
+from core.dates import today
 from core.scoping import scope_for
 from security.access import issue_token, log_permission_denied, logger, otp_required_for, revoke_token
 from security.models import ApiToken
@@ -283,7 +288,22 @@ class MemberViewSet(
         member = self.get_object()
         data = validated_payload(RecognizeSerializer, request)
         member = services.recognize_official(
-            request.user, member, official_on=data["official_on"], expected_version=data.get("version")
+            request.user,
+            member,
+            official_on=data.get("official_on"),
+            decision_number=data.get("decision_number", ""),
+            decided_on=data.get("decided_on"),
+            expected_version=data.get("version"),
+        )
+        return self._respond(member)
+
+    @extend_schema(summary="Record the admission ceremony of a probationary member", request=CeremonySerializer)
+    @action(detail=True, methods=["post"])
+    def ceremony(self, request, pk=None):
+        member = self.get_object()
+        data = validated_payload(CeremonySerializer, request)
+        member = services.record_ceremony(
+            request.user, member, ceremony_on=data["ceremony_on"], expected_version=data.get("version")
         )
         return self._respond(member)
 
@@ -300,6 +320,8 @@ class MemberViewSet(
             member,
             on=data["on"],
             to_organization=data["to_organization"],
+            decision_number=data.get("decision_number", ""),
+            decided_on=data.get("decided_on"),
             expected_version=data.get("version"),
         )
         return self._respond(member)
@@ -310,7 +332,13 @@ class MemberViewSet(
         member = self.get_object()
         data = validated_payload(LeaveSerializer, request)
         member = services.record_leaving(
-            request.user, member, on=data["on"], reason=data["reason"], expected_version=data.get("version")
+            request.user,
+            member,
+            on=data["on"],
+            reason=data["reason"],
+            decision_number=data.get("decision_number", ""),
+            decided_on=data.get("decided_on"),
+            expected_version=data.get("version"),
         )
         return self._respond(member)
 
@@ -506,3 +534,42 @@ class RoleAssignmentViewSet(
 
     def perform_destroy(self, instance):
         services.revoke_role(self.request.user, instance)
+
+
+# Deadlines --------------------------------------------------------------------------------
+
+
+@extend_schema(
+    summary="What is due within 60 days or overdue in an organisation's subtree",
+    parameters=[
+        OpenApiParameter("organization", OpenApiTypes.STR, required=True, description="Code of the organisation."),
+        OpenApiParameter("date", OpenApiTypes.DATE, description="YYYY-MM-DD (default: today)."),
+    ],
+    responses={200: OpenApiTypes.OBJECT},
+)
+class DeadlineViewSet(viewsets.ViewSet):
+    """``GET deadlines/?organization=CODE[&date=YYYY-MM-DD]``: the items of ``branches.deadlines``,
+    read through the user's scope (an organisation outside it: 404)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def list(self, request):
+        code = request.query_params.get("organization", "")
+        if not code or "\x00" in code:
+            raise exceptions.ValidationError({"organization": [_("Give the code of an organisation.")]})
+        organization = get_object_or_404(Organization.objects.visible_to(request.user), code=code)
+        on = today()
+        if request.query_params.get("date"):
+            try:
+                on = datetime.date.fromisoformat(request.query_params["date"])
+            except ValueError:
+                raise exceptions.ValidationError({"date": [_("Give the date as YYYY-MM-DD.")]}) from None
+        items = deadlines_for(
+            organization,
+            on,
+            members=Member.objects.visible_to(request.user),
+            prospects=Prospect.objects.visible_to(request.user),
+        )
+        return Response(
+            {"organization": organization.code, "date": on.isoformat(), "items": [item.as_dict() for item in items]}
+        )

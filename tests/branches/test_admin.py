@@ -349,8 +349,8 @@ def test_action_move_organisation_and_its_refusal(tree, admin_web):
 
 
 def test_action_admit_prospect(tree, admin_web):
-    prospect = ProspectFactory(organization=tree.branch_a, identified_on=datetime.date(2023, 1, 1))
-    run_action(admin_web, Prospect, "admit", [prospect], admitted_on="2024-02-01", party_card_number="", official_on="")
+    prospect = ProspectFactory(organization=tree.branch_a, identified_on=datetime.date(2023, 1, 1), ready=True)
+    run_action(admin_web, Prospect, "admit", [prospect], admitted_on="2024-03-15", party_card_number="", official_on="")
     prospect.refresh_from_db()
     assert prospect.stage == ProspectStage.ADMITTED
     assert prospect.member.admitted_by == tree.branch_a

@@ -25,13 +25,24 @@ def admission(**overrides):
 
 
 def test_posting_a_member_admits_them_into_the_organisation(api, tree, secretary_a):
-    response = api.secretary_a.post(f"{API}members/", admission(is_business_owner=True), format="json")
+    response = api.secretary_a.post(
+        f"{API}members/", admission(is_business_owner=True, position="owner"), format="json"
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["organization"] == body["admitted_by"] == "BR-A"
     assert body["owner_at_admission"] is True
     assert body["status"] == MemberStatus.ACTIVE
-    assert body["periods"] == [{"organization": "BR-A", "started_on": "2024-03-01", "ended_on": None, "end_reason": ""}]
+    assert body["periods"] == [
+        {
+            "organization": "BR-A",
+            "started_on": "2024-03-01",
+            "ended_on": None,
+            "end_reason": "",
+            "end_decision_number": "",
+            "end_decided_on": None,
+        }
+    ]
     member = Member.objects.get(pk=body["id"])
     assert member.history.first().history_user == secretary_a
 
@@ -209,7 +220,7 @@ def test_prospect_stage_follows_its_dates(api, tree):
 
 
 def test_admitting_a_prospect_creates_the_member(api, tree):
-    prospect = ProspectFactory(organization=tree.branch_a, citizen_id="001195000123")
+    prospect = ProspectFactory(organization=tree.branch_a, citizen_id="001195000123", ready=True)
     response = api.secretary_a.post(
         f"{API}prospects/{prospect.pk}/admit/", {"admitted_on": "2024-05-01"}, format="json"
     )

@@ -57,9 +57,8 @@ def test_a_lifecycle_action_without_the_version_is_refused(plain, member):
     assert response.status_code == 400 and response.json() == {"version": [REQUIRED]}
     member.refresh_from_db()
     assert member.official_on is None
-    accepted = plain.post(
-        f"{API}members/{member.pk}/recognize/", {"official_on": "2024-03-01", "version": member.version}, format="json"
-    )
+    # Dated at the end of the 12 months of probation (the default when no date is given).
+    accepted = plain.post(f"{API}members/{member.pk}/recognize/", {"version": member.version}, format="json")
     assert accepted.status_code == 200
 
 

@@ -71,7 +71,7 @@ def grassroots_committee(tree, code="GC"):
 
 
 def test_admit_member_creates_the_member_and_opens_the_first_period(tree, secretary_a):
-    member = admit(secretary_a, tree.branch_a, is_business_owner=True, enterprise=tree.enterprise_a)
+    member = admit(secretary_a, tree.branch_a, is_business_owner=True, position="owner", enterprise=tree.enterprise_a)
     assert member.organization == tree.branch_a
     assert member.admitted_by == tree.branch_a
     assert member.owner_at_admission is True
@@ -142,7 +142,9 @@ def test_admit_member_is_refused_to_outsiders_and_read_only_roles(tree, secretar
 
 
 def test_admit_prospect_creates_the_member_and_closes_the_prospect(tree, secretary_a):
-    prospect = ProspectFactory(organization=tree.branch_a, enterprise=tree.enterprise_a, is_business_owner=True)
+    prospect = ProspectFactory(
+        organization=tree.branch_a, enterprise=tree.enterprise_a, is_business_owner=True, position="owner", ready=True
+    )
     member = services.admit_prospect(secretary_a, prospect, admitted_on=D(2024, 5, 1), party_card_number="PC-9")
     prospect.refresh_from_db()
     assert prospect.stage == ProspectStage.ADMITTED
@@ -158,7 +160,7 @@ def test_admit_prospect_creates_the_member_and_closes_the_prospect(tree, secreta
 
 
 def test_admit_prospect_twice_is_refused(tree, secretary_a):
-    prospect = ProspectFactory(organization=tree.branch_a)
+    prospect = ProspectFactory(organization=tree.branch_a, ready=True)
     services.admit_prospect(secretary_a, prospect, admitted_on=D(2024, 5, 1))
     prospect.refresh_from_db()
     refusal(

@@ -82,7 +82,7 @@ def test_create_prospect_stage_follows_dates(client, tree, secretary_a):
 
 
 def test_admit_prospect_creates_member_in_sponsoring_organisation(client, tree, secretary_a):
-    prospect = make_prospect(tree, full_name="Đặng Văn Kết Nạp")
+    prospect = make_prospect(tree, full_name="Đặng Văn Kết Nạp", ready=True)
     login(client, secretary_a)
     url = reverse("branches:prospect_admit", args=[prospect.pk])
     assert client.get(url).status_code == 200
@@ -96,7 +96,7 @@ def test_admit_prospect_creates_member_in_sponsoring_organisation(client, tree, 
 
 
 def test_admit_prospect_twice_is_refused(client, tree, secretary_a):
-    prospect = make_prospect(tree)
+    prospect = make_prospect(tree, ready=True)
     login(client, secretary_a)
     url = reverse("branches:prospect_admit", args=[prospect.pk])
     client.post(url, {"admitted_on": today().isoformat()})

@@ -37,7 +37,7 @@ def records(tree):
         sub=sub,
         member_a=MemberFactory(organization=tree.branch_a, enterprise=tree.enterprise_a),
         member_b=MemberFactory(organization=tree.branch_b, enterprise=tree.enterprise_b),
-        prospect_a=ProspectFactory(organization=tree.branch_a),
+        prospect_a=ProspectFactory(organization=tree.branch_a, ready=True),
         prospect_b=ProspectFactory(organization=tree.branch_b),
         mass_a=mass_a,
         mass_b=mass_b,
@@ -267,7 +267,7 @@ ADMINISTRATORS_ONLY = {"secretary_a": 403, "secretary_b": 404, "department": 403
 
 #: (action URL, payload, status per persona): every lifecycle action of the API.
 ACTIONS = [
-    (lambda t, r: f"members/{r.member_a.pk}/recognize/", {"official_on": "2024-03-01"}, SECRETARY_A_WRITES),
+    (lambda t, r: f"members/{r.member_a.pk}/recognize/", {"official_on": "2021-03-01"}, SECRETARY_A_WRITES),
     (
         lambda t, r: f"members/{r.member_a.pk}/transfer/",
         {"on": "2024-06-01", "to_organization": None},

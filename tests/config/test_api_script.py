@@ -99,6 +99,7 @@ def record_branch(secretary, *, branch, committee, tax_code, people):
                 "citizen_id": f"0010900{tax_code[-5:]}",
                 "enterprise": tax_code,
                 "is_business_owner": owner,
+                "position": "owner" if owner else "worker",
             },
         )
     union = secretary.post(

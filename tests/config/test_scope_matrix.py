@@ -101,6 +101,7 @@ REGISTRY = {
     "branches:member_edit": R(RECORD_WRITE, Member),
     "branches:member_recognize": R(RECORD_WRITE, Member),
     "branches:member_transfer": R(RECORD_WRITE, Member),
+    "branches:member_ceremony": R(RECORD_WRITE, Member),
     "branches:member_leave": R(RECORD_WRITE, Member),
     # Prospects
     "branches:prospect_list": R(LIST),
@@ -167,6 +168,8 @@ REGISTRY = {
     "api:member-leave": R(RECORD_WRITE, Member),
     "api:member-recognize": R(RECORD_WRITE, Member),
     "api:member-transfer": R(RECORD_WRITE, Member),
+    "api:member-ceremony": R(RECORD_WRITE, Member),
+    "api:deadline-list": R(LIST, note="?organization=CODE: an organisation outside the scope is 404"),
     "api:prospect-list": R(LIST),
     "api:prospect-detail": R(RECORD_WRITE, Prospect),
     "api:prospect-admit": R(RECORD_WRITE, Prospect),

@@ -233,6 +233,7 @@ def test_admission_and_transfer_through_the_api_change_the_reports_like_the_serv
             "date_of_birth": "1990-01-01",
             "citizen_id": "001090000001",
             "is_business_owner": True,
+            "position": "owner",
         },
         format="json",
     )
@@ -253,6 +254,7 @@ def test_admission_and_transfer_through_the_api_change_the_reports_like_the_serv
         date_of_birth=datetime.date(1990, 1, 1),
         citizen_id="001090000002",
         is_business_owner=True,
+        position="owner",
     )
     services.transfer_member(secretary, member, on=datetime.date(2024, 6, 1), to_organization=tree.branch_a)
 

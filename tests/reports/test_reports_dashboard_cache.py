@@ -190,6 +190,15 @@ def test_the_member_fields_the_reports_do_not_read_change_no_figure(tree):
         "citizen_id": lambda m, i: f"0010990{i:05d}",
         "party_card_number": lambda m, i: f"KHAC{i:06d}",
         "position": lambda m, i: "manager" if m.position != "manager" else "worker",
+        # The admission's and the recognition's decisions, the review and the ceremony: not read either.
+        "dossier_reviewed_on": lambda m, i: m.admitted_on,
+        "over_age_approved": lambda m, i: True,
+        "over_age_approval_reference": lambda m, i: "1-CV/TU",
+        "admission_decision_number": lambda m, i: f"{i}-QĐ/ĐU",
+        "admission_decided_by": lambda m, i: "Đảng ủy cấp trên",
+        "ceremony_on": lambda m, i: m.admitted_on,
+        "recognition_decision_number": lambda m, i: f"{i}-QĐ/CT",
+        "recognition_decided_on": lambda m, i: m.admitted_on,
     }
     bookkeeping = {"id", "created", "updated", "version", "search_name", "sort_name"}  # keys follow full_name
     unread = {f.attname for f in Member._meta.concrete_fields} - set(rollups.REPORTED_MEMBER_FIELDS) - bookkeeping

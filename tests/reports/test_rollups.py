@@ -55,7 +55,7 @@ def admit(user, organization, on, **extra):
 
 @pytest.mark.django_db
 def test_admission_counts_at_the_branch_and_every_ancestor(tree, secretary_a):
-    admit(secretary_a, tree.branch_a, D(2024, 3, 5), is_business_owner=True)
+    admit(secretary_a, tree.branch_a, D(2024, 3, 5), is_business_owner=True, position="owner")
     admit(secretary_a, tree.branch_a, D(2024, 3, 20))
     for organization in (tree.branch_a, tree.committee, tree.city):
         assert value(organization, D(2024, 3, 1), Metric.MEMBERS_ADMITTED) == 2
@@ -196,12 +196,10 @@ def test_counts_from_rollups_equal_the_raw_counts_for_any_period(tree, secretary
     raw = getattr(engine, "raw_count_actuals", engine.count_actuals)
     rng = random.Random(5)
     for _ in range(25):
-        admit(
-            secretary_a,
-            rng.choice([tree.branch_a]),
-            D(2023, 1, 1) + datetime.timedelta(days=rng.randint(0, 700)),
-            is_business_owner=rng.random() < 0.2,
-        )
+        organization = rng.choice([tree.branch_a])
+        on = D(2023, 1, 1) + datetime.timedelta(days=rng.randint(0, 700))
+        owner = rng.random() < 0.2
+        admit(secretary_a, organization, on, is_business_owner=owner, position="owner" if owner else "worker")
     MembershipReturnFactory(
         mass_organization=MassOrganizationFactory(enterprise=tree.enterprise_b, established_on=D(2024, 2, 29))
     )

@@ -1,0 +1,208 @@
+"""What is due in an organisation's subtree on a date: plain functions returning plain data.
+
+The command ``deadlines``, the API (``GET /api/v1/deadlines/``) and the secretary's home page
+render these items; none of them recomputes a rule. Each item is due within
+:data:`WINDOW_DAYS` calendar days of the date or overdue, and carries its rule, its due date and
+the working days left (``core.workdays``: negative once overdue).
+
+The rules (sources in the docstrings of :mod:`branches.services` and below):
+
+* the admission ceremony within 30 working days of the decision (Quy định 294-QĐ/TW; Hướng dẫn
+  06-HD/TW);
+* the review of a probationary member within 30 working days after the 12 months of probation
+  (Điều lệ Đảng, Điều 5; Hướng dẫn 06-HD/TW);
+* the awareness-course certificate of a prospect, valid 5 years (Hướng dẫn 06-HD/TW);
+* Party badges at 30, 40, 45, …, 90 years of Party age, presented on 3 February, 19 May, 2 September
+  and 7 November (Quy định 94-QĐ/TW on Party badges and its Hướng dẫn).
+"""
+
+import datetime
+from dataclasses import asdict, dataclass
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from branches.choices import OPEN_PROSPECT_STAGES, MemberStatus
+from branches.models import Member, Prospect
+from branches.services import (
+    CEREMONY_WITHIN_WORKING_DAYS,
+    probation_ends_on,
+)
+from core.dates import add_years
+from core.workdays import calendar
+
+#: Items due within this many calendar days of the date (and every overdue one) are listed.
+WINDOW_DAYS = 60
+#: The branch reviews a probationary member within 30 working days after the 12 months.
+PROBATION_REVIEW_WORKING_DAYS = 30
+#: Years an awareness-course certificate stays valid.
+COURSE_CERTIFICATE_YEARS = 5
+#: Years of Party age that earn a badge.
+BADGE_YEARS = (30, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90)
+#: (month, day) of the four presentation dates of a year.
+BADGE_PRESENTATION_DAYS = ((2, 3), (5, 19), (9, 2), (11, 7))
+
+
+class Kind:
+    CEREMONY = "ceremony"
+    PROBATION_REVIEW = "probation_review"
+    COURSE_CERTIFICATE = "course_certificate"
+    BADGE = "badge"
+
+
+def _rules():
+    return {
+        Kind.CEREMONY: _("Admission ceremony within 30 working days of the decision (Quy định 294-QĐ/TW)"),
+        Kind.PROBATION_REVIEW: _(
+            "Review for recognition within 30 working days after the 12 months of probation (Điều lệ Đảng, Điều 5)"
+        ),
+        Kind.COURSE_CERTIFICATE: _("The awareness-course certificate is valid 5 years (Hướng dẫn 06-HD/TW)"),
+        Kind.BADGE: _("Party badge for %(years)s years of Party age, presented on %(date)s"),
+    }
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """One item due: what, for whom, by when, and where to clear it."""
+
+    kind: str
+    rule: str
+    due_on: datetime.date
+    working_days_left: int
+    overdue: bool
+    subject: str
+    subject_kind: str  # "member" or "prospect"
+    subject_id: int
+    organization: str  # code
+    action_url: str
+    since: datetime.date  # the date the rule counts from (decision, 12-month mark, course, anniversary)
+
+    def as_dict(self):
+        data = asdict(self)
+        data["due_on"] = self.due_on.isoformat()
+        data["since"] = self.since.isoformat()
+        return data
+
+
+def presentation_dates_after(on):
+    """The next badge presentation date on or after ``on``, and the one before it."""
+    candidates = [
+        datetime.date(year, m, d) for year in (on.year - 1, on.year, on.year + 1) for m, d in BADGE_PRESENTATION_DAYS
+    ]
+    candidates.sort()
+    index = next(i for i, day in enumerate(candidates) if day >= on)
+    return candidates[index], candidates[index - 1]
+
+
+def deadlines_for(organization, on, *, members=None, prospects=None):
+    """Items due within :data:`WINDOW_DAYS` of ``on`` or overdue, in ``organization``'s subtree.
+
+    ``members`` and ``prospects`` narrow the rows (a user's ``visible_to``); by default every row of
+    the subtree. Sorted by due date, then kind and name. A constant number of queries.
+    """
+    members = (members if members is not None else Member.objects.all()).filter(
+        organization__path__startswith=organization.path, status=MemberStatus.ACTIVE
+    )
+    prospects = (prospects if prospects is not None else Prospect.objects.all()).filter(
+        organization__path__startswith=organization.path
+    )
+    working = calendar()
+    horizon = on + datetime.timedelta(days=WINDOW_DAYS)
+    rules = _rules()
+    items = []
+
+    def add(kind, rule, due_on, subject, subject_kind, action, since):
+        items.append(
+            Deadline(
+                kind=kind,
+                rule=rule,
+                due_on=due_on,
+                working_days_left=working.working_days_between(on, due_on),
+                overdue=due_on < on,
+                subject=subject.full_name,
+                subject_kind=subject_kind,
+                subject_id=subject.pk,
+                organization=subject.organization.code,
+                action_url=reverse(action, args=[subject.pk]),
+                since=since,
+            )
+        )
+
+    probationary = members.filter(Q(official_on__isnull=True) | Q(official_on__gt=on)).select_related("organization")
+    for member in probationary:
+        # A ceremony not recorded: due 30 working days after the decision. One overdue by more than the
+        # window is a gap in the records, not a deadline: the probation review below still shows.
+        if member.ceremony_on is None:
+            due = working.add_working_days(member.admitted_on, CEREMONY_WITHIN_WORKING_DAYS)
+            if on - datetime.timedelta(days=WINDOW_DAYS) <= due <= horizon:
+                add(
+                    Kind.CEREMONY,
+                    rules[Kind.CEREMONY],
+                    due,
+                    member,
+                    "member",
+                    "branches:member_ceremony",
+                    member.admitted_on,
+                )
+        mark = probation_ends_on(admitted_on=member.admitted_on, ceremony_on=member.ceremony_on)
+        due = working.add_working_days(mark, PROBATION_REVIEW_WORKING_DAYS) if mark <= horizon else None
+        if due is not None and due <= horizon:
+            add(
+                Kind.PROBATION_REVIEW,
+                rules[Kind.PROBATION_REVIEW],
+                due,
+                member,
+                "member",
+                "branches:member_recognize",
+                mark,
+            )
+    for prospect in prospects.filter(
+        stage__in=OPEN_PROSPECT_STAGES,
+        course_completed_on__isnull=False,
+        course_completed_on__lte=add_years(horizon, -COURSE_CERTIFICATE_YEARS),
+    ).select_related("organization"):
+        due = add_years(prospect.course_completed_on, COURSE_CERTIFICATE_YEARS)
+        add(
+            Kind.COURSE_CERTIFICATE,
+            rules[Kind.COURSE_CERTIFICATE],
+            due,
+            prospect,
+            "prospect",
+            "branches:prospect_edit",
+            prospect.course_completed_on,
+        )
+    items.extend(_badges(members, on, horizon, working, rules))
+    items.sort(key=lambda item: (item.due_on, item.kind, item.subject, item.subject_id))
+    return items
+
+
+def _badges(members, on, horizon, working, rules):
+    """Members whose Party age reaches a badge year after the previous presentation date and by the
+    next one, when that date is within the window. Party age counts from the admission decision
+    (interruptions of membership are not recorded here)."""
+    presentation, previous = presentation_dates_after(on)
+    if presentation > horizon:
+        return []
+    reached = Q()
+    for years in BADGE_YEARS:
+        reached |= Q(admitted_on__gt=add_years(previous, -years), admitted_on__lte=add_years(presentation, -years))
+    items = []
+    for member in members.filter(reached).select_related("organization"):
+        years = next(y for y in BADGE_YEARS if previous < add_years(member.admitted_on, y) <= presentation)
+        items.append(
+            Deadline(
+                kind=Kind.BADGE,
+                rule=rules[Kind.BADGE] % {"years": years, "date": presentation.strftime("%d/%m/%Y")},
+                due_on=presentation,
+                working_days_left=working.working_days_between(on, presentation),
+                overdue=False,
+                subject=member.full_name,
+                subject_kind="member",
+                subject_id=member.pk,
+                organization=member.organization.code,
+                action_url=reverse("branches:member_detail", args=[member.pk]),
+                since=add_years(member.admitted_on, years),
+            )
+        )
+    return items
