@@ -49,6 +49,9 @@ SIGN_IN_TABLE_NAMES = {
     "otp_totp_totpdevice",
     "branches_roleassignment",
 }
+#: The scope's one look at the tree (does the user's scope cover every root?) is sign-in state too:
+#: the scope is computed before the report starts (two-factor asks it), on the primary.
+SCOPE_ROOTS_CHECK = re.compile(r'^SELECT 1 AS "a" FROM "branches_organization" WHERE \("branches_organization"\."depth" = 1 ')
 #: What a read-only session sends (the counts run in transactions with more room to sort).
 READ_ONLY = {"SELECT", "WITH", "SET", "SHOW", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 #: The roll-ups the reports count from.
@@ -193,7 +196,8 @@ def test_reports_read_from_the_standby_and_sign_in_state_from_the_primary(pair, 
     response, on_primary, on_standby = observed(pair, app, "request", path=path, api=api)
     assert response["status"] == 200, response["body"][:2000]
     assert mentioning(on_standby, REPORT_TABLES), on_standby
-    assert tables_read(on_primary) <= SIGN_IN_TABLE_NAMES, on_primary  # and the report reads none there
+    report_on_primary = [sql for sql in on_primary if not SCOPE_ROOTS_CHECK.match(sql)]
+    assert tables_read(report_on_primary) <= SIGN_IN_TABLE_NAMES, on_primary  # and the report reads none there
     assert not [sql for sql in on_standby if sql.split()[0].upper() not in READ_ONLY], on_standby
     assert not mentioning(on_standby, SIGN_IN_TABLES), on_standby
     for table in sign_in_tables:
