@@ -51,7 +51,9 @@ SIGN_IN_TABLE_NAMES = {
 }
 #: The scope's one look at the tree (does the user's scope cover every root?) is sign-in state too:
 #: the scope is computed before the report starts (two-factor asks it), on the primary.
-SCOPE_ROOTS_CHECK = re.compile(r'^SELECT 1 AS "a" FROM "branches_organization" WHERE \("branches_organization"\."depth" = 1 ')
+SCOPE_ROOTS_CHECK = re.compile(
+    r'^SELECT 1 AS "a" FROM "branches_organization" WHERE \("branches_organization"\."depth" = 1 '
+)
 #: What a read-only session sends (the counts run in transactions with more room to sort).
 READ_ONLY = {"SELECT", "WITH", "SET", "SHOW", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 #: The roll-ups the reports count from.
