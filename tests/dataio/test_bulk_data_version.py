@@ -35,7 +35,7 @@ def update_row(member, **overrides):
 
 
 def test_a_bulk_update_of_a_field_the_reports_read_invalidates_the_cached_figures(tree, secretary_a, announced):
-    member = MemberFactory(organization=tree.branch_a, is_business_owner=False)
+    member = MemberFactory(organization=tree.branch_a, is_business_owner=False, position="manager")
     before = rollups.data_version()
     headers = [*HEADERS, "business owner"]
     result = import_members(

@@ -84,7 +84,7 @@ def test_every_write_to_a_report_source_bumps_the_data_version(tree, secretary_a
     assert rollups.data_version() > version
 
     version = rollups.data_version()
-    services.update_member(secretary_a, member, is_business_owner=True)  # a field the roll-ups ignore
+    services.update_member(secretary_a, member, is_business_owner=True, position="owner")  # fields the roll-ups ignore
     assert rollups.data_version() > version
 
     version = rollups.data_version()
@@ -110,7 +110,7 @@ def test_a_member_save_changing_only_fields_the_reports_do_not_read_keeps_the_fi
 @pytest.mark.parametrize(
     "field, change",
     [
-        ("is_business_owner", lambda user, m, tree: services.update_member(user, m, is_business_owner=True)),
+        ("is_business_owner", lambda user, m, tree: services.update_member(user, m, is_business_owner=True, position="owner")),
         ("enterprise_id", lambda user, m, tree: services.update_member(user, m, enterprise=None)),
         ("official_on", lambda user, m, tree: services.recognize_official(user, m, official_on=D(2021, 1, 1))),
         ("status", lambda user, m, tree: services.record_leaving(user, m, on=D(2024, 1, 1), reason="resigned")),

@@ -88,13 +88,22 @@ def test_every_writer_announces_what_it_wrote_and_the_rollups_stay_exact(tree, a
     exact()
 
     # Members: admitted (directly, as owners, from a prospect), corrected, recognised, moved, leaving.
-    first = admit(administrator, new_branch, D(2023, 2, 2), is_business_owner=True)
+    first = admit(administrator, new_branch, D(2023, 2, 2), is_business_owner=True, position="owner")
     second = admit(administrator, new_branch, D(2023, 5, 5))
     admit(administrator, closing, D(2023, 3, 3))
     admit(administrator, closing, D(2023, 4, 4))
-    prospect = ProspectFactory(organization=tree.branch_a, enterprise=tree.enterprise_a, identified_on=D(2023, 1, 1))
+    prospect = ProspectFactory(
+        organization=tree.branch_a,
+        enterprise=tree.enterprise_a,
+        identified_on=D(2023, 1, 1),
+        stage="dossier_complete",
+        course_completed_on=D(2023, 6, 1),
+        dossier_completed_on=D(2024, 1, 10),
+    )
     from_prospect = branch_services.admit_prospect(secretary_a, prospect, admitted_on=D(2024, 1, 15))
-    branch_services.update_member(secretary_a, from_prospect, full_name="Lê Thị Sửa", is_business_owner=True)
+    branch_services.update_member(
+        secretary_a, from_prospect, full_name="Lê Thị Sửa", is_business_owner=True, position="owner"
+    )
     branch_services.recognize_official(administrator, first, official_on=D(2024, 2, 2))
     branch_services.transfer_member(administrator, second, on=D(2024, 3, 1), to_organization=tree.branch_b)
     branch_services.record_leaving(administrator, first, on=D(2024, 4, 1), reason="resigned")
