@@ -1,6 +1,7 @@
 """Party organisations, role assignments, members with their membership periods, prospects."""
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -10,11 +11,15 @@ from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
 from branches.choices import (
     GRASSROOTS_KINDS,
+    Ethnicity,
     MemberStatus,
     OrganizationKind,
     PeriodEndReason,
+    PoliticalTheory,
     Position,
+    ProfessionalQualification,
     ProspectStage,
+    Religion,
     RoleKey,
     Sex,
 )
@@ -190,6 +195,14 @@ class RoleAssignment(TimestampedModel):
         return str(self.get_role_display())
 
 
+#: General education as grades completed of the system's grades: ``9/12``, ``12/12`` (or ``7/10``
+#: and ``10/10`` of the former ten-year system).
+validate_general_education = RegexValidator(
+    r"^(?:[1-9]|1[0-2])/12$|^(?:[1-9]|10)/10$",
+    _("Write the grades completed of the system's grades, such as 9/12 or 12/12."),
+)
+
+
 class MemberQuerySet(ScopedQuerySet):
     scope_lookup = "organization"
 
@@ -238,6 +251,31 @@ class Member(TimestampedModel):
         db_index=False,  # member_organization_status leads with it
     )
     status = models.CharField(_("status"), max_length=30, choices=MemberStatus.choices, default=MemberStatus.ACTIVE)
+    # The profile of form 2-HSĐV: optional, empty while not recorded (see reports' data completeness).
+    ethnicity = models.CharField(_("ethnicity"), max_length=10, choices=Ethnicity.choices, blank=True, default="")
+    religion = models.CharField(_("religion"), max_length=20, choices=Religion.choices, blank=True, default="")
+    general_education = models.CharField(
+        _("general education"),
+        max_length=5,
+        blank=True,
+        default="",
+        validators=[validate_general_education],
+        help_text=_("Grades completed, such as 9/12 or 12/12."),
+    )
+    professional_qualification = models.CharField(
+        _("professional qualification"),
+        max_length=20,
+        choices=ProfessionalQualification.choices,
+        blank=True,
+        default="",
+    )
+    political_theory = models.CharField(
+        _("political theory"), max_length=20, choices=PoliticalTheory.choices, blank=True, default=""
+    )
+    youth_union_member_at_admission = models.BooleanField(
+        _("Youth Union member at admission"), null=True, blank=True, default=None
+    )
+    hometown = models.CharField(_("hometown"), max_length=200, blank=True, default="")
     version = models.PositiveIntegerField(
         _("version"), default=1, editable=False, help_text=_("Raised by every change; guards against lost updates.")
     )

@@ -15,6 +15,7 @@ from branches.choices import (
     ALLOWED_PARENT_KINDS,
     GRASSROOTS_KINDS,
     LEAVING_REASONS,
+    MEMBER_PROFILE_FIELDS,
     OPEN_PROSPECT_STAGES,
     MemberStatus,
     OrganizationKind,
@@ -45,6 +46,7 @@ MEMBER_ADMISSION_FIELDS = (
     "position",
     "is_business_owner",
     "official_on",
+    *MEMBER_PROFILE_FIELDS,
 )
 
 MEMBER_EDITABLE_FIELDS = (
@@ -56,9 +58,8 @@ MEMBER_EDITABLE_FIELDS = (
     "enterprise",
     "position",
     "is_business_owner",
+    *MEMBER_PROFILE_FIELDS,
 )
-
-
 
 
 def require_editable(acting_user, organization):
@@ -358,9 +359,20 @@ def admitted_member_fields(
     position,
     is_business_owner,
     official_on,
+    **profile,
 ):
-    """Field → value of the member an admission creates (the bulk importer builds many at once)."""
+    """Field → value of the member an admission creates (the bulk importer builds many at once);
+    ``profile``: any of :data:`MEMBER_PROFILE_FIELDS` (empty strings for text left out)."""
+    unknown = set(profile) - set(MEMBER_PROFILE_FIELDS)
+    if unknown:
+        raise TypeError(f"unexpected profile fields: {sorted(unknown)}")
+    profile = {name: value.strip() if isinstance(value, str) else value for name, value in profile.items()}
+    profile = {
+        name: "" if value is None and name != "youth_union_member_at_admission" else value
+        for name, value in profile.items()
+    }
     return dict(
+        **profile,
         full_name=(full_name or "").strip(),
         sex=sex,
         date_of_birth=date_of_birth,
@@ -408,6 +420,7 @@ def admit_member(
     official_on=None,
     prospect=None,
     reason=None,
+    **profile,
 ):
     """Admit a member to ``organization`` (directly or from ``prospect``) and open the first period."""
     require_editable(acting_user, organization)
@@ -435,6 +448,7 @@ def admit_member(
         position=position,
         is_business_owner=is_business_owner,
         official_on=official_on,
+        **profile,
     )
     full_clean_into(member, errors, exclude=[f for f in ("citizen_id", "date_of_birth", "admitted_on") if f in errors])
     errors.raise_if_any()

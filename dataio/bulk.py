@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from branches.choices import MEMBER_PROFILE_FIELDS
 from branches.models import Member, MembershipPeriod, Organization
 from branches.services import (
     MEMBER_EDITABLE_FIELDS,
@@ -499,6 +500,7 @@ def _plan_admission(
             position=get("position") or "worker",
             is_business_owner=bool(get("is_business_owner")),
             official_on=official_on,
+            **{name: get(name) for name in MEMBER_PROFILE_FIELDS if name in item.given},
         )
     )
     # The citizen ID passed validate_citizen_id (12 digits: the field accepts it) or has its error.
@@ -556,6 +558,8 @@ def _plan_member_update(
             after = after or "worker"
         elif name == "is_business_owner":
             after = bool(after)
+        elif name in MEMBER_PROFILE_FIELDS and name != "youth_union_member_at_admission":
+            after = after or ""
         before = getattr(member, name)
         if not _same(before, after):
             changes[name] = (before, after)

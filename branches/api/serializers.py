@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from branches import services
-from branches.choices import LEAVING_REASONS, PeriodEndReason, RoleKey
+from branches.choices import LEAVING_REASONS, MEMBER_PROFILE_FIELDS, PeriodEndReason, RoleKey
 from branches.models import (
     Member,
     MembershipPeriod,
@@ -183,6 +183,7 @@ class MemberSerializer(CitizenIdMixin, ServiceModelSerializer):
             "owner_at_admission",
             "official_on",
             "status",
+            *MEMBER_PROFILE_FIELDS,
             "periods",
             "version",
         ]
