@@ -82,8 +82,8 @@ def test_api_reads_and_writes_the_profile(api, tree):
 
 
 def test_import_reads_the_profile_columns_by_name_or_code(tree, secretary_a):
-    headers = ["citizen ID*", "full name*", "sex*", "date of birth*", "admitted on*", "Party card number", "ethnicity", "religion",
-               "general education", "professional qualification", "political theory",
+    headers = ["citizen ID*", "full name*", "sex*", "date of birth*", "admitted on*", "Party card number",
+               "ethnicity", "religion", "general education", "professional qualification", "political theory",
                "Youth Union member at admission", "hometown"]  # fmt: skip
     row = member_row(
         1,
