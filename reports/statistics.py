@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from branches.choices import (
     ETHNICITY_FOREIGN,
@@ -310,6 +311,22 @@ MOVEMENT_COLUMNS = (
     "transferred_out",
     "at_end",
 )
+
+
+MOVEMENT_LABELS = {
+    "at_start": gettext_lazy("members at the start"),
+    "admitted": gettext_lazy("admitted"),
+    "transferred_in": gettext_lazy("transferred in"),
+    "restored": gettext_lazy("restored"),
+    "died": gettext_lazy("died"),
+    "expelled": gettext_lazy("expelled"),
+    "struck_off": gettext_lazy("struck off"),
+    "struck_off_probationary": gettext_lazy("of which probationary not recognised"),
+    "resigned": gettext_lazy("resigned"),
+    "transferred_out": gettext_lazy("transferred out"),
+    "at_end": gettext_lazy("members at the end"),
+    "change_percent": gettext_lazy("change against a year earlier, in percent"),
+}
 
 
 def is_ethnic_minority(ethnicity):

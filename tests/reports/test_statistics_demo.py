@@ -38,3 +38,20 @@ def test_hanoi_2024_movement_matches_the_records(demo):
     )
     assert total.additions > 0 and total.removals > 0
     assert sum(row.at_end for row in report.children) == total.at_end
+
+
+def test_cli_movement_of_hanoi_2024_balances_on_every_row(demo):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command(
+        "report", "movement", "--org", "HN", "--start", "2024-01-01", "--end", "2024-12-31", "--format", "json",
+        stdout=out,
+    )  # fmt: skip
+    data = json.loads(out.getvalue())
+    assert data["children"]
+    for row in (data["total"], *data["children"]):
+        assert row["at_start"] + row["additions"] - row["removals"] == row["at_end"]
