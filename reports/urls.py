@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("targets/", views.targets, name="targets"),
     path("fulfilment/export/", views.fulfilment_export, name="fulfilment_export"),
+    path("movement/", views.movement, name="movement"),
 ]
