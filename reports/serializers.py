@@ -22,7 +22,7 @@ Dates are ISO strings, ``percent`` a JSON number (one decimal) or null, ``displa
 ``label`` in the active language.
 """
 
-from reports.statistics import MOVEMENT_COLUMNS, MOVEMENT_LABELS
+from reports.statistics import MOVEMENT_COLUMNS, MOVEMENT_LABELS, admission_columns
 
 
 def _organization(organization):
@@ -157,4 +157,26 @@ def movement_to_dict(report):
         ],
         "total": movement_row_to_dict(report.total),
         "children": [movement_row_to_dict(row) for row in report.children],
+    }
+
+
+# New admissions::
+#
+#     {"organization", "start", "end", "columns": [{"key": "group.column", "label"}],
+#      "total": {"organization", "counts": {"group.column": n}}, "children": [...]}
+
+
+def admissions_to_dict(report):
+    columns = admission_columns()
+
+    def row(item):
+        return {"organization": _organization(item.organization), "counts": {k: item.get(k) for k, _l in columns}}
+
+    return {
+        "organization": _organization(report.organization),
+        "start": _date(report.start),
+        "end": _date(report.end),
+        "columns": [{"key": key, "label": str(label)} for key, label in columns],
+        "total": row(report.total),
+        "children": [row(item) for item in report.children],
     }

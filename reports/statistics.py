@@ -39,9 +39,12 @@ from branches.choices import (
     MEMBER_PROFILE_FIELDS,
     MemberStatus,
     PeriodEndReason,
+    PoliticalTheory,
+    ProfessionalQualification,
 )
 from branches.models import Member, MembershipPeriod, Organization
-from core.dates import add_years
+from core.dates import add_years, age_on
+from enterprises.choices import Ownership
 from reports.engine import _child_key, _children, _was_active_between
 from reports.formatting import percent_of
 
@@ -331,3 +334,165 @@ MOVEMENT_LABELS = {
 
 def is_ethnic_minority(ethnicity):
     return bool(ethnicity) and ethnicity not in (ETHNICITY_KINH, ETHNICITY_FOREIGN)
+
+
+# New admissions (form 3-BTCTW) ---------------------------------------------------------------
+
+NOT_RECORDED = "not_recorded"
+AGE_GROUPS = (("age_18_30", 18, 30), ("age_31_40", 31, 40), ("age_41_50", 41, 50), ("age_over_50", 51, 200))
+
+
+def education_level(value):
+    """``primary``, ``lower_secondary`` or ``upper_secondary`` of a general education such as
+    ``9/12`` (or ``7/10`` of the ten-year system); :data:`NOT_RECORDED` when empty."""
+    grade, _slash, system = (value or "").partition("/")
+    if not grade.isdigit() or system not in ("10", "12"):
+        return NOT_RECORDED
+    grade = int(grade)
+    primary, lower = (5, 9) if system == "12" else (4, 7)
+    if grade <= primary:
+        return "primary"
+    return "lower_secondary" if grade <= lower else "upper_secondary"
+
+
+def _admission_groups():
+    """``[(group key, group label, [(column key, column label)])]`` of the form's columns."""
+
+    def with_unrecorded(choices):
+        return [(key, label) for key, label in choices] + [(NOT_RECORDED, gettext_lazy("not recorded"))]
+
+    return [
+        (
+            "of_whom",
+            gettext_lazy("of whom"),
+            [
+                ("total", gettext_lazy("admitted")),
+                ("women", gettext_lazy("women")),
+                ("ethnic_minorities", gettext_lazy("ethnic minorities")),
+                ("religious", gettext_lazy("religious")),
+                ("youth_union", gettext_lazy("Youth Union members")),
+                ("business_owners", gettext_lazy("private business owners")),
+            ],
+        ),
+        (
+            "age",
+            gettext_lazy("age at admission"),
+            [
+                ("age_18_30", gettext_lazy("18 to 30")),
+                ("age_31_40", gettext_lazy("31 to 40")),
+                ("age_41_50", gettext_lazy("41 to 50")),
+                ("age_over_50", gettext_lazy("over 50")),
+            ],
+        ),
+        (
+            "education",
+            gettext_lazy("general education"),
+            with_unrecorded(
+                [
+                    ("primary", gettext_lazy("primary")),
+                    ("lower_secondary", gettext_lazy("lower secondary")),
+                    ("upper_secondary", gettext_lazy("upper secondary")),
+                ]
+            ),
+        ),
+        (
+            "qualification",
+            gettext_lazy("professional qualification"),
+            with_unrecorded(ProfessionalQualification.choices),
+        ),
+        ("political_theory", gettext_lazy("political theory"), with_unrecorded(PoliticalTheory.choices)),
+        (
+            "ownership",
+            gettext_lazy("ownership of the workplace"),
+            with_unrecorded(Ownership.choices),
+        ),
+    ]
+
+
+def admission_columns():
+    """``[(key, label)]`` of every figure column of the new-admissions form, keys ``group.column``."""
+    return [
+        (f"{group}.{key}", f"{group_label}: {label}" if group != "of_whom" else label)
+        for group, group_label, columns in _admission_groups()
+        for key, label in columns
+    ]
+
+
+@dataclass
+class AdmissionsRow:
+    organization: Organization
+    counts: dict = field(default_factory=lambda: defaultdict(int))  # "group.column" → members
+
+    def get(self, key):
+        return self.counts.get(key, 0)
+
+
+@dataclass
+class AdmissionsReport:
+    organization: Organization
+    start: datetime.date
+    end: datetime.date
+    total: AdmissionsRow
+    children: list
+
+
+def _admission_keys(member):
+    keys = ["of_whom.total"]
+    if member["sex"] == "female":
+        keys.append("of_whom.women")
+    if is_ethnic_minority(member["ethnicity"]):
+        keys.append("of_whom.ethnic_minorities")
+    if member["religion"] not in ("", "none"):
+        keys.append("of_whom.religious")
+    if member["youth_union_member_at_admission"]:
+        keys.append("of_whom.youth_union")
+    if member["owner_at_admission"]:
+        keys.append("of_whom.business_owners")
+    age = age_on(member["date_of_birth"], member["admitted_on"])
+    keys.extend(f"age.{key}" for key, low, high in AGE_GROUPS if low <= age <= high)
+    keys.append(f"education.{education_level(member['general_education'])}")
+    keys.append(f"qualification.{member['professional_qualification'] or NOT_RECORDED}")
+    keys.append(f"political_theory.{member['political_theory'] or NOT_RECORDED}")
+    keys.append(f"ownership.{member['enterprise__ownership'] or NOT_RECORDED}")
+    return keys
+
+
+def new_admissions(organization, start, end):
+    """Members admitted in ``[start, end]`` by the organisations of ``organization``'s subtree (each
+    counts for the organisation that admitted them, rule 2), per organisation directly below it and
+    in total: of whom women, ethnic minorities, religious, Youth Union members and private business
+    owners (at admission); by age at admission, general education, professional qualification,
+    political theory and ownership of the workplace enterprise (as recorded now). Two queries."""
+    check_period(start, end)
+    length = (organization.depth + 1) * Organization.steplen
+    total = AdmissionsRow(organization=organization)
+    by_child = defaultdict(lambda: defaultdict(int))
+    members = (
+        Member.objects.filter(admitted_by__path__startswith=organization.path, admitted_on__range=(start, end))
+        .order_by()
+        .values(
+            "admitted_by__path",
+            "sex",
+            "ethnicity",
+            "religion",
+            "youth_union_member_at_admission",
+            "owner_at_admission",
+            "date_of_birth",
+            "admitted_on",
+            "general_education",
+            "professional_qualification",
+            "political_theory",
+            "enterprise__ownership",
+        )
+    )
+    for member in members.iterator(chunk_size=5000):
+        child = member["admitted_by__path"][:length]
+        for key in _admission_keys(member):
+            total.counts[key] += 1
+            by_child[child][key] += 1
+    children = [
+        AdmissionsRow(organization=child, counts=by_child.get(child.path, defaultdict(int)))
+        for child in _children(organization)
+        if _was_active_between(child, start, end) or child.path in by_child
+    ]
+    return AdmissionsReport(organization=organization, start=start, end=end, total=total, children=children)

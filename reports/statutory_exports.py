@@ -12,7 +12,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from core.spreadsheets import OutColumn, write_csv
-from reports.statistics import MOVEMENT_COLUMNS, MOVEMENT_LABELS
+from reports.statistics import MOVEMENT_COLUMNS, MOVEMENT_LABELS, admission_columns
 
 
 @dataclass
@@ -59,6 +59,23 @@ def movement_table(report):
     for row in report.children:
         table.rows.append((row.organization.code, row.organization.name, values(row), False))
     table.rows.append((report.organization.code, _("Total"), values(report.total), True))
+    return table
+
+
+def admissions_table(report):
+    columns = admission_columns()
+    table = FormTable(
+        form="admissions",
+        title=_("New admissions (form 3-BTCTW)"),
+        organization=report.organization,
+        start=report.start,
+        end=report.end,
+        columns=[str(label) for _key, label in columns],
+    )
+    for row in report.children:
+        values = [row.get(key) for key, _label in columns]
+        table.rows.append((row.organization.code, row.organization.name, values, False))
+    table.rows.append((report.organization.code, _("Total"), [report.total.get(key) for key, _l in columns], True))
     return table
 
 

@@ -9,4 +9,5 @@ urlpatterns = [
     path("targets/", views.targets, name="targets"),
     path("fulfilment/export/", views.fulfilment_export, name="fulfilment_export"),
     path("movement/", views.movement, name="movement"),
+    path("admissions/", views.admissions, name="admissions"),
 ]

@@ -169,6 +169,7 @@ def dashboard(request):
         "export_csv": f"{reverse('reports:fulfilment_export')}?{_query(format='csv', **params)}",
         "targets_url": f"{reverse('reports:targets')}?{_query(organization=organization.code, year=year)}",
         "movement_url": f"{reverse('reports:movement')}?{_query(organization=organization.code, year=year)}",
+        "admissions_url": f"{reverse('reports:admissions')}?{_query(organization=organization.code, year=year)}",
         "child_query": _query(year=year, as_of=params["as_of"]),
     }
     return render(request, "reports/dashboard.html", context)
@@ -207,10 +208,27 @@ def fulfilment_export(request):
 # Statutory statistics --------------------------------------------------------------------------
 
 
+STATUTORY_FORMS = {
+    "movement": (statistics.member_movement, statutory_exports.movement_table),
+    "admissions": (statistics.new_admissions, statutory_exports.admissions_table),
+}
+
+
 @login_required
 def movement(request):
     """Member movement (form 1-BTCTW) of a period, with the profile's data completeness;
     ``?format=xlsx|csv`` downloads the form."""
+    return _statutory_page(request, "movement")
+
+
+@login_required
+def admissions(request):
+    """New admissions (form 3-BTCTW) of a period; ``?format=xlsx|csv`` downloads the form."""
+    return _statutory_page(request, "admissions")
+
+
+def _statutory_page(request, kind):
+    build, tabulate = STATUTORY_FORMS[kind]
     form = StatutoryPeriodForm(request.GET)
     fmt = request.GET.get("format")
     if fmt and fmt not in EXPORT_TYPES:
@@ -224,8 +242,8 @@ def movement(request):
     else:
         start, end, code = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["organization"]
     organization = resolve_committee(request, code or None)
-    report = statistics.member_movement(organization, start, end)
-    table = statutory_exports.movement_table(report)
+    report = build(organization, start, end)
+    table = tabulate(report)
     if fmt:
         content = statutory_exports.form_xlsx(table) if fmt == "xlsx" else statutory_exports.form_csv(table)
         response = HttpResponse(content, content_type=EXPORT_TYPES[fmt])
@@ -238,14 +256,17 @@ def movement(request):
         "report": report,
         "table": table,
         "numbers": range(1, len(table.columns) + 1),
-        "completeness": statistics.data_completeness(organization),
+        "completeness": statistics.data_completeness(organization) if kind == "movement" else None,
         "parent": _parent_if_readable(organization, request.user),
-        "export_xlsx": f"{reverse('reports:movement')}?{_query(format='xlsx', **params)}",
-        "export_csv": f"{reverse('reports:movement')}?{_query(format='csv', **params)}",
+        "kind": kind,
+        "movement_url": f"{reverse('reports:movement')}?{_query(**params)}",
+        "admissions_url": f"{reverse('reports:admissions')}?{_query(**params)}",
+        "export_xlsx": f"{reverse('reports:' + kind)}?{_query(format='xlsx', **params)}",
+        "export_csv": f"{reverse('reports:' + kind)}?{_query(format='csv', **params)}",
         "dashboard_url": f"{reverse('reports:dashboard')}?{_query(organization=organization.code, year=end.year)}",
         "child_query": _query(start=start.isoformat(), end=end.isoformat()),
     }
-    return render(request, "reports/movement.html", context)
+    return render(request, "reports/statutory.html", context)
 
 
 # Targets -------------------------------------------------------------------------------------

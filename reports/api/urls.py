@@ -12,4 +12,5 @@ urlpatterns = [
     path("reports/structure/", views.StructureReportView.as_view(), name="report-structure"),
     path("reports/gaps/", views.GapsReportView.as_view(), name="report-gaps"),
     path("reports/movement/", views.MovementReportView.as_view(), name="report-movement"),
+    path("reports/admissions/", views.AdmissionsReportView.as_view(), name="report-admissions"),
 ]

@@ -217,3 +217,19 @@ class MovementReportView(ReportView):
     def build(self, organization, params):
         report = statistics.member_movement(organization, params["start"], params["end"])
         return report_serializers.movement_to_dict(report)
+
+
+class AdmissionsReportView(ReportView):
+    query_serializer = StatutoryQuerySerializer
+
+    @extend_schema(
+        summary="New admissions of a period (form 3-BTCTW), per organisation below and in total",
+        parameters=[StatutoryQuerySerializer],
+        tags=["reports"],
+    )
+    def get(self, request):
+        return super().get(request)
+
+    def build(self, organization, params):
+        report = statistics.new_admissions(organization, params["start"], params["end"])
+        return report_serializers.admissions_to_dict(report)

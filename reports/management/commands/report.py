@@ -10,6 +10,7 @@ Examples::
     manage.py report gaps --org HN --date 2024-12-31 --stagnant-years 3
     manage.py report movement --org HN --start 2024-01-01 --end 2024-12-31 --format json
     manage.py report movement --org HN --year 2024 --half 1 --format xlsx --output hn-2024-h1.xlsx
+    manage.py report admissions --org QN --year 2024 --format text
 """
 
 import datetime
@@ -123,7 +124,9 @@ class Command(BaseCommand):
     help = "Print a report (target fulfilment, structure or gaps) of an organisation's subtree."
 
     def add_arguments(self, parser):
-        subparsers = parser.add_subparsers(dest="report", required=True, metavar="{fulfilment,structure,gaps,movement}")
+        subparsers = parser.add_subparsers(
+            dest="report", required=True, metavar="{fulfilment,structure,gaps,movement,admissions}"
+        )
 
         def common(sub, formats):
             sub.add_argument("--org", required=True, help="The organisation's code.")
@@ -150,6 +153,10 @@ class Command(BaseCommand):
         movement = subparsers.add_parser("movement", help="Member movement of a period (form 1-BTCTW).")
         common(movement, ["text", "json", "xlsx", "csv"])
         statutory_period(movement)
+
+        admissions = subparsers.add_parser("admissions", help="New admissions of a period (form 3-BTCTW).")
+        common(admissions, ["text", "json", "xlsx", "csv"])
+        statutory_period(admissions)
 
     def handle(self, *args, **options):
         organization = Organization.objects.filter(code=options["org"]).first()
@@ -244,3 +251,9 @@ class Command(BaseCommand):
         return _form_output(
             statutory_exports.movement_table(report), serializers.movement_to_dict(report), options["format"]
         )
+
+    def _admissions(self, organization, options):
+        start, end = statutory_dates(options)
+        report = statistics.new_admissions(organization, start, end)
+        table = statutory_exports.admissions_table(report)
+        return _form_output(table, serializers.admissions_to_dict(report), options["format"])
