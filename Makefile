@@ -22,9 +22,13 @@ migrate: venv
 demo: migrate
 	OTP_REQUIRED=0 $(PY) manage.py load_demo --if-empty
 
+# The server and, beside it, a task worker (manage.py db_worker: the dashboard's recounts, large
+# imports and exports); Ctrl-C stops both.
 run: demo
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops)"
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops) with a task worker beside it (manage.py db_worker)"
 	@echo "Local demo: DEBUG on, plain HTTP, two-factor authentication OFF (OTP_REQUIRED=0). Production: deploy/README.md"
+	DEBUG=1 OTP_REQUIRED=0 $(PY) manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 OTP_REQUIRED=0 $(PY) manage.py runserver $(HOST):$(PORT)
 
 # The whole suite on SQLite, then on PostgreSQL as well when DATABASE_URL is set.

@@ -153,6 +153,11 @@ def start_server(url, args):
         "10",
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    # The task worker beside it, as deployed (the dashboard's recounts), in gunicorn's process
+    # group so that stop_server stops both.
+    worker = [str(ROOT / ".venv" / "bin" / "python"), "manage.py", "db_worker", "--no-reload"]
+    if env.get("TASKS_BACKEND", "database") == "database":
+        subprocess.Popen(worker, cwd=ROOT, env=env, process_group=process.pid, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{args.port}"
     for _ in range(150):
         if process.poll() is not None:

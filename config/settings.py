@@ -3,6 +3,7 @@
 Environment: DATABASE_URL, SECRET_KEY, DEBUG, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS.
 """
 
+import json
 import os
 import secrets
 import sys
@@ -63,6 +64,8 @@ INSTALLED_APPS = [
     "reports",
     "dataio",
     "devdata",
+    "django_tasks",
+    "django_tasks_db",
     "csp",
     "axes",
     "django_otp",
@@ -155,8 +158,21 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded imports and the files tasks produce (exports) go through the "files" storage, so that
+# any app server and any worker can read what another wrote: a folder under var/ by default (shared
+# by every process of one machine); several machines point FILES_STORAGE_BACKEND (and its
+# FILES_STORAGE_OPTIONS, JSON) at a shared store, e.g. S3-compatible object storage.
+FILES_DIR = Path(os.environ.get("FILES_DIR", BASE_DIR / "var" / "files"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "files": {
+        "BACKEND": os.environ.get("FILES_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": (
+            json.loads(os.environ["FILES_STORAGE_OPTIONS"])
+            if os.environ.get("FILES_STORAGE_OPTIONS")
+            else {"location": str(FILES_DIR), "base_url": None}
+        ),
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -244,8 +260,40 @@ REDIS_URL = os.environ.get("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "config.cache.SharedClientRedisCache", "LOCATION": REDIS_URL}}
     SESSION_ENGINE = "django.contrib.sessions.backends.cache"
-else:
+elif TESTING:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    # Files under var/: the server and the task worker (another process) share the data version and
+    # the dashboard's figures; a process-local cache would hide the worker's writes from the server.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("CACHE_DIR", str(BASE_DIR / "var" / "cache")),
+        }
+    }
+
+# Background work (django-tasks, Django 6's django.tasks): the database backend by default (a worker,
+# `manage.py db_worker`, runs beside the server: `make run` starts both), RQ on Redis in production
+# (TASKS_BACKEND=rq with REDIS_URL; worker: `manage.py rqworker --job-class django_tasks_rq.Job
+# default`, deploy/party-worker.service), and inline under the test suite ("immediate"; `check
+# --deploy` warns when production runs tasks inline).
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "immediate" if TESTING else "database")
+TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+TASKS = {"default": {"BACKEND": TASK_BACKENDS.get(TASKS_BACKEND, TASKS_BACKEND), "QUEUES": ["default"]}}
+if TASKS_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 3 * 3600}}
+# A task that stays running this long without reporting progress is shown as failed (its worker died).
+TASKS_LOST_AFTER_SECONDS = int(os.environ.get("TASKS_LOST_AFTER_SECONDS", str(3 * 3600)))
+# Finished tasks and their files are deleted after this long.
+TASKS_KEEP_SECONDS = int(os.environ.get("TASKS_KEEP_SECONDS", str(2 * 24 * 3600)))
+# Above these sizes an import's commit and an export run as tasks (the page shows their progress).
+IMPORT_TASK_ROWS = int(os.environ.get("IMPORT_TASK_ROWS", "10000"))
+EXPORT_TASK_ROWS = int(os.environ.get("EXPORT_TASK_ROWS", "50000"))
 
 # The dashboard recounts structure and gaps in the background, serving the previous figures marked
 # as such, once a recount of that committee and date has taken at least this long (reports/figures.py).

@@ -21,6 +21,7 @@ urlpatterns = [
     path("enterprises/", include("enterprises.urls")),
     path("reports/", include("reports.urls")),
     path("data/", include("dataio.urls", namespace="io")),
+    path("tasks/", include("core.urls", namespace="tasks")),
 ]
 
 handler403 = "security.views.permission_denied"

@@ -1,7 +1,9 @@
 """Shared model plumbing: timestamps and the scoped queryset every domain model uses."""
 
 import re
+import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -73,3 +75,55 @@ class TimestampedModel(models.Model):
                     errors[field.name] = [_("Remove the control characters from this text.")]
         if errors:
             raise ValidationError(errors)
+
+
+class Job(models.Model):
+    """One piece of background work a user started (an import's commit, a large export): its progress
+    and its result, read by the status endpoint whichever app server or worker wrote them.
+
+    The work itself is a task of the task queue (``core.jobs``); this row is what the pages show.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("waiting for a worker")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("done")
+        FAILED = "failed", _("failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(_("kind"), max_length=40)
+    title = models.CharField(_("title"), max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("started by"), on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    task_id = models.CharField(_("task"), max_length=64, blank=True)
+    done = models.PositiveBigIntegerField(_("rows done"), default=0)
+    total = models.PositiveBigIntegerField(_("rows in total"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    result_name = models.CharField(_("result file"), max_length=500, blank=True)
+    result_filename = models.CharField(_("result file name"), max_length=200, blank=True)
+    result_url = models.CharField(_("result page"), max_length=1000, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("background task")
+        verbose_name_plural = _("background tasks")
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.title} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def percent(self):
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        return min(99, int(100 * self.done / self.total)) if self.total else 0

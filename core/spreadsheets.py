@@ -376,6 +376,14 @@ class OutColumn:
 
 def write_xlsx(columns, rows, *, title="Sheet"):
     """An .xlsx workbook (bytes): a bold frozen header, dates as date cells, codes as text cells."""
+    buffer = io.BytesIO()
+    write_xlsx_to(buffer, columns, rows, title=title)
+    return buffer.getvalue()
+
+
+def write_xlsx_to(target, columns, rows, *, title="Sheet"):
+    """:func:`write_xlsx` into ``target`` (a path or a binary file), in constant memory: openpyxl's
+    write-only workbook keeps the rows in a temporary file, not as cells."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -410,9 +418,7 @@ def write_xlsx(columns, rows, *, title="Sheet"):
             else:
                 out.append(value)
         sheet.append(out)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    workbook.save(target)
 
 
 def _csv_cell(value):
@@ -429,9 +435,19 @@ def _csv_cell(value):
 
 def write_csv(columns, rows):
     """CSV bytes in UTF-8 with a BOM (Excel then shows the Vietnamese letters), dates in ISO form."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([str(column.header) for column in columns])
-    for row in rows:
-        writer.writerow([_csv_cell(value) for value in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    buffer = io.BytesIO()
+    write_csv_to(buffer, columns, rows)
+    return buffer.getvalue()
+
+
+def write_csv_to(target, columns, rows):
+    """:func:`write_csv` into the binary file ``target``, row by row (constant memory)."""
+    text = io.TextIOWrapper(target, encoding="utf-8-sig", newline="")
+    try:
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow([str(column.header) for column in columns])
+        for row in rows:
+            writer.writerow([_csv_cell(value) for value in row])
+        text.flush()
+    finally:
+        text.detach()  # ``target`` stays open for the caller

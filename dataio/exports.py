@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.models import Member, Organization, Prospect
-from core.spreadsheets import OutColumn, write_csv, write_xlsx
+from core.spreadsheets import OutColumn, write_csv, write_csv_to, write_xlsx, write_xlsx_to
 from dataio.enterprise_imports import ENTERPRISE_COLUMNS, ENTERPRISE_IGNORED
 from dataio.imports import MEMBER_COLUMNS, MEMBER_IGNORED
 from enterprises.filtersets import EnterpriseFilterSet, MassOrganizationFilterSet
@@ -254,3 +254,25 @@ def export_file(kind, user, *, data=None, request=None, file_format="xlsx", coll
     else:
         content, content_type = write_xlsx(export.out_columns(), rows, title=export.title), XLSX_CONTENT_TYPE
     return content, content_type, f"{kind}.{file_format}"
+
+
+def write_export(target, kind, user, *, data=None, request=None, file_format="xlsx", collect_ids=None, progress=None):
+    """Write an export into the binary file ``target`` row by row, in constant memory (the task of a
+    large export); ``progress(rows written)`` is called as it goes. Returns the number of rows."""
+    export = KINDS[kind]
+    queryset = export_queryset(kind, user, data=data, request=request)
+    written = 0
+
+    def counted(rows):
+        nonlocal written
+        for written, row in enumerate(rows, start=1):  # noqa: B007 (``written`` is read after the loop)
+            yield row
+            if progress is not None and written % 500 == 0:
+                progress(written)
+
+    rows = counted(export.rows(queryset, collect_ids))
+    if file_format == "csv":
+        write_csv_to(target, export.out_columns(), rows)
+    else:
+        write_xlsx_to(target, export.out_columns(), rows, title=export.title)
+    return written

@@ -1,16 +1,15 @@
 """Pages of the data exchange: import templates, upload → preview → commit, exports and change history.
 
-The uploaded file is kept server-side (``var/imports/<token>``, with the user, the kind and the
-organisation it was uploaded for) between the preview and the commit; the commit reads that file
-again and re-checks every row, so nothing the browser sends back is trusted but the token, and a
-token only works for the user who uploaded it.
+The uploaded file is kept server-side (``dataio.uploads``: the "files" storage, with the user, the
+kind and the organisation it was uploaded for) between the preview and the commit; the commit reads
+that file again and re-checks every row, so nothing the browser sends back is trusted but the
+token, and a token only works for the user who uploaded it. The commit of a file of more than
+``IMPORT_TASK_ROWS`` rows and an export of more than ``EXPORT_TASK_ROWS`` rows run as tasks
+(``dataio.tasks``): the user is sent to the task's page, which shows its progress and its result.
 """
 
 import datetime
-import json
-import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 from django import forms
 from django.conf import settings
@@ -19,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, OuterRef, Q, Subquery
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -30,12 +29,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from branches.models import Member, MembershipPeriod, Organization, Prospect
 from core.scoping import scope_for
 from core.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, SpreadsheetError, write_csv, write_xlsx
-from dataio import exports
+from dataio import exports, tasks, uploads
 from dataio.enterprise_imports import ENTERPRISE_COLUMNS, RETURN_COLUMNS, import_enterprises, import_returns
 from dataio.imports import MEMBER_COLUMNS, import_members, template_columns, template_rows
 from enterprises.models import Enterprise, MassOrganization, MembershipReturn
 
-UPLOAD_LIFETIME = datetime.timedelta(hours=2)
 #: Above this many organisations the upload form asks for a code instead of listing them.
 SELECT_LIMIT = 300
 PREVIEW_ROWS = 500
@@ -56,10 +54,6 @@ IMPORT_KINDS = {
         "returns", gettext_lazy("Membership returns of mass organisations"), RETURN_COLUMNS, import_returns
     ),
 }
-
-
-def upload_dir():
-    return Path(getattr(settings, "IMPORT_UPLOAD_DIR", settings.BASE_DIR / "var" / "imports"))
 
 
 def _attachment(content, content_type, filename):
@@ -98,6 +92,8 @@ def export(request):
     data = request.GET.copy()
     for key in ("kind", "format"):
         data.pop(key, None)
+    if exports.export_queryset(kind, request.user, data=data, request=request).count() > settings.EXPORT_TASK_ROWS:
+        return redirect("tasks:job", tasks.start_export(request, kind, data, file_format).pk)
     collected = [] if kind == "members" else None
     content, content_type, filename = exports.export_file(
         kind, request.user, data=data, request=request, file_format=file_format, collect_ids=collected
@@ -147,62 +143,6 @@ def _require_importer(user):
         raise PermissionDenied(_("Your role only reads these records."))
 
 
-def _token_paths(token):
-    if not token or not token.replace("-", "").replace("_", "").isalnum() or len(token) > 64:
-        raise Http404
-    folder = upload_dir()
-    return folder / f"{token}.bin", folder / f"{token}.json"
-
-
-def _forget_stale_uploads(folder):
-    """Uploads never committed are deleted once they are older than UPLOAD_LIFETIME."""
-    cutoff = (timezone.now() - UPLOAD_LIFETIME).timestamp()
-    for path in folder.glob("*"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-        except OSError:
-            continue
-
-
-def _store_upload(user, kind, organization, upload):
-    folder = upload_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    _forget_stale_uploads(folder)
-    token = secrets.token_urlsafe(24)
-    data_path, meta_path = _token_paths(token)
-    with data_path.open("wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    meta = {
-        "user": user.pk,
-        "kind": kind,
-        "organization": organization.pk,
-        "filename": Path(upload.name).name,
-        "uploaded": timezone.now().isoformat(),
-    }
-    meta_path.write_text(json.dumps(meta))
-    return token
-
-
-def _load_upload(user, token):
-    """The stored upload of ``token``, only for the user who uploaded it and while it is fresh."""
-    data_path, meta_path = _token_paths(token)
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, ValueError):
-        raise Http404 from None
-    uploaded = parse_datetime(meta.get("uploaded", ""))
-    if meta.get("user") != user.pk or uploaded is None or timezone.now() - uploaded > UPLOAD_LIFETIME:
-        raise Http404
-    return data_path, meta
-
-
-def _discard(token):
-    for path in _token_paths(token):
-        path.unlink(missing_ok=True)
-
-
 def _preview_context(result):
     errors = [row for row in result.rows if row.errors]
     others = [row for row in result.rows if not row.errors]
@@ -224,16 +164,18 @@ def import_upload(request):
         kind = IMPORT_KINDS[form.cleaned_data["kind"]]
         organization = form.cleaned_data["organization"]
         upload = form.cleaned_data["file"]
-        token = _store_upload(request.user, kind.key, organization, upload)
-        data_path, meta = _load_upload(request.user, token)
+        token = uploads.store(request.user, kind.key, organization, upload)
+        data_name, meta = uploads.load(request.user, token)
         try:
-            result = kind.run(
-                data_path, organization=organization, acting_user=request.user, dry_run=True, filename=meta["filename"]
-            )
+            with uploads.open_file(data_name) as source:
+                result = kind.run(
+                    source, organization=organization, acting_user=request.user, dry_run=True, filename=meta["filename"]
+                )
         except SpreadsheetError as exc:
-            _discard(token)
+            uploads.discard(token)
             form.add_error("file", exc.message)
             return render(request, "io/import_upload.html", context, status=400)
+        uploads.describe(token, {**meta, "rows": len(result.rows)})
         context.update(_preview_context(result), token=token, kind=kind, organization=organization)
         return render(request, "io/import_preview.html", context)
     return render(request, "io/import_upload.html", context, status=400 if form.errors else 200)
@@ -253,28 +195,31 @@ def _initial(request):
 def import_commit(request, token):
     """Read the stored file again, check every row again and write it all, or nothing."""
     _require_importer(request.user)
-    data_path, meta = _load_upload(request.user, token)
+    data_name, meta = uploads.load(request.user, token)
     kind = IMPORT_KINDS.get(meta["kind"])
     organization = Organization.objects.editable_by(request.user).filter(pk=meta["organization"]).first()
     if kind is None or organization is None:
         raise PermissionDenied(_("You may not change the records of this organisation."))
+    if meta.get("rows", 0) > settings.IMPORT_TASK_ROWS:
+        return redirect("tasks:job", tasks.start_import(request.user, token, meta).pk)
     try:
-        result = kind.run(
-            data_path, organization=organization, acting_user=request.user, dry_run=False, filename=meta["filename"]
-        )
+        with uploads.open_file(data_name) as source:
+            result = kind.run(
+                source, organization=organization, acting_user=request.user, dry_run=False, filename=meta["filename"]
+            )
     except SpreadsheetError as exc:
-        _discard(token)
+        uploads.discard(token)
         return render(request, "io/import_upload.html", {"form": None, "file_error": exc.message}, status=400)
     context = {"token": token, "kind": kind, "organization": organization}
     context.update(_preview_context(result))
     if result.has_errors:
         return render(request, "io/import_preview.html", context, status=409)
-    _discard(token)
-    context["changeset_url"] = _changeset_url_for_import(request.user, result)
+    uploads.discard(token)
+    context["changeset_url"] = changeset_url_for_import(request.user, result)
     return render(request, "io/import_done.html", context)
 
 
-def _changeset_url_for_import(user, result):
+def changeset_url_for_import(user, result):
     from dataio.imports import change_reason
 
     return reverse("io:changes") + "?" + _query({"reason": change_reason(result.filename), "user": user.pk})

@@ -9,21 +9,20 @@ data version they were counted at (``reports.rollups.data_version``, bumped by e
 - figures of an older version whose recount took less than ``REPORTS_BACKGROUND_RECOUNT_SECONDS``
   are recounted while the user waits (small committees: always exact);
 - otherwise the older figures are served, marked as such with the time they were counted at, and
-  one recount starts in the background (one at a time per committee and date, across processes
-  when the cache is shared, e.g. Redis); the next view shows its result.
+  one recount is enqueued on the task queue (:func:`recount`; one at a time per committee and date,
+  across processes when the cache is shared, e.g. Redis); the next view after it shows its result.
 """
 
-import contextvars
 import dataclasses
+import datetime
 import logging
-import threading
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import close_old_connections, connections
 from django.utils import timezone
+from django_tasks import task
 
 from config import routers
 from reports import engine, rollups
@@ -37,7 +36,8 @@ LIST_LIMIT = 50
 #: How long counted figures stay in the cache at all.
 CACHE_SECONDS = 24 * 3600
 
-#: How long a background recount may hold its lock before another process may start one.
+#: How long a queued or running recount holds its lock at most: a recount that died (its worker
+#: killed) blocks no other after this long.
 LOCK_SECONDS = 300
 
 
@@ -80,37 +80,40 @@ def count(organization, date):
     return figures
 
 
+def _lock_key(organization, date):
+    return _key(organization, date) + ":recounting"
+
+
 def _recount_in_background(organization, date):
-    lock = _key(organization, date) + ":recounting"
+    """Enqueue one recount of ``organization`` on ``date`` unless one is queued or running already.
+
+    The lock lives in the cache for at most ``LOCK_SECONDS`` and the task releases it when it ends,
+    however it ends: a worker killed mid-recount leaves it to expire; nothing waits on it.
+    """
+    lock = _lock_key(organization, date)
     if not cache.add(lock, True, LOCK_SECONDS):
-        return  # another request or process is recounting already
-
-    def recount():
-        try:
-            count(organization, date)
-        except Exception:
-            logger.exception("background recount of %s on %s failed", organization.code, date)
-        finally:
-            cache.delete(lock)
-
-    start_background(recount)
+        return  # another request or process has one queued or running
+    try:
+        recount.enqueue(organization.pk, date.isoformat(), lock)
+    except Exception:
+        cache.delete(lock)
+        logger.exception("could not enqueue the recount of %s on %s", organization.code, date)
 
 
-def start_background(function):
-    """Run ``function`` in a daemon thread with database connections of its own, closed at its
-    end (tests replace this to run the function at once). The thread reads where the request
-    reads (the replica for a report request: the context is copied)."""
+@task()
+def recount(organization_id, date, lock):
+    """The background recount of the dashboard's figures (a task of the task queue; see the module)."""
+    from branches.models import Organization
 
-    def run():
-        close_old_connections()
-        try:
-            function()
-        finally:
-            connections.close_all()  # this thread's connections only
-
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="reports-recount", daemon=True)
-    thread.start()
-    return thread
+    try:
+        # Where the dashboard's request reads: the replica when one is configured (count() keeps
+        # figures read from a lagging standby as of no version).
+        with routers.reading_from_replica():
+            organization = Organization.objects.filter(pk=organization_id).first()
+            if organization is not None:
+                count(organization, datetime.date.fromisoformat(date))
+    finally:
+        cache.delete(lock)  # a recount that failed is tried again by the next view
 
 
 def structure_and_gaps(organization, date):

@@ -58,6 +58,17 @@ def _recount_while_waiting(settings):
     settings.REPORTS_BACKGROUND_RECOUNT_SECONDS = 3600
 
 
+@pytest.fixture(autouse=True)
+def files_dir(settings, tmp_path):
+    """Uploads and task results go to a folder of the test (``STORAGES["files"]``); returns it."""
+    folder = tmp_path / "files"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "files": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(folder)}},
+    }
+    return folder
+
+
 @pytest.fixture
 def two_factor_required(settings):
     """Two-factor authentication as in production: required for administrators and department staff."""

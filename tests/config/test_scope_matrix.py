@@ -23,11 +23,14 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import translation
 
 from branches.choices import RoleKey
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from core.jobs import files_storage
+from core.models import Job
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 from reports.metrics import Metric
 from reports.models import Target
@@ -127,6 +130,10 @@ REGISTRY = {
     "io:changes": R(LIST),
     "io:changeset": R(LIST),
     "io:record_history": R(RECORD_READ, Member),
+    # Background tasks (secretary A's export of branch A's members): its owner and administrators only
+    "tasks:job": R(RECORD_READ, Job),
+    "tasks:status": R(RECORD_READ, Job),
+    "tasks:download": R(RECORD_READ, Job),
     # API v1
     "api:api-root": R(PUBLIC),
     "api:schema": R(PUBLIC),
@@ -234,6 +241,16 @@ def records(tree, secretary_a, secretary_b, department, administrator):
     mass = MassOrganizationFactory(enterprise=tree.enterprise_a, name="Công đoàn Kín Đáo")
     MembershipReturnFactory(mass_organization=mass)
     target = TargetFactory(committee=tree.committee, year=2024, metric=Metric.MEMBERS_ADMITTED, value=7)
+    export = files_storage().save("exports/matrix/members.csv", ContentFile("Trịnh Bí Mật,001199887766\n".encode()))
+    job = Job.objects.create(
+        kind="export",
+        title="Export",
+        owner=secretary_a,
+        status=Job.Status.SUCCEEDED,
+        result_name=export,
+        result_filename="members.csv",
+        message="Trịnh Bí Mật",
+    )
     return SimpleNamespace(
         tree=tree,
         personas=SimpleNamespace(
@@ -247,6 +264,7 @@ def records(tree, secretary_a, secretary_b, department, administrator):
             Organization: tree.branch_a,
             Locality: tree.commune,
             Target: target,
+            Job: job,
             RoleAssignment: secretary_a.role_assignments.get(),
             get_user_model(): secretary_a,
         },
@@ -274,6 +292,7 @@ def fill(pattern, entry, records):
         "code": records.tree.branch_a.code,
         "tax_code": records.tree.enterprise_a.tax_code,
         "token": "0" * 32,
+        "job_id": records.by_model[Job].pk,
         "model_key": "member",
         "format": "json",
         "content_type_id": "1",

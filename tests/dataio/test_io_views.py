@@ -7,7 +7,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
@@ -20,10 +19,9 @@ from tests.dataio.test_io_members_import import csv_bytes, member_row
 from tests.factories import MassOrganizationFactory, MemberFactory, ProspectFactory
 
 
-@pytest.fixture(autouse=True)
-def upload_dir(tmp_path):
-    with override_settings(IMPORT_UPLOAD_DIR=tmp_path / "imports"):
-        yield tmp_path / "imports"
+@pytest.fixture
+def upload_dir(files_dir):
+    return files_dir / "imports"
 
 
 @pytest.fixture(autouse=True)

@@ -231,14 +231,21 @@ def test_writes_bump_the_data_version_once_more_after_their_commit(db, django_ca
     assert rollups.data_version() == version_before_commit + 1
 
 
-def test_a_slow_recount_runs_once_in_the_background_while_the_previous_figures_are_shown_marked(
-    client, department, tree, secretary_a, settings, monkeypatch
+@pytest.fixture
+def queued(settings):
+    """Tasks are queued and not run (django-tasks' dummy backend): the list of their results."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    from django_tasks import default_task_backend
+
+    return default_task_backend.results
+
+
+def test_a_slow_recount_runs_once_as_a_task_while_the_previous_figures_are_shown_marked(
+    client, department, tree, secretary_a, settings, queued
 ):
     settings.REPORTS_BACKGROUND_RECOUNT_SECONDS = 0  # every recount counts as slow
-    scheduled = []
-    monkeypatch.setattr(figures, "start_background", scheduled.append)
     members = figure(dashboard(client, department), "structure", "members")  # nothing cached: counted now
-    assert scheduled == []
+    assert queued == []
 
     admit(secretary_a, tree, "001091000001")
     stale = dashboard(client, department)
@@ -247,9 +254,10 @@ def test_a_slow_recount_runs_once_in_the_background_while_the_previous_figures_a
         assert response.context["figures"].stale is True
         assert figure(response, "structure", "members") == members
         assert 'id="figures-stale"' in response.content.decode()
-    assert len(scheduled) == 1  # one recount at a time per committee and date
+    assert len(queued) == 1  # one recount at a time per committee and date
+    assert queued[0].task.func is figures.recount.func
 
-    scheduled[0]()
+    queued[0].task.call(*queued[0].args, **queued[0].kwargs)
     fresh = dashboard(client, department)
     assert fresh.context["figures"].stale is False
     assert fresh.context["figures"].from_cache is True
@@ -257,32 +265,70 @@ def test_a_slow_recount_runs_once_in_the_background_while_the_previous_figures_a
     assert 'id="figures-stale"' not in fresh.content.decode()
 
 
-def test_a_quick_recount_is_done_while_the_user_waits(client, department, tree, secretary_a, settings, monkeypatch):
+def test_a_quick_recount_is_done_while_the_user_waits(client, department, tree, secretary_a, settings, queued):
     settings.REPORTS_BACKGROUND_RECOUNT_SECONDS = 60
-    scheduled = []
-    monkeypatch.setattr(figures, "start_background", scheduled.append)
     members = figure(dashboard(client, department), "structure", "members")
     admit(secretary_a, tree, "001091000002")
     after = dashboard(client, department)
     assert after.context["figures"].stale is False
     assert figure(after, "structure", "members") == members + 1
-    assert scheduled == []
+    assert queued == []
+
+
+def test_a_recount_that_fails_releases_its_lock_and_the_next_view_enqueues_another(
+    client, department, tree, secretary_a, settings, queued, monkeypatch
+):
+    settings.REPORTS_BACKGROUND_RECOUNT_SECONDS = 0
+    dashboard(client, department)
+    admit(secretary_a, tree, "001091000004")
+    dashboard(client, department)
+    assert len(queued) == 1
+
+    def broken(organization, date):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(figures, "count", broken)
+    with pytest.raises(RuntimeError):
+        queued[0].task.call(*queued[0].args, **queued[0].kwargs)
+    monkeypatch.undo()
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    settings.REPORTS_BACKGROUND_RECOUNT_SECONDS = 0
+    from django_tasks import default_task_backend
+
+    assert dashboard(client, department).context["figures"].stale is True
+    assert len(default_task_backend.results) == 1  # the lock was released: a new recount is queued
+
+
+def test_a_lock_left_by_a_killed_worker_expires(tree, queued, monkeypatch):
+    date = D(2024, 12, 31)
+    figures._recount_in_background(tree.city, date)
+    figures._recount_in_background(tree.city, date)
+    assert len(queued) == 1
+    # The worker died with the recount: nothing released the lock; it expires after LOCK_SECONDS.
+    assert cache.get(figures._lock_key(tree.city, date)) is True
+    clock = [0.0]
+    real_time = __import__("time").time
+    monkeypatch.setattr("django.core.cache.backends.locmem.time.time", lambda: real_time() + clock[0])
+    clock[0] = figures.LOCK_SECONDS + 1
+    figures._recount_in_background(tree.city, date)
+    assert len(queued) == 2
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_background_recount_runs_in_its_own_thread_and_connection(
-    client, department, tree, secretary_a, settings, monkeypatch
-):
+def test_the_recount_runs_in_a_real_database_worker(client, department, tree, secretary_a, settings):
+    """The database backend and its worker (``manage.py db_worker --batch``: run the queue, then stop)."""
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.REPORTS_BACKGROUND_RECOUNT_SECONDS = 0
-    threads = []
-    start = figures.start_background
-    monkeypatch.setattr(figures, "start_background", lambda function: threads.append(start(function)))
     members = figure(dashboard(client, department), "structure", "members")
     admit(secretary_a, tree, "001091000003")
     assert dashboard(client, department).context["figures"].stale is True
-    assert len(threads) == 1
-    threads[0].join(timeout=30)
-    assert not threads[0].is_alive()
+    assert DBTaskResult.objects.ready().count() == 1
+
+    call_command("db_worker", batch=True, interval=0, verbosity=0)
+    assert DBTaskResult.objects.successful().count() == 1
     fresh = dashboard(client, department)
     assert fresh.context["figures"].stale is False
     assert figure(fresh, "structure", "members") == members + 1
