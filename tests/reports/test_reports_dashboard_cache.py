@@ -187,6 +187,14 @@ def test_the_member_fields_the_reports_do_not_read_change_no_figure(tree):
         "citizen_id": lambda m, i: f"0010990{i:05d}",
         "party_card_number": lambda m, i: f"KHAC{i:06d}",
         "position": lambda m, i: "manager" if m.position != "manager" else "worker",
+        # The profile (form 2-HSĐV): read by the statutory forms, which are counted live, not cached.
+        "ethnicity": lambda m, i: "02",
+        "religion": lambda m, i: "buddhism",
+        "general_education": lambda m, i: "12/12",
+        "professional_qualification": lambda m, i: "university",
+        "political_theory": lambda m, i: "elementary",
+        "youth_union_member_at_admission": lambda m, i: True,
+        "hometown": lambda m, i: "Huế",
     }
     bookkeeping = {"id", "created", "updated", "version"}
     unread = {f.attname for f in Member._meta.concrete_fields} - set(rollups.REPORTED_MEMBER_FIELDS) - bookkeeping
