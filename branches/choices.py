@@ -155,3 +155,12 @@ MEMBER_PROFILE_FIELDS = (
     "youth_union_member_at_admission",
     "hometown",
 )
+
+
+class ApprovalStatus(models.TextChoices):
+    """A period's figures of one organisation (no record: open)."""
+
+    OPEN = "open", _("open")
+    SUBMITTED = "submitted", _("submitted")
+    APPROVED = "approved", _("approved")
+    RETURNED = "returned", _("returned")

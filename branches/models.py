@@ -11,6 +11,7 @@ from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
 from branches.choices import (
     GRASSROOTS_KINDS,
+    ApprovalStatus,
     Ethnicity,
     MemberStatus,
     OrganizationKind,
@@ -455,3 +456,55 @@ def enterprise_model():
 def locality_model():
     """``enterprises.Locality``, reached through the organisation's foreign key (see :func:`enterprise_model`)."""
     return Organization._meta.get_field("locality").related_model
+
+
+class PeriodApproval(TimestampedModel):
+    """The approval of an organisation's figures of a year or a half-year (``half`` 0: the whole year).
+
+    Submitted by the organisation (its secretary, or its committee's department), approved or returned
+    by the department of the committee above (the root committee's department approves its own);
+    an approved period locks, for the organisation's subtree, every write dated inside it
+    (``branches.approvals.check_open``). Every step is kept in the history.
+    """
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.CASCADE, related_name="approvals"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    half = models.PositiveSmallIntegerField(_("half-year"), default=0, help_text=_("1 or 2; 0: the whole year."))
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("to"))
+    status = models.CharField(_("status"), max_length=20, choices=ApprovalStatus.choices, default=ApprovalStatus.OPEN)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("submitted by"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("approved or returned by"), on_delete=models.PROTECT, null=True,
+        blank=True, related_name="+",
+    )  # fmt: skip
+    decided_at = models.DateTimeField(_("approved or returned at"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True, default="")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organization__path", "year", "half"]
+        verbose_name = _("approval of figures")
+        verbose_name_plural = _("approvals of figures")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "year", "half"], name="approval_one_per_period"),
+            models.CheckConstraint(condition=Q(half__in=(0, 1, 2)), name="approval_half_0_1_or_2"),
+            models.CheckConstraint(condition=Q(status__in=ApprovalStatus.values), name="approval_status_known"),
+        ]
+        indexes = [models.Index(fields=["status", "starts_on", "ends_on"], name="approval_status_period")]
+
+    def __str__(self):
+        return f"{self.organization.code} {self.period_label} ({self.get_status_display()})"
+
+    @property
+    def period_label(self):
+        if self.half:
+            return _("half %(half)s of %(year)s") % {"half": self.half, "year": self.year}
+        return str(self.year)

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from branches.approvals import check_open
 from branches.choices import (
     ALLOWED_PARENT_KINDS,
     GRASSROOTS_KINDS,
@@ -122,6 +123,7 @@ def establish_organization(
     if established_on is not None:
         if established_on > today():
             errors.add("established_on", _("The date of establishment cannot be in the future."))
+        check_open(errors, parent, established_on, "established_on")
         if parent is not None and established_on < parent.established_on:
             errors.add(
                 "established_on",
@@ -212,6 +214,7 @@ def dissolve_organization(acting_user, organization, *, on, destination=None, ex
         errors.add("dissolved_on", _("An organisation cannot be dissolved before it was established."))
     if on > today():
         errors.add("dissolved_on", _("The date of dissolution cannot be in the future."))
+    check_open(errors, organization, on, "dissolved_on")
     active_children = Organization.objects.children_of(organization).active_on(on)
     if active_children.exists():
         errors.add(
@@ -432,6 +435,7 @@ def admit_member(
     )
     check_person(errors, citizen_id=citizen_id, party_card_number=party_card_number, date_of_birth=date_of_birth)
     check_enterprise(errors, acting_user, enterprise)
+    check_open(errors, organization, admitted_on, "admitted_on")
     if prospect is not None:
         prospect = lock_for_update(prospect)
         if prospect.stage not in OPEN_PROSPECT_STAGES:
@@ -527,6 +531,7 @@ def recognize_official(acting_user, member, *, official_on, expected_version=Non
             errors.add("official_on", _("A member becomes official after admission, not before."))
         if official_on > today():
             errors.add("official_on", _("The date of recognition cannot be in the future."))
+        check_open(errors, member.organization, official_on, "official_on")
     errors.raise_if_any()
     member.official_on = official_on
     return save_with_history(member, acting_user)
@@ -551,6 +556,8 @@ def transfer_member(acting_user, member, *, on, to_organization=None, expected_v
             errors.add("on", _("The date of transfer cannot be in the future."))
         if to_organization is not None:
             _check_destination(errors, to_organization, on, exclude=member.organization, field="to_organization")
+            check_open(errors, to_organization, on, "on")
+        check_open(errors, member.organization, on, "on")
     errors.raise_if_any()
     if to_organization is None:
         _close_period(period, on, PeriodEndReason.RESIDENCE, acting_user)
@@ -581,6 +588,7 @@ def record_leaving(acting_user, member, *, on, reason, expected_version=None):
             )
         if on > today():
             errors.add("on", _("The date cannot be in the future."))
+        check_open(errors, member.organization, on, "on")
     errors.raise_if_any()
     _close_period(period, on, reason, acting_user)
     member.status = MemberStatus.LEFT

@@ -1,0 +1,135 @@
+"""Approval of a period's figures bottom-up, the lock it sets on writes dated in the period, reopening."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from branches import approvals, services
+from branches.choices import ApprovalStatus, PeriodEndReason, RoleKey
+from branches.models import PeriodApproval
+from tests.api_conftest import *  # noqa: F403
+from tests.api_conftest import API
+from tests.factories import MemberFactory, RoleAssignmentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+D = datetime.date
+
+
+@pytest.fixture
+def city_department(tree):
+    user = UserFactory(username="city_department")
+    RoleAssignmentFactory(user=user, role=RoleKey.DEPARTMENT, organization=tree.city)
+    return user
+
+
+@pytest.fixture
+def approved_2024(tree, secretary_a, secretary_b, department, city_department):
+    """Both branches submitted and approved by DIST's department, DIST submitted and approved by the city's."""
+    for secretary, branch in ((secretary_a, tree.branch_a), (secretary_b, tree.branch_b)):
+        approvals.submit(secretary, branch, year=2024)
+        approvals.approve(department, branch, year=2024)
+    approvals.submit(department, tree.committee, year=2024)
+    approvals.approve(city_department, tree.committee, year=2024)
+    return tree
+
+
+def admit(user, organization, on, citizen_id="001190000001"):
+    return services.admit_member(
+        user, organization=organization, admitted_on=on, full_name="Lê Văn Mới", sex="male",
+        date_of_birth=D(1990, 1, 1), citizen_id=citizen_id,
+    )  # fmt: skip
+
+
+def test_a_committee_is_approved_only_after_all_its_children(tree, secretary_a, department, city_department):
+    approvals.submit(secretary_a, tree.branch_a, year=2024)
+    approvals.approve(department, tree.branch_a, year=2024)
+    with pytest.raises(ValidationError) as caught:
+        approvals.submit(department, tree.committee, year=2024)
+    assert "BR-B" in str(caught.value)
+    with pytest.raises(ValidationError):
+        approvals.approve(city_department, tree.committee, year=2024)
+
+
+def test_a_secretary_cannot_approve_and_a_department_cannot_approve_its_own(tree, secretary_a, department):
+    approvals.submit(secretary_a, tree.branch_a, year=2024)
+    with pytest.raises(PermissionDenied):
+        approvals.approve(secretary_a, tree.branch_a, year=2024)
+    with pytest.raises(PermissionDenied):
+        approvals.approve(department, tree.committee, year=2024)  # DIST's own: the city's department approves
+
+
+def test_figures_must_be_submitted_before_approval_and_returned_with_a_comment(tree, secretary_a, department):
+    with pytest.raises(ValidationError):
+        approvals.approve(department, tree.branch_a, year=2024)
+    approvals.submit(secretary_a, tree.branch_a, year=2024)
+    with pytest.raises(ValidationError):
+        approvals.return_figures(department, tree.branch_a, year=2024, comment=" ")
+    returned = approvals.return_figures(department, tree.branch_a, year=2024, comment="Thiếu 2 đảng viên")
+    assert returned.status == ApprovalStatus.RETURNED
+    approvals.submit(secretary_a, tree.branch_a, year=2024)  # resubmitted after correction
+    assert approvals.approve(department, tree.branch_a, year=2024).status == ApprovalStatus.APPROVED
+
+
+def test_the_root_department_approves_its_own_after_the_children(approved_2024, city_department):
+    approval = approvals.approve(city_department, approved_2024.city, year=2024)
+    assert approval.status == ApprovalStatus.APPROVED and approval.decided_by == city_department
+
+
+def test_an_approved_period_locks_admissions_dated_in_it_with_a_message(approved_2024, secretary_a):
+    with pytest.raises(ValidationError) as caught:
+        admit(secretary_a, approved_2024.branch_a, D(2024, 6, 1))
+    message = " ".join(caught.value.message_dict["admitted_on"])
+    assert "2024" in message and "DIST" in message and "city_department" in message and "CITY" in message
+    assert admit(secretary_a, approved_2024.branch_a, D(2025, 1, 2)).pk  # after the period: open
+
+
+def test_the_lock_covers_the_other_lifecycle_writes(approved_2024, secretary_a, administrator):
+    member = MemberFactory(organization=approved_2024.branch_a, admitted_on=D(2023, 1, 1), official_on=None)
+    for call in (
+        lambda: services.recognize_official(secretary_a, member, official_on=D(2024, 1, 1)),
+        lambda: services.transfer_member(secretary_a, member, on=D(2024, 5, 1), to_organization=approved_2024.branch_b),
+        lambda: services.record_leaving(secretary_a, member, on=D(2024, 5, 1), reason=PeriodEndReason.RESIGNED),
+        lambda: services.dissolve_organization(administrator, approved_2024.branch_b, on=D(2024, 5, 1)),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            call()
+        assert "locked" in str(caught.value)
+
+
+def test_the_api_refuses_a_locked_admission_with_400(api, approved_2024):
+    payload = {
+        "organization": "BR-A", "admitted_on": "2024-03-01", "full_name": "Lê Thị Hồng", "sex": "female",
+        "date_of_birth": "1990-01-01", "citizen_id": "001190000001",
+    }  # fmt: skip
+    response = api.secretary_a.post(f"{API}members/", payload, format="json")
+    assert response.status_code == 400 and "admitted_on" in response.json()
+
+
+def test_reopening_reopens_the_approvals_above_and_is_audited(approved_2024, department, city_department, secretary_a):
+    with pytest.raises(ValidationError):
+        approvals.reopen(department, approved_2024.branch_a, year=2024, reason="")
+    reopened = approvals.reopen(department, approved_2024.branch_a, year=2024, reason="Sai ngày kết nạp")
+    assert {item.organization.code for item in reopened} == {"BR-A", "DIST"}
+    statuses = dict(PeriodApproval.objects.values_list("organization__code", "status"))
+    assert statuses == {"BR-A": "open", "BR-B": "approved", "DIST": "open"}
+    assert admit(secretary_a, approved_2024.branch_a, D(2024, 6, 1)).pk
+    history = PeriodApproval.objects.get(organization=approved_2024.branch_a).history.order_by("history_date")
+    assert [h.status for h in history] == ["submitted", "approved", "open"]
+    assert history.last().history_user == department
+
+
+def test_a_secretary_cannot_reopen(approved_2024, secretary_a):
+    with pytest.raises(PermissionDenied):
+        approvals.reopen(secretary_a, approved_2024.branch_a, year=2024, reason="x")
+
+
+def test_a_half_year_approval_locks_only_its_half(tree, secretary_a, department):
+    approvals.submit(secretary_a, tree.branch_a, year=2024, half=1)
+    approvals.approve(department, tree.branch_a, year=2024, half=1)
+    with pytest.raises(ValidationError):
+        admit(secretary_a, tree.branch_a, D(2024, 6, 30))
+    assert admit(secretary_a, tree.branch_a, D(2024, 7, 1)).pk
+    with pytest.raises(ValidationError):
+        approvals.submit(secretary_a, tree.branch_a, year=2024, half=3)
