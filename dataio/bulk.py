@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from branches.approvals import Locks
 from branches.choices import MEMBER_PROFILE_FIELDS
 from branches.models import Member, MembershipPeriod, Organization
 from branches.services import (
@@ -437,6 +438,7 @@ def _member_planner(acting_user, *, organization, items, lock):
         "visible_enterprises": visible_enterprises,
         "build_member": InstanceBuilder(Member),
         "clean": FieldCleaner(Member),
+        "locks": Locks(),
     }
 
     def plan(item):
@@ -467,6 +469,7 @@ def _plan_admission(
     visible_enterprises,
     build_member,
     clean,
+    locks,
     **_context,
 ):
     get = item.values.get
@@ -487,6 +490,7 @@ def _plan_admission(
         holders=holders,
     )
     check_enterprise(errors, acting_user, enterprise, visible_ids=visible_enterprises)
+    locks.check(errors, destination, admitted_on, "admitted_on")
     member = build_member(
         admitted_member_fields(
             organization=destination,

@@ -133,3 +133,18 @@ def test_a_half_year_approval_locks_only_its_half(tree, secretary_a, department)
     assert admit(secretary_a, tree.branch_a, D(2024, 7, 1)).pk
     with pytest.raises(ValidationError):
         approvals.submit(secretary_a, tree.branch_a, year=2024, half=3)
+
+
+def test_the_members_import_refuses_admissions_dated_in_an_approved_period(approved_2024, secretary_a):
+    from branches.models import Member
+    from dataio.imports import import_members
+    from tests.dataio.test_io_members_import import csv_bytes, member_row
+
+    result = import_members(
+        csv_bytes([member_row(1, **{"admitted on*": "03/02/2024"}), member_row(2, **{"admitted on*": "03/02/2025"})]),
+        organization=approved_2024.branch_a,
+        acting_user=secretary_a,
+    )
+    assert result.has_errors and not result.committed and not Member.objects.exists()
+    errors = [error.message for row in result.rows for error in row.errors]
+    assert len(errors) == 1 and "DIST" in errors[0]
