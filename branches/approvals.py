@@ -245,3 +245,25 @@ class Locks:
             ):
                 errors.add(field, locked_message(approval, self.reopeners[approval.pk]))
                 return
+
+
+def status_below(organization, year, half=0):
+    """``(rows, counts)``: the organisation and each organisation directly below it active in the
+    period with its approval status (``open`` without a record), and the count per status. Three queries."""
+    starts_on, ends_on = period_dates(year, half)
+    children = [
+        child
+        for child in Organization.objects.children_of(organization)
+        if child.established_on <= ends_on and (child.dissolved_on is None or child.dissolved_on > starts_on)
+    ]
+    records = {
+        a.organization_id: a
+        for a in PeriodApproval.objects.filter(
+            organization__in=[organization, *children], year=year, half=half
+        ).select_related("submitted_by", "decided_by")
+    }
+    rows = [(org, records.get(org.pk)) for org in [organization, *children]]
+    counts = dict.fromkeys(ApprovalStatus.values, 0)
+    for _org, record in rows[1:]:
+        counts[record.status if record else ApprovalStatus.OPEN] += 1
+    return rows, counts

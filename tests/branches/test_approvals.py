@@ -148,3 +148,18 @@ def test_the_members_import_refuses_admissions_dated_in_an_approved_period(appro
     assert result.has_errors and not result.committed and not Member.objects.exists()
     errors = [error.message for row in result.rows for error in row.errors]
     assert len(errors) == 1 and "DIST" in errors[0]
+
+
+def test_approval_status_command_shows_the_tree_with_counts(approved_2024, secretary_a):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    approvals.reopen(UserFactory(is_superuser=True), approved_2024.branch_b, year=2024, reason="Sửa số liệu")
+    out = io.StringIO()
+    call_command("approval", "status", "--org", "DIST", "--year", "2024", stdout=out)
+    text = out.getvalue()
+    assert "DIST" in text and "BR-A" in text and "approved" in text and "Sửa số liệu" in text
+    assert "approved 1" in text and "open 1" in text
+    with pytest.raises(CommandError):
+        call_command("approval", "status", "--org", "NOPE", "--year", "2024", stdout=out)
