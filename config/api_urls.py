@@ -37,6 +37,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("auth/token/", obtain_auth_token, name="token"),
     path("", include("reports.api.urls")),
+    path("", include("branches.api.urls")),
     path("", include(router.urls)),
     re_path(r"^.*$", not_found),
 ]

@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from branches.api import views
@@ -10,4 +11,10 @@ router.register("users", views.UserViewSet, basename="user")
 router.register("role-assignments", views.RoleAssignmentViewSet, basename="roleassignment")
 
 #: Addresses outside the router (config/api_urls.py gathers the routers' registries in one).
-urlpatterns = []
+urlpatterns = [
+    path("approvals/", views.ApprovalView.as_view(), name="approvals"),
+    *(
+        path(f"approvals/{name}/", views.ApprovalView.as_view(step=name), name=f"approval-{name}")
+        for name in ("submit", "approve", "return", "reopen")
+    ),
+]

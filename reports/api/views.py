@@ -3,6 +3,7 @@
 import django_filters
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -209,6 +210,7 @@ class MovementReportView(ReportView):
     @extend_schema(
         summary="Member movement of a period (form 1-BTCTW), per organisation below and in total",
         parameters=[StatutoryQuerySerializer],
+        responses=OpenApiTypes.OBJECT,
         tags=["reports"],
     )
     def get(self, request):
@@ -225,6 +227,7 @@ class AdmissionsReportView(ReportView):
     @extend_schema(
         summary="New admissions of a period (form 3-BTCTW), per organisation below and in total",
         parameters=[StatutoryQuerySerializer],
+        responses=OpenApiTypes.OBJECT,
         tags=["reports"],
     )
     def get(self, request):

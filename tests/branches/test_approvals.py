@@ -95,7 +95,7 @@ def test_the_lock_covers_the_other_lifecycle_writes(approved_2024, secretary_a, 
     ):
         with pytest.raises(ValidationError) as caught:
             call()
-        assert "locked" in str(caught.value)
+        assert "CITY" in str(caught.value) and "DIST" in str(caught.value)
 
 
 def test_the_api_refuses_a_locked_admission_with_400(api, approved_2024):
@@ -163,3 +163,40 @@ def test_approval_status_command_shows_the_tree_with_counts(approved_2024, secre
     assert "approved 1" in text and "open 1" in text
     with pytest.raises(CommandError):
         call_command("approval", "status", "--org", "NOPE", "--year", "2024", stdout=out)
+
+
+def test_api_lists_submits_approves_returns_and_reopens_in_scope(api, api_as, tree, department, city_department):
+    submitted = api.secretary_a.post(f"{API}approvals/submit/", {"organization": "BR-A", "year": 2024}, format="json")
+    assert submitted.status_code == 200, submitted.content
+    assert submitted.json()["status"] == "submitted" and submitted.json()["submitted_by"] == "secretary_a"
+    refused = api.secretary_a.post(f"{API}approvals/approve/", {"organization": "BR-A", "year": 2024}, format="json")
+    assert refused.status_code == 403
+    outside = api.secretary_b.post(f"{API}approvals/submit/", {"organization": "BR-A", "year": 2024}, format="json")
+    assert outside.status_code == 404
+    returned = api.department.post(
+        f"{API}approvals/return/", {"organization": "BR-A", "year": 2024, "comment": ""}, format="json"
+    )
+    assert returned.status_code == 400 and "comment" in returned.json()
+    approved = api.department.post(f"{API}approvals/approve/", {"organization": "BR-A", "year": 2024}, format="json")
+    assert approved.json()["status"] == "approved" and approved.json()["decided_by"] == "department"
+    early = api.department.post(f"{API}approvals/submit/", {"organization": "DIST", "year": 2024}, format="json")
+    assert early.status_code == 400  # BR-B is not approved yet
+    listing = api.department.get(f"{API}approvals/", {"organization": "DIST", "year": 2024})
+    assert listing.status_code == 200
+    body = listing.json()
+    assert body["counts"]["approved"] == 1 and body["counts"]["open"] == 1
+    assert {child["organization"]["code"]: child["status"] for child in body["children"]} == {
+        "BR-A": "approved",
+        "BR-B": "open",
+    }
+    reopened = api.department.post(
+        f"{API}approvals/reopen/", {"organization": "BR-A", "year": 2024, "comment": "Sai sót"}, format="json"
+    )
+    assert reopened.status_code == 200 and reopened.json()["status"] == "open"
+    for params in (
+        {"organization": "DIST"},
+        {"organization": "DIST", "year": "x"},
+        {"organization": "D\x00", "year": 1},
+    ):
+        assert api.department.get(f"{API}approvals/", params).status_code == 400
+    assert api_as(None).get(f"{API}approvals/", {"organization": "DIST", "year": 2024}).status_code in (401, 403)
