@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test test-e2e venv migrate demo messages lint bench clean
+.PHONY: run run-debug test test-e2e venv migrate demo messages lint bench clean
 
 venv: $(VENV)/.installed
 
@@ -26,7 +26,13 @@ demo: migrate
 # imports and exports); Ctrl-C stops both.
 run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops) with a task worker beside it (manage.py db_worker)"
-	@echo "Local demo: DEBUG on, plain HTTP, two-factor authentication OFF (OTP_REQUIRED=0). Production: deploy/README.md"
+	@echo "Local demo: plain HTTP, two-factor authentication OFF (OTP_REQUIRED=0), friendly error pages (DEBUG off). Production: deploy/README.md"
+	DEBUG=0 HTTPS=0 OTP_REQUIRED=0 $(PY) manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	DEBUG=0 HTTPS=0 STATIC_FROM_SOURCE=1 OTP_REQUIRED=0 $(PY) manage.py runserver $(HOST):$(PORT)
+
+# The same with Django's debug pages (tracebacks, every URL pattern on a 404): for developers only.
+run-debug: demo
 	DEBUG=1 OTP_REQUIRED=0 $(PY) manage.py db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 OTP_REQUIRED=0 $(PY) manage.py runserver $(HOST):$(PORT)

@@ -57,6 +57,18 @@ class PeriodEndReason(models.TextChoices):
     EXPELLED = "expelled", _("expelled")
     STRUCK_OFF = "struck_off", _("struck off")
     DIED = "died", _("died")
+    MERGED = "merged", _("organisation merged")
+
+
+class OrganizationChange(models.TextChoices):
+    """What began (or ended) a dated state of an organisation."""
+
+    ESTABLISHED = "established", _("established")
+    RENAMED = "renamed", _("renamed")
+    MOVED = "moved", _("moved")
+    MERGED = "merged", _("merged")
+    SPLIT = "split", _("split")
+    DISSOLVED = "dissolved", _("dissolved")
 
 
 #: Reasons that end a membership altogether (record_leaving).

@@ -6,12 +6,11 @@ never lists an organisation the user may not see.
 """
 
 import django_filters
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from branches.choices import MemberStatus, OrganizationKind, Position, ProspectStage
 from branches.models import Member, Organization, Prospect, enterprise_model
-from core.filtersets import TreeWithinFilter
+from core.filtersets import TreeWithinFilter, YesNoFilter, search_names
 
 
 def _user(request):
@@ -40,7 +39,7 @@ class OrganizationFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     kind = django_filters.ChoiceFilter(choices=OrganizationKind.choices, label=_("kind"))
     within = SubtreeFilter(lookup_path="path", label=_("within"))
-    active = django_filters.BooleanFilter(field_name="dissolved_on", lookup_expr="isnull", label=_("active"))
+    active = YesNoFilter(field_name="dissolved_on", lookup_expr="isnull", label=_("active"))
     enterprise = django_filters.ModelChoiceFilter(queryset=visible_enterprises, label=_("enterprise"))
 
     class Meta:
@@ -48,16 +47,16 @@ class OrganizationFilterSet(django_filters.FilterSet):
         fields = ["q", "kind", "within", "active", "enterprise"]
 
     def search(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value))
+        return search_names(queryset, value, icontains=["code"])
 
 
 class MemberFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Name or card number"))
     status = django_filters.ChoiceFilter(choices=MemberStatus.choices, label=_("status"))
-    official = django_filters.BooleanFilter(
+    official = YesNoFilter(
         field_name="official_on", lookup_expr="isnull", exclude=True, label=_("official (not probationary)")
     )
-    is_business_owner = django_filters.BooleanFilter(label=_("business owner"))
+    is_business_owner = YesNoFilter(label=_("business owner"))
     position = django_filters.ChoiceFilter(choices=Position.choices, label=_("position"))
     admitted_year = django_filters.NumberFilter(
         field_name="admitted_on", lookup_expr="year", label=_("year of admission"), min_value=1930, max_value=2200
@@ -79,12 +78,11 @@ class MemberFilterSet(django_filters.FilterSet):
         ]
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        return queryset.filter(Q(full_name__icontains=value) | Q(party_card_number=value))
+        return search_names(queryset, value, exact=["party_card_number"])
 
 
 class ProspectFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(field_name="full_name", lookup_expr="icontains", label=_("Name"))
+    q = django_filters.CharFilter(method="search", label=_("Name"))
     stage = django_filters.ChoiceFilter(choices=ProspectStage.choices, label=_("stage"))
     organization = SubtreeFilter(label=_("sponsoring organisation"))
     enterprise = django_filters.ModelChoiceFilter(queryset=visible_enterprises, label=_("workplace enterprise"))
@@ -92,3 +90,6 @@ class ProspectFilterSet(django_filters.FilterSet):
     class Meta:
         model = Prospect
         fields = ["q", "stage", "organization", "enterprise"]
+
+    def search(self, queryset, name, value):
+        return search_names(queryset, value)

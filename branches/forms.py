@@ -20,8 +20,26 @@ from branches.services import (
 from core.forms import ServiceModelForm, date_field
 
 
+class AsOfForm(forms.Form):
+    """``?as_of=2025-06-30`` of the organisation tree: the tree of that date (default today)."""
+
+    as_of = date_field(_("as of"), required=False, help_text=_("Show the tree as it stood on this date."))
+
+    def clean_as_of(self):
+        value = self.cleaned_data.get("as_of")
+        if value is not None and not 1930 <= value.year <= 2200:
+            raise forms.ValidationError(_("Give a date between 1930 and 2200."))
+        return value
+
+    def date(self):
+        """The date asked for, or today (also when the input is invalid: the form shows why)."""
+        if self.is_valid() and self.cleaned_data.get("as_of"):
+            return self.cleaned_data["as_of"]
+        return today()
+
+
 def visible_enterprises(user):
-    return enterprise_model().objects.visible_to(user).order_by("name")
+    return enterprise_model().objects.visible_to(user).order_by("sort_name")
 
 
 def editable_grassroots(user):

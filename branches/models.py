@@ -1,5 +1,7 @@
 """Party organisations, role assignments, members with their membership periods, prospects."""
 
+import datetime
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -14,6 +16,7 @@ from branches.choices import (
     ApprovalStatus,
     Ethnicity,
     MemberStatus,
+    OrganizationChange,
     OrganizationKind,
     PeriodEndReason,
     PoliticalTheory,
@@ -26,6 +29,7 @@ from branches.choices import (
 )
 from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
 from core.scoping import paths_q, scope_for
+from core.text import search_key, sort_key
 from core.validators import validate_citizen_id
 
 
@@ -83,6 +87,11 @@ class Organization(TimestampedModel, MP_Node):
     steplen = TREE_STEPLEN
     code = models.CharField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=300)
+    # "name" without marks or case, for search (core.text.search_key; filled on save).
+    search_name = models.CharField(_("search key"), max_length=300, default="", editable=False)
+    # "name" in Vietnamese alphabetical order (core.text.sort_key; filled on save).
+    sort_name = models.CharField(_("sort key"), max_length=1208, default="", editable=False)
+    derived_text = {"search_name": ("name", search_key), "sort_name": ("name", sort_key)}
     kind = models.CharField(_("kind"), max_length=30, choices=OrganizationKind.choices)
     locality = models.ForeignKey(
         "enterprises.Locality",
@@ -143,6 +152,77 @@ class Organization(TimestampedModel, MP_Node):
 
     def is_active_on(self, date):
         return self.established_on <= date and (self.dissolved_on is None or self.dissolved_on > date)
+
+
+class OrganizationVersionQuerySet(models.QuerySet):
+    def on(self, date):
+        """The states in force on ``date`` (``valid_to`` is the first day the state no longer holds)."""
+        return self.filter(valid_from__lte=date).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=date))
+
+
+class OrganizationVersion(models.Model):
+    """One dated state of an organisation: its parent and name from ``valid_from`` until the day
+    before ``valid_to`` (open when empty).
+
+    The tree (paths) is the structure of today; these rows answer "as of a date". They are
+    written only by the services of ``branches.services`` (establish, move, rename, merge,
+    dissolve), each with the change that began the state and its decision.
+    """
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.CASCADE, related_name="versions"
+    )
+    parent = models.ForeignKey(
+        Organization,
+        verbose_name=_("parent"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    name = models.CharField(_("name"), max_length=300)
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid until"), null=True, blank=True)
+    change = models.CharField(_("change"), max_length=20, choices=OrganizationChange.choices)
+    decision_number = models.CharField(_("decision number"), max_length=60, blank=True)
+    decision_date = models.DateField(_("decision date"), null=True, blank=True)
+    end_change = models.CharField(_("ended by"), max_length=20, choices=OrganizationChange.choices, blank=True)
+    end_decision_number = models.CharField(_("decision number of the end"), max_length=60, blank=True)
+    end_decision_date = models.DateField(_("decision date of the end"), null=True, blank=True)
+    successor = models.ForeignKey(
+        Organization,
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = OrganizationVersionQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organization", "valid_from"]
+        verbose_name = _("dated state of an organisation")
+        verbose_name_plural = _("dated states of organisations")
+        indexes = [models.Index(fields=["valid_from", "valid_to"], name="org_version_validity")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "valid_from"], name="org_version_one_per_day"),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                name="org_version_ends_after_start",
+            ),
+            models.CheckConstraint(condition=Q(change__in=OrganizationChange.values), name="org_version_change_known"),
+            models.CheckConstraint(condition=~Q(parent=F("organization")), name="org_version_not_own_parent"),
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.name} {self.valid_from}–{self.valid_to or ''}"
+
+    @property
+    def last_day(self):
+        """The last day the state held (the day before ``valid_to``), or None while it holds."""
+        return self.valid_to - datetime.timedelta(days=1) if self.valid_to else None
 
 
 class RoleAssignmentQuerySet(models.QuerySet):
@@ -218,6 +298,11 @@ class Member(TimestampedModel):
     """A Party member. ``organization`` is the current organisation (the last one once they left)."""
 
     full_name = models.CharField(_("full name"), max_length=200)
+    # "full_name" without marks or case, for search (core.text.search_key; filled on save).
+    search_name = models.CharField(_("search key"), max_length=200, default="", editable=False)
+    # "full_name" in Vietnamese alphabetical order (core.text.sort_key; filled on save).
+    sort_name = models.CharField(_("sort key"), max_length=808, default="", editable=False)
+    derived_text = {"search_name": ("full_name", search_key), "sort_name": ("full_name", sort_key)}
     sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices)
     date_of_birth = models.DateField(_("date of birth"))
     # Only its unique index: migration 0008 drops the LIKE-prefix index Django adds on PostgreSQL
@@ -287,12 +372,12 @@ class Member(TimestampedModel):
     history = HistoricalRecords(no_db_index=["citizen_id", "admitted_by", "enterprise", "organization"])
 
     class Meta:
-        ordering = ["full_name", "id"]
+        ordering = ["sort_name", "id"]  # Vietnamese alphabetical order (core.text.sort_key)
         verbose_name = _("Party member")
         verbose_name_plural = _("Party members")
         indexes = [
             models.Index(fields=["organization", "status"], name="member_organization_status"),
-            models.Index(fields=["full_name", "id"], name="member_list_order"),
+            models.Index(fields=["sort_name", "id"], name="member_sort_order"),
             models.Index(fields=["enterprise", "status"], name="member_enterprise_status"),
             models.Index(
                 fields=["admitted_on", "admitted_by", "owner_at_admission"], name="member_admissions_covering"
@@ -393,6 +478,11 @@ class Prospect(TimestampedModel):
     """A person being prepared for admission by a sponsoring organisation."""
 
     full_name = models.CharField(_("full name"), max_length=200)
+    # "full_name" without marks or case, for search (core.text.search_key; filled on save).
+    search_name = models.CharField(_("search key"), max_length=200, default="", editable=False)
+    # "full_name" in Vietnamese alphabetical order (core.text.sort_key; filled on save).
+    sort_name = models.CharField(_("sort key"), max_length=808, default="", editable=False)
+    derived_text = {"search_name": ("full_name", search_key), "sort_name": ("full_name", sort_key)}
     sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices)
     date_of_birth = models.DateField(_("date of birth"))
     citizen_id = models.CharField(_("citizen ID"), max_length=12, blank=True, validators=[validate_citizen_id])
@@ -426,7 +516,7 @@ class Prospect(TimestampedModel):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["organization", "stage", "full_name"]
+        ordering = ["organization", "stage", "sort_name"]
         verbose_name = _("prospect")
         verbose_name_plural = _("prospects")
         constraints = [

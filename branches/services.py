@@ -19,16 +19,33 @@ from branches.choices import (
     MEMBER_PROFILE_FIELDS,
     OPEN_PROSPECT_STAGES,
     MemberStatus,
+    OrganizationChange,
     OrganizationKind,
     PeriodEndReason,
     ProspectStage,
     RoleKey,
 )
-from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment, enterprise_model
+from branches.models import (
+    Member,
+    MembershipPeriod,
+    Organization,
+    OrganizationVersion,
+    Prospect,
+    RoleAssignment,
+    enterprise_model,
+)
 from core.dates import add_years, age_on, same_day, today  # noqa: F401 (same_day and today: the services' clock)
 from core.models import SINGLE_LINE_FORBIDDEN
 from core.scoping import forget_scope, scope_for
-from core.services import Errors, check_version, full_clean_into, lock_for_update, save_with_history
+from core.services import (
+    Errors,
+    check_version,
+    deliberate_row_writes,
+    full_clean_into,
+    lock_for_update,
+    save_with_history,
+)
+from core.text import display_date
 from core.validators import validate_citizen_id
 
 MINIMUM_ADMISSION_AGE = 18
@@ -91,7 +108,8 @@ def _check_parent(errors, kind, parent, on=None):
             )
     if parent is not None and parent.dissolved_on is not None and (on is None or parent.dissolved_on <= on):
         errors.add(
-            "parent", _("%(parent)s was dissolved on %(date)s.") % {"parent": parent, "date": parent.dissolved_on}
+            "parent",
+            _("%(parent)s was dissolved on %(date)s.") % {"parent": parent, "date": display_date(parent.dissolved_on)},
         )
 
 
@@ -107,8 +125,11 @@ def establish_organization(
     parent=None,
     enterprise=None,
     coordination_regulation_signed=False,
+    decision_number="",
+    decision_date=None,
 ):
-    """Add a Party organisation to the tree (a root committee when ``parent`` is None)."""
+    """Add a Party organisation to the tree (a root committee when ``parent`` is None), with its
+    first dated state. A code is given once: it never changes and is never reused."""
     _require_tree_manager(acting_user)
     errors = Errors()
     code = (code or "").strip()
@@ -117,7 +138,11 @@ def establish_organization(
     else:
         _check_parent(errors, kind, parent, established_on)
     if code and Organization.objects.filter(code=code).exists():
-        errors.add("code", _("An organisation with the code %(code)s already exists.") % {"code": code})
+        errors.add(
+            "code",
+            _("An organisation with the code %(code)s already exists (codes are never reused).") % {"code": code},
+        )
+    _check_decision(errors, (decision_number or "").strip(), decision_date, established_on)
     if kind == OrganizationKind.COMMITTEE and enterprise is not None:
         errors.add("enterprise", _("A committee above grassroots level does not sit in an enterprise."))
     if established_on is not None:
@@ -127,7 +152,8 @@ def establish_organization(
         if parent is not None and established_on < parent.established_on:
             errors.add(
                 "established_on",
-                _("%(parent)s was only established on %(date)s.") % {"parent": parent, "date": parent.established_on},
+                _("%(parent)s was only established on %(date)s.")
+                % {"parent": parent, "date": display_date(parent.established_on)},
             )
     organization = Organization(
         code=code,
@@ -146,8 +172,122 @@ def establish_organization(
     errors.raise_if_any()
     organization._history_user = acting_user
     if parent is None:
-        return Organization.objects.add_root(instance=organization)
-    return Organization.objects.add_child(Organization.objects.get(pk=parent.pk), instance=organization)
+        organization = Organization.objects.add_root(instance=organization)
+    else:
+        organization = Organization.objects.add_child(Organization.objects.get(pk=parent.pk), instance=organization)
+    version = OrganizationVersion(
+        organization=organization,
+        parent=parent,
+        name=organization.name,
+        valid_from=established_on,
+        change=OrganizationChange.ESTABLISHED,
+        decision_number=(decision_number or "").strip(),
+        decision_date=decision_date,
+    )
+    save_with_history(version, acting_user)
+    return organization
+
+
+# Dated states of organisations ----------------------------------------------------------------
+
+
+def current_version(organization, *, lock=False):
+    """The organisation's latest dated state; organisations written in bulk (demo data, imports)
+    get theirs here, from today's row, the first time a service changes them."""
+    versions = OrganizationVersion.objects.filter(organization=organization).order_by("-valid_from")
+    if lock:
+        versions = versions.select_for_update()
+    version = versions.first()
+    if version is None:
+        version = OrganizationVersion.objects.create(
+            organization=organization,
+            parent=Organization.objects.get_parent(organization),
+            name=organization.name,
+            valid_from=organization.established_on,
+            valid_to=organization.dissolved_on,
+            change=OrganizationChange.ESTABLISHED,
+            end_change=OrganizationChange.DISSOLVED if organization.dissolved_on else "",
+        )
+    return version
+
+
+def _check_decision(errors, decision_number, decision_date, on):
+    if decision_number and SINGLE_LINE_FORBIDDEN.search(decision_number):
+        errors.add("decision_number", _("Remove the control characters from this text."))
+    elif decision_number and len(decision_number) > 60:
+        errors.add("decision_number", _("Keep the decision number within 60 characters."))
+    if decision_date is not None:
+        if decision_date > today():
+            errors.add("decision_date", _("The date of the decision cannot be in the future."))
+        elif on is not None and decision_date > on:
+            errors.add("decision_date", _("The decision comes before the date it takes effect."))
+
+
+def _check_effective_date(errors, organization, on, *, field="on"):
+    """``on`` may be changed from: not in the future, not before the organisation's latest state."""
+    if on is None:
+        errors.add(field, _("Give the date the change takes effect."))
+        return None
+    if on > today():
+        errors.add(field, _("The date the change takes effect cannot be in the future."))
+    if organization.dissolved_on is not None:
+        errors.add(
+            field,
+            _("%(org)s ended on %(date)s.") % {"org": organization, "date": organization.dissolved_on},
+        )
+        return None
+    version = current_version(organization, lock=True)
+    if on < version.valid_from:
+        errors.add(
+            field,
+            _("%(org)s already changed on %(date)s; a change takes effect on that day or later.")
+            % {"org": organization, "date": version.valid_from},
+        )
+    return version
+
+
+def _next_version(version, acting_user, *, on, change, decision_number, decision_date, **facts):
+    """Close ``version`` the day before ``on`` and open the next state; on the same day, amend it."""
+    if version.valid_from == on:
+        for field, value in facts.items():
+            setattr(version, field, value)
+        version.change = change
+        version.decision_number = decision_number
+        version.decision_date = decision_date
+        return save_with_history(version, acting_user)
+    version.valid_to = on
+    version.end_change = change
+    save_with_history(version, acting_user)
+    successor = OrganizationVersion(
+        organization_id=version.organization_id,
+        parent_id=facts["parent"].pk if "parent" in facts else version.parent_id,
+        name=facts.get("name", version.name),
+        valid_from=on,
+        change=change,
+        decision_number=decision_number,
+        decision_date=decision_date,
+    )
+    return save_with_history(successor, acting_user)
+
+
+def _end_version(version, acting_user, *, on, change, decision_number, decision_date, successor=None):
+    if on <= version.valid_from:  # changed and ended the same day: the state before it ends instead
+        previous = (
+            OrganizationVersion.objects.filter(organization_id=version.organization_id, valid_to=version.valid_from)
+            .order_by("-valid_from")
+            .first()
+        )
+        version._history_user = acting_user
+        version.delete()
+        if previous is None:
+            return None
+        version = previous
+    version.valid_to = on
+    version.end_change = change
+    version.end_decision_number = decision_number
+    version.end_decision_date = decision_date
+    version.successor = successor
+    return save_with_history(version, acting_user)
 
 
 ORGANIZATION_EDITABLE_FIELDS = ("name", "locality", "enterprise", "coordination_regulation_signed", "established_on")
@@ -171,35 +311,239 @@ def update_organization(acting_user, organization, *, expected_version=None, **c
         errors.add("established_on", _("The organisation cannot be established after it was dissolved."))
     full_clean_into(organization, errors, exclude=["path", "depth", "numchild"])
     errors.raise_if_any()
+    _correct_versions(organization, acting_user, changes)
     return save_with_history(organization, acting_user)
 
 
+def _correct_versions(organization, acting_user, changes):
+    """A correction (not a dated change) amends the dated states: the name of the current one,
+    the start of the first one."""
+    if "name" in changes:
+        version = current_version(organization, lock=True)
+        if version.name != organization.name:
+            version.name = organization.name
+            save_with_history(version, acting_user)
+    if "established_on" in changes:
+        first = OrganizationVersion.objects.filter(organization=organization).order_by("valid_from").first()
+        if first is not None and first.valid_from != organization.established_on:
+            if first.valid_to is not None and organization.established_on >= first.valid_to:
+                raise ValidationError(
+                    {
+                        "established_on": _("The organisation changed on %(date)s; establish it before that.")
+                        % {"date": first.valid_to}
+                    }
+                )
+            first.valid_from = organization.established_on
+            save_with_history(first, acting_user)
+
+
 @transaction.atomic
-def move_organization(acting_user, organization, new_parent, *, expected_version=None):
-    """Move an organisation (with its subtree and so its history) under another parent."""
+def move_organization(
+    acting_user, organization, new_parent, *, on=None, decision_number="", decision_date=None, expected_version=None
+):
+    """Move an organisation under another parent from ``on`` (default today).
+
+    Today's tree moves with its subtree (and so its history, rule 2); the dated states keep the
+    old parent until the day before ``on``.
+    """
     _require_tree_manager(acting_user)
     organization = lock_for_update(organization)
     check_version(organization, expected_version)
     new_parent = Organization.objects.get(pk=new_parent.pk)
+    on = today() if on is None else on
+    decision_number = (decision_number or "").strip()
     errors = Errors()
     if new_parent.path.startswith(organization.path):
         errors.add("parent", _("An organisation cannot move under itself or its own subtree."))
     else:
-        _check_parent(errors, organization.kind, new_parent)
+        _check_parent(errors, organization.kind, new_parent, on)
+        if new_parent.established_on > on:
+            errors.add(
+                "parent",
+                _("%(parent)s was only established on %(date)s.")
+                % {"parent": new_parent, "date": new_parent.established_on},
+            )
     if organization.dissolved_on is not None:
         errors.add("parent", _("A dissolved organisation stays where it was dissolved."))
+        version = None
+    else:
+        version = _check_effective_date(errors, organization, on)
+    _check_decision(errors, decision_number, decision_date, on)
     errors.raise_if_any()
     if Organization.objects.get_parent(organization) == new_parent:
         return organization
-    Organization.objects.move(organization, new_parent, "last-child")
+    _move_now(
+        acting_user, organization, new_parent, version, on, OrganizationChange.MOVED, decision_number, decision_date
+    )
     organization.refresh_from_db()
     return save_with_history(
         organization, acting_user, reason=_("moved under %(parent)s") % {"parent": new_parent.code}
     )
 
 
+def _move_now(acting_user, organization, new_parent, version, on, change, decision_number, decision_date):
+    Organization.objects.move(organization, Organization.objects.get(pk=new_parent.pk), "last-child")
+    _next_version(
+        version,
+        acting_user,
+        on=on,
+        change=change,
+        decision_number=decision_number,
+        decision_date=decision_date,
+        parent=new_parent,
+    )
+
+
 @transaction.atomic
-def dissolve_organization(acting_user, organization, *, on, destination=None, expected_version=None):
+def rename_organization(
+    acting_user, organization, *, name, on=None, decision_number="", decision_date=None, expected_version=None
+):
+    """Rename an organisation from ``on`` (default today); its earlier name stays on the dates before."""
+    _require_tree_manager(acting_user)
+    organization = lock_for_update(organization)
+    check_version(organization, expected_version)
+    on = today() if on is None else on
+    name = (name or "").strip()
+    decision_number = (decision_number or "").strip()
+    errors = Errors()
+    if not name:
+        errors.add("name", _("Give the new name."))
+    elif SINGLE_LINE_FORBIDDEN.search(name):
+        errors.add("name", _("Remove the control characters from this text."))
+    elif len(name) > Organization._meta.get_field("name").max_length:
+        errors.add("name", _("The name is too long."))
+    elif name == organization.name:
+        errors.add("name", _("This is already the organisation's name."))
+    version = _check_effective_date(errors, organization, on)
+    _check_decision(errors, decision_number, decision_date, on)
+    errors.raise_if_any()
+    _next_version(
+        version,
+        acting_user,
+        on=on,
+        change=OrganizationChange.RENAMED,
+        decision_number=decision_number,
+        decision_date=decision_date,
+        name=name,
+    )
+    organization.name = name
+    return save_with_history(organization, acting_user, reason=_("renamed"))
+
+
+def merge_organizations(acting_user, sources, into, *, on, decision_number="", decision_date=None):
+    """Merge ``sources`` (A, B, …) into ``into`` (C, existing: establish it first when new) on ``on``.
+
+    A's and B's organisations move under C; their members' periods close with the reason
+    "merged" and reopen at C the same day (no report counts that as a transfer); their role
+    assignments go to C; A and B end on ``on``, "merged into C".
+    """
+    with transaction.atomic(), deliberate_row_writes():
+        return _merge_organizations(
+            acting_user, sources, into, on=on, decision_number=decision_number, decision_date=decision_date
+        )
+
+
+def _merge_organizations(acting_user, sources, into, *, on, decision_number, decision_date):
+    _require_tree_manager(acting_user)
+    into = lock_for_update(into)
+    sources = [lock_for_update(source) for source in {source.pk: source for source in sources}.values()]
+    decision_number = (decision_number or "").strip()
+    errors = Errors()
+    if not sources:
+        errors.add("sources", _("Choose the organisations to merge."))
+    if on is None:
+        errors.add("on", _("Give the date the change takes effect."))
+        errors.raise_if_any()
+    if not into.is_active_on(on):
+        errors.add("into", _("%(org)s is not active on %(date)s.") % {"org": into, "date": on})
+    versions = {}
+    members = []
+    children = []
+    for source in sources:
+        if source.pk == into.pk:
+            errors.add("into", _("An organisation cannot be merged into itself."))
+            continue
+        if into.path.startswith(source.path):
+            errors.add("into", _("%(org)s lies inside %(source)s.") % {"org": into, "source": source})
+            continue
+        versions[source.pk] = _check_effective_date(errors, source, on, field="sources")
+        for child in Organization.objects.children_of(source).active_on(on):
+            _check_parent(errors, child.kind, into, on)
+            children.append(child)
+        source_members = list(
+            Member.objects.select_for_update().filter(organization=source, status=MemberStatus.ACTIVE)
+        )
+        if source_members and into.kind not in GRASSROOTS_KINDS:
+            errors.add(
+                "into",
+                _("Members belong to grassroots organisations or subordinate branches, not to %(org)s.")
+                % {"org": into},
+            )
+        members.extend(source_members)
+    open_periods = {p.member_id: p for p in MembershipPeriod.objects.filter(member__in=members, ended_on__isnull=True)}
+    for member in members:
+        period = open_periods.get(member.pk)
+        if period and period.started_on > on:
+            errors.add(
+                "on",
+                _("%(member)s joined this organisation on %(date)s, after that date.")
+                % {"member": member, "date": period.started_on},
+            )
+    _check_decision(errors, decision_number, decision_date, on)
+    errors.raise_if_any()
+    for child in children:
+        child = lock_for_update(child)
+        _move_now(
+            acting_user,
+            child,
+            into,
+            current_version(child, lock=True),
+            on,
+            OrganizationChange.MOVED,
+            decision_number,
+            decision_date,
+        )
+        child.refresh_from_db()
+        save_with_history(child, acting_user, reason=_("moved under %(parent)s") % {"parent": into.code})
+    for member in members:
+        _close_period(open_periods.get(member.pk), on, PeriodEndReason.MERGED, acting_user)
+        _open_period(member, into, on, acting_user)
+        member.organization = into
+        save_with_history(member, acting_user, reason=_("merged into %(org)s") % {"org": into.code})
+    for source in sources:
+        _move_roles(acting_user, source, into)
+        _end_version(
+            versions[source.pk],
+            acting_user,
+            on=on,
+            change=OrganizationChange.MERGED,
+            decision_number=decision_number,
+            decision_date=decision_date,
+            successor=into,
+        )
+        source.refresh_from_db()
+        source.dissolved_on = on
+        save_with_history(source, acting_user, reason=_("merged into %(org)s") % {"org": into.code})
+    into.refresh_from_db()
+    return into
+
+
+def _move_roles(acting_user, source, successor):
+    """Role assignments on an organisation that ends go to its successor."""
+    for assignment in RoleAssignment.objects.select_for_update().filter(organization=source):
+        if RoleAssignment.objects.filter(user=assignment.user, role=assignment.role, organization=successor).exists():
+            assignment._history_user = acting_user
+            assignment.delete()
+        else:
+            assignment.organization = successor
+            save_with_history(assignment, acting_user, reason=_("merged into %(org)s") % {"org": successor.code})
+        forget_scope(assignment.user)
+
+
+@transaction.atomic
+def dissolve_organization(
+    acting_user, organization, *, on, destination=None, decision_number="", decision_date=None, expected_version=None
+):
     """Dissolve an organisation on ``on``; its members go to ``destination`` or to their places of residence."""
     _require_tree_manager(acting_user)
     organization = lock_for_update(organization)
@@ -208,7 +552,8 @@ def dissolve_organization(acting_user, organization, *, on, destination=None, ex
     if organization.dissolved_on is not None:
         errors.add(
             "dissolved_on",
-            _("This organisation was already dissolved on %(date)s.") % {"date": organization.dissolved_on},
+            _("This organisation was already dissolved on %(date)s.")
+            % {"date": display_date(organization.dissolved_on)},
         )
     if on < organization.established_on:
         errors.add("dissolved_on", _("An organisation cannot be dissolved before it was established."))
@@ -224,6 +569,17 @@ def dissolve_organization(acting_user, organization, *, on, destination=None, ex
         )
     if destination is not None:
         _check_destination(errors, destination, on, exclude=organization, field="destination")
+    decision_number = (decision_number or "").strip()
+    _check_decision(errors, decision_number, decision_date, on)
+    version = None
+    if organization.dissolved_on is None and on is not None:
+        version = current_version(organization, lock=True)
+        if on < version.valid_from:
+            errors.add(
+                "dissolved_on",
+                _("%(org)s already changed on %(date)s; a change takes effect on that day or later.")
+                % {"org": organization, "date": version.valid_from},
+            )
     members = list(Member.objects.select_for_update().filter(organization=organization, status=MemberStatus.ACTIVE))
     open_periods = {p.member_id: p for p in MembershipPeriod.objects.filter(member__in=members, ended_on__isnull=True)}
     for member in members:
@@ -232,7 +588,7 @@ def dissolve_organization(acting_user, organization, *, on, destination=None, ex
             errors.add(
                 "dissolved_on",
                 _("%(member)s joined this organisation on %(date)s, after that date.")
-                % {"member": member, "date": period.started_on},
+                % {"member": member, "date": display_date(period.started_on)},
             )
     errors.raise_if_any()
     for member in members:
@@ -243,6 +599,14 @@ def dissolve_organization(acting_user, organization, *, on, destination=None, ex
         else:
             member.status = MemberStatus.TRANSFERRED_TO_RESIDENCE
         save_with_history(member, acting_user)
+    _end_version(
+        version,
+        acting_user,
+        on=on,
+        change=OrganizationChange.DISSOLVED,
+        decision_number=decision_number,
+        decision_date=decision_date,
+    )
     organization.dissolved_on = on
     return save_with_history(organization, acting_user)
 
@@ -258,7 +622,7 @@ def _check_destination(errors, organization, on, *, exclude=None, field="organiz
             % {"org": organization},
         )
     elif not organization.is_active_on(on):
-        errors.add(field, _("%(org)s is not active on %(date)s.") % {"org": organization, "date": on})
+        errors.add(field, _("%(org)s is not active on %(date)s.") % {"org": organization, "date": display_date(on)})
     if exclude is not None and organization.pk == exclude.pk:
         errors.add(field, _("Choose another organisation."))
 
@@ -522,7 +886,7 @@ def recognize_official(acting_user, member, *, official_on, expected_version=Non
         errors.add(
             "official_on",
             _("%(member)s is already an official member since %(date)s.")
-            % {"member": member, "date": member.official_on},
+            % {"member": member, "date": display_date(member.official_on)},
         )
     elif official_on is None:
         errors.add("official_on", _("Give the date of recognition."))
@@ -550,7 +914,7 @@ def transfer_member(acting_user, member, *, on, to_organization=None, expected_v
             errors.add(
                 "on",
                 _("The transfer cannot come before the member joined this organisation (%(date)s).")
-                % {"date": period.started_on},
+                % {"date": display_date(period.started_on)},
             )
         if on > today():
             errors.add("on", _("The date of transfer cannot be in the future."))
@@ -584,7 +948,7 @@ def record_leaving(acting_user, member, *, on, reason, expected_version=None):
             errors.add(
                 "on",
                 _("The date cannot come before the member joined this organisation (%(date)s).")
-                % {"date": period.started_on},
+                % {"date": display_date(period.started_on)},
             )
         if on > today():
             errors.add("on", _("The date cannot be in the future."))

@@ -33,7 +33,7 @@ class OrganizationTable(tables.Table):
 
 
 class MemberTable(tables.Table):
-    full_name = tables.Column(linkify=("branches:member_detail", {"pk": tables.A("pk")}))
+    full_name = tables.Column(linkify=("branches:member_detail", {"pk": tables.A("pk")}), order_by=("sort_name", "id"))
     party_card_number = tables.Column()
     masked_citizen_id = tables.Column(verbose_name=_("citizen ID"), orderable=False)
     organization = tables.Column(order_by=("organization__path",))
@@ -66,7 +66,7 @@ class MemberTable(tables.Table):
 
 
 class ProspectTable(tables.Table):
-    full_name = tables.Column(linkify=("branches:prospect_detail", {"pk": tables.A("pk")}))
+    full_name = tables.Column(linkify=("branches:prospect_detail", {"pk": tables.A("pk")}), order_by=("sort_name",))
     organization = tables.Column(order_by=("organization__path",))
     enterprise = tables.Column()
     stage = tables.Column()

@@ -21,9 +21,10 @@ from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
 from branches import services
-from branches.choices import OPEN_PROSPECT_STAGES, MemberStatus, ProspectStage, RoleKey
+from branches.choices import OPEN_PROSPECT_STAGES, MemberStatus, OrganizationKind, ProspectStage, RoleKey
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.forms import (
+    AsOfForm,
     LeavingForm,
     MemberAdmitForm,
     MemberEditForm,
@@ -34,6 +35,7 @@ from branches.forms import (
     TransferForm,
 )
 from branches.models import Member, Organization, Prospect, RoleAssignment, enterprise_model
+from branches.structure import timeline, tree_as_of
 from branches.tables import MemberTable, OrganizationTable, ProspectTable
 from core.dates import add_years
 from core.middleware import ACTIVE_ROLE_SESSION_KEY
@@ -74,7 +76,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         response = super().form_valid(form)
         messages.success(self.request, _("Your password was changed."))
         return response
-
 
 
 @login_required
@@ -118,26 +119,78 @@ class OrganizationListView(ObjectListView):
 
 
 class OrganizationTreeView(ScopedViewMixin, TemplateView):
-    """The whole visible tree, indented; administrators get links to the admin pages that change it."""
+    """The visible tree, indented, in pages; administrators get links to the admin pages that change it.
+
+    Every organisation is reachable (issue 16): the pages go on (``?page=``), ``?within=<pk>`` shows
+    one committee's subtree, and the committees just below the top (or below ``within``) are listed
+    as shortcuts above the tree.
+    """
 
     model = Organization
     template_name = "branches/organization_tree.html"
 
     paginate_by = 200
+    max_shortcuts = 200
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        page = Paginator(self.get_queryset().order_by("path"), self.paginate_by).get_page(self.request.GET.get("page"))
+        as_of_form = AsOfForm(self.request.GET or None)
+        as_of = as_of_form.date()
+        context.update(as_of_form=as_of_form, as_of=as_of, is_past=as_of < services.today())
+        if context["is_past"]:
+            # The tree of that date, from the dated states: names and parents as they were then.
+            nodes = tree_as_of(self.get_queryset(), as_of)
+            page = Paginator(nodes, self.paginate_by).get_page(self.request.GET.get("page"))
+            organizations = []
+            for node in page.object_list:
+                organization = node.organization
+                organization.name = node.name
+                organization.indent = min(node.depth, 10)
+                organizations.append(organization)
+            context.update(organizations=organizations, page_obj=page, is_administrator=False)
+            return context
+        visible = self.get_queryset()
+        within = self._within(visible)
         top = top_depth(self.request.user)
+        rows = visible.filter(path__startswith=within.path) if within else visible
+        page = Paginator(rows.order_by("path"), self.paginate_by).get_page(self.request.GET.get("page"))
         is_administrator = scope_for(self.request.user).administers
         # One reverse for the admin's change page, not one per row.
         change_url = reverse_or_none("admin:branches_organization_change", 0) if is_administrator else None
         for organization in page.object_list:
-            organization.indent = min(max(organization.depth - top + 1, 1), 10)
+            organization.indent = min(max(organization.depth - (within.depth if within else top) + 1, 1), 10)
             if change_url:
                 organization.admin_url = change_url.replace("/0/", f"/{organization.pk}/")
-        context.update(organizations=page.object_list, page_obj=page, is_administrator=is_administrator)
+        if within:
+            shortcuts = visible.filter(path__startswith=within.path, depth=within.depth + 1)
+            ancestors = visible.filter(
+                path__in=[
+                    within.path[:end] for end in range(Organization.steplen, len(within.path), Organization.steplen)
+                ]
+            ).order_by("path")
+        else:
+            shortcuts = visible.filter(depth__lte=top + 1)
+            ancestors = []
+        shortcuts = list(
+            shortcuts.filter(kind=OrganizationKind.COMMITTEE)
+            .order_by("path")
+            .only("pk", "name", "code", "depth")[: self.max_shortcuts]
+        )
+        context.update(
+            organizations=page.object_list,
+            page_obj=page,
+            is_administrator=is_administrator,
+            within=within,
+            ancestors=ancestors,
+            shortcuts=shortcuts,
+        )
         return context
+
+    def _within(self, visible):
+        value = self.request.GET.get("within", "")
+        if not value.isdigit() or len(value) > 18:
+            return None
+        return visible.filter(pk=int(value)).first()
 
 
 class OrganizationDetailView(ObjectDetailView):
@@ -158,6 +211,7 @@ class OrganizationDetailView(ObjectDetailView):
             .filter(organization__path__startswith=organization.path)
             .count()
         )
+        context["timeline"] = timeline(organization)
         context["can_edit"] = False  # the tree is changed in the admin by administrators
         context["is_administrator"] = scope_for(self.request.user).administers
         return context
@@ -315,7 +369,7 @@ class ProspectListView(ObjectListView):
         context["pipeline"] = [
             (
                 ProspectStage(stage),
-                list(filtered.filter(stage=stage).order_by("full_name")[: self.cards_per_stage]),
+                list(filtered.filter(stage=stage).order_by("sort_name")[: self.cards_per_stage]),
                 counts.get(stage, 0),
             )
             for stage in OPEN_PROSPECT_STAGES
@@ -339,9 +393,9 @@ class ProspectDetailView(ObjectDetailView):
         }
         enterprises = {
             e.pk: str(e)
-            for e in enterprise_model().objects.visible_to(user).filter(
-                pk__in=self.object.history.values_list("enterprise_id", flat=True)
-            )
+            for e in enterprise_model()
+            .objects.visible_to(user)
+            .filter(pk__in=self.object.history.values_list("enterprise_id", flat=True))
         }
         context["history"] = history_entries(
             self.object, {"organization": organizations, "enterprise": enterprises, "member": {}}

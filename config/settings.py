@@ -80,7 +80,7 @@ MIDDLEWARE = [
     "config.middleware.RejectLoneSurrogatesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "core.middleware.InterfaceLanguageMiddleware",  # Vietnamese unless the user chose English
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -151,6 +151,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as Vietnam writes them, dd/mm/yyyy, in both languages (config/formats/*/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True
@@ -182,7 +184,16 @@ STORAGES = {
     },
 }
 
+# WhiteNoise serves /favicon.ico (and any file of static/root/) at the site's root, for the pages
+# that link no icon (the browser asks for /favicon.ico). With STATIC_FROM_SOURCE=1 (`make run`,
+# DEBUG off) it serves the static files from the source folders, without collectstatic.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
+WHITENOISE_USE_FINDERS = env_bool("STATIC_FROM_SOURCE", default=DEBUG)
+WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS
+
 DJANGO_TABLES2_TEMPLATE = "django_tables2/lean.html"
+# The empty choice of a filter reads "All" (not "---------"); yes/no filters: core.filtersets.YesNoFilter.
+FILTERS_EMPTY_CHOICE_LABEL = _("All")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

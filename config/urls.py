@@ -4,10 +4,12 @@ from django.urls import include, path
 
 from branches.views import PasswordChangeView, SignInView, SignOutView, home
 from config.health import health
+from core.views import set_interface_language
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
+    path("i18n/setlang/", set_interface_language, name="set_language"),  # remembered per user
     path("i18n/", include("django.conf.urls.i18n")),
     path("health/", health, name="health"),
     path("security/", include("security.views")),

@@ -26,6 +26,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.forms import apply_service_errors
 from core.scoping import scope_for
+from core.text import search_key
 
 # The admin site's own gate ------------------------------------------------------------------
 
@@ -103,6 +104,16 @@ class PartyModelAdmin(AdministratorOnlyMixin, SimpleHistoryAdmin):
     """Base of every domain ModelAdmin: our permissions, service forms, read-only history."""
 
     list_per_page = 50
+
+    def get_search_results(self, request, queryset, search_term):
+        """The words as typed (codes, addresses) or without marks and case (the ``search_name``
+        fields): "nguyen van a" finds "Nguyễn Văn A" in the lists and the autocomplete pickers."""
+        as_typed, duplicates = super().get_search_results(request, queryset, search_term)
+        key = search_key(search_term)
+        if not key or key == search_term:
+            return as_typed, duplicates
+        normalised, more_duplicates = super().get_search_results(request, queryset, key)
+        return as_typed | normalised, duplicates or more_duplicates
 
     def revert_disabled(self, request, obj=None):
         return True  # history is shown, never restored around the services
@@ -270,4 +281,22 @@ class ActiveFilter(admin.SimpleListFilter):
             return queryset.filter(dissolved_on__isnull=True)
         if self.value() == "dissolved":
             return queryset.filter(dissolved_on__isnull=False)
+        return queryset
+
+
+class TreeLevelFilter(admin.SimpleListFilter):
+    """The level in a tree (1 = the top), titled in words: Django's filter on the ``depth`` field
+    would be headed with the bare field name ("By depth")."""
+
+    title = _("tree level")
+    parameter_name = "depth"
+
+    def lookups(self, request, model_admin):
+        depths = model_admin.model.objects.order_by("depth").values_list("depth", flat=True).distinct()
+        return [(str(depth), str(depth)) for depth in depths]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit() and len(value) < 4:
+            return queryset.filter(depth=int(value))
         return queryset

@@ -7,4 +7,9 @@ class CoreConfig(AppConfig):
     verbose_name = _("Platform")
 
     def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
         from core import checks  # noqa: F401  (registers the deploy check)
+        from core.middleware import language_at_sign_in
+
+        user_logged_in.connect(language_at_sign_in, dispatch_uid="core.language_at_sign_in")

@@ -3,17 +3,25 @@
 Forms only collect and type the input; every rule lives in a service."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from core.services import errors_by_field
 
 
 class DateInput(forms.DateInput):
-    """The browser's date picker; the value travels as ISO 8601 whatever the language."""
+    """A date typed as Vietnam writes it, dd/mm/yyyy, in both languages (issue 16).
 
-    input_type = "date"
+    A text field rather than the browser's ``type=date`` picker: that one shows the browser's own
+    order (mm/dd/yyyy in an English browser), so the same page would read differently per machine.
+    The value is shown in the first of ``DATE_INPUT_FORMATS`` (config/formats) and read in any of
+    them: 25/10/2026, 25-10-2026, 25.10.2026 and ISO 2026-10-25.
+    """
+
+    input_type = "text"
 
     def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
+        attrs = {"placeholder": _("dd/mm/yyyy"), "autocomplete": "off", "class": "date-input", **(attrs or {})}
+        super().__init__(attrs=attrs)
 
 
 def date_field(label, required=True, **kwargs):
@@ -47,6 +55,24 @@ def field_label(form, name):
 
 
 
+DASHES = "---------"
+
+
+def label_empty_choices(form):
+    """The empty choice of a select says what it means instead of Django's "---------": "— choose —"
+    where a value is needed, "— none —" where it may stay empty."""
+    for field in form.fields.values():
+        label = _("— choose —") if field.required else _("— none —")
+        if isinstance(field, forms.ModelChoiceField):
+            if field.empty_label is not None:
+                field.empty_label = label
+        elif isinstance(field, forms.ChoiceField):
+            choices = list(field.choices)
+            if choices and choices[0][0] in ("", None) and str(choices[0][1]) == DASHES:
+                field.choices = [("", label), *choices[1:]]
+    return form
+
+
 class ServiceModelForm(forms.ModelForm):
     """A ModelForm for labels, widgets and initial values only: it never saves or validates the model.
 
@@ -59,6 +85,7 @@ class ServiceModelForm(forms.ModelForm):
         for field in self.fields.values():
             if isinstance(field, forms.DateField):
                 field.widget = DateInput()
+        label_empty_choices(self)
 
     def _post_clean(self):
         pass

@@ -38,6 +38,19 @@ class ScopedQuerySetMixin:
             return self.all()
         return self.filter(self.scope_q(scope.write_paths))
 
+    # Bulk writes skip ``save()``: they fill the derived text columns themselves (see TimestampedModel).
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            fill_derived_text(obj)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            fill_derived_text(obj)
+        return super().bulk_update(objs, with_derived_fields(self.model, fields), *args, **kwargs)
+
 
 class ScopedQuerySet(ScopedQuerySetMixin, models.QuerySet):
     pass
@@ -49,12 +62,44 @@ SINGLE_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 MULTI_LINE_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
+def fill_derived_text(obj):
+    """Set the columns derived from a name (``derived_text``: column -> (source field, function))."""
+    for target, (source, function) in getattr(type(obj), "derived_text", {}).items():
+        value = function(getattr(obj, source, "") or "")
+        setattr(obj, target, value[: obj._meta.get_field(target).max_length])
+    return obj
+
+
+def with_derived_fields(model, fields):
+    """``fields`` plus the derived columns of any source among them (for ``update_fields``)."""
+    fields = list(fields)
+    for target, (source, _function) in getattr(model, "derived_text", {}).items():
+        if source in fields and target not in fields:
+            fields.append(target)
+    return fields
+
+
+def derived_field_names(model):
+    return list(getattr(model, "derived_text", {}))
+
+
 class TimestampedModel(models.Model):
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
 
+    # Columns kept in step with a text field on every save (search keys, sort keys: core/text.py):
+    # ``{"search_name": ("full_name", search_key)}``. Bulk writers call fill_derived_text().
+    derived_text = {}
+
     class Meta:
         abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.derived_text:
+            fill_derived_text(self)
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = with_derived_fields(type(self), kwargs["update_fields"])
+        return super().save(*args, **kwargs)
 
     def clean_fields(self, exclude=None):
         """The fields' own validation, and no control characters in any text."""
@@ -127,3 +172,19 @@ class Job(models.Model):
         if self.status == self.Status.SUCCEEDED:
             return 100
         return min(99, int(100 * self.done / self.total)) if self.total else 0
+
+
+class UserPreference(models.Model):
+    """What a user chose for themself, kept across sign-ins and devices: the interface language."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="preference"
+    )
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("user preference")
+        verbose_name_plural = _("user preferences")
+
+    def __str__(self):
+        return f"{self.user}: {self.language or '-'}"

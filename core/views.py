@@ -9,12 +9,12 @@ Rows always come from ``Model.objects.visible_to(user)`` (outsiders get 404); a 
 from html import escape
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.utils import flatatt
-from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,6 +26,7 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from core.forms import apply_service_errors
+from core.models import derived_field_names
 from core.pagination import EstimatedCountPaginator
 from core.scoping import scope_for, tree_model
 
@@ -278,7 +279,11 @@ class ObjectActionView(ServiceFormView):
     model_form = False  # ModelForms receive it as ``instance``
 
     def check_access(self):
-        self.object = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        self.object = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
+        if self.object is None:
+            # Not Django's "No Member matches the given query.": it is neither translated nor plain.
+            thing = self.model._meta.verbose_name
+            raise Http404(_("No such %(thing)s, or it is not within your organisation.") % {"thing": thing})
         if not self.model.objects.editable_by(self.request.user).filter(pk=self.object.pk).exists():
             raise PermissionDenied(_("Your role only reads this record."))
 
@@ -329,7 +334,8 @@ def history_entries(obj, labels=None):
     for record in records:
         changes = []
         if previous is not None:
-            delta = record.diff_against(previous, excluded_fields=["created", "updated"])
+            # The search and sort keys follow the name: not changes of their own.
+            delta = record.diff_against(previous, excluded_fields=["created", "updated", *derived_field_names(model)])
             for change in delta.changes:
                 field = model._meta.get_field(change.field)
                 changes.append(
@@ -364,3 +370,17 @@ def display_value(field, value, labels):
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     return value
+
+
+def set_interface_language(request):
+    """Django's ``set_language`` (the language cookie, back to ``next``) that also remembers the
+    choice for the session and, for a signed-in user, in their preference (issue 16)."""
+    from django.views.i18n import set_language
+
+    from core.middleware import remember_language
+
+    response = set_language(request)
+    language = request.POST.get("language") if request.method == "POST" else None
+    if language and response.status_code in (200, 302) and language in dict(settings.LANGUAGES):
+        remember_language(request, language)
+    return response

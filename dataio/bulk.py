@@ -42,7 +42,13 @@ from branches.services import (
     require_editable,
 )
 from core.dates import same_day
-from core.models import MULTI_LINE_FORBIDDEN, SINGLE_LINE_FORBIDDEN, TimestampedModel
+from core.models import (
+    MULTI_LINE_FORBIDDEN,
+    SINGLE_LINE_FORBIDDEN,
+    TimestampedModel,
+    fill_derived_text,
+    with_derived_fields,
+)
 from core.services import Errors, full_clean_into
 from enterprises.models import Enterprise
 
@@ -765,6 +771,7 @@ def insert_with_history(model, objs, *, user, reason, date, ids=None):
     for obj, pk in zip(objs, ids, strict=True):
         setattr(obj, pk_name, pk)
         obj.created = obj.updated = date
+        fill_derived_text(obj)  # search and sort keys: save() is not called
         state = getattr(obj, "_state", None)
         if state is not None:
             state.adding = False
@@ -786,8 +793,10 @@ def update_with_history(model, objs, fields, *, user, reason, date):
         return objs
     for obj in objs:
         obj.updated = date
+        fill_derived_text(obj)
         if hasattr(obj, "version"):
             obj.version += 1
+    fields = with_derived_fields(model, fields)
     fields = sorted(set(fields) | {"updated"} | ({"version"} if hasattr(objs[0], "version") else set()))
     model.objects.bulk_update(objs, fields, batch_size=BATCH_SIZE)
     _insert_history(_connection_for(model), model, objs, user=user, reason=reason, date=date, history_type="~")

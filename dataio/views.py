@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from branches.models import Member, MembershipPeriod, Organization, Prospect
+from core.models import derived_field_names
 from core.scoping import scope_for
 from core.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, SpreadsheetError, write_csv, write_xlsx
 from dataio import exports, tasks, uploads
@@ -378,7 +379,8 @@ def _diff_entries(records):
         before = previous.get((key, record.history_id))
         changes = []
         if record.history_type == "~" and before is not None:
-            delta = record.diff_against(before, excluded_fields=["created", "updated", "version"])
+            excluded = ["created", "updated", "version", *derived_field_names(model)]  # keys follow the name
+            delta = record.diff_against(before, excluded_fields=excluded)
             for change in delta.changes:
                 field = model._meta.get_field(change.field)
                 changes.append(

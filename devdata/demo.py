@@ -445,6 +445,9 @@ def insert_rows(model, rows, batch_size=5000):
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     names = [f.attname for f in fields]
+    derived = getattr(model, "derived_text", {})  # search and sort keys (core/text.py)
+    if derived:
+        rows = [{**row, **{t: fn(row.get(src) or "") for t, (src, fn) in derived.items()}} for row in rows]
     values = [
         tuple((adapt_date(row[n]) if n in dates else row[n]) if n in row else defaults[n] for n in names)
         for row in rows

@@ -223,6 +223,12 @@ class Copier:
     def __init__(self, cursor, model, names):
         self.model = model
         now = timezone.now()
+        # Columns derived from a name (search and sort keys, core/text.py) are computed per row.
+        self.derived = [
+            (names.index(source), function, model._meta.get_field(target).max_length)
+            for target, (source, function) in getattr(model, "derived_text", {}).items()
+        ]
+        names = list(names) + list(getattr(model, "derived_text", {}))
         given = set(names)
         extra_names, extra_values = [], []
         for f in model._meta.concrete_fields:
@@ -250,7 +256,10 @@ class Copier:
     def write(self, rows):
         extra = self.extra
         with self.cursor.copy(self.sql) as copy:
+            derived = self.derived
             for row in rows:
+                if derived:
+                    row = tuple(row) + tuple(function(row[index] or "")[:limit] for index, function, limit in derived)
                 copy.write_row(row + extra)
                 self.count += 1
         return self.count

@@ -14,6 +14,7 @@ from core.admin import (
     PartyModelAdmin,
     ServiceForm,
     ServiceInlineFormSet,
+    TreeLevelFilter,
     VersionedServiceForm,
     date_field,
     indented,
@@ -66,8 +67,8 @@ class LocalityAdmin(PartyModelAdmin):
     form = LocalityChangeForm
     add_form = LocalityAddForm
     list_display = ["tree_name", "code", "kind"]
-    list_filter = ["kind", "depth"]
-    search_fields = ["code", "name"]
+    list_filter = ["kind", TreeLevelFilter]
+    search_fields = ["code", "search_name"]
     ordering = ["path"]
     actions = ["move_localities"]
 
@@ -133,7 +134,7 @@ class EnterpriseAdmin(PartyModelAdmin):
     ]
     list_select_related = ["locality", "managing_committee"]
     list_filter = ["ownership", "size_class", "operating_status"]
-    search_fields = ["name", "tax_code", "industrial_park", "address", "managing_committee__code"]
+    search_fields = ["search_name", "tax_code", "industrial_park", "address", "managing_committee__code"]
     autocomplete_fields = ["locality", "managing_committee"]
     readonly_fields = ["recorded_by", "version"]
 
@@ -214,7 +215,7 @@ class MassOrganizationAdmin(PartyModelAdmin):
     list_display = ["name", "kind", "enterprise", "established_on", "dissolved_on"]
     list_select_related = ["enterprise"]
     list_filter = ["kind", ActiveFilter]
-    search_fields = ["name", "enterprise__name", "enterprise__tax_code"]
+    search_fields = ["search_name", "enterprise__search_name", "enterprise__tax_code"]
     date_hierarchy = "established_on"
     autocomplete_fields = ["enterprise"]
     inlines = [MembershipReturnInline]
@@ -245,7 +246,7 @@ class MembershipReturnAdmin(PartyModelAdmin):
     list_display = ["mass_organization", "enterprise", "date", "members_total", "members_admitted", "is_founding"]
     list_select_related = ["mass_organization__enterprise"]
     list_filter = ["is_founding", "mass_organization__kind"]
-    search_fields = ["mass_organization__name", "mass_organization__enterprise__name"]
+    search_fields = ["mass_organization__search_name", "mass_organization__enterprise__search_name"]
     date_hierarchy = "date"
     autocomplete_fields = ["mass_organization"]
 

@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from branches.filtersets import SubtreeFilter
-from core.filtersets import TreeWithinFilter
+from core.filtersets import TreeWithinFilter, YesNoFilter, search_names
 from enterprises.choices import MassOrganizationKind, OperatingStatus, Ownership, SizeClass
 from enterprises.models import Enterprise, Locality, MassOrganization
 
@@ -29,7 +29,7 @@ class LocalityFilterSet(django_filters.FilterSet):
         fields = ["q", "kind", "within"]
 
     def search(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value))
+        return search_names(queryset, value, icontains=["code"])
 
 
 class EnterpriseFilterSet(django_filters.FilterSet):
@@ -39,15 +39,14 @@ class EnterpriseFilterSet(django_filters.FilterSet):
     operating_status = django_filters.ChoiceFilter(choices=OperatingStatus.choices, label=_("operating status"))
     locality = LocalityWithinFilter(label=_("locality"))
     managing_committee = SubtreeFilter(lookup_path="managing_committee__path", label=_("managing committee"))
-    has_party_organization = django_filters.BooleanFilter(method="filter_has_org", label=_("has a Party organisation"))
+    has_party_organization = YesNoFilter(method="filter_has_org", label=_("has a Party organisation"))
 
     class Meta:
         model = Enterprise
         fields = ["q", "ownership", "size_class", "operating_status", "locality", "managing_committee"]
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        return queryset.filter(Q(name__icontains=value) | Q(tax_code__startswith=value))
+        return search_names(queryset, value, prefix=["tax_code"])
 
     def filter_has_org(self, queryset, name, value):
         if value is None:
@@ -57,9 +56,9 @@ class EnterpriseFilterSet(django_filters.FilterSet):
 
 
 class MassOrganizationFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label=_("Name"))
+    q = django_filters.CharFilter(method="search", label=_("Name"))
     kind = django_filters.ChoiceFilter(choices=MassOrganizationKind.choices, label=_("kind"))
-    active = django_filters.BooleanFilter(field_name="dissolved_on", lookup_expr="isnull", label=_("active"))
+    active = YesNoFilter(field_name="dissolved_on", lookup_expr="isnull", label=_("active"))
     managing_committee = SubtreeFilter(
         lookup_path="enterprise__managing_committee__path", label=_("managing committee")
     )
@@ -70,3 +69,6 @@ class MassOrganizationFilterSet(django_filters.FilterSet):
     class Meta:
         model = MassOrganization
         fields = ["q", "kind", "active", "managing_committee", "established_year"]
+
+    def search(self, queryset, name, value):
+        return search_names(queryset, value)

@@ -34,7 +34,7 @@ class MassOrganizationCreateForm(ServiceModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["enterprise"].queryset = Enterprise.objects.editable_by(self.user).order_by("name")
+        self.fields["enterprise"].queryset = Enterprise.objects.editable_by(self.user).order_by("sort_name")
         self.fields["established_on"].widget = DateInput()
 
 

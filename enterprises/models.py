@@ -10,6 +10,7 @@ from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
 from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
 from core.scoping import in_subtrees, paths_q, scope_for
+from core.text import search_key, sort_key
 from core.validators import validate_tax_code
 from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
 
@@ -35,6 +36,11 @@ class Locality(TimestampedModel, MP_Node):
     steplen = TREE_STEPLEN
     code = models.CharField(_("official code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=200)
+    # "name" without marks or case, for search (core.text.search_key; filled on save).
+    search_name = models.CharField(_("search key"), max_length=200, default="", editable=False)
+    # "name" in Vietnamese alphabetical order (core.text.sort_key; filled on save).
+    sort_name = models.CharField(_("sort key"), max_length=808, default="", editable=False)
+    derived_text = {"search_name": ("name", search_key), "sort_name": ("name", sort_key)}
     kind = models.CharField(_("kind"), max_length=20, choices=LocalityKind.choices)
 
     objects = LocalityManager()
@@ -82,6 +88,11 @@ class Enterprise(TimestampedModel):
 
     tax_code = models.CharField(_("tax code"), max_length=14, unique=True, validators=[validate_tax_code])
     name = models.CharField(_("name"), max_length=300)
+    # "name" without marks or case, for search (core.text.search_key; filled on save).
+    search_name = models.CharField(_("search key"), max_length=300, default="", editable=False)
+    # "name" in Vietnamese alphabetical order (core.text.sort_key; filled on save).
+    sort_name = models.CharField(_("sort key"), max_length=1208, default="", editable=False)
+    derived_text = {"search_name": ("name", search_key), "sort_name": ("name", sort_key)}
     ownership = models.CharField(_("ownership"), max_length=30, choices=Ownership.choices)
     locality = models.ForeignKey(
         Locality, verbose_name=_("locality"), on_delete=models.PROTECT, related_name="enterprises"
@@ -117,11 +128,11 @@ class Enterprise(TimestampedModel):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["name", "tax_code"]
+        ordering = ["sort_name", "tax_code"]  # Vietnamese alphabetical order (core.text.sort_key)
         verbose_name = _("enterprise")
         verbose_name_plural = _("enterprises")
         indexes = [
-            models.Index(fields=["name", "tax_code"], name="enterprise_list_order"),
+            models.Index(fields=["sort_name", "tax_code"], name="enterprise_sort_order"),
             models.Index(fields=["operating_status"], name="enterprise_operating_status"),
         ]
         constraints = [
@@ -145,6 +156,11 @@ class MassOrganization(TimestampedModel):
 
     kind = models.CharField(_("kind"), max_length=30, choices=MassOrganizationKind.choices)
     name = models.CharField(_("name"), max_length=300)
+    # "name" without marks or case, for search (core.text.search_key; filled on save).
+    search_name = models.CharField(_("search key"), max_length=300, default="", editable=False)
+    # "name" in Vietnamese alphabetical order (core.text.sort_key; filled on save).
+    sort_name = models.CharField(_("sort key"), max_length=1208, default="", editable=False)
+    derived_text = {"search_name": ("name", search_key), "sort_name": ("name", sort_key)}
     enterprise = models.ForeignKey(
         Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT, related_name="mass_organizations"
     )
@@ -158,12 +174,12 @@ class MassOrganization(TimestampedModel):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["name", "id"]
+        ordering = ["sort_name", "id"]
         verbose_name = _("mass organisation")
         verbose_name_plural = _("mass organisations")
         indexes = [
             models.Index(fields=["established_on"], name="massorg_established"),
-            models.Index(fields=["name", "id"], name="massorg_list_order"),
+            models.Index(fields=["sort_name", "id"], name="massorg_sort_order"),
             models.Index(fields=["enterprise", "kind"], name="massorg_enterprise_kind"),
         ]
         constraints = [

@@ -10,6 +10,7 @@ from core.dates import today
 from core.models import SINGLE_LINE_FORBIDDEN
 from core.scoping import scope_for
 from core.services import Errors, check_version, full_clean_into, lock_for_update, save_with_history
+from core.text import display_date
 from core.validators import normalize_tax_code
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 
@@ -177,13 +178,13 @@ def check_membership_return(errors, mass_organization, *, date, members_total, m
             errors.add(
                 "date",
                 _("A return comes after the founding of %(org)s (%(date)s).")
-                % {"org": mass_organization, "date": mass_organization.established_on},
+                % {"org": mass_organization, "date": display_date(mass_organization.established_on)},
             )
         if mass_organization.dissolved_on is not None and date > mass_organization.dissolved_on:
             errors.add(
                 "date",
                 _("%(org)s was dissolved on %(date)s.")
-                % {"org": mass_organization, "date": mass_organization.dissolved_on},
+                % {"org": mass_organization, "date": display_date(mass_organization.dissolved_on)},
             )
         if (
             date in recorded_dates
@@ -219,7 +220,9 @@ def dissolve_mass_organization(acting_user, mass_organization, *, on, expected_v
     check_version(mass_organization, expected_version)
     errors = Errors()
     if mass_organization.dissolved_on is not None:
-        errors.add("dissolved_on", _("Already dissolved on %(date)s.") % {"date": mass_organization.dissolved_on})
+        errors.add(
+            "dissolved_on", _("Already dissolved on %(date)s.") % {"date": display_date(mass_organization.dissolved_on)}
+        )
     if on is None or on < mass_organization.established_on:
         errors.add("dissolved_on", _("It cannot be dissolved before it was established."))
     elif on > today():

@@ -8,10 +8,10 @@ from enterprises.models import Enterprise, MassOrganization
 
 
 class EnterpriseTable(tables.Table):
-    name = tables.Column(linkify=("enterprises:enterprise_detail", {"pk": tables.A("pk")}))
+    name = tables.Column(linkify=("enterprises:enterprise_detail", {"pk": tables.A("pk")}), order_by=("sort_name",))
     tax_code = tables.Column()
     ownership = tables.Column()
-    locality = tables.Column(order_by=("locality__name",))
+    locality = tables.Column(order_by=("locality__sort_name",))
     size_class = tables.Column()
     employees = CountColumn()
     operating_status = tables.Column()
@@ -34,10 +34,13 @@ class EnterpriseTable(tables.Table):
 
 
 class MassOrganizationTable(tables.Table):
-    name = tables.Column(linkify=("enterprises:massorganization_detail", {"pk": tables.A("pk")}))
+    name = tables.Column(
+        linkify=("enterprises:massorganization_detail", {"pk": tables.A("pk")}), order_by=("sort_name",)
+    )
     kind = tables.Column()
     enterprise = tables.Column(
-        linkify=("enterprises:enterprise_detail", {"pk": tables.A("enterprise_id")}), order_by=("enterprise__name",)
+        linkify=("enterprises:enterprise_detail", {"pk": tables.A("enterprise_id")}),
+        order_by=("enterprise__sort_name",),
     )
     established_on = ShortDateColumn(attrs=NOWRAP)
     dissolved_on = ShortDateColumn(attrs=NOWRAP)

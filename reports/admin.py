@@ -47,7 +47,7 @@ class TargetAdmin(PartyModelAdmin):
     list_display = ["committee", "year", "metric", "value"]
     list_select_related = ["committee"]
     list_filter = ["year", "metric"]
-    search_fields = ["committee__code", "committee__name"]
+    search_fields = ["committee__code", "committee__search_name"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["committee", "year", "metric"] if obj is not None else []

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from branches.choices import GRASSROOTS_KINDS, OrganizationKind
 from branches.models import Member, MembershipPeriod, Organization
 from core.dates import add_years
+from core.text import display_date
 from enterprises.choices import MassOrganizationKind, OperatingStatus
 from enterprises.models import Enterprise, MassOrganization, MembershipReturn
 from reports.formatting import display, format_number, percent_of
@@ -156,7 +157,9 @@ def year_period(year, as_of=None):
     end = datetime.date(year, 12, 31)
     if as_of is not None:
         if as_of < start:
-            raise ValueError(_("The as-of date %(date)s is before the year %(year)s.") % {"date": as_of, "year": year})
+            raise ValueError(
+                _("The as-of date %(date)s is before the year %(year)s.") % {"date": display_date(as_of), "year": year}
+            )
         return start, min(as_of, end)
     current = today()
     if current.year == year:
@@ -818,3 +821,20 @@ def gaps(organization, date, stagnant_years=3):
         small_enterprises=_gap_list(organization, date, Q(active_members__gte=1, active_members__lte=2)),
         stagnant_organizations=stagnant,
     )
+
+
+# Whole gap lists (issue 16): the dashboard shows the first ones, these pages and exports all of them.
+
+GAP_LISTS = ("eligible-enterprises", "small-enterprises", "stagnant-organizations")
+
+
+def gap_list(organization, date, kind, stagnant_years=3):
+    """Every row of one of the dashboard's gap lists on ``date``: enterprises (a queryset, in
+    Vietnamese name order) or organisations (a list, in tree order)."""
+    if kind == "eligible-enterprises":
+        return _gap_list(organization, date, Q(official_members__gte=ELIGIBLE_OFFICIAL_MEMBERS))
+    if kind == "small-enterprises":
+        return _gap_list(organization, date, Q(active_members__gte=1, active_members__lte=2))
+    if kind == "stagnant-organizations":
+        return stagnant_organizations(organization, date, stagnant_years)
+    raise ValueError(kind)

@@ -5,6 +5,7 @@ import datetime
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import DateInput
 from reports.engine import METRICS, today
 from reports.services import MAX_TARGET
 
@@ -17,7 +18,7 @@ class ReportPeriodForm(forms.Form):
     as_of = forms.DateField(
         label=_("as of"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput(),
         help_text=_("Count the events up to this date; the target stays the whole year's."),
     )
 

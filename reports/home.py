@@ -50,7 +50,7 @@ class OrganizationHomeView(ScopedViewMixin, DetailView):
                 MassOrganization.objects.visible_to(user)
                 .filter(enterprise_scope_q((organization.path,), prefix="enterprise__"))
                 .select_related("enterprise")
-            ).order_by("enterprise__name", "kind"),
+            ).order_by("enterprise__sort_name", "kind"),
             enterprises=Enterprise.objects.visible_to(user)
             .filter(organizations__path__startswith=organization.path)
             .select_related("locality", "managing_committee")

@@ -10,4 +10,5 @@ urlpatterns = [
     path("fulfilment/export/", views.fulfilment_export, name="fulfilment_export"),
     path("movement/", views.movement, name="movement"),
     path("admissions/", views.admissions, name="admissions"),
+    path("gaps/<slug:kind>/", views.gap_list, name="gap_list"),
 ]

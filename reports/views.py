@@ -12,6 +12,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -20,10 +21,12 @@ from django.utils.dates import MONTHS_3
 from django.utils.http import urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from branches.models import Organization
 from core.forms import apply_service_errors
 from core.scoping import scope_for
+from core.spreadsheets import OutColumn, write_csv, write_xlsx
 from reports import engine, exports, statistics, statutory_exports
 from reports import figures as dashboard_figures
 from reports.access import report_organization, report_organizations
@@ -171,6 +174,7 @@ def dashboard(request):
         "movement_url": f"{reverse('reports:movement')}?{_query(organization=organization.code, year=year)}",
         "admissions_url": f"{reverse('reports:admissions')}?{_query(organization=organization.code, year=year)}",
         "child_query": _query(year=year, as_of=params["as_of"]),
+        "gap_query": _query(**params),
     }
     return render(request, "reports/dashboard.html", context)
 
@@ -336,3 +340,85 @@ def targets(request):
         "action": f"{reverse('reports:targets')}?{_query(organization=organization.code, year=year)}",
     }
     return render(request, "reports/targets.html", context)
+
+
+# Whole gap lists -----------------------------------------------------------------------------
+
+GAP_LIST_TITLES = {
+    "eligible-enterprises": _lazy("Enterprises eligible to set up a Party organisation"),
+    "small-enterprises": _lazy("Enterprises with one or two members"),
+    "stagnant-organizations": _lazy("Organisations without recent admissions"),
+}
+GAP_LIST_PAGE = 100
+
+
+def _gap_columns(kind):
+    if kind == "stagnant-organizations":
+        return [
+            OutColumn(_("name")),
+            OutColumn(_("code"), text=True),
+            OutColumn(_("established on")),
+            OutColumn(_("last admission")),
+        ]
+    count = _("official members") if kind == "eligible-enterprises" else _("active members")
+    return [
+        OutColumn(_("name")),
+        OutColumn(_("tax code"), text=True),
+        OutColumn(_("managing committee")),
+        OutColumn(count),
+    ]
+
+
+def _gap_values(kind, row):
+    if kind == "stagnant-organizations":
+        return [row.name, row.code, row.established_on, row.last_admitted_on]
+    count = row.official_members if kind == "eligible-enterprises" else row.active_members
+    return [row.name, row.tax_code, str(row.managing_committee) if row.managing_committee else "", count]
+
+
+@login_required
+def gap_list(request, kind):
+    """One gap list of the dashboard in full (``/reports/gaps/<kind>/``), in pages, or as .xlsx /
+    .csv (``?format=``): the same committee, year and as-of date as the dashboard."""
+    if kind not in GAP_LIST_TITLES:
+        raise Http404(_("No such list."))
+    fmt = request.GET.get("format")
+    if fmt is not None and fmt not in EXPORT_TYPES:
+        return HttpResponseBadRequest(_("Choose the format xlsx or csv."))
+    form = ReportPeriodForm(request.GET)
+    code, year, as_of = _period(form)
+    organization = resolve_committee(request, code)
+    if not request.GET.get("year"):
+        year = engine.default_year(organization)
+    try:
+        _start, date = engine.year_period(year, as_of)
+    except ValueError:
+        _start, date = engine.year_period(year)
+    rows = engine.gap_list(organization, date, kind)
+    title = GAP_LIST_TITLES[kind]
+    if fmt:
+        columns = _gap_columns(kind)
+        values = (_gap_values(kind, row) for row in rows)
+        if fmt == "xlsx":
+            content = write_xlsx(columns, values, title=str(title))
+        else:
+            content = write_csv(columns, values)
+        response = HttpResponse(content, content_type=EXPORT_TYPES[fmt])
+        filename = f"{kind}-{organization.code}-{date.isoformat()}.{fmt}"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    page = Paginator(rows, GAP_LIST_PAGE).get_page(request.GET.get("page"))
+    params = {"organization": organization.code, "year": year, "as_of": as_of.isoformat() if as_of else None}
+    context = {
+        "organization": organization,
+        "kind": kind,
+        "title": title,
+        "date": date,
+        "year": year,
+        "page_obj": page,
+        "rows": page.object_list,
+        "dashboard_url": f"{reverse('reports:dashboard')}?{_query(**params)}",
+        "export_xlsx": f"?{_query(format='xlsx', **params)}",
+        "export_csv": f"?{_query(format='csv', **params)}",
+    }
+    return render(request, "reports/gap_list.html", context)

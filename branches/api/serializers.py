@@ -98,6 +98,12 @@ class OrganizationSerializer(ServiceModelSerializer):
         ]
         read_only_fields = ["depth", "dissolved_on"]
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if getattr(instance, "name_as_of", None):  # the list as of a date: the name of that date
+            data["name"] = instance.name_as_of
+        return data
+
     def create(self, validated_data):
         validated_data.pop("version", None)
         return services.establish_organization(self.acting_user, **validated_data)
@@ -107,7 +113,14 @@ class OrganizationSerializer(ServiceModelSerializer):
         return services.update_organization(self.acting_user, instance, expected_version=version, **validated_data)
 
 
-class DissolveOrganizationSerializer(VersionedActionSerializer):
+class DecisionMixin(serializers.Serializer):
+    decision_number = serializers.CharField(
+        required=False, allow_blank=True, max_length=60, help_text=_("Number of the decision.")
+    )
+    decision_date = serializers.DateField(required=False, allow_null=True, help_text=_("Date of the decision."))
+
+
+class DissolveOrganizationSerializer(DecisionMixin, VersionedActionSerializer):
     on = serializers.DateField(help_text=_("Date of dissolution."))
     destination = organization_field(
         required=False,
@@ -116,8 +129,24 @@ class DissolveOrganizationSerializer(VersionedActionSerializer):
     )
 
 
-class MoveSerializer(VersionedActionSerializer):
+class MoveSerializer(DecisionMixin, VersionedActionSerializer):
     parent = organization_field(help_text=_("Code of the new parent organisation."))
+    on = serializers.DateField(required=False, help_text=_("Date the move takes effect (default today)."))
+
+
+class RenameSerializer(DecisionMixin, VersionedActionSerializer):
+    name = serializers.CharField(max_length=300, help_text=_("The new name."))
+    on = serializers.DateField(required=False, help_text=_("Date the new name takes effect (default today)."))
+
+
+class MergeSerializer(DecisionMixin, serializers.Serializer):
+    sources = serializers.ListField(
+        child=organization_field(),
+        min_length=1,
+        max_length=200,
+        help_text=_("Codes of the organisations merged into this one."),
+    )
+    on = serializers.DateField(help_text=_("Date the merge takes effect."))
 
 
 # Members ----------------------------------------------------------------------------------

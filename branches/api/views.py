@@ -3,15 +3,17 @@
 Every queryset comes from ``visible_to(request.user)`` (outsiders get 404), every write goes
 through ``branches.services`` (a read-only role gets 403, invalid input 400 with a message per
 field). Lifecycle steps are actions: ``members/{id}/recognize/``, ``…/transfer/``, ``…/leave/``,
-``prospects/{id}/admit/``, ``…/withdraw/``, ``organizations/{id}/dissolve/``, ``…/move/``.
+``prospects/{id}/admit/``, ``…/withdraw/``, ``organizations/{id}/dissolve/``, ``…/move/``,
+``…/rename/``, ``…/merge/`` (restructuring with effective dates and decisions).
 """
 
 from django.contrib.auth import get_user_model
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import Case, Exists, OuterRef, Prefetch, Subquery, When
 from django.db.models.functions import Length, Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
@@ -26,10 +28,12 @@ from branches.api.serializers import (
     DissolveOrganizationSerializer,
     LeaveSerializer,
     MemberSerializer,
+    MergeSerializer,
     MoveSerializer,
     OrganizationSerializer,
     ProspectSerializer,
     RecognizeSerializer,
+    RenameSerializer,
     RoleAssignmentSerializer,
     TokenSerializer,
     TransferSerializer,
@@ -37,7 +41,7 @@ from branches.api.serializers import (
     WithdrawProspectSerializer,
 )
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
-from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect, RoleAssignment
 from core.api import ScopedViewSet, service_errors, validated_payload
 from core.scoping import scope_for
 
@@ -57,7 +61,17 @@ class CitizenIdContextMixin:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List Party organisations in your scope"),
+    list=extend_schema(
+        summary="List Party organisations in your scope",
+        parameters=[
+            OpenApiParameter(
+                "as_of",
+                OpenApiTypes.DATE,
+                description="The tree of this date: the organisations in force then, with their parents and "
+                "names of that date (default today).",
+            )
+        ],
+    ),
     retrieve=extend_schema(summary="One Party organisation, by id"),
     create=extend_schema(summary="Establish a Party organisation (administrators)"),
     partial_update=extend_schema(summary="Correct an organisation's facts (administrators)"),
@@ -79,7 +93,39 @@ class OrganizationViewSet(
 
     def get_queryset(self):
         parent = Organization.objects.filter(path=Substr(OuterRef("path"), 1, Length(OuterRef("path")) - 4))
-        return super().get_queryset().annotate(parent_code=Subquery(parent.values("code")[:1]))
+        parent_code = Subquery(parent.values("code")[:1])
+        as_of = self.as_of() if self.action == "list" else None
+        if as_of is None:
+            return super().get_queryset().annotate(parent_code=parent_code)
+        # The tree of that date: dated states where they exist, today's row for organisations never
+        # restructured (written in bulk).
+        states = OrganizationVersion.objects.on(as_of).filter(organization=OuterRef("pk"))
+        dated = OrganizationVersion.objects.filter(organization=OuterRef("pk"))
+        return (
+            super()
+            .get_queryset()
+            .active_on(as_of)
+            .filter(Exists(states) | ~Exists(dated))
+            .annotate(
+                parent_code=Case(
+                    When(Exists(states), then=Subquery(states.values("parent__code")[:1])), default=parent_code
+                ),
+                name_as_of=Subquery(states.values("name")[:1]),
+            )
+        )
+
+    def as_of(self):
+        """``?as_of=`` of the list (None: today's tree); an invalid date is a 400 naming it."""
+        raw = self.request.query_params.get("as_of")
+        if not raw:
+            return None
+        try:
+            value = serializers.DateField().to_internal_value(raw)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"as_of": exc.detail}) from exc
+        if not 1930 <= value.year <= 2200:
+            raise serializers.ValidationError({"as_of": [_("Give a date between 1930 and 2200.")]})
+        return None if value >= services.today() else value
 
     def may_create(self, user):
         return scope_for(user).administers
@@ -115,6 +161,8 @@ class OrganizationViewSet(
                 organization,
                 on=data["on"],
                 destination=data.get("destination"),
+                decision_number=data.get("decision_number", ""),
+                decision_date=data.get("decision_date"),
                 expected_version=data.get("version"),
             )
         return Response(self.get_serializer(organization).data)
@@ -128,10 +176,58 @@ class OrganizationViewSet(
     def move(self, request, pk=None):
         organization = self.get_object()
         data = validated_payload(MoveSerializer, request)
-        organization = services.move_organization(
-            request.user, organization, data["parent"], expected_version=data.get("version")
-        )
+        with service_errors():
+            organization = services.move_organization(
+                request.user,
+                organization,
+                data["parent"],
+                on=data.get("on"),
+                decision_number=data.get("decision_number", ""),
+                decision_date=data.get("decision_date"),
+                expected_version=data.get("version"),
+            )
         return Response(self.get_serializer(organization).data)
+
+    @extend_schema(
+        summary="Rename an organisation from a date (administrators)",
+        request=RenameSerializer,
+        responses=OrganizationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def rename(self, request, pk=None):
+        organization = self.get_object()
+        data = validated_payload(RenameSerializer, request)
+        with service_errors():
+            organization = services.rename_organization(
+                request.user,
+                organization,
+                name=data["name"],
+                on=data.get("on"),
+                decision_number=data.get("decision_number", ""),
+                decision_date=data.get("decision_date"),
+                expected_version=data.get("version"),
+            )
+        return Response(self.get_serializer(organization).data)
+
+    @extend_schema(
+        summary="Merge organisations into this one on a date (administrators)",
+        request=MergeSerializer,
+        responses=OrganizationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        successor = self.get_object()
+        data = validated_payload(MergeSerializer, request)
+        with service_errors():
+            successor = services.merge_organizations(
+                request.user,
+                data["sources"],
+                successor,
+                on=data["on"],
+                decision_number=data.get("decision_number", ""),
+                decision_date=data.get("decision_date"),
+            )
+        return Response(self.get_serializer(successor).data)
 
 
 # Members ----------------------------------------------------------------------------------
@@ -156,7 +252,7 @@ class MemberViewSet(
     model = Member
     serializer_class = MemberSerializer
     filterset_class = MemberFilterSet
-    ordering = ("full_name", "id")
+    ordering = ("sort_name", "id")
     list_relations = ("organization", "admitted_by", "enterprise")
 
     @staticmethod
@@ -231,7 +327,7 @@ class ProspectViewSet(
     model = Prospect
     serializer_class = ProspectSerializer
     filterset_class = ProspectFilterSet
-    ordering = ("full_name", "id")
+    ordering = ("sort_name", "id")
     list_relations = ("organization", "enterprise")
 
     @extend_schema(
@@ -331,7 +427,9 @@ class RoleAssignmentViewSet(
 
 
 class ApprovalQuerySerializer(serializers.Serializer):
-    organization = serializers.CharField(max_length=40, help_text=_("Code of an organisation in your scope."))
+    organization = serializers.CharField(
+        max_length=40, help_text=gettext_lazy("Code of an organisation in your scope.")
+    )
     year = serializers.IntegerField(min_value=1930, max_value=2200)
     half = serializers.ChoiceField(choices=[0, 1, 2], required=False, default=0)
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)

@@ -83,7 +83,7 @@ class EnterpriseViewSet(
     model = Enterprise
     serializer_class = EnterpriseSerializer
     filterset_class = EnterpriseFilterSet
-    ordering = ("name", "tax_code")
+    ordering = ("sort_name", "tax_code")
     list_relations = ("locality", "managing_committee", "recorded_by")
 
     @extend_schema(

@@ -567,3 +567,110 @@ def test_locality_admin_adds_and_moves_through_services(tree, admin_web):
     run_action(admin_web, Locality, "move_localities", [new], new_parent=other.pk)
     new.refresh_from_db()
     assert Locality.objects.get_parent(new) == other
+
+
+# Restructuring through time (issue 13) ------------------------------------------------------
+
+
+def test_action_move_from_a_date_with_a_decision(tree, admin_web):
+    ward = OrganizationFactory(code="WARD", parent=tree.city, established_on=datetime.date(2025, 7, 1))
+    run_action(
+        admin_web,
+        Organization,
+        "move_organizations",
+        [tree.branch_a, tree.branch_b],
+        new_parent=ward.pk,
+        on="2025-07-01",
+        decision_number="15-QĐ/TU",
+        decision_date="2025-06-20",
+    )
+    for branch in (tree.branch_a, tree.branch_b):
+        branch.refresh_from_db()
+        assert branch.parent == ward
+        assert branch.versions.get(valid_from=datetime.date(2025, 7, 1)).decision_number == "15-QĐ/TU"
+    page = admin_web.get(url(Organization, "change", tree.branch_a.pk)).content.decode()
+    assert "15-QĐ/TU" in page  # the dated states are listed on the organisation's page
+
+
+def test_action_refusals_are_shown_at_the_field_and_change_nothing(tree, admin_web):
+    ward = OrganizationFactory(code="WARD", parent=tree.city, established_on=datetime.date(2025, 7, 1))
+    response = run_action(
+        admin_web,
+        Organization,
+        "move_organizations",
+        [tree.branch_a, tree.branch_b],
+        new_parent=ward.pk,
+        on="2025-06-01",  # before the ward existed
+    )
+    form = response.context["form"]
+    assert "new_parent" in form.errors and "only established" in str(form.errors["new_parent"])
+    for branch in (tree.branch_a, tree.branch_b):
+        branch.refresh_from_db()
+        assert branch.parent == tree.committee
+    response = run_action(
+        admin_web, Organization, "rename_organization", [tree.branch_a], name="Chi bộ mới", decision_date="2999-01-01"
+    )
+    assert "decision_date" in response.context["form"].errors
+    with translation.override("vi"):
+        response = admin_web.post(
+            url(Organization, "changelist"),
+            {
+                "action": "move_organizations",
+                helpers.ACTION_CHECKBOX_NAME: [tree.branch_a.pk],
+                "apply": "yes",
+                "new_parent": ward.pk,
+                "on": "2025-06-01",
+            },
+            HTTP_ACCEPT_LANGUAGE="vi",
+        )
+    assert response.status_code == 200
+
+
+def test_action_rename_from_a_date_and_only_one_at_a_time(tree, admin_web):
+    run_action(admin_web, Organization, "rename_organization", [tree.branch_a], name="Chi bộ mới", on="2025-03-01")
+    tree.branch_a.refresh_from_db()
+    assert tree.branch_a.name == "Chi bộ mới"
+    assert tree.branch_a.versions.get(valid_from=datetime.date(2025, 3, 1)).change == "renamed"
+    response = run_action(
+        admin_web, Organization, "rename_organization", [tree.branch_a, tree.branch_b], name="X", on="2025-04-01"
+    )
+    assert "exactly one" in response.content.decode()
+    tree.branch_b.refresh_from_db()
+    assert tree.branch_b.name != "X"
+
+
+def test_action_merge_into_a_successor(tree, admin_web):
+    member = MemberFactory(organization=tree.branch_a)
+    run_action(
+        admin_web,
+        Organization,
+        "merge_organizations",
+        [tree.branch_a],
+        into=tree.branch_b.pk,
+        on="2025-07-01",
+        decision_number="30-QĐ/TU",
+    )
+    tree.branch_a.refresh_from_db()
+    member.refresh_from_db()
+    assert tree.branch_a.dissolved_on == datetime.date(2025, 7, 1)
+    assert member.organization == tree.branch_b
+    assert tree.branch_a.versions.get().successor == tree.branch_b
+
+
+def test_restructuring_actions_are_for_administrators_only(tree, client, department):
+    department.is_staff = True
+    department.save()
+    client.force_login(department)
+    response = client.post(
+        url(Organization, "changelist"),
+        {
+            "action": "merge_organizations",
+            helpers.ACTION_CHECKBOX_NAME: [tree.branch_a.pk],
+            "apply": "yes",
+            "into": tree.branch_b.pk,
+            "on": "2025-07-01",
+        },
+    )
+    assert response.status_code in (302, 403)
+    tree.branch_a.refresh_from_db()
+    assert tree.branch_a.dissolved_on is None

@@ -314,10 +314,11 @@ def test_login_page_is_vietnamese_by_default(client, db):
     assert "Sign in" not in page
 
 
-def test_login_page_follows_the_accept_language_header(client, db):
+def test_login_page_ignores_the_browsers_accept_language_header(client, db):
+    # Vietnamese unless the user chooses English (issue 16): not the browser's or phone's language.
     page = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
-    assert "Sign in" in page
-    assert "Đăng nhập" not in page
+    assert "Đăng nhập" in page
+    assert "Sign in" not in page
 
 
 def test_login_page_follows_the_language_cookie(client, db):
@@ -342,7 +343,8 @@ def test_secretary_home_is_vietnamese_by_default_and_english_on_request(client, 
     assert "Đảng viên đang sinh hoạt" in vietnamese
     assert "Đăng xuất" in vietnamese
     assert "Active members" not in vietnamese
-    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(url).content.decode()
     assert "Active members" in english
     assert "Sign out" in english
 

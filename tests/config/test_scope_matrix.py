@@ -124,6 +124,7 @@ REGISTRY = {
     "reports:fulfilment_export": R(LIST, query={"organization": "BR-A", "format": "csv"}),
     "reports:movement": R(LIST, query={"organization": "BR-A", "year": 2024}),
     "reports:admissions": R(LIST, query={"organization": "BR-A", "year": 2024, "format": "csv"}),
+    "reports:gap_list": R(LIST, query={"organization": "BR-A"}),
     # Import, export, change history
     "io:export": R(LIST, query={"kind": "members", "format": "csv"}),
     "io:import": R(CREATE),
@@ -167,6 +168,8 @@ REGISTRY = {
     "api:organization-detail": R(RECORD_WRITE, Organization),
     "api:organization-dissolve": R(RECORD_WRITE, Organization),
     "api:organization-move": R(RECORD_WRITE, Organization),
+    "api:organization-rename": R(RECORD_WRITE, Organization),
+    "api:organization-merge": R(RECORD_WRITE, Organization),
     "api:member-list": R(LIST),
     "api:member-detail": R(RECORD_WRITE, Member),
     "api:member-leave": R(RECORD_WRITE, Member),
@@ -308,6 +311,7 @@ def fill(pattern, entry, records):
         "content_type_id": "1",
         "app_label": "branches",
         "url": "",
+        "kind": "stagnant-organizations",  # reports:gap_list
     }
     route = pattern.route
     route = re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: str(values.get(m.group(2), "1")), route)

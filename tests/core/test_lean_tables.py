@@ -132,7 +132,8 @@ def test_an_empty_page_writes_no_rows(db):
 
 def test_the_list_page_shows_the_empty_text_when_nothing_matches(client, department):
     client.force_login(department)
-    response = client.get("/members/", {"q": "no such member at all"}, HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"
+    response = client.get("/members/", {"q": "no such member at all"})
     assert response.status_code == 200
     assert "No members match." in response.content.decode()
 

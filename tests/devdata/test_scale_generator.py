@@ -14,6 +14,7 @@ from django.db.models import Count, F, Q
 
 from branches.choices import GRASSROOTS_KINDS, MemberStatus, OrganizationKind, PeriodEndReason
 from branches.models import Member, MembershipPeriod, Organization
+from core.text import search_key
 from core.validators import validate_tax_code
 from devdata import scale
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
@@ -53,6 +54,11 @@ def test_generator_refuses_sqlite_clearly_and_builds_the_tiny_dataset_on_postgre
     assert MassOrganization.objects.count() == TINY["mass_organizations"]
     assert Locality.objects.filter(depth=1).count() == 34
     assert Locality.objects.filter(depth=2).count() == 3321
+
+    # The search keys were COPYed with the rows (issue 16).
+    for model, source in ((Member, "full_name"), (Organization, "name"), (Enterprise, "name"), (Locality, "name")):
+        for name, key in model.objects.values_list(source, "search_name")[:200]:
+            assert key == search_key(name), (model, name, key)
 
     # Treebeard trees are consistent (paths, depth, numchild).
     assert Organization.objects.find_problems() == ([], [], [], [], [])

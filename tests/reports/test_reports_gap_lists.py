@@ -58,15 +58,17 @@ def test_organization_items_say_when_each_admitted_last():
         vietnamese = gap_organization_items(organizations)
     link = reverse("branches:organization_detail", args=[3])
     assert english.startswith(f'<li><a href="{link}">Chi bộ &lt;A&gt;</a> <span class="text-body-secondary">BR-A · ')
-    assert "last admission 05/04/2020" in english and "no admission recorded" in english
-    assert "lần kết nạp gần nhất 04-05-2020" in vietnamese and "chưa ghi nhận lần kết nạp nào" in vietnamese
+    # day/month/year in English too (issue 16)
+    assert "last admission 04/05/2020" in english and "no admission recorded" in english
+    assert "lần kết nạp gần nhất 04/05/2020" in vietnamese and "chưa ghi nhận lần kết nạp nào" in vietnamese
 
 
 def test_the_dashboard_lists_the_gaps_it_counts(client, department, tree):
     small = EnterpriseFactory(managing_committee=tree.committee, locality=tree.commune, name="Công ty Nhỏ")
     MemberFactory(organization=tree.branch_a, enterprise=small, admitted_on=D(2024, 3, 1))
     client.force_login(department)
-    page = client.get(reverse("reports:dashboard"), {"year": 2024}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("reports:dashboard"), {"year": 2024}).content.decode()
     start = page.index('id="small-enterprises"')
     section = page[start : page.index("</details>", start)]
     assert f'<a href="{reverse("enterprises:enterprise_detail", args=[small.pk])}">Công ty Nhỏ</a>' in section
