@@ -230,6 +230,7 @@ def _check_effective_date(errors, organization, on, *, field="on"):
         return None
     if on > today():
         errors.add(field, _("The date the change takes effect cannot be in the future."))
+    check_open(errors, organization, on, field)  # a restructuring dated in an approved period
     if organization.dissolved_on is not None:
         errors.add(
             field,

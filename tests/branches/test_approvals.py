@@ -200,3 +200,11 @@ def test_api_lists_submits_approves_returns_and_reopens_in_scope(api, api_as, tr
     ):
         assert api.department.get(f"{API}approvals/", params).status_code == 400
     assert api_as(None).get(f"{API}approvals/", {"organization": "DIST", "year": 2024}).status_code in (401, 403)
+
+
+def test_a_restructuring_dated_in_an_approved_period_is_refused(approved_2024, administrator):
+    with pytest.raises(ValidationError) as caught:
+        services.rename_organization(administrator, approved_2024.branch_a, name="Chi bộ mới", on=D(2024, 5, 1))
+    assert "DIST" in str(caught.value)
+    renamed = services.rename_organization(administrator, approved_2024.branch_a, name="Chi bộ mới", on=D(2025, 5, 1))
+    assert renamed.pk
