@@ -27,7 +27,7 @@ from branches.choices import (
     RoleKey,
     Sex,
 )
-from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
+from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel, mask_citizen_id
 from core.scoping import paths_q, scope_for
 from core.text import search_key, sort_key
 from core.validators import validate_citizen_id
@@ -409,7 +409,7 @@ class Member(TimestampedModel):
 
     @property
     def masked_citizen_id(self):
-        return f"{'•' * 8}{self.citizen_id[-4:]}" if self.citizen_id else ""
+        return mask_citizen_id(self.citizen_id)
 
     def citizen_id_for(self, user):
         """The citizen ID in full for a user who may edit this member, masked for everyone else."""

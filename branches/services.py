@@ -10,6 +10,7 @@ from datetime import date
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from branches.approvals import check_open
 from branches.choices import (
@@ -47,6 +48,7 @@ from core.services import (
 )
 from core.text import display_date
 from core.validators import validate_citizen_id
+from security.access import note_scope_probe
 
 MINIMUM_ADMISSION_AGE = 18
 
@@ -635,40 +637,88 @@ class MemberHolders:
     whole file (``{value: member id}``) so the same rules run with a constant number of queries.
     """
 
-    def __init__(self, by_citizen_id=None, by_party_card=None):
+    def __init__(self, by_citizen_id=None, by_party_card=None, visible=None):
         self.by_citizen_id = by_citizen_id
         self.by_party_card = by_party_card
+        self.visible = visible  # ids of the preloaded holders the acting user sees
 
-    def _taken(self, preloaded, lookup, value, member):
+    def _holder(self, preloaded, lookup, value, member):
+        """The id of the other member holding ``value``, or None."""
         if preloaded is None:
             others = Member.objects.filter(**{lookup: value})
             if member is not None:
                 others = others.exclude(pk=member.pk)
-            return others.exists()
+            return others.values_list("pk", flat=True).first()
         holder = preloaded.get(value)
-        return holder is not None and (member is None or holder != member.pk)
+        return holder if holder is not None and (member is None or holder != member.pk) else None
+
+    def citizen_id_holder(self, citizen_id, member=None):
+        return self._holder(self.by_citizen_id, "citizen_id", citizen_id, member)
+
+    def party_card_holder(self, party_card_number, member=None):
+        return self._holder(self.by_party_card, "party_card_number", party_card_number, member)
 
     def citizen_id_taken(self, citizen_id, member=None):
-        return self._taken(self.by_citizen_id, "citizen_id", citizen_id, member)
+        return self.citizen_id_holder(citizen_id, member) is not None
 
     def party_card_taken(self, party_card_number, member=None):
-        return self._taken(self.by_party_card, "party_card_number", party_card_number, member)
+        return self.party_card_holder(party_card_number, member) is not None
+
+    def visible_to(self, holder_id, user):
+        """Whether ``user`` sees the member ``holder_id`` (a system change sees everyone)."""
+        if user is None:
+            return True
+        if self.visible is not None:
+            return holder_id in self.visible
+        return Member.objects.visible_to(user).filter(pk=holder_id).exists()
 
 
-def check_person(errors, *, citizen_id, party_card_number, date_of_birth, member=None, holders=None):
+#: A citizen ID or Party card number held by a member the user cannot see: said without revealing
+#: that the person is a Party member elsewhere (the department, who sees further, can find where).
+OUT_OF_SCOPE_HOLDER = gettext_lazy(
+    "This person cannot be recorded here. Ask the organisation department to check this number."
+)
+
+
+def _check_holder(errors, field, holder_id, holders, acting_user, message):
+    if holder_id is None:
+        return
+    if holders.visible_to(holder_id, acting_user):
+        errors.add(field, message)
+    else:
+        errors.add(field, str(OUT_OF_SCOPE_HOLDER))
+        note_scope_probe(acting_user, field)
+
+
+def check_person(
+    errors, *, citizen_id, party_card_number, date_of_birth, member=None, holders=None, acting_user=None
+):
     holders = holders or MemberHolders()
     try:
         validate_citizen_id(citizen_id)
     except ValidationError as exc:
         errors.add("citizen_id", exc.messages[0])
     else:
-        if holders.citizen_id_taken(citizen_id, member):
-            errors.add("citizen_id", _("A member with this citizen ID is already recorded."))
+        _check_holder(
+            errors,
+            "citizen_id",
+            holders.citizen_id_holder(citizen_id, member),
+            holders,
+            acting_user,
+            _("A member with this citizen ID is already recorded."),
+        )
     if party_card_number:
         if SINGLE_LINE_FORBIDDEN.search(party_card_number):  # not even looked up: PostgreSQL refuses NUL
             errors.add("party_card_number", _("Remove the control characters from this text."))
-        elif holders.party_card_taken(party_card_number, member):
-            errors.add("party_card_number", _("A member with this Party card number is already recorded."))
+        else:
+            _check_holder(
+                errors,
+                "party_card_number",
+                holders.party_card_holder(party_card_number, member),
+                holders,
+                acting_user,
+                _("A member with this Party card number is already recorded."),
+            )
     if date_of_birth is not None and date_of_birth > today():
         errors.add("date_of_birth", _("The date of birth cannot be in the future."))
 
@@ -798,7 +848,13 @@ def admit_member(
     check_admission(
         errors, organization=organization, admitted_on=admitted_on, date_of_birth=date_of_birth, official_on=official_on
     )
-    check_person(errors, citizen_id=citizen_id, party_card_number=party_card_number, date_of_birth=date_of_birth)
+    check_person(
+        errors,
+        citizen_id=citizen_id,
+        party_card_number=party_card_number,
+        date_of_birth=date_of_birth,
+        acting_user=acting_user,
+    )
     check_enterprise(errors, acting_user, enterprise)
     check_open(errors, organization, admitted_on, "admitted_on")
     if prospect is not None:
@@ -853,6 +909,7 @@ def update_member(acting_user, member, reason=None, *, expected_version=None, **
         party_card_number=member.party_card_number,
         date_of_birth=member.date_of_birth,
         member=member,
+        acting_user=acting_user,
     )
     if "enterprise" in changes:
         check_enterprise(errors, acting_user, member.enterprise)

@@ -261,7 +261,9 @@ class MemberDetailView(ObjectDetailView):
         visible_enterprises = enterprise_model().objects.visible_to(user)
         enterprises = {e.pk: str(e) for e in visible_enterprises.filter(pk__in=ent_ids - {None})}
         context["history"] = history_entries(
-            member, {"organization": organizations, "admitted_by": organizations, "enterprise": enterprises}
+            member,
+            {"organization": organizations, "admitted_by": organizations, "enterprise": enterprises},
+            user=user,
         )
         context["prospect"] = Prospect.objects.visible_to(user).filter(member=member).first()
         context["is_active"] = member.status == MemberStatus.ACTIVE
@@ -398,7 +400,7 @@ class ProspectDetailView(ObjectDetailView):
             .filter(pk__in=self.object.history.values_list("enterprise_id", flat=True))
         }
         context["history"] = history_entries(
-            self.object, {"organization": organizations, "enterprise": enterprises, "member": {}}
+            self.object, {"organization": organizations, "enterprise": enterprises, "member": {}}, user=user
         )
         return context
 

@@ -3,7 +3,8 @@
 Each app's ``api/urls.py`` registers its viewsets on a router; this module gathers them in one
 ``DefaultRouter`` (so the API root lists every endpoint) and adds the OpenAPI schema
 (``schema/``), the Swagger UI served from drf-spectacular-sidecar (``docs/``, no CDN), and
-``auth/token/`` (username and password → the user's token). Unknown addresses get a JSON 404.
+``auth/token/`` (username, password and, for two-factor accounts, the TOTP code → a new token).
+Unknown addresses get a JSON 404.
 """
 
 from django.http import JsonResponse
@@ -11,10 +12,10 @@ from django.urls import include, path, re_path
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from branches.api.urls import router as branches_router
+from branches.api.views import ObtainTokenView
 from enterprises.api.urls import router as enterprises_router
 from reports.api.urls import router as reports_router
 
@@ -35,7 +36,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: no inline script, so the CSP holds.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", ObtainTokenView.as_view(), name="token"),
     path("", include("reports.api.urls")),
     path("", include("branches.api.urls")),
     path("", include(router.urls)),

@@ -61,7 +61,7 @@ def replica_is_current():
 PRIMARY_ONLY_APPS = {"sessions", "auth", "axes", "otp_totp", "django_otp", "authtoken", "contenttypes"}
 # So is who may read what: a role granted or withdrawn a moment ago counts at once (the scope's
 # query also joins the users).
-PRIMARY_ONLY_MODELS = {"branches.roleassignment"}
+PRIMARY_ONLY_MODELS = {"branches.roleassignment", "security.apitoken"}  # and API tokens: a revoked one stops at once
 
 
 class ReplicaRouter:

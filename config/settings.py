@@ -198,7 +198,7 @@ FILTERS_EMPTY_CHOICE_LABEL = _("All")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "security.access.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -215,6 +215,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The schema and its docs list every endpoint and field: for signed-in users only, except in
+    # development (DEBUG).
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny" if DEBUG else "rest_framework.permissions.IsAuthenticated"
+    ],
 }
 
 LOGGING = {
@@ -319,12 +324,18 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
     MIDDLEWARE.append("config.routers.ReplicaForReportsMiddleware")
 
-# Login protection (django-axes): 5 failures for one username from one address lock it for an hour.
+# Login protection (django-axes), for the sign-in page and the token endpoint alike: 5 failures for
+# one username from one address, 10 for one username from any addresses, 20 from one address for any
+# usernames lock out for an hour (security.access.LockoutHandler keeps a limit per combination).
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOCKOUT_LIMIT_PER_USERNAME = int(os.environ.get("LOCKOUT_LIMIT_PER_USERNAME", "10"))
+LOCKOUT_LIMIT_PER_ADDRESS = int(os.environ.get("LOCKOUT_LIMIT_PER_ADDRESS", "20"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
+AXES_HANDLER = "security.access.LockoutHandler"
+AXES_USERNAME_CALLABLE = "security.access.lockout_username"
 AXES_COOLOFF_TIME = timedelta(hours=1)
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "security/lockout.html"
+AXES_LOCKOUT_CALLABLE = "security.access.lockout_response"  # JSON for the API, security/lockout.html else
 AXES_CLIENT_IP_CALLABLE = "security.access.client_ip"
 AXES_VERBOSE = False
 
@@ -333,6 +344,13 @@ AXES_VERBOSE = False
 OTP_REQUIRED_ROLES = (
     tuple(env_list("OTP_REQUIRED_ROLES", "administrator,department")) if env_bool("OTP_REQUIRED", default=True) else ()
 )
+# A user refused this many citizen ID / Party card numbers of members outside their scope in one
+# day raises an alert (mail to ADMINS, an error in the security log).
+SCOPE_PROBE_ALERT_AFTER = int(os.environ.get("SCOPE_PROBE_ALERT_AFTER", "5"))
+ADMINS = [(address, address) for address in env_list("ADMINS")]
+
+# API tokens expire this long after they are issued (API_TOKEN_DAYS, default 30).
+API_TOKEN_LIFETIME = timedelta(days=int(os.environ.get("API_TOKEN_DAYS", "30")))
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Party building")
 
 # N+1 guard (issue 7): django-zeal raises NPlusOneError when a request loads a relation row by

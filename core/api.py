@@ -25,6 +25,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, viewsets
+from rest_framework.fields import empty
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
@@ -139,9 +140,17 @@ class ScopedSlugRelatedField(serializers.SlugRelatedField):
 class VersionField(serializers.IntegerField):
     """The record's version (optimistic locking): read it, send it back with a change.
 
-    A change sent with an older version than the record's is refused (400, ``non_field_errors``
-    naming what changed meanwhile) instead of overwriting someone else's work; omit it to skip the check.
+    Required on every change of an existing record (a PATCH, a lifecycle action): without it a
+    change could silently overwrite someone else's (400). A change sent with an older version than
+    the record's is refused (400, ``non_field_errors`` naming what changed meanwhile). Not asked
+    when a record is created.
     """
+
+    default_error_messages = {
+        "required": gettext_lazy(
+            "Send the version of the record you read (its “version”), so that no one else's change is overwritten."
+        ),
+    }
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
@@ -149,14 +158,26 @@ class VersionField(serializers.IntegerField):
         kwargs.setdefault("max_value", MAX_INTEGER)
         kwargs.setdefault(
             "help_text",
-            gettext_lazy("The version you read; a change based on an older version is refused. Optional."),
+            gettext_lazy(
+                "The version you read; required when changing a record, refused when older than the record's."
+            ),
         )
         super().__init__(**kwargs)
 
+    def changes_a_record(self):
+        parent = self.parent
+        return getattr(parent, "instance", None) is not None or getattr(parent, "changes_a_record", False)
+
+    def validate_empty_values(self, data):
+        if data is empty and self.changes_a_record():
+            self.fail("required")
+        return super().validate_empty_values(data)
+
 
 class VersionedActionSerializer(serializers.Serializer):
-    """Payload of a lifecycle action, with the optional version it was based on."""
+    """Payload of a lifecycle action on an existing record, with the version it was based on."""
 
+    changes_a_record = True
     version = VersionField()
 
 
@@ -193,6 +214,15 @@ class ServiceModelSerializer(serializers.ModelSerializer):
     @property
     def acting_user(self):
         return self.context["request"].user
+
+    def changed_fields(self, instance, validated_data):
+        """The values of ``validated_data`` that differ from ``instance``'s: a PATCH that changes
+        nothing writes nothing (no new version, no history row)."""
+        return {
+            name: value
+            for name, value in validated_data.items()
+            if not hasattr(instance, name) or getattr(instance, name) != value
+        }
 
 
 class ApiFilterBackend(DjangoFilterBackend):

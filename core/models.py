@@ -14,6 +14,18 @@ from core.scoping import in_subtrees, scope_for
 TREE_STEPLEN = 4
 
 
+def mask_citizen_id(value):
+    """A citizen ID as shown to those who may not edit its record: eight dots and the last four digits.
+
+    The one masking rule of the product (pages, lists, API, exports, history and change sets).
+    """
+    return f"{'•' * 8}{value[-4:]}" if value else ""
+
+
+#: Fields whose values are masked for those who may not edit the record.
+MASKED_FIELDS = frozenset({"citizen_id"})
+
+
 class ScopedQuerySetMixin:
     """``visible_to`` / ``editable_by`` for a model, from one scope rule per model.
 
@@ -57,9 +69,13 @@ class ScopedQuerySet(ScopedQuerySetMixin, models.QuerySet):
 
 
 # Control characters have no place in names and codes (tabs and line breaks are allowed in notes);
-# lone surrogates cannot be stored at all; PostgreSQL refuses NUL.
-SINGLE_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
-MULTI_LINE_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# lone surrogates cannot be stored at all; PostgreSQL refuses NUL. Refused too, as they let a text
+# show something else than it holds: the C1 controls (U+0080-U+009F) and the bidirectional
+# formatting characters: embeddings and overrides (U+202A-U+202E), isolates (U+2066-U+2069) and the
+# direction marks (U+200E, U+200F, U+061C), which Vietnamese text never needs.
+_SPOOFING = "\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+SINGLE_LINE_FORBIDDEN = re.compile(rf"[\x00-\x1f\x7f{_SPOOFING}\ud800-\udfff]")
+MULTI_LINE_FORBIDDEN = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f{_SPOOFING}\ud800-\udfff]")
 
 
 def fill_derived_text(obj):

@@ -48,6 +48,12 @@ def planner_estimate(queryset):
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+#: The largest OFFSET asked of the database (a bigint holds 2**63 - 1; no list comes near this).
+MAX_OFFSET = 2**62
+#: The most rows a page shows, whatever ``?per_page=`` asks.
+MAX_PER_PAGE = 500
+
+
 class EstimatedCountPaginator(Paginator):
     """Exact counts for small sets, PostgreSQL's estimate for large ones, look-ahead pages."""
 
@@ -64,6 +70,10 @@ class EstimatedCountPaginator(Paginator):
 
     def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
         kwargs.pop("look_ahead", None)
+        try:  # ?per_page= comes from the address: at most MAX_PER_PAGE rows, at least one
+            per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+        except (TypeError, ValueError, OverflowError):
+            per_page = 25
         super().__init__(object_list, per_page, orphans=0, allow_empty_first_page=allow_empty_first_page, **kwargs)
         self.is_estimate = False
         self._corrected = None
@@ -114,6 +124,8 @@ class EstimatedCountPaginator(Paginator):
             raise PageNotAnInteger(_("That page number is not an integer")) from exc
         if number < 1:
             raise EmptyPage(_("That page number is less than 1"))
+        if (number - 1) * self.per_page > MAX_OFFSET:
+            raise EmptyPage(_("That page contains no results"))  # an OFFSET no database can take
         return number
 
     def _rows(self, start, stop):

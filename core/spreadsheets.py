@@ -3,7 +3,8 @@
 Reading turns an uploaded file into a header and numbered rows of cell values, refusing with a
 clear, translated message what is not a spreadsheet, too large, empty or too long. Writing
 produces .xlsx (real date cells, codes as text) and .csv (UTF-8 with BOM so Excel reads the
-Vietnamese letters, ISO dates). Parsing of typed values (dates, numbers, choices) lives here too,
+Vietnamese letters, ISO dates); every cell written passes through :func:`xlsx_cell` or
+:func:`csv_cell`, so no text becomes a formula. Parsing of typed values (dates, numbers, choices) lives here too,
 so the importers and the exports agree on one format.
 """
 
@@ -35,6 +36,22 @@ def max_bytes():
 
 def max_rows():
     return getattr(settings, "IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS)
+
+
+#: Most columns a sheet may use (IMPORT_MAX_COLUMNS); the templates have about twenty.
+DEFAULT_MAX_COLUMNS = 100
+#: Most bytes an .xlsx may unpack to (IMPORT_MAX_UNPACKED_BYTES), and its shared strings alone.
+DEFAULT_MAX_UNPACKED_BYTES = 400 * 1024 * 1024
+MAX_SHARED_STRINGS_BYTES = 100 * 1024 * 1024
+
+
+def max_columns():
+    return getattr(settings, "IMPORT_MAX_COLUMNS", DEFAULT_MAX_COLUMNS)
+
+
+def max_row_number(limit_rows):
+    """The last row number a sheet may use: the data rows allowed plus as many blank ones, and a header."""
+    return 2 * limit_rows + 1000
 
 
 class SpreadsheetError(Exception):
@@ -111,6 +128,23 @@ def _not_a_spreadsheet():
     )
 
 
+def _too_wide(limit):
+    return SpreadsheetError(
+        _("The sheet has too many columns: at most %(columns)s columns can be imported.") % {"columns": limit},
+        "too_many_columns",
+    )
+
+
+def _absurd_sheet():
+    return SpreadsheetError(
+        _(
+            "The sheet declares or unpacks to a size far beyond what can be imported (it may be damaged or "
+            "hostile). Copy the data into a new workbook and upload that."
+        ),
+        "absurd_sheet",
+    )
+
+
 def _empty():
     return SpreadsheetError(_("The file is empty: it has no header row or no rows under it."), "empty")
 
@@ -126,6 +160,8 @@ def read_spreadsheet(source, *, limit_bytes=None, limit_rows=None):
     if not data.strip():
         raise _empty()
     if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        if data.startswith(b"PK"):
+            check_xlsx_bounds(data, limit_rows)  # before any cell is read
         headers, rows = _read_workbook(data, limit_rows)
         kind = "xlsx"
     else:
@@ -149,8 +185,11 @@ def _blank(value):
 
 def _read_rows(iterator, limit_rows):
     headers, rows = None, []
+    columns = max_columns()
     for number, values in iterator:
         values = _trim(values)
+        if len(values) > columns:
+            raise _too_wide(columns)
         if not values:
             continue
         last = values[-1]  # neither None nor "": only a row ending in spaces may still be blank
@@ -173,12 +212,117 @@ def _read_workbook(data, limit_rows):
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if not workbook.sheet_names:
             raise _empty()
-        values = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        sheet = workbook.get_sheet_by_index(0)
+        if sheet.total_height > max_row_number(limit_rows):  # from A1, as to_python pads (.xls has no zip)
+            raise _too_many_rows(limit_rows)
+        if sheet.total_width > max_columns():
+            raise _too_wide(max_columns())
+        values = sheet.to_python(skip_empty_area=False)
     except SpreadsheetError:
         raise
     except Exception as exc:  # a zip or OLE file that is not a workbook (.docx, .doc, damaged)
         raise _not_a_spreadsheet() from exc
     return _read_rows(enumerate(values, start=1), limit_rows)
+
+
+_XML_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|dimension)(?=[\s/>])([^>]*)>")
+_REF = re.compile(rb"""\b(?:r|ref)\s*=\s*["']([A-Z]{0,3})(\d*)(?::([A-Z]{0,3})(\d*))?["']""")
+_SCAN_CHUNK = 1024 * 1024
+
+
+def _column_number(letters):
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _first_sheet_path(archive):
+    """The first sheet's part in an .xlsx (from the workbook and its relationships)."""
+    try:
+        workbook = archive.read("xl/workbook.xml")
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return "xl/worksheets/sheet1.xml"
+    sheet = re.search(rb"<(?:\w+:)?sheet\b[^>]*\br:id=\"([^\"]+)\"", workbook)
+    if sheet is None:
+        return "xl/worksheets/sheet1.xml"
+    for rel in re.finditer(rb"<(?:\w+:)?Relationship\b[^>]*>", rels):
+        if re.search(rb'\bId="' + re.escape(sheet.group(1)) + rb'"', rel.group()):
+            target = re.search(rb'\bTarget="([^"]+)"', rel.group())
+            if target:
+                path = target.group(1).decode("utf-8", "replace").lstrip("/")
+                return path if path.startswith("xl/") else f"xl/{path}"
+    return "xl/worksheets/sheet1.xml"
+
+
+def check_xlsx_bounds(data, limit_rows):
+    """Refuse an .xlsx whose first sheet is too large, before any cell is read, in bounded memory.
+
+    The archive's unpacked sizes are checked first (a small zip may unpack to gigabytes); then the
+    sheet's XML is streamed in 1 MB pieces and its declared dimension, row numbers, rows and cells
+    per row are counted, stopping at the first that passes the limits. Only .xlsx is accepted
+    among zip files (an .ods or a .docx is not a spreadsheet here).
+    """
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise _not_a_spreadsheet() from exc
+    names = {member.filename for member in members}
+    if "xl/workbook.xml" not in names:
+        raise _not_a_spreadsheet()
+    unpacked_limit = getattr(settings, "IMPORT_MAX_UNPACKED_BYTES", DEFAULT_MAX_UNPACKED_BYTES)
+    if sum(member.file_size for member in members) > unpacked_limit or any(
+        member.file_size > MAX_SHARED_STRINGS_BYTES for member in members if member.filename.endswith("Strings.xml")
+    ):
+        raise _absurd_sheet()
+    if archive.getinfo("xl/workbook.xml").file_size > 10 * 1024 * 1024:
+        raise _absurd_sheet()
+    path = _first_sheet_path(archive)
+    if path not in names:
+        raise _not_a_spreadsheet()
+    last_row, last_column = max_row_number(limit_rows), max_columns()
+    rows = cells_in_row = 0
+    tail = b""
+    try:
+        with archive.open(path) as stream:
+            while True:
+                chunk = stream.read(_SCAN_CHUNK)
+                buffer = tail + chunk
+                cut = buffer.rfind(b"<") if chunk else len(buffer)
+                if cut < 0:
+                    cut = len(buffer)
+                for match in _XML_TAG.finditer(buffer, 0, cut):
+                    tag, attributes = match.group(1), match.group(2)
+                    reference = _REF.search(attributes)
+                    if tag == b"dimension" and reference:
+                        if _column_number(reference.group(3) or reference.group(1) or b"") > last_column:
+                            raise _too_wide(last_column)
+                        if int(reference.group(4) or reference.group(2) or 0) > last_row:
+                            raise _too_many_rows(limit_rows)
+                    elif tag == b"row":
+                        rows += 1
+                        cells_in_row = 0
+                        if rows > last_row or (reference and int(reference.group(2) or 0) > last_row):
+                            raise _too_many_rows(limit_rows)
+                    else:
+                        cells_in_row += 1
+                        if cells_in_row > last_column or (
+                            reference and _column_number(reference.group(1)) > last_column
+                        ):
+                            raise _too_wide(last_column)
+                        if reference and int(reference.group(2) or 0) > last_row:
+                            raise _too_many_rows(limit_rows)
+                tail = buffer[cut:]
+                if len(tail) > _SCAN_CHUNK:
+                    raise _absurd_sheet()  # one tag longer than a megabyte
+                if not chunk:
+                    break
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+        raise _not_a_spreadsheet() from exc
 
 
 def _read_csv(data, limit_rows):
@@ -191,6 +335,8 @@ def _read_csv(data, limit_rows):
             _("The CSV file is not in UTF-8. In Excel choose “Save as” → “CSV UTF-8 (Comma delimited)”."),
             "not_utf8",
         ) from exc
+    if text.count("\n") > max_row_number(limit_rows):
+        raise _too_many_rows(limit_rows)  # blank lines included: refused before any is parsed
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -374,6 +520,55 @@ class OutColumn:
     text: bool = False
 
 
+# Formula-safe cells: every CSV and .xlsx the product writes passes each value through these two.
+
+#: Text beginning with one of these is a formula to a spreadsheet program (OWASP's list).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A value as a CSV field: dates in ISO form, booleans 1/0, numbers as they are, and text that a
+    spreadsheet program would run as a formula neutralised with a leading apostrophe (OWASP's advice;
+    the csv writer quotes fields holding quotes or separators)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float | Decimal):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def xlsx_cell(sheet, value, *, text=False):
+    """An openpyxl cell for ``sheet`` (normal or write-only) holding ``value``, never a formula.
+
+    Numbers stay numbers, dates date cells (dd/mm/yyyy); any other value is a string cell, even
+    when it begins with ``=`` (openpyxl would store that as a formula). ``text``: a code column,
+    kept as text and shown as text (``@``) even when it looks like a number.
+    """
+    from openpyxl.cell import WriteOnlyCell
+
+    if isinstance(value, datetime.datetime):
+        value = value.replace(tzinfo=None)
+    if text:
+        value = "" if value is None else str(value)
+    elif value is not None and not isinstance(value, bool | int | float | Decimal | datetime.date):
+        value = str(value)
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # never "f": the text is shown, not run
+    if isinstance(value, datetime.date):
+        cell.number_format = DATE_FORMAT_XLSX
+    elif text:
+        cell.number_format = "@"
+    return cell
+
+
 def write_xlsx(columns, rows, *, title="Sheet"):
     """An .xlsx workbook (bytes): a bold frozen header, dates as date cells, codes as text cells."""
     buffer = io.BytesIO()
@@ -385,7 +580,6 @@ def write_xlsx_to(target, columns, rows, *, title="Sheet"):
     """:func:`write_xlsx` into ``target`` (a path or a binary file), in constant memory: openpyxl's
     write-only workbook keeps the rows in a temporary file, not as cells."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
@@ -397,40 +591,14 @@ def write_xlsx_to(target, columns, rows, *, title="Sheet"):
     bold = Font(bold=True)
     header = []
     for column in columns:
-        cell = WriteOnlyCell(sheet, value=str(column.header))
+        cell = xlsx_cell(sheet, str(column.header))
         cell.font = bold
         header.append(cell)
     sheet.append(header)
     text_flags = [column.text for column in columns]
     for row in rows:
-        out = []
-        for value, is_text in zip(row, text_flags, strict=False):
-            if isinstance(value, datetime.datetime):
-                value = value.replace(tzinfo=None)
-            if isinstance(value, datetime.date):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = DATE_FORMAT_XLSX
-                out.append(cell)
-            elif is_text:
-                cell = WriteOnlyCell(sheet, value="" if value is None else str(value))
-                cell.number_format = "@"
-                out.append(cell)
-            else:
-                out.append(value)
-        sheet.append(out)
+        sheet.append([xlsx_cell(sheet, value, text=is_text) for value, is_text in zip(row, text_flags, strict=False)])
     workbook.save(target)
-
-
-def _csv_cell(value):
-    if value is None:
-        return ""
-    if isinstance(value, datetime.datetime):
-        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return value
 
 
 def write_csv(columns, rows):
@@ -445,9 +613,9 @@ def write_csv_to(target, columns, rows):
     text = io.TextIOWrapper(target, encoding="utf-8-sig", newline="")
     try:
         writer = csv.writer(text, lineterminator="\r\n")
-        writer.writerow([str(column.header) for column in columns])
+        writer.writerow([csv_cell(str(column.header)) for column in columns])
         for row in rows:
-            writer.writerow([_csv_cell(value) for value in row])
+            writer.writerow([csv_cell(value) for value in row])
         text.flush()
     finally:
         text.detach()  # ``target`` stays open for the caller

@@ -26,7 +26,7 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from core.forms import apply_service_errors
-from core.models import derived_field_names
+from core.models import MASKED_FIELDS, derived_field_names, mask_citizen_id
 from core.pagination import EstimatedCountPaginator
 from core.scoping import scope_for, tree_model
 
@@ -320,12 +320,14 @@ class ObjectActionView(ServiceFormView):
         return self.object.get_absolute_url()
 
 
-def history_entries(obj, labels=None):
+def history_entries(obj, labels=None, *, user):
     """The change history of ``obj``: who, when, and which fields changed from what to what.
 
     ``labels`` maps a foreign-key field name to ``{pk: label}`` for the rows the user may see.
+    Citizen IDs are masked unless ``user`` may edit ``obj``, as on the detail page.
     One query (the history rows with their users), diffs computed in memory.
     """
+    masked = not may_edit(obj, user)
     labels = labels or {}
     model = type(obj)
     records = list(obj.history.select_related("history_user").order_by("history_date", "history_id"))
@@ -341,8 +343,8 @@ def history_entries(obj, labels=None):
                 changes.append(
                     {
                         "field": field.verbose_name,
-                        "old": display_value(field, change.old, labels),
-                        "new": display_value(field, change.new, labels),
+                        "old": display_value(field, change.old, labels, masked),
+                        "new": display_value(field, change.new, labels, masked),
                     }
                 )
         entries.append(
@@ -360,9 +362,19 @@ def history_entries(obj, labels=None):
     return entries
 
 
-def display_value(field, value, labels):
+def may_edit(obj, user):
+    """Whether ``user`` may edit ``obj`` (and so see its citizen ID in full)."""
+    if not any(field.name in MASKED_FIELDS for field in type(obj)._meta.concrete_fields):
+        return True  # nothing to mask: no query
+    return type(obj).objects.editable_by(user).filter(pk=obj.pk).exists()
+
+
+def display_value(field, value, labels, masked=False):
+    """A history value as shown; ``masked``: citizen IDs masked (the user may not edit the record)."""
     if value is None or value == "":
         return "—"
+    if masked and field.name in MASKED_FIELDS:
+        return mask_citizen_id(str(value))
     if field.is_relation:
         return labels.get(field.name, {}).get(value, f"#{value}")
     if field.choices:

@@ -33,6 +33,7 @@ from branches.choices import MEMBER_PROFILE_FIELDS
 from branches.models import Member, MembershipPeriod, Organization
 from branches.services import (
     MEMBER_EDITABLE_FIELDS,
+    OUT_OF_SCOPE_HOLDER,
     MemberHolders,
     admitted_member_fields,
     check_admission,
@@ -51,6 +52,7 @@ from core.models import (
 )
 from core.services import Errors, full_clean_into
 from enterprises.models import Enterprise
+from security.access import note_scope_probe
 
 CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
 #: ``TimestampedModel.clean_fields``' message (see :class:`FieldCleaner`).
@@ -399,11 +401,13 @@ def _member_planner(acting_user, *, organization, items, lock):
             members[member.pk] = member
     by_citizen_id = {member.citizen_id: member for member in members.values()}
     by_card = {member.party_card_number: member for member in members.values() if member.party_card_number}
+    editable_members = _ids_in(Member.objects.editable_by(acting_user), members)
+    visible_members = _ids_in(Member.objects.visible_to(acting_user), set(members) - editable_members)
     holders = MemberHolders(
         {cid: member.pk for cid, member in by_citizen_id.items()},
         {card: member.pk for card, member in by_card.items()},
+        visible=editable_members | visible_members,
     )
-    editable_members = _ids_in(Member.objects.editable_by(acting_user), members)
 
     organization_ids = _pks_of(item.values.get("organization") for item in items)
     organization_ids.add(organization.pk)
@@ -494,6 +498,7 @@ def _plan_admission(
         party_card_number=party_card_number,
         date_of_birth=date_of_birth,
         holders=holders,
+        acting_user=acting_user,
     )
     check_enterprise(errors, acting_user, enterprise, visible_ids=visible_enterprises)
     locks.check(errors, destination, admitted_on, "admitted_on")
@@ -536,6 +541,11 @@ def _plan_member_update(
 ):
     member = item.instance
     values = item.values
+    if not holders.visible_to(member.pk, acting_user):
+        item.error("citizen_id", str(OUT_OF_SCOPE_HOLDER))
+        note_scope_probe(acting_user, "citizen_id")
+        item.action = ERROR
+        return
     if member.pk not in editable_members or not member.organization.path.startswith(organization.path):
         item.error(
             "citizen_id",
@@ -587,6 +597,7 @@ def _plan_member_update(
         date_of_birth=member.date_of_birth,
         member=member,
         holders=holders,
+        acting_user=acting_user,
     )
     if "enterprise" in changes:
         check_enterprise(errors, acting_user, member.enterprise, visible_ids=visible_enterprises)

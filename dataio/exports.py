@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.models import Member, Organization, Prospect
+from core.models import mask_citizen_id
 from core.spreadsheets import OutColumn, write_csv, write_csv_to, write_xlsx, write_xlsx_to
 from dataio.enterprise_imports import ENTERPRISE_COLUMNS, ENTERPRISE_IGNORED
 from dataio.imports import MEMBER_COLUMNS, MEMBER_IGNORED
@@ -30,7 +31,7 @@ def _label(value):
 def _masked(row, value):
     if not value:
         return ""
-    return value if getattr(row, "can_edit", False) else f"{'•' * 8}{value[-4:]}"
+    return value if getattr(row, "can_edit", False) else mask_citizen_id(value)
 
 
 @dataclass(frozen=True)

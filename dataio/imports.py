@@ -37,6 +37,7 @@ from core.spreadsheets import (
 )
 from core.validators import normalize_tax_code
 from dataio import bulk
+from dataio.bulk import filter_in
 from enterprises.models import Enterprise
 
 # Columns ----------------------------------------------------------------------------------
@@ -459,9 +460,14 @@ def import_members(source, *, organization, acting_user, dry_run=False, filename
             values["enterprise"] = None
         items.append(item)
 
-    bulk.import_members(
-        acting_user, organization=organization, items=items, reason=change_reason(filename), dry_run=dry_run
-    )
+    try:
+        bulk.import_members(
+            acting_user, organization=organization, items=items, reason=change_reason(filename), dry_run=dry_run
+        )
+    except INTEGRITY_ERRORS:
+        # A concurrent change recorded one of the file's numbers after the rows were checked: the
+        # database refused the write and rolled all of it back. Say which rows, write nothing.
+        _report_concurrent_conflicts(items)
     rows = build_rows(
         [number for number, _values in sheet.rows],
         items,
@@ -473,6 +479,53 @@ def import_members(source, *, organization, acting_user, dry_run=False, filename
     result = ImportResult("members", filename, rows, dry_run=dry_run)
     result.committed = not dry_run and not result.has_errors
     return result
+
+
+def _integrity_errors():
+    from django.db import IntegrityError
+
+    try:  # a COPY's refusal comes from the driver, not through Django's wrapper
+        from psycopg.errors import IntegrityError as DriverIntegrityError
+    except ImportError:  # pragma: no cover - psycopg is in the requirements
+        return (IntegrityError,)
+    return (IntegrityError, DriverIntegrityError)
+
+
+INTEGRITY_ERRORS = _integrity_errors()
+
+
+def _report_concurrent_conflicts(items):
+    """Mark the rows whose citizen ID or Party card number another change recorded meanwhile (every
+    row that would have added a member, when none can be named)."""
+    member_model = _member_model()
+    citizen_ids = {item.values.get("citizen_id") for item in items} - {None, ""}
+    cards = {item.values.get("party_card_number") for item in items} - {None, ""}
+    taken_ids, taken_cards = set(), set()
+    for subset in filter_in(member_model.objects.order_by(), "citizen_id", citizen_ids):
+        taken_ids.update(subset.values_list("citizen_id", flat=True))
+    for subset in filter_in(member_model.objects.order_by(), "party_card_number", cards):
+        taken_cards.update(subset.values_list("party_card_number", flat=True))
+    message = _(
+        "Another change recorded this number while the file was being imported: nothing was imported. "
+        "Import the file again."
+    )
+    marked = False
+    for item in items:
+        if item.action != bulk.CREATE:
+            continue
+        for name, taken in (("citizen_id", taken_ids), ("party_card_number", taken_cards)):
+            if item.values.get(name) in taken:
+                item.error(name, message)
+                item.action = bulk.ERROR
+                marked = True
+    if not marked:
+        for item in items:
+            if item.action in (bulk.CREATE, bulk.UPDATE):
+                item.error(
+                    "citizen_id",
+                    _("Another change conflicted with this file while it was being imported: nothing was imported."),
+                )
+                item.action = bulk.ERROR
 
 
 def _member_model():

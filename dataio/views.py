@@ -9,6 +9,7 @@ token, and a token only works for the user who uploaded it. The commit of a file
 """
 
 import datetime
+import re
 from dataclasses import dataclass
 
 from django import forms
@@ -27,7 +28,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from branches.models import Member, MembershipPeriod, Organization, Prospect
-from core.models import derived_field_names
+from core.models import MASKED_FIELDS, derived_field_names
 from core.scoping import scope_for
 from core.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, SpreadsheetError, write_csv, write_xlsx
 from dataio import exports, tasks, uploads
@@ -259,13 +260,59 @@ def _visible_history(model, user):
     return model.history.model.objects.filter(id__in=Subquery(visible))
 
 
+def _query_text(request, name):
+    """A query parameter as text to compare with stored text; ``None`` when it holds a NUL, which no
+    stored text holds (and PostgreSQL refuses to compare with)."""
+    value = request.GET.get(name, "").strip()
+    return None if "\x00" in value else value
+
+
+def _query_id(request, name):
+    """A query parameter as a row id (ASCII digits that fit a bigint), else ``None``."""
+    value = request.GET.get(name, "").strip()
+    return int(value) if re.fullmatch(r"[0-9]{1,18}", value) else None
+
+
+class _ChainedHistory:
+    """The history rows of several models, in order, as one sequence for a paginator: counted per
+    model and sliced per model in the database, so a page of a 190,000-row change set reads one
+    page of rows (``(key, model, label, record)`` items)."""
+
+    def __init__(self, parts):
+        self.parts = parts  # (key, model, label, queryset)
+        self._counts = None
+
+    def counts(self):
+        if self._counts is None:
+            self._counts = [queryset.count() for *_, queryset in self.parts]
+        return self._counts
+
+    def count(self):
+        return sum(self.counts())
+
+    def __len__(self):
+        return self.count()
+
+    def __getitem__(self, item):
+        if not isinstance(item, slice):
+            return self[item : item + 1][0]
+        start, stop = item.start or 0, item.stop if item.stop is not None else self.count()
+        rows, offset = [], 0
+        for (key, model, label, queryset), count in zip(self.parts, self.counts(), strict=True):
+            low, high = max(start - offset, 0), min(stop - offset, count)
+            if low < high:
+                rows.extend((key, model, label, record) for record in queryset[low:high])
+            offset += count
+        return rows
+
+
 @login_required
 def changes(request):
     """Change sets: history rows grouped by who, why and when (an import is one change set)."""
     _require_history_reader(request.user)
-    reason = request.GET.get("reason", "").strip()
-    username = request.GET.get("username", "").strip()
-    user_id = request.GET.get("user", "").strip()
+    reason = _query_text(request, "reason")
+    username = _query_text(request, "username")
+    user_id = _query_id(request, "user")
     try:
         days = max(1, min(3650, int(request.GET.get("days", 90))))
     except ValueError:
@@ -274,10 +321,12 @@ def changes(request):
     groups = {}
     for model, label in HISTORY_MODELS.values():
         rows = _visible_history(model, request.user).filter(history_date__gte=since)
+        if reason is None or username is None:
+            rows = rows.none()  # a NUL: no change has it
         if reason:
             rows = rows.filter(history_change_reason=reason)
-        if user_id.isdigit():
-            rows = rows.filter(history_user_id=int(user_id))
+        if user_id is not None:
+            rows = rows.filter(history_user_id=user_id)
         if username:
             rows = rows.filter(history_user__username=username)
         grouped = (
@@ -311,7 +360,13 @@ def changes(request):
     return render(
         request,
         "io/changes.html",
-        {"page": page, "reason": reason, "username": username, "days": days, "user_filter": user_id},
+        {
+            "page": page,
+            "reason": reason or "",
+            "username": username or "",
+            "days": days,
+            "user_filter": "" if user_id is None else user_id,
+        },
     )
 
 
@@ -319,29 +374,33 @@ def changes(request):
 def changeset(request):
     """Every record of one change set with its values before and after."""
     _require_history_reader(request.user)
-    date = parse_datetime(request.GET.get("date", ""))
-    if date is None:
+    try:
+        date = parse_datetime(request.GET.get("date", ""))
+    except ValueError:  # well formed but no such moment (month 13)
+        date = None
+    reason = _query_text(request, "reason")
+    if date is None or reason is None:
         raise Http404
-    user_id = request.GET.get("user", "")
-    reason = request.GET.get("reason", "")
-    records = []
+    user_id = _query_id(request, "user")
+    parts = []
     for key, (model, label) in HISTORY_MODELS.items():
         rows = _visible_history(model, request.user).filter(history_date=date)
         if reason:
             rows = rows.filter(history_change_reason=reason)
         else:
             rows = rows.filter(Q(history_change_reason="") | Q(history_change_reason__isnull=True))
-        if user_id.isdigit():
-            rows = rows.filter(history_user_id=int(user_id))
+        if user_id is not None:
+            rows = rows.filter(history_user_id=user_id)
         else:
             rows = rows.filter(history_user__isnull=True)
-        for record in rows.order_by("history_id")[: RECORDS_PER_PAGE * 20]:
-            records.append((key, model, label, record))
-    if not records:
+        parts.append((key, model, label, rows.order_by("history_id")))
+    records = _ChainedHistory(parts)
+    if not records.count():
         raise Http404
     page = Paginator(records, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
-    entries = _diff_entries(list(page.object_list))
-    first = records[0][3]
+    request.access_log_member_ids = _members_shown(page.object_list)
+    entries = _diff_entries(list(page.object_list), request.user)
+    first = page.object_list[0][3]
     return render(
         request,
         "io/changeset.html",
@@ -351,14 +410,40 @@ def changeset(request):
             "date": date,
             "reason": reason,
             "user": first.history_user,
-            "total": len(records),
+            "total": records.count(),
         },
     )
 
 
-def _diff_entries(records):
-    """Before/after of each history row against the row's previous version (one query per model)."""
+def _members_shown(records):
+    """The ids of the members whose data history rows show (members and their membership periods)."""
+    ids = set()
+    for key, _model, _label, record in records:
+        if key == "member":
+            ids.add(record.id)
+        elif key == "membershipperiod":
+            ids.add(record.member_id)
+    return sorted(ids)
+
+
+def _editable_ids(records, user):
+    """``{model key: ids of the records on the page the user may edit}`` for models with masked fields."""
+    by_model = {}
+    for key, model, _label, record in records:
+        if any(field.name in MASKED_FIELDS for field in model._meta.concrete_fields):
+            by_model.setdefault(key, (model, set()))[1].add(record.id)
+    return {
+        key: set(model.objects.editable_by(user).filter(pk__in=ids).values_list("pk", flat=True))
+        for key, (model, ids) in by_model.items()
+    }
+
+
+def _diff_entries(records, user):
+    """Before/after of each history row against the row's previous version (one query per model);
+    citizen IDs masked where the user may not edit the record."""
     from core.views import display_value
+
+    editable = _editable_ids(records, user)
 
     previous = {}
     by_model = {}
@@ -377,6 +462,7 @@ def _diff_entries(records):
     entries = []
     for key, model, label, record in records:
         before = previous.get((key, record.history_id))
+        masked = key in editable and record.id not in editable[key]
         changes = []
         if record.history_type == "~" and before is not None:
             excluded = ["created", "updated", "version", *derived_field_names(model)]  # keys follow the name
@@ -386,8 +472,8 @@ def _diff_entries(records):
                 changes.append(
                     {
                         "field": field.verbose_name,
-                        "old": display_value(field, change.old, {}),
-                        "new": display_value(field, change.new, {}),
+                        "old": display_value(field, change.old, {}, masked),
+                        "new": display_value(field, change.new, {}, masked),
                     }
                 )
         elif record.history_type == "+":
@@ -396,7 +482,9 @@ def _diff_entries(records):
                     continue
                 value = getattr(record, field.attname, None)
                 if value not in (None, ""):
-                    changes.append({"field": field.verbose_name, "old": "", "new": display_value(field, value, {})})
+                    changes.append(
+                        {"field": field.verbose_name, "old": "", "new": display_value(field, value, {}, masked)}
+                    )
         entries.append(
             {
                 "label": label,
@@ -429,8 +517,9 @@ def record_history(request, model_key, pk):
 
     model, label = HISTORY_MODELS[model_key]
     obj = get_object_or_404(model.objects.visible_to(request.user), pk=pk)
+    request.access_log_member_ids = _members_shown([(model_key, model, label, obj)])
     return render(
         request,
         "io/record_history.html",
-        {"object": obj, "label": label, "history": history_entries(obj)},
+        {"object": obj, "label": label, "history": history_entries(obj, user=request.user)},
     )

@@ -70,7 +70,9 @@ class EnterpriseDetailView(ObjectDetailView):
             for loc in Locality.objects.visible_to(user).filter(pk__in=history.values_list("locality_id", flat=True))
         }
         context["history"] = history_entries(
-            enterprise, {"managing_committee": committees, "recorded_by": committees, "locality": localities}
+            enterprise,
+            {"managing_committee": committees, "recorded_by": committees, "locality": localities},
+            user=user,
         )
         return context
 
@@ -127,7 +129,9 @@ class MassOrganizationDetailView(ObjectDetailView):
         context = super().get_context_data(**kwargs)
         context["returns"] = self.object.returns.order_by("-date")
         context["history"] = history_entries(
-            self.object, {"enterprise": {self.object.enterprise_id: str(self.object.enterprise)}}
+            self.object,
+            {"enterprise": {self.object.enterprise_id: str(self.object.enterprise)}},
+            user=self.request.user,
         )
         return context
 

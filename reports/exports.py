@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from core.spreadsheets import csv_cell, xlsx_cell
 from reports.engine import METRICS
 
 SUBCOLUMNS = ("actual", "target", "percent", "display")
@@ -74,26 +75,32 @@ def fulfilment_xlsx(report):
     sheet = workbook.active
     sheet.title = str(_("Fulfilment"))[:31]
     bold = Font(bold=True)
-    sheet.append([title(report)])
+    sheet.append([xlsx_cell(sheet, title(report))])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([period_line(report)])
+    sheet.append([xlsx_cell(sheet, period_line(report))])
     sheet.append([])
+
+    def put(row, column, value):
+        cell = sheet.cell(row, column)
+        safe = xlsx_cell(sheet, value)
+        cell.value, cell.data_type = safe.value, safe.data_type
+        return cell
 
     header_row = 4
     labels = _subcolumn_labels()
-    sheet.cell(header_row, 1, _("code")).font = bold
-    sheet.cell(header_row, 2, _("organisation")).font = bold
-    sheet.cell(header_row + 1, 1, "")
+    put(header_row, 1, _("code")).font = bold
+    put(header_row, 2, _("organisation")).font = bold
+    put(header_row + 1, 1, "")
     for index, metric in enumerate(METRICS):
         column = FIXED_COLUMNS + 1 + index * len(SUBCOLUMNS)
-        cell = sheet.cell(header_row, column, str(metric.label))
+        cell = put(header_row, column, str(metric.label))
         cell.font = bold
         cell.alignment = Alignment(horizontal="center", wrap_text=True)
         sheet.merge_cells(
             start_row=header_row, start_column=column, end_row=header_row, end_column=column + len(SUBCOLUMNS) - 1
         )
         for offset, key in enumerate(SUBCOLUMNS):
-            sub = sheet.cell(header_row + 1, column + offset, labels[key])
+            sub = put(header_row + 1, column + offset, labels[key])
             sub.font = bold
             sub.alignment = Alignment(horizontal="center")
 
@@ -102,7 +109,7 @@ def fulfilment_xlsx(report):
         values = [code, name]
         for row in rows:
             values.extend(_cells(row))
-        sheet.append(values)
+        sheet.append([xlsx_cell(sheet, value) for value in values])
         line = sheet.max_row
         for index in range(len(METRICS)):
             column = FIXED_COLUMNS + 1 + index * len(SUBCOLUMNS)
@@ -135,10 +142,10 @@ def fulfilment_csv(report):
     header = [_("code"), _("organisation")]
     for metric in METRICS:
         header.extend(f"{metric.label} ({labels[key]})" for key in SUBCOLUMNS)
-    writer.writerow(header)
+    writer.writerow([csv_cell(value) for value in header])
     for code, name, rows, _is_total in table_rows(report):
         values = [code, name]
         for row in rows:
-            values.extend("" if value is None else value for value in _cells(row))
-        writer.writerow(values)
+            values.extend(_cells(row))
+        writer.writerow([csv_cell(value) for value in values])
     return stream.getvalue()

@@ -1,28 +1,38 @@
 """Account security and the access log of sensitive data.
 
-- :class:`AxesBackend`: django-axes' lockout (5 failures per username and address), tolerant of
+- :class:`AxesBackend`: django-axes' lockout (per username and address, per username, per address:
+  :class:`LockoutHandler`), tolerant of
   ``authenticate()`` calls without a request (the test client's ``login``, shell scripts).
 - :class:`OTPRequiredMiddleware`: a signed-in user whose role needs two-factor authentication
   (``settings.OTP_REQUIRED_ROLES``), or who has set up a device, is sent to the TOTP setup or
   verify page until verified.
 - Signal receivers log every login, failed login and logout to the ``security`` logger.
-- :func:`record_access`: append an :class:`~branches.models.AccessLog` entry when a member's
+- :func:`record_access`: append an :class:`~security.models.AccessLog` entry when a member's
   details are opened or a member list is exported; :class:`AccessLogMiddleware` calls it for the
   pages and endpoints named in :data:`ACCESS_LOGGED_VIEWS` and for every file download, so views
   need not (an export view may set ``request.access_log_member_ids`` to name the members exported).
+  The log fails closed: a request whose entry cannot be written gets a 503, never the data; text
+  is stored whatever it holds (a NUL written as ``\\u0000``).
 """
 
+import hashlib
 import logging
+import secrets
 from urllib.parse import urlencode
 
 from axes.backends import AxesStandaloneBackend
+from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import transaction
 from django.dispatch import receiver
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication
 
 from core.scoping import scope_for
 
@@ -59,6 +69,80 @@ class AxesBackend(AxesStandaloneBackend):
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 
+def lockout_username(request, credentials=None):
+    """The username the lockout counts, spelt as sign-in reads it (trimmed, NFKC): ``" quantri"``
+    and ``"quantri"`` are one account, so spaces cannot dodge the per-username limit."""
+    import unicodedata
+
+    value = (credentials or {}).get("username")
+    if value is None and request is not None:
+        value = getattr(request, "POST", {}).get("username")
+        if value is None and getattr(request, "data", None) is not None:
+            value = request.data.get("username") if hasattr(request.data, "get") else None
+    if not isinstance(value, str):
+        return value
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+class LockoutHandler(AxesDatabaseHandler):
+    """Axes' database handler with a limit per combination of ``AXES_LOCKOUT_PARAMETERS``:
+    ``AXES_FAILURE_LIMIT`` for a username from one address, ``LOCKOUT_LIMIT_PER_USERNAME`` for one
+    username from any address, ``LOCKOUT_LIMIT_PER_ADDRESS`` for one address whatever the username.
+
+    Each combination's failures are scaled to the base limit, so axes' single comparison locks out
+    when any combination reaches its own limit. A successful sign-in clears the failures of that
+    username, never those of the address (signing in to one's own account must not reset it).
+    """
+
+    @staticmethod
+    def _limit(parameter, base):
+        names = {parameter} if isinstance(parameter, str) else set(parameter)
+        if names == {"username"}:
+            return getattr(settings, "LOCKOUT_LIMIT_PER_USERNAME", base)
+        if names == {"ip_address"}:
+            return getattr(settings, "LOCKOUT_LIMIT_PER_ADDRESS", base)
+        return base
+
+    def get_failures(self, request, credentials=None):
+        from axes.helpers import get_failure_limit, get_lockout_parameters
+        from django.db.models import Sum
+
+        base = get_failure_limit(request, credentials)
+        parameters = get_lockout_parameters(request, credentials)
+        worst = 0
+        for attempts, parameter in zip(self.get_user_attempts(request, credentials), parameters, strict=False):
+            failures = attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
+            worst = max(worst, failures * base // max(1, self._limit(parameter, base)))
+        return worst
+
+    def reset_user_attempts(self, request, credentials=None):
+        from axes.helpers import get_lockout_parameters
+
+        parameters = get_lockout_parameters(request, credentials)
+        count = 0
+        for attempts, parameter in zip(self.filter_user_attempts(request, credentials), parameters, strict=False):
+            names = {parameter} if isinstance(parameter, str) else set(parameter)
+            if "username" in names:
+                count += attempts.delete()[0]
+        return count
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """The lockout answer (429): JSON under ``/api/``, else the lockout page."""
+    from django.shortcuts import render
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": _("Too many failed attempts to sign in: signing in is blocked for a while.")}, status=429
+        )
+    return render(
+        request,
+        "security/lockout.html",
+        {"cooloff_timedelta": getattr(settings, "AXES_COOLOFF_TIME", None)},
+        status=429,
+    )
+
+
 @receiver(user_logged_in)
 def log_login(sender, request, user, **kwargs):
     logger.info("login user=%s ip=%s", user.get_username(), client_ip(request))
@@ -90,6 +174,38 @@ def log_permission_denied(request, reason=""):
         request.path,
         reason,
     )
+
+
+# Probes of records outside the user's scope ----------------------------------------------
+
+
+def note_scope_probe(user, field):
+    """A number held by a record outside ``user``'s scope was refused: log it, count it per user and
+    day, and alert the administrators (mail and an error in the security log) when one user reaches
+    ``settings.SCOPE_PROBE_ALERT_AFTER`` such refusals in a day, and at every multiple of it.
+
+    Log and counter live outside the database, so the refused change's rollback keeps them.
+    """
+    from django.core.cache import cache
+    from django.core.mail import mail_admins
+
+    username = user.get_username() if user is not None else "-"
+    logger.warning("out-of-scope duplicate refused user=%s field=%s", username, field)
+    key = f"scope-probe:{getattr(user, 'pk', None)}:{timezone.localdate():%Y%m%d}"
+    cache.add(key, 0, timeout=2 * 24 * 3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired in between
+        cache.set(key, count := 1, timeout=2 * 24 * 3600)
+    threshold = getattr(settings, "SCOPE_PROBE_ALERT_AFTER", 5)
+    if count % threshold == 0:
+        message = (
+            f"The user {username} was refused {count} citizen ID or Party card numbers held by members "
+            "outside their scope today. Repeated refusals may be someone probing who is a Party member."
+        )
+        logger.error("scope probe alert user=%s count=%s", username, count)
+        mail_admins(f"Possible probing by {username}", message, fail_silently=True)
+    return count
 
 
 # Two-factor authentication ----------------------------------------------------------------
@@ -132,10 +248,6 @@ class OTPRequiredMiddleware:
         return self._exempt_paths
 
     def __call__(self, request):
-        if request.method == "POST" and request.path == self.token_path():
-            refusal = self.refuse_password_only_token(request)
-            if refusal is not None:
-                return refusal
         user = getattr(request, "user", None)
         if (
             user is not None
@@ -148,40 +260,6 @@ class OTPRequiredMiddleware:
             return self.refuse(request, user)
         return self.get_response(request)
 
-    def token_path(self):
-        try:
-            return reverse("api:token")
-        except Exception:  # noqa: BLE001 - no API mounted
-            return None
-
-    def refuse_password_only_token(self, request):
-        """A password alone must not yield an API token for an account that needs a second factor."""
-        import json
-
-        from django.contrib.auth import get_user_model
-
-        username = request.POST.get("username")
-        if username is None and request.content_type == "application/json":
-            try:
-                username = (json.loads(request.body or b"{}") or {}).get("username")
-            except (ValueError, AttributeError):
-                username = None
-        if not isinstance(username, str) or not username:
-            return None
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None or not otp_required_for(user):
-            return None
-        log_permission_denied(request, "password-only API token refused (two-factor account)")
-        return JsonResponse(
-            {
-                "detail": _(
-                    "This account uses two-factor authentication: sign in on the web page and ask an "
-                    "administrator for an API token."
-                )
-            },
-            status=403,
-        )
-
     def refuse(self, request, user):
         if request.path.startswith("/api/"):
             return JsonResponse(
@@ -192,7 +270,109 @@ class OTPRequiredMiddleware:
         return redirect(f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}")
 
 
+# API tokens -------------------------------------------------------------------------------
+#
+# The rule, in one place: a token works for an account that needs two-factor authentication only
+# if it was issued after that account passed its second factor (``ApiToken.second_factor``). The
+# token endpoint asks two-factor accounts for their TOTP code; the decision is made on the user
+# that ``authenticate()`` returned, never on the username as submitted.
+
+
+def token_digest(key):
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def issue_token(user, *, second_factor, created_by=None):
+    """A new API token for ``user``: returns ``(token, key)``; only the key's digest is stored."""
+    from security.models import ApiToken
+
+    key = secrets.token_hex(20)
+    token = ApiToken.objects.create(
+        user=user,
+        digest=token_digest(key),
+        prefix=key[:8],
+        expires_at=timezone.now() + settings.API_TOKEN_LIFETIME,
+        second_factor=second_factor,
+        created_by=created_by,
+    )
+    logger.info(
+        "api token issued user=%s by=%s second_factor=%s",
+        user.get_username(),
+        created_by.get_username() if created_by is not None else "-",
+        second_factor,
+    )
+    return token, key
+
+
+def revoke_token(token, acting_user):
+    from security.models import ApiToken
+
+    if token.revoked_at is None:
+        ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+        token.refresh_from_db(fields=["revoked_at"])
+    logger.info("api token revoked user=%s prefix=%s by=%s", token.user.get_username(), token.prefix, acting_user)
+
+
+def token_usable_by(token):
+    """Whether ``token`` may authenticate its user now (the two-factor rule included)."""
+    return token.second_factor or not otp_required_for(token.user)
+
+
+class ApiTokenAuthentication(TokenAuthentication):
+    """``Authorization: Token <key>`` against :class:`~security.models.ApiToken`: unexpired, unrevoked,
+    issued after the second factor where the account needs one; each use is recorded."""
+
+    def authenticate(self, request):
+        self._request = request
+        return super().authenticate(request)
+
+    def authenticate_credentials(self, key):
+        from security.models import ApiToken, ApiTokenUse
+
+        now = timezone.now()
+        token = (
+            ApiToken.objects.usable(now).select_related("user").filter(digest=token_digest(key)).first()
+            if len(key) <= 100
+            else None
+        )
+        if token is None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
+        if not token_usable_by(token):
+            log_permission_denied(self._request._request, "API token issued without the second factor refused")
+            raise exceptions.AuthenticationFailed(
+                _("This account uses two-factor authentication: ask for a new token with your code.")
+            )
+        request = self._request
+        ApiTokenUse.objects.create(
+            token=token,
+            ip_address=client_ip(request),
+            method=request.method[:10],
+            path=log_safe(request.get_full_path())[:500],
+        )
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+
 # Access log -------------------------------------------------------------------------------
+
+
+class AccessLogUnavailable(Exception):
+    """The access-log entry could not be written: the data must not be served."""
+
+
+def log_safe(text):
+    """Text as the log stores it: any character kept, a NUL (which PostgreSQL refuses in text and
+    JSON) written as ``\\u0000`` and a backslash doubled, so the original can be read back."""
+    return str(text).replace("\\", "\\\\").replace("\x00", "\\u0000")
+
+
+def _log_safe_filters(filters):
+    safe = {}
+    for key, value in filters.items():
+        if key == "csrfmiddlewaretoken":
+            continue
+        safe[log_safe(key)] = [log_safe(item) for item in value] if isinstance(value, list) else log_safe(value)
+    return safe
 
 
 def record_access(request, action, *, members=(), filters=None):
@@ -211,16 +391,21 @@ def record_access(request, action, *, members=(), filters=None):
         request.access_logged = True  # AccessLogMiddleware adds no second entry
     if filters is not None and hasattr(filters, "lists"):
         filters = {key: values if len(values) != 1 else values[0] for key, values in filters.lists()}
-    return AccessLog.objects.create(
-        user=user,
-        username=user.get_username() if user is not None else "",
-        action=action,
-        member_ids=member_ids,
-        filters={key: value for key, value in (filters or {}).items() if key != "csrfmiddlewaretoken"},
-        path=request.get_full_path()[:500] if request is not None else "",
-        ip_address=client_ip(request),
-        user_agent=user_agent(request),
-    )
+    try:
+        with transaction.atomic():
+            return AccessLog.objects.create(
+                user=user,
+                username=user.get_username() if user is not None else "",
+                action=action,
+                member_ids=member_ids,
+                filters=_log_safe_filters(filters or {}),
+                path=log_safe(request.get_full_path())[:500] if request is not None else "",
+                ip_address=client_ip(request),
+                user_agent=log_safe(user_agent(request)),
+            )
+    except Exception as exc:
+        logger.exception("access log entry could not be written for %s", getattr(request, "path", "-"))
+        raise AccessLogUnavailable from exc
 
 
 # What is logged without the view's help: (url name, methods) → action. ``pk`` in the URL is the member.
@@ -237,7 +422,11 @@ ACCESS_LOGGED_VIEWS = {
     "api:member-recognize": ("edited", {"POST"}),
     "api:member-transfer": ("edited", {"POST"}),
     "api:member-list": ("exported", {"GET"}),
+    # History pages: logged when they show members (the view names them in access_log_member_ids).
+    "io:record_history": ("viewed", {"GET"}),
+    "io:changeset": ("viewed", {"GET"}),
 }
+LOGGED_WHEN_MEMBERS_SHOWN = {"io:record_history", "io:changeset"}
 EDIT_METHODS = {"PUT", "PATCH", "DELETE"}
 
 
@@ -270,8 +459,24 @@ class AccessLogMiddleware:
             log_permission_denied(request, "(API or view refusal)")  # refusals not raised as PermissionDenied
         try:
             self.log(request, response)
-        except Exception:  # noqa: BLE001 - a failing log entry is reported, never loses the user's page
-            logger.exception("access log entry could not be written for %s", request.path)
+        except AccessLogUnavailable:
+            return self.refuse(request)  # fail closed: no data served without its log entry
+        return response
+
+    def process_exception(self, request, exception):
+        """A view that records its access itself and could not: refused the same way."""
+        if isinstance(exception, AccessLogUnavailable):
+            return self.refuse(request)
+        return None
+
+    @staticmethod
+    def refuse(request):
+        message = _("The access log could not be written, so the data is not shown. Try again in a moment.")
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": message}, status=503)
+        else:
+            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = "30"
         return response
 
     def log(self, request, response):
@@ -289,6 +494,8 @@ class AccessLogMiddleware:
         if download:
             action, methods = "exported", {request.method}
         if action is None or request.method not in methods:
+            return
+        if match.view_name in LOGGED_WHEN_MEMBERS_SHOWN and not explicit_ids and not download:
             return
         if action == "edited" and request.method == "POST" and response.status_code == 200 and not download:
             if not match.view_name.startswith("api:"):

@@ -7,4 +7,4 @@ class SecurityConfig(AppConfig):
     verbose_name = _("Security")
 
     def ready(self):
-        from security import access  # noqa: F401 - connects the login/logout logging receivers
+        from security import access, checks  # noqa: F401 - the login/logout logging receivers, the deploy checks

@@ -53,7 +53,7 @@ def servers(command):
 
 
 def seed(command):
-    from rest_framework.authtoken.models import Token
+    from security.access import issue_token
 
     province = LocalityFactory(code="01", name="Hà Nội")
     commune = LocalityFactory(code="00001", name="Phường Cầu Giấy", kind="ward", parent=province)
@@ -68,7 +68,7 @@ def seed(command):
     pages = Client()
     pages.cookies["django_language"] = "en"  # the pages ignore Accept-Language (issue 16)
     pages.force_login(user)
-    api = Client(HTTP_ACCEPT_LANGUAGE="en", HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api = Client(HTTP_ACCEPT_LANGUAGE="en", HTTP_AUTHORIZATION=f"Token {issue_token(user, second_factor=True)[1]}")
     state.update(pages=pages, api=api)
     return {"user": user.pk}
 

@@ -30,6 +30,8 @@ from core.api import (
     VersionedActionSerializer,
     VersionField,
 )
+from core.models import mask_citizen_id
+from security.models import ApiToken
 
 User = get_user_model()
 
@@ -110,7 +112,10 @@ class OrganizationSerializer(ServiceModelSerializer):
 
     def update(self, instance, validated_data):
         version = validated_data.pop("version", None)
-        return services.update_organization(self.acting_user, instance, expected_version=version, **validated_data)
+        changes = self.changed_fields(instance, validated_data)
+        if not changes:
+            return instance
+        return services.update_organization(self.acting_user, instance, expected_version=version, **changes)
 
 
 class DecisionMixin(serializers.Serializer):
@@ -161,7 +166,7 @@ class CitizenIdMixin:
         data = super().to_representation(instance)
         value = data.get(self.citizen_id_field)
         if value and not self._shows_citizen_id(instance):
-            data[self.citizen_id_field] = f"{'•' * 8}{value[-4:]}"
+            data[self.citizen_id_field] = mask_citizen_id(value)
         return data
 
     def _shows_citizen_id(self, instance):
@@ -225,7 +230,10 @@ class MemberSerializer(CitizenIdMixin, ServiceModelSerializer):
 
     def update(self, instance, validated_data):
         version = validated_data.pop("version", None)
-        return services.update_member(self.acting_user, instance, expected_version=version, **validated_data)
+        changes = self.changed_fields(instance, validated_data)
+        if not changes:
+            return instance
+        return services.update_member(self.acting_user, instance, expected_version=version, **changes)
 
 
 class RecognizeSerializer(VersionedActionSerializer):
@@ -292,7 +300,10 @@ class ProspectSerializer(CitizenIdMixin, ServiceModelSerializer):
 
     def update(self, instance, validated_data):
         version = validated_data.pop("version", None)
-        return services.update_prospect(self.acting_user, instance, expected_version=version, **validated_data)
+        changes = self.changed_fields(instance, validated_data)
+        if not changes:
+            return instance
+        return services.update_prospect(self.acting_user, instance, expected_version=version, **changes)
 
 
 class AdmitProspectSerializer(serializers.Serializer):
@@ -362,6 +373,49 @@ class UserSerializer(serializers.ModelSerializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True, help_text=_("Send as the header “Authorization: Token <token>”."))
+    expires_at = serializers.DateTimeField(read_only=True)
+
+
+class ObtainTokenSerializer(serializers.Serializer):
+    """Username, password and, for an account with two-factor authentication, the current TOTP code."""
+
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    otp_token = serializers.CharField(
+        max_length=8,
+        required=False,
+        allow_blank=True,
+        help_text=_("The six-digit code of your authenticator app (accounts with two-factor authentication)."),
+    )
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    usable = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "user",
+            "prefix",
+            "created",
+            "created_by",
+            "expires_at",
+            "revoked_at",
+            "second_factor",
+            "last_used_at",
+            "usable",
+        ]
+        read_only_fields = fields
+
+    def get_usable(self, token) -> bool:
+        from django.utils import timezone
+
+        from security.access import token_usable_by
+
+        return token.revoked_at is None and token.expires_at > timezone.now() and token_usable_by(token)
 
 
 class RoleAssignmentSerializer(serializers.ModelSerializer):

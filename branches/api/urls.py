@@ -9,6 +9,7 @@ router.register("members", views.MemberViewSet, basename="member")
 router.register("prospects", views.ProspectViewSet, basename="prospect")
 router.register("users", views.UserViewSet, basename="user")
 router.register("role-assignments", views.RoleAssignmentViewSet, basename="roleassignment")
+router.register("tokens", views.ApiTokenViewSet, basename="apitoken")
 
 #: Addresses outside the router (config/api_urls.py gathers the routers' registries in one).
 urlpatterns = [

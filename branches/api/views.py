@@ -7,29 +7,36 @@ field). Lifecycle steps are actions: ``members/{id}/recognize/``, ``…/transfer
 ``…/rename/``, ``…/merge/`` (restructuring with effective dates and decisions).
 """
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Exists, OuterRef, Prefetch, Subquery, When
 from django.db.models.functions import Length, Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_otp import match_token
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from branches import approvals, services
 from branches.api.serializers import (
     AdmitProspectSerializer,
+    ApiTokenSerializer,
     DissolveOrganizationSerializer,
     LeaveSerializer,
     MemberSerializer,
     MergeSerializer,
     MoveSerializer,
+    ObtainTokenSerializer,
     OrganizationSerializer,
     ProspectSerializer,
     RecognizeSerializer,
@@ -44,6 +51,8 @@ from branches.filtersets import MemberFilterSet, OrganizationFilterSet, Prospect
 from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect, RoleAssignment
 from core.api import ScopedViewSet, service_errors, validated_payload
 from core.scoping import scope_for
+from security.access import issue_token, log_permission_denied, logger, otp_required_for, revoke_token
+from security.models import ApiToken
 
 User = get_user_model()
 
@@ -389,13 +398,90 @@ class UserViewSet(
         return scope_for(user).administers
 
     @extend_schema(
-        summary="Issue (or return) the user's API token (administrators)", request=None, responses=TokenSerializer
+        summary="Issue a new API token for a user without two-factor authentication (administrators)",
+        request=None,
+        responses=TokenSerializer,
     )
     @action(detail=True, methods=["post"])
     def token(self, request, pk=None):
         user = self.get_object()
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        if not scope_for(request.user).administers:
+            raise PermissionDenied(_("Only administrators issue tokens for others."))
+        if otp_required_for(user):
+            raise ValidationError(
+                {
+                    "non_field_errors": [
+                        _(
+                            "This account uses two-factor authentication: its owner asks for a token at "
+                            "auth/token/ with their code."
+                        )
+                    ]
+                }
+            )
+        token, key = issue_token(user, second_factor=False, created_by=request.user)
+        return Response({"token": key, "expires_at": token.expires_at})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="API tokens (administrators see all; others their own)"),
+    retrieve=extend_schema(summary="One API token (never its key)"),
+    destroy=extend_schema(summary="Revoke an API token (its owner or an administrator)"),
+)
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, ScopedViewSet):
+    model = ApiToken
+    serializer_class = ApiTokenSerializer
+    ordering = ("-created", "-id")
+    list_relations = ("user", "created_by")
+
+    def may_create(self, user):
+        return False
+
+    def perform_destroy(self, instance):
+        revoke_token(instance, self.request.user.get_username())
+
+
+class ObtainTokenView(APIView):
+    """Username and password (and the TOTP code for two-factor accounts) → a new API token.
+
+    Whether the code is needed is decided on the user ``authenticate()`` returned, so no spelling
+    of the username (spaces, tabs, case the backend accepts) skips it. Failures count towards the
+    sign-in lockout like the sign-in page's.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(summary="Obtain an API token", request=ObtainTokenSerializer, responses=TokenSerializer)
+    def post(self, request):
+        data = validated_payload(ObtainTokenSerializer, request)
+        http_request = request._request  # the lockout (django-axes) marks the request its middleware sees
+        user = authenticate(http_request, username=data["username"], password=data["password"])
+        if user is None or not user.is_active:
+            raise ValidationError({"non_field_errors": [_("Unable to sign in with these credentials.")]})
+        second_factor = False
+        if otp_required_for(user):
+            refusal = self.check_second_factor(request, user, (data.get("otp_token") or "").replace(" ", ""))
+            if refusal is not None:
+                log_permission_denied(http_request, f"API token refused: {refusal}")
+                raise PermissionDenied(refusal)
+            second_factor = True
+        token, key = issue_token(user, second_factor=second_factor, created_by=user)
+        return Response({"token": key, "expires_at": token.expires_at})
+
+    def check_second_factor(self, request, user, code):
+        """``None`` when ``code`` is the user's current TOTP code, else why not."""
+        devices = list(TOTPDevice.objects.filter(user=user, confirmed=True))
+        if not devices:
+            return _("This account needs two-factor authentication: set it up on the web page first.")
+        if not code:
+            return _("This account uses two-factor authentication: send the code of your app as otp_token.")
+        if not any(device.verify_is_allowed()[0] for device in devices):
+            return _("Too many wrong codes. Wait a little, then enter the code your app shows now.")
+        if match_token(user, code) is None:
+            logger.warning("otp failed user=%s (API token)", user.get_username())
+            return _("This code is not valid. Check the time on your phone and try again.")
+        return None
 
 
 @extend_schema_view(

@@ -83,7 +83,10 @@ class EnterpriseSerializer(ServiceModelSerializer):
 
     def update(self, instance, validated_data):
         version = validated_data.pop("version", None)
-        return services.update_enterprise(self.acting_user, instance, expected_version=version, **validated_data)
+        changes = self.changed_fields(instance, validated_data)
+        if not changes:
+            return instance
+        return services.update_enterprise(self.acting_user, instance, expected_version=version, **changes)
 
 
 class MembershipReturnSerializer(ServiceModelSerializer):
@@ -125,7 +128,10 @@ class MassOrganizationSerializer(ServiceModelSerializer):
 
     def update(self, instance, validated_data):
         version = validated_data.pop("version", None)
-        return services.update_mass_organization(self.acting_user, instance, expected_version=version, **validated_data)
+        changes = self.changed_fields(instance, validated_data)
+        if not changes:
+            return instance
+        return services.update_mass_organization(self.acting_user, instance, expected_version=version, **changes)
 
 
 class DissolveSerializer(VersionedActionSerializer):

@@ -16,7 +16,8 @@ from branches.models import Member, MembershipPeriod, Organization, Prospect, Ro
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 from reports.metrics import Metric
 from reports.models import Target
-from security.models import AccessLog
+from security.access import issue_token
+from security.models import AccessLog, ApiToken
 from tests.factories import (
     EnterpriseFactory,
     LocalityFactory,
@@ -81,6 +82,7 @@ def one_of_each(tree, administrator):
         Target: TargetFactory(committee=tree.committee),
         get_user_model(): administrator,
         AccessLog: AccessLog.objects.create(user=administrator, username="administrator", action="viewed"),
+        ApiToken: issue_token(administrator, second_factor=True)[0],
     }
 
 
@@ -88,6 +90,14 @@ def our_registry():
     return {
         model: model_admin for model, model_admin in admin.site._registry.items() if model._meta.app_label in OUR_APPS
     }
+
+
+def test_administrators_revoke_tokens_in_the_admin(tree, admin_web, staff_administrator, secretary_a):
+    token = issue_token(secretary_a, second_factor=False)[0]
+    response = admin_web.post(url(ApiToken, "changelist"), {"action": "revoke", "_selected_action": [token.pk]})
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
 
 
 def test_every_model_of_our_apps_is_registered():

@@ -5,9 +5,10 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
 
 from branches.models import RoleAssignment
+from security.access import token_digest
+from security.models import ApiToken
 from tests.api_conftest import *  # noqa: F403
 from tests.api_conftest import API
 
@@ -23,7 +24,7 @@ def test_creates_the_user_grants_the_role_and_prints_the_token_last(tree, api_as
     user = get_user_model().objects.get(username="hong")
     assert user.check_password("a-long-enough-passphrase")
     assert RoleAssignment.objects.get(user=user).organization == tree.branch_a
-    assert lines[-1] == Token.objects.get(user=user).key
+    assert ApiToken.objects.get(user=user).digest == token_digest(lines[-1])
     client = api_as(None)
     client.credentials(HTTP_AUTHORIZATION=f"Token {lines[-1]}")
     assert [o["code"] for o in client.get(f"{API}organizations/").json()["results"]] == ["BR-A"]
@@ -32,7 +33,8 @@ def test_creates_the_user_grants_the_role_and_prints_the_token_last(tree, api_as
 def test_administrator_role_takes_a_dash_and_running_twice_is_harmless(tree):
     first = grant("admin2", "administrator", "-", "--token")
     second = grant("admin2", "administrator", "-", "--token")
-    assert first[-1] == second[-1]
+    assert first[-1] != second[-1]  # a new token each time; both work until they expire or are revoked
+    assert ApiToken.objects.filter(user__username="admin2").count() == 2
     assignment = RoleAssignment.objects.get(user__username="admin2")
     assert assignment.organization is None
     assert not get_user_model().objects.get(username="admin2").has_usable_password()

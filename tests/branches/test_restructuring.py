@@ -342,10 +342,10 @@ def test_organisation_page_lists_parents_over_time(client, tree, administrator, 
         REFORM,
     )
     text = response.content.decode()
-    assert "30-06-2025" in text and "01-07-2025" in text and "15-QĐ/TU" in text
-    # in Vietnamese, the default: "under Quận ủy … until 30-06-2025; under Đảng ủy phường … since 01-07-2025"
-    assert "trực thuộc Đảng ủy Khối doanh nghiệp, từ 01-01-2010 đến 30-06-2025" in text
-    assert "trực thuộc Đảng ủy phường Nghĩa Đô, từ 01-07-2025" in text
+    assert "30/06/2025" in text and "01/07/2025" in text and "15-QĐ/TU" in text
+    # in Vietnamese, the default: "under Quận ủy … until 30/06/2025; under Đảng ủy phường … since 01/07/2025"
+    assert "trực thuộc Đảng ủy Khối doanh nghiệp, từ 01/01/2010 đến 30/06/2025" in text
+    assert "trực thuộc Đảng ủy phường Nghĩa Đô, từ 01/07/2025" in text
 
 
 def test_api_lists_the_organisations_as_of_a_date(api, tree, reformed):

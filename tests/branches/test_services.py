@@ -94,7 +94,11 @@ def test_admit_member_under_18_is_refused(tree, secretary_a):
 
 def test_admit_member_with_a_recorded_citizen_id_is_refused(tree, secretary_a):
     existing = MemberFactory(organization=tree.branch_b)
-    refusal(lambda: admit(secretary_a, tree.branch_a, citizen_id=existing.citizen_id), "citizen_id", "already")
+    refusal(
+        lambda: admit(secretary_a, tree.branch_a, citizen_id=existing.citizen_id),
+        "citizen_id",
+        "cannot be recorded here",  # held outside secretary A's scope: said without naming a member
+    )
 
 
 def test_admit_member_with_a_recorded_party_card_is_refused(tree, secretary_a):
@@ -102,7 +106,7 @@ def test_admit_member_with_a_recorded_party_card_is_refused(tree, secretary_a):
     refusal(
         lambda: admit(secretary_a, tree.branch_a, party_card_number=existing.party_card_number),
         "party_card_number",
-        "already",
+        "cannot be recorded here",
     )
 
 

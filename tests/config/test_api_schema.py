@@ -17,7 +17,6 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -26,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from security.access import issue_token
 from tests.api_conftest import *  # noqa: F403
 from tests.api_conftest import API
 from tests.factories import MassOrganizationFactory, MemberFactory, ProspectFactory, TargetFactory
@@ -38,7 +38,13 @@ def test_schema_is_valid_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
 
 
-def test_schema_and_docs_are_served_without_a_cdn(client, db):
+def test_schema_and_docs_need_a_signed_in_user(client, db):
+    assert client.get(f"{API}schema/").status_code == 403
+    assert client.get(f"{API}docs/").status_code == 403
+
+
+def test_schema_and_docs_are_served_without_a_cdn(client, secretary_a):
+    client.force_login(secretary_a)
     schema = client.get(f"{API}schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
     assert "/api/v1/members/{id}/transfer/" in schema.json()["paths"]
@@ -87,7 +93,7 @@ def fuzz_records(tree, wsgi_requests_keep_the_test_connection):
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
 @pytest.mark.parametrize("label", sorted(OPERATIONS))
 def test_api_conforms_to_its_schema(label, mode, personas, fuzz_records):
-    token = Token.objects.get_or_create(user=personas.administrator)[0].key
+    token = issue_token(personas.administrator, second_factor=True)[1]
     operation = OPERATIONS[label]
 
     @given(case=operation.as_strategy(generation_mode=mode))

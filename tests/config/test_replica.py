@@ -35,7 +35,7 @@ DASHBOARD = f"/reports/?organization=DIST&year={YEAR}"
 SIGN_IN_TABLES = (
     '"django_session"',
     '"auth_user"',
-    '"authtoken_token"',
+    '"security_apitoken"',  # API tokens, and the record of their uses
     '"otp_totp_',
     '"axes_',
     '"branches_roleassignment"',  # who may read which reports
@@ -44,7 +44,8 @@ SIGN_IN_TABLES = (
 SIGN_IN_TABLE_NAMES = {
     "django_session",
     "auth_user",
-    "authtoken_token",
+    "security_apitoken",
+    "security_apitokenuse",
     "otp_totp_totpdevice",
     "branches_roleassignment",
 }
@@ -182,7 +183,7 @@ def test_the_aliases_reach_the_primary_and_the_standby(pair, app):
 @pytest.mark.parametrize(
     ("path", "api", "sign_in_tables"),
     [
-        (FULFILMENT, True, ('"authtoken_token"', '"auth_user"')),
+        (FULFILMENT, True, ('"security_apitoken"', '"auth_user"')),
         (DASHBOARD, False, ('"django_session"', '"auth_user"')),
         (f"/reports/fulfilment/export/?organization=DIST&year={YEAR}&format=csv", False, ('"django_session"',)),
     ],

@@ -34,6 +34,8 @@ from core.models import Job
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 from reports.metrics import Metric
 from reports.models import Target
+from security.access import issue_token
+from security.models import ApiToken
 from tests.factories import (
     MassOrganizationFactory,
     MemberFactory,
@@ -184,6 +186,8 @@ REGISTRY = {
     "api:user-token": R(ADMINISTRATORS, get_user_model()),
     "api:roleassignment-list": R(ADMINISTRATORS, note="others see their own roles only"),
     "api:roleassignment-detail": R(ADMINISTRATORS, RoleAssignment),
+    "api:apitoken-list": R(ADMINISTRATORS, note="others list their own tokens only"),
+    "api:apitoken-detail": R(ADMINISTRATORS, ApiToken, note="an administrator's token: others get 404"),
     "api:target-list": R(LIST),
     "api:target-bulk": R(CREATE),
     "api:target-detail": R(RECORD_WRITE, Target),
@@ -280,6 +284,7 @@ def records(tree, secretary_a, secretary_b, department, administrator):
             Job: job,
             RoleAssignment: secretary_a.role_assignments.get(),
             get_user_model(): secretary_a,
+            ApiToken: issue_token(administrator, second_factor=True)[0],
         },
         # Text that only someone who may see branch A's records may receive.
         markers=[

@@ -2,12 +2,12 @@
 
 import datetime
 
-from rest_framework.authtoken.models import Token
-
 from branches.choices import MemberStatus, OrganizationKind, RoleKey
 from branches.models import Organization, RoleAssignment
 from core.validators import tax_code_for
 from enterprises.models import Enterprise, MembershipReturn
+from security.access import token_digest
+from security.models import ApiToken
 from tests.api_conftest import *  # noqa: F403
 from tests.api_conftest import API
 from tests.factories import MassOrganizationFactory, MemberFactory, UserFactory
@@ -204,7 +204,7 @@ def test_administrator_creates_a_user_grants_a_role_and_issues_a_token(api, api_
     )
     assert granted.status_code == 201, granted.content
     token = api.administrator.post(f"{API}users/{created.json()['id']}/token/").json()["token"]
-    assert Token.objects.get(key=token).user.username == "new_secretary"
+    assert ApiToken.objects.get(digest=token_digest(token)).user.username == "new_secretary"
     client = api_as(None)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert [o["code"] for o in client.get(f"{API}organizations/").json()["results"]] == ["BR-B"]

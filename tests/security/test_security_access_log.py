@@ -157,7 +157,9 @@ def test_every_file_download_is_logged_as_an_export_with_its_filters(rf, secreta
 def test_a_member_edit_through_the_api_is_logged(client, secretary_a, member):
     client.force_login(secretary_a)
     response = client.patch(
-        f"/api/v1/members/{member.pk}/", {"full_name": "Nguyễn Văn Mới"}, content_type="application/json"
+        f"/api/v1/members/{member.pk}/",
+        {"full_name": "Nguyễn Văn Mới", "version": member.version},
+        content_type="application/json",
     )
     assert response.status_code == 200, response.content
     assert AccessLog.objects.filter(action="edited", member_ids=[member.pk]).exists()

@@ -238,3 +238,14 @@ def test_health_is_503_when_the_cache_is_down(client, db, monkeypatch):
 def test_health_is_not_redirected_to_https(settings, db):
     settings.SECURE_SSL_REDIRECT = True
     assert Client().get("/health/").status_code == 200
+
+
+def test_check_deploy_warns_when_two_factor_is_off(settings):
+    from django.core.checks import run_checks
+
+    settings.OTP_REQUIRED_ROLES = ()
+    warnings = [message for message in run_checks(include_deployment_checks=True) if message.id == "security.W001"]
+    assert len(warnings) == 1 and "administrator, department" in warnings[0].msg
+    settings.OTP_REQUIRED_ROLES = ("administrator", "department")
+    assert not [message for message in run_checks(include_deployment_checks=True) if message.id == "security.W001"]
+    assert not [message for message in run_checks() if message.id == "security.W001"]  # only with --deploy

@@ -1,9 +1,10 @@
 """``manage.py grant_role USERNAME ROLE ORG_CODE [--password PASSWORD] [--token]``.
 
 Creates the user if absent, gives them the role over the organisation's subtree (through
-``branches.services.grant_role``) and, with ``--token``, prints their API token alone on the last
-line, so a script can capture it: ``TOKEN=$(manage.py grant_role ... --token | tail -n 1)``.
-For the administrator role ORG_CODE may be ``-``. Running it again is harmless.
+``branches.services.grant_role``) and, with ``--token``, issues a new API token and prints it alone
+on the last line, so a script can capture it: ``TOKEN=$(manage.py grant_role ... --token | tail -n 1)``.
+An account that must use two-factor authentication gets no token here (it asks the token endpoint
+with its code). For the administrator role ORG_CODE may be ``-``. Running it again is harmless.
 """
 
 from django.contrib.auth import get_user_model
@@ -11,11 +12,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from branches import services
 from branches.choices import RoleKey
 from branches.models import Organization, RoleAssignment
+from security.access import issue_token, otp_required_for
 
 
 def _messages(exc):
@@ -32,13 +33,20 @@ class Command(BaseCommand):
         parser.add_argument("role", choices=RoleKey.values)
         parser.add_argument("org_code", help="Code of the organisation; '-' for the administrator role.")
         parser.add_argument("--password", help="Set this password (on a new or an existing user).")
-        parser.add_argument("--token", action="store_true", help="Print the user's API token on the last line.")
+        parser.add_argument("--token", action="store_true", help="Issue a new API token and print it on the last line.")
 
     def handle(self, *args, username, role, org_code, password=None, token=False, **options):
         try:
             with transaction.atomic():
                 user, assignment = self._grant(username, role, org_code, password)
-                key = Token.objects.get_or_create(user=user)[0].key if token else None
+                key = None
+                if token:
+                    if otp_required_for(user):
+                        raise CommandError(
+                            f"{username} must use two-factor authentication: they ask for a token at "
+                            "/api/v1/auth/token/ with their code."
+                        )
+                    key = issue_token(user, second_factor=False)[1]
         except ValidationError as exc:
             raise CommandError(_messages(exc)) from exc
         where = assignment.organization.code if assignment.organization_id else "everything"
