@@ -25,7 +25,7 @@ def test_department_sees_the_movement_of_its_committee(client, department, moves
     report = response.context["report"]
     assert report.organization.code == "DIST" and (report.total.at_start, report.total.at_end) == (8, 6)
     body = response.content.decode()
-    assert "Member movement" in body and "BR-A" in body and "Completeness of the member profiles" in body
+    assert "1-BTCTW" in body and "BR-A" in body and "2-HSĐV" in body
 
 
 def test_half_year_and_range(client, department, moves):
