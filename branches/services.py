@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from branches import events
 from branches.approvals import check_open
 from branches.choices import (
     ALLOWED_PARENT_KINDS,
@@ -36,6 +37,7 @@ from branches.models import (
     enterprise_model,
 )
 from core.dates import add_years, age_on, same_day, today  # noqa: F401 (same_day and today: the services' clock)
+from core.events import changed_fields, publish, values_of
 from core.models import SINGLE_LINE_FORBIDDEN
 from core.scoping import forget_scope, scope_for
 from core.services import (
@@ -187,6 +189,7 @@ def establish_organization(
         decision_date=decision_date,
     )
     save_with_history(version, acting_user)
+    publish(events.OrganizationsEstablished.of([organization]))
     return organization
 
 
@@ -302,6 +305,7 @@ def update_organization(acting_user, organization, *, expected_version=None, **c
     _require_tree_manager(acting_user)
     organization = lock_for_update(organization)
     check_version(organization, expected_version)
+    before, founding = values_of(organization), events.Establishment.of(organization)
     errors = Errors()
     for field, value in changes.items():
         if field not in ORGANIZATION_EDITABLE_FIELDS:
@@ -315,7 +319,13 @@ def update_organization(acting_user, organization, *, expected_version=None, **c
     full_clean_into(organization, errors, exclude=["path", "depth", "numchild"])
     errors.raise_if_any()
     _correct_versions(organization, acting_user, changes)
-    return save_with_history(organization, acting_user)
+    save_with_history(organization, acting_user)
+    publish(
+        events.OrganizationChanged(
+            organization.pk, changed_fields(organization, before), founding, events.Establishment.of(organization)
+        )
+    )
+    return organization
 
 
 def _correct_versions(organization, acting_user, changes):
@@ -379,13 +389,15 @@ def move_organization(
         acting_user, organization, new_parent, version, on, OrganizationChange.MOVED, decision_number, decision_date
     )
     organization.refresh_from_db()
-    return save_with_history(
-        organization, acting_user, reason=_("moved under %(parent)s") % {"parent": new_parent.code}
-    )
+    save_with_history(organization, acting_user, reason=_("moved under %(parent)s") % {"parent": new_parent.code})
+    return organization
 
 
 def _move_now(acting_user, organization, new_parent, version, on, change, decision_number, decision_date):
+    old_path = organization.path
     Organization.objects.move(organization, Organization.objects.get(pk=new_parent.pk), "last-child")
+    organization.refresh_from_db(fields=["path", "depth"])
+    publish(events.OrganizationMoved(organization.pk, old_path, organization.path))
     _next_version(
         version,
         acting_user,
@@ -508,11 +520,16 @@ def _merge_organizations(acting_user, sources, into, *, on, decision_number, dec
         )
         child.refresh_from_db()
         save_with_history(child, acting_user, reason=_("moved under %(parent)s") % {"parent": into.code})
+    closed, opened = [], []
     for member in members:
-        _close_period(open_periods.get(member.pk), on, PeriodEndReason.MERGED, acting_user)
-        _open_period(member, into, on, acting_user)
+        closed += _close_period(open_periods.get(member.pk), on, PeriodEndReason.MERGED, acting_user)
+        opened += _open_period(member, into, on, acting_user)
         member.organization = into
         save_with_history(member, acting_user, reason=_("merged into %(org)s") % {"org": into.code})
+    if members:
+        publish(events.MembershipPeriodsClosed(tuple(closed)))
+        publish(events.MembershipPeriodsOpened(tuple(opened)))
+        publish(events.MembersChanged(tuple(member.pk for member in members), frozenset({"organization_id"})))
     for source in sources:
         _move_roles(acting_user, source, into)
         _end_version(
@@ -527,6 +544,7 @@ def _merge_organizations(acting_user, sources, into, *, on, decision_number, dec
         source.refresh_from_db()
         source.dissolved_on = on
         save_with_history(source, acting_user, reason=_("merged into %(org)s") % {"org": into.code})
+        publish(events.OrganizationDissolved(source.pk, on))
     into.refresh_from_db()
     return into
 
@@ -594,10 +612,11 @@ def dissolve_organization(
                 % {"member": member, "date": display_date(period.started_on)},
             )
     errors.raise_if_any()
+    closed, opened = [], []
     for member in members:
-        _close_period(open_periods.get(member.pk), on, PeriodEndReason.DISSOLVED, acting_user)
+        closed += _close_period(open_periods.get(member.pk), on, PeriodEndReason.DISSOLVED, acting_user)
         if destination is not None:
-            _open_period(member, destination, on, acting_user)
+            opened += _open_period(member, destination, on, acting_user)
             member.organization = destination
         else:
             member.status = MemberStatus.TRANSFERRED_TO_RESIDENCE
@@ -611,7 +630,15 @@ def dissolve_organization(
         decision_date=decision_date,
     )
     organization.dissolved_on = on
-    return save_with_history(organization, acting_user)
+    save_with_history(organization, acting_user)
+    if members:
+        publish(events.MembershipPeriodsClosed(tuple(closed)))
+        if opened:
+            publish(events.MembershipPeriodsOpened(tuple(opened)))
+        moved = {"organization_id"} if destination is not None else {"status"}
+        publish(events.MembersChanged(tuple(member.pk for member in members), frozenset(moved)))
+    publish(events.OrganizationDissolved(organization.pk, on))
+    return organization
 
 
 # Members ----------------------------------------------------------------------------------
@@ -809,16 +836,26 @@ def admitted_member_fields(
 
 
 def _open_period(member, organization, started_on, acting_user):
-    period = MembershipPeriod(member=member, organization=organization, started_on=started_on)
-    return save_with_history(period, acting_user)
+    """Open a period; returns ``[events.Period]`` (for the caller's ``MembershipPeriodsOpened``)."""
+    save_with_history(MembershipPeriod(member=member, organization=organization, started_on=started_on), acting_user)
+    return [events.Period(member.pk, organization.pk, started_on)]
 
 
 def _close_period(period, ended_on, reason, acting_user):
+    """Close ``period`` (if any); returns ``[events.Period]`` closed (for ``MembershipPeriodsClosed``)."""
     if period is None:
-        return None
+        return []
     period.ended_on = ended_on
     period.end_reason = reason
-    return save_with_history(period, acting_user)
+    save_with_history(period, acting_user)
+    return [events.Period(period.member_id, period.organization_id, ended_on)]
+
+
+def _member_changed(member, before):
+    """Announce the fields of ``member`` that differ from ``before`` (``values_of``), if any."""
+    fields = changed_fields(member, before)
+    if fields:
+        publish(events.MembersChanged((member.pk,), fields))
 
 
 @transaction.atomic
@@ -880,6 +917,8 @@ def admit_member(
     save_with_history(member, acting_user, reason=reason)
     period = MembershipPeriod(member=member, organization=organization, started_on=admitted_on)
     save_with_history(period, acting_user, reason=reason)
+    publish(events.MembersAdmitted.of([member]))
+    publish(events.MembershipPeriodsOpened((events.Period(member.pk, organization.pk, admitted_on),)))
     if prospect is not None:
         prospect.stage = ProspectStage.ADMITTED
         prospect.member = member
@@ -895,6 +934,7 @@ def update_member(acting_user, member, reason=None, *, expected_version=None, **
         raise PermissionDenied(_("You may not change this member."))
     member = lock_for_update(member)
     check_version(member, expected_version)
+    before = values_of(member)
     errors = Errors()
     for field, value in changes.items():
         if field not in MEMBER_EDITABLE_FIELDS:
@@ -916,7 +956,9 @@ def update_member(acting_user, member, reason=None, *, expected_version=None, **
     check_admission_age(errors, member.date_of_birth, member.admitted_on)
     full_clean_into(member, errors, exclude=[f for f in ("citizen_id", "date_of_birth") if f in errors])
     errors.raise_if_any()
-    return save_with_history(member, acting_user, reason=reason)
+    save_with_history(member, acting_user, reason=reason)
+    _member_changed(member, before)
+    return member
 
 
 def _require_active_member(acting_user, member, expected_version=None):
@@ -955,8 +997,11 @@ def recognize_official(acting_user, member, *, official_on, expected_version=Non
             errors.add("official_on", _("The date of recognition cannot be in the future."))
         check_open(errors, member.organization, official_on, "official_on")
     errors.raise_if_any()
+    before = values_of(member)
     member.official_on = official_on
-    return save_with_history(member, acting_user)
+    save_with_history(member, acting_user)
+    _member_changed(member, before)
+    return member
 
 
 @transaction.atomic
@@ -981,14 +1026,22 @@ def transfer_member(acting_user, member, *, on, to_organization=None, expected_v
             check_open(errors, to_organization, on, "on")
         check_open(errors, member.organization, on, "on")
     errors.raise_if_any()
+    before = values_of(member)
     if to_organization is None:
-        _close_period(period, on, PeriodEndReason.RESIDENCE, acting_user)
+        closed = _close_period(period, on, PeriodEndReason.RESIDENCE, acting_user)
+        opened = []
         member.status = MemberStatus.TRANSFERRED_TO_RESIDENCE
     else:
-        _close_period(period, on, PeriodEndReason.TRANSFER, acting_user)
-        _open_period(member, to_organization, on, acting_user)
+        closed = _close_period(period, on, PeriodEndReason.TRANSFER, acting_user)
+        opened = _open_period(member, to_organization, on, acting_user)
         member.organization = to_organization
-    return save_with_history(member, acting_user)
+    save_with_history(member, acting_user)
+    if closed:
+        publish(events.MembershipPeriodsClosed(tuple(closed)))
+    if opened:
+        publish(events.MembershipPeriodsOpened(tuple(opened)))
+    _member_changed(member, before)
+    return member
 
 
 @transaction.atomic
@@ -1012,9 +1065,14 @@ def record_leaving(acting_user, member, *, on, reason, expected_version=None):
             errors.add("on", _("The date cannot be in the future."))
         check_open(errors, member.organization, on, "on")
     errors.raise_if_any()
-    _close_period(period, on, reason, acting_user)
+    before = values_of(member)
+    closed = _close_period(period, on, reason, acting_user)
     member.status = MemberStatus.LEFT
-    return save_with_history(member, acting_user)
+    save_with_history(member, acting_user)
+    if closed:
+        publish(events.MembershipPeriodsClosed(tuple(closed)))
+    _member_changed(member, before)
+    return member
 
 
 # Prospects --------------------------------------------------------------------------------

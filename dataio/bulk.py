@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from branches import events as branch_events
 from branches.approvals import Locks
 from branches.choices import MEMBER_PROFILE_FIELDS
 from branches.models import Member, MembershipPeriod, Organization
@@ -43,6 +44,7 @@ from branches.services import (
     require_editable,
 )
 from core.dates import same_day
+from core.events import publish
 from core.models import (
     MULTI_LINE_FORBIDDEN,
     SINGLE_LINE_FORBIDDEN,
@@ -51,6 +53,7 @@ from core.models import (
     with_derived_fields,
 )
 from core.services import Errors, full_clean_into
+from enterprises import events as enterprise_events
 from enterprises.models import Enterprise
 from security.access import note_scope_probe
 
@@ -771,7 +774,7 @@ def insert_with_history(model, objs, *, user, reason, date, ids=None):
 
     A constant number of statements however many rows: ids reserved at once (or given: ``ids``,
     reserved by :func:`_reserve_ids`), then COPY on PostgreSQL or one ``executemany`` elsewhere.
-    Signals are not sent (see :func:`_sync_rollups`).
+    No signal is sent: the bulk services announce what they wrote (``core.events``), once per batch.
     """
     if not objs:
         return objs
@@ -794,7 +797,6 @@ def insert_with_history(model, objs, *, user, reason, date, ids=None):
     values_of = attrgetter(*(f.attname for f in fields))
     _insert(connection, model._meta.db_table, fields, (values_of(obj) for obj in objs))
     _insert_history(connection, model, objs, **history)
-    _bump_data_version()
     return objs
 
 
@@ -811,48 +813,11 @@ def update_with_history(model, objs, fields, *, user, reason, date):
     fields = sorted(set(fields) | {"updated"} | ({"version"} if hasattr(objs[0], "version") else set()))
     model.objects.bulk_update(objs, fields, batch_size=BATCH_SIZE)
     _insert_history(_connection_for(model), model, objs, user=user, reason=reason, date=date, history_type="~")
-    _bump_data_version()
     return objs
 
 
-def _bump_data_version():
-    """Bulk writes send no signals: tell the reports' caches that the data changed."""
-    rollups = _rollups()
-    if rollups is not None and hasattr(rollups, "bump_data_version"):
-        rollups.bump_data_version()
-
-
-def _rollups():
-    """The reports' roll-up module, when installed (bulk writes skip its signal handlers)."""
-    try:
-        from reports import rollups
-    except ImportError:  # pragma: no cover - the reports app is always installed here
-        return None
-    return rollups
-
-
-def _sync_rollups(model, objs, *, created):
-    """Tell the reports' roll-ups about rows written in bulk (signals do not fire for COPY/bulk)."""
-    rollups = _rollups()
-    if rollups is None or not objs:
-        return
-    if model is Member and created and hasattr(rollups, "apply_admissions"):
-        rollups.apply_admissions((obj.admitted_by_id, obj.admitted_on, obj.owner_at_admission) for obj in objs)
-        return
-    if model is Member and created and hasattr(rollups, "apply_members"):
-        rollups.apply_members([obj.pk for obj in objs])
-        return
-    bulk_apply = getattr(rollups, f"apply_{model._meta.model_name}s", None)
-    if bulk_apply is not None:
-        bulk_apply([obj.pk for obj in objs])
-        return
-    handler = getattr(
-        rollups,
-        {"membershipreturn": "_return_saved", "enterprise": "_enterprise_saved"}.get(model._meta.model_name, ""),
-        None,
-    )
-    for obj in objs if handler is not None else ():
-        handler(model, obj, created=created)
+def _attnames(model, names):
+    return frozenset(model._meta.get_field(name).attname for name in names)
 
 
 def write_members(acting_user, items, *, reason, history_date=None, periods=None):
@@ -885,11 +850,17 @@ def write_members(acting_user, items, *, reason, history_date=None, periods=None
                 table=False,
                 **history,
             )
-        _sync_rollups(Member, new_members, created=True)
+        publish(branch_events.MembersAdmitted(tuple(map(branch_events.Admission.of, new_members))))
+        publish(
+            branch_events.MembershipPeriodsOpened(
+                tuple(branch_events.Period(p.member_id, p.organization_id, p.started_on) for p in periods)
+            )
+        )
     updates = [item for item in items if item.action == UPDATE]
     if updates:
         fields = {name for item in updates for name in item.changes}
         update_with_history(Member, [item.instance for item in updates], fields, **history)
+        publish(branch_events.MembersChanged(tuple(item.instance.pk for item in updates), _attnames(Member, fields)))
     return items
 
 
@@ -1074,12 +1045,25 @@ def write_enterprises(acting_user, items, *, reason, history_date=None):
     history = {"user": acting_user, "reason": reason, "date": history_date or timezone.now()}
     created = [item.instance for item in items if item.action == CREATE]
     insert_with_history(Enterprise, created, **history)
+    if created:
+        publish(enterprise_events.EnterprisesRecorded(tuple(enterprise.pk for enterprise in created)))
     updates = [item for item in items if item.action == UPDATE]
     if updates:
         fields = {name for item in updates for name in item.changes}
         update_with_history(Enterprise, [item.instance for item in updates], fields, **history)
-        moved = [item.instance for item in updates if "managing_committee" in item.changes]
-        _sync_rollups(Enterprise, moved, created=False)
+        moved = tuple(
+            enterprise_events.CommitteeChange(item.instance.pk, getattr(before, "pk", None), getattr(after, "pk", None))
+            for item in updates
+            if "managing_committee" in item.changes
+            for before, after in [item.changes["managing_committee"]]
+        )
+        if moved:
+            publish(enterprise_events.ManagingCommitteesChanged(moved))
+        publish(
+            enterprise_events.EnterprisesChanged(
+                tuple(item.instance.pk for item in updates), _attnames(Enterprise, fields)
+            )
+        )
     written = {enterprise.pk for enterprise in created} | {item.instance.pk for item in updates}
     if len(_ids_in(Enterprise.objects.editable_by(acting_user), written)) != len(written):
         raise PermissionDenied(_("This enterprise would fall outside your scope."))
@@ -1179,5 +1163,6 @@ def import_returns(acting_user, *, organization, items, reason, dry_run=False):
     if not dry_run and not has_errors(items):
         created = [item.instance for item in items if item.action == CREATE]
         insert_with_history(MembershipReturn, created, user=acting_user, reason=reason, date=timezone.now())
-        _sync_rollups(MembershipReturn, created, created=True)
+        if created:
+            publish(enterprise_events.MembershipReturnsRecorded.of(created))
     return items

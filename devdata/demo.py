@@ -34,7 +34,6 @@ queries):
   1 February 2012, last admitted a member in 2019.
 """
 
-import contextlib
 import datetime
 import random
 from bisect import bisect_right
@@ -48,6 +47,7 @@ from django.utils import timezone
 from branches.choices import MemberStatus, OrganizationKind, PeriodEndReason, Position, ProspectStage, RoleKey, Sex
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
 from core.dates import add_years
+from core.events import RecordsLoaded, publish
 from core.validators import tax_code_for
 from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
@@ -1531,6 +1531,20 @@ class Builder:
         }
 
 
+#: The models whose rows :func:`load` writes.
+LOADED_MODELS = (
+    Locality,
+    Organization,
+    Enterprise,
+    Member,
+    MembershipPeriod,
+    Prospect,
+    MassOrganization,
+    MembershipReturn,
+    Target,
+)
+
+
 def is_loaded():
     return Organization.objects.filter(code="HN").exists()
 
@@ -1539,35 +1553,19 @@ def is_loaded():
 def load():
     """Build and write the demo data unless it is already there. Returns row counts, or None if skipped.
 
-    The reports' roll-up table (``reports.rollups``, when installed) is recounted once at the end
-    instead of row by row.
+    The rows are written in bulk, with no event per record: one ``RecordsLoaded`` event at the end
+    tells the subscribers (the reports recount their roll-up table once).
     """
     if is_loaded():
         return None
-    try:
-        from reports import rollups
-    except ImportError:  # the roll-ups are optional for the loader
-        rollups = None
     builder = Builder()
-    with rollups.suspended() if rollups is not None else contextlib.nullcontext():
-        builder.build()
-        counts = builder.save()
-    if rollups is not None:
-        rollups.rebuild()
+    builder.build()
+    counts = builder.save()
+    publish(RecordsLoaded(tuple(model._meta.label for model in LOADED_MODELS)))
     if connection.vendor == "postgresql":
         # Planner statistics for the freshly loaded tables (visible inside this transaction too).
         with connection.cursor() as cursor:
-            for model in (
-                Locality,
-                Organization,
-                Enterprise,
-                Member,
-                MembershipPeriod,
-                Prospect,
-                MassOrganization,
-                MembershipReturn,
-                Target,
-            ):
+            for model in LOADED_MODELS:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return counts
 

@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from branches.choices import MemberStatus, OrganizationKind, PeriodEndReason, Position, Sex
+from core.events import RecordsLoaded, publish
 from core.validators import tax_code_for
 from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
 from reports.metrics import Metric
@@ -926,12 +927,12 @@ class Generator:
                         f"COALESCE((SELECT MAX({pk}) FROM {table}), 0) + 1, false)",
                         [table, pk],
                     )
-        try:
-            from reports import rollups
-        except ImportError:
-            rollups = None
-        if rollups is not None:
-            rollups.rebuild()
+        # Everything was COPYed with no event per record: the subscribers recount once.
+        publish(
+            RecordsLoaded(
+                tuple(model._meta.label for label in DOMAIN_APPS for model in apps.get_app_config(label).get_models())
+            )
+        )
         self.result.root_code = "TW"
 
 

@@ -7,11 +7,13 @@ from django.utils.translation import gettext as _
 from branches.choices import OrganizationKind
 from branches.models import Organization
 from core.dates import today
+from core.events import changed_fields, publish, values_of
 from core.models import SINGLE_LINE_FORBIDDEN
 from core.scoping import scope_for
 from core.services import Errors, check_version, full_clean_into, lock_for_update, save_with_history
 from core.text import display_date
 from core.validators import normalize_tax_code
+from enterprises import events
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 
 ENTERPRISE_FIELDS = (
@@ -95,6 +97,7 @@ def create_enterprise(acting_user, *, reason=None, **fields):
     errors.raise_if_any()
     save_with_history(enterprise, acting_user, reason=reason)
     _check_still_editable(acting_user, enterprise)
+    publish(events.EnterprisesRecorded((enterprise.pk,)))
     return enterprise
 
 
@@ -104,6 +107,7 @@ def update_enterprise(acting_user, enterprise, *, reason=None, expected_version=
         raise PermissionDenied(_("You may not change this enterprise."))
     enterprise = lock_for_update(enterprise)
     check_version(enterprise, expected_version)
+    before = values_of(enterprise)
     errors = Errors()
     for field, value in changes.items():
         if field not in ENTERPRISE_FIELDS:
@@ -114,7 +118,28 @@ def update_enterprise(acting_user, enterprise, *, reason=None, expected_version=
     errors.raise_if_any()
     save_with_history(enterprise, acting_user, reason=reason)
     _check_still_editable(acting_user, enterprise)
+    announce_enterprise_changes([(enterprise, before)])
     return enterprise
+
+
+def announce_enterprise_changes(changed):
+    """Publish what changed in ``changed`` ``[(enterprise, values before)]`` (see ``core.events.values_of``):
+    one ``EnterprisesChanged`` and, for those that passed to another committee, one ``ManagingCommitteesChanged``."""
+    fields, ids, committees = set(), [], []
+    for enterprise, before in changed:
+        changed_here = changed_fields(enterprise, before)
+        if not changed_here:
+            continue
+        fields |= changed_here
+        ids.append(enterprise.pk)
+        if "managing_committee_id" in changed_here:
+            committees.append(
+                events.CommitteeChange(enterprise.pk, before["managing_committee_id"], enterprise.managing_committee_id)
+            )
+    if committees:
+        publish(events.ManagingCommitteesChanged(tuple(committees)))
+    if ids:
+        publish(events.EnterprisesChanged(tuple(ids), frozenset(fields)))
 
 
 # Mass organisations -----------------------------------------------------------------------
@@ -148,6 +173,8 @@ def establish_mass_organization(acting_user, *, enterprise, kind, name, establis
         is_founding=True,
     )
     save_with_history(founding, acting_user)
+    publish(events.MassOrganizationsEstablished.of([mass_organization]))
+    publish(events.MembershipReturnsRecorded.of([founding]))
     return mass_organization
 
 
@@ -156,6 +183,7 @@ def update_mass_organization(acting_user, mass_organization, *, expected_version
     _require_enterprise_editable(acting_user, mass_organization.enterprise)
     mass_organization = lock_for_update(mass_organization)
     check_version(mass_organization, expected_version)
+    before = values_of(mass_organization), events.MassOrganizationFacts.of(mass_organization)
     errors = Errors()
     for field, value in changes.items():
         if field not in ("name", "kind"):
@@ -164,7 +192,17 @@ def update_mass_organization(acting_user, mass_organization, *, expected_version
         setattr(mass_organization, field, value)
     full_clean_into(mass_organization, errors)
     errors.raise_if_any()
-    return save_with_history(mass_organization, acting_user)
+    save_with_history(mass_organization, acting_user)
+    _mass_organization_changed(mass_organization, *before)
+    return mass_organization
+
+
+def _mass_organization_changed(mass_organization, before, facts):
+    publish(
+        events.MassOrganizationChanged(
+            changed_fields(mass_organization, before), facts, events.MassOrganizationFacts.of(mass_organization)
+        )
+    )
 
 
 def check_membership_return(errors, mass_organization, *, date, members_total, members_admitted, recorded_dates=None):
@@ -210,7 +248,9 @@ def record_membership_return(acting_user, mass_organization, *, date, members_to
     membership_return = MembershipReturn(
         mass_organization=mass_organization, date=date, members_total=members_total, members_admitted=members_admitted
     )
-    return save_with_history(membership_return, acting_user, reason=reason)
+    save_with_history(membership_return, acting_user, reason=reason)
+    publish(events.MembershipReturnsRecorded.of([membership_return]))
+    return membership_return
 
 
 @transaction.atomic
@@ -228,8 +268,11 @@ def dissolve_mass_organization(acting_user, mass_organization, *, on, expected_v
     elif on > today():
         errors.add("dissolved_on", _("The date of dissolution cannot be in the future."))
     errors.raise_if_any()
+    before = values_of(mass_organization), events.MassOrganizationFacts.of(mass_organization)
     mass_organization.dissolved_on = on
-    return save_with_history(mass_organization, acting_user)
+    save_with_history(mass_organization, acting_user)
+    _mass_organization_changed(mass_organization, *before)
+    return mass_organization
 
 
 # Localities -------------------------------------------------------------------------------

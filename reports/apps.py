@@ -9,4 +9,4 @@ class ReportsConfig(AppConfig):
     def ready(self):
         from reports import checks, rollups  # noqa: F401 (checks registers itself)
 
-        rollups.connect()
+        rollups.connect()  # the roll-ups and the data version follow the domain events

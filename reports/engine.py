@@ -34,6 +34,7 @@ from enterprises.models import Enterprise, MassOrganization, MembershipReturn
 from reports.formatting import display, format_number, percent_of
 from reports.metrics import MASS_ORG_KIND_METRICS, Metric
 from reports.models import Target
+from reports.rollups import read as rollups_read
 
 METRICS = tuple(Metric)
 
@@ -308,9 +309,7 @@ def count_actuals(organization, start, end):
     Whole months come from the roll-up table, the days of partial months from the raw tables,
     so the figures are exact for any ``[start, end]``.
     """
-    from reports import rollups
-
-    return rollups.count_actuals(organization, start, end, raw_count=raw_count_actuals)
+    return rollups_read.count_actuals(organization, start, end, raw_count=raw_count_actuals)
 
 
 def raw_count_actuals(organization, start, end):
@@ -324,9 +323,7 @@ def raw_count_actuals(organization, start, end):
 
 def admissions_by_month(organization, start, end):
     """Like :func:`raw_admissions_by_month`, whole months read from the roll-ups."""
-    from reports import rollups
-
-    return rollups.admissions_by_month(organization, start, end, raw_count=raw_admissions_by_month)
+    return rollups_read.admissions_by_month(organization, start, end, raw_count=raw_admissions_by_month)
 
 
 def raw_admissions_by_month(organization, start, end):

@@ -71,8 +71,8 @@ class Target(TimestampedModel):
 class Rollup(models.Model):
     """Events of an organisation's whole subtree in one calendar month, per metric (DOMAIN.md rule 3).
 
-    Derived data, kept exact by ``reports.rollups`` (signal handlers on every write, bulk
-    loaders call ``reports.rollups.rebuild`` or ``apply_*``); ``manage.py verify_rollups``
+    Derived data, kept exact by ``reports.rollups`` (its handlers of the domain events every
+    service, bulk writer and loader announces); ``manage.py verify_rollups``
     recounts it from the raw tables. A row counts the events of the organisation and of every
     organisation below it, so a report reads the rows of one organisation and its children.
     """

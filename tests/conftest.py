@@ -59,6 +59,56 @@ def _recount_while_waiting(settings):
 
 
 @pytest.fixture(autouse=True)
+def _rollups_stay_exact(request):
+    """After every test that wrote a record the reports' roll-ups count, the roll-ups equal a full
+    recount (``verify_rollups``): an event forgotten by a service, a bulk writer or a factory
+    fails the test that wrote without it, on whichever database the suite runs.
+
+    "Wrote": a domain event was published, or a source row was saved or deleted (test-only
+    signal receivers, so that a direct ``save()`` that announces nothing is caught too). The check
+    runs before the test's transaction is rolled back (the database fixture is requested first,
+    so it is torn down after this one); tests that wrote nothing cost nothing.
+    """
+    names = request.fixturenames
+    if "transactional_db" in names or "live_server" in names:
+        request.getfixturevalue("transactional_db")
+    elif "db" in names:
+        request.getfixturevalue("db")
+    elif not request.node.get_closest_marker("django_db"):
+        yield
+        return
+    from django.db.models.signals import post_delete, post_save
+
+    from branches.models import Member, Organization
+    from core import events
+    from enterprises.models import Enterprise, MassOrganization, MembershipReturn
+    from reports import rollups
+
+    wrote = []
+
+    def written(*args, **kwargs):
+        wrote.append(True)
+
+    sources = (Organization, Member, Enterprise, MassOrganization, MembershipReturn)
+    events.subscribe(events.Event, written)
+    for model in sources:
+        post_save.connect(written, sender=model, weak=False, dispatch_uid=f"test-wrote-{model.__name__}")
+        post_delete.connect(written, sender=model, weak=False, dispatch_uid=f"test-deleted-{model.__name__}")
+    try:
+        yield
+    finally:
+        events.unsubscribe(events.Event, written)
+        for model in sources:
+            post_save.disconnect(sender=model, dispatch_uid=f"test-wrote-{model.__name__}")
+            post_delete.disconnect(sender=model, dispatch_uid=f"test-deleted-{model.__name__}")
+    if wrote and not request.node.get_closest_marker("rollups_differ"):
+        count, details = rollups.differences()
+        assert count == 0, (
+            f"the roll-ups differ from a recount after this test (org, month, metric, stored, exact): {details}"
+        )
+
+
+@pytest.fixture(autouse=True)
 def files_dir(settings, tmp_path):
     """Uploads and task results go to a folder of the test (``STORAGES["files"]``); returns it."""
     folder = tmp_path / "files"

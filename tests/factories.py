@@ -1,4 +1,9 @@
-"""factory-boy factories for every model. Tree models are created through treebeard's manager."""
+"""factory-boy factories for every model. Tree models are created through treebeard's manager.
+
+The factories write rows directly, so, like the services and the bulk writers, they announce
+what they wrote (``branches.events``, ``enterprises.events``): the reports' roll-ups and data
+version follow (tests/conftest.py checks the roll-ups after every test that wrote).
+"""
 
 import datetime
 import itertools
@@ -6,9 +11,12 @@ import itertools
 import factory
 from django.contrib.auth import get_user_model
 
+from branches import events as branch_events
 from branches.choices import MemberStatus, OrganizationKind, Position, ProspectStage, RoleKey, Sex
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from core.events import publish
 from core.validators import tax_code_for
+from enterprises import events as enterprise_events
 from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 from reports.metrics import Metric
@@ -40,6 +48,24 @@ class TreeFactory(factory.django.DjangoModelFactory):
         return model_class.objects.add_child(model_class.objects.get(pk=parent.pk), instance=instance)
 
 
+class Announced(factory.django.DjangoModelFactory):
+    """Publishes ``announce(instance)``'s events once the instance is created."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def announce(cls, instance):
+        return []
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        super()._after_postgeneration(instance, create, results)
+        if create:
+            for event in cls.announce(instance):
+                publish(event)
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
@@ -58,9 +84,13 @@ class LocalityFactory(TreeFactory):
     kind = LocalityKind.PROVINCE
 
 
-class OrganizationFactory(TreeFactory):
+class OrganizationFactory(TreeFactory, Announced):
     class Meta:
         model = Organization
+
+    @classmethod
+    def announce(cls, organization):
+        return [branch_events.OrganizationsEstablished.of([organization])]
 
     code = factory.Sequence(lambda n: f"ORG-{n:05d}")
     name = factory.Sequence(lambda n: f"Đảng bộ {n}")
@@ -69,9 +99,13 @@ class OrganizationFactory(TreeFactory):
     established_on = datetime.date(2010, 1, 1)
 
 
-class EnterpriseFactory(factory.django.DjangoModelFactory):
+class EnterpriseFactory(Announced):
     class Meta:
         model = Enterprise
+
+    @classmethod
+    def announce(cls, enterprise):
+        return [enterprise_events.EnterprisesRecorded((enterprise.pk,))]
 
     tax_code = factory.LazyFunction(next_tax_code)
     name = factory.Sequence(lambda n: f"Công ty TNHH Số {n}")
@@ -83,7 +117,7 @@ class EnterpriseFactory(factory.django.DjangoModelFactory):
     managing_committee = factory.SubFactory(OrganizationFactory)
 
 
-class MemberFactory(factory.django.DjangoModelFactory):
+class MemberFactory(Announced):
     """A member admitted by ``organization`` with one open period (pass ``periods=False`` to skip it)."""
 
     class Meta:
@@ -109,11 +143,35 @@ class MemberFactory(factory.django.DjangoModelFactory):
     def periods(self, create, extracted, **kwargs):
         if create and extracted is not False:
             MembershipPeriod.objects.create(member=self, organization=self.organization, started_on=self.admitted_on)
+            publish(
+                branch_events.MembershipPeriodsOpened(
+                    (branch_events.Period(self.pk, self.organization_id, self.admitted_on),)
+                )
+            )
+
+    @classmethod
+    def announce(cls, member):
+        return [branch_events.MembersAdmitted.of([member])]
 
 
-class MembershipPeriodFactory(factory.django.DjangoModelFactory):
+class MembershipPeriodFactory(Announced):
     class Meta:
         model = MembershipPeriod
+
+    @classmethod
+    def announce(cls, period):
+        announced = [
+            branch_events.MembershipPeriodsOpened(
+                (branch_events.Period(period.member_id, period.organization_id, period.started_on),)
+            )
+        ]
+        if period.ended_on is not None:
+            announced.append(
+                branch_events.MembershipPeriodsClosed(
+                    (branch_events.Period(period.member_id, period.organization_id, period.ended_on),)
+                )
+            )
+        return announced
 
     member = factory.SubFactory(MemberFactory, periods=False)
     organization = factory.SelfAttribute("member.organization")
@@ -135,9 +193,13 @@ class ProspectFactory(factory.django.DjangoModelFactory):
     identified_on = datetime.date(2024, 1, 10)
 
 
-class MassOrganizationFactory(factory.django.DjangoModelFactory):
+class MassOrganizationFactory(Announced):
     class Meta:
         model = MassOrganization
+
+    @classmethod
+    def announce(cls, mass_organization):
+        return [enterprise_events.MassOrganizationsEstablished.of([mass_organization])]
 
     kind = MassOrganizationKind.TRADE_UNION
     name = factory.Sequence(lambda n: f"Công đoàn cơ sở {n}")
@@ -145,9 +207,13 @@ class MassOrganizationFactory(factory.django.DjangoModelFactory):
     established_on = datetime.date(2024, 3, 1)
 
 
-class MembershipReturnFactory(factory.django.DjangoModelFactory):
+class MembershipReturnFactory(Announced):
     class Meta:
         model = MembershipReturn
+
+    @classmethod
+    def announce(cls, membership_return):
+        return [enterprise_events.MembershipReturnsRecorded.of([membership_return])]
 
     mass_organization = factory.SubFactory(MassOrganizationFactory)
     date = factory.SelfAttribute("mass_organization.established_on")

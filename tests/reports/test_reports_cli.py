@@ -33,7 +33,7 @@ def small_city(db):
         )
         for index in range(1024)
     )
-    rollups.rebuild()  # bulk_create bypasses the roll-up signal handlers (as bulk loaders do)
+    rollups.rebuild()  # bulk_create announces nothing: recount (as a bulk loader announcing RecordsLoaded)
     TargetFactory(committee=district, metric=Metric.MEMBERS_ADMITTED, value=903)
     return root
 

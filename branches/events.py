@@ -1,0 +1,118 @@
+"""What happens to organisations, members and their membership periods (see ``core.events``).
+
+Sent by ``branches.services`` after each write, by the bulk writers (``dataio.bulk``) once per
+batch, and by anything else that writes these records row by row (the test factories). Bulk
+loaders that write everything at once announce ``core.events.RecordsLoaded`` instead.
+"""
+
+import datetime
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from core.events import Event
+
+
+class Admission(NamedTuple):
+    """An admission as the reports count it."""
+
+    organization_id: int  # the admitting organisation (``Member.admitted_by``)
+    admitted_on: datetime.date
+    owner: bool  # a business owner when admitted (``Member.owner_at_admission``)
+
+    @classmethod
+    def of(cls, member):
+        return cls(member.admitted_by_id, member.admitted_on, member.owner_at_admission)
+
+
+class Establishment(NamedTuple):
+    """An organisation's founding as the reports count it."""
+
+    organization_id: int
+    kind: str
+    established_on: datetime.date
+
+    @classmethod
+    def of(cls, organization):
+        return cls(organization.pk, organization.kind, organization.established_on)
+
+
+class Period(NamedTuple):
+    member_id: int
+    organization_id: int
+    on: datetime.date  # started on (opened) or ended on (closed)
+
+
+@dataclass(frozen=True)
+class MembersAdmitted(Event):
+    """New members were admitted (one, or a whole import)."""
+
+    admissions: tuple[Admission, ...]
+
+    @classmethod
+    def of(cls, members):
+        return cls(tuple(Admission.of(member) for member in members))
+
+
+@dataclass(frozen=True)
+class AdmissionsCorrected(Event):
+    """Admissions recorded earlier now read ``after`` instead of ``before`` (a corrected date,
+    admitting organisation or owner flag; ``after`` empty: struck out)."""
+
+    before: tuple[Admission, ...]
+    after: tuple[Admission, ...]
+
+
+@dataclass(frozen=True)
+class MembersChanged(Event):
+    """Facts of recorded members changed: ``fields`` are the attribute names that changed
+    (a correction, a recognition, a transfer, leaving the Party)."""
+
+    member_ids: tuple[int, ...]
+    fields: frozenset[str]
+
+
+@dataclass(frozen=True)
+class MembershipPeriodsOpened(Event):
+    periods: tuple[Period, ...]
+
+
+@dataclass(frozen=True)
+class MembershipPeriodsClosed(Event):
+    periods: tuple[Period, ...]
+
+
+@dataclass(frozen=True)
+class OrganizationsEstablished(Event):
+    """Organisations were added to the tree."""
+
+    establishments: tuple[Establishment, ...]
+
+    @classmethod
+    def of(cls, organizations):
+        return cls(tuple(Establishment.of(organization) for organization in organizations))
+
+
+@dataclass(frozen=True)
+class OrganizationChanged(Event):
+    """An organisation's facts were corrected (``fields``: the attribute names that changed);
+    ``before``/``after``: its founding as the reports count it."""
+
+    organization_id: int
+    fields: frozenset[str]
+    before: Establishment
+    after: Establishment
+
+
+@dataclass(frozen=True)
+class OrganizationMoved(Event):
+    """An organisation moved, with its subtree, under another parent (its path changed)."""
+
+    organization_id: int
+    old_path: str
+    new_path: str
+
+
+@dataclass(frozen=True)
+class OrganizationDissolved(Event):
+    organization_id: int
+    on: datetime.date

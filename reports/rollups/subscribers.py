@@ -1,0 +1,252 @@
+"""The reports listen to the domain events (``branches.events``, ``enterprises.events``,
+``core.events.RecordsLoaded``): each keeps the roll-ups exact and bumps the data version.
+
+Connected once by :func:`connect` (``ReportsConfig.ready``). Every handler runs in the
+publisher's transaction, right after the write it describes.
+"""
+
+from branches import events as branch_events
+from branches.choices import GRASSROOTS_KINDS
+from core import events
+from enterprises import events as enterprise_events
+from reports.metrics import Metric
+from reports.rollups.common import ADMITTED_BY_KIND, ESTABLISHED_BY_KIND
+from reports.rollups.maintain import admission_counts, apply_counts, counts_of, shift_subtree
+from reports.rollups.verify import rebuild
+from reports.rollups.version import bump_data_version
+
+#: The Member fields the dashboard's structure and gaps read (to count, to group, to list). A
+#: change of none of them leaves the cached figures current, so it does not bump the data version:
+#: a secretary correcting a name or a Party card number does not make every dashboard recount.
+#: tests/reports/test_reports_dashboard_cache.py checks that the other fields change no figure.
+REPORTED_MEMBER_FIELDS = (
+    "admitted_by_id",
+    "admitted_on",
+    "owner_at_admission",
+    "is_business_owner",
+    "official_on",
+    "enterprise_id",
+    "organization_id",
+    "status",
+)
+
+#: The models whose rows the roll-ups and the cached figures are counted from.
+SOURCE_MODELS = {
+    "branches.Organization",
+    "branches.Member",
+    "branches.MembershipPeriod",
+    "enterprises.Enterprise",
+    "enterprises.MassOrganization",
+    "enterprises.MembershipReturn",
+}
+
+
+# Members and periods ----------------------------------------------------------------------
+
+
+def members_admitted(event):
+    apply_counts(admission_counts(event.admissions))
+    bump_data_version()
+
+
+def admissions_corrected(event):
+    counts = admission_counts(event.before, sign=-1)
+    for key, n in admission_counts(event.after).items():
+        counts[key] = counts.get(key, 0) + n
+    apply_counts(counts)
+    bump_data_version()
+
+
+def members_changed(event):
+    if event.fields & set(REPORTED_MEMBER_FIELDS):
+        bump_data_version()
+
+
+def periods_changed(event):
+    bump_data_version()
+
+
+# Organisations ----------------------------------------------------------------------------
+
+
+def _establishment(establishment, sign):
+    organization_id, kind, established_on = establishment
+    if kind in GRASSROOTS_KINDS:
+        return [(organization_id, established_on, Metric.PARTY_ORGS_ESTABLISHED, sign)]
+    return []
+
+
+def organizations_established(event):
+    apply_counts(counts_of(d for e in event.establishments for d in _establishment(e, 1)))
+    bump_data_version()
+
+
+def organization_changed(event):
+    if event.before != event.after:
+        apply_counts(counts_of(_establishment(event.before, -1) + _establishment(event.after, 1)))
+    if event.fields:
+        bump_data_version()
+
+
+def organization_moved(event):
+    shift_subtree(event.organization_id, event.old_path, event.new_path)
+    bump_data_version()
+
+
+def organization_dissolved(event):
+    bump_data_version()
+
+
+# Enterprises, mass organisations and returns --------------------------------------------------
+
+
+def _committees_of_enterprises(enterprise_ids):
+    from enterprises.models import Enterprise
+
+    committees = {}
+    for chunk in _chunks(sorted(set(enterprise_ids))):
+        committees.update(Enterprise.objects.filter(pk__in=chunk).values_list("pk", "managing_committee_id"))
+    return committees
+
+
+def _mass_establishment(committee_id, kind, established_on, sign):
+    deltas = [(committee_id, established_on, Metric.MASS_ORGS_ESTABLISHED, sign)]
+    if kind in ESTABLISHED_BY_KIND:
+        deltas.append((committee_id, established_on, ESTABLISHED_BY_KIND[kind], sign))
+    return deltas
+
+
+def _return_deltas(committee_id, kind, day, admitted, sign):
+    deltas = [(committee_id, day, Metric.MASS_ORG_MEMBERS_ADMITTED, sign * admitted)]
+    if kind in ADMITTED_BY_KIND:
+        deltas.append((committee_id, day, ADMITTED_BY_KIND[kind], sign * admitted))
+    return deltas
+
+
+def _returns_of(mass_organization_ids):
+    """``[(mass organisation id, date, members admitted)]`` of their returns (one query)."""
+    from enterprises.models import MembershipReturn
+
+    found = []
+    for chunk in _chunks(sorted(set(mass_organization_ids))):
+        found += MembershipReturn.objects.filter(mass_organization_id__in=chunk).values_list(
+            "mass_organization_id", "date", "members_admitted"
+        )
+    return found
+
+
+def enterprises_recorded(event):
+    bump_data_version()
+
+
+def enterprises_changed(event):
+    if event.fields:
+        bump_data_version()
+
+
+def managing_committees_changed(event):
+    """The enterprises' mass organisations (their founding and their returns) leave the old
+    committees for the new ones."""
+    from enterprises.models import MassOrganization
+
+    moved = {c.enterprise_id: c for c in event.changes if c.old_committee_id != c.new_committee_id}
+    if moved:
+        deltas, of_mass = [], {}
+        for chunk in _chunks(list(moved)):
+            for pk, enterprise_id, kind, established_on in MassOrganization.objects.filter(
+                enterprise_id__in=chunk
+            ).values_list("pk", "enterprise_id", "kind", "established_on"):
+                change = moved[enterprise_id]
+                deltas += _mass_establishment(change.old_committee_id, kind, established_on, -1)
+                deltas += _mass_establishment(change.new_committee_id, kind, established_on, 1)
+                of_mass[pk] = (kind, change)
+        for mass_organization_id, day, admitted in _returns_of(of_mass):
+            kind, change = of_mass[mass_organization_id]
+            deltas += _return_deltas(change.old_committee_id, kind, day, admitted, -1)
+            deltas += _return_deltas(change.new_committee_id, kind, day, admitted, 1)
+        apply_counts(counts_of(deltas))
+    bump_data_version()
+
+
+def mass_organizations_established(event):
+    committees = _committees_of_enterprises(m.enterprise_id for m in event.mass_organizations)
+    apply_counts(
+        counts_of(
+            delta
+            for m in event.mass_organizations
+            for delta in _mass_establishment(committees.get(m.enterprise_id), m.kind, m.established_on, 1)
+        )
+    )
+    bump_data_version()
+
+
+def mass_organization_changed(event):
+    before, after = event.before, event.after
+    if before[1:] != after[1:]:
+        committees = _committees_of_enterprises({before.enterprise_id, after.enterprise_id})
+        old, new = committees.get(before.enterprise_id), committees.get(after.enterprise_id)
+        deltas = _mass_establishment(old, before.kind, before.established_on, -1)
+        deltas += _mass_establishment(new, after.kind, after.established_on, 1)
+        if (before.kind, old) != (after.kind, new):
+            for _mass, day, admitted in _returns_of([after.mass_organization_id]):
+                deltas += _return_deltas(old, before.kind, day, admitted, -1)
+                deltas += _return_deltas(new, after.kind, day, admitted, 1)
+        apply_counts(counts_of(deltas))
+    if event.fields:
+        bump_data_version()
+
+
+def membership_returns_recorded(event):
+    from enterprises.models import MassOrganization
+
+    of_mass = {}
+    for chunk in _chunks(sorted({r.mass_organization_id for r in event.returns})):
+        of_mass.update(
+            (pk, (kind, committee_id))
+            for pk, kind, committee_id in MassOrganization.objects.filter(pk__in=chunk).values_list(
+                "pk", "kind", "enterprise__managing_committee_id"
+            )
+        )
+    deltas = []
+    for mass_organization_id, day, admitted in event.returns:
+        kind, committee_id = of_mass.get(mass_organization_id, (None, None))
+        deltas += _return_deltas(committee_id, kind, day, admitted, 1)
+    apply_counts(counts_of(deltas))
+    bump_data_version()
+
+
+def records_loaded(event):
+    if SOURCE_MODELS.intersection(event.models):
+        rebuild()
+
+
+def _chunks(values, size=900):
+    """``IN`` lists small enough for SQLite's parameter limit."""
+    values = list(values)
+    return [values[start : start + size] for start in range(0, len(values), size)]
+
+
+HANDLERS = [
+    (branch_events.MembersAdmitted, members_admitted),
+    (branch_events.AdmissionsCorrected, admissions_corrected),
+    (branch_events.MembersChanged, members_changed),
+    (branch_events.MembershipPeriodsOpened, periods_changed),
+    (branch_events.MembershipPeriodsClosed, periods_changed),
+    (branch_events.OrganizationsEstablished, organizations_established),
+    (branch_events.OrganizationChanged, organization_changed),
+    (branch_events.OrganizationMoved, organization_moved),
+    (branch_events.OrganizationDissolved, organization_dissolved),
+    (enterprise_events.EnterprisesRecorded, enterprises_recorded),
+    (enterprise_events.EnterprisesChanged, enterprises_changed),
+    (enterprise_events.ManagingCommitteesChanged, managing_committees_changed),
+    (enterprise_events.MassOrganizationsEstablished, mass_organizations_established),
+    (enterprise_events.MassOrganizationChanged, mass_organization_changed),
+    (enterprise_events.MembershipReturnsRecorded, membership_returns_recorded),
+    (events.RecordsLoaded, records_loaded),
+]
+
+
+def connect():
+    """Subscribe the handlers (``ReportsConfig.ready``)."""
+    for event_type, handler in HANDLERS:
+        events.subscribe(event_type, handler)
