@@ -243,12 +243,14 @@ def export_queryset(kind, user, data=None, request=None):
     return queryset
 
 
-def export_file(kind, user, *, data=None, request=None, file_format="xlsx", collect_ids=None):
-    """``(bytes, content type, file name)`` of an export."""
+def export_file(kind, user, *, data=None, request=None, file_format="xlsx", collect_ids=None, queryset=None):
+    """``(bytes, content type, file name)`` of an export (``queryset``: its rows, when already read
+    with :func:`export_queryset`)."""
     from core.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 
     export = KINDS[kind]
-    queryset = export_queryset(kind, user, data=data, request=request)
+    if queryset is None:
+        queryset = export_queryset(kind, user, data=data, request=request)
     rows = export.rows(queryset, collect_ids)
     if file_format == "csv":
         content, content_type = write_csv(export.out_columns(), rows), CSV_CONTENT_TYPE

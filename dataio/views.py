@@ -94,11 +94,12 @@ def export(request):
     data = request.GET.copy()
     for key in ("kind", "format"):
         data.pop(key, None)
-    if exports.export_queryset(kind, request.user, data=data, request=request).count() > settings.EXPORT_TASK_ROWS:
+    queryset = exports.export_queryset(kind, request.user, data=data, request=request)
+    if queryset.count() > settings.EXPORT_TASK_ROWS:
         return redirect("tasks:job", tasks.start_export(request, kind, data, file_format).pk)
     collected = [] if kind == "members" else None
     content, content_type, filename = exports.export_file(
-        kind, request.user, data=data, request=request, file_format=file_format, collect_ids=collected
+        kind, request.user, file_format=file_format, collect_ids=collected, queryset=queryset
     )
     if collected is not None:
         from security.access import record_access

@@ -137,6 +137,7 @@ def test_an_ordinary_workbook_is_still_read():
 
 def test_the_upload_page_shows_the_refusal(client, secretary_a, tmp_path):
     client.force_login(secretary_a)
+    client.cookies["django_language"] = "en"  # pages follow the chosen language, not the browser's
     with override_settings(IMPORT_UPLOAD_DIR=tmp_path):
         response = client.post(
             reverse("io:import"),
