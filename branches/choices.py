@@ -90,3 +90,89 @@ class ProspectStage(models.TextChoices):
 
 #: Stages a prospect can still move between (the last two are final).
 OPEN_PROSPECT_STAGES = (ProspectStage.IDENTIFIED, ProspectStage.COURSE_DONE, ProspectStage.DOSSIER_COMPLETE)
+
+
+# The Party-member profile (form 2-HSĐV) -------------------------------------------------------
+# An empty value means "not recorded yet": the fields are optional on existing records.
+
+#: The 54 ethnic groups of Vietnam's official list (General Statistics Office, Decision
+#: 121-TCTK/PPCĐ, codes 01–54), and foreign origin. The names are proper names, written as
+#: the list writes them in both languages.
+ETHNIC_GROUP_NAMES = (
+    "Kinh", "Tày", "Thái", "Hoa", "Khơ-me", "Mường", "Nùng", "Hmông", "Dao", "Gia-rai",
+    "Ngái", "Ê-đê", "Ba-na", "Xơ-đăng", "Sán Chay", "Cơ-ho", "Chăm", "Sán Dìu", "Hrê", "Mnông",
+    "Ra-glai", "Xtiêng", "Bru-Vân Kiều", "Thổ", "Giáy", "Cơ-tu", "Gié-Triêng", "Mạ", "Khơ-mú", "Co",
+    "Tà-ôi", "Chơ-ro", "Kháng", "Xinh-mun", "Hà Nhì", "Chu-ru", "Lào", "La Chí", "La Ha", "Phù Lá",
+    "La Hủ", "Lự", "Lô Lô", "Chứt", "Mảng", "Pà Thẻn", "Cơ Lao", "Cống", "Bố Y", "Si La",
+    "Pu Péo", "Brâu", "Ơ-đu", "Rơ-măm",
+)  # fmt: skip
+
+#: The majority group's code: every other group of the list is an ethnic minority.
+ETHNICITY_KINH = "01"
+ETHNICITY_FOREIGN = "foreign"
+
+Ethnicity = models.TextChoices(
+    "Ethnicity",
+    [(f"E{number:02d}", (f"{number:02d}", name)) for number, name in enumerate(ETHNIC_GROUP_NAMES, start=1)]
+    + [("FOREIGN", (ETHNICITY_FOREIGN, _("foreign origin")))],
+)
+
+
+class Religion(models.TextChoices):
+    """The religions recognised in Vietnam (Government Committee for Religious Affairs), or none."""
+
+    NONE = "none", _("no religion")
+    BUDDHISM = "buddhism", _("Buddhism")
+    CATHOLICISM = "catholicism", _("Catholicism")
+    PROTESTANTISM = "protestantism", _("Protestantism")
+    CAO_DAI = "cao_dai", _("Cao Đài")
+    HOA_HAO = "hoa_hao", _("Hòa Hảo Buddhism")
+    ISLAM = "islam", _("Islam")
+    BAHAI = "bahai", _("Baháʼí Faith")
+    PURE_LAND_LAY = "pure_land_lay", _("Pure Land Lay Buddhist Association")
+    ADVENTIST = "adventist", _("Seventh-day Adventist Church")
+    TU_AN_HIEU_NGHIA = "tu_an_hieu_nghia", _("Tứ Ân Hiếu Nghĩa Buddhism")
+    MINH_SU = "minh_su", _("Minh Su Dao")
+    MINH_LY = "minh_ly", _("Minh Ly Dao – Tam Tong Mieu")
+    BRAHMANISM = "brahmanism", _("Brahmanism")
+    LATTER_DAY_SAINTS = "latter_day_saints", _("Church of Jesus Christ of Latter-day Saints")
+    HIEU_NGHIA_TA_LON = "hieu_nghia_ta_lon", _("Hiếu Nghĩa Tà Lơn Buddhism")
+    BUU_SON_KY_HUONG = "buu_son_ky_huong", _("Bửu Sơn Kỳ Hương")
+
+
+class ProfessionalQualification(models.TextChoices):
+    NONE = "none", _("none")
+    VOCATIONAL = "vocational", _("vocational")
+    INTERMEDIATE = "intermediate", _("intermediate (trung cấp)")
+    COLLEGE = "college", _("college")
+    UNIVERSITY = "university", _("university")
+    MASTER = "master", _("master")
+    DOCTORATE = "doctorate", _("doctorate")
+
+
+class PoliticalTheory(models.TextChoices):
+    NONE = "none", _("none")
+    ELEMENTARY = "elementary", _("elementary (sơ cấp)")
+    INTERMEDIATE = "intermediate", _("intermediate (trung cấp)")
+    ADVANCED = "advanced", _("advanced or bachelor (cao cấp, cử nhân)")
+
+
+#: The profile fields (optional; empty: not recorded).
+MEMBER_PROFILE_FIELDS = (
+    "ethnicity",
+    "religion",
+    "general_education",
+    "professional_qualification",
+    "political_theory",
+    "youth_union_member_at_admission",
+    "hometown",
+)
+
+
+class ApprovalStatus(models.TextChoices):
+    """A period's figures of one organisation (no record: open)."""
+
+    OPEN = "open", _("open")
+    SUBMITTED = "submitted", _("submitted")
+    APPROVED = "approved", _("approved")
+    RETURNED = "returned", _("returned")

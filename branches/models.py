@@ -3,6 +3,7 @@
 import datetime
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -12,12 +13,17 @@ from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
 from branches.choices import (
     GRASSROOTS_KINDS,
+    ApprovalStatus,
+    Ethnicity,
     MemberStatus,
     OrganizationChange,
     OrganizationKind,
     PeriodEndReason,
+    PoliticalTheory,
     Position,
+    ProfessionalQualification,
     ProspectStage,
+    Religion,
     RoleKey,
     Sex,
 )
@@ -273,6 +279,14 @@ class RoleAssignment(TimestampedModel):
         return str(self.get_role_display())
 
 
+#: General education as grades completed of the system's grades: ``9/12``, ``12/12`` (or ``7/10``
+#: and ``10/10`` of the former ten-year system).
+validate_general_education = RegexValidator(
+    r"^(?:[1-9]|1[0-2])/12$|^(?:[1-9]|10)/10$",
+    _("Write the grades completed of the system's grades, such as 9/12 or 12/12."),
+)
+
+
 class MemberQuerySet(ScopedQuerySet):
     scope_lookup = "organization"
 
@@ -359,6 +373,31 @@ class Member(TimestampedModel):
         db_index=False,  # member_organization_status leads with it
     )
     status = models.CharField(_("status"), max_length=30, choices=MemberStatus.choices, default=MemberStatus.ACTIVE)
+    # The profile of form 2-HSĐV: optional, empty while not recorded (see reports' data completeness).
+    ethnicity = models.CharField(_("ethnicity"), max_length=10, choices=Ethnicity.choices, blank=True, default="")
+    religion = models.CharField(_("religion"), max_length=20, choices=Religion.choices, blank=True, default="")
+    general_education = models.CharField(
+        _("general education"),
+        max_length=5,
+        blank=True,
+        default="",
+        validators=[validate_general_education],
+        help_text=_("Grades completed, such as 9/12 or 12/12."),
+    )
+    professional_qualification = models.CharField(
+        _("professional qualification"),
+        max_length=20,
+        choices=ProfessionalQualification.choices,
+        blank=True,
+        default="",
+    )
+    political_theory = models.CharField(
+        _("political theory"), max_length=20, choices=PoliticalTheory.choices, blank=True, default=""
+    )
+    youth_union_member_at_admission = models.BooleanField(
+        _("Youth Union member at admission"), null=True, blank=True, default=None
+    )
+    hometown = models.CharField(_("hometown"), max_length=200, blank=True, default="")
     version = models.PositiveIntegerField(
         _("version"), default=1, editable=False, help_text=_("Raised by every change; guards against lost updates.")
     )
@@ -560,3 +599,55 @@ def enterprise_model():
 def locality_model():
     """``enterprises.Locality``, reached through the organisation's foreign key (see :func:`enterprise_model`)."""
     return Organization._meta.get_field("locality").related_model
+
+
+class PeriodApproval(TimestampedModel):
+    """The approval of an organisation's figures of a year or a half-year (``half`` 0: the whole year).
+
+    Submitted by the organisation (its secretary, or its committee's department), approved or returned
+    by the department of the committee above (the root committee's department approves its own);
+    an approved period locks, for the organisation's subtree, every write dated inside it
+    (``branches.approvals.check_open``). Every step is kept in the history.
+    """
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.CASCADE, related_name="approvals"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    half = models.PositiveSmallIntegerField(_("half-year"), default=0, help_text=_("1 or 2; 0: the whole year."))
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("to"))
+    status = models.CharField(_("status"), max_length=20, choices=ApprovalStatus.choices, default=ApprovalStatus.OPEN)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("submitted by"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("approved or returned by"), on_delete=models.PROTECT, null=True,
+        blank=True, related_name="+",
+    )  # fmt: skip
+    decided_at = models.DateTimeField(_("approved or returned at"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True, default="")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organization__path", "year", "half"]
+        verbose_name = _("approval of figures")
+        verbose_name_plural = _("approvals of figures")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "year", "half"], name="approval_one_per_period"),
+            models.CheckConstraint(condition=Q(half__in=(0, 1, 2)), name="approval_half_0_1_or_2"),
+            models.CheckConstraint(condition=Q(status__in=ApprovalStatus.values), name="approval_status_known"),
+        ]
+        indexes = [models.Index(fields=["status", "starts_on", "ends_on"], name="approval_status_period")]
+
+    def __str__(self):
+        return f"{self.organization.code} {self.period_label} ({self.get_status_display()})"
+
+    @property
+    def period_label(self):
+        if self.half:
+            return _("half %(half)s of %(year)s") % {"half": self.half, "year": self.year}
+        return str(self.year)

@@ -13,10 +13,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from branches import events
+from branches.approvals import check_open
 from branches.choices import (
     ALLOWED_PARENT_KINDS,
     GRASSROOTS_KINDS,
     LEAVING_REASONS,
+    MEMBER_PROFILE_FIELDS,
     OPEN_PROSPECT_STAGES,
     MemberStatus,
     OrganizationChange,
@@ -82,6 +84,7 @@ MEMBER_ADMISSION_FIELDS = (
     "admission_decided_by",
     "ceremony_on",
     "official_on",
+    *MEMBER_PROFILE_FIELDS,
 )
 
 MEMBER_EDITABLE_FIELDS = (
@@ -97,6 +100,7 @@ MEMBER_EDITABLE_FIELDS = (
     # date, the ceremony and the recognition change the figures or the deadlines: their own services.
     "admission_decision_number",
     "admission_decided_by",
+    *MEMBER_PROFILE_FIELDS,
 )
 
 
@@ -188,6 +192,7 @@ def establish_organization(
     if established_on is not None:
         if established_on > today():
             errors.add("established_on", _("The date of establishment cannot be in the future."))
+        check_open(errors, parent, established_on, "established_on")
         if parent is not None and established_on < parent.established_on:
             errors.add(
                 "established_on",
@@ -270,6 +275,7 @@ def _check_effective_date(errors, organization, on, *, field="on"):
         return None
     if on > today():
         errors.add(field, _("The date the change takes effect cannot be in the future."))
+    check_open(errors, organization, on, field)  # a restructuring dated in an approved period
     if organization.dissolved_on is not None:
         errors.add(
             field,
@@ -615,6 +621,7 @@ def dissolve_organization(
         errors.add("dissolved_on", _("An organisation cannot be dissolved before it was established."))
     if on > today():
         errors.add("dissolved_on", _("The date of dissolution cannot be in the future."))
+    check_open(errors, organization, on, "dissolved_on")
     active_children = Organization.objects.children_of(organization).active_on(on)
     if active_children.exists():
         errors.add(
@@ -961,8 +968,18 @@ def admitted_member_fields(
     admission_decision_number="",
     admission_decided_by="",
     ceremony_on=None,
+    **profile,
 ):
-    """Field → value of the member an admission creates (the bulk importer builds many at once)."""
+    """Field → value of the member an admission creates (the bulk importer builds many at once);
+    ``profile``: any of :data:`MEMBER_PROFILE_FIELDS` (empty strings for text left out)."""
+    unknown = set(profile) - set(MEMBER_PROFILE_FIELDS)
+    if unknown:
+        raise TypeError(f"unexpected profile fields: {sorted(unknown)}")
+    profile = {name: value.strip() if isinstance(value, str) else value for name, value in profile.items()}
+    profile = {
+        name: "" if value is None and name != "youth_union_member_at_admission" else value
+        for name, value in profile.items()
+    }
     return dict(
         dossier_reviewed_on=dossier_reviewed_on,
         over_age_approved=bool(over_age_approved),
@@ -970,6 +987,7 @@ def admitted_member_fields(
         admission_decision_number=(admission_decision_number or "").strip(),
         admission_decided_by=(admission_decided_by or "").strip(),
         ceremony_on=ceremony_on,
+        **profile,
         full_name=(full_name or "").strip(),
         sex=sex,
         date_of_birth=date_of_birth,
@@ -1044,6 +1062,7 @@ def admit_member(
     ceremony_on=None,
     prospect=None,
     reason=None,
+    **profile,
 ):
     """Admit a member to ``organization`` (directly or from ``prospect``) and open the first period.
 
@@ -1087,6 +1106,7 @@ def admit_member(
         acting_user=acting_user,
     )
     check_enterprise(errors, acting_user, enterprise)
+    check_open(errors, organization, admitted_on, "admitted_on")
     member = build_admitted_member(
         organization=organization,
         admitted_on=admitted_on,
@@ -1105,6 +1125,7 @@ def admit_member(
         admission_decision_number=admission_decision_number,
         admission_decided_by=admission_decided_by,
         ceremony_on=ceremony_on,
+        **profile,
     )
     full_clean_into(member, errors, exclude=[f for f in ("citizen_id", "date_of_birth", "admitted_on") if f in errors])
     errors.raise_if_any()
@@ -1225,6 +1246,7 @@ def recognize_official(
     check_decision(errors, decision_number=decision_number, decided_on=decided_on)
     if decided_on is not None and decided_on < mark:
         errors.add("decided_on", _("The decision comes after the 12 months of probation, not before."))
+    check_open(errors, member.organization, mark, "official_on")
     errors.raise_if_any()
     before = values_of(member)
     member.official_on = mark
@@ -1279,6 +1301,8 @@ def transfer_member(
             errors.add("on", _("The date of transfer cannot be in the future."))
         if to_organization is not None:
             _check_destination(errors, to_organization, on, exclude=member.organization, field="to_organization")
+            check_open(errors, to_organization, on, "on")
+        check_open(errors, member.organization, on, "on")
     errors.raise_if_any()
     before = values_of(member)
     decision = {"decision_number": decision_number, "decided_on": decided_on}
@@ -1321,6 +1345,7 @@ def record_leaving(acting_user, member, *, on, reason, decision_number="", decid
             )
         if on > today():
             errors.add("on", _("The date cannot be in the future."))
+        check_open(errors, member.organization, on, "on")
     errors.raise_if_any()
     before = values_of(member)
     closed = _close_period(period, on, reason, acting_user, decision_number=decision_number, decided_on=decided_on)

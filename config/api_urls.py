@@ -38,6 +38,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("auth/token/", ObtainTokenView.as_view(), name="token"),
     path("", include("reports.api.urls")),
+    path("", include("branches.api.urls")),
     path("", include(router.urls)),
     re_path(r"^.*$", not_found),
 ]

@@ -104,6 +104,22 @@ class Scope:
         parent = committee.path[: -tree_model().steplen]
         return parent in self.department_paths
 
+    def submits_figures_of(self, organization):
+        """Whether the user submits the period figures of ``organization``: its secretary (or a
+        secretary above it), department staff of it or above, administrators."""
+        return self.everything or _within(organization, self.write_paths + self.department_paths)
+
+    def approves_figures_of(self, organization):
+        """Whether the user approves, returns or reopens the period figures of ``organization``:
+        department staff of a committee above it (of the root committee itself for the root),
+        administrators. Secretaries never approve."""
+        if self.everything:
+            return True
+        parent = organization.path[: -tree_model().steplen]
+        if parent:
+            return any(parent.startswith(prefix) for prefix in self.department_paths)
+        return organization.path in self.department_paths
+
     @property
     def reads_history(self):
         """Whether the user reads the change history and change sets (department staff, administrators)."""

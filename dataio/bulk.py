@@ -29,6 +29,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from branches import events as branch_events
+from branches.approvals import Locks
+from branches.choices import MEMBER_PROFILE_FIELDS
 from branches.models import Member, MembershipPeriod, Organization
 from branches.services import (
     MEMBER_EDITABLE_FIELDS,
@@ -457,6 +459,7 @@ def _member_planner(acting_user, *, organization, items, lock):
         "visible_enterprises": visible_enterprises,
         "build_member": InstanceBuilder(Member),
         "clean": FieldCleaner(Member),
+        "locks": Locks(),
     }
 
     def plan(item):
@@ -487,6 +490,7 @@ def _plan_admission(
     visible_enterprises,
     build_member,
     clean,
+    locks,
     **_context,
 ):
     get = item.values.get
@@ -518,6 +522,7 @@ def _plan_admission(
         acting_user=acting_user,
     )
     check_enterprise(errors, acting_user, enterprise, visible_ids=visible_enterprises)
+    locks.check(errors, destination, admitted_on, "admitted_on")
     member = build_member(
         admitted_member_fields(
             organization=destination,
@@ -537,6 +542,7 @@ def _plan_admission(
             admission_decision_number=get("admission_decision_number") or "",
             admission_decided_by=get("admission_decided_by") or "",
             ceremony_on=get("ceremony_on"),
+            **{name: get(name) for name in MEMBER_PROFILE_FIELDS if name in item.given},
         )
     )
     # The citizen ID passed validate_citizen_id (12 digits: the field accepts it) or has its error.
@@ -605,6 +611,8 @@ def _plan_member_update(
             after = after or "worker"
         elif name == "is_business_owner":
             after = bool(after)
+        elif name in MEMBER_PROFILE_FIELDS and name != "youth_union_member_at_admission":
+            after = after or ""
         before = getattr(member, name)
         if not _same(before, after):
             changes[name] = (before, after)

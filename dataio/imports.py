@@ -20,8 +20,8 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from branches.choices import Position, Sex
-from branches.models import Organization
+from branches.choices import Ethnicity, PoliticalTheory, Position, ProfessionalQualification, Religion, Sex
+from branches.models import Organization, validate_general_education
 from core.spreadsheets import (
     CellError,
     OutColumn,
@@ -295,6 +295,55 @@ def read_position(value):
     return choice_value(value, Position, POSITION_ALIASES)
 
 
+def read_ethnicity(value):
+    # The official list's code (01–54) or name, or "foreign origin".
+    text = text_value(value)
+    if text.isdigit() and len(text) == 1:
+        text = f"0{text}"
+    return choice_value(text, Ethnicity, ETHNICITY_ALIASES)
+
+
+ETHNICITY_ALIASES = {"nước ngoài": "foreign", "người nước ngoài": "foreign", "h'mông": "08", "mông": "08"}
+
+
+def read_religion(value):
+    return choice_value(value, Religion, {"không": Religion.NONE, "không có": Religion.NONE})
+
+
+def read_general_education(value):
+    text = text_value(value).replace(" ", "")
+    if text and not validate_general_education.regex.search(text):
+        raise CellError(str(validate_general_education.message))
+    return text
+
+
+def read_qualification(value):
+    return choice_value(
+        value, ProfessionalQualification, {"không": "none", "cao đẳng": "college", "đại học": "university"}
+    )
+
+
+def read_political_theory(value):
+    return choice_value(
+        value,
+        PoliticalTheory,
+        {
+            "không": "none",
+            "sơ cấp": "elementary",
+            "trung cấp": "intermediate",
+            "cao cấp": "advanced",
+            "cử nhân": "advanced",
+        },
+    )
+
+
+def optional_boolean(value):
+    """Yes or no like :func:`boolean_value`; an empty cell is "not recorded" (None)."""
+    if value is None or text_value(value) == "":
+        return None
+    return boolean_value(value)
+
+
 MEMBER_COLUMNS = (
     Column("citizen_id", gettext_lazy("citizen ID"), read_citizen_id, required=True, text=True, example="001190000001"),
     Column("full_name", gettext_lazy("full name"), required=True, example="Nguyễn Thị Hồng Nhung"),
@@ -327,6 +376,28 @@ MEMBER_COLUMNS = (
     Column("enterprise", gettext_lazy("workplace enterprise tax code"), read_tax_code, text=True, example=""),
     Column("position", gettext_lazy("position"), read_position, example=Position.WORKER.label),
     Column("is_business_owner", gettext_lazy("business owner"), boolean_value, example=gettext_lazy("no")),
+    Column("ethnicity", gettext_lazy("ethnicity"), read_ethnicity, example="Kinh"),
+    Column("religion", gettext_lazy("religion"), read_religion, example=Religion.NONE.label),
+    Column("general_education", gettext_lazy("general education"), read_general_education, text=True, example="12/12"),
+    Column(
+        "professional_qualification",
+        gettext_lazy("professional qualification"),
+        read_qualification,
+        example=ProfessionalQualification.UNIVERSITY.label,
+    ),
+    Column(
+        "political_theory",
+        gettext_lazy("political theory"),
+        read_political_theory,
+        example=PoliticalTheory.ELEMENTARY.label,
+    ),
+    Column(
+        "youth_union_member_at_admission",
+        gettext_lazy("Youth Union member at admission"),
+        optional_boolean,
+        example=gettext_lazy("yes"),
+    ),
+    Column("hometown", gettext_lazy("hometown"), example=""),
 )
 #: Informative columns of the members export that an import skips.
 MEMBER_IGNORED = (
@@ -507,6 +578,7 @@ def sample_members_file(count, *, file_format="csv", prefix="0999", start=0, org
                 "",
                 str(Position.WORKER.label),
                 serial % 97 == 0,
+                *[""] * 7,  # the profile (form 2-HSĐV) left to be recorded
             ]
         )
     columns = template_columns(MEMBER_COLUMNS)

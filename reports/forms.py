@@ -92,3 +92,51 @@ class TargetGridForm(forms.Form):
         committee = {committee.code: committee for committee in self.committees}.get(code)
         name = target_field_name(committee, metric) if committee is not None else None
         return name if name in self.fields else None
+
+
+class StatutoryPeriodForm(forms.Form):
+    """``?organization=<code>&year=2024&half=1`` or ``&start=…&end=…`` of the statutory forms' page."""
+
+    organization = forms.CharField(label=_("committee (code)"), required=False, max_length=40)
+    year = forms.IntegerField(label=_("year"), required=False, min_value=1930, max_value=2200)
+    half = forms.TypedChoiceField(
+        label=_("half-year"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", _("the whole year")), (1, _("first half")), (2, _("second half"))],
+    )
+    start = forms.DateField(
+        label=_("from"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end = forms.DateField(
+        label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            css = "form-select form-select-sm" if name == "half" else "form-control form-control-sm"
+            field.widget.attrs["class"] = f"{css} is-invalid" if self.is_bound and name in self.errors else css
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start or end:
+            if not (start and end):
+                raise forms.ValidationError(_("Give both the start and the end, or a year."))
+            if start > end:
+                self.add_error("end", _("The end comes before the start."))
+            for name in ("start", "end"):
+                if data.get(name) and not 1930 <= data[name].year <= 2200:
+                    self.add_error(name, _("Give a date between 1930 and 2200."))
+            return data
+        year = data.get("year") or today().year
+        if data.get("half") == 1:
+            data["start"], data["end"] = datetime.date(year, 1, 1), datetime.date(year, 6, 30)
+        elif data.get("half") == 2:
+            data["start"], data["end"] = datetime.date(year, 7, 1), datetime.date(year, 12, 31)
+        else:
+            data["start"], data["end"] = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+        data["year"] = year
+        return data

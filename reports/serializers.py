@@ -22,6 +22,8 @@ Dates are ISO strings, ``percent`` a JSON number (one decimal) or null, ``displa
 ``label`` in the active language.
 """
 
+from reports.statistics import MOVEMENT_COLUMNS, MOVEMENT_LABELS, admission_columns
+
 
 def _organization(organization):
     return {"code": organization.code, "name": organization.name}
@@ -122,4 +124,59 @@ def gaps_to_dict(report):
             }
             for organization in report.stagnant_organizations
         ],
+    }
+
+
+# Statutory statistics ----------------------------------------------------------------------
+# Member movement::
+#
+#     {"organization", "start", "end", "columns": [{"key", "label"}],
+#      "total": {"organization", <column>: n, ..., "additions", "removals", "previous_year_end",
+#                "change_percent"}, "children": [<the same per organisation below>]}
+
+
+def movement_row_to_dict(row):
+    data = {"organization": _organization(row.organization)}
+    data |= {name: getattr(row, name) for name in MOVEMENT_COLUMNS}
+    data |= {
+        "additions": row.additions,
+        "removals": row.removals,
+        "previous_year_end": row.previous_year_end,
+        "change_percent": _percent(row.change_percent),
+    }
+    return data
+
+
+def movement_to_dict(report):
+    return {
+        "organization": _organization(report.organization),
+        "start": _date(report.start),
+        "end": _date(report.end),
+        "columns": [
+            {"key": name, "label": str(MOVEMENT_LABELS[name])} for name in (*MOVEMENT_COLUMNS, "change_percent")
+        ],
+        "total": movement_row_to_dict(report.total),
+        "children": [movement_row_to_dict(row) for row in report.children],
+    }
+
+
+# New admissions::
+#
+#     {"organization", "start", "end", "columns": [{"key": "group.column", "label"}],
+#      "total": {"organization", "counts": {"group.column": n}}, "children": [...]}
+
+
+def admissions_to_dict(report):
+    columns = admission_columns()
+
+    def row(item):
+        return {"organization": _organization(item.organization), "counts": {k: item.get(k) for k, _l in columns}}
+
+    return {
+        "organization": _organization(report.organization),
+        "start": _date(report.start),
+        "end": _date(report.end),
+        "columns": [{"key": key, "label": str(label)} for key, label in columns],
+        "total": row(report.total),
+        "children": [row(item) for item in report.children],
     }

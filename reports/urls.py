@@ -8,5 +8,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("targets/", views.targets, name="targets"),
     path("fulfilment/export/", views.fulfilment_export, name="fulfilment_export"),
+    path("movement/", views.movement, name="movement"),
+    path("admissions/", views.admissions, name="admissions"),
     path("gaps/<slug:kind>/", views.gap_list, name="gap_list"),
 ]

@@ -27,11 +27,11 @@ from branches.models import Organization
 from core.forms import apply_service_errors
 from core.scoping import scope_for
 from core.spreadsheets import OutColumn, write_csv, write_xlsx
-from reports import engine, exports
+from reports import engine, exports, statistics, statutory_exports
 from reports import figures as dashboard_figures
 from reports.access import report_organization, report_organizations
 from reports.formatting import format_number
-from reports.forms import ReportPeriodForm, TargetGridForm, TargetYearForm, target_field_name
+from reports.forms import ReportPeriodForm, StatutoryPeriodForm, TargetGridForm, TargetYearForm, target_field_name
 from reports.metrics import Metric
 from reports.models import Target
 from reports.services import set_targets
@@ -171,6 +171,8 @@ def dashboard(request):
         "export_xlsx": f"{reverse('reports:fulfilment_export')}?{_query(format='xlsx', **params)}",
         "export_csv": f"{reverse('reports:fulfilment_export')}?{_query(format='csv', **params)}",
         "targets_url": f"{reverse('reports:targets')}?{_query(organization=organization.code, year=year)}",
+        "movement_url": f"{reverse('reports:movement')}?{_query(organization=organization.code, year=year)}",
+        "admissions_url": f"{reverse('reports:admissions')}?{_query(organization=organization.code, year=year)}",
         "child_query": _query(year=year, as_of=params["as_of"]),
         "gap_query": _query(**params),
     }
@@ -205,6 +207,70 @@ def fulfilment_export(request):
     response = HttpResponse(content, content_type=EXPORT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{exports.fulfilment_filename(report, fmt)}"'
     return response
+
+
+# Statutory statistics --------------------------------------------------------------------------
+
+
+STATUTORY_FORMS = {
+    "movement": (statistics.member_movement, statutory_exports.movement_table),
+    "admissions": (statistics.new_admissions, statutory_exports.admissions_table),
+}
+
+
+@login_required
+def movement(request):
+    """Member movement (form 1-BTCTW) of a period, with the profile's data completeness;
+    ``?format=xlsx|csv`` downloads the form."""
+    return _statutory_page(request, "movement")
+
+
+@login_required
+def admissions(request):
+    """New admissions (form 3-BTCTW) of a period; ``?format=xlsx|csv`` downloads the form."""
+    return _statutory_page(request, "admissions")
+
+
+def _statutory_page(request, kind):
+    build, tabulate = STATUTORY_FORMS[kind]
+    form = StatutoryPeriodForm(request.GET)
+    fmt = request.GET.get("format")
+    if fmt and fmt not in EXPORT_TYPES:
+        return HttpResponseBadRequest(_("Choose the format xlsx or csv."))
+    if not form.is_valid():
+        if fmt:
+            return HttpResponseBadRequest("; ".join(str(m) for errors in form.errors.values() for m in errors))
+        year = engine.today().year
+        start, end, code = datetime.date(year, 1, 1), datetime.date(year, 12, 31), form.data.get("organization")
+        code = code if code and "organization" not in form.errors else None
+    else:
+        start, end, code = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["organization"]
+    organization = resolve_committee(request, code or None)
+    report = build(organization, start, end)
+    table = tabulate(report)
+    if fmt:
+        content = statutory_exports.form_xlsx(table) if fmt == "xlsx" else statutory_exports.form_csv(table)
+        response = HttpResponse(content, content_type=EXPORT_TYPES[fmt])
+        response["Content-Disposition"] = f'attachment; filename="{table.filename(fmt)}"'
+        return response
+    params = {"organization": organization.code, "start": start.isoformat(), "end": end.isoformat()}
+    context = {
+        "form": form,
+        "organization": organization,
+        "report": report,
+        "table": table,
+        "numbers": range(1, len(table.columns) + 1),
+        "completeness": statistics.data_completeness(organization) if kind == "movement" else None,
+        "parent": _parent_if_readable(organization, request.user),
+        "kind": kind,
+        "movement_url": f"{reverse('reports:movement')}?{_query(**params)}",
+        "admissions_url": f"{reverse('reports:admissions')}?{_query(**params)}",
+        "export_xlsx": f"{reverse('reports:' + kind)}?{_query(format='xlsx', **params)}",
+        "export_csv": f"{reverse('reports:' + kind)}?{_query(format='csv', **params)}",
+        "dashboard_url": f"{reverse('reports:dashboard')}?{_query(organization=organization.code, year=end.year)}",
+        "child_query": _query(start=start.isoformat(), end=end.isoformat()),
+    }
+    return render(request, "reports/statutory.html", context)
 
 
 # Targets -------------------------------------------------------------------------------------

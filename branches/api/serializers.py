@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from branches import services
-from branches.choices import LEAVING_REASONS, PeriodEndReason, RoleKey
+from branches.choices import LEAVING_REASONS, MEMBER_PROFILE_FIELDS, PeriodEndReason, RoleKey
 from branches.models import (
     Member,
     MembershipPeriod,
@@ -225,6 +225,7 @@ class MemberSerializer(CitizenIdMixin, ServiceModelSerializer):
             "recognition_decision_number",
             "recognition_decided_on",
             "status",
+            *MEMBER_PROFILE_FIELDS,
             "periods",
             "version",
         ]

@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from branches.api import views
@@ -12,4 +13,10 @@ router.register("tokens", views.ApiTokenViewSet, basename="apitoken")
 router.register("deadlines", views.DeadlineViewSet, basename="deadline")
 
 #: Addresses outside the router (config/api_urls.py gathers the routers' registries in one).
-urlpatterns = []
+urlpatterns = [
+    path("approvals/", views.ApprovalView.as_view(), name="approvals"),
+    *(
+        path(f"approvals/{name}/", views.ApprovalView.as_view(step=name), name=f"approval-{name}")
+        for name in ("submit", "approve", "return", "reopen")
+    ),
+]

@@ -16,6 +16,7 @@ from django.db.models.functions import Length, Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from drf_spectacular.types import OpenApiTypes
@@ -28,7 +29,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from branches import services
+from branches import approvals, services
 from branches.api.serializers import (
     AdmitProspectSerializer,
     ApiTokenSerializer,
@@ -573,3 +574,94 @@ class DeadlineViewSet(viewsets.ViewSet):
         return Response(
             {"organization": organization.code, "date": on.isoformat(), "items": [item.as_dict() for item in items]}
         )
+
+
+# Approval of a period's figures -------------------------------------------------------------
+
+
+class ApprovalQuerySerializer(serializers.Serializer):
+    organization = serializers.CharField(
+        max_length=40, help_text=gettext_lazy("Code of an organisation in your scope.")
+    )
+    year = serializers.IntegerField(min_value=1930, max_value=2200)
+    half = serializers.ChoiceField(choices=[0, 1, 2], required=False, default=0)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+    def validate_organization(self, value):
+        if "\x00" in value:
+            raise serializers.ValidationError(_("Give a code as text."))
+        return value
+
+
+def _approval_to_dict(organization, record):
+    return {
+        "organization": {"code": organization.code, "name": organization.name},
+        "status": record.status if record else "open",
+        "submitted_by": record.submitted_by.get_username() if record and record.submitted_by_id else None,
+        "submitted_at": record.submitted_at.isoformat() if record and record.submitted_at else None,
+        "decided_by": record.decided_by.get_username() if record and record.decided_by_id else None,
+        "decided_at": record.decided_at.isoformat() if record and record.decided_at else None,
+        "comment": record.comment if record else "",
+    }
+
+
+class ApprovalView(APIView):
+    """``GET /api/v1/approvals/?organization=&year=&half=``: the status of the organisation and each one
+    below; ``POST /api/v1/approvals/<action>/`` (submit, approve, return, reopen) with the same fields
+    and ``comment`` (the reason of a return or a reopening). Organisations outside the user's scope: 404."""
+
+    step = None
+
+    def _organization(self, request, code):
+        organization = Organization.objects.visible_to(request.user).filter(code=code).first()
+        if organization is None:
+            raise Http404(_("No such organisation."))
+        return organization
+
+    @extend_schema(
+        summary="Approval status of a period's figures",
+        parameters=[ApprovalQuerySerializer],
+        responses=OpenApiTypes.OBJECT,
+        tags=["approvals"],
+    )
+    def get(self, request):
+        query = ApprovalQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        organization = self._organization(request, data["organization"])
+        rows, counts = approvals.status_below(organization, data["year"], int(data["half"]))
+        return Response(
+            {
+                "year": data["year"],
+                "half": int(data["half"]),
+                "organization": _approval_to_dict(*rows[0]),
+                "children": [_approval_to_dict(org, record) for org, record in rows[1:]],
+                "counts": counts,
+            }
+        )
+
+    @extend_schema(
+        summary="Submit, approve, return or reopen a period's figures",
+        request=ApprovalQuerySerializer,
+        responses=OpenApiTypes.OBJECT,
+        tags=["approvals"],
+    )
+    def post(self, request):
+        if self.step is None:
+            return Response({"detail": _("Post to approvals/submit/, approve/, return/ or reopen/.")}, status=405)
+        payload = ApprovalQuerySerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        organization = self._organization(request, data["organization"])
+        period = {"year": data["year"], "half": int(data["half"])}
+        comment = data.get("comment", "")
+        calls = {
+            "submit": lambda: approvals.submit(request.user, organization, **period),
+            "approve": lambda: approvals.approve(request.user, organization, **period),
+            "return": lambda: approvals.return_figures(request.user, organization, comment=comment, **period),
+            "reopen": lambda: approvals.reopen(request.user, organization, reason=comment, **period),
+        }
+        with service_errors(reason="comment"):
+            calls[self.step]()
+        record = approvals.approval_for(organization, **period)
+        return Response(_approval_to_dict(organization, record if record.pk else None))

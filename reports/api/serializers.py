@@ -1,5 +1,7 @@
 """Serializers of yearly targets; writes go through ``reports.services.set_targets``."""
 
+import datetime
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -8,6 +10,7 @@ from branches.models import Organization
 from reports.metrics import Metric
 from reports.models import Target
 from reports.services import MAX_TARGET
+from reports.statistics import half_year
 
 
 def visible_committees(user):
@@ -117,6 +120,36 @@ class GapsQuerySerializer(DatedReportQuerySerializer):
     stagnant_years = serializers.IntegerField(
         required=False, default=3, min_value=1, max_value=50, help_text=_("No admission in this many years.")
     )
+
+
+class StatutoryQuerySerializer(ReportQuerySerializer):
+    """A statutory form's period: start and end (both included), or a year or one of its halves."""
+
+    start = serializers.DateField(required=False, help_text=_("First day of the period."))
+    end = serializers.DateField(required=False, help_text=_("Last day of the period (included)."))
+    year = serializers.IntegerField(required=False, min_value=1930, max_value=2200)
+    half = serializers.ChoiceField(required=False, choices=[1, 2], help_text=_("With year: its first or second half."))
+
+    def validate(self, attrs):
+        ranged = "start" in attrs or "end" in attrs
+        if ranged and ("year" in attrs or "half" in attrs):
+            raise serializers.ValidationError(_("Give either year (with half) or start and end, not both."))
+        if ranged and not ("start" in attrs and "end" in attrs):
+            raise serializers.ValidationError(_("Give both start and end for a range."))
+        if not ranged and "year" not in attrs:
+            raise serializers.ValidationError({"year": [_("Give a year, or start and end.")]})
+        for name in ("start", "end"):
+            if name in attrs and not 1930 <= attrs[name].year <= 2200:
+                raise serializers.ValidationError({name: [_("Give a date between 1930 and 2200.")]})
+        if not ranged:
+            year, half = attrs.pop("year"), attrs.pop("half", None)
+            if half:
+                attrs["start"], attrs["end"] = half_year(year, int(half))
+            else:
+                attrs["start"], attrs["end"] = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+        if attrs["start"] > attrs["end"]:
+            raise serializers.ValidationError({"end": [_("The end comes before the start.")]})
+        return attrs
 
 
 class ReportOrganizationSerializer(serializers.Serializer):

@@ -11,4 +11,6 @@ urlpatterns = [
     path("reports/fulfilment/", views.FulfilmentReportView.as_view(), name="report-fulfilment"),
     path("reports/structure/", views.StructureReportView.as_view(), name="report-structure"),
     path("reports/gaps/", views.GapsReportView.as_view(), name="report-gaps"),
+    path("reports/movement/", views.MovementReportView.as_view(), name="report-movement"),
+    path("reports/admissions/", views.AdmissionsReportView.as_view(), name="report-admissions"),
 ]

@@ -3,6 +3,7 @@
 import django_filters
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -14,7 +15,7 @@ from rest_framework.views import APIView
 from branches.filtersets import SubtreeFilter
 from core.api import ScopedViewSet, service_errors, validated_payload
 from core.scoping import scope_for
-from reports import engine
+from reports import engine, statistics
 from reports import serializers as report_serializers
 from reports.access import report_organization
 from reports.api.serializers import (
@@ -24,6 +25,7 @@ from reports.api.serializers import (
     FulfilmentReportSerializer,
     GapsQuerySerializer,
     GapsReportSerializer,
+    StatutoryQuerySerializer,
     StructureReportSerializer,
     TargetSerializer,
     TargetValueSerializer,
@@ -200,3 +202,37 @@ class GapsReportView(ReportView):
         date = params.get("date") or engine.today()
         report = engine.gaps(organization, date, stagnant_years=params["stagnant_years"])
         return report_serializers.gaps_to_dict(report)
+
+
+class MovementReportView(ReportView):
+    query_serializer = StatutoryQuerySerializer
+
+    @extend_schema(
+        summary="Member movement of a period (form 1-BTCTW), per organisation below and in total",
+        parameters=[StatutoryQuerySerializer],
+        responses=OpenApiTypes.OBJECT,
+        tags=["reports"],
+    )
+    def get(self, request):
+        return super().get(request)
+
+    def build(self, organization, params):
+        report = statistics.member_movement(organization, params["start"], params["end"])
+        return report_serializers.movement_to_dict(report)
+
+
+class AdmissionsReportView(ReportView):
+    query_serializer = StatutoryQuerySerializer
+
+    @extend_schema(
+        summary="New admissions of a period (form 3-BTCTW), per organisation below and in total",
+        parameters=[StatutoryQuerySerializer],
+        responses=OpenApiTypes.OBJECT,
+        tags=["reports"],
+    )
+    def get(self, request):
+        return super().get(request)
+
+    def build(self, organization, params):
+        report = statistics.new_admissions(organization, params["start"], params["end"])
+        return report_serializers.admissions_to_dict(report)

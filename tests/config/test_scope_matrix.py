@@ -125,6 +125,8 @@ REGISTRY = {
     "reports:dashboard": R(LIST, query={"organization": "BR-A"}),
     "reports:targets": R(LIST, query={"organization": "BR-A"}),
     "reports:fulfilment_export": R(LIST, query={"organization": "BR-A", "format": "csv"}),
+    "reports:movement": R(LIST, query={"organization": "BR-A", "year": 2024}),
+    "reports:admissions": R(LIST, query={"organization": "BR-A", "year": 2024, "format": "csv"}),
     "reports:gap_list": R(LIST, query={"organization": "BR-A"}),
     # Import, export, change history
     "io:export": R(LIST, query={"kind": "members", "format": "csv"}),
@@ -146,6 +148,14 @@ REGISTRY = {
     "api:report-fulfilment": R(LIST, query={"organization": "BR-A"}),
     "api:report-structure": R(LIST, query={"organization": "BR-A"}),
     "api:report-gaps": R(LIST, query={"organization": "BR-A"}),
+    "api:report-movement": R(LIST, query={"organization": "BR-A", "year": 2024}),
+    "api:report-admissions": R(LIST, query={"organization": "BR-A", "year": 2024}),
+    # Approval of a period's figures: a GET lists the statuses; the posts go through branches.approvals
+    "api:approvals": R(LIST, query={"organization": "BR-A", "year": 2024}),
+    "api:approval-submit": R(LIST, query={"organization": "BR-A", "year": 2024}),
+    "api:approval-approve": R(LIST, query={"organization": "BR-A", "year": 2024}),
+    "api:approval-return": R(LIST, query={"organization": "BR-A", "year": 2024}),
+    "api:approval-reopen": R(LIST, query={"organization": "BR-A", "year": 2024}),
     "api:locality-list": R(LIST),
     "api:locality-detail": R(ADMINISTRATORS, Locality, note="localities are shared reference data, read by all"),
     "api:locality-move": R(ADMINISTRATORS, Locality),

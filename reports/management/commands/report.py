@@ -8,6 +8,9 @@ Examples::
     manage.py report fulfilment --org HN --year 2024 --format xlsx --output hanoi-2024.xlsx
     manage.py report structure --org QN --date 2024-12-31
     manage.py report gaps --org HN --date 2024-12-31 --stagnant-years 3
+    manage.py report movement --org HN --start 2024-01-01 --end 2024-12-31 --format json
+    manage.py report movement --org HN --year 2024 --half 1 --format xlsx --output hn-2024-h1.xlsx
+    manage.py report admissions --org QN --year 2024 --format text
 """
 
 import datetime
@@ -21,7 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
 from branches.models import Organization
-from reports import engine, exports, serializers
+from reports import engine, exports, serializers, statistics, statutory_exports
 
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
 FIGURE = re.compile(r"^[0-9][0-9.,/ ()%]*$")
@@ -68,11 +71,62 @@ def _totals_and_children(report, value_of):
     return "\n\n".join(parts)
 
 
+def statutory_period(sub):
+    sub.add_argument("--start", help="First day of the period (YYYY-MM-DD).")
+    sub.add_argument("--end", help="Last day of the period (YYYY-MM-DD), included.")
+    sub.add_argument("--year", type=int, help="A whole year, instead of --start and --end.")
+    sub.add_argument("--half", type=int, choices=[1, 2], help="With --year: its first or second half.")
+
+
+def statutory_dates(options):
+    """``(start, end)`` of ``--start``/``--end`` or ``--year`` [``--half``]."""
+    start, end, year, half = options.get("start"), options.get("end"), options.get("year"), options.get("half")
+    if start or end:
+        if not (start and end):
+            raise CommandError("Give both --start and --end.")
+        if year is not None or half is not None:
+            raise CommandError("Give either --year (with --half) or --start and --end, not both.")
+        start, end = _date(start), _date(end)
+    elif year is not None:
+        if not 1930 <= year <= 2200:
+            raise CommandError("Give a year between 1930 and 2200.")
+        start, end = (
+            statistics.half_year(year, half) if half else (datetime.date(year, 1, 1), datetime.date(year, 12, 31))
+        )
+    else:
+        raise CommandError("Give --start and --end, or --year.")
+    try:
+        statistics.check_period(start, end)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    return start, end
+
+
+def _form_output(table, data, fmt):
+    if fmt == "json":
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "xlsx":
+        return statutory_exports.form_xlsx(table)
+    if fmt == "csv":
+        return statutory_exports.form_csv(table)
+    numbers = [f"({index})" for index in range(1, len(table.columns) + 1)]
+    legend = "\n".join(f"{number} {label}" for number, label in zip(numbers, table.columns, strict=True))
+    body = _table(
+        ["code", "", *numbers],
+        [[code, name, *("" if value is None else value for value in values)] for code, name, values, _t in table.rows],
+    )
+    return (
+        f"{table.title}\n{table.organization.name} ({table.organization.code})\n{table.period}\n\n{body}\n\n{legend}\n"
+    )
+
+
 class Command(BaseCommand):
     help = "Print a report (target fulfilment, structure or gaps) of an organisation's subtree."
 
     def add_arguments(self, parser):
-        subparsers = parser.add_subparsers(dest="report", required=True, metavar="{fulfilment,structure,gaps}")
+        subparsers = parser.add_subparsers(
+            dest="report", required=True, metavar="{fulfilment,structure,gaps,movement,admissions}"
+        )
 
         def common(sub, formats):
             sub.add_argument("--org", required=True, help="The organisation's code.")
@@ -95,6 +149,14 @@ class Command(BaseCommand):
         common(gaps, ["text", "json"])
         gaps.add_argument("--date", help="YYYY-MM-DD (default: today).")
         gaps.add_argument("--stagnant-years", dest="stagnant_years", type=int, default=3)
+
+        movement = subparsers.add_parser("movement", help="Member movement of a period (form 1-BTCTW).")
+        common(movement, ["text", "json", "xlsx", "csv"])
+        statutory_period(movement)
+
+        admissions = subparsers.add_parser("admissions", help="New admissions of a period (form 3-BTCTW).")
+        common(admissions, ["text", "json", "xlsx", "csv"])
+        statutory_period(admissions)
 
     def handle(self, *args, **options):
         organization = Organization.objects.filter(code=options["org"]).first()
@@ -182,3 +244,16 @@ class Command(BaseCommand):
             body = _table(columns, [[item[c] if item[c] is not None else "" for c in columns] for item in items])
             sections.append(f"{key} ({len(items)})\n{body}")
         return "\n\n".join(sections) + "\n"
+
+    def _movement(self, organization, options):
+        start, end = statutory_dates(options)
+        report = statistics.member_movement(organization, start, end)
+        return _form_output(
+            statutory_exports.movement_table(report), serializers.movement_to_dict(report), options["format"]
+        )
+
+    def _admissions(self, organization, options):
+        start, end = statutory_dates(options)
+        report = statistics.new_admissions(organization, start, end)
+        table = statutory_exports.admissions_table(report)
+        return _form_output(table, serializers.admissions_to_dict(report), options["format"])

@@ -1,0 +1,498 @@
+"""Statutory statistics: completeness of the member profile (form 2-HSĐV), member movement (the
+content of form 1-BTCTW) and new admissions (the content of form 3-BTCTW).
+
+Plain functions returning plain data (dataclasses of whole numbers, the organisations they are
+about); the pages, the API, the CLI and the exports render them. Each reads a fixed number of
+queries whatever the size of the subtree.
+
+Member movement is read from the membership periods (``[started_on, ended_on)``). For a unit (an
+organisation's subtree) and a period ``[start, end]``:
+
+- members at the start are those in the unit at the end of the day before ``start``, members at
+  the end those in it at the end of ``end``;
+- every period of the unit that starts inside the range is an addition, every one that ends inside
+  it a removal, except a *move inside the unit*: a period ended by a transfer or a dissolution
+  followed on the same day by a period in the same unit (a transfer or a merger). Both halves of
+  such a move fall on the same day, so both are left out or neither is: start + additions −
+  removals = end holds for every row by construction (and the tests check it on data).
+- An addition is an *admission* (the member's first period, starting on the admission date), a
+  *transfer in* (from outside the unit, or a first period recorded after the admission: the member
+  came from outside the records) or a *restoration* (a period after one that ended by leaving the
+  Party). A removal is by the reason its period ended: died, expelled, struck off (of which
+  probationary members not recognised), resigned, or transferred out (to another organisation
+  outside the unit, to the place of residence, or with a dissolved organisation).
+- The change against the previous year compares members at the end with members at the same day
+  a year earlier, in percent.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from branches.choices import (
+    ETHNICITY_FOREIGN,
+    ETHNICITY_KINH,
+    MEMBER_PROFILE_FIELDS,
+    MemberStatus,
+    PeriodEndReason,
+    PoliticalTheory,
+    ProfessionalQualification,
+)
+from branches.models import Member, MembershipPeriod, Organization
+from core.dates import add_years, age_on
+from enterprises.choices import Ownership
+from reports.engine import _child_key, _children, _was_active_between
+from reports.formatting import percent_of
+
+# Data completeness of the member profile ---------------------------------------------------
+
+
+def _missing_q(name):
+    if name == "youth_union_member_at_admission":
+        return Q(youth_union_member_at_admission__isnull=True)
+    return Q(**{name: ""})
+
+
+@dataclass
+class CompletenessRow:
+    organization: Organization
+    members: int = 0
+    complete: int = 0
+    missing: dict = field(default_factory=dict)  # profile field → members without it
+
+    @property
+    def percent(self):
+        """Share of the active members whose profile is complete (None without members)."""
+        return percent_of(self.complete, self.members)
+
+
+@dataclass
+class CompletenessReport:
+    organization: Organization
+    total: CompletenessRow
+    children: list
+
+
+def data_completeness(organization):
+    """How complete the profile (form 2-HSĐV) of the active members of ``organization``'s subtree is,
+    per organisation directly below it and in total: members, members with a complete profile, and
+    members missing each field. One query."""
+    incomplete = Q()
+    for name in MEMBER_PROFILE_FIELDS:
+        incomplete |= _missing_q(name)
+    aggregates = {"members": Count("pk"), "complete": Count("pk", filter=~incomplete)}
+    aggregates |= {f"missing_{name}": Count("pk", filter=_missing_q(name)) for name in MEMBER_PROFILE_FIELDS}
+    rows = (
+        Member.objects.filter(organization__path__startswith=organization.path, status=MemberStatus.ACTIVE)
+        .order_by()
+        .annotate(_key=_child_key(organization, "organization__path"))
+        .values("_key")
+        .annotate(**aggregates)
+    )
+    groups = {row.pop("_key"): row for row in rows}
+
+    def build(org, values_list):
+        row = CompletenessRow(organization=org, missing=dict.fromkeys(MEMBER_PROFILE_FIELDS, 0))
+        for values in values_list:
+            row.members += values["members"]
+            row.complete += values["complete"]
+            for name in MEMBER_PROFILE_FIELDS:
+                row.missing[name] += values[f"missing_{name}"]
+        return row
+
+    children = [
+        build(child, [groups[child.path]] if child.path in groups else [])
+        for child in _children(organization)
+        if child.path in groups or child.dissolved_on is None
+    ]
+    return CompletenessReport(organization=organization, total=build(organization, groups.values()), children=children)
+
+
+# Member movement (form 1-BTCTW) -------------------------------------------------------------
+
+ADDITIONS = ("admitted", "transferred_in", "restored")
+REMOVALS = ("died", "expelled", "struck_off", "resigned", "transferred_out")
+#: Periods ended by these may continue in another organisation the same day (a move).
+MOVE_REASONS = frozenset((PeriodEndReason.TRANSFER, PeriodEndReason.DISSOLVED))
+LEFT_PARTY_REASONS = frozenset(
+    (PeriodEndReason.RESIGNED, PeriodEndReason.EXPELLED, PeriodEndReason.STRUCK_OFF, PeriodEndReason.DIED)
+)
+_REMOVAL_BY_REASON = {
+    PeriodEndReason.DIED: "died",
+    PeriodEndReason.EXPELLED: "expelled",
+    PeriodEndReason.STRUCK_OFF: "struck_off",
+    PeriodEndReason.RESIGNED: "resigned",
+}
+
+
+@dataclass
+class MovementRow:
+    organization: Organization
+    at_start: int = 0
+    admitted: int = 0
+    transferred_in: int = 0
+    restored: int = 0
+    died: int = 0
+    expelled: int = 0
+    struck_off: int = 0
+    struck_off_probationary: int = 0  # of which probationary members not recognised
+    resigned: int = 0
+    transferred_out: int = 0
+    at_end: int = 0
+    previous_year_end: int = 0  # members at the same day a year before the end
+
+    @property
+    def additions(self):
+        return self.admitted + self.transferred_in + self.restored
+
+    @property
+    def removals(self):
+        return self.died + self.expelled + self.struck_off + self.resigned + self.transferred_out
+
+    @property
+    def balanced(self):
+        return self.at_start + self.additions - self.removals == self.at_end
+
+    @property
+    def change_percent(self):
+        """Members at the end against a year earlier, in percent, rounded half-up to one decimal
+        (None when there were none a year earlier)."""
+        if not self.previous_year_end:
+            return None
+        return percent_of(self.at_end - self.previous_year_end, self.previous_year_end)
+
+
+@dataclass
+class MovementReport:
+    organization: Organization
+    start: datetime.date
+    end: datetime.date
+    total: MovementRow
+    children: list
+
+
+def check_period(start, end):
+    if start is None or end is None:
+        raise ValueError(_("Give the start and the end of the period."))
+    if start > end:
+        raise ValueError(_("The start %(start)s comes after the end %(end)s.") % {"start": start, "end": end})
+
+
+def half_year(year, half):
+    """``(start, end)`` of the first (1) or second (2) half of ``year``."""
+    if half == 1:
+        return datetime.date(year, 1, 1), datetime.date(year, 6, 30)
+    if half == 2:
+        return datetime.date(year, 7, 1), datetime.date(year, 12, 31)
+    raise ValueError(_("A half-year is 1 or 2."))
+
+
+def _members_on(organization, date):
+    """``{child path: members in the periods in force at the end of date}`` of the subtree."""
+    rows = (
+        MembershipPeriod.objects.filter(organization__path__startswith=organization.path)
+        .on(date)
+        .order_by()
+        .annotate(_key=_child_key(organization, "organization__path"))
+        .values("_key")
+        .annotate(n=Count("pk"))
+    )
+    return {row["_key"]: row["n"] for row in rows}
+
+
+def _periods_of_members_moving(organization, start, end):
+    """Every period of every member with a period of the subtree starting or ending in the range
+    (the neighbouring periods tell a move from an admission, a restoration or a leaving)."""
+    moving = MembershipPeriod.objects.filter(
+        Q(started_on__range=(start, end)) | Q(ended_on__range=(start, end)),
+        organization__path__startswith=organization.path,
+    ).values("member_id")
+    periods = defaultdict(list)
+    for row in (
+        MembershipPeriod.objects.filter(member_id__in=moving)
+        .order_by("member_id", "started_on", "pk")
+        .values(
+            "member_id",
+            "started_on",
+            "ended_on",
+            "end_reason",
+            "organization__path",
+            "member__admitted_on",
+            "member__official_on",
+        )
+    ):
+        periods[row["member_id"]].append(row)
+    return periods
+
+
+def _linked(before, after):
+    """Whether ``after`` continues ``before`` the same day (a transfer or a merger)."""
+    return before["end_reason"] in MOVE_REASONS and before["ended_on"] == after["started_on"]
+
+
+def _movements(organization, start, end):
+    """``{unit path: {column: count}}`` for the subtree (its own path) and each child's path."""
+    length = (organization.depth + 1) * Organization.steplen
+    counts = defaultdict(lambda: defaultdict(int))
+    for periods in _periods_of_members_moving(organization, start, end).values():
+        for index, period in enumerate(periods):
+            path = period["organization__path"]
+            if not path.startswith(organization.path):
+                continue
+            units = (organization.path, path[:length]) if len(path) > len(organization.path) else (path,)
+            before = periods[index - 1] if index else None
+            after = periods[index + 1] if index + 1 < len(periods) else None
+            if start <= period["started_on"] <= end:
+                if before is not None and _linked(before, period):
+                    column, came_from = "transferred_in", before["organization__path"]
+                elif before is None:
+                    admitted = period["started_on"] == period["member__admitted_on"]
+                    column, came_from = ("admitted" if admitted else "transferred_in"), None
+                elif before["end_reason"] in LEFT_PARTY_REASONS:
+                    column, came_from = "restored", None
+                else:
+                    column, came_from = "transferred_in", None
+                for unit in units:
+                    if came_from is None or not came_from.startswith(unit):
+                        counts[unit][column] += 1
+            ended_on = period["ended_on"]
+            if ended_on is not None and start <= ended_on <= end:
+                went_to = after["organization__path"] if after is not None and _linked(period, after) else None
+                column = _REMOVAL_BY_REASON.get(period["end_reason"], "transferred_out")
+                official_on = period["member__official_on"]
+                probationary = column == "struck_off" and (official_on is None or official_on > ended_on)
+                for unit in units:
+                    if went_to is None or not went_to.startswith(unit):
+                        counts[unit][column] += 1
+                        if probationary:
+                            counts[unit]["struck_off_probationary"] += 1
+    return counts
+
+
+def member_movement(organization, start, end):
+    """Member movement of ``organization``'s subtree in ``[start, end]`` (both included), per
+    organisation directly below it and in total (see the module's docstring for the rules).
+    Six queries whatever the size of the subtree."""
+    check_period(start, end)
+    at_start = _members_on(organization, start - datetime.timedelta(days=1))
+    at_end = _members_on(organization, end)
+    previous = _members_on(organization, add_years(end, -1))
+    moves = _movements(organization, start, end)
+
+    def build(org, keys):
+        row = MovementRow(organization=org)
+        row.at_start = sum(at_start.get(key, 0) for key in keys)
+        row.at_end = sum(at_end.get(key, 0) for key in keys)
+        row.previous_year_end = sum(previous.get(key, 0) for key in keys)
+        for column, value in moves.get(org.path, {}).items():
+            setattr(row, column, value)
+        return row
+
+    children = []
+    for child in _children(organization):
+        row = build(child, [child.path])
+        if _was_active_between(child, start, end) or row.at_start or row.at_end or row.additions or row.removals:
+            children.append(row)
+    total = build(organization, set(at_start) | set(at_end) | set(previous))
+    return MovementReport(organization=organization, start=start, end=end, total=total, children=children)
+
+
+MOVEMENT_COLUMNS = (
+    "at_start",
+    "admitted",
+    "transferred_in",
+    "restored",
+    "died",
+    "expelled",
+    "struck_off",
+    "struck_off_probationary",
+    "resigned",
+    "transferred_out",
+    "at_end",
+)
+
+
+MOVEMENT_LABELS = {
+    "at_start": gettext_lazy("members at the start"),
+    "admitted": gettext_lazy("admitted"),
+    "transferred_in": gettext_lazy("transferred in"),
+    "restored": gettext_lazy("restored"),
+    "died": gettext_lazy("died"),
+    "expelled": gettext_lazy("expelled"),
+    "struck_off": gettext_lazy("struck off"),
+    "struck_off_probationary": gettext_lazy("of which probationary not recognised"),
+    "resigned": gettext_lazy("resigned"),
+    "transferred_out": gettext_lazy("transferred out"),
+    "at_end": gettext_lazy("members at the end"),
+    "change_percent": gettext_lazy("change against a year earlier, in percent"),
+}
+
+
+def is_ethnic_minority(ethnicity):
+    return bool(ethnicity) and ethnicity not in (ETHNICITY_KINH, ETHNICITY_FOREIGN)
+
+
+# New admissions (form 3-BTCTW) ---------------------------------------------------------------
+
+NOT_RECORDED = "not_recorded"
+AGE_GROUPS = (("age_18_30", 18, 30), ("age_31_40", 31, 40), ("age_41_50", 41, 50), ("age_over_50", 51, 200))
+
+
+def education_level(value):
+    """``primary``, ``lower_secondary`` or ``upper_secondary`` of a general education such as
+    ``9/12`` (or ``7/10`` of the ten-year system); :data:`NOT_RECORDED` when empty."""
+    grade, _slash, system = (value or "").partition("/")
+    if not grade.isdigit() or system not in ("10", "12"):
+        return NOT_RECORDED
+    grade = int(grade)
+    primary, lower = (5, 9) if system == "12" else (4, 7)
+    if grade <= primary:
+        return "primary"
+    return "lower_secondary" if grade <= lower else "upper_secondary"
+
+
+def _admission_groups():
+    """``[(group key, group label, [(column key, column label)])]`` of the form's columns."""
+
+    def with_unrecorded(choices):
+        return [(key, label) for key, label in choices] + [(NOT_RECORDED, gettext_lazy("not recorded"))]
+
+    return [
+        (
+            "of_whom",
+            gettext_lazy("of whom"),
+            [
+                ("total", gettext_lazy("admitted")),
+                ("women", gettext_lazy("women")),
+                ("ethnic_minorities", gettext_lazy("ethnic minorities")),
+                ("religious", gettext_lazy("religious")),
+                ("youth_union", gettext_lazy("Youth Union members")),
+                ("business_owners", gettext_lazy("private business owners")),
+            ],
+        ),
+        (
+            "age",
+            gettext_lazy("age at admission"),
+            [
+                ("age_18_30", gettext_lazy("18 to 30")),
+                ("age_31_40", gettext_lazy("31 to 40")),
+                ("age_41_50", gettext_lazy("41 to 50")),
+                ("age_over_50", gettext_lazy("over 50")),
+            ],
+        ),
+        (
+            "education",
+            gettext_lazy("general education"),
+            with_unrecorded(
+                [
+                    ("primary", gettext_lazy("primary")),
+                    ("lower_secondary", gettext_lazy("lower secondary")),
+                    ("upper_secondary", gettext_lazy("upper secondary")),
+                ]
+            ),
+        ),
+        (
+            "qualification",
+            gettext_lazy("professional qualification"),
+            with_unrecorded(ProfessionalQualification.choices),
+        ),
+        ("political_theory", gettext_lazy("political theory"), with_unrecorded(PoliticalTheory.choices)),
+        (
+            "ownership",
+            gettext_lazy("ownership of the workplace"),
+            with_unrecorded(Ownership.choices),
+        ),
+    ]
+
+
+def admission_columns():
+    """``[(key, label)]`` of every figure column of the new-admissions form, keys ``group.column``."""
+    return [
+        (f"{group}.{key}", f"{group_label}: {label}" if group != "of_whom" else label)
+        for group, group_label, columns in _admission_groups()
+        for key, label in columns
+    ]
+
+
+@dataclass
+class AdmissionsRow:
+    organization: Organization
+    counts: dict = field(default_factory=lambda: defaultdict(int))  # "group.column" → members
+
+    def get(self, key):
+        return self.counts.get(key, 0)
+
+
+@dataclass
+class AdmissionsReport:
+    organization: Organization
+    start: datetime.date
+    end: datetime.date
+    total: AdmissionsRow
+    children: list
+
+
+def _admission_keys(member):
+    keys = ["of_whom.total"]
+    if member["sex"] == "female":
+        keys.append("of_whom.women")
+    if is_ethnic_minority(member["ethnicity"]):
+        keys.append("of_whom.ethnic_minorities")
+    if member["religion"] not in ("", "none"):
+        keys.append("of_whom.religious")
+    if member["youth_union_member_at_admission"]:
+        keys.append("of_whom.youth_union")
+    if member["owner_at_admission"]:
+        keys.append("of_whom.business_owners")
+    age = age_on(member["date_of_birth"], member["admitted_on"])
+    keys.extend(f"age.{key}" for key, low, high in AGE_GROUPS if low <= age <= high)
+    keys.append(f"education.{education_level(member['general_education'])}")
+    keys.append(f"qualification.{member['professional_qualification'] or NOT_RECORDED}")
+    keys.append(f"political_theory.{member['political_theory'] or NOT_RECORDED}")
+    keys.append(f"ownership.{member['enterprise__ownership'] or NOT_RECORDED}")
+    return keys
+
+
+def new_admissions(organization, start, end):
+    """Members admitted in ``[start, end]`` by the organisations of ``organization``'s subtree (each
+    counts for the organisation that admitted them, rule 2), per organisation directly below it and
+    in total: of whom women, ethnic minorities, religious, Youth Union members and private business
+    owners (at admission); by age at admission, general education, professional qualification,
+    political theory and ownership of the workplace enterprise (as recorded now). Two queries."""
+    check_period(start, end)
+    length = (organization.depth + 1) * Organization.steplen
+    total = AdmissionsRow(organization=organization)
+    by_child = defaultdict(lambda: defaultdict(int))
+    members = (
+        Member.objects.filter(admitted_by__path__startswith=organization.path, admitted_on__range=(start, end))
+        .order_by()
+        .values(
+            "admitted_by__path",
+            "sex",
+            "ethnicity",
+            "religion",
+            "youth_union_member_at_admission",
+            "owner_at_admission",
+            "date_of_birth",
+            "admitted_on",
+            "general_education",
+            "professional_qualification",
+            "political_theory",
+            "enterprise__ownership",
+        )
+    )
+    for member in members.iterator(chunk_size=5000):
+        child = member["admitted_by__path"][:length]
+        for key in _admission_keys(member):
+            total.counts[key] += 1
+            by_child[child][key] += 1
+    children = [
+        AdmissionsRow(organization=child, counts=by_child.get(child.path, defaultdict(int)))
+        for child in _children(organization)
+        if _was_active_between(child, start, end) or child.path in by_child
+    ]
+    return AdmissionsReport(organization=organization, start=start, end=end, total=total, children=children)
