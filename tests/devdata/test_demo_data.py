@@ -14,6 +14,7 @@ from branches.models import Member, MembershipPeriod, Organization, Prospect, Ro
 from core.dates import age_on
 from core.validators import validate_tax_code
 from devdata import demo as demo_module
+from devdata import demo_data
 from enterprises.choices import MassOrganizationKind, Ownership, SizeClass
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 from reports.metrics import Metric
@@ -482,7 +483,7 @@ def test_load_demo_again_changes_nothing_and_prints_the_logins(demo):
     call_command("load_demo", stdout=out)
     assert model_counts() == before
     printed = out.getvalue()
-    for role, username, password, _code in demo_module.DEMO_USERS:
+    for role, username, password, _code in demo_data.DEMO_USERS:
         assert f"{role}" in printed and username in printed and password in printed
     assert get_user_model().objects.get(username="quantri").check_password(demo.passwords["quantri"])
     call_command("load_demo", "--if-empty", stdout=io.StringIO())
