@@ -95,7 +95,7 @@ def test_filter_in_finds_text_and_integer_values_in_one_query_per_kind(django_as
     with django_assert_max_num_queries(1):
         found = {m.pk for subset in bulk.filter_in(Member.objects.all(), "citizen_id", citizen_ids) for m in subset}
     assert found == {members[0].pk, members[1].pk}
-    assert bulk._ids_in(Member.objects.all(), {members[2].pk, 10**9}) == {members[2].pk}
+    assert bulk.ids_in(Member.objects.all(), {members[2].pk, 10**9}) == {members[2].pk}
     assert bulk.filter_in(Member.objects.all(), "pk", set()) == []
 
 

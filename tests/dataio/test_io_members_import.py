@@ -265,7 +265,7 @@ def test_interrupted_import_leaves_the_database_exactly_as_before(tree, secretar
         assert len(ids) == 29 and MembershipPeriod.objects.filter(member__in=ids).count() == 29
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(bulk, "publish", fail_after_members_and_periods)
+    monkeypatch.setattr(bulk.members, "publish", fail_after_members_and_periods)
     with pytest.raises(RuntimeError):
         import_members(
             csv_bytes([member_row(i) for i in range(1, 30)]), organization=tree.branch_a, acting_user=secretary_a

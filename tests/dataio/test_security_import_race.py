@@ -29,7 +29,7 @@ def admitted_meanwhile(tree, monkeypatch):
             queryset = queryset.exclude(pk=member.pk)
         return original(queryset, lookup, values)
 
-    monkeypatch.setattr(bulk, "filter_in", filter_in_before_the_admission)
+    monkeypatch.setattr(bulk.members, "filter_in", filter_in_before_the_admission)
     return member
 
 

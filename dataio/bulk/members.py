@@ -1,0 +1,464 @@
+"""Bulk admission and update of members (the members import)."""
+
+from operator import attrgetter
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from branches import events as branch_events
+from branches.approvals import Locks
+from branches.choices import MEMBER_PROFILE_FIELDS
+from branches.models import Member, MembershipPeriod, Organization
+from branches.services import (
+    MEMBER_EDITABLE_FIELDS,
+    OUT_OF_SCOPE_HOLDER,
+    MemberHolders,
+    admitted_member_fields,
+    check_admission,
+    check_enterprise,
+    check_member_facts,
+    check_person,
+    require_editable,
+)
+from core.dates import same_day
+from core.events import publish
+from core.services import Errors
+from dataio.bulk.common import (
+    ADMISSION_EXCLUDE,
+    CREATE,
+    ERROR,
+    MEMBER_FK_FIELDS,
+    MEMBER_LIFECYCLE_FIELDS,
+    UNCHANGED,
+    UPDATE,
+    FieldCleaner,
+    InstanceBuilder,
+    filter_in,
+    finish,
+    has_errors,
+    ids_in,
+    pks_of,
+    report_duplicates,
+)
+from dataio.bulk.writers import (
+    NewRow,
+    attnames,
+    connection_for,
+    copy_with_history,
+    copy_writer,
+    history_fields_of,
+    insert_with_history,
+    postgres,
+    reserve_ids,
+    update_with_history,
+)
+from enterprises.models import Enterprise
+from security.access import note_scope_probe
+
+# Members ----------------------------------------------------------------------------------
+
+
+def _clean_text(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+@same_day()
+def plan_members(acting_user, *, organization, items, lock=False):
+    """Decide, for each item, whether it admits a new member, updates one or changes nothing.
+
+    A row is about an existing member when its citizen ID (or else its Party card number) is
+    recorded. New members go to ``values["organization"]`` or else ``organization``; both must
+    be in ``organization``'s subtree and editable by ``acting_user`` (``PermissionDenied`` when
+    ``organization`` itself is not). With ``lock``, matched members are locked (PostgreSQL).
+    """
+    plan = _member_planner(acting_user, organization=organization, items=items, lock=lock)
+    for item in items:
+        plan(item)
+    return finish(items)
+
+
+def _member_planner(acting_user, *, organization, items, lock):
+    """The queries and the checks across rows of :func:`plan_members`; returns the function that
+    plans one item (no queries: it may run while a COPY is open)."""
+    require_editable(acting_user, organization)
+    citizen_ids, cards = set(), set()
+    for item in items:
+        values = item.values
+        for name in ("citizen_id", "party_card_number", "full_name"):
+            if name in values:
+                values[name] = _clean_text(values[name] or "")
+        citizen_ids.add(values.get("citizen_id"))
+        cards.add(values.get("party_card_number"))
+    citizen_ids -= {"", None}
+    cards -= {"", None}
+    # First the ids of the members holding the file's citizen IDs or Party cards (index look-ups
+    # only), then, when there are any, those members with their organisation and enterprise. The
+    # Party card's unique index is partial (non-empty cards): the query says so, or PostgreSQL
+    # cannot use it and reads the whole table.
+    holder_ids = set()
+    for queryset, lookup, values in (
+        (Member.objects.order_by(), "citizen_id", citizen_ids),
+        (Member.objects.order_by().exclude(party_card_number=""), "party_card_number", cards),
+    ):
+        for subset in filter_in(queryset, lookup, values):
+            holder_ids.update(subset.values_list("pk", flat=True))
+    members = {}
+    matched = Member.objects.select_related("organization", "enterprise")
+    if lock:
+        matched = matched.select_for_update(of=("self",))
+    for subset in filter_in(matched, "pk", holder_ids):
+        for member in subset:
+            members[member.pk] = member
+    by_citizen_id = {member.citizen_id: member for member in members.values()}
+    by_card = {member.party_card_number: member for member in members.values() if member.party_card_number}
+    editable_members = ids_in(Member.objects.editable_by(acting_user), members)
+    visible_members = ids_in(Member.objects.visible_to(acting_user), set(members) - editable_members)
+    holders = MemberHolders(
+        {cid: member.pk for cid, member in by_citizen_id.items()},
+        {card: member.pk for card, member in by_card.items()},
+        visible=editable_members | visible_members,
+    )
+
+    organization_ids = pks_of(item.values.get("organization") for item in items)
+    organization_ids.add(organization.pk)
+    editable_organizations = ids_in(Organization.objects.editable_by(acting_user), organization_ids)
+    enterprise_ids = pks_of(item.values.get("enterprise") for item in items)
+    visible_enterprises = ids_in(Enterprise.objects.visible_to(acting_user), enterprise_ids)
+
+    report_duplicates(
+        items,
+        lambda item: item.values.get("citizen_id"),
+        "citizen_id",
+        _("This citizen ID is also on row(s) %(rows)s of the file."),
+    )
+    report_duplicates(
+        items,
+        lambda item: item.values.get("party_card_number"),
+        "party_card_number",
+        _("This Party card number is also on row(s) %(rows)s of the file."),
+    )
+    for item in items:
+        existing = by_citizen_id.get(item.values.get("citizen_id"))
+        if existing is None and item.values.get("party_card_number"):
+            existing = by_card.get(item.values["party_card_number"])
+        item.instance = existing
+    report_duplicates(
+        items,
+        lambda item: item.instance.pk if item.instance is not None and not item.errors else None,
+        "citizen_id",
+        _("Row(s) %(rows)s of the file are about the same member."),
+    )
+
+    context = {
+        "acting_user": acting_user,
+        "organization": organization,
+        "holders": holders,
+        "editable_members": editable_members,
+        "editable_organizations": editable_organizations,
+        "visible_enterprises": visible_enterprises,
+        "build_member": InstanceBuilder(Member),
+        "clean": FieldCleaner(Member),
+        "locks": Locks(),
+    }
+
+    def plan(item):
+        if item.instance is None:
+            _plan_admission(item, **context)
+        else:
+            _plan_member_update(item, **context)
+
+    return plan
+
+
+def _check_destination_scope(errors, organization, destination, editable_organizations):
+    if not destination.path.startswith(organization.path) or destination.pk not in editable_organizations:
+        errors.add(
+            "organization",
+            _("%(org)s is not within %(scope)s, the organisation you import into.")
+            % {"org": destination, "scope": organization},
+        )
+
+
+def _plan_admission(
+    item,
+    *,
+    acting_user,
+    organization,
+    holders,
+    editable_organizations,
+    visible_enterprises,
+    build_member,
+    clean,
+    locks,
+    **_context,
+):
+    get = item.values.get
+    destination = get("organization") or organization
+    admitted_on, date_of_birth, official_on = get("admitted_on"), get("date_of_birth"), get("official_on")
+    citizen_id, party_card_number = get("citizen_id") or "", get("party_card_number") or ""
+    enterprise = get("enterprise")
+    errors = Errors()
+    _check_destination_scope(errors, organization, destination, editable_organizations)
+    check_admission(
+        errors,
+        organization=destination,
+        admitted_on=admitted_on,
+        date_of_birth=date_of_birth,
+        official_on=official_on,
+        dossier_reviewed_on=get("dossier_reviewed_on"),
+        over_age_approved=bool(get("over_age_approved")),
+        over_age_approval_reference=get("over_age_approval_reference") or "",
+        ceremony_on=get("ceremony_on"),
+        position=get("position") or "worker",
+        is_business_owner=bool(get("is_business_owner")),
+    )
+    check_person(
+        errors,
+        citizen_id=citizen_id,
+        party_card_number=party_card_number,
+        date_of_birth=date_of_birth,
+        holders=holders,
+        acting_user=acting_user,
+    )
+    check_enterprise(errors, acting_user, enterprise, visible_ids=visible_enterprises)
+    locks.check(errors, destination, admitted_on, "admitted_on")
+    member = build_member(
+        admitted_member_fields(
+            organization=destination,
+            admitted_on=admitted_on,
+            full_name=get("full_name"),
+            sex=get("sex"),
+            date_of_birth=date_of_birth,
+            citizen_id=citizen_id,
+            party_card_number=party_card_number,
+            enterprise=enterprise,
+            position=get("position") or "worker",
+            is_business_owner=bool(get("is_business_owner")),
+            official_on=official_on,
+            dossier_reviewed_on=get("dossier_reviewed_on"),
+            over_age_approved=bool(get("over_age_approved")),
+            over_age_approval_reference=get("over_age_approval_reference") or "",
+            admission_decision_number=get("admission_decision_number") or "",
+            admission_decided_by=get("admission_decided_by") or "",
+            ceremony_on=get("ceremony_on"),
+            **{name: get(name) for name in MEMBER_PROFILE_FIELDS if name in item.given},
+        )
+    )
+    # The citizen ID passed validate_citizen_id (12 digits: the field accepts it) or has its error.
+    if errors or item.errors:
+        exclude = [*ADMISSION_EXCLUDE, *(f for f in ("date_of_birth", "admitted_on") if f in errors)]
+        exclude += [name for name in item.errors if name not in exclude]
+    else:
+        exclude = ADMISSION_EXCLUDE
+    clean(member, errors, exclude=exclude)
+    item.merge(errors)
+    item.instance = member
+    item.action = CREATE
+
+
+def same_value(before, after):
+    if hasattr(before, "pk") or hasattr(after, "pk"):
+        return getattr(before, "pk", None) == getattr(after, "pk", None)
+    return before == after
+
+
+def _plan_member_update(
+    item, *, acting_user, organization, holders, editable_members, visible_enterprises, clean, **_context
+):
+    member = item.instance
+    values = item.values
+    if not holders.visible_to(member.pk, acting_user):
+        item.error("citizen_id", str(OUT_OF_SCOPE_HOLDER))
+        note_scope_probe(acting_user, "citizen_id")
+        item.action = ERROR
+        return
+    if member.pk not in editable_members or not member.organization.path.startswith(organization.path):
+        item.error(
+            "citizen_id",
+            _(
+                "This person is already recorded as a member outside the organisation you import into; "
+                "the organisation keeping the record must change it."
+            ),
+        )
+        item.action = ERROR
+        return
+    for name in MEMBER_LIFECYCLE_FIELDS:
+        if name in item.given and values.get(name) is not None and name not in item.errors:
+            if not same_value(getattr(member, name), values[name]):
+                item.error(
+                    name,
+                    _(
+                        "An import does not change this: it was %(before)s. Transfers and recognition "
+                        "as an official member are recorded on the member's page."
+                    )
+                    % {"before": getattr(member, name) or "—"},
+                )
+    changes = {}
+    for name in MEMBER_EDITABLE_FIELDS:
+        if name not in item.given or name in item.errors:
+            continue
+        after = values.get(name)
+        if name in (
+            "citizen_id",
+            "party_card_number",
+            "full_name",
+            "admission_decision_number",
+            "admission_decided_by",
+        ):
+            after = after or ""
+        elif name == "position":
+            after = after or "worker"
+        elif name == "is_business_owner":
+            after = bool(after)
+        elif name in MEMBER_PROFILE_FIELDS and name != "youth_union_member_at_admission":
+            after = after or ""
+        before = getattr(member, name)
+        if not same_value(before, after):
+            changes[name] = (before, after)
+    item.changes = changes
+    if not changes:
+        item.action = UNCHANGED
+        return
+    for name, (_before, after) in changes.items():
+        setattr(member, name, after)
+    errors = Errors()
+    check_person(
+        errors,
+        citizen_id=member.citizen_id,
+        party_card_number=member.party_card_number,
+        date_of_birth=member.date_of_birth,
+        member=member,
+        holders=holders,
+        acting_user=acting_user,
+    )
+    if "enterprise" in changes:
+        check_enterprise(errors, acting_user, member.enterprise, visible_ids=visible_enterprises)
+    check_member_facts(errors, member, changed=changes)
+    exclude = [*MEMBER_FK_FIELDS, "citizen_id", *(f for f in ("date_of_birth",) if f in errors)]
+    clean(member, errors, exclude=exclude)
+    item.merge(errors)
+    item.action = UPDATE
+
+
+def write_members(acting_user, items, *, reason, history_date=None, periods=None):
+    """Write the planned admissions (members and their first periods) and updates, with history.
+
+    ``periods``: the admissions' first periods when they are in the table already (COPYed while
+    planning, see :func:`_plan_copying_periods`; their history is not): the members take the ids
+    the periods name, in order, and ``history_date`` must be the date the periods were written with.
+    """
+    if has_errors(items):
+        raise PermissionDenied(_("The rows with errors must be corrected before anything is written."))
+    history = {"user": acting_user, "reason": reason, "date": history_date or timezone.now()}
+    new_members = [item.instance for item in items if item.action == CREATE]
+    if new_members:
+        if periods is None:
+            insert_with_history(Member, new_members, **history)
+            periods = [
+                NewRow(member_id=member.pk, organization_id=member.organization_id, started_on=member.admitted_on)
+                for member in new_members
+            ]
+            insert_with_history(MembershipPeriod, periods, **history)
+        else:
+            insert_with_history(Member, new_members, ids=[period.member_id for period in periods], **history)
+            copy_with_history(
+                connection_for(MembershipPeriod),
+                MembershipPeriod,
+                MembershipPeriod._meta.concrete_fields,
+                periods,
+                history_type="+",
+                table=False,
+                **history,
+            )
+        publish(branch_events.MembersAdmitted(tuple(map(branch_events.Admission.of, new_members))))
+        publish(
+            branch_events.MembershipPeriodsOpened(
+                tuple(branch_events.Period(p.member_id, p.organization_id, p.started_on) for p in periods)
+            )
+        )
+    updates = [item for item in items if item.action == UPDATE]
+    if updates:
+        fields = {name for item in updates for name in item.changes}
+        update_with_history(Member, [item.instance for item in updates], fields, **history)
+        publish(branch_events.MembersChanged(tuple(item.instance.pk for item in updates), attnames(Member, fields)))
+    return items
+
+
+@transaction.atomic
+def import_members(acting_user, *, organization, items, reason, dry_run=False):
+    """Plan the items and, unless ``dry_run`` or any item has an error, write them: all or nothing.
+
+    PostgreSQL: the admissions' first periods are COPYed while the items are planned (see
+    :func:`_plan_copying_periods`), and rolled back when an item has an error.
+    """
+    if dry_run or not postgres(connection_for(MembershipPeriod)):
+        plan_members(acting_user, organization=organization, items=items, lock=not dry_run)
+        if not dry_run and not has_errors(items):
+            write_members(acting_user, items, reason=reason)
+        return items
+    date = timezone.now()
+    with same_day():
+        plan = _member_planner(acting_user, organization=organization, items=items, lock=True)
+        periods = _plan_copying_periods(items, plan, date=date)
+    finish(items)
+    if not has_errors(items):
+        write_members(acting_user, items, reason=reason, history_date=date, periods=periods)
+    return items
+
+
+class _Refused(Exception):
+    """An item has an error: the COPY begun while planning is abandoned."""
+
+
+def _plan_copying_periods(items, plan, *, date):
+    """Plan each item with ``plan`` (see :func:`_member_planner`) while PostgreSQL inserts the
+    first membership period of each admission planned so far, with ids reserved beforehand.
+
+    The periods' exclusion index (``period_no_overlap``) makes that COPY the longest statement of
+    an import: begun here, it runs on the server while Python checks the following rows. In a
+    savepoint: at the first item with an error no more rows are sent, and after the last item
+    the COPY is abandoned, so nothing stays. Returns the periods written (``NewRow``s; their
+    member ids are reserved for the admissions, in order), or None when nothing was written.
+    Every item is planned either way.
+    """
+    admissions = sum(1 for item in items if item.instance is None)
+    connection = connection_for(MembershipPeriod)
+    fields = MembershipPeriod._meta.concrete_fields
+    if not admissions or any(item.errors for item in items) or history_fields_of(MembershipPeriod, fields) is None:
+        for item in items:
+            plan(item)
+        return None
+    member_ids = iter(reserve_ids(connection, Member, admissions))
+    period_ids = iter(reserve_ids(connection, MembershipPeriod, admissions))
+    values_of = attrgetter(*(field.attname for field in fields))
+    periods = []
+    refused = False
+    try:
+        with (
+            transaction.atomic(using=connection.alias),
+            copy_writer(connection, MembershipPeriod._meta.db_table, fields) as write,
+        ):
+            for item in items:
+                plan(item)
+                if refused or item.errors:
+                    refused = True
+                    continue
+                if item.action == CREATE:
+                    member = item.instance
+                    period = NewRow(
+                        id=next(period_ids),
+                        created=date,
+                        updated=date,
+                        member_id=next(member_ids),
+                        organization_id=member.organization_id,
+                        started_on=member.admitted_on,
+                    )
+                    periods.append(period)
+                    write(values_of(period))
+            if refused:
+                raise _Refused
+    except _Refused:
+        return None
+    return periods
