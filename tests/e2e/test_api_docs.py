@@ -3,11 +3,13 @@
 import pytest
 
 from tests.api_conftest import API
+from tests.e2e.conftest import sign_in
 
 
 @pytest.mark.e2e
-def test_swagger_ui_renders_every_endpoint_without_csp_errors(live_server, db, new_page):
+def test_swagger_ui_renders_every_endpoint_without_csp_errors(live_server, tree, department, new_page):
     page = new_page(locale="en-US")
+    sign_in(page, live_server, "department")  # the docs are for signed-in users
     response = page.goto(f"{live_server.url}{API}docs/")
     assert response.status == 200
     assert "script-src 'self'" in response.headers.get("content-security-policy", "")

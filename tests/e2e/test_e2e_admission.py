@@ -17,7 +17,11 @@ def test_secretary_admits_prospect_and_department_sees_it_counted(
     live_server, new_page, screenshot, tree, secretary_a, department
 ):
     prospect = ProspectFactory(
-        organization=tree.branch_a, enterprise=tree.enterprise_a, full_name="Lý Thị Kết Nạp", is_business_owner=False
+        organization=tree.branch_a,
+        enterprise=tree.enterprise_a,
+        full_name="Lý Thị Kết Nạp",
+        is_business_owner=False,
+        ready=True,  # dossier complete: the rules allow the admission
     )
     year = today().year
 
