@@ -27,6 +27,7 @@ from django.utils.translation import ngettext
 from branches import services
 from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, OrganizationKind, PeriodEndReason, RoleKey
 from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect, RoleAssignment
+from branches.structure import affected_by
 from core.admin import (
     ActiveFilter,
     AdministratorOnlyMixin,
@@ -46,6 +47,7 @@ from core.services import deliberate_row_writes
 admin.site.site_header = _("Party building in non-state enterprises: administration")
 admin.site.site_title = _("Party building administration")
 admin.site.index_title = _("Localities, organisations, records, users and roles")
+
 
 def grassroots_organizations():
     return Organization.objects.filter(kind__in=GRASSROOTS_KINDS).select_related(None)
@@ -112,14 +114,18 @@ class OrganizationChangeForm(VersionedServiceForm):
 
 
 class DecisionForm(forms.Form):
-    """The effective date (default today) and the decision of a restructuring; the service's
+    """The effective date (today unless changed; never left empty) and the decision of a restructuring; the service's
     refusals go on the fields they name (``field_for_error`` maps the service's names to the form's)."""
 
     service_fields = {}
 
-    on = date_field(_("takes effect on"), required=False)
+    on = date_field(_("takes effect on"))
     decision_number = forms.CharField(label=_("decision number"), max_length=60, required=False)
     decision_date = date_field(_("decision date"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["on"].initial = services.today()
 
     def field_for_error(self, key):
         return self.service_fields.get(key, key)
@@ -127,7 +133,7 @@ class DecisionForm(forms.Form):
     def decision(self):
         data = self.cleaned_data
         return {
-            "on": data["on"] or services.today(),
+            "on": data["on"],
             "decision_number": data["decision_number"],
             "decision_date": data["decision_date"],
         }
@@ -278,8 +284,9 @@ class OrganizationAdmin(PartyModelAdmin):
                 services.rename_organization(user, org, name=form.cleaned_data["name"], **form.decision())
                 for org in orgs
             ],
-            done_message=lambda n: ngettext("%(n)d organisation renamed.", "%(n)d organisations renamed.", n)
-            % {"n": n},
+            done_message=lambda n: (
+                ngettext("%(n)d organisation renamed.", "%(n)d organisations renamed.", n) % {"n": n}
+            ),
             exactly_one=True,
         )
 
@@ -294,8 +301,7 @@ class OrganizationAdmin(PartyModelAdmin):
             apply=lambda user, orgs, form: services.merge_organizations(
                 user, list(orgs), form.cleaned_data["into"], **form.decision()
             ),
-            done_message=lambda n: ngettext("%(n)d organisation merged.", "%(n)d organisations merged.", n)
-            % {"n": n},
+            done_message=lambda n: ngettext("%(n)d organisation merged.", "%(n)d organisations merged.", n) % {"n": n},
         )
 
     @admin.action(description=_("Dissolve"), permissions=["change"])
@@ -349,6 +355,7 @@ def run_restructuring(modeladmin, request, queryset, *, form_class, title, apply
         "title": title,
         "form": form,
         "queryset": organizations,
+        "affected": affected_by(organizations),
         "opts": modeladmin.model._meta,
         "action": request.POST.get("action", ""),
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
@@ -740,4 +747,3 @@ class PartyUserAdmin(AdministratorOnlyMixin, UserAdmin):
     @admin.display(description=_("roles"))
     def roles(self, obj):
         return ", ".join(str(assignment) for assignment in obj.role_assignments.all())
-

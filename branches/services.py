@@ -39,7 +39,7 @@ from branches.models import (
 )
 from core.dates import add_months, add_years, age_on, fixed_today, same_day, today  # noqa: F401 (the services' clock)
 from core.events import changed_fields, publish, values_of
-from core.models import SINGLE_LINE_FORBIDDEN
+from core.models import SINGLE_LINE_FORBIDDEN, TREE_STEPLEN
 from core.scoping import forget_scope, scope_for
 from core.services import (
     Errors,
@@ -50,7 +50,7 @@ from core.services import (
     save_with_history,
 )
 from core.text import display_date
-from core.validators import validate_citizen_id
+from core.validators import validate_citizen_id, validate_organization_code
 from core.workdays import add_working_days
 from security.access import note_scope_probe
 
@@ -157,6 +157,32 @@ def _check_parent(errors, kind, parent, on=None):
         )
 
 
+def check_same_province(errors, locality, enterprise):
+    """An organisation sits in an enterprise of its own province. Its locality decides: only an
+    organisation whose locality lies outside every province (a committee of national scope) may
+    sit in an enterprise of any province."""
+    if locality is None or enterprise is None or enterprise.locality_id is None:
+        return
+    province = locality.path[:TREE_STEPLEN]
+    roots = {
+        root.path: root
+        for root in type(locality).objects.filter(path__in={province, enterprise.locality.path[:TREE_STEPLEN]})
+    }
+    own = roots.get(province)
+    if own is None or own.kind != "province":
+        return
+    if enterprise.locality.path[:TREE_STEPLEN] != province:
+        errors.add(
+            "enterprise",
+            _("%(enterprise)s is in %(other)s, not in %(province)s where this organisation is.")
+            % {
+                "enterprise": enterprise,
+                "other": roots.get(enterprise.locality.path[:TREE_STEPLEN], enterprise.locality),
+                "province": own,
+            },
+        )
+
+
 @transaction.atomic
 def establish_organization(
     acting_user,
@@ -181,6 +207,11 @@ def establish_organization(
         errors.add("kind", _("Choose a valid kind of organisation."))
     else:
         _check_parent(errors, kind, parent, established_on)
+    if code:
+        try:
+            validate_organization_code(code)
+        except ValidationError as error:
+            errors.add("code", error.messages[0])
     if code and Organization.objects.filter(code=code).exists():
         errors.add(
             "code",
@@ -189,6 +220,7 @@ def establish_organization(
     _check_decision(errors, (decision_number or "").strip(), decision_date, established_on)
     if kind == OrganizationKind.COMMITTEE and enterprise is not None:
         errors.add("enterprise", _("A committee above grassroots level does not sit in an enterprise."))
+    check_same_province(errors, locality, enterprise)
     if established_on is not None:
         if established_on > today():
             errors.add("established_on", _("The date of establishment cannot be in the future."))
@@ -354,6 +386,8 @@ def update_organization(acting_user, organization, *, expected_version=None, **c
         setattr(organization, field, value)
     if organization.kind == OrganizationKind.COMMITTEE and organization.enterprise_id:
         errors.add("enterprise", _("A committee above grassroots level does not sit in an enterprise."))
+    if "locality" in changes or "enterprise" in changes:
+        check_same_province(errors, organization.locality, organization.enterprise)
     if organization.dissolved_on and organization.established_on > organization.dissolved_on:
         errors.add("established_on", _("The organisation cannot be established after it was dissolved."))
     full_clean_into(organization, errors, exclude=["path", "depth", "numchild"])

@@ -7,7 +7,7 @@ current parent and name from its establishment to its dissolution.
 
 from dataclasses import dataclass
 
-from branches.models import OrganizationVersion
+from branches.models import MembershipPeriod, Organization, OrganizationVersion
 from core.models import TREE_STEPLEN
 
 
@@ -78,3 +78,26 @@ def timeline(organization):
             end_change="dissolved" if organization.dissolved_on else "",
         )
     ]
+
+
+@dataclass
+class Affected:
+    organization: object
+    organizations_below: int
+    members: int
+
+
+def affected_by(organizations):
+    """What a restructuring of ``organizations`` reaches: for each, the organisations in force below
+    it and the members whose membership is open in its subtree (two queries per organisation: an
+    administrator selects a handful)."""
+    affected = []
+    for organization in organizations:
+        below = Organization.objects.filter(path__startswith=organization.path, dissolved_on__isnull=True).exclude(
+            pk=organization.pk
+        )
+        members = MembershipPeriod.objects.filter(
+            organization__path__startswith=organization.path, ended_on__isnull=True
+        )
+        affected.append(Affected(organization, below.count(), members.count()))
+    return affected

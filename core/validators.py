@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.vn import mst
@@ -43,3 +44,14 @@ def tax_code_for(serial, province="01"):
         if len(check) == 1 and body[2:9] != "0000000":
             return body + check
         serial += 1
+
+
+ORGANIZATION_CODE = RegexValidator(
+    r"^[A-Z0-9]+(?:-[A-Z0-9]+)*\Z",
+    _("A code is written in upper-case letters without marks, digits and single hyphens, such as HN-CG-HONGHA."),
+    code="invalid_organization_code",
+)
+
+
+def validate_organization_code(value):
+    ORGANIZATION_CODE(value)

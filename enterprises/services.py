@@ -14,6 +14,7 @@ from core.services import Errors, check_version, full_clean_into, lock_for_updat
 from core.text import display_date
 from core.validators import normalize_tax_code
 from enterprises import events
+from enterprises.choices import LocalityKind
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 
 ENTERPRISE_FIELDS = (
@@ -283,6 +284,40 @@ def _require_administrator(acting_user):
         raise PermissionDenied(_("Only administrators manage localities."))
 
 
+#: The level of each kind of locality: a locality sits only under one of a higher level (a lower number).
+LOCALITY_LEVEL = {
+    LocalityKind.PROVINCE: 1,
+    LocalityKind.DISTRICT: 2,
+    LocalityKind.COMMUNE: 3,
+    LocalityKind.WARD: 3,
+    LocalityKind.SPECIAL_ZONE: 3,
+}
+
+
+def check_locality_level(errors, kind, parent, children_kinds=()):
+    """A province is a root; a district sits under a province; a commune, ward or special zone under a
+    province or a district (the district level was abolished on 1 July 2025). Never above."""
+    level = LOCALITY_LEVEL.get(kind)
+    if level is None:
+        return
+    if parent is None:
+        if level != 1:
+            errors.add("parent", _("A %(kind)s sits under a province.") % {"kind": LocalityKind(kind).label})
+    elif LOCALITY_LEVEL.get(parent.kind, 0) >= level:
+        errors.add(
+            "parent",
+            _("A %(kind)s cannot sit under a %(parent_kind)s.")
+            % {"kind": LocalityKind(kind).label, "parent_kind": LocalityKind(parent.kind).label},
+        )
+    for child_kind in set(children_kinds):
+        if LOCALITY_LEVEL.get(child_kind, 99) <= level:
+            errors.add(
+                "kind",
+                _("A %(kind)s cannot be above a %(child_kind)s.")
+                % {"kind": LocalityKind(kind).label, "child_kind": LocalityKind(child_kind).label},
+            )
+
+
 @transaction.atomic
 def create_locality(acting_user, *, code, name, kind, parent=None):
     _require_administrator(acting_user)
@@ -290,6 +325,7 @@ def create_locality(acting_user, *, code, name, kind, parent=None):
     if Locality.objects.filter(code=code).exists():
         errors.add("code", _("A locality with the code %(code)s already exists.") % {"code": code})
     locality = Locality(code=(code or "").strip(), name=(name or "").strip(), kind=kind)
+    check_locality_level(errors, kind, parent)
     full_clean_into(locality, errors, exclude=["path", "depth", "numchild"] + (["code"] if "code" in errors else []))
     errors.raise_if_any()
     locality._history_user = acting_user
@@ -310,6 +346,13 @@ def update_locality(acting_user, locality, **changes):
         setattr(locality, field, value)
     if Locality.objects.filter(code=locality.code).exclude(pk=locality.pk).exists():
         errors.add("code", _("A locality with the code %(code)s already exists.") % {"code": locality.code})
+    if "kind" in changes:
+        check_locality_level(
+            errors,
+            locality.kind,
+            Locality.objects.get_parent(locality),
+            Locality.objects.get_children(locality).values_list("kind", flat=True),
+        )
     full_clean_into(locality, errors, exclude=["path", "depth", "numchild"])
     errors.raise_if_any()
     return save_with_history(locality, acting_user)
@@ -319,10 +362,12 @@ def update_locality(acting_user, locality, **changes):
 def move_locality(acting_user, locality, new_parent):
     _require_administrator(acting_user)
     locality = lock_for_update(locality)
+    errors = Errors()
     if new_parent.path.startswith(locality.path):
-        errors = Errors()
         errors.add("parent", _("A locality cannot move under itself."))
-        errors.raise_if_any()
+    else:
+        check_locality_level(errors, locality.kind, new_parent)
+    errors.raise_if_any()
     Locality.objects.move(locality, Locality.objects.get(pk=new_parent.pk), "last-child")
     locality.refresh_from_db()
     return save_with_history(locality, acting_user)

@@ -10,6 +10,37 @@ from reports.models import Target
 
 MAX_TARGET = 10_000_000
 
+#: ``(part metrics, whole metric)``: the targets of the parts together may not exceed the whole's.
+#: Business owners are among the members admitted; trade unions and youth unions are mass organisations.
+PARTS_OF_A_WHOLE = (
+    ((Metric.OWNERS_ADMITTED,), Metric.MEMBERS_ADMITTED),
+    ((Metric.TRADE_UNIONS_ESTABLISHED, Metric.YOUTH_UNIONS_ESTABLISHED), Metric.MASS_ORGS_ESTABLISHED),
+    (
+        (Metric.TRADE_UNION_MEMBERS_ADMITTED, Metric.YOUTH_UNION_MEMBERS_ADMITTED),
+        Metric.MASS_ORG_MEMBERS_ADMITTED,
+    ),
+)
+
+
+def check_parts_of_wholes(errors, committee, targets):
+    """Refuse targets whose parts exceed their whole (``targets``: ``{metric: value}`` after the change)."""
+    for parts, whole in PARTS_OF_A_WHOLE:
+        given = [part for part in parts if targets.get(part) is not None]
+        if not given or targets.get(whole) is None:
+            continue
+        total = sum(targets[part] for part in given)
+        if total > targets[whole]:
+            errors.add(
+                f"{committee.code}:{given[0]}",
+                _("%(parts)s (%(total)s) cannot exceed %(whole)s (%(value)s).")
+                % {
+                    "parts": " + ".join(str(Metric(part).label) for part in given),
+                    "total": total,
+                    "whole": Metric(whole).label,
+                    "value": targets[whole],
+                },
+            )
+
 
 @transaction.atomic
 def set_targets(acting_user, *, year, values):
@@ -38,6 +69,16 @@ def set_targets(acting_user, *, year, values):
         (t.committee_id, t.metric): t
         for t in Target.objects.filter(year=year, committee__in=[c for c, _m in values]).select_for_update()
     }
+    after = {}
+    for (committee_id, metric), target in existing.items():
+        after.setdefault(committee_id, {})[metric] = target.value
+    committees = {}
+    for (committee, metric), value in values.items():
+        committees[committee.pk] = committee
+        after.setdefault(committee.pk, {})[metric] = value
+    for committee_id, committee in committees.items():
+        check_parts_of_wholes(errors, committee, after[committee_id])
+    errors.raise_if_any()
     changed = []
     for (committee, metric), value in values.items():
         target = existing.get((committee.pk, metric))

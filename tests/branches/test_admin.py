@@ -338,11 +338,15 @@ def test_action_dissolve_organisation_sends_members_to_the_destination(tree, adm
 
 def test_action_move_organisation_and_its_refusal(tree, admin_web):
     other_committee = OrganizationFactory(code="OTHER", parent=tree.city)
-    run_action(admin_web, Organization, "move_organizations", [tree.branch_a], new_parent=other_committee.pk)
+    run_action(
+        admin_web, Organization, "move_organizations", [tree.branch_a], new_parent=other_committee.pk, on="2025-02-01"
+    )
     tree.branch_a.refresh_from_db()
     assert Organization.objects.get_parent(tree.branch_a) == other_committee
 
-    response = run_action(admin_web, Organization, "move_organizations", [tree.city], new_parent=tree.committee.pk)
+    response = run_action(
+        admin_web, Organization, "move_organizations", [tree.city], new_parent=tree.committee.pk, on="2025-02-01"
+    )
     assert "own subtree" in response.content.decode()
     tree.city.refresh_from_db()
     assert tree.city.is_root()
@@ -618,7 +622,13 @@ def test_action_refusals_are_shown_at_the_field_and_change_nothing(tree, admin_w
         branch.refresh_from_db()
         assert branch.parent == tree.committee
     response = run_action(
-        admin_web, Organization, "rename_organization", [tree.branch_a], name="Chi bộ mới", decision_date="2999-01-01"
+        admin_web,
+        Organization,
+        "rename_organization",
+        [tree.branch_a],
+        name="Chi bộ mới",
+        on="2025-03-01",
+        decision_date="2999-01-01",
     )
     assert "decision_date" in response.context["form"].errors
     with translation.override("vi"):
@@ -684,3 +694,27 @@ def test_restructuring_actions_are_for_administrators_only(tree, client, departm
     assert response.status_code in (302, 403)
     tree.branch_a.refresh_from_db()
     assert tree.branch_a.dissolved_on is None
+
+
+def test_the_dissolve_form_says_what_it_reaches_and_keeps_its_errors(tree, admin_web):
+    MemberFactory.create_batch(3, organization=tree.branch_a)
+    with translation.override("en"):
+        response = admin_web.post(
+            url(Organization, "changelist"),
+            {"action": "dissolve_organizations", helpers.ACTION_CHECKBOX_NAME: [tree.committee.pk]},
+        )
+        page = response.content.decode()
+        assert "Members whose membership is open there" in page
+        affected = {row.organization: row for row in response.context["affected"]}[tree.committee]
+        assert (affected.organizations_below, affected.members) == (2, 3)
+        # An empty date is refused on the form, which stays (not the list).
+        response = run_action(admin_web, Organization, "dissolve_organizations", [tree.branch_a], on="")
+        assert response.status_code == 200
+        assert "party_action_form" in [t.name.rsplit("/", 1)[-1].removesuffix(".html") for t in response.templates]
+        assert "This field is required." in response.content.decode()
+        # A refused dissolution (organisations below still in force) keeps the form with the message.
+        response = run_action(admin_web, Organization, "dissolve_organizations", [tree.committee], on="2024-06-01")
+        assert "affected" in response.context
+        assert "Dissolve or move its organisations first" in response.content.decode()
+    tree.committee.refresh_from_db()
+    assert tree.committee.dissolved_on is None
