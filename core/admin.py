@@ -27,6 +27,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from core.forms import apply_service_errors
 from core.models import CalendarDay, forget_calendar_days
 from core.scoping import scope_for
+from core.services import deliberate_row_writes
 from core.text import search_key
 
 # The admin site's own gate ------------------------------------------------------------------
@@ -232,25 +233,35 @@ def date_field(label, required=True):
 def run_action(modeladmin, request, queryset, *, form_class, title, apply_one, done_message):
     """An admin action that asks for a few values, then calls a service per selected row.
 
-    Each row is its own transaction: a refused row is reported with the service's message and
-    the others still go through.
+    All rows or none: when the service refuses any row, nothing is written and the form comes
+    back with each refusal (on the field it names when one row was selected, else on top, named
+    after its row).
     """
     form = form_class(request.POST if "apply" in request.POST else None)
     if "apply" in request.POST and form.is_valid():
-        done = 0
-        for obj in queryset:
-            try:
-                with transaction.atomic():
-                    apply_one(request.user, obj, form.cleaned_data)
-            except ValidationError as exc:
-                modeladmin.message_user(request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR)
-            except PermissionDenied as exc:
-                modeladmin.message_user(request, f"{obj}: {exc}", messages.ERROR)
+        objects = list(queryset)
+        refusals = []
+        # One service call per selected row, each re-reading it under lock: deliberate (see
+        # core.services.deliberate_row_writes), not an N+1 of a page.
+        with transaction.atomic(), deliberate_row_writes():
+            for obj in objects:
+                try:
+                    with transaction.atomic():
+                        apply_one(request.user, obj, form.cleaned_data)
+                except ValidationError as exc:
+                    refusals.append((obj, exc))
+                except PermissionDenied as exc:
+                    refusals.append((obj, ValidationError(str(exc) or _("You may not make this change."))))
+            if refusals:
+                transaction.set_rollback(True)
+        if not refusals:
+            modeladmin.message_user(request, done_message(len(objects)), messages.SUCCESS)
+            return None
+        for obj, exc in refusals:
+            if len(objects) == 1:
+                apply_service_errors(form, exc)
             else:
-                done += 1
-        if done:
-            modeladmin.message_user(request, done_message(done), messages.SUCCESS)
-        return None
+                form.add_error(None, f"{obj}: {' '.join(exc.messages)}")
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": title,

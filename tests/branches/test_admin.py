@@ -718,3 +718,19 @@ def test_the_dissolve_form_says_what_it_reaches_and_keeps_its_errors(tree, admin
         assert "Dissolve or move its organisations first" in response.content.decode()
     tree.committee.refresh_from_db()
     assert tree.committee.dissolved_on is None
+
+
+def test_a_member_action_is_all_or_nothing_and_keeps_its_form(tree, admin_web):
+    due = MemberFactory(organization=tree.branch_a, admitted_on=datetime.date(2023, 1, 5))
+    early = MemberFactory(organization=tree.branch_a, admitted_on=datetime.date(2023, 9, 5))
+    with translation.override("en"):
+        response = run_action(admin_web, Member, "recognize_official", [due, early], official_on="2024-01-05")
+    assert response.status_code == 200
+    assert "form" in response.context and response.context["form"].non_field_errors()
+    assert str(early) in " ".join(response.context["form"].non_field_errors())
+    due.refresh_from_db()
+    early.refresh_from_db()
+    assert (due.official_on, early.official_on) == (None, None)
+    with translation.override("en"):
+        response = run_action(admin_web, Member, "recognize_official", [early], official_on="2024-01-05")
+    assert "official_on" in response.context["form"].errors
