@@ -447,6 +447,9 @@ def main():
             lambda: http_get(client, members_url + "?status=active&is_business_owner=true"),
         )
         bench.measure("member_list_deep_page", lambda: http_get(client, members_url + "?page=2000"))
+        # Typed without marks or case, as most people type: a common name and a rare one.
+        bench.measure("member_search_first_page", lambda: http_get(client, members_url + "?q=nguyen+van"))
+        bench.measure("member_search_rare_first_page", lambda: http_get(client, members_url + "?q=do+thi+hang"))
         province_client = logged_in(department["province"])
         bench.measure("member_list_province_first_page", lambda: http_get(province_client, members_url))
     except NoReverseMatch:
