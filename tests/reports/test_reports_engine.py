@@ -138,11 +138,12 @@ def test_mass_organisations_and_returns_count_for_the_managing_committee(city):
 
 
 def test_moving_an_organisation_moves_its_history(city, admin_user):
+    """Rule 2, dated: a report whose end date is after the move counts the moved history under the new parent."""
     admit(city.b1, D(2024, 3, 1))
     before = engine.fulfilment(city.root, YEAR)
     assert child(before, "D1").row(Metric.MEMBERS_ADMITTED).actual == 1
 
-    branch_services.move_organization(admin_user, city.b1, city.d2)
+    branch_services.move_organization(admin_user, city.b1, city.d2, on=D(2024, 6, 1))
 
     after = engine.fulfilment(city.root, YEAR)
     assert child(after, "D1").row(Metric.MEMBERS_ADMITTED).actual == 0
