@@ -111,6 +111,13 @@ class Part(_RowsMixin):
     rows: list
     ended_on: datetime.date | None = None
 
+    @property
+    def ended_label(self):
+        """ "ended dd/mm/yyyy" in the active language, or "" while it stands."""
+        if self.ended_on is None:
+            return ""
+        return _("ended %(date)s") % {"date": display_date(self.ended_on)}
+
 
 @dataclass
 class FulfilmentReport(_RowsMixin):
