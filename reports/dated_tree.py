@@ -30,7 +30,7 @@ class DatedTree:
     the path of that parent (``""`` for a root); ``names`` its name on ``on`` when it differs;
     ``ids`` the organisation id of each of those paths. An organisation that did not exist on
     ``on`` stands where its nearest state puts it: its last one when it ended before, its first
-    when it began after.
+    when it began after; one merged by then counts as part of its successor (``merged``).
     """
 
     def __init__(self, on=None):
@@ -38,21 +38,36 @@ class DatedTree:
         self.moved = {}
         self.names = {}
         self.ids = {}
+        self.merged = set()  # paths of organisations merged into another by ``on``
         if on is None:
             return
-        restructured = OrganizationVersion.objects.filter(valid_from__gt=on).values("organization_id")
+        restructured = OrganizationVersion.objects.filter(
+            Q(valid_from__gt=on) | Q(successor__isnull=False, valid_to__lte=on)
+        ).values("organization_id")
         states = (
             OrganizationVersion.objects.filter(organization_id__in=restructured)
             .order_by("organization_id", "valid_from")
             .values_list(
-                "organization_id", "organization__path", "organization__name", "parent__path", "name", "valid_from"
+                "organization_id",
+                "organization__path",
+                "organization__name",
+                "parent__path",
+                "name",
+                "valid_from",
+                "valid_to",
+                "successor__path",
             )
         )
         chosen = {}
-        for organization_id, path, today_name, parent_path, name, valid_from in states:
+        for organization_id, path, today_name, parent_path, name, valid_from, valid_to, successor in states:
             # states come oldest first: keep the latest begun by ``on``, else the first one
             if organization_id not in chosen or valid_from <= on:
-                chosen[organization_id] = (path, today_name, parent_path or _ROOT, name)
+                merged = successor is not None and valid_to is not None and valid_to <= on
+                chosen[organization_id] = (path, today_name, successor if merged else parent_path or _ROOT, name)
+                if merged:
+                    self.merged.add(path)
+                else:
+                    self.merged.discard(path)
         for organization_id, (path, today_name, parent_path, name) in chosen.items():
             self.ids[path] = organization_id
             if parent_path != _today_parent(path):
@@ -79,12 +94,14 @@ class DatedTree:
 
     def row_of(self, path, top):
         """The path of the organisation directly below ``top`` on the date that ``path`` counts
-        for, ``top`` itself for its own, or None when ``path`` was not in ``top``'s subtree."""
+        for, ``top`` itself for its own, or None when ``path`` was not in ``top``'s subtree. An
+        organisation merged by the date counts as its successor."""
         below = None
         for ancestor in self.ancestors(path):
             if ancestor == top:
                 return below or top
-            below = ancestor
+            if ancestor not in self.merged:
+                below = ancestor
         return None
 
     def anchors(self, top):

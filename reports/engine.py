@@ -526,8 +526,10 @@ def children_on(organization, tree):
     children = _children(organization)
     if not tree.moved:
         return children
-    children = [child for child in children if tree.parent(child.path) == organization.path]
-    arrived = [path for path, parent in tree.moved.items() if parent == organization.path]
+    children = [
+        child for child in children if tree.parent(child.path) == organization.path and child.path not in tree.merged
+    ]
+    arrived = [path for path, parent in tree.moved.items() if parent == organization.path and path not in tree.merged]
     if arrived:
         children += Organization.objects.filter(path__in=arrived).select_related("enterprise", "locality")
     for child in children:
@@ -565,14 +567,11 @@ def _build_fulfilment(organization, start, end, year, as_of=None, structure=Repo
 
 def restructuring_segments(start, end):
     """``[(first, last)]``: the parts of ``[start, end]`` in which the tree stayed the same (cut
-    on each day a dated state begins)."""
-    days = sorted(
-        set(
-            OrganizationVersion.objects.filter(valid_from__gt=start, valid_from__lte=end).values_list(
-                "valid_from", flat=True
-            )
-        )
-    )
+    on each day a dated state begins or ends)."""
+    changes = OrganizationVersion.objects.filter(
+        Q(valid_from__gt=start, valid_from__lte=end) | Q(valid_to__gt=start, valid_to__lte=end)
+    ).values_list("valid_from", "valid_to")
+    days = sorted({day for pair in changes for day in pair if day is not None and start < day <= end})
     firsts = [start, *days]
     lasts = [day - datetime.timedelta(days=1) for day in days] + [end]
     return list(zip(firsts, lasts, strict=True))

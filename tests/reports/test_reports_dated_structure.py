@@ -2,11 +2,15 @@
 default, the tree of each event's date on request, targets carried through merges and splits."""
 
 import datetime
+import io
+import json
 from fractions import Fraction
 from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.urls import reverse
 from django.utils import translation
 
 from branches import services as branch_services
@@ -15,6 +19,8 @@ from reports import engine, services, statistics
 from reports.metrics import Metric
 from reports.models import Target, TargetCarry
 from reports.serializers import fulfilment_to_dict
+from tests.api_conftest import *  # noqa: F403
+from tests.api_conftest import API
 from tests.factories import LocalityFactory, MemberFactory, OrganizationFactory, TargetFactory
 
 D = datetime.date
@@ -266,3 +272,54 @@ def test_merged_branches_members_are_not_counted_as_transfers(city, admin_user):
     assert (report.total.transferred_in, report.total.transferred_out) == (0, 0)
     district = next(row for row in report.children if row.organization.code == "D1")
     assert (district.transferred_in, district.transferred_out, district.at_start, district.at_end) == (0, 0, 1, 1)
+
+
+# The switch: command line, API, dashboard ---------------------------------------------------------
+
+
+@pytest.fixture
+def merged_branch(tree, administrator):
+    """BR-A (one admission in March 2025) merged into BR-B on 1 July 2025."""
+    admit(tree.branch_a, D(2025, 3, 1))
+    branch_services.merge_organizations(administrator, [tree.branch_a], tree.branch_b, on=REFORM)
+    return tree
+
+
+def test_the_command_prints_either_structure(merged_branch):
+    def run(*extra):
+        out = io.StringIO()
+        args = ("fulfilment", "--org", "DIST", "--year", "2025", "--as-of", "2025-11-30", "--language", "en")
+        call_command("report", *args, *extra, stdout=out)
+        return out.getvalue()
+
+    default = json.loads(run("--format", "json"))
+    assert (default["structure"], [c["organization"]["code"] for c in default["children"]]) == ("end", ["BR-B"])
+    historical = json.loads(run("--format", "json", "--structure", "historical"))
+    children = {c["organization"]["code"]: c["ended_on"] for c in historical["children"]}
+    assert children == {"BR-A": "2025-06-30", "BR-B": None}
+    assert "ended 30/06/2025" in run("--structure", "historical")
+
+
+def test_the_api_takes_the_structure_parameter(api, merged_branch):
+    url = f"{API}reports/fulfilment/"
+    params = {"organization": "DIST", "year": 2025, "as_of": "2025-11-30"}
+    default = api.department.get(url, params).json()
+    assert [child["organization"]["code"] for child in default["children"]] == ["BR-B"]
+    historical = api.department.get(url, {**params, "structure": "historical"}).json()
+    assert [(c["organization"]["code"], c["ended_on"]) for c in historical["children"]] == [
+        ("BR-A", "2025-06-30"),
+        ("BR-B", None),
+    ]
+    assert api.department.get(url, {**params, "structure": "sideways"}).status_code == 400
+
+
+def test_the_dashboard_switches_to_the_historical_structure(client, department, merged_branch):
+    client.force_login(department)
+    client.cookies["django_language"] = "en"
+    params = {"organization": "DIST", "year": 2025, "as_of": "30/11/2025"}
+    html = client.get(reverse("reports:dashboard"), params).content.decode()
+    assert "Chi bộ Công ty An Phát" not in html.split('id="fulfilment-table"')[1].split("</table>")[0]
+    response = client.get(reverse("reports:dashboard"), {**params, "structure": "historical"})
+    table = response.content.decode().split('id="fulfilment-table"')[1].split("</table>")[0]
+    assert "Chi bộ Công ty An Phát" in table and "ended 30/06/2025" in table
+    assert response.context["report"].structure == "historical"
