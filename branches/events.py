@@ -116,3 +116,25 @@ class OrganizationMoved(Event):
 class OrganizationDissolved(Event):
     organization_id: int
     on: datetime.date
+
+
+@dataclass(frozen=True)
+class OrganizationsMerged(Event):
+    """Organisations ended on ``on`` merged into ``into_id`` (their organisations and members
+    moved there): the reports carry their targets of that year to it."""
+
+    source_ids: tuple[int, ...]
+    into_id: int
+    on: datetime.date
+    acting_user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class OrganizationSplit(Event):
+    """An organisation ended on ``on`` split into successors: ``shares`` are ``(successor id,
+    share)`` pairs, the share of its targets of that year each carries (adding up to 1)."""
+
+    source_id: int
+    shares: tuple[tuple[int, object], ...]
+    on: datetime.date
+    acting_user_id: int | None = None

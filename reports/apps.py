@@ -7,6 +7,7 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Targets and reports")
 
     def ready(self):
-        from reports import checks, rollups  # noqa: F401 (checks registers itself)
+        from reports import checks, rollups, services  # noqa: F401 (checks registers itself)
 
         rollups.connect()  # the roll-ups and the data version follow the domain events
+        services.connect()  # targets are carried when committees merge or split

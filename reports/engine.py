@@ -20,20 +20,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connections, transaction
-from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, Subquery, Sum, TextChoices, Value
 from django.db.models.functions import Coalesce, ExtractMonth, Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.choices import GRASSROOTS_KINDS, OrganizationKind
-from branches.models import Member, MembershipPeriod, Organization
+from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion
 from core.dates import add_years
 from core.text import display_date
 from enterprises.choices import MassOrganizationKind, OperatingStatus
 from enterprises.models import Enterprise, MassOrganization, MembershipReturn
+from reports.dated_tree import DatedTree, subtree_q
 from reports.formatting import display, format_number, percent_of
 from reports.metrics import MASS_ORG_KIND_METRICS, Metric
-from reports.models import Target
+from reports.models import Target, TargetCarry
 from reports.rollups import read as rollups_read
 
 METRICS = tuple(Metric)
@@ -103,10 +104,19 @@ class _RowsMixin:
 
 @dataclass
 class Part(_RowsMixin):
-    """The figures of one organisation directly below the report's organisation."""
+    """The figures of one organisation directly below the report's organisation; ``ended_on``:
+    the last day it stood there when that was before the end of the period (historical structure)."""
 
     organization: Organization
     rows: list
+    ended_on: datetime.date | None = None
+
+    @property
+    def ended_label(self):
+        """ "ended dd/mm/yyyy" in the active language, or "" while it stands."""
+        if self.ended_on is None:
+            return ""
+        return _("ended %(date)s") % {"date": display_date(self.ended_on)}
 
 
 @dataclass
@@ -118,6 +128,7 @@ class FulfilmentReport(_RowsMixin):
     rows: list
     children: list
     as_of: datetime.date | None = None
+    structure: str = "end"
 
 
 @dataclass
@@ -194,9 +205,11 @@ def _child_key(organization, lookup="path"):
     return Substr(lookup, 1, (organization.depth + 1) * Organization.steplen)
 
 
-def _grouped(queryset, organization, lookup, **aggregates):
-    """``{child path: {name: value}}`` of ``aggregates`` over ``queryset`` grouped by the child."""
-    rows = queryset.order_by().annotate(_key=_child_key(organization, lookup)).values("_key").annotate(**aggregates)
+def _grouped(queryset, organization, lookup, by_path=False, **aggregates):
+    """``{child path: {name: value}}`` of ``aggregates`` over ``queryset`` grouped by the child
+    (``by_path``: by the organisation's own path)."""
+    key = F(lookup) if by_path else _child_key(organization, lookup)
+    rows = queryset.order_by().annotate(_key=key).values("_key").annotate(**aggregates)
     return {row.pop("_key"): {name: value or 0 for name, value in row.items()} for row in rows}
 
 
@@ -233,20 +246,23 @@ def _children(organization):
 # Actuals (rule 2 and 3) -------------------------------------------------------------------
 
 
-def _count_organizations_established(organization, start, end):
+def _count_organizations_established(organization, start, end, outside=(), by_path=False):
     queryset = Organization.objects.filter(
-        path__startswith=organization.path, kind__in=GRASSROOTS_KINDS, established_on__range=(start, end)
+        subtree_q("path", organization.path, outside), kind__in=GRASSROOTS_KINDS, established_on__range=(start, end)
     )
-    return _grouped(queryset, organization, "path", **{Metric.PARTY_ORGS_ESTABLISHED: Count("pk")})
+    return _grouped(queryset, organization, "path", by_path, **{Metric.PARTY_ORGS_ESTABLISHED: Count("pk")})
 
 
-def _count_admissions(organization, start, end):
+def _count_admissions(organization, start, end, outside=(), by_path=False):
     """Admissions count for the admitting organisation, wherever the member is now."""
-    queryset = Member.objects.filter(admitted_by__path__startswith=organization.path, admitted_on__range=(start, end))
+    queryset = Member.objects.filter(
+        subtree_q("admitted_by__path", organization.path, outside), admitted_on__range=(start, end)
+    )
     return _grouped(
         queryset,
         organization,
         "admitted_by__path",
+        by_path,
         **{
             # No COUNT(id): the covering index (admitted_on, admitted_by, owner) answers alone.
             Metric.MEMBERS_ADMITTED: Count("*"),
@@ -255,15 +271,17 @@ def _count_admissions(organization, start, end):
     )
 
 
-def _count_mass_organizations_established(organization, start, end):
+def _count_mass_organizations_established(organization, start, end, outside=(), by_path=False):
     """Mass organisations count for their enterprise's managing committee."""
+    lookup = "enterprise__managing_committee__path"
     queryset = MassOrganization.objects.filter(
-        enterprise__managing_committee__path__startswith=organization.path, established_on__range=(start, end)
+        subtree_q(lookup, organization.path, outside), established_on__range=(start, end)
     )
     return _grouped(
         queryset,
         organization,
-        "enterprise__managing_committee__path",
+        lookup,
+        by_path,
         **{
             Metric.MASS_ORGS_ESTABLISHED: Count("pk"),
             Metric.TRADE_UNIONS_ESTABLISHED: Count("pk", filter=Q(kind=MassOrganizationKind.TRADE_UNION)),
@@ -272,17 +290,16 @@ def _count_mass_organizations_established(organization, start, end):
     )
 
 
-def _count_mass_organization_admissions(organization, start, end):
+def _count_mass_organization_admissions(organization, start, end, outside=(), by_path=False):
     """Members admitted according to the returns dated in the period (founding returns included)."""
-    queryset = MembershipReturn.objects.filter(
-        mass_organization__enterprise__managing_committee__path__startswith=organization.path,
-        date__range=(start, end),
-    )
+    lookup = "mass_organization__enterprise__managing_committee__path"
+    queryset = MembershipReturn.objects.filter(subtree_q(lookup, organization.path, outside), date__range=(start, end))
     kind = "mass_organization__kind"
     return _grouped(
         queryset,
         organization,
-        "mass_organization__enterprise__managing_committee__path",
+        lookup,
+        by_path,
         **{
             Metric.MASS_ORG_MEMBERS_ADMITTED: Sum("members_admitted"),
             Metric.TRADE_UNION_MEMBERS_ADMITTED: Sum(
@@ -321,6 +338,50 @@ def raw_count_actuals(organization, start, end):
     return _merge(*(source(organization, start, end) for source in ACTUAL_SOURCES))
 
 
+def raw_count_by_organization(organization, start, end, outside=()):
+    """``{path: {metric: count}}`` of the events of ``[start, end]`` by the organisation they count
+    for, in ``organization``'s subtree and the ``outside`` subtrees. One query per source table."""
+    return _merge(*(source(organization, start, end, outside, by_path=True) for source in ACTUAL_SOURCES))
+
+
+def count_actuals_on(organization, start, end, tree):
+    """Like :func:`count_actuals`, keyed by the organisations directly below ``organization`` on
+    ``tree``'s date (:class:`~reports.dated_tree.DatedTree`).
+
+    Without restructurings after that date the tree is today's: :func:`count_actuals`. Otherwise
+    the subtree totals of today's tree (the roll-ups) are read for ``organization``, its children
+    and every restructured organisation that matters (one query, whatever their number), cut into
+    the blocks that kept their parents, and each block counted for the row it stood under.
+    """
+    anchors, outside = tree.anchors(organization.path) if tree.moved else (set(), [])
+    if not anchors:
+        return count_actuals(organization, start, end)
+    totals = rollups_read.subtree_totals(
+        organization,
+        {path: tree.ids[path] for path in anchors},
+        start,
+        end,
+        raw_count=lambda first, last: raw_count_by_organization(organization, first, last, outside),
+    )
+    steplen = Organization.steplen
+    exclusive = {path: dict(values) for path, values in totals.items()}
+    for path, values in totals.items():
+        # the nearest block above this one today: its total includes this one's
+        for cut in range(len(path) - steplen, 0, -steplen):
+            above = exclusive.get(path[:cut])
+            if above is not None:
+                for metric, n in values.items():
+                    above[metric] = above.get(metric, 0) - n
+                break
+    groups = defaultdict(lambda: defaultdict(int))
+    for path, values in exclusive.items():
+        row = tree.row_of(path, organization.path)
+        if row is not None:
+            for metric, n in values.items():
+                groups[row][metric] += n
+    return {path: dict(values) for path, values in groups.items() if any(values.values())}
+
+
 def admissions_by_month(organization, start, end):
     """Like :func:`raw_admissions_by_month`, whole months read from the roll-ups."""
     return rollups_read.admissions_by_month(organization, start, end, raw_count=raw_admissions_by_month)
@@ -342,30 +403,54 @@ def raw_admissions_by_month(organization, start, end):
 
 
 class EffectiveTargets:
-    """Effective targets in a subtree for one year, from one query of its Target rows.
+    """Effective targets in a subtree for one year on ``tree``'s date, from one query of its
+    Target rows and one of the targets carried by restructurings.
 
     A committee's target is its own row, else the sum of the targets of the committees directly
-    below it (recursively), else None. For the all-kinds mass-organisation metrics: the own row,
-    else the sum of the kinds' (trade and youth union) targets, else the rule above.
+    below it on that date (recursively), else None. For the all-kinds mass-organisation metrics:
+    the own row, else the sum of the kinds' (trade and youth union) targets, else the rule above.
+    Committees established after the date have no target yet; a target carried to a successor
+    (``TargetCarry``) counts at the successor from the day of the carry and no longer at the
+    committee that ended, so the committees above keep the same target.
     """
 
-    def __init__(self, organization, year):
-        self.rows = defaultdict(list)  # metric → [(path, value)] sorted by path
-        self.paths = {}  # metric → [path] (for bisect)
+    def __init__(self, organization, year, tree=None):
+        self.tree = tree if tree is not None else DatedTree()
+        self.rows = defaultdict(list)  # metric → [(key, value)] sorted by key
+        self.paths = {}  # metric → [key] (for bisect)
         if year is None:
             return
+        on = self.tree.on
+        _anchors, outside = self.tree.anchors(organization.path) if self.tree.moved else (set(), [])
         targets = (
-            Target.objects.filter(year=year, committee__path__startswith=organization.path)
+            Target.objects.filter(subtree_q("committee__path", organization.path, outside), year=year)
             .order_by("committee__path")
-            .values_list("committee__path", "metric", "value")
+            .values_list("committee__path", "committee__established_on", "metric", "value")
         )
-        for path, metric, value in targets:
-            self.rows[metric].append((path, value))
-        # A subtree's rows are contiguous in path order: bisect to them instead of scanning all
+        carries = TargetCarry.objects.filter(
+            subtree_q("successor__path", organization.path, outside)
+            | subtree_q("source__path", organization.path, outside),
+            year=year,
+        ).values_list("source__path", "successor__path", "metric", "on", "previous")
+        carried_away, before_carry = set(), {}
+        for source, successor, metric, carried_on, previous in sorted(carries, key=lambda carry: carry[3]):
+            if on is None or carried_on <= on:
+                carried_away.add((source, metric))
+            else:
+                before_carry.setdefault((successor, metric), previous)  # the earliest carry after the date
+        top = self.tree.key(organization.path)
+        for path, established_on, metric, value in targets:
+            if (on is not None and established_on > on) or (path, metric) in carried_away:
+                continue
+            value = before_carry.get((path, metric), value)
+            key = self.tree.key(path)
+            if value is not None and key.startswith(top):
+                self.rows[metric].append((key, value))
+        # A subtree's rows are contiguous in key order: bisect to them instead of scanning all
         # (the national root has thousands of committees below it).
         for metric, rows in self.rows.items():
             rows.sort()
-            self.paths[metric] = [row_path for row_path, _value in rows]
+            self.paths[metric] = [row_key for row_key, _value in rows]
 
     def _subtree_rows(self, path, metric):
         rows = self.rows.get(metric, ())
@@ -388,21 +473,28 @@ class EffectiveTargets:
         return total
 
     def own(self, path, metric):
-        """The own Target row of the committee at ``path``, or None."""
-        for row_path, value in self._subtree_rows(path, metric):
-            return value if row_path == path else None
+        """The own Target row of the committee at ``path`` (today's path), or None."""
+        return self._own(self.tree.key(path), metric)
+
+    def _own(self, key, metric):
+        for row_key, value in self._subtree_rows(key, metric):
+            return value if row_key == key else None
         return None
 
     def get(self, path, metric):
+        """The effective target of the committee at ``path`` (today's path), or None."""
+        return self._get(self.tree.key(path), metric)
+
+    def _get(self, key, metric):
         kinds = MASS_ORG_KIND_METRICS.get(metric)
         if kinds:
-            own = self.own(path, metric)
+            own = self._own(key, metric)
             if own is not None:
                 return own
-            values = [value for value in (self.get(path, kind) for kind in kinds) if value is not None]
+            values = [value for value in (self._get(key, kind) for kind in kinds) if value is not None]
             if values:
                 return sum(values)
-        return self._recursive(path, metric)
+        return self._recursive(key, metric)
 
 
 # Fulfilment -------------------------------------------------------------------------------
@@ -421,41 +513,126 @@ def _was_active_between(organization, start, end):
     )
 
 
-def _build_fulfilment(organization, start, end, year, as_of=None):
+class ReportStructure(TextChoices):
+    """Which tree a report's rows and totals follow (issue 13)."""
+
+    END_DATE = "end", _("organisations as they stood on the end date")
+    HISTORICAL = "historical", _("organisations as they stood on each event's date")
+
+
+def children_on(organization, tree):
+    """The organisations directly below ``organization`` on ``tree``'s date, in tree order, each
+    with its name of that date (today's children when nothing was restructured since)."""
     children = _children(organization)
-    groups = count_actuals(organization, start, end)
-    targets = EffectiveTargets(organization, year)
-    parts = []
+    if not tree.moved:
+        return children
+    children = [
+        child for child in children if tree.parent(child.path) == organization.path and child.path not in tree.merged
+    ]
+    arrived = [path for path, parent in tree.moved.items() if parent == organization.path and path not in tree.merged]
+    if arrived:
+        children += Organization.objects.filter(path__in=arrived).select_related("enterprise", "locality")
     for child in children:
+        child.name = tree.name(child)
+    return sorted(children, key=lambda child: tree.key(child.path))
+
+
+def _fulfilment_parts(organization, start, end, tree, groups, targets):
+    """The rows of the organisations directly below ``organization`` on ``tree``'s date: those
+    standing on ``end`` and those with figures (an organisation that ended in the period)."""
+    parts = []
+    for child in children_on(organization, tree):
         rows = _fulfilment_rows(groups.get(child.path, {}), targets, child.path)
-        if _was_active_between(child, start, end) or any(row.actual or row.target is not None for row in rows):
+        if child.is_active_on(end) or any(row.actual or row.target is not None for row in rows):
             parts.append(Part(organization=child, rows=rows))
+    return parts
+
+
+def _build_fulfilment(organization, start, end, year, as_of=None, structure=ReportStructure.END_DATE):
+    if structure == ReportStructure.HISTORICAL:
+        return _build_historical_fulfilment(organization, start, end, year, as_of)
+    tree = DatedTree(end)
+    groups = count_actuals_on(organization, start, end, tree)
+    targets = EffectiveTargets(organization, year, tree)
     return FulfilmentReport(
         organization=organization,
         start=start,
         end=end,
         year=year,
         rows=_fulfilment_rows(_total(groups), targets, organization.path),
-        children=parts,
+        children=_fulfilment_parts(organization, start, end, tree, groups, targets),
         as_of=as_of,
     )
 
 
-def fulfilment(organization, year, as_of=None):
+def restructuring_segments(start, end):
+    """``[(first, last)]``: the parts of ``[start, end]`` in which the tree stayed the same (cut
+    on each day a dated state begins or ends)."""
+    changes = OrganizationVersion.objects.filter(
+        Q(valid_from__gt=start, valid_from__lte=end) | Q(valid_to__gt=start, valid_to__lte=end)
+    ).values_list("valid_from", "valid_to")
+    days = sorted({day for pair in changes for day in pair if day is not None and start < day <= end})
+    firsts = [start, *days]
+    lasts = [day - datetime.timedelta(days=1) for day in days] + [end]
+    return list(zip(firsts, lasts, strict=True))
+
+
+def _build_historical_fulfilment(organization, start, end, year, as_of):
+    """Each event counts through the ancestors its organisation had on the event's date: the
+    period is cut where the tree changed, each part counted on its own tree. The rows are the
+    organisations below ``organization`` in any part, those gone before the end marked with the
+    last day they stood there; the targets are those of the tree on the end date (rule 4), an
+    organisation gone before showing its own as of its last day."""
+    groups = defaultdict(lambda: defaultdict(int))
+    rows_of = {}  # path → (organisation, last day it stood below, targets of that part)
+    for first, last in restructuring_segments(start, end):
+        tree = DatedTree(last)
+        part_groups = count_actuals_on(organization, first, last, tree)
+        targets = EffectiveTargets(organization, year, tree)
+        for path, values in part_groups.items():
+            for metric, n in values.items():
+                groups[path][metric] += n
+        for child in children_on(organization, tree):
+            if child.is_active_on(last) or any(part_groups.get(child.path, {}).values()):
+                rows_of[child.path] = (child, last, targets)
+    end_targets = targets  # the last part's tree is the tree on the end date
+    parts = []
+    for path in sorted(rows_of, key=DatedTree().key):
+        child, last, targets = rows_of[path]
+        ended_on = last if last < end else None
+        if child.dissolved_on is not None and child.dissolved_on <= end:
+            ended_on = min(ended_on or end, child.dissolved_on - datetime.timedelta(days=1))
+        parts.append(
+            Part(organization=child, rows=_fulfilment_rows(groups.get(path, {}), targets, path), ended_on=ended_on)
+        )
+    return FulfilmentReport(
+        organization=organization,
+        start=start,
+        end=end,
+        year=year,
+        rows=_fulfilment_rows(_total(groups), end_targets, organization.path),
+        children=parts,
+        as_of=as_of,
+        structure=ReportStructure.HISTORICAL,
+    )
+
+
+def fulfilment(organization, year, as_of=None, structure=ReportStructure.END_DATE):
     """Target fulfilment of ``organization``'s subtree in ``year`` up to ``as_of`` (rule 1, 4, 5).
 
     The period ends on 31 December, today in the current year, or ``as_of`` (clamped to the year);
-    the target stays the whole year's plan however early the end.
+    the target stays the whole year's plan however early the end. The rows follow the tree of the
+    end date, or with ``structure="historical"`` the tree of each event's date.
     """
     start, end = year_period(year, as_of)
-    return _build_fulfilment(organization, start, end, year, as_of=as_of)
+    return _build_fulfilment(organization, start, end, year, as_of=as_of, structure=structure)
 
 
-def fulfilment_range(organization, start, end):
+def fulfilment_range(organization, start, end, structure=ReportStructure.END_DATE):
     """The actuals of any period ``[start, end]`` (both included); no targets, so no percentages."""
     if start > end:
         raise ValueError(_("The start %(start)s comes after the end %(end)s.") % {"start": start, "end": end})
-    return _build_fulfilment(organization, start, end, None)
+    return _build_fulfilment(organization, start, end, None, structure=structure)
 
 
 @contextmanager

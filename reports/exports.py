@@ -48,7 +48,9 @@ def period_line(report):
 def table_rows(report):
     """``(code, name, rows, is_total)`` for each organisation below, then the total."""
     for part in report.children:
-        yield part.organization.code, part.organization.name, part.rows, False
+        ended = getattr(part, "ended_label", "")
+        name = f"{part.organization.name} ({ended})" if ended else part.organization.name
+        yield part.organization.code, name, part.rows, False
     yield (
         report.organization.code,
         _("Total: %(name)s") % {"name": report.organization.name},

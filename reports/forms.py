@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import DateInput
-from reports.engine import METRICS, today
+from reports.engine import METRICS, ReportStructure, today
 from reports.services import MAX_TARGET
 
 
@@ -21,9 +21,13 @@ class ReportPeriodForm(forms.Form):
         widget=DateInput(),
         help_text=_("Count the events up to this date; the target stays the whole year's."),
     )
+    structure = forms.ChoiceField(
+        label=_("organisations"), required=False, choices=ReportStructure.choices, initial=ReportStructure.END_DATE
+    )
 
     def clean(self):
         data = super().clean()
+        data["structure"] = data.get("structure") or ReportStructure.END_DATE
         if data.get("year") is None:
             data["year"] = (data.get("as_of") or today()).year
         as_of = data.get("as_of")

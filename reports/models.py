@@ -98,3 +98,49 @@ class Rollup(models.Model):
 
     def __str__(self):
         return f"{self.organization_id} {self.month:%Y-%m} {self.metric} = {self.value}"
+
+
+class TargetCarry(models.Model):
+    """Part of a year's target carried, by a merge or a split, from a committee that ended to a
+    successor on ``on`` (issue 13).
+
+    The successor's Target row holds the value after the carry; ``previous`` is what it held
+    before (empty: it had no row of its own), so that a report dated before ``on`` reads it as it
+    was, and from ``on`` the ended committee's own row no longer counts: the effective target of
+    the committees above is the same before and after.
+    """
+
+    source = models.ForeignKey(
+        "branches.Organization",
+        verbose_name=_("committee that ended"),
+        on_delete=models.CASCADE,
+        related_name="targets_carried_away",
+    )
+    successor = models.ForeignKey(
+        "branches.Organization",
+        verbose_name=_("successor"),
+        on_delete=models.CASCADE,
+        related_name="targets_carried_in",
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    metric = models.CharField(_("metric"), max_length=40, choices=Metric.choices)
+    on = models.DateField(_("carried on"))
+    value = models.PositiveIntegerField(_("value carried"))
+    previous = models.PositiveIntegerField(_("successor's target before"), null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["year", "on", "successor", "metric"]
+        verbose_name = _("carried target")
+        verbose_name_plural = _("carried targets")
+        indexes = [models.Index(fields=["year", "successor"], name="target_carry_year_successor")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "successor", "year", "metric"], name="target_carry_unique_source_successor"
+            ),
+            models.CheckConstraint(condition=Q(metric__in=Metric.values), name="target_carry_metric_known"),
+        ]
+
+    def __str__(self):
+        return f"{self.source_id}→{self.successor_id} {self.year} {self.metric} {self.value}"

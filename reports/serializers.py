@@ -2,9 +2,12 @@
 
 Fulfilment (fixed, other tools read it)::
 
-    {"organization": {"code", "name"}, "start", "end",
+    {"organization": {"code", "name"}, "start", "end", "structure": "end" | "historical",
      "rows": [{"metric", "actual", "target", "percent", "display"}],
-     "children": [{"organization": {"code", "name"}, "rows": [...]}]}
+     "children": [{"organization": {"code", "name"}, "rows": [...], "ended_on": date or null}]}
+
+The children are the organisations directly below on the end date ("end"), or on the date of
+each event ("historical": those gone before the end have ``ended_on``, their last day there).
 
 Structure::
 
@@ -53,8 +56,13 @@ def fulfilment_to_dict(report):
         "start": _date(report.start),
         "end": _date(report.end),
         "rows": [fulfilment_row_to_dict(row) for row in report.rows],
+        "structure": str(report.structure),
         "children": [
-            {"organization": _organization(part.organization), "rows": [fulfilment_row_to_dict(r) for r in part.rows]}
+            {
+                "organization": _organization(part.organization),
+                "rows": [fulfilment_row_to_dict(r) for r in part.rows],
+                "ended_on": _date(part.ended_on),
+            }
             for part in report.children
         ],
     }

@@ -1,12 +1,23 @@
-"""Writes of the reports app: yearly targets."""
+"""Writes of the reports app: yearly targets, and their carrying when committees merge or split."""
 
+import datetime
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from branches import events as branch_events
+from branches.models import Organization
+from core import events
 from core.services import Errors, save_with_history
+from reports.dated_tree import DatedTree
+from reports.engine import METRICS, EffectiveTargets
 from reports.metrics import Metric
-from reports.models import Target
+from reports.models import Target, TargetCarry
 
 MAX_TARGET = 10_000_000
 
@@ -96,3 +107,130 @@ def set_targets(acting_user, *, year, values):
         save_with_history(target, acting_user)
         changed.append(target)
     return changed
+
+
+# Carrying targets through restructurings (issue 13) -----------------------------------------
+
+
+def _fraction(share):
+    try:
+        return Fraction(share) if isinstance(share, int | Fraction) else Fraction(Decimal(str(share)))
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+
+
+def _split(value, shares):
+    """``value`` cut in ``shares`` ``[(key, fraction)]`` by largest remainder: whole parts adding up to ``value``."""
+    exact = [(key, value * share) for key, share in shares]
+    parts = {key: int(amount) for key, amount in exact}
+    left = value - sum(parts.values())
+    by_remainder = sorted(range(len(exact)), key=lambda i: exact[i][1] - int(exact[i][1]), reverse=True)
+    for i in by_remainder[:left]:
+        parts[exact[i][0]] += 1
+    return parts
+
+
+def _carry(acting_user, parts, on):
+    """Carry the targets of ``on``'s year of each source to its successors: ``parts`` is
+    ``{source: [(successor, fraction)]}``. The effective targets are read on the tree of the day
+    before ``on``; a successor's own row becomes its effective target then plus what it receives,
+    for every metric some source or successor has an own row of (the others follow the
+    organisations moved below the successors)."""
+    year = on.year
+    tree = DatedTree(on - datetime.timedelta(days=1))
+    successors = {successor.pk: successor for shares in parts.values() for successor, _share in shares}
+    effective = {committee.pk: EffectiveTargets(committee, year, tree) for committee in [*parts, *successors.values()]}
+    own_rows = {
+        (target.committee_id, target.metric): target
+        for target in Target.objects.select_for_update().filter(year=year, committee__in=list(successors))
+    }
+    written = []
+    for metric in METRICS:
+        committees = [*parts, *successors.values()]
+        if all(effective[c.pk].own(c.path, metric) is None for c in committees):
+            continue  # the targets below them moved with their organisations
+        received = defaultdict(list)  # successor id → [(source, value)]
+        for source, shares in parts.items():
+            value = effective[source.pk].get(source.path, metric)
+            if value is None:
+                continue
+            for successor_id, part in _split(value, [(s.pk, share) for s, share in shares]).items():
+                received[successor_id].append((source, part))
+        for successor_id, carried in received.items():
+            successor = successors[successor_id]
+            target = own_rows.get((successor_id, str(metric)))
+            previous = target.value if target is not None else None
+            base = previous if previous is not None else (effective[successor_id].get(successor.path, metric) or 0)
+            if target is None:
+                target = Target(committee=successor, year=year, metric=metric, value=0)
+            target.value = base + sum(value for _source, value in carried)
+            save_with_history(target, acting_user, reason=_("targets carried by a restructuring"))
+            for source, value in carried:
+                carry = TargetCarry(
+                    source=source, successor=successor, year=year, metric=metric, on=on, value=value, previous=previous
+                )
+                written.append(save_with_history(carry, acting_user))
+    return written
+
+
+@transaction.atomic
+def carry_targets(acting_user, source, shares, *, on):
+    """Carry ``source``'s targets of ``on``'s year to its successors in ``shares``
+    (``{successor: share}``, fractions of the whole adding up to exactly 1; each metric's target is
+    cut into whole parts adding up to it), so the committees above keep the same effective target.
+    A split calls it (``branches.events.OrganizationSplit``); shares that do not add up are refused."""
+    errors = Errors()
+    fractions = []
+    for successor, share in (shares or {}).items():
+        fraction = _fraction(share)
+        if fraction is None or fraction < 0:
+            errors.add("shares", _("The share of %(org)s is not a number from 0 to 1.") % {"org": successor})
+        elif successor.pk == source.pk:
+            errors.add("shares", _("An organisation cannot carry its targets to itself."))
+        else:
+            fractions.append((successor, fraction))
+    if not shares:
+        errors.add("shares", _("Give the successors and their shares."))
+    elif not errors and sum(fraction for _successor, fraction in fractions) != 1:
+        errors.add(
+            "shares",
+            _("The shares add up to %(total)s, not to the whole (1).")
+            % {"total": float(sum(fraction for _successor, fraction in fractions))},
+        )
+    errors.raise_if_any()
+    return _carry(acting_user, {source: fractions}, on)
+
+
+def carry_merged_targets(acting_user, sources, into, *, on):
+    """Carry the targets of ``sources`` of ``on``'s year to ``into``, summed (a merge)."""
+    return _carry(acting_user, {source: [(into, Fraction(1))] for source in sources}, on)
+
+
+def _acting_user(user_id):
+    return get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None
+
+
+def organizations_merged(event):
+    organizations = Organization.objects.in_bulk([*event.source_ids, event.into_id])
+    carry_merged_targets(
+        _acting_user(event.acting_user_id),
+        [organizations[pk] for pk in event.source_ids],
+        organizations[event.into_id],
+        on=event.on,
+    )
+
+
+def organization_split(event):
+    organizations = Organization.objects.in_bulk([event.source_id, *(pk for pk, _share in event.shares)])
+    carry_targets(
+        _acting_user(event.acting_user_id),
+        organizations[event.source_id],
+        {organizations[pk]: share for pk, share in event.shares},
+        on=event.on,
+    )
+
+
+def connect():
+    """Carry targets when committees merge or split (``ReportsConfig.ready``)."""
+    events.subscribe(branch_events.OrganizationsMerged, organizations_merged)
+    events.subscribe(branch_events.OrganizationSplit, organization_split)

@@ -86,6 +86,11 @@ def _period(form):
     return code, year, as_of
 
 
+def _structure(form):
+    """The tree the rows follow (``?structure=``): the end date's unless a valid other one is asked for."""
+    return getattr(form, "cleaned_data", {}).get("structure") or engine.ReportStructure.END_DATE
+
+
 def bar_class(percent):
     """The Bootstrap colour of a fulfilment progress bar."""
     if percent is None:
@@ -144,17 +149,20 @@ def dashboard(request):
     organization = resolve_committee(request, code)
     if not request.GET.get("year"):
         year = engine.default_year(organization)
-    report = engine.fulfilment(organization, year, as_of=as_of)
+    structure = _structure(form)
+    report = engine.fulfilment(organization, year, as_of=as_of, structure=structure)
     figures = dashboard_figures.structure_and_gaps(organization, report.end)
     structure, gaps = figures.structure, figures.gaps
     months = engine.admissions_by_month(organization, report.start, report.end)
     params = {"organization": organization.code, "year": year, "as_of": as_of.isoformat() if as_of else None}
+    exported = {**params, "structure": structure if structure != engine.ReportStructure.END_DATE else None}
     context = {
         "form": form,
         "organization": organization,
         "report": report,
         "metrics": engine.METRICS,
-        "table": [(part.organization, _cells(part.rows)) for part in report.children],
+        "table": [(part.organization, _cells(part.rows), part.ended_label) for part in report.children],
+        "tree_structure": structure,
         "total": _cells(report.rows),
         "structure": structure,
         "gaps": gaps,
@@ -168,12 +176,12 @@ def dashboard(request):
         "can_set_targets": _assignable_below(request.user, organization, year).exists(),
         "year": year,
         "as_of": as_of,
-        "export_xlsx": f"{reverse('reports:fulfilment_export')}?{_query(format='xlsx', **params)}",
-        "export_csv": f"{reverse('reports:fulfilment_export')}?{_query(format='csv', **params)}",
+        "export_xlsx": f"{reverse('reports:fulfilment_export')}?{_query(format='xlsx', **exported)}",
+        "export_csv": f"{reverse('reports:fulfilment_export')}?{_query(format='csv', **exported)}",
         "targets_url": f"{reverse('reports:targets')}?{_query(organization=organization.code, year=year)}",
         "movement_url": f"{reverse('reports:movement')}?{_query(organization=organization.code, year=year)}",
         "admissions_url": f"{reverse('reports:admissions')}?{_query(organization=organization.code, year=year)}",
-        "child_query": _query(year=year, as_of=params["as_of"]),
+        "child_query": _query(year=year, as_of=params["as_of"], structure=exported["structure"]),
         "gap_query": _query(**params),
     }
     return render(request, "reports/dashboard.html", context)
@@ -199,7 +207,7 @@ def fulfilment_export(request):
         return HttpResponseBadRequest(messages_)
     code, year, as_of = _period(form)
     organization = resolve_committee(request, code)
-    report = engine.fulfilment(organization, year, as_of=as_of)
+    report = engine.fulfilment(organization, year, as_of=as_of, structure=_structure(form))
     if fmt == "xlsx":
         content = exports.fulfilment_xlsx(report)
     else:

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from branches.api.serializers import organization_field
 from branches.models import Organization
+from reports.engine import ReportStructure
 from reports.metrics import Metric
 from reports.models import Target
 from reports.services import MAX_TARGET
@@ -92,6 +93,14 @@ class FulfilmentQuerySerializer(ReportQuerySerializer):
         required=False, help_text=_("Start of a range, instead of year (both ends included).")
     )
     end = serializers.DateField(required=False, help_text=_("End of a range."))
+    structure = serializers.ChoiceField(
+        choices=ReportStructure.choices,
+        default=ReportStructure.END_DATE,
+        help_text=_(
+            "end: the organisations as they stood on the end date; historical: each event counted "
+            "where its organisation stood on the event's date."
+        ),
+    )
 
     def validate(self, attrs):
         ranged = "start" in attrs or "end" in attrs
@@ -170,12 +179,16 @@ class FulfilmentRowSerializer(serializers.Serializer):
 class FulfilmentPartSerializer(serializers.Serializer):
     organization = ReportOrganizationSerializer()
     rows = FulfilmentRowSerializer(many=True)
+    ended_on = serializers.DateField(
+        allow_null=True, help_text=_("Historical structure: the last day it stood there, when before the end.")
+    )
 
 
 class FulfilmentReportSerializer(serializers.Serializer):
     organization = ReportOrganizationSerializer()
     start = serializers.DateField()
     end = serializers.DateField()
+    structure = serializers.ChoiceField(choices=ReportStructure.choices)
     rows = FulfilmentRowSerializer(many=True)
     children = FulfilmentPartSerializer(many=True, help_text=_("One entry per organisation directly below."))
 

@@ -160,9 +160,13 @@ class FulfilmentReportView(ReportView):
     def build(self, organization, params):
         try:
             if "start" in params:
-                report = engine.fulfilment_range(organization, params["start"], params["end"])
+                report = engine.fulfilment_range(
+                    organization, params["start"], params["end"], structure=params["structure"]
+                )
             else:
-                report = engine.fulfilment(organization, params["year"], as_of=params.get("as_of"))
+                report = engine.fulfilment(
+                    organization, params["year"], as_of=params.get("as_of"), structure=params["structure"]
+                )
         except ValueError as exc:
             field = "start" if "start" in params else "as_of"
             raise ValidationError({field: [str(exc)]}) from exc

@@ -11,12 +11,12 @@ import datetime
 from collections import defaultdict
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from branches.choices import GRASSROOTS_KINDS
 from reports.metrics import Metric
 from reports.models import Rollup
-from reports.rollups.common import month_of
+from reports.rollups.common import STEPLEN, month_of
 
 
 def _month_end(day):
@@ -113,6 +113,47 @@ def count_actuals(organization, start, end, *, raw_count):
                 for metric, n in values.items():
                     if n:
                         result[path][metric] += n
+    return {path: dict(values) for path, values in result.items() if any(values.values())}
+
+
+def subtree_totals(organization, anchors, start, end, *, raw_count):
+    """``{path: {metric: n}}``: the events of ``[start, end]`` in today's subtree of
+    ``organization``, of each organisation directly below it and of each of ``anchors``
+    (``{path: organisation id}``), for the engine to map onto the tree of another date.
+
+    Whole months from the roll-ups (one query), the days of partial months from ``raw_count``
+    (``raw_count(first, last)`` → ``{path: {metric: n}}`` by the organisation counted for).
+    """
+    months, edges = whole_months(start, end)
+    result = defaultdict(lambda: defaultdict(int))
+    if months is not None:
+        first, last = months
+        rows = (
+            Rollup.objects.filter(
+                Q(
+                    organization__path__startswith=organization.path,
+                    organization__depth__in=(organization.depth, organization.depth + 1),
+                )
+                | Q(organization_id__in=sorted(anchors.values())),
+                month__range=(first, last),
+            )
+            .order_by()
+            .values_list("organization__path", "metric")
+            .annotate(total=Sum("value"))
+        )
+        for path, metric, total in rows:
+            result[path][metric] += total
+    child_length = len(organization.path) + STEPLEN
+    for edge_start, edge_end in edges:
+        for path, values in raw_count(edge_start, edge_end).items():
+            keys = {path[:cut] for cut in range(STEPLEN, len(path) + 1, STEPLEN) if path[:cut] in anchors}
+            if path.startswith(organization.path):
+                keys.add(organization.path)
+                if len(path) >= child_length:
+                    keys.add(path[:child_length])
+            for key in keys:
+                for metric, n in values.items():
+                    result[key][metric] += n
     return {path: dict(values) for path, values in result.items() if any(values.values())}
 
 

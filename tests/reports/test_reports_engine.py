@@ -138,11 +138,12 @@ def test_mass_organisations_and_returns_count_for_the_managing_committee(city):
 
 
 def test_moving_an_organisation_moves_its_history(city, admin_user):
+    """Rule 2, dated: a report whose end date is after the move counts the moved history under the new parent."""
     admit(city.b1, D(2024, 3, 1))
     before = engine.fulfilment(city.root, YEAR)
     assert child(before, "D1").row(Metric.MEMBERS_ADMITTED).actual == 1
 
-    branch_services.move_organization(admin_user, city.b1, city.d2)
+    branch_services.move_organization(admin_user, city.b1, city.d2, on=D(2024, 6, 1))
 
     after = engine.fulfilment(city.root, YEAR)
     assert child(after, "D1").row(Metric.MEMBERS_ADMITTED).actual == 0
@@ -345,7 +346,8 @@ def test_fulfilment_json_has_the_fixed_shape(city):
     admit(city.b1, D(2024, 3, 1))
     with translation.override("en"):
         data = fulfilment_to_dict(engine.fulfilment(city.root, YEAR, as_of=D(2024, 6, 30)))
-    assert list(data) == ["organization", "start", "end", "rows", "children"]
+    assert list(data) == ["organization", "start", "end", "rows", "structure", "children"]
+    assert data["structure"] == "end"
     assert data["organization"] == {"code": "HN", "name": "Thành ủy Hà Nội"}
     assert (data["start"], data["end"]) == ("2024-01-01", "2024-06-30")
     assert [r["metric"] for r in data["rows"]] == list(Metric.values)
@@ -358,7 +360,8 @@ def test_fulfilment_json_has_the_fixed_shape(city):
         "display": "1/3 (33.3%)",
     }
     assert [c["organization"]["code"] for c in data["children"]] == ["D1", "D2"]
-    assert list(data["children"][0]) == ["organization", "rows"]
+    assert list(data["children"][0]) == ["organization", "rows", "ended_on"]
+    assert data["children"][0]["ended_on"] is None
 
 
 # Rule 6: structure --------------------------------------------------------------------------

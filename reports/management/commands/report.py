@@ -51,6 +51,12 @@ def _table(headers, rows):
     return "\n".join([line([str(h) for h in headers]), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
+def _name(part):
+    """The organisation's name, with the day it ended there when it did before the end."""
+    ended = getattr(part, "ended_label", "")
+    return f"{part.organization.name} ({ended})" if ended else part.organization.name
+
+
 def _totals_and_children(report, value_of):
     """The organisation's own figures (one metric a line), then one line per organisation below."""
     keys = [str(getattr(row.metric, "value", row.metric)) for row in report.rows]
@@ -62,10 +68,7 @@ def _totals_and_children(report, value_of):
     if report.children:
         children = _table(
             ["code", "", *keys],
-            [
-                [part.organization.code, part.organization.name, *(value_of(row) for row in part.rows)]
-                for part in report.children
-            ],
+            [[part.organization.code, _name(part), *(value_of(row) for row in part.rows)] for part in report.children],
         )
         parts.append(children)
     return "\n\n".join(parts)
@@ -140,6 +143,12 @@ class Command(BaseCommand):
         fulfilment.add_argument("--as-of", dest="as_of", help="End the year on this date (YYYY-MM-DD).")
         fulfilment.add_argument("--start", help="Start of a range (YYYY-MM-DD), instead of --year.")
         fulfilment.add_argument("--end", help="End of a range (YYYY-MM-DD), included.")
+        fulfilment.add_argument(
+            "--structure",
+            choices=engine.ReportStructure.values,
+            default=engine.ReportStructure.END_DATE,
+            help="end: the organisations of the end date (default); historical: those of each event's date.",
+        )
 
         structure = subparsers.add_parser("structure", help="Organisations, members and mass organisations on a date.")
         common(structure, ["text", "json"])
@@ -190,7 +199,7 @@ class Command(BaseCommand):
             if year is not None or as_of:
                 raise CommandError("Give either --year (with --as-of) or --start and --end, not both.")
             try:
-                report = engine.fulfilment_range(organization, _date(start), _date(end))
+                report = engine.fulfilment_range(organization, _date(start), _date(end), structure=options["structure"])
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
         else:
@@ -199,7 +208,9 @@ class Command(BaseCommand):
             if not 1930 <= year <= 2200:
                 raise CommandError("Give a year between 1930 and 2200.")
             try:
-                report = engine.fulfilment(organization, year, as_of=_date(as_of) if as_of else None)
+                report = engine.fulfilment(
+                    organization, year, as_of=_date(as_of) if as_of else None, structure=options["structure"]
+                )
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
         fmt = options["format"]
