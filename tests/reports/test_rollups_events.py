@@ -109,6 +109,17 @@ def test_every_writer_announces_what_it_wrote_and_the_rollups_stay_exact(tree, a
     branch_services.record_leaving(administrator, first, on=D(2024, 4, 1), reason="resigned")
     branch_services.move_organization(administrator, new_branch, other)
     branch_services.dissolve_organization(administrator, closing, on=D(2024, 5, 1), destination=tree.branch_a)
+    merging = branch_services.establish_organization(
+        administrator,
+        code="BR-MERGED",
+        name="Chi bộ hợp nhất",
+        kind=OrganizationKind.GRASSROOTS_BRANCH,
+        locality=tree.commune,
+        established_on=D(2022, 3, 1),
+        parent=tree.committee,
+    )
+    admit(administrator, merging, D(2023, 6, 6))
+    branch_services.merge_organizations(administrator, [merging], tree.branch_b, on=D(2024, 5, 15))
     exact()
 
     # Enterprises, mass organisations, returns; then the enterprise passes to another committee.
@@ -183,11 +194,12 @@ def test_every_writer_announces_what_it_wrote_and_the_rollups_stay_exact(tree, a
     assert Rollup.objects.get(organization=other, month=D(2024, 9, 1), metric=Metric.TRADE_UNION_MEMBERS_ADMITTED).value
     exact()
 
-    # Every event the owners declare was published (a correction of admissions and a bulk load
-    # have no writer in this scenario: tests/reports/test_rollups.py announces them).
+    # Every event the owners declare was published (a correction of admissions, a bulk load and a
+    # split have no writer in this scenario: tests/reports/test_rollups.py and the split's tests
+    # announce them).
     seen = {type(event) for event in published}
     expected = declared(branch_events) | declared(enterprise_events)
-    assert expected - seen == {branch_events.AdmissionsCorrected}
+    assert expected - seen == {branch_events.AdmissionsCorrected, branch_events.OrganizationSplit}
 
 
 def test_no_model_of_the_domain_runs_a_handler_per_row_read():
