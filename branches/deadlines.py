@@ -51,6 +51,16 @@ class Kind:
     BADGE = "badge"
 
 
+def kind_choices():
+    """``(kind, label)`` of every kind of item, for filters."""
+    return [
+        (Kind.CEREMONY, _("admission ceremony")),
+        (Kind.PROBATION_REVIEW, _("probation review")),
+        (Kind.COURSE_CERTIFICATE, _("course certificate expiring")),
+        (Kind.BADGE, _("Party badge")),
+    ]
+
+
 def _rules():
     return {
         Kind.CEREMONY: _("Admission ceremony within 30 working days of the decision (Quy định 294-QĐ/TW)"),
