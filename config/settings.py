@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "security.access.OTPRequiredMiddleware",
     "security.access.AccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "security.access.PasswordChangeRequiredMiddleware",  # an administrator-set password is changed first
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "core.middleware.ActiveRoleMiddleware",
@@ -95,6 +96,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+
+# Whose records the access log lists by id (security.views names them).
+ACCESS_LOG_RECORD_MODEL = "branches.Member"
 
 # What core.scoping cuts scopes from: the organisation tree and the role assignments on it.
 SCOPE_TREE_MODEL = "branches.Organization"

@@ -331,7 +331,13 @@ def changes(request):
         if username:
             rows = rows.filter(history_user__username=username)
         grouped = (
-            rows.values("history_user_id", "history_user__username", "history_change_reason", "history_date")
+            rows.values(
+                "history_user_id",
+                "history_user__username",
+                "history_user__preference__full_name",
+                "history_change_reason",
+                "history_date",
+            )
             .annotate(n=Count("history_id"), last=Max("history_id"))
             .order_by("-history_date")[: CHANGESETS_PER_PAGE * 10]
         )
@@ -340,7 +346,9 @@ def changes(request):
             group = groups.setdefault(
                 group_key,
                 {
-                    "user": row["history_user__username"] or _("the system"),
+                    "user": row["history_user__preference__full_name"]
+                    or row["history_user__username"]
+                    or _("the system"),
                     "user_id": row["history_user_id"],
                     "reason": row["history_change_reason"] or "",
                     "date": row["history_date"],

@@ -55,6 +55,7 @@ from branches.filtersets import MemberFilterSet, OrganizationFilterSet, Prospect
 from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect, RoleAssignment
 from core.api import ScopedViewSet, service_errors, validated_payload
 from core.dates import today
+from core.models import display_name
 from core.scoping import scope_for
 from security.access import issue_token, log_permission_denied, logger, otp_required_for, revoke_token
 from security.models import ApiToken
@@ -598,8 +599,10 @@ def _approval_to_dict(organization, record):
         "organization": {"code": organization.code, "name": organization.name},
         "status": record.status if record else "open",
         "submitted_by": record.submitted_by.get_username() if record and record.submitted_by_id else None,
+        "submitted_by_name": display_name(record.submitted_by) if record and record.submitted_by_id else None,
         "submitted_at": record.submitted_at.isoformat() if record and record.submitted_at else None,
         "decided_by": record.decided_by.get_username() if record and record.decided_by_id else None,
+        "decided_by_name": display_name(record.decided_by) if record and record.decided_by_id else None,
         "decided_at": record.decided_at.isoformat() if record and record.decided_at else None,
         "comment": record.comment if record else "",
     }
