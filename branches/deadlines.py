@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from branches.choices import OPEN_PROSPECT_STAGES, MemberStatus
-from branches.models import Member, Prospect
+from branches.models import BADGE_YEARS, BadgeAward, Member, Prospect
 from branches.services import (
     CEREMONY_WITHIN_WORKING_DAYS,
     probation_ends_on,
@@ -38,8 +38,6 @@ WINDOW_DAYS = 60
 PROBATION_REVIEW_WORKING_DAYS = 30
 #: Years an awareness-course certificate stays valid.
 COURSE_CERTIFICATE_YEARS = 5
-#: Years of Party age that earn a badge.
-BADGE_YEARS = (30, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90)
 #: (month, day) of the four presentation dates of a year.
 BADGE_PRESENTATION_DAYS = ((2, 3), (5, 19), (9, 2), (11, 7))
 
@@ -198,8 +196,11 @@ def _badges(members, on, horizon, working, rules):
     for years in BADGE_YEARS:
         reached |= Q(admitted_on__gt=add_years(previous, -years), admitted_on__lte=add_years(presentation, -years))
     items = []
+    awarded = set(BadgeAward.objects.filter(member__in=members.filter(reached)).values_list("member_id", "years"))
     for member in members.filter(reached).select_related("organization"):
         years = next(y for y in BADGE_YEARS if previous < add_years(member.admitted_on, y) <= presentation)
+        if (member.pk, years) in awarded:
+            continue  # presented already (early, or recorded ahead of the date)
         items.append(
             Deadline(
                 kind=Kind.BADGE,
