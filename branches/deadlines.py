@@ -185,22 +185,41 @@ def deadlines_for(organization, on, *, members=None, prospects=None):
     return items
 
 
-def _badges(members, on, horizon, working, rules):
-    """Members whose Party age reaches a badge year after the previous presentation date and by the
-    next one, when that date is within the window. Party age counts from the admission decision
-    (interruptions of membership are not recorded here)."""
-    presentation, previous = presentation_dates_after(on)
-    if presentation > horizon:
-        return []
+def badge_years_reached(admitted_on, previous, presentation):
+    """The badge year whose anniversary of ``admitted_on`` falls after ``previous`` and by
+    ``presentation`` (one at most: badge years are five years apart or more), else None."""
+    return next((y for y in BADGE_YEARS if previous < add_years(admitted_on, y) <= presentation), None)
+
+
+def members_reaching_badges(members, previous, presentation):
+    """``[(member, years, awarded)]``: members whose Party age reaches a badge year after the
+    ``previous`` presentation date and by ``presentation``, with their award of that badge if it is
+    recorded (None otherwise). Party age counts from the admission decision (interruptions of
+    membership are not recorded here). Two queries."""
     reached = Q()
     for years in BADGE_YEARS:
         reached |= Q(admitted_on__gt=add_years(previous, -years), admitted_on__lte=add_years(presentation, -years))
+    rows = list(members.filter(reached).select_related("organization"))
+    awards = {
+        (award.member_id, award.years): award for award in BadgeAward.objects.filter(member__in=[m.pk for m in rows])
+    }
+    result = []
+    for member in rows:
+        years = badge_years_reached(member.admitted_on, previous, presentation)
+        result.append((member, years, awards.get((member.pk, years))))
+    return result
+
+
+def _badges(members, on, horizon, working, rules):
+    """Members reaching a badge age by the next presentation date, when that date is within the
+    window, and whose badge is not recorded yet."""
+    presentation, previous = presentation_dates_after(on)
+    if presentation > horizon:
+        return []
     items = []
-    awarded = set(BadgeAward.objects.filter(member__in=members.filter(reached)).values_list("member_id", "years"))
-    for member in members.filter(reached).select_related("organization"):
-        years = next(y for y in BADGE_YEARS if previous < add_years(member.admitted_on, y) <= presentation)
-        if (member.pk, years) in awarded:
-            continue  # presented already (early, or recorded ahead of the date)
+    for member, years, awarded in members_reaching_badges(members, previous, presentation):
+        if awarded is not None:
+            continue  # presented already (or recorded ahead of the date)
         items.append(
             Deadline(
                 kind=Kind.BADGE,
@@ -212,7 +231,7 @@ def _badges(members, on, horizon, working, rules):
                 subject_kind="member",
                 subject_id=member.pk,
                 organization=member.organization.code,
-                action_url=reverse("branches:member_detail", args=[member.pk]),
+                action_url=reverse("branches:member_badge", args=[member.pk]),
                 since=add_years(member.admitted_on, years),
             )
         )

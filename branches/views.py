@@ -270,6 +270,7 @@ class MemberDetailView(ObjectDetailView):
         )
         context["prospect"] = Prospect.objects.visible_to(user).filter(member=member).first()
         context["is_active"] = member.status == MemberStatus.ACTIVE
+        context["badges"] = list(member.badges.order_by("years"))
         return context
 
 

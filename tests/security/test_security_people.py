@@ -76,7 +76,9 @@ def test_user_sets_name_email_and_switches_the_digest_off(client, secretary_a):
 
 def test_profile_refuses_a_digest_without_an_address_at_the_field(client, secretary_a):
     client.force_login(secretary_a)
-    response = client.post(reverse("security:profile"), {"full_name": "Nguyễn Thị Hằng", "email": "", "email_digest": "on"})
+    response = client.post(
+        reverse("security:profile"), {"full_name": "Nguyễn Thị Hằng", "email": "", "email_digest": "on"}
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["email"]
 
@@ -117,7 +119,11 @@ def test_password_set_by_an_administrator_must_be_changed_at_sign_in(client, tre
 
     changed = client.post(
         reverse("password_change"),
-        {"old_password": "Mật-khẩu-tạm-2026", "new_password1": "Riêng-của-tôi-2026!", "new_password2": "Riêng-của-tôi-2026!"},
+        {
+            "old_password": "Mật-khẩu-tạm-2026",
+            "new_password1": "Riêng-của-tôi-2026!",
+            "new_password2": "Riêng-của-tôi-2026!",
+        },
     )
     assert changed.status_code == 302
     assert not UserPreference.objects.get(user=secretary_a).password_change_required
@@ -128,7 +134,12 @@ def test_user_created_by_an_administrator_must_change_the_password(client, staff
     client.force_login(staff_administrator)
     response = client.post(
         reverse("admin:auth_user_add"),
-        {"username": "bithu.moi", "password1": "Tạm-thời-2026!", "password2": "Tạm-thời-2026!", "usable_password": "true"},
+        {
+            "username": "bithu.moi",
+            "password1": "Tạm-thời-2026!",
+            "password2": "Tạm-thời-2026!",
+            "usable_password": "true",
+        },
     )
     assert response.status_code == 302, response.content
     user = get_user_model().objects.get(username="bithu.moi")
@@ -173,6 +184,6 @@ def test_access_log_shows_names_of_users_and_members_and_the_device(client, tree
     html = client.get(reverse("security:access_log")).content.decode()
     assert "Nguyễn Thị Hằng (secretary_a)" in html
     assert f"Lê Văn Bình (#{member.pk})" in html
-    assert "Mobile Safari 17 on iOS 17.4 (iPhone)" in html
+    assert "Mobile Safari 17 trên iOS 17.4 (iPhone)" in html  # the interface is Vietnamese
     by_name = client.get(reverse("security:access_log"), {"username": "thị hằng"}).content.decode()
     assert "Lê Văn Bình" in by_name
