@@ -330,9 +330,7 @@ def history_entries(obj, labels=None, *, user):
     masked = not may_edit(obj, user)
     labels = labels or {}
     model = type(obj)
-    records = list(
-        obj.history.select_related("history_user__preference").order_by("history_date", "history_id")
-    )
+    records = list(obj.history.select_related("history_user__preference").order_by("history_date", "history_id"))
     entries = []
     previous = None
     for record in records:
