@@ -27,6 +27,7 @@ from branches.choices import (
     RoleKey,
     Sex,
 )
+from branches.history_events import badge_event, member_event, organization_event, period_event
 from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel, mask_citizen_id
 from core.scoping import paths_q, scope_for
 from core.text import search_key, sort_key
@@ -141,6 +142,9 @@ class Organization(TimestampedModel, MP_Node):
             ),
             models.CheckConstraint(condition=Q(kind__in=OrganizationKind.values), name="organization_kind_known"),
         ]
+
+    #: The history row as an event (``branches.history_events``).
+    history_event = staticmethod(organization_event)
 
     def __str__(self):
         return f"{self.name} ({self.code})"
@@ -442,6 +446,9 @@ class Member(TimestampedModel):
             ),
         ]
 
+    #: The history row as an event (``branches.history_events``).
+    history_event = staticmethod(member_event)
+
     def __str__(self):
         return self.full_name
 
@@ -518,6 +525,9 @@ class MembershipPeriod(TimestampedModel):
                 name="period_end_reason_iff_ended",
             ),
         ]
+
+    #: The history row as an event (``branches.history_events``).
+    history_event = staticmethod(period_event)
 
     def __str__(self):
         return f"{self.member} — {self.organization} ({self.started_on} – {self.ended_on or '…'})"
@@ -680,6 +690,9 @@ class BadgeAward(TimestampedModel):
             models.UniqueConstraint(fields=["member", "years"], name="badge_once_per_member_and_years"),
             models.CheckConstraint(condition=Q(years__in=BADGE_YEARS), name="badge_years_known"),
         ]
+
+    #: The history row as an event (``branches.history_events``).
+    history_event = staticmethod(badge_event)
 
     def __str__(self):
         return _("%(years)s-year Party badge of %(member)s") % {"years": self.years, "member": self.member}

@@ -450,7 +450,7 @@ def _editable_ids(records, user):
 def _diff_entries(records, user):
     """Before/after of each history row against the row's previous version (one query per model);
     citizen IDs masked where the user may not edit the record."""
-    from core.views import display_value
+    from core.views import display_value, history_event
 
     editable = _editable_ids(records, user)
 
@@ -498,6 +498,7 @@ def _diff_entries(records, user):
             {
                 "label": label,
                 "object": _record_label(record),
+                "event": history_event(model, record, before, lookups=False),
                 "url": reverse("io:record_history", args=[key, record.id]),
                 "type": record.history_type,
                 "type_label": {"+": _("created"), "~": _("changed"), "-": _("deleted")}.get(record.history_type, ""),
