@@ -50,6 +50,7 @@ from branches.api.serializers import (
     UserSerializer,
     WithdrawProspectSerializer,
 )
+from branches.badges import badge_rows, upcoming_presentations
 from branches.deadlines import deadlines_for
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect, RoleAssignment
@@ -574,6 +575,57 @@ class DeadlineViewSet(viewsets.ViewSet):
         )
         return Response(
             {"organization": organization.code, "date": on.isoformat(), "items": [item.as_dict() for item in items]}
+        )
+
+
+@extend_schema(
+    summary="Members reaching a Party badge age for a presentation date, with the awards recorded",
+    parameters=[
+        OpenApiParameter("organization", OpenApiTypes.STR, required=True, description="Code of the organisation."),
+        OpenApiParameter(
+            "date",
+            OpenApiTypes.DATE,
+            description="YYYY-MM-DD: the next presentation on or after it (default: today).",
+        ),
+    ],
+    responses={200: OpenApiTypes.OBJECT},
+)
+class BadgeViewSet(viewsets.ViewSet):
+    """``GET badges/?organization=CODE[&date=YYYY-MM-DD]``: ``branches.badges`` through the user's scope."""
+
+    permission_classes = [IsAuthenticated]
+
+    def list(self, request):
+        code = request.query_params.get("organization", "")
+        if not code or "\x00" in code:
+            raise exceptions.ValidationError({"organization": [_("Give the code of an organisation.")]})
+        organization = get_object_or_404(Organization.objects.visible_to(request.user), code=code)
+        on = today()
+        if request.query_params.get("date"):
+            try:
+                on = datetime.date.fromisoformat(request.query_params["date"])
+            except ValueError:
+                raise exceptions.ValidationError({"date": [_("Give the date as YYYY-MM-DD.")]}) from None
+        presentation = upcoming_presentations(on, count=1)[0]
+        rows = badge_rows(organization, presentation, Member.objects.visible_to(request.user))
+        return Response(
+            {
+                "organization": organization.code,
+                "presentation": presentation.isoformat(),
+                "members": [
+                    {
+                        "years": row.years,
+                        "member": row.member.pk,
+                        "full_name": row.member.full_name,
+                        "organization": row.member.organization.code,
+                        "admitted_on": row.member.admitted_on.isoformat(),
+                        "reaches_on": row.reached_on.isoformat(),
+                        "presented_on": row.award.presented_on.isoformat() if row.award else None,
+                        "decision_number": row.award.decision_number if row.award else None,
+                    }
+                    for row in rows
+                ],
+            }
         )
 
 

@@ -168,3 +168,12 @@ def test_command_lists_badges_as_json(tree, veterans):
         (40, "Bốn Mươi"),
         (30, "Ba Mươi"),
     ]
+
+
+def test_api_lists_badges_in_the_users_scope(client, tree, veterans, secretary_a, secretary_b):
+    login(client, secretary_a)
+    response = client.get("/api/v1/badges/", {"organization": "BR-A", "date": "2025-01-10"})
+    assert response.status_code == 200
+    assert [(m["years"], m["full_name"]) for m in response.json()["members"]] == [(40, "Bốn Mươi"), (30, "Ba Mươi")]
+    login(client, secretary_b)
+    assert client.get("/api/v1/badges/", {"organization": "BR-A"}).status_code == 404
