@@ -60,6 +60,7 @@ from core.models import display_name
 from core.scoping import scope_for
 from security.access import issue_token, log_permission_denied, logger, otp_required_for, revoke_token
 from security.models import ApiToken
+from security.services import must_change_password
 
 User = get_user_model()
 
@@ -496,6 +497,8 @@ class ObtainTokenView(APIView):
                 log_permission_denied(http_request, f"API token refused: {refusal}")
                 raise PermissionDenied(refusal)
             second_factor = True
+        if must_change_password(user):
+            raise PermissionDenied(_("An administrator set your password: choose your own before you go on."))
         token, key = issue_token(user, second_factor=second_factor, created_by=user)
         return Response({"token": key, "expires_at": token.expires_at})
 

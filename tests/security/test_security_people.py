@@ -116,6 +116,8 @@ def test_password_set_by_an_administrator_must_be_changed_at_sign_in(client, tre
     assert client.get(reverse("branches:member_list"))["Location"] == reverse("password_change")
     assert client.get(reverse("password_change")).status_code == 200
     assert client.get("/api/v1/members/").status_code == 403
+    token = client.post("/api/v1/auth/token/", {"username": "secretary_a", "password": "Mật-khẩu-tạm-2026"})
+    assert token.status_code == 403
 
     changed = client.post(
         reverse("password_change"),
