@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import translation
 
 from core.models import UserPreference, display_name
 from security.access import record_access
@@ -173,7 +174,8 @@ def test_flag_set_after_sign_in_applies_from_the_next_sign_in(client, secretary_
     ],
 )
 def test_devices_are_described_readably(user_agent, expected):
-    assert describe_device(user_agent) == expected
+    with translation.override("en"):
+        assert describe_device(user_agent) == expected
 
 
 def test_access_log_shows_names_of_users_and_members_and_the_device(client, tree, administrator, secretary_a):
