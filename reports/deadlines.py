@@ -5,14 +5,18 @@ for department staff (the dashboard's card and ``/reports/deadlines/committees/`
 """
 
 import datetime
+import hashlib
 from collections import Counter
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from branches.deadlines import deadlines_for
 from branches.models import Member, Organization, Prospect
+from core.scoping import scope_for
+from reports.rollups import data_version
 
 
 @dataclass(frozen=True)
@@ -78,3 +82,21 @@ def deadline_rows(organization, on, user, date=None):
         }
         for count in counts_below(organization, on, user)
     ]
+
+
+#: How long the dashboard's counts are reused (any change to members or organisations sooner).
+COUNTS_CACHE_SECONDS = 300
+
+
+def cached_deadline_rows(organization, on, user):
+    """:func:`deadline_rows` for the dashboard's card, reused for a few minutes by users of the same
+    scope while the records stay unchanged (the data version of ``reports.rollups``): at the top of
+    a national tree the items of every committee are read once, not on every visit."""
+    scope = scope_for(user)
+    fingerprint = repr((organization.pk, on.isoformat(), scope.everything, scope.read_paths, data_version()))
+    key = "reports:deadline-counts:" + hashlib.sha256(fingerprint.encode()).hexdigest()
+    rows = cache.get(key)
+    if rows is None:
+        rows = deadline_rows(organization, on, user)
+        cache.set(key, rows, COUNTS_CACHE_SECONDS)
+    return rows

@@ -31,7 +31,7 @@ from core.spreadsheets import OutColumn, write_csv, write_xlsx
 from reports import engine, exports, statistics, statutory_exports
 from reports import figures as dashboard_figures
 from reports.access import report_organization, report_organizations
-from reports.deadlines import deadline_rows, deadlines_url
+from reports.deadlines import cached_deadline_rows, deadlines_url
 from reports.formatting import format_number
 from reports.forms import ReportPeriodForm, StatutoryPeriodForm, TargetGridForm, TargetYearForm, target_field_name
 from reports.metrics import Metric
@@ -185,7 +185,7 @@ def dashboard(request):
 def _deadline_context(request, organization):
     """The dashboard's card: what is due today per committee below, each opening its list."""
     return {
-        "deadline_counts": deadline_rows(organization, today(), request.user),
+        "deadline_counts": cached_deadline_rows(organization, today(), request.user),
         "deadlines_url": deadlines_url(organization),
     }
 

@@ -83,3 +83,16 @@ def test_dashboard_card_counts_per_committee(client, tree, due, department):
     assert response.status_code == 200
     assert {row["count"].organization.code for row in response.context["deadline_counts"]} == {"BR-A", "BR-B"}
     assert b'id="dashboard-deadlines"' in response.content
+
+
+def test_dashboard_card_follows_changes_of_the_records(client, tree, due, department):
+    login(client, department)
+
+    def counts():
+        with fixed_today(ON):
+            response = client.get(reverse("reports:dashboard"), {"organization": "DIST"})
+        return {row["count"].organization.code: row["count"].due for row in response.context["deadline_counts"]}
+
+    assert counts()["BR-B"] == 1
+    MemberFactory(organization=tree.branch_b, full_name="B Mới", admitted_on=D(2025, 2, 3))
+    assert counts()["BR-B"] == 2
