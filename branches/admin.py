@@ -17,6 +17,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -41,8 +42,10 @@ from core.admin import (
     run_action,
 )
 from core.forms import apply_service_errors
+from core.models import UserPreference, display_name
 from core.scoping import scope_for
 from core.services import deliberate_row_writes
+from security.services import require_password_change
 
 admin.site.site_header = _("Party building in non-state enterprises: administration")
 admin.site.site_title = _("Party building administration")
@@ -717,12 +720,34 @@ if admin.site.is_registered(Group):
     admin.site.unregister(Group)  # roles, not groups, say what a user may do
 
 
+class AdministratorSetPasswordForm(AdminPasswordChangeForm):
+    """Django's form for an administrator setting a password; its owner must then change it."""
+
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        if commit:
+            require_password_change(user)
+        return user
+
+
+class UserProfileInline(admin.StackedInline):
+    model = UserPreference
+    fields = ["full_name", "email_digest", "password_change_required", "language"]
+    can_delete = False
+    extra = 1
+    max_num = 1
+    verbose_name_plural = _("user profile")
+
+
 @admin.register(User)
 class PartyUserAdmin(AdministratorOnlyMixin, UserAdmin):
-    """Users with their role assignments; an administrator sets passwords with Django's form."""
+    """Users with their profile and role assignments; a password an administrator sets (on creation
+    or with Django's form) must be changed by its owner at their next sign-in."""
 
-    inlines = [RoleAssignmentInline]
-    list_display = ["username", "first_name", "last_name", "email", "is_active", "is_staff", "roles"]
+    inlines = [UserProfileInline, RoleAssignmentInline]
+    change_password_form = AdministratorSetPasswordForm
+    list_display = ["username", "full_name", "email", "is_active", "is_staff", "roles"]
+    list_select_related = ["preference"]
     list_filter = ["is_active", "is_staff", "is_superuser", "role_assignments__role"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
@@ -737,6 +762,16 @@ class PartyUserAdmin(AdministratorOnlyMixin, UserAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         remind_staff_status(self, request, form.instance)
+        if not change and form.instance.has_usable_password():
+            require_password_change(form.instance)
+
+    def get_inline_instances(self, request, obj=None):
+        # The creation form asks only for the username and password; the rest comes after.
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
+    @admin.display(description=_("full name"), ordering="preference__full_name")
+    def full_name(self, obj):
+        return display_name(obj)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = ["last_login", "date_joined"]

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from branches.choices import OPEN_PROSPECT_STAGES, MemberStatus
-from branches.models import Member, Prospect
+from branches.models import BADGE_YEARS, BadgeAward, Member, Prospect
 from branches.services import (
     CEREMONY_WITHIN_WORKING_DAYS,
     probation_ends_on,
@@ -38,8 +38,6 @@ WINDOW_DAYS = 60
 PROBATION_REVIEW_WORKING_DAYS = 30
 #: Years an awareness-course certificate stays valid.
 COURSE_CERTIFICATE_YEARS = 5
-#: Years of Party age that earn a badge.
-BADGE_YEARS = (30, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90)
 #: (month, day) of the four presentation dates of a year.
 BADGE_PRESENTATION_DAYS = ((2, 3), (5, 19), (9, 2), (11, 7))
 
@@ -49,6 +47,16 @@ class Kind:
     PROBATION_REVIEW = "probation_review"
     COURSE_CERTIFICATE = "course_certificate"
     BADGE = "badge"
+
+
+def kind_choices():
+    """``(kind, label)`` of every kind of item, for filters."""
+    return [
+        (Kind.CEREMONY, _("admission ceremony")),
+        (Kind.PROBATION_REVIEW, _("probation review")),
+        (Kind.COURSE_CERTIFICATE, _("course certificate expiring")),
+        (Kind.BADGE, _("Party badge")),
+    ]
 
 
 def _rules():
@@ -177,19 +185,41 @@ def deadlines_for(organization, on, *, members=None, prospects=None):
     return items
 
 
-def _badges(members, on, horizon, working, rules):
-    """Members whose Party age reaches a badge year after the previous presentation date and by the
-    next one, when that date is within the window. Party age counts from the admission decision
-    (interruptions of membership are not recorded here)."""
-    presentation, previous = presentation_dates_after(on)
-    if presentation > horizon:
-        return []
+def badge_years_reached(admitted_on, previous, presentation):
+    """The badge year whose anniversary of ``admitted_on`` falls after ``previous`` and by
+    ``presentation`` (one at most: badge years are five years apart or more), else None."""
+    return next((y for y in BADGE_YEARS if previous < add_years(admitted_on, y) <= presentation), None)
+
+
+def members_reaching_badges(members, previous, presentation):
+    """``[(member, years, awarded)]``: members whose Party age reaches a badge year after the
+    ``previous`` presentation date and by ``presentation``, with their award of that badge if it is
+    recorded (None otherwise). Party age counts from the admission decision (interruptions of
+    membership are not recorded here). Two queries."""
     reached = Q()
     for years in BADGE_YEARS:
         reached |= Q(admitted_on__gt=add_years(previous, -years), admitted_on__lte=add_years(presentation, -years))
+    rows = list(members.filter(reached).select_related("organization"))
+    awards = {
+        (award.member_id, award.years): award for award in BadgeAward.objects.filter(member__in=[m.pk for m in rows])
+    }
+    result = []
+    for member in rows:
+        years = badge_years_reached(member.admitted_on, previous, presentation)
+        result.append((member, years, awards.get((member.pk, years))))
+    return result
+
+
+def _badges(members, on, horizon, working, rules):
+    """Members reaching a badge age by the next presentation date, when that date is within the
+    window, and whose badge is not recorded yet."""
+    presentation, previous = presentation_dates_after(on)
+    if presentation > horizon:
+        return []
     items = []
-    for member in members.filter(reached).select_related("organization"):
-        years = next(y for y in BADGE_YEARS if previous < add_years(member.admitted_on, y) <= presentation)
+    for member, years, awarded in members_reaching_badges(members, previous, presentation):
+        if awarded is not None:
+            continue  # presented already (or recorded ahead of the date)
         items.append(
             Deadline(
                 kind=Kind.BADGE,
@@ -201,7 +231,7 @@ def _badges(members, on, horizon, working, rules):
                 subject_kind="member",
                 subject_id=member.pk,
                 organization=member.organization.code,
-                action_url=reverse("branches:member_detail", args=[member.pk]),
+                action_url=reverse("branches:member_badge", args=[member.pk]),
                 since=add_years(member.admitted_on, years),
             )
         )

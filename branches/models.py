@@ -27,6 +27,7 @@ from branches.choices import (
     RoleKey,
     Sex,
 )
+from branches.history_events import badge_event, member_event, organization_event, period_event
 from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel, mask_citizen_id
 from core.scoping import paths_q, scope_for
 from core.text import search_key, sort_key
@@ -141,6 +142,9 @@ class Organization(TimestampedModel, MP_Node):
             ),
             models.CheckConstraint(condition=Q(kind__in=OrganizationKind.values), name="organization_kind_known"),
         ]
+
+    #: The history row as an event (``branches.history_events``).
+    history_event = staticmethod(organization_event)
 
     def __str__(self):
         return f"{self.name} ({self.code})"
@@ -442,6 +446,9 @@ class Member(TimestampedModel):
             ),
         ]
 
+    #: The history row as an event (``branches.history_events``).
+    history_event = staticmethod(member_event)
+
     def __str__(self):
         return self.full_name
 
@@ -518,6 +525,9 @@ class MembershipPeriod(TimestampedModel):
                 name="period_end_reason_iff_ended",
             ),
         ]
+
+    #: The history row as an event (``branches.history_events``).
+    history_event = staticmethod(period_event)
 
     def __str__(self):
         return f"{self.member} — {self.organization} ({self.started_on} – {self.ended_on or '…'})"
@@ -651,3 +661,61 @@ class PeriodApproval(TimestampedModel):
         if self.half:
             return _("half %(half)s of %(year)s") % {"half": self.half, "year": self.year}
         return str(self.year)
+
+
+#: Years of Party age that earn a badge (Quy định 94-QĐ/TW on Party badges; Điều lệ Đảng).
+BADGE_YEARS = (30, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90)
+
+
+class BadgeAwardQuerySet(ScopedQuerySet):
+    scope_lookup = "member__organization"
+
+
+class BadgeAward(TimestampedModel):
+    """A Party badge (huy hiệu Đảng) presented to a member for ``years`` years of Party age."""
+
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="badges")
+    years = models.PositiveSmallIntegerField(_("years of Party age"), choices=[(y, str(y)) for y in BADGE_YEARS])
+    presented_on = models.DateField(_("presented on"))
+    decision_number = models.CharField(_("decision number"), max_length=60, blank=True, default="")
+
+    objects = BadgeAwardQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["member", "years"]
+        verbose_name = _("Party badge")
+        verbose_name_plural = _("Party badges")
+        constraints = [
+            models.UniqueConstraint(fields=["member", "years"], name="badge_once_per_member_and_years"),
+            models.CheckConstraint(condition=Q(years__in=BADGE_YEARS), name="badge_years_known"),
+        ]
+
+    #: The history row as an event (``branches.history_events``).
+    history_event = staticmethod(badge_event)
+
+    def __str__(self):
+        return _("%(years)s-year Party badge of %(member)s") % {"years": self.years, "member": self.member}
+
+
+class DeadlineNotice(models.Model):
+    """An item of ``branches.deadlines`` already sent to a user in their e-mail digest, in the state
+    it had (due, then overdue): each digest lists only what became due or overdue since."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("item"), max_length=120)
+    overdue = models.BooleanField(_("overdue"), default=False)
+    sent_on = models.DateField(_("sent on"))
+
+    class Meta:
+        ordering = ["user", "sent_on"]
+        verbose_name = _("deadline notice")
+        verbose_name_plural = _("deadline notices")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key", "overdue"], name="deadline_notice_once_per_state"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.key} {self.sent_on}"

@@ -29,6 +29,8 @@ from branches.choices import (
     RoleKey,
 )
 from branches.models import (
+    BADGE_YEARS,
+    BadgeAward,
     Member,
     MembershipPeriod,
     Organization,
@@ -1568,3 +1570,41 @@ def revoke_role(acting_user, assignment):
 def default_official_date(admitted_on: date, ceremony_on: date | None = None) -> date:
     """Twelve months after the ceremony (the decision when no ceremony is recorded): see :func:`probation_ends_on`."""
     return probation_ends_on(admitted_on=admitted_on, ceremony_on=ceremony_on)
+
+
+# Party badges -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def award_badge(acting_user, member, *, years, presented_on, decision_number="", expected_version=None):
+    """Record that ``member`` was presented the Party badge for ``years`` years of Party age.
+
+    Badges are presented on 3 February, 19 May, 2 September and 7 November to members whose Party
+    age, counted from the admission decision, reaches 30, 40, 45, …, 90 years by that day (Quy định
+    94-QĐ/TW; Hướng dẫn of the Central Organisation Commission). A badge is presented once.
+    """
+    from branches.deadlines import BADGE_PRESENTATION_DAYS
+
+    member = _require_active_member(acting_user, member, expected_version)
+    errors = Errors()
+    if years not in BADGE_YEARS:
+        errors.add("years", _("Badges are for 30, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85 or 90 years of Party age."))
+    if presented_on is None:
+        errors.add("presented_on", _("Give the date the badge was presented."))
+    elif (presented_on.month, presented_on.day) not in BADGE_PRESENTATION_DAYS:
+        errors.add("presented_on", _("Badges are presented on 3 February, 19 May, 2 September or 7 November."))
+    if not errors and add_years(member.admitted_on, years) > presented_on:
+        errors.add(
+            "years",
+            _("%(member)s reaches %(years)s years of Party age on %(date)s, after that presentation date.")
+            % {"member": member, "years": years, "date": display_date(add_years(member.admitted_on, years))},
+        )
+    if years in BADGE_YEARS and BadgeAward.objects.filter(member=member, years=years).exists():
+        errors.add("years", _("%(member)s already has the %(years)s-year badge.") % {"member": member, "years": years})
+    if SINGLE_LINE_FORBIDDEN.search(decision_number or ""):
+        errors.add("decision_number", _("Remove the control characters from this text."))
+    errors.raise_if_any()
+    return save_with_history(
+        BadgeAward(member=member, years=years, presented_on=presented_on, decision_number=decision_number or ""),
+        acting_user,
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from branches import views
+from branches import badge_views, views
 
 app_name = "branches"
 
@@ -17,6 +17,8 @@ urlpatterns = [
     path("members/<int:pk>/ceremony/", views.MemberCeremonyView.as_view(), name="member_ceremony"),
     path("members/<int:pk>/transfer/", views.MemberTransferView.as_view(), name="member_transfer"),
     path("members/<int:pk>/leave/", views.MemberLeaveView.as_view(), name="member_leave"),
+    path("members/<int:pk>/badge/", badge_views.MemberBadgeView.as_view(), name="member_badge"),
+    path("badges/", badge_views.badge_list, name="badge_list"),
     path("prospects/", views.ProspectListView.as_view(), name="prospect_list"),
     path("prospects/add/", views.ProspectCreateView.as_view(), name="prospect_add"),
     path("prospects/<int:pk>/", views.ProspectDetailView.as_view(), name="prospect_detail"),

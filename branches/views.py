@@ -51,6 +51,7 @@ from core.views import (
     reverse_or_none,
     top_depth,
 )
+from security.access import password_change_done
 
 # Sign-in, home and role switch ------------------------------------------------------------
 
@@ -75,6 +76,7 @@ class SignOutView(auth_views.LogoutView):
 class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         response = super().form_valid(form)
+        password_change_done(self.request)
         messages.success(self.request, _("Your password was changed."))
         return response
 
@@ -268,6 +270,7 @@ class MemberDetailView(ObjectDetailView):
         )
         context["prospect"] = Prospect.objects.visible_to(user).filter(member=member).first()
         context["is_active"] = member.status == MemberStatus.ACTIVE
+        context["badges"] = list(member.badges.order_by("years"))
         return context
 
 

@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "security.access.OTPRequiredMiddleware",
     "security.access.AccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "security.access.PasswordChangeRequiredMiddleware",  # an administrator-set password is changed first
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "core.middleware.ActiveRoleMiddleware",
@@ -95,6 +96,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+
+# Whose records the access log lists by id (security.views names them).
+ACCESS_LOG_RECORD_MODEL = "branches.Member"
 
 # What core.scoping cuts scopes from: the organisation tree and the role assignments on it.
 SCOPE_TREE_MODEL = "branches.Organization"
@@ -348,6 +352,20 @@ OTP_REQUIRED_ROLES = (
 # day raises an alert (mail to ADMINS, an error in the security log).
 SCOPE_PROBE_ALERT_AFTER = int(os.environ.get("SCOPE_PROBE_ALERT_AFTER", "5"))
 ADMINS = [(address, address) for address in env_list("ADMINS")]
+
+# E-mail (the daily digest of deadlines, alerts to ADMINS): SMTP by default (EMAIL_BACKEND to
+# change it, e.g. django.core.mail.backends.console.EmailBackend for a local try).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Xây dựng Đảng <no-reply@localhost>")
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+# The address the pages are served at, for links in e-mails (e.g. https://party.example.org).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 # API tokens expire this long after they are issued (API_TOKEN_DAYS, default 30).
 API_TOKEN_LIFETIME = timedelta(days=int(os.environ.get("API_TOKEN_DAYS", "30")))

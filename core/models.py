@@ -4,6 +4,7 @@ import re
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -191,19 +192,44 @@ class Job(models.Model):
 
 
 class UserPreference(models.Model):
-    """What a user chose for themself, kept across sign-ins and devices: the interface language."""
+    """A user's profile, kept across sign-ins and devices: their full name as people write it
+    (Vietnamese names put the family name first, which ``first_name``/``last_name`` cannot), the
+    interface language, whether they want the daily e-mail digest, and whether they must change a
+    password an administrator set. The e-mail address is the user's own ``email``."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="preference"
     )
+    full_name = models.CharField(_("full name"), max_length=200, blank=True, default="")
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default="")
+    email_digest = models.BooleanField(
+        _("daily e-mail digest"),
+        default=True,
+        help_text=_("Send me one e-mail a day listing what became due or overdue in my organisations."),
+    )
+    password_change_required = models.BooleanField(
+        _("must change the password"),
+        default=False,
+        help_text=_("Set when an administrator sets the password; cleared when the user changes it."),
+    )
 
     class Meta:
-        verbose_name = _("user preference")
-        verbose_name_plural = _("user preferences")
+        verbose_name = _("user profile")
+        verbose_name_plural = _("user profiles")
 
     def __str__(self):
-        return f"{self.user}: {self.language or '-'}"
+        return f"{self.user}: {self.full_name or '-'}"
+
+
+def display_name(user):
+    """How a user is named on every page: their full name, else Django's, else their username."""
+    if user is None:
+        return ""
+    try:
+        full_name = user.preference.full_name
+    except (AttributeError, ObjectDoesNotExist):
+        full_name = ""
+    return full_name or user.get_full_name() or user.get_username()
 
 
 class CalendarDayKind(models.TextChoices):

@@ -330,7 +330,7 @@ def history_entries(obj, labels=None, *, user):
     masked = not may_edit(obj, user)
     labels = labels or {}
     model = type(obj)
-    records = list(obj.history.select_related("history_user").order_by("history_date", "history_id"))
+    records = list(obj.history.select_related("history_user__preference").order_by("history_date", "history_id"))
     entries = []
     previous = None
     for record in records:
@@ -351,6 +351,7 @@ def history_entries(obj, labels=None, *, user):
             {
                 "date": record.history_date,
                 "user": record.history_user,
+                "event": history_event(model, record, previous),
                 "type": record.history_type,
                 "type_label": {"+": _("created"), "~": _("changed"), "-": _("deleted")}.get(record.history_type, ""),
                 "reason": record.history_change_reason,
@@ -360,6 +361,14 @@ def history_entries(obj, labels=None, *, user):
         previous = record
     entries.reverse()
     return entries
+
+
+def history_event(model, record, previous, *, lookups=True):
+    """The history row read as an event with its decision ("admitted …", "dissolved …"), when the
+    model says (its ``history_event(record, previous, lookups=)``); else empty and the field diffs
+    speak. ``lookups=False``: no query (pages of many rows)."""
+    describe = getattr(model, "history_event", None)
+    return describe(record, previous, lookups=lookups) if describe is not None else ""
 
 
 def may_edit(obj, user):

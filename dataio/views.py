@@ -331,7 +331,13 @@ def changes(request):
         if username:
             rows = rows.filter(history_user__username=username)
         grouped = (
-            rows.values("history_user_id", "history_user__username", "history_change_reason", "history_date")
+            rows.values(
+                "history_user_id",
+                "history_user__username",
+                "history_user__preference__full_name",
+                "history_change_reason",
+                "history_date",
+            )
             .annotate(n=Count("history_id"), last=Max("history_id"))
             .order_by("-history_date")[: CHANGESETS_PER_PAGE * 10]
         )
@@ -340,7 +346,9 @@ def changes(request):
             group = groups.setdefault(
                 group_key,
                 {
-                    "user": row["history_user__username"] or _("the system"),
+                    "user": row["history_user__preference__full_name"]
+                    or row["history_user__username"]
+                    or _("the system"),
                     "user_id": row["history_user_id"],
                     "reason": row["history_change_reason"] or "",
                     "date": row["history_date"],
@@ -442,7 +450,7 @@ def _editable_ids(records, user):
 def _diff_entries(records, user):
     """Before/after of each history row against the row's previous version (one query per model);
     citizen IDs masked where the user may not edit the record."""
-    from core.views import display_value
+    from core.views import display_value, history_event
 
     editable = _editable_ids(records, user)
 
@@ -490,6 +498,7 @@ def _diff_entries(records, user):
             {
                 "label": label,
                 "object": _record_label(record),
+                "event": history_event(model, record, before, lookups=False),
                 "url": reverse("io:record_history", args=[key, record.id]),
                 "type": record.history_type,
                 "type_label": {"+": _("created"), "~": _("changed"), "-": _("deleted")}.get(record.history_type, ""),

@@ -58,6 +58,7 @@ from devdata.demo_data import (
     CORE_A,
     CORE_B,
     DAY,
+    DEMO_PEOPLE,
     DEMO_USERS,
     DEPARTMENTS,
     FOREIGN_BRANDS,
@@ -99,6 +100,7 @@ from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingSta
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 from reports.metrics import Metric
 from reports.models import Target
+from security.services import password_changed, update_profile
 
 
 def path_step(position):
@@ -1329,6 +1331,9 @@ def ensure_users():
             user.set_password(password)
             user.is_active, user.is_staff = True, is_staff
             user.save()
+        full_name, email = DEMO_PEOPLE[username]
+        update_profile(None, user, full_name=full_name, email=email, email_digest=True)
+        password_changed(user)  # the demo passwords are printed, not to be changed
         if not RoleAssignment.objects.filter(user=user, role=role, organization=organization).exists():
             grant_role(None, user=user, role=role, organization=organization)
         result.append((role, username, password))

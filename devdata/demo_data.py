@@ -78,6 +78,14 @@ DEMO_USERS = [
     (RoleKey.DEPARTMENT, "bantochuc.qn", "BanToChuc@QN2024", "QN"),
 ]
 
+#: The demo users' full names and e-mail addresses (illustrative; the domain .example is reserved).
+DEMO_PEOPLE = {
+    "bithu.hongha": ("Nguyễn Thị Hằng", "hang.nguyen@honghagarment.example"),
+    "bantochuc.hn": ("Trần Văn Minh", "minh.tran@bantochuc.hanoi.example"),
+    "quantri": ("Lê Quang Huy", "huy.le@quantri.example"),
+    "bantochuc.qn": ("Phạm Thu Trang", "trang.pham@bantochuc.quangninh.example"),
+}
+
 # Places --------------------------------------------------------------------------------------
 
 #: (code, name, kind, [(code, name, kind), ...]) — district and ward codes are illustrative.

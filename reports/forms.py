@@ -144,3 +144,18 @@ class StatutoryPeriodForm(forms.Form):
             data["start"], data["end"] = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
         data["year"] = year
         return data
+
+
+class DeadlinesForm(forms.Form):
+    """``?organization=<code>&date=…&kind=…&state=…`` of the "due and overdue" pages."""
+
+    STATES = [("", _("due and overdue")), ("due", _("due")), ("overdue", _("overdue"))]
+
+    organization = forms.CharField(label=_("organisation (code)"), required=False, max_length=40)
+    date = forms.DateField(label=_("on"), required=False, widget=DateInput())
+    kind = forms.ChoiceField(label=_("kind"), required=False)
+    state = forms.ChoiceField(label=_("state"), required=False, choices=STATES)
+
+    def __init__(self, *args, kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("all kinds")), *kinds]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports import views
+from reports import deadline_views, views
 
 app_name = "reports"
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("movement/", views.movement, name="movement"),
     path("admissions/", views.admissions, name="admissions"),
     path("gaps/<slug:kind>/", views.gap_list, name="gap_list"),
+    path("deadlines/", deadline_views.deadlines, name="deadlines"),
+    path("deadlines/committees/", deadline_views.deadline_committees, name="deadline_committees"),
 ]

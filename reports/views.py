@@ -24,12 +24,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from branches.models import Organization
+from core.dates import today
 from core.forms import apply_service_errors
 from core.scoping import scope_for
 from core.spreadsheets import OutColumn, write_csv, write_xlsx
 from reports import engine, exports, statistics, statutory_exports
 from reports import figures as dashboard_figures
 from reports.access import report_organization, report_organizations
+from reports.deadlines import cached_deadline_rows, deadlines_url
 from reports.formatting import format_number
 from reports.forms import ReportPeriodForm, StatutoryPeriodForm, TargetGridForm, TargetYearForm, target_field_name
 from reports.metrics import Metric
@@ -183,8 +185,17 @@ def dashboard(request):
         "admissions_url": f"{reverse('reports:admissions')}?{_query(organization=organization.code, year=year)}",
         "child_query": _query(year=year, as_of=params["as_of"], structure=exported["structure"]),
         "gap_query": _query(**params),
+        **_deadline_context(request, organization),
     }
     return render(request, "reports/dashboard.html", context)
+
+
+def _deadline_context(request, organization):
+    """The dashboard's card: what is due today per committee below, each opening its list."""
+    return {
+        "deadline_counts": cached_deadline_rows(organization, today(), request.user),
+        "deadlines_url": deadlines_url(organization),
+    }
 
 
 # Export --------------------------------------------------------------------------------------

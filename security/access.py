@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 from axes.backends import AxesStandaloneBackend
 from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import transaction
 from django.dispatch import receiver
@@ -268,6 +269,70 @@ class OTPRequiredMiddleware:
             )
         name = "security:otp_verify" if has_confirmed_device(user) else "security:otp_setup"
         return redirect(f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}")
+
+
+# A password an administrator set ----------------------------------------------------------
+
+PASSWORD_CHANGE_EXEMPT_URL_NAMES = (
+    "password_change",
+    "password_change_done",
+    "logout",
+    "security:otp_setup",
+    "security:otp_verify",
+    "security:data_protection",
+    "health",
+)
+
+
+#: Set in the session at sign-in when the password must be changed (no query on other requests).
+PASSWORD_CHANGE_SESSION_KEY = "password_change_required"
+
+
+@receiver(user_logged_in)
+def ask_for_password_change(sender, request, user, **kwargs):
+    """At sign-in: remember in the session whether an administrator set the password."""
+    from security.services import must_change_password
+
+    if request is not None and hasattr(request, "session") and must_change_password(user):
+        request.session[PASSWORD_CHANGE_SESSION_KEY] = True
+
+
+def password_change_done(request):
+    """The user changed their own password: clear the flag and let them go on."""
+    from security.services import password_changed
+
+    password_changed(request.user)
+    request.session.pop(PASSWORD_CHANGE_SESSION_KEY, None)
+
+
+class PasswordChangeRequiredMiddleware(OTPRequiredMiddleware):
+    """Sends a signed-in user whose password an administrator set to the password-change page until
+    they choose their own (``security.services.require_password_change``); the API refuses them.
+    After ``OTPRequiredMiddleware``: the second factor is asked first."""
+
+    def exempt_paths(self):
+        if self._exempt_paths is None:
+            self._exempt_paths = {reverse(name) for name in PASSWORD_CHANGE_EXEMPT_URL_NAMES}
+        return self._exempt_paths
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        if (
+            session is not None
+            and session.get(PASSWORD_CHANGE_SESSION_KEY)
+            and request.user.is_authenticated
+            and not request.path.startswith(OTP_EXEMPT_PREFIXES)
+            and request.path not in self.exempt_paths()
+        ):
+            return self.refuse(request, request.user)
+        return self.get_response(request)
+
+    def refuse(self, request, user):
+        message = _("An administrator set your password: choose your own before you go on.")
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": message}, status=403)
+        messages.warning(request, message)
+        return redirect(reverse("password_change"))
 
 
 # API tokens -------------------------------------------------------------------------------

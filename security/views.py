@@ -12,13 +12,16 @@ import django_tables2 as tables
 import qrcode
 import qrcode.image.svg
 from django import forms
+from django.apps import apps
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -28,8 +31,11 @@ from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.forms import apply_service_errors
+from core.models import display_name
 from core.scoping import scope_for
 from security.access import log_permission_denied, logger
+from security.devices import describe_device
 from security.models import AccessAction, AccessLog
 
 app_name = "security"
@@ -134,7 +140,7 @@ def otp_verify(request):
 
 
 class AccessLogFilterSet(django_filters.FilterSet):
-    username = django_filters.CharFilter(label=_("User"), lookup_expr="icontains")
+    username = django_filters.CharFilter(label=_("User"), method="filter_user")
     action = django_filters.ChoiceFilter(label=_("Action"), choices=AccessAction.choices)
     member = django_filters.NumberFilter(label=_("Member ID"), method="filter_member")
     since = django_filters.DateFilter(label=_("From"), field_name="at", lookup_expr="date__gte")
@@ -144,6 +150,10 @@ class AccessLogFilterSet(django_filters.FilterSet):
     class Meta:
         model = AccessLog
         fields = ["username", "action", "member", "since", "until", "ip_address"]
+
+    def filter_user(self, queryset, name, value):
+        """By username or full name, ignoring case."""
+        return queryset.filter(Q(username__icontains=value) | Q(user__preference__full_name__icontains=value))
 
     def filter_member(self, queryset, name, value):
         pk = int(value)
@@ -159,21 +169,53 @@ class AccessLogFilterSet(django_filters.FilterSet):
 
 
 class AccessLogTable(tables.Table):
-    at = tables.DateTimeColumn(format="Y-m-d H:i:s")
+    at = tables.DateTimeColumn(format="SHORT_DATETIME_FORMAT")
+    username = tables.Column(verbose_name=_("User"), accessor="user", order_by=("username",))
     member_ids = tables.Column(verbose_name=_("Members"), orderable=False)
     filters = tables.Column(orderable=False)
+    user_agent = tables.Column(verbose_name=_("Device"), orderable=False)
 
     class Meta:
         model = AccessLog
         fields = ("at", "username", "action", "member_ids", "filters", "path", "ip_address", "user_agent")
         attrs = {"class": "table table-sm table-striped"}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.record_names = {}
+
+    def name_records(self):
+        """Read the names of the members the current page lists, in one query."""
+        ids = {pk for row in self.page.object_list for pk in row.record.member_ids[:MEMBERS_SHOWN]}
+        self.record_names = record_names(ids)
+
+    def render_username(self, value, record):
+        if value is None:
+            return record.username or "—"
+        name = display_name(value)
+        return name if name == record.username else f"{name} ({record.username})"
+
     def render_member_ids(self, value):
-        shown = ", ".join(str(pk) for pk in value[:20])
-        return f"{shown} … (+{len(value) - 20})" if len(value) > 20 else shown
+        shown = ", ".join(self.record_names.get(pk, f"#{pk}") for pk in value[:MEMBERS_SHOWN])
+        return f"{shown} … (+{len(value) - MEMBERS_SHOWN})" if len(value) > MEMBERS_SHOWN else shown
 
     def render_filters(self, value):
         return "; ".join(f"{key}={item}" for key, item in value.items())
+
+    def render_user_agent(self, value):
+        return format_html('<span title="{}">{}</span>', value, describe_device(value))
+
+
+#: Members named per access-log entry; the rest are counted.
+MEMBERS_SHOWN = 20
+
+
+def record_names(ids):
+    """``{id: name}`` of the records the access log lists (``settings.ACCESS_LOG_RECORD_MODEL``)."""
+    if not ids:
+        return {}
+    model = apps.get_model(settings.ACCESS_LOG_RECORD_MODEL)
+    return {pk: f"{name} (#{pk})" for pk, name in model.objects.filter(pk__in=ids).values_list("pk", "full_name")}
 
 
 def access_log(request):
@@ -182,10 +224,46 @@ def access_log(request):
         return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
     if not scope_for(request.user).administers:
         raise PermissionDenied(_("Only administrators read the access log."))
-    filterset = AccessLogFilterSet(request.GET or None, queryset=AccessLog.objects.visible_to(request.user))
+    entries = AccessLog.objects.visible_to(request.user).select_related("user__preference")
+    filterset = AccessLogFilterSet(request.GET or None, queryset=entries)
     table = AccessLogTable(filterset.qs)
     tables.RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    table.name_records()
     return render(request, "security/access_log.html", {"filterset": filterset, "table": table})
+
+
+# Profile ----------------------------------------------------------------------------------
+
+
+class ProfileForm(forms.Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    email = forms.EmailField(label=_("E-mail address"), required=False)
+    email_digest = forms.BooleanField(
+        label=_("Send me the daily e-mail digest of what became due or overdue"), required=False
+    )
+
+
+@login_required
+def profile(request):
+    """The signed-in user's own name, e-mail address and digest setting."""
+    from security.services import profile_of, update_profile
+
+    current = profile_of(request.user)
+    initial = {
+        "full_name": current.full_name or request.user.get_full_name(),
+        "email": request.user.email,
+        "email_digest": current.email_digest,
+    }
+    form = ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_profile(request.user, request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Your profile was saved."))
+            return redirect("security:profile")
+    return render(request, "security/profile.html", {"form": form})
 
 
 # Data protection --------------------------------------------------------------------------
@@ -211,4 +289,5 @@ urlpatterns = [
     path("two-factor/verify/", otp_verify, name="otp_verify"),
     path("access-log/", access_log, name="access_log"),
     path("data-protection/", data_protection, name="data_protection"),
+    path("profile/", profile, name="profile"),
 ]

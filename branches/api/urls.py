@@ -11,6 +11,7 @@ router.register("users", views.UserViewSet, basename="user")
 router.register("role-assignments", views.RoleAssignmentViewSet, basename="roleassignment")
 router.register("tokens", views.ApiTokenViewSet, basename="apitoken")
 router.register("deadlines", views.DeadlineViewSet, basename="deadline")
+router.register("badges", views.BadgeViewSet, basename="badge")
 
 #: Addresses outside the router (config/api_urls.py gathers the routers' registries in one).
 urlpatterns = [

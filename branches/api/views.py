@@ -50,14 +50,17 @@ from branches.api.serializers import (
     UserSerializer,
     WithdrawProspectSerializer,
 )
+from branches.badges import badge_rows, upcoming_presentations
 from branches.deadlines import deadlines_for
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect, RoleAssignment
 from core.api import ScopedViewSet, service_errors, validated_payload
 from core.dates import today
+from core.models import display_name
 from core.scoping import scope_for
 from security.access import issue_token, log_permission_denied, logger, otp_required_for, revoke_token
 from security.models import ApiToken
+from security.services import must_change_password
 
 User = get_user_model()
 
@@ -494,6 +497,8 @@ class ObtainTokenView(APIView):
                 log_permission_denied(http_request, f"API token refused: {refusal}")
                 raise PermissionDenied(refusal)
             second_factor = True
+        if must_change_password(user):
+            raise PermissionDenied(_("An administrator set your password: choose your own before you go on."))
         token, key = issue_token(user, second_factor=second_factor, created_by=user)
         return Response({"token": key, "expires_at": token.expires_at})
 
@@ -576,6 +581,57 @@ class DeadlineViewSet(viewsets.ViewSet):
         )
 
 
+@extend_schema(
+    summary="Members reaching a Party badge age for a presentation date, with the awards recorded",
+    parameters=[
+        OpenApiParameter("organization", OpenApiTypes.STR, required=True, description="Code of the organisation."),
+        OpenApiParameter(
+            "date",
+            OpenApiTypes.DATE,
+            description="YYYY-MM-DD: the next presentation on or after it (default: today).",
+        ),
+    ],
+    responses={200: OpenApiTypes.OBJECT},
+)
+class BadgeViewSet(viewsets.ViewSet):
+    """``GET badges/?organization=CODE[&date=YYYY-MM-DD]``: ``branches.badges`` through the user's scope."""
+
+    permission_classes = [IsAuthenticated]
+
+    def list(self, request):
+        code = request.query_params.get("organization", "")
+        if not code or "\x00" in code:
+            raise exceptions.ValidationError({"organization": [_("Give the code of an organisation.")]})
+        organization = get_object_or_404(Organization.objects.visible_to(request.user), code=code)
+        on = today()
+        if request.query_params.get("date"):
+            try:
+                on = datetime.date.fromisoformat(request.query_params["date"])
+            except ValueError:
+                raise exceptions.ValidationError({"date": [_("Give the date as YYYY-MM-DD.")]}) from None
+        presentation = upcoming_presentations(on, count=1)[0]
+        rows = badge_rows(organization, presentation, Member.objects.visible_to(request.user))
+        return Response(
+            {
+                "organization": organization.code,
+                "presentation": presentation.isoformat(),
+                "members": [
+                    {
+                        "years": row.years,
+                        "member": row.member.pk,
+                        "full_name": row.member.full_name,
+                        "organization": row.member.organization.code,
+                        "admitted_on": row.member.admitted_on.isoformat(),
+                        "reaches_on": row.reached_on.isoformat(),
+                        "presented_on": row.award.presented_on.isoformat() if row.award else None,
+                        "decision_number": row.award.decision_number if row.award else None,
+                    }
+                    for row in rows
+                ],
+            }
+        )
+
+
 # Approval of a period's figures -------------------------------------------------------------
 
 
@@ -598,8 +654,10 @@ def _approval_to_dict(organization, record):
         "organization": {"code": organization.code, "name": organization.name},
         "status": record.status if record else "open",
         "submitted_by": record.submitted_by.get_username() if record and record.submitted_by_id else None,
+        "submitted_by_name": display_name(record.submitted_by) if record and record.submitted_by_id else None,
         "submitted_at": record.submitted_at.isoformat() if record and record.submitted_at else None,
         "decided_by": record.decided_by.get_username() if record and record.decided_by_id else None,
+        "decided_by_name": display_name(record.decided_by) if record and record.decided_by_id else None,
         "decided_at": record.decided_at.isoformat() if record and record.decided_at else None,
         "comment": record.comment if record else "",
     }

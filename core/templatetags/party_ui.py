@@ -12,6 +12,14 @@ register = template.Library()
 
 
 @register.filter
+def person(user):
+    """A user as named on every page: their full name (``core.models.display_name``)."""
+    from core.models import display_name
+
+    return display_name(user)
+
+
+@register.filter
 def bs_field(bound_field):
     """Render a bound field's widget with Bootstrap's classes (and ``is-invalid`` on errors)."""
     widget = bound_field.field.widget
@@ -100,4 +108,3 @@ register.filter("grouped", group_digits)
 def table_rows(context, table):
     """The rows of a django-tables2 table's current page, written in Python (core.lean_tables)."""
     return lean_tables.render_rows(table, context)
-

@@ -89,6 +89,7 @@ REGISTRY = {
     "security:otp_verify": R(OWN_ACCOUNT),
     "security:data_protection": R(PUBLIC),
     "security:access_log": R(ADMINISTRATORS),
+    "security:profile": R(OWN_ACCOUNT),
     # Organisations
     "branches:organization_list": R(LIST),
     "branches:organization_tree": R(LIST),
@@ -103,6 +104,8 @@ REGISTRY = {
     "branches:member_transfer": R(RECORD_WRITE, Member),
     "branches:member_ceremony": R(RECORD_WRITE, Member),
     "branches:member_leave": R(RECORD_WRITE, Member),
+    "branches:member_badge": R(RECORD_WRITE, Member),
+    "branches:badge_list": R(LIST, query={"organization": "BR-A"}),
     # Prospects
     "branches:prospect_list": R(LIST),
     "branches:prospect_add": R(CREATE),
@@ -128,6 +131,8 @@ REGISTRY = {
     "reports:movement": R(LIST, query={"organization": "BR-A", "year": 2024}),
     "reports:admissions": R(LIST, query={"organization": "BR-A", "year": 2024, "format": "csv"}),
     "reports:gap_list": R(LIST, query={"organization": "BR-A"}),
+    "reports:deadlines": R(LIST, query={"organization": "BR-A"}),
+    "reports:deadline_committees": R(LIST, query={"organization": "BR-A"}),
     # Import, export, change history
     "io:export": R(LIST, query={"kind": "members", "format": "csv"}),
     "io:import": R(CREATE),
@@ -180,6 +185,7 @@ REGISTRY = {
     "api:member-transfer": R(RECORD_WRITE, Member),
     "api:member-ceremony": R(RECORD_WRITE, Member),
     "api:deadline-list": R(LIST, note="?organization=CODE: an organisation outside the scope is 404"),
+    "api:badge-list": R(LIST, note="?organization=CODE: an organisation outside the scope is 404"),
     "api:prospect-list": R(LIST),
     "api:prospect-detail": R(RECORD_WRITE, Prospect),
     "api:prospect-admit": R(RECORD_WRITE, Prospect),

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from branches.approvals import status_below
 from branches.models import Organization
+from core.models import display_name
 
 
 class Command(BaseCommand):
@@ -30,7 +31,7 @@ class Command(BaseCommand):
             status = record.status if record else "open"
             detail = ""
             if record and record.decided_by_id:
-                detail = f"  {record.decided_at:%Y-%m-%d} {record.decided_by.get_username()}"
+                detail = f"  {record.decided_at:%Y-%m-%d} {display_name(record.decided_by)}"
             if record and record.comment:
                 detail += f"  {record.comment}"
             self.stdout.write(f"{'  ' if depth else ''}{org.code:<20} {status:<10}{detail}")

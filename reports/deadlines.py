@@ -1,0 +1,102 @@
+"""What is due below a committee, counted per committee directly below it: plain functions.
+
+The items themselves are :func:`branches.deadlines.deadlines_for`'s; this module only groups them
+for department staff (the dashboard's card and ``/reports/deadlines/committees/``).
+"""
+
+import datetime
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from branches.deadlines import deadlines_for
+from branches.models import Member, Organization, Prospect
+from core.scoping import scope_for
+from reports.rollups import data_version
+
+
+@dataclass(frozen=True)
+class CommitteeCount:
+    """Items due (not yet overdue) and overdue in one organisation's subtree."""
+
+    organization: Organization
+    due: int
+    overdue: int
+
+    @property
+    def total(self):
+        return self.due + self.overdue
+
+
+def visible_deadlines(organization, on, user):
+    """The items of ``organization``'s subtree whose members and prospects ``user`` sees."""
+    return deadlines_for(
+        organization,
+        on,
+        members=Member.objects.visible_to(user),
+        prospects=Prospect.objects.visible_to(user),
+    )
+
+
+def counts_below(organization, on: datetime.date, user):
+    """One :class:`CommitteeCount` per organisation directly below ``organization`` (in name
+    order), then one for the records held by ``organization`` itself when it has any. A constant
+    number of queries: the items are read once for the whole subtree."""
+    items = visible_deadlines(organization, on, user)
+    paths = dict(
+        Organization.objects.filter(code__in={item.organization for item in items}).values_list("code", "path")
+    )
+    width = len(organization.path) + Organization.steplen
+    due, overdue = Counter(), Counter()
+    for item in items:
+        prefix = paths[item.organization][:width]
+        (overdue if item.overdue else due)[prefix] += 1
+    children = Organization.objects.filter(path__startswith=organization.path, depth=organization.depth + 1).order_by(
+        "sort_name", "code"
+    )
+    rows = [CommitteeCount(child, due[child.path], overdue[child.path]) for child in children]
+    own = organization.path
+    if due[own] or overdue[own]:
+        rows.append(CommitteeCount(organization, due[own], overdue[own]))
+    return rows
+
+
+def deadlines_url(organization, **params):
+    """The address of ``organization``'s "due and overdue" list (``state``: ``due`` / ``overdue``)."""
+    query = {"organization": organization.code, **{key: value for key, value in params.items() if value}}
+    return f"{reverse('reports:deadlines')}?{urlencode(query)}"
+
+
+def deadline_rows(organization, on, user, date=None):
+    """:func:`counts_below` with the address of each count's list."""
+    return [
+        {
+            "count": count,
+            "due_url": deadlines_url(count.organization, state="due", date=date),
+            "overdue_url": deadlines_url(count.organization, state="overdue", date=date),
+            "all_url": deadlines_url(count.organization, date=date),
+        }
+        for count in counts_below(organization, on, user)
+    ]
+
+
+#: How long the dashboard's counts are reused (any change to members or organisations sooner).
+COUNTS_CACHE_SECONDS = 300
+
+
+def cached_deadline_rows(organization, on, user):
+    """:func:`deadline_rows` for the dashboard's card, reused for a few minutes by users of the same
+    scope while the records stay unchanged (the data version of ``reports.rollups``): at the top of
+    a national tree the items of every committee are read once, not on every visit."""
+    scope = scope_for(user)
+    fingerprint = repr((organization.pk, on.isoformat(), scope.everything, scope.read_paths, data_version()))
+    key = "reports:deadline-counts:" + hashlib.sha256(fingerprint.encode()).hexdigest()
+    rows = cache.get(key)
+    if rows is None:
+        rows = deadline_rows(organization, on, user)
+        cache.set(key, rows, COUNTS_CACHE_SECONDS)
+    return rows
