@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from branches.approvals import check_year_open
 from core.services import Errors, save_with_history
 from reports.metrics import Metric
 from reports.models import Target
@@ -38,6 +39,17 @@ def set_targets(acting_user, *, year, values):
         (t.committee_id, t.metric): t
         for t in Target.objects.filter(year=year, committee__in=[c for c, _m in values]).select_for_update()
     }
+    locked = {}
+    for (committee, metric), value in values.items():
+        target = existing.get((committee.pk, metric))
+        if (target.value if target is not None else None) == value:
+            continue
+        if committee.pk not in locked:  # a year's targets are part of its approved figures
+            locked[committee.pk] = Errors()
+            check_year_open(locked[committee.pk], committee, year, "target")
+        for message in locked[committee.pk].get("target", []):
+            errors.add(f"{committee.code}:{metric}", message)
+    errors.raise_if_any()
     changed = []
     for (committee, metric), value in values.items():
         target = existing.get((committee.pk, metric))
