@@ -11,4 +11,5 @@ urlpatterns = [
     path("movement/", views.movement, name="movement"),
     path("admissions/", views.admissions, name="admissions"),
     path("gaps/<slug:kind>/", views.gap_list, name="gap_list"),
+    path("approval/", views.approval_action, name="approval_action"),
 ]
