@@ -22,11 +22,16 @@ Fulfilment, movement and admissions add ``"approval"``: null, or ``{"year", "hal
 "approved_by", "text"}`` when the report's period (a year or a half-year) is approved for its
 organisation.
 
+Fulfilment adds ``"projection"``: for a yearly report, one entry per metric with a target,
+``{"metric", "actual", "target", "projected", "method", "share", "years", "status"}`` (see
+``reports.projection``; ``status`` is ``on_track`` or ``at_risk``), ``[]`` otherwise.
+
 Dates are ISO strings, ``percent`` a JSON number (one decimal) or null, ``display`` and
 ``label`` in the active language.
 """
 
 from reports.approval import approval_stamp, stamp_to_dict
+from reports.projection import fulfilment_projection, projection_to_dict
 from reports.statistics import MOVEMENT_COLUMNS, MOVEMENT_LABELS, admission_columns
 
 
@@ -63,6 +68,7 @@ def fulfilment_to_dict(report):
             for part in report.children
         ],
         "approval": _approval(report),
+        "projection": [projection_to_dict(item) for item in fulfilment_projection(report)],
     }
 
 

@@ -29,7 +29,7 @@ from branches.models import Organization
 from core.forms import apply_service_errors
 from core.scoping import scope_for
 from core.spreadsheets import OutColumn, write_csv, write_xlsx
-from reports import approval, engine, exports, statistics, statutory_exports
+from reports import approval, engine, exports, projection, statistics, statutory_exports
 from reports import figures as dashboard_figures
 from reports.access import report_organization, report_organizations
 from reports.formatting import format_number
@@ -186,6 +186,8 @@ def dashboard(request):
         "gap_query": _query(**params),
     }
     context |= _approval_context(request, organization, report)
+    projections = projection.fulfilment_projection(report) if report.end < datetime.date(year, 12, 31) else []
+    context["projections"] = projections
     return render(request, "reports/dashboard.html", context)
 
 
