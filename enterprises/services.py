@@ -184,9 +184,10 @@ def check_enterprise_open(errors, enterprise, before):
 
 def _check_mass_organization_open(errors, mass_organization, field):
     """A mass organisation's kind counts in every period it has an establishment or a return."""
-    dates = mass_organization_dates([mass_organization.enterprise_id]).get(mass_organization.enterprise_id, set())
+    dates = {mass_organization.established_on, mass_organization.dissolved_on}
+    dates |= set(MembershipReturn.objects.filter(mass_organization=mass_organization).values_list("date", flat=True))
     committee = mass_organization.enterprise.managing_committee
-    check_all_open(errors, [(committee, date) for date in sorted(dates)], field)
+    check_all_open(errors, [(committee, date) for date in sorted(dates - {None})], field)
 
 
 def announce_enterprise_changes(changed):

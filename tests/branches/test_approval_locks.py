@@ -149,6 +149,9 @@ def test_mass_organisation_writes_dated_in_the_period_are_refused(locked, secret
         secretary_a, locked.union, date=D(2025, 1, 15), members_total=30, members_admitted=10
     ).pk
     assert enterprise_services.update_mass_organization(secretary_a, locked.union, name="Công đoàn An Phát").pk
+    # Another mass organisation of the same enterprise with nothing dated in 2024 changes kind freely.
+    older = MassOrganizationFactory(enterprise=locked.enterprise_a, kind="womens_union", established_on=D(2023, 3, 1))
+    assert enterprise_services.update_mass_organization(secretary_a, older, kind="veterans_association").pk
 
 
 def test_changing_an_enterprise_s_ownership_or_managing_committee_is_refused(locked, administrator):

@@ -128,6 +128,8 @@ REGISTRY = {
     "reports:movement": R(LIST, query={"organization": "BR-A", "year": 2024}),
     "reports:admissions": R(LIST, query={"organization": "BR-A", "year": 2024, "format": "csv"}),
     "reports:gap_list": R(LIST, query={"organization": "BR-A"}),
+    # The dashboard's approval buttons (POST only): through branches.approvals, like api:approval-*
+    "reports:approval_action": R(LIST, query={"organization": "BR-A", "year": 2024}),
     # Import, export, change history
     "io:export": R(LIST, query={"kind": "members", "format": "csv"}),
     "io:import": R(CREATE),
