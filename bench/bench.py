@@ -379,6 +379,30 @@ def vacuum_after_import():
 # Main --------------------------------------------------------------------------------------
 
 
+def projection_mape(organization, last_year):
+    """``projection_mape_june``: the on-track projection made on 30 June of each year with data up to
+    ``last_year`` against that year's actual at 31 December, as a mean absolute percentage error over
+    the metrics with a non-zero year total (None without data)."""
+    from branches.models import Member
+    from reports.projection import backtest_mape
+
+    first = Member.objects.order_by("admitted_on").values_list("admitted_on", flat=True).first()
+    if first is None or first.year > last_year:
+        return None
+    return backtest_mape(organization, range(first.year, last_year + 1))
+
+
+def print_projection_mape(organization, last_year):
+    started = time.perf_counter()
+    mape = projection_mape(organization, last_year)
+    took = f"{time.perf_counter() - started:.1f} s"
+    if mape is None:
+        print(f"projection_mape_june=unavailable (no admissions; {took})", flush=True)
+    else:
+        print(f"projection_mape_june={mape:.1f}% ({took})", flush=True)
+    return mape
+
+
 def main():
     args = parse_args()
     prepare_environment(args)
@@ -436,6 +460,8 @@ def main():
 
     bench.measure("structure_root_engine", lambda: engine.structure(root, today))
     bench.measure("gaps_root_engine", lambda: engine.gaps(root, today))
+    if not only or "projection_mape_june".startswith(tuple(only)):
+        print_projection_mape(root, year)
 
     # Pages, as department staff of the root (the largest lists) and of the province.
     client = logged_in(department["root"])

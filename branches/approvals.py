@@ -221,6 +221,69 @@ def check_open(errors, organization, date, field):
         errors.add(field, locked_message(approval))
 
 
+def _prefixes(path):
+    return [path[:end] for end in range(Organization.steplen, len(path) + 1, Organization.steplen)]
+
+
+def locking_approval_of(facts):
+    """The first approval locking any of ``facts`` ``[(organization or its path, date)]``, or None.
+
+    For a write that changes several dated facts at once (a correction moving a date, an enterprise
+    passing to another committee with its mass organisations' history). One query."""
+    facts = [(getattr(org, "path", org), date) for org, date in facts if org is not None and date is not None]
+    facts = [(path, date) for path, date in facts if path]
+    if not facts:
+        return None
+    prefixes = {prefix for path, _date in facts for prefix in _prefixes(path)}
+    dates = [date for _path, date in facts]
+    candidates = (
+        PeriodApproval.objects.filter(
+            organization__path__in=prefixes,
+            status=ApprovalStatus.APPROVED,
+            starts_on__lte=max(dates),
+            ends_on__gte=min(dates),
+        )
+        .select_related("organization", "decided_by")
+        .order_by("organization__path", "starts_on")
+    )
+    for approval in candidates:
+        for path, date in facts:
+            if path.startswith(approval.organization.path) and approval.starts_on <= date <= approval.ends_on:
+                return approval
+    return None
+
+
+def check_all_open(errors, facts, field):
+    """Add the lock's message to ``errors[field]`` when an approval locks any of ``facts`` (see
+    :func:`locking_approval_of`)."""
+    approval = locking_approval_of(facts)
+    if approval is not None:
+        errors.add(field, locked_message(approval))
+
+
+def check_year_open(errors, organization, year, field):
+    """Add the lock's message when an approval of (part of) ``year`` covers ``organization``: its
+    targets of that year are part of the approved figures."""
+    check_all_open(
+        errors, [(organization, datetime.date(year, 1, 1)), (organization, datetime.date(year, 12, 31))], field
+    )
+
+
+#: The member facts the new-admissions report reads as recorded now (form 3-BTCTW): correcting one
+#: changes the report of the period of the member's admission.
+ADMISSION_REPORT_FIELDS = (
+    "sex",
+    "date_of_birth",
+    "enterprise",
+    "ethnicity",
+    "religion",
+    "general_education",
+    "professional_qualification",
+    "political_theory",
+    "youth_union_member_at_admission",
+)
+
+
 class Locks:
     """Every approved period, read once (two queries), for writers that check many rows without
     querying per row (the importers): ``locks.check(errors, organization, date, field)``."""
@@ -235,14 +298,24 @@ class Locks:
             a.pk: by_path.get(a.organization.path[: -Organization.steplen], a.organization) for a in self.approvals
         }
 
-    def check(self, errors, organization, date, field):
+    def locking(self, organization, date):
+        """The approval locking ``date`` for ``organization`` (an organisation or its path), or None."""
         if not self.approvals or organization is None or date is None:
-            return
+            return None
+        path = getattr(organization, "path", organization)
         for approval in self.approvals:
-            if (
-                organization.path.startswith(approval.organization.path)
-                and approval.starts_on <= date <= approval.ends_on
-            ):
+            if path.startswith(approval.organization.path) and approval.starts_on <= date <= approval.ends_on:
+                return approval
+        return None
+
+    def check(self, errors, organization, date, field):
+        self.check_all(errors, [(organization, date)], field)
+
+    def check_all(self, errors, facts, field):
+        """Like :func:`check_all_open`, without a query."""
+        for organization, date in facts:
+            approval = self.locking(organization, date)
+            if approval is not None:
                 errors.add(field, locked_message(approval, self.reopeners[approval.pk]))
                 return
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from branches import events
-from branches.approvals import check_open
+from branches.approvals import ADMISSION_REPORT_FIELDS, check_all_open, check_open
 from branches.choices import (
     ALLOWED_PARENT_KINDS,
     GRASSROOTS_KINDS,
@@ -384,6 +384,12 @@ def update_organization(acting_user, organization, *, expected_version=None, **c
             errors.add(field, _("This field cannot be changed here."))
             continue
         setattr(organization, field, value)
+    if organization.established_on != before["established_on"]:
+        # Correcting the date of establishment moves it out of one period's figures into another's.
+        check_all_open(
+            errors, [(organization, before["established_on"]), (organization, organization.established_on)],
+            "established_on",
+        )  # fmt: skip
     if organization.kind == OrganizationKind.COMMITTEE and organization.enterprise_id:
         errors.add("enterprise", _("A committee above grassroots level does not sit in an enterprise."))
     if "locality" in changes or "enterprise" in changes:
@@ -455,6 +461,8 @@ def move_organization(
         version = None
     else:
         version = _check_effective_date(errors, organization, on)
+        if "on" not in errors:
+            check_open(errors, new_parent, on, "on")  # the subtree it joins gains its figures from ``on``
     _check_decision(errors, decision_number, decision_date, on)
     errors.raise_if_any()
     if Organization.objects.get_parent(organization) == new_parent:
@@ -545,6 +553,7 @@ def _merge_organizations(acting_user, sources, into, *, on, decision_number, dec
         errors.raise_if_any()
     if not into.is_active_on(on):
         errors.add("into", _("%(org)s is not active on %(date)s.") % {"org": into, "date": on})
+    check_open(errors, into, on, "into")
     versions = {}
     members = []
     children = []
@@ -670,6 +679,7 @@ def dissolve_organization(
         )
     if destination is not None:
         _check_destination(errors, destination, on, exclude=organization, field="destination")
+        check_open(errors, destination, on, "destination")
     decision_number = (decision_number or "").strip()
     _check_decision(errors, decision_number, decision_date, on)
     version = None
@@ -1195,6 +1205,11 @@ def update_member(acting_user, member, reason=None, *, expected_version=None, **
         if isinstance(value, str):
             value = value.strip()
         setattr(member, field, value)
+    changed = changed_fields(member, before)
+    reported = [name for name in ADMISSION_REPORT_FIELDS if Member._meta.get_field(name).attname in changed]
+    if reported:
+        # The new-admissions report of the period of the admission reads these facts as recorded now.
+        check_open(errors, member.admitted_by, member.admitted_on, reported[0])
     check_person(
         errors,
         citizen_id=member.citizen_id,

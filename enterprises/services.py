@@ -4,8 +4,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from branches.approvals import check_all_open, check_open
 from branches.choices import OrganizationKind
-from branches.models import Organization
+from branches.models import Member, Organization
 from core.dates import today
 from core.events import changed_fields, publish, values_of
 from core.models import SINGLE_LINE_FORBIDDEN
@@ -116,11 +117,78 @@ def update_enterprise(acting_user, enterprise, *, reason=None, expected_version=
             continue
         setattr(enterprise, field, value)
     check_enterprise_record(errors, acting_user, enterprise)
+    check_enterprise_open(errors, enterprise, before)
     errors.raise_if_any()
     save_with_history(enterprise, acting_user, reason=reason)
     _check_still_editable(acting_user, enterprise)
     announce_enterprise_changes([(enterprise, before)])
     return enterprise
+
+
+def admissions_at(enterprise_ids):
+    """``{enterprise id: [(admitting organisation's path, admission date)]}`` of the members working
+    there: the new-admissions report counts them by the ownership of their workplace. One query."""
+    facts = {}
+    for enterprise_id, path, admitted_on in Member.objects.filter(enterprise_id__in=enterprise_ids).values_list(
+        "enterprise_id", "admitted_by__path", "admitted_on"
+    ):
+        facts.setdefault(enterprise_id, []).append((path, admitted_on))
+    return facts
+
+
+def mass_organization_dates(enterprise_ids):
+    """``{enterprise id: {dates}}``: the establishments, returns and dissolutions of the enterprise's
+    mass organisations, which count for its managing committee. Two queries."""
+    dates = {}
+    for enterprise_id, established_on, dissolved_on in MassOrganization.objects.filter(
+        enterprise_id__in=enterprise_ids
+    ).values_list("enterprise_id", "established_on", "dissolved_on"):
+        dates.setdefault(enterprise_id, set()).update(d for d in (established_on, dissolved_on) if d)
+    for enterprise_id, date in MembershipReturn.objects.filter(
+        mass_organization__enterprise_id__in=enterprise_ids
+    ).values_list("mass_organization__enterprise_id", "date"):
+        dates.setdefault(enterprise_id, set()).add(date)
+    return dates
+
+
+def enterprise_change_facts(enterprise, *, ownership_changed, committees, admissions=None, dates=None):
+    """``[(organisation or path, date)]`` an enterprise's change touches in the reports: a new
+    ownership the admissions of its members, a new managing committee (``committees``: before and
+    after) its mass organisations' history under both. Bulk callers preload ``admissions`` and
+    ``dates`` (see :func:`admissions_at`, :func:`mass_organization_dates`)."""
+    facts = []
+    if ownership_changed:
+        admissions = admissions_at([enterprise.pk]) if admissions is None else admissions
+        facts += admissions.get(enterprise.pk, [])
+    if committees:
+        dates = mass_organization_dates([enterprise.pk]) if dates is None else dates
+        facts += [(committee, date) for committee in committees for date in sorted(dates.get(enterprise.pk, ()))]
+    return facts
+
+
+def check_enterprise_open(errors, enterprise, before):
+    """Refuse a change of ownership or of managing committee that would change an approved period's figures."""
+    if enterprise.pk is None:
+        return
+    ownership_changed = enterprise.ownership != before["ownership"]
+    committees = []
+    if enterprise.managing_committee_id != before["managing_committee_id"]:
+        committees = [
+            *Organization.objects.filter(pk=before["managing_committee_id"]),
+            enterprise.managing_committee,
+        ]
+    if not ownership_changed and not committees:
+        return
+    facts = enterprise_change_facts(enterprise, ownership_changed=ownership_changed, committees=committees)
+    check_all_open(errors, facts, "managing_committee" if committees else "ownership")
+
+
+def _check_mass_organization_open(errors, mass_organization, field):
+    """A mass organisation's kind counts in every period it has an establishment or a return."""
+    dates = {mass_organization.established_on, mass_organization.dissolved_on}
+    dates |= set(MembershipReturn.objects.filter(mass_organization=mass_organization).values_list("date", flat=True))
+    committee = mass_organization.enterprise.managing_committee
+    check_all_open(errors, [(committee, date) for date in sorted(dates - {None})], field)
 
 
 def announce_enterprise_changes(changed):
@@ -160,6 +228,7 @@ def establish_mass_organization(acting_user, *, enterprise, kind, name, establis
         errors.add("established_on", _("The date of establishment cannot be in the future."))
     if founding_members is None or founding_members < 1:
         errors.add("founding_members", _("A mass organisation is founded with at least one member."))
+    check_open(errors, enterprise.managing_committee, established_on, "established_on")
     mass_organization = MassOrganization(
         enterprise=enterprise, kind=kind, name=(name or "").strip(), established_on=established_on
     )
@@ -191,6 +260,8 @@ def update_mass_organization(acting_user, mass_organization, *, expected_version
             errors.add(field, _("This field cannot be changed here."))
             continue
         setattr(mass_organization, field, value)
+    if mass_organization.kind != before[0]["kind"]:
+        _check_mass_organization_open(errors, mass_organization, "kind")
     full_clean_into(mass_organization, errors)
     errors.raise_if_any()
     save_with_history(mass_organization, acting_user)
@@ -206,8 +277,11 @@ def _mass_organization_changed(mass_organization, before, facts):
     )
 
 
-def check_membership_return(errors, mass_organization, *, date, members_total, members_admitted, recorded_dates=None):
-    """The rules of a return; ``recorded_dates`` (dates already recorded for it) is preloaded by bulk callers."""
+def check_membership_return(
+    errors, mass_organization, *, date, members_total, members_admitted, recorded_dates=None, locks=None, committee=None
+):
+    """The rules of a return; bulk callers preload ``recorded_dates`` (dates already recorded for
+    it), ``locks`` (``branches.approvals.Locks``) and the path of the managing ``committee``."""
     if date is None:
         errors.add("date", _("Give the date of the return."))
     else:
@@ -231,6 +305,10 @@ def check_membership_return(errors, mass_organization, *, date, members_total, m
             else MembershipReturn.objects.filter(mass_organization=mass_organization, date=date).exists()
         ):
             errors.add("date", _("A return for this date is already recorded."))
+        if locks is None:
+            check_open(errors, mass_organization.enterprise.managing_committee, date, "date")
+        else:
+            locks.check(errors, committee, date, "date")
     for field, value in (("members_total", members_total), ("members_admitted", members_admitted)):
         if value is None or value < 0:
             errors.add(field, _("Give a number of members, zero or more."))
@@ -268,6 +346,8 @@ def dissolve_mass_organization(acting_user, mass_organization, *, on, expected_v
         errors.add("dissolved_on", _("It cannot be dissolved before it was established."))
     elif on > today():
         errors.add("dissolved_on", _("The date of dissolution cannot be in the future."))
+    else:
+        check_open(errors, mass_organization.enterprise.managing_committee, on, "dissolved_on")
     errors.raise_if_any()
     before = values_of(mass_organization), events.MassOrganizationFacts.of(mass_organization)
     mass_organization.dissolved_on = on

@@ -15,6 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from core.spreadsheets import csv_cell, xlsx_cell
+from reports.approval import approval_stamp, stamp_text
 from reports.engine import METRICS
 
 SUBCOLUMNS = ("actual", "target", "percent", "display")
@@ -80,7 +81,8 @@ def fulfilment_xlsx(report):
     sheet.append([xlsx_cell(sheet, title(report))])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append([xlsx_cell(sheet, period_line(report))])
-    sheet.append([])
+    approved = approval_stamp(report.organization, report.start, report.end)
+    sheet.append([xlsx_cell(sheet, stamp_text(approved))] if approved else [])
 
     def put(row, column, value):
         cell = sheet.cell(row, column)

@@ -159,3 +159,16 @@ class DeadlinesForm(forms.Form):
     def __init__(self, *args, kinds=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [("", _("all kinds")), *kinds]
+
+
+class ApprovalActionForm(forms.Form):
+    """A button of the dashboard's approval panel: submit, approve, return or reopen a period's figures."""
+
+    organization = forms.CharField(label=_("organisation (code)"), max_length=40)
+    year = forms.IntegerField(label=_("year"), min_value=1930, max_value=2200)
+    half = forms.TypedChoiceField(label=_("half-year"), choices=[(0, "0"), (1, "1"), (2, "2")], coerce=int, initial=0)
+    action = forms.ChoiceField(
+        label=_("action"),
+        choices=[("submit", "submit"), ("approve", "approve"), ("return", "return"), ("reopen", "reopen")],
+    )
+    comment = forms.CharField(label=_("comment"), required=False, max_length=1000)

@@ -21,10 +21,20 @@ Gaps::
      "small_enterprises": [{"tax_code", "name", "managing_committee", "active_members"}],
      "stagnant_organizations": [{"code", "name", "established_on", "last_admitted_on"}]}
 
+Fulfilment, movement and admissions add ``"approval"``: null, or ``{"year", "half", "approved_on",
+"approved_by", "text"}`` when the report's period (a year or a half-year) is approved for its
+organisation.
+
+Fulfilment adds ``"projection"``: for a yearly report, one entry per metric with a target,
+``{"metric", "actual", "target", "projected", "method", "share", "years", "status"}`` (see
+``reports.projection``; ``status`` is ``on_track`` or ``at_risk``), ``[]`` otherwise.
+
 Dates are ISO strings, ``percent`` a JSON number (one decimal) or null, ``display`` and
 ``label`` in the active language.
 """
 
+from reports.approval import approval_stamp, stamp_to_dict
+from reports.projection import fulfilment_projection, projection_to_dict
 from reports.statistics import MOVEMENT_COLUMNS, MOVEMENT_LABELS, admission_columns
 
 
@@ -65,7 +75,13 @@ def fulfilment_to_dict(report):
             }
             for part in report.children
         ],
+        "approval": _approval(report),
+        "projection": [projection_to_dict(item) for item in fulfilment_projection(report)],
     }
+
+
+def _approval(report):
+    return stamp_to_dict(approval_stamp(report.organization, report.start, report.end))
 
 
 def structure_row_to_dict(row):
@@ -165,6 +181,7 @@ def movement_to_dict(report):
         ],
         "total": movement_row_to_dict(report.total),
         "children": [movement_row_to_dict(row) for row in report.children],
+        "approval": _approval(report),
     }
 
 
@@ -187,4 +204,5 @@ def admissions_to_dict(report):
         "columns": [{"key": key, "label": str(label)} for key, label in columns],
         "total": row(report.total),
         "children": [row(item) for item in report.children],
+        "approval": _approval(report),
     }

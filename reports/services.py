@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from branches import events as branch_events
+from branches.approvals import check_year_open
 from branches.models import Organization
 from core import events
 from core.services import Errors, save_with_history
@@ -89,6 +90,16 @@ def set_targets(acting_user, *, year, values):
         after.setdefault(committee.pk, {})[metric] = value
     for committee_id, committee in committees.items():
         check_parts_of_wholes(errors, committee, after[committee_id])
+    locked = {}
+    for (committee, metric), value in values.items():
+        target = existing.get((committee.pk, metric))
+        if (target.value if target is not None else None) == value:
+            continue
+        if committee.pk not in locked:  # a year's targets are part of its approved figures
+            locked[committee.pk] = Errors()
+            check_year_open(locked[committee.pk], committee, year, "target")
+        for message in locked[committee.pk].get("target", []):
+            errors.add(f"{committee.code}:{metric}", message)
     errors.raise_if_any()
     changed = []
     for (committee, metric), value in values.items():

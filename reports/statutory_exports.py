@@ -12,6 +12,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from core.spreadsheets import OutColumn, write_csv
+from reports.approval import approval_stamp, stamp_text
 from reports.statistics import MOVEMENT_COLUMNS, MOVEMENT_LABELS, admission_columns
 
 
@@ -103,6 +104,9 @@ def form_xlsx(table, *, place=""):
         "name": table.organization.name, "code": table.organization.code,
     })  # fmt: skip
     _text_cell(sheet, 3, 1, table.period)
+    approved = approval_stamp(table.organization, table.start, table.end)
+    if approved is not None:
+        _text_cell(sheet, 4, 1, stamp_text(approved), font=bold)
     header = 5
     for column, label in enumerate([_("No."), _("code"), _("organisation"), *table.columns], start=1):
         _text_cell(sheet, header, column, label, font=bold, alignment=center, border=box)

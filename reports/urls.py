@@ -13,4 +13,5 @@ urlpatterns = [
     path("gaps/<slug:kind>/", views.gap_list, name="gap_list"),
     path("deadlines/", deadline_views.deadlines, name="deadlines"),
     path("deadlines/committees/", deadline_views.deadline_committees, name="deadline_committees"),
+    path("approval/", views.approval_action, name="approval_action"),
 ]

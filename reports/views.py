@@ -22,18 +22,27 @@ from django.utils.http import urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_POST
 
+from branches import approvals
 from branches.models import Organization
 from core.dates import today
 from core.forms import apply_service_errors
 from core.scoping import scope_for
 from core.spreadsheets import OutColumn, write_csv, write_xlsx
-from reports import engine, exports, statistics, statutory_exports
+from reports import approval, engine, exports, projection, statistics, statutory_exports
 from reports import figures as dashboard_figures
 from reports.access import report_organization, report_organizations
 from reports.deadlines import cached_deadline_rows, deadlines_url
 from reports.formatting import format_number
-from reports.forms import ReportPeriodForm, StatutoryPeriodForm, TargetGridForm, TargetYearForm, target_field_name
+from reports.forms import (
+    ApprovalActionForm,
+    ReportPeriodForm,
+    StatutoryPeriodForm,
+    TargetGridForm,
+    TargetYearForm,
+    target_field_name,
+)
 from reports.metrics import Metric
 from reports.models import Target
 from reports.services import set_targets
@@ -187,6 +196,9 @@ def dashboard(request):
         "gap_query": _query(**params),
         **_deadline_context(request, organization),
     }
+    context |= _approval_context(request, organization, report)
+    projections = projection.fulfilment_projection(report) if report.end < datetime.date(year, 12, 31) else []
+    context["projections"] = projections
     return render(request, "reports/dashboard.html", context)
 
 
@@ -196,6 +208,52 @@ def _deadline_context(request, organization):
         "deadline_counts": cached_deadline_rows(organization, today(), request.user),
         "deadlines_url": deadlines_url(organization),
     }
+
+
+def _approval_context(request, organization, report):
+    """The approval panel of the dashboard (``?half=1|2`` for a half-year) and the report's stamp."""
+    half = int(request.GET["half"]) if request.GET.get("half") in ("1", "2") else 0
+    return {
+        "approval_stamp": approval.approval_stamp(organization, report.start, report.end),
+        "approval_tree": approval.status_tree(request.user, organization, report.start.year, half),
+        "approval_action_url": reverse("reports:approval_action"),
+        "commented_actions": approval.COMMENTED_ACTIONS,
+    }
+
+
+@login_required
+@require_POST
+def approval_action(request):
+    """Submit, approve, return or reopen an organisation's figures of a period from the dashboard;
+    the services refuse what the scope or the order of approval does not allow."""
+    form = ApprovalActionForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("; ".join(str(m) for errors in form.errors.values() for m in errors))
+    data = form.cleaned_data
+    organization = report_organization(request.user, data["organization"])
+    back_to = resolve_committee(request, request.POST.get("back_to") or organization.code)
+    period = {"year": data["year"], "half": data["half"]}
+    calls = {
+        "submit": lambda: approvals.submit(request.user, organization, **period),
+        "approve": lambda: approvals.approve(request.user, organization, **period),
+        "return": lambda: approvals.return_figures(request.user, organization, comment=data["comment"], **period),
+        "reopen": lambda: approvals.reopen(request.user, organization, reason=data["comment"], **period),
+    }
+    try:
+        calls[data["action"]]()
+    except PermissionDenied as error:
+        messages.error(request, str(error))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        record = approvals.approval_for(organization, **period)
+        messages.success(
+            request,
+            _("The figures of %(period)s of %(organization)s are now %(status)s.")
+            % {"period": record.period_label, "organization": organization, "status": record.get_status_display()},
+        )
+    query = _query(organization=back_to.code, year=data["year"], half=data["half"] or None)
+    return redirect(f"{reverse('reports:dashboard')}?{query}")
 
 
 # Export --------------------------------------------------------------------------------------
@@ -288,6 +346,7 @@ def _statutory_page(request, kind):
         "export_csv": f"{reverse('reports:' + kind)}?{_query(format='csv', **params)}",
         "dashboard_url": f"{reverse('reports:dashboard')}?{_query(organization=organization.code, year=end.year)}",
         "child_query": _query(start=start.isoformat(), end=end.isoformat()),
+        "approval_stamp": approval.approval_stamp(organization, start, end),
     }
     return render(request, "reports/statutory.html", context)
 

@@ -317,5 +317,6 @@ def counts(items):
         result[item.action] += 1
     return result
 
+
 def postgres(connection):
     return connection.vendor == "postgresql"

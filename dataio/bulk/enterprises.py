@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from branches.approvals import Locks
 from branches.models import Organization
 from core.dates import same_day
 from core.events import publish
@@ -108,7 +109,39 @@ def plan_enterprises(acting_user, *, organization, items, lock=False):
         )
         item.merge(errors)
         item.instance = enterprise
+    _check_locks([item for item in items if item.action == UPDATE])
     return finish(items)
+
+
+def _check_locks(updates):
+    """Refuse the updates whose new ownership or managing committee would change an approved
+    period's figures, with the facts of all of them read at once."""
+    from enterprises.services import admissions_at, enterprise_change_facts, mass_organization_dates
+
+    owned = [item.instance.pk for item in updates if "ownership" in item.changes]
+    moved = [item.instance.pk for item in updates if "managing_committee" in item.changes]
+    if not owned and not moved:
+        return
+    locks = Locks()
+    if not locks.approvals:
+        return
+    admissions, dates = {}, {}
+    for chunk in chunks(owned):
+        admissions.update(admissions_at(chunk))
+    for chunk in chunks(moved):
+        dates.update(mass_organization_dates(chunk))
+    for item in updates:
+        committees = [c for c in item.changes.get("managing_committee", ()) if c is not None]
+        facts = enterprise_change_facts(
+            item.instance,
+            ownership_changed="ownership" in item.changes,
+            committees=committees,
+            admissions=admissions,
+            dates=dates,
+        )
+        errors = Errors()
+        locks.check_all(errors, facts, "managing_committee" if committees else "ownership")
+        item.merge(errors)
 
 
 def write_enterprises(acting_user, items, *, reason, history_date=None):

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from branches import events as branch_events
-from branches.approvals import Locks
+from branches.approvals import ADMISSION_REPORT_FIELDS, Locks
 from branches.choices import MEMBER_PROFILE_FIELDS
 from branches.models import Member, MembershipPeriod, Organization
 from branches.services import (
@@ -105,7 +105,7 @@ def _member_planner(acting_user, *, organization, items, lock):
         for subset in filter_in(queryset, lookup, values):
             holder_ids.update(subset.values_list("pk", flat=True))
     members = {}
-    matched = Member.objects.select_related("organization", "enterprise")
+    matched = Member.objects.select_related("organization", "enterprise", "admitted_by")
     if lock:
         matched = matched.select_for_update(of=("self",))
     for subset in filter_in(matched, "pk", holder_ids):
@@ -265,7 +265,7 @@ def same_value(before, after):
 
 
 def _plan_member_update(
-    item, *, acting_user, organization, holders, editable_members, visible_enterprises, clean, **_context
+    item, *, acting_user, organization, holders, editable_members, visible_enterprises, clean, locks, **_context
 ):
     member = item.instance
     values = item.values
@@ -336,6 +336,9 @@ def _plan_member_update(
     if "enterprise" in changes:
         check_enterprise(errors, acting_user, member.enterprise, visible_ids=visible_enterprises)
     check_member_facts(errors, member, changed=changes)
+    reported = [name for name in ADMISSION_REPORT_FIELDS if name in changes]
+    if reported:  # read by the new-admissions report of the period of the admission
+        locks.check(errors, member.admitted_by, member.admitted_on, reported[0])
     exclude = [*MEMBER_FK_FIELDS, "citizen_id", *(f for f in ("date_of_birth",) if f in errors)]
     clean(member, errors, exclude=exclude)
     item.merge(errors)

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from branches.approvals import Locks
 from branches.models import Organization
 from core.dates import same_day
 from core.events import publish
@@ -37,6 +38,10 @@ def plan_returns(acting_user, *, organization, items):
         Enterprise.objects.editable_by(acting_user).filter(enterprise_scope_q([organization.path])),
         {mass_organization.enterprise_id for mass_organization in mass_organizations},
     )
+    committees = {}  # enterprise → its managing committee's path: a return counts there
+    for chunk in chunks(sorted({mass_organization.enterprise_id for mass_organization in mass_organizations})):
+        committees.update(Enterprise.objects.filter(pk__in=chunk).values_list("pk", "managing_committee__path"))
+    locks = Locks()
     recorded = {}
     for chunk in chunks(sorted(mass_organization.pk for mass_organization in mass_organizations)):
         for mass_organization_id, date, total, admitted in MembershipReturn.objects.filter(
@@ -75,6 +80,8 @@ def plan_returns(acting_user, *, organization, items):
             members_total=values.get("members_total"),
             members_admitted=values.get("members_admitted"),
             recorded_dates=dates,
+            locks=locks,
+            committee=committees.get(mass_organization.enterprise_id),
         )
         item.merge(errors)
         item.instance = MembershipReturn(

@@ -10,6 +10,8 @@ from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext, ngettext
 
+from reports.formatting import format_number
+
 register = template.Library()
 
 _labels = {}
@@ -103,3 +105,9 @@ def gap_organization_items(organizations):
             for organization in organizations
         )
     )
+
+
+@register.filter
+def figure(value):
+    """A whole number with the active language's digit grouping (``1,024`` / ``1.024``)."""
+    return format_number(value)

@@ -133,6 +133,8 @@ REGISTRY = {
     "reports:gap_list": R(LIST, query={"organization": "BR-A"}),
     "reports:deadlines": R(LIST, query={"organization": "BR-A"}),
     "reports:deadline_committees": R(LIST, query={"organization": "BR-A"}),
+    # The dashboard's approval buttons (POST only): through branches.approvals, like api:approval-*
+    "reports:approval_action": R(LIST, query={"organization": "BR-A", "year": 2024}),
     # Import, export, change history
     "io:export": R(LIST, query={"kind": "members", "format": "csv"}),
     "io:import": R(CREATE),

@@ -1,0 +1,110 @@
+"""Golden statutory statistics of the demo (``load_demo``): member movement (form 1-BTCTW) and new
+admissions (form 3-BTCTW) of Hanoi and Quang Ninh for 2024, and 2025 (the demo records no event
+in 2025: the members of the end of 2024 stay, nobody moves)."""
+
+import datetime
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from reports.statistics import member_movement, new_admissions
+
+pytestmark = pytest.mark.django_db
+
+D = datetime.date
+
+MOVEMENT_FIELDS = (
+    "at_start", "admitted", "transferred_in", "restored", "died", "expelled", "struck_off",
+    "struck_off_probationary", "resigned", "transferred_out", "at_end",
+)  # fmt: skip
+
+MOVEMENT_2024 = {
+    "HN": {
+        "total": (13582, 1024, 0, 0, 17, 14, 17, 3, 16, 149, 14393),
+        "change_percent": 6.0,
+        "children": {
+            "HN-KDN": (4083, 295, 4329),
+            "HN-CG": (2472, 187, 2595),
+            "HN-DD": (2297, 163, 2423),
+            "HN-HBT": (2631, 212, 2816),
+            "HN-BTL": (2099, 167, 2230),
+        },
+    },
+    "QN": {
+        "total": (5008, 596, 0, 0, 18, 0, 0, 0, 22, 82, 5482),
+        "change_percent": 9.5,
+        "children": {
+            "QN-HL": (1701, 226, 1895),
+            "QN-CP": (431, 55, 461),
+            "QN-UB": (939, 19, 941),
+            "QN-QY": (1074, 162, 1207),
+            "QN-MC": (863, 134, 978),
+            "QN-BC": (0, 0, 0),
+        },
+    },
+}
+
+ADMISSIONS_2024 = {
+    "HN": {
+        "of_whom.total": 1024, "of_whom.women": 455, "of_whom.ethnic_minorities": 0, "of_whom.religious": 0,
+        "of_whom.youth_union": 0, "of_whom.business_owners": 13,
+        "age.age_18_30": 450, "age.age_31_40": 367, "age.age_41_50": 207, "age.age_over_50": 0,
+        "education.not_recorded": 1024, "qualification.not_recorded": 1024, "political_theory.not_recorded": 1024,
+        "ownership.private": 412, "ownership.joint_stock": 356, "ownership.foreign_invested": 114,
+        "ownership.cooperative": 54, "ownership.non_public_education": 44, "ownership.non_public_health": 44,
+        "ownership.not_recorded": 0,
+    },
+    "QN": {
+        "of_whom.total": 596, "of_whom.women": 262, "of_whom.ethnic_minorities": 0, "of_whom.religious": 0,
+        "of_whom.youth_union": 0, "of_whom.business_owners": 10,
+        "age.age_18_30": 270, "age.age_31_40": 205, "age.age_41_50": 121, "age.age_over_50": 0,
+        "education.not_recorded": 596, "qualification.not_recorded": 596, "political_theory.not_recorded": 596,
+        "ownership.private": 311, "ownership.joint_stock": 94, "ownership.foreign_invested": 113,
+        "ownership.cooperative": 0, "ownership.non_public_education": 43, "ownership.non_public_health": 35,
+        "ownership.not_recorded": 0,
+    },
+}  # fmt: skip
+
+
+def organizations(demo):
+    return {"HN": demo.hn, "QN": demo.qn}
+
+
+@pytest.mark.parametrize("code", ["HN", "QN"])
+def test_movement_of_2024(demo, code):
+    expected = MOVEMENT_2024[code]
+    report = member_movement(organizations(demo)[code], D(2024, 1, 1), D(2024, 12, 31))
+    assert tuple(getattr(report.total, name) for name in MOVEMENT_FIELDS) == expected["total"]
+    assert float(report.total.change_percent) == expected["change_percent"]
+    children = {row.organization.code: (row.at_start, row.admitted, row.at_end) for row in report.children}
+    assert children == expected["children"]
+    assert all(row.balanced for row in (report.total, *report.children))
+
+
+@pytest.mark.parametrize("code", ["HN", "QN"])
+def test_new_admissions_of_2024(demo, code):
+    report = new_admissions(organizations(demo)[code], D(2024, 1, 1), D(2024, 12, 31))
+    assert {key: report.total.get(key) for key in ADMISSIONS_2024[code]} == ADMISSIONS_2024[code]
+    assert sum(row.get("of_whom.total") for row in report.children) == ADMISSIONS_2024[code]["of_whom.total"]
+
+
+@pytest.mark.parametrize("code", ["HN", "QN"])
+def test_2025_keeps_the_members_of_the_end_of_2024_without_movement(demo, code):
+    organization = organizations(demo)[code]
+    report = member_movement(organization, D(2025, 1, 1), D(2025, 12, 31))
+    at_end_2024 = MOVEMENT_2024[code]["total"][-1]
+    assert tuple(getattr(report.total, name) for name in MOVEMENT_FIELDS) == (at_end_2024, *[0] * 9, at_end_2024)
+    assert float(report.total.change_percent) == 0.0  # the same members as a year earlier
+    assert new_admissions(organization, D(2025, 1, 1), D(2025, 12, 31)).total.get("of_whom.total") == 0
+
+
+def test_cli_json_of_hanoi_2024_gives_the_golden_figures(demo):
+    out = io.StringIO()
+    call_command(
+        "report", "admissions", "--org", "HN", "--start", "2024-01-01", "--end", "2024-12-31", "--format", "json",
+        stdout=out,
+    )  # fmt: skip
+    counts = json.loads(out.getvalue())["total"]["counts"]
+    assert {key: counts[key] for key in ADMISSIONS_2024["HN"]} == ADMISSIONS_2024["HN"]
