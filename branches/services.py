@@ -104,8 +104,6 @@ MEMBER_EDITABLE_FIELDS = (
 )
 
 
-
-
 def probation_ends_on(*, admitted_on, ceremony_on=None):
     """The 12-month mark: the day a probationary member is recognised as official.
 
@@ -766,9 +764,7 @@ def _check_holder(errors, field, holder_id, holders, acting_user, message):
         note_scope_probe(acting_user, field)
 
 
-def check_person(
-    errors, *, citizen_id, party_card_number, date_of_birth, member=None, holders=None, acting_user=None
-):
+def check_person(errors, *, citizen_id, party_card_number, date_of_birth, member=None, holders=None, acting_user=None):
     holders = holders or MemberHolders()
     try:
         validate_citizen_id(citizen_id)
@@ -1028,7 +1024,8 @@ def _member_changed(member, before):
     """Announce the fields of ``member`` that differ from ``before`` (``values_of``), if any."""
     fields = changed_fields(member, before)
     if fields:
-        publish(events.MembersChanged((member.pk,), fields))
+        previous = (before["enterprise_id"],) if "enterprise_id" in fields and before["enterprise_id"] else ()
+        publish(events.MembersChanged((member.pk,), fields, previous))
 
 
 def check_decision(errors, *, decision_number, decided_on, field="decision_number", date_field="decided_on"):

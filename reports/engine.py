@@ -35,6 +35,7 @@ from reports.formatting import display, format_number, percent_of
 from reports.metrics import MASS_ORG_KIND_METRICS, Metric
 from reports.models import Target
 from reports.rollups import read as rollups_read
+from reports.rollups import standing
 
 METRICS = tuple(Metric)
 
@@ -587,16 +588,43 @@ def _parts(organization, children, groups, date, rows_for):
     return parts
 
 
-def structure(organization, date):
-    """Organisations, members, enterprises and mass organisations of the subtree on ``date``."""
-    children = _children(organization)
+def raw_structure_groups(organization, date):
+    """``{child path: {figure: n}}`` of the structure on ``date`` counted from the raw tables (what
+    :func:`structure_groups` reads from the standing counts; kept to check them)."""
     with _room_for_aggregates(Member.objects.db):
-        groups = _merge(
+        return _merge(
             _count_organizations_active(organization, date),
             _count_members_active(organization, date),
             _count_enterprises(organization, date),
             _count_mass_organizations_active(organization, date),
         )
+
+
+def structure_groups(organization, date):
+    """``{child path: {figure: n}}`` of the structure on ``date``, read from the standing counts
+    (``reports.rollups.standing``): one query over the subtree's organisations."""
+    length = (organization.depth + 1) * Organization.steplen
+    values, params = standing.values_on_sql("organization", date)
+    sql = f"""
+        SELECT SUBSTR(o.path, 1, {length}), v.metric, SUM(v.value), SUM(CASE WHEN v.value > 0 THEN 1 ELSE 0 END)
+        FROM ({values}) v INNER JOIN {Organization._meta.db_table} o ON o.id = v.k
+        WHERE o.path LIKE %s AND v.value <> 0
+        GROUP BY 1, 2
+    """
+    groups = defaultdict(dict)
+    with connections[Organization.objects.db].cursor() as cursor:
+        cursor.execute(sql, [*params, organization.path + "%"])
+        for child, metric, total, organizations in cursor:
+            groups[child][metric] = int(total)
+            if metric == "business_owners":
+                groups[child]["organizations_with_owners"] = int(organizations)
+    return dict(groups)
+
+
+def structure(organization, date):
+    """Organisations, members, enterprises and mass organisations of the subtree on ``date``."""
+    children = _children(organization)
+    groups = structure_groups(organization, date)
 
     def rows_for(values):
         return _figure_rows(values, STRUCTURE_METRICS)
@@ -679,8 +707,66 @@ def _gap_list(organization, date, having):
     )
 
 
-def _count_gap_enterprises(organization, date):
-    """``{child path: {figure: count}}`` of the enterprise gaps on ``date``: two queries.
+def count_gap_enterprises(organization, date):
+    """``{child path: {figure: count}}`` of the enterprise gaps on ``date``, read from the standing
+    counts of the enterprises (``reports.rollups.standing``) and of their committees (the operating
+    enterprises); an active Party organisation is looked up in the (small) organisation table."""
+    length = (organization.depth + 1) * Organization.steplen
+    enterprise_values, enterprise_params = standing.values_on_sql("enterprise", date)
+    organization_values, organization_params = standing.values_on_sql("organization", date)
+    enterprise = Enterprise._meta.db_table
+    committee = Organization._meta.db_table
+    figures_sql = f"""
+        SELECT SUBSTR(c.path, 1, {length}),
+            SUM(CASE WHEN a.enterprise_id IS NULL AND n.official_members >= %s THEN 1 ELSE 0 END),
+            SUM(CASE WHEN a.enterprise_id IS NULL AND n.members BETWEEN 1 AND 2 THEN 1 ELSE 0 END),
+            SUM(CASE WHEN e.operating_status = %s AND n.trade_unions > 0 THEN 1 ELSE 0 END)
+        FROM (
+            SELECT v.k,
+                SUM(CASE WHEN v.metric = 'members' THEN v.value ELSE 0 END) AS members,
+                SUM(CASE WHEN v.metric = 'official_members' THEN v.value ELSE 0 END) AS official_members,
+                SUM(CASE WHEN v.metric = 'trade_unions' THEN v.value ELSE 0 END) AS trade_unions
+            FROM ({enterprise_values}) v GROUP BY v.k
+        ) n
+        INNER JOIN {enterprise} e ON e.id = n.k
+        INNER JOIN {committee} c ON c.id = e.managing_committee_id
+        LEFT JOIN (
+            SELECT DISTINCT enterprise_id FROM {committee} WHERE enterprise_id IS NOT NULL
+            AND established_on <= %s AND (dissolved_on IS NULL OR dissolved_on > %s)
+        ) a ON a.enterprise_id = e.id
+        WHERE c.path LIKE %s
+        GROUP BY 1
+    """
+    operating_sql = f"""
+        SELECT SUBSTR(o.path, 1, {length}), SUM(v.value)
+        FROM ({organization_values}) v INNER JOIN {committee} o ON o.id = v.k
+        WHERE o.path LIKE %s AND v.metric = 'enterprises_operating'
+        GROUP BY 1
+    """
+    subtree = organization.path + "%"
+    names = ("eligible_enterprises", "enterprises_with_one_or_two_members", "trade_union_share")
+    groups = defaultdict(dict)
+    with connections[Enterprise.objects.db].cursor() as cursor:
+        cursor.execute(
+            figures_sql,
+            [
+                *enterprise_params,
+                ELIGIBLE_OFFICIAL_MEMBERS,
+                str(OperatingStatus.OPERATING),
+                *[date.isoformat()] * 2,
+                subtree,
+            ],
+        )
+        for row in cursor:
+            groups[row[0]].update({name: int(value or 0) for name, value in zip(names, row[1:], strict=True)})
+        cursor.execute(operating_sql, [*organization_params, subtree])
+        for child, operating in cursor:
+            groups[child]["operating"] = int(operating or 0)
+    return dict(groups)
+
+
+def raw_count_gap_enterprises(organization, date):
+    """``{child path: {figure: count}}`` of the enterprise gaps on ``date`` from the raw tables: two queries.
 
     The members are counted per enterprise once (one grouped scan of the members with a period
     in force), joined to their enterprises in the subtree that have no active Party organisation
@@ -799,7 +885,7 @@ def gaps(organization, date, stagnant_years=3):
     children = _children(organization)
     stagnant = stagnant_organizations(organization, date, stagnant_years)
     groups = _merge(
-        _count_gap_enterprises(organization, date),
+        count_gap_enterprises(organization, date),
         _grouped_list(stagnant, organization, "stagnant_organizations"),
     )
 
