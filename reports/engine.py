@@ -612,7 +612,7 @@ def structure_groups(organization, date):
         GROUP BY 1, 2
     """
     groups = defaultdict(dict)
-    with connections[Organization.objects.db].cursor() as cursor:
+    with _room_for_aggregates(Organization.objects.db), connections[Organization.objects.db].cursor() as cursor:
         cursor.execute(sql, [*params, organization.path + "%"])
         for child, metric, total, organizations in cursor:
             groups[child][metric] = int(total)
@@ -716,11 +716,18 @@ def count_gap_enterprises(organization, date):
     organization_values, organization_params = standing.values_on_sql("organization", date)
     enterprise = Enterprise._meta.db_table
     committee = Organization._meta.db_table
+    # An active Party organisation in the enterprise: an index probe, only for the enterprises
+    # whose members would make a gap.
+    no_organization = (
+        f"NOT EXISTS (SELECT 1 FROM {committee} a WHERE a.enterprise_id = e.id AND a.established_on <= %s "
+        "AND (a.dissolved_on IS NULL OR a.dissolved_on > %s))"
+    )
     figures_sql = f"""
         SELECT SUBSTR(c.path, 1, {length}),
-            SUM(CASE WHEN a.enterprise_id IS NULL AND n.official_members >= %s THEN 1 ELSE 0 END),
-            SUM(CASE WHEN a.enterprise_id IS NULL AND n.members BETWEEN 1 AND 2 THEN 1 ELSE 0 END),
-            SUM(CASE WHEN e.operating_status = %s AND n.trade_unions > 0 THEN 1 ELSE 0 END)
+            SUM(CASE WHEN n.official_members >= {int(ELIGIBLE_OFFICIAL_MEMBERS)} AND {no_organization}
+                THEN 1 ELSE 0 END),
+            SUM(CASE WHEN n.members BETWEEN 1 AND 2 AND {no_organization} THEN 1 ELSE 0 END),
+            SUM(CASE WHEN e.operating_status = '{OperatingStatus.OPERATING}' AND n.trade_unions > 0 THEN 1 ELSE 0 END)
         FROM (
             SELECT v.k,
                 SUM(CASE WHEN v.metric = 'members' THEN v.value ELSE 0 END) AS members,
@@ -730,10 +737,6 @@ def count_gap_enterprises(organization, date):
         ) n
         INNER JOIN {enterprise} e ON e.id = n.k
         INNER JOIN {committee} c ON c.id = e.managing_committee_id
-        LEFT JOIN (
-            SELECT DISTINCT enterprise_id FROM {committee} WHERE enterprise_id IS NOT NULL
-            AND established_on <= %s AND (dissolved_on IS NULL OR dissolved_on > %s)
-        ) a ON a.enterprise_id = e.id
         WHERE c.path LIKE %s
         GROUP BY 1
     """
@@ -746,16 +749,10 @@ def count_gap_enterprises(organization, date):
     subtree = organization.path + "%"
     names = ("eligible_enterprises", "enterprises_with_one_or_two_members", "trade_union_share")
     groups = defaultdict(dict)
-    with connections[Enterprise.objects.db].cursor() as cursor:
+    with _room_for_aggregates(Enterprise.objects.db), connections[Enterprise.objects.db].cursor() as cursor:
         cursor.execute(
             figures_sql,
-            [
-                *enterprise_params,
-                ELIGIBLE_OFFICIAL_MEMBERS,
-                str(OperatingStatus.OPERATING),
-                *[date.isoformat()] * 2,
-                subtree,
-            ],
+            [*[date.isoformat()] * 4, *enterprise_params, subtree],
         )
         for row in cursor:
             groups[row[0]].update({name: int(value or 0) for name, value in zip(names, row[1:], strict=True)})
