@@ -4,47 +4,76 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
+def count_what_stands(apps, schema_editor):
+    """Fill the standing counts of the records already there (the domain events keep them after)."""
+    from reports.rollups import standing
 
+    standing.rebuild()
+
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('branches', '0014_member_profile_and_period_approval'),
-        ('enterprises', '0005_sort_name'),
-        ('reports', '0003_target_year_index'),
+        ("branches", "0014_member_profile_and_period_approval"),
+        ("enterprises", "0005_sort_name"),
+        ("reports", "0003_target_year_index"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EnterpriseStandingCount',
+            name="EnterpriseStandingCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(verbose_name='day')),
-                ('metric', models.CharField(max_length=40, verbose_name='figure')),
-                ('value', models.BigIntegerField(default=0, verbose_name='value')),
-                ('enterprise', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='standing_counts', to='enterprises.enterprise', verbose_name='enterprise')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(verbose_name="day")),
+                ("metric", models.CharField(max_length=40, verbose_name="figure")),
+                ("value", models.BigIntegerField(default=0, verbose_name="value")),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="standing_counts",
+                        to="enterprises.enterprise",
+                        verbose_name="enterprise",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'enterprise standing count',
-                'verbose_name_plural': 'enterprise standing counts',
-                'ordering': ['enterprise', 'day', 'metric'],
-                'indexes': [models.Index(fields=['day'], name='enterprise_standing_day')],
-                'constraints': [models.UniqueConstraint(fields=('enterprise', 'day', 'metric'), name='enterprise_standing_unique')],
+                "verbose_name": "enterprise standing count",
+                "verbose_name_plural": "enterprise standing counts",
+                "ordering": ["enterprise", "day", "metric"],
+                "indexes": [models.Index(fields=["day"], name="enterprise_standing_day")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("enterprise", "day", "metric"), name="enterprise_standing_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StandingCount',
+            name="StandingCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(verbose_name='day')),
-                ('metric', models.CharField(max_length=40, verbose_name='figure')),
-                ('value', models.BigIntegerField(default=0, verbose_name='value')),
-                ('organization', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='standing_counts', to='branches.organization', verbose_name='organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(verbose_name="day")),
+                ("metric", models.CharField(max_length=40, verbose_name="figure")),
+                ("value", models.BigIntegerField(default=0, verbose_name="value")),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="standing_counts",
+                        to="branches.organization",
+                        verbose_name="organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'standing count',
-                'verbose_name_plural': 'standing counts',
-                'ordering': ['organization', 'day', 'metric'],
-                'indexes': [models.Index(fields=['day'], name='standing_count_day')],
-                'constraints': [models.UniqueConstraint(fields=('organization', 'day', 'metric'), name='standing_count_unique')],
+                "verbose_name": "standing count",
+                "verbose_name_plural": "standing counts",
+                "ordering": ["organization", "day", "metric"],
+                "indexes": [models.Index(fields=["day"], name="standing_count_day")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("organization", "day", "metric"), name="standing_count_unique")
+                ],
             },
         ),
+        migrations.RunPython(count_what_stands, migrations.RunPython.noop),
     ]
