@@ -270,7 +270,7 @@ def test_the_dashboard_shows_the_figures_of_now_right_after_a_write_with_no_reco
     members = figure(dashboard(client, department), "structure", "members")
     dashboard(client, department)  # cached now
 
-    admit(secretary_a, tree, "001091000001", enterprise=enterprise, is_business_owner=True)
+    admit(secretary_a, tree, "001091000001", enterprise=enterprise, is_business_owner=True, position="owner")
     after = dashboard(client, department)
 
     assert figure(after, "structure", "members") == members + 1
