@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connections, transaction
-from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, ExtractMonth, Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -33,7 +34,7 @@ from enterprises.choices import MassOrganizationKind, OperatingStatus
 from enterprises.models import Enterprise, MassOrganization, MembershipReturn
 from reports.formatting import display, format_number, percent_of
 from reports.metrics import MASS_ORG_KIND_METRICS, Metric
-from reports.models import Target
+from reports.models import StandingCount, Target
 from reports.rollups import read as rollups_read
 from reports.rollups import standing
 
@@ -608,7 +609,7 @@ def structure_groups(organization, date):
     sql = f"""
         SELECT SUBSTR(o.path, 1, {length}), v.metric, SUM(v.value), SUM(CASE WHEN v.value > 0 THEN 1 ELSE 0 END)
         FROM ({values}) v INNER JOIN {Organization._meta.db_table} o ON o.id = v.k
-        WHERE o.path LIKE %s AND v.value <> 0
+        WHERE o.path LIKE %s AND v.value <> 0 AND v.metric <> '{standing.ADMISSIONS}'
         GROUP BY 1, 2
     """
     groups = defaultdict(dict)
@@ -693,13 +694,22 @@ def _enterprises_without_party_organization(organization, date):
     )
 
 
-def _gap_list(organization, date, having):
-    """Enterprises without an active Party organisation whose member counts satisfy ``having``.
+#: Which enterprises each gap list holds, by their standing figures on the date.
+GAP_CONDITIONS = {
+    "eligible": f"SUM(CASE WHEN v.metric = 'official_members' THEN v.value ELSE 0 END) >= {ELIGIBLE_OFFICIAL_MEMBERS}",
+    "small": "SUM(CASE WHEN v.metric = 'members' THEN v.value ELSE 0 END) BETWEEN 1 AND 2",
+}
 
-    Filtered by a semi-join on the grouped member counts; the per-row counts the lists show are
-    annotated on the rows returned only (the dashboard reads the first page).
+
+def _gap_list(organization, date, condition):
+    """Enterprises without an active Party organisation whose standing figures on ``date`` meet
+    ``condition`` (a key of :data:`GAP_CONDITIONS`).
+
+    The enterprises are chosen from the standing counts (``reports.rollups.standing``); the per-row
+    counts the lists show are annotated on the rows returned only (the dashboard reads the first page).
     """
-    matching = _active_members_by_enterprise(date).filter(having).values("enterprise")
+    values, params = standing.values_on_sql("enterprise", date)
+    matching = RawSQL(f"SELECT v.k FROM ({values}) v GROUP BY v.k HAVING {GAP_CONDITIONS[condition]}", params)
     return (
         enterprises_with_gap_figures(organization, date)
         .filter(pk__in=_enterprises_without_party_organization(organization, date).filter(pk__in=matching))
@@ -841,9 +851,9 @@ def stagnant_organizations(organization, date, stagnant_years=3):
     """Grassroots organisations active on ``date``, established before the last ``stagnant_years``
     years, that admitted nobody in those years (admissions by the organisations below them count).
 
-    A list in tree order, each with ``last_admitted_on`` (None: never). Three queries: the candidates,
-    the paths of the subtree, and the last admission per admitting organisation (grouped by its id,
-    no join), which is carried up to the organisations above it by path prefix (a correlated
+    A list in tree order, each with ``last_admitted_on`` (None: never). Two queries: the candidates,
+    and the last admission of each organisation of the subtree (an index probe into the standing
+    counts each), carried up to the organisations above it by path prefix (a correlated
     ``LIKE path || '%'`` cannot use an index).
     """
     window_start = years_before(date, stagnant_years)
@@ -853,18 +863,25 @@ def stagnant_organizations(organization, date, stagnant_years=3):
         .filter(established_on__lte=window_start)
         .order_by("path")
     )
-    subtree = Organization.objects.filter(path__startswith=organization.path)
-    path_of = dict(subtree.order_by().values_list("pk", "path"))
+    # The last admission of each organisation up to ``date``: one index probe each into the
+    # standing counts' admissions by day (``reports.rollups.standing``).
+    last_admission = (
+        StandingCount.objects.filter(
+            organization=OuterRef("pk"), metric=standing.ADMISSIONS, day__lte=date, day__gt=standing.FIRST_DAY
+        )
+        .order_by("-day")
+        .values("day")[:1]
+    )
     admissions = (
-        Member.objects.filter(admitted_by__in=subtree.values("pk"), admitted_on__lte=date)
+        Organization.objects.filter(path__startswith=organization.path)
         .order_by()
-        .values_list("admitted_by")
-        .annotate(last=Max("admitted_on"))
+        .annotate(last=Subquery(last_admission))
+        .filter(last__isnull=False)
+        .values_list("path", "last")
     )
     last_by_path = {}
     steplen = Organization.steplen
-    for admitted_by, last in admissions:
-        path = path_of[admitted_by]
+    for path, last in admissions:
         for end in range(len(organization.path), len(path) + 1, steplen):
             prefix = path[:end]
             if last_by_path.get(prefix) is None or last_by_path[prefix] < last:
@@ -897,8 +914,8 @@ def gaps(organization, date, stagnant_years=3):
         stagnant_years=stagnant_years,
         rows=rows_for(_total(groups)),
         children=_parts(organization, children, groups, date, rows_for),
-        eligible_enterprises=_gap_list(organization, date, Q(official_members__gte=ELIGIBLE_OFFICIAL_MEMBERS)),
-        small_enterprises=_gap_list(organization, date, Q(active_members__gte=1, active_members__lte=2)),
+        eligible_enterprises=_gap_list(organization, date, "eligible"),
+        small_enterprises=_gap_list(organization, date, "small"),
         stagnant_organizations=stagnant,
     )
 
@@ -912,9 +929,9 @@ def gap_list(organization, date, kind, stagnant_years=3):
     """Every row of one of the dashboard's gap lists on ``date``: enterprises (a queryset, in
     Vietnamese name order) or organisations (a list, in tree order)."""
     if kind == "eligible-enterprises":
-        return _gap_list(organization, date, Q(official_members__gte=ELIGIBLE_OFFICIAL_MEMBERS))
+        return _gap_list(organization, date, "eligible")
     if kind == "small-enterprises":
-        return _gap_list(organization, date, Q(active_members__gte=1, active_members__lte=2))
+        return _gap_list(organization, date, "small")
     if kind == "stagnant-organizations":
         return stagnant_organizations(organization, date, stagnant_years)
     raise ValueError(kind)

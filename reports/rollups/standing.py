@@ -43,6 +43,10 @@ MASS_KIND_FIGURES = [
     (MassOrganizationKind.YOUTH_UNION, "youth_unions"),
 ]
 
+#: The admissions by admitting organisation and day (not a structure figure: the gaps' stagnant
+#: organisations look up each one's last admission).
+ADMISSIONS = "admissions"
+
 ORGANIZATION_TABLE = "reports_standingcount"
 ENTERPRISE_TABLE = "reports_enterprisestandingcount"
 
@@ -109,6 +113,8 @@ def _organization_changes_sql(ids):
         f"SELECT p.organization_id, p.ended_on, 'members', -1 {periods} AND p.ended_on IS NOT NULL",
         f"SELECT p.organization_id, p.started_on, 'business_owners', 1 {owners}",
         f"SELECT p.organization_id, p.ended_on, 'business_owners', -1 {owners} AND p.ended_on IS NOT NULL",
+        f"SELECT m.admitted_by_id, m.admitted_on, '{ADMISSIONS}', 1 FROM branches_member m "
+        f"WHERE {_in('m.admitted_by_id', ids)}",
         f"SELECT e.managing_committee_id, {_date(FIRST_DAY)}, 'enterprises', 1 {enterprises}",
         f"SELECT e.managing_committee_id, {_date(FIRST_DAY)}, 'enterprises_operating', 1 {enterprises} "
         f"AND e.operating_status = '{OperatingStatus.OPERATING}'",

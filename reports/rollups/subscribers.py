@@ -48,6 +48,7 @@ SOURCE_MODELS = {
 
 def members_admitted(event):
     apply_counts(admission_counts(event.admissions))
+    standing.refresh_organizations(admission.organization_id for admission in event.admissions)
     bump_data_version()
 
 
@@ -70,6 +71,15 @@ def _enterprises_of_members(member_ids):
     return found
 
 
+def _admitting_organizations(member_ids):
+    from branches.models import Member
+
+    found = set()
+    for chunk in _chunks(sorted(set(member_ids))):
+        found.update(Member.objects.filter(pk__in=chunk).values_list("admitted_by_id", flat=True))
+    return found
+
+
 def _organizations_of_members(member_ids):
     from branches.models import MembershipPeriod
 
@@ -82,6 +92,8 @@ def _organizations_of_members(member_ids):
 def members_changed(event):
     if event.fields & {"is_business_owner"}:
         standing.refresh_organizations(_organizations_of_members(event.member_ids))
+    if event.fields & {"admitted_by_id", "admitted_on"}:
+        standing.refresh_organizations(_admitting_organizations(event.member_ids))
     if event.fields & {"enterprise_id", "official_on"}:
         standing.refresh_enterprises(_enterprises_of_members(event.member_ids) | set(event.enterprise_ids))
     if event.fields & set(REPORTED_MEMBER_FIELDS):
