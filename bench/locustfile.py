@@ -10,7 +10,6 @@ at work, not an error of the server.
 import itertools
 import os
 import random
-import re
 import sys
 import threading
 from pathlib import Path
@@ -18,45 +17,37 @@ from pathlib import Path
 from locust import HttpUser, between, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import form_fields  # noqa: E402  (the same form reading as bench/load.py)
+from load import VirtualUser, form_fields  # noqa: E402  (the same sign-in and form reading as bench/load.py)
 
-PASSWORD = os.environ.get("LOAD_PASSWORD", "load-test-password-1")
 SECRETARIES = int(os.environ.get("LOAD_SECRETARIES", "60"))
 THINK = [float(x) for x in (os.environ.get("LOAD_THINK", "1-5") + "-").split("-")[:2] if x] or [1.0]
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
 _accounts = itertools.count()
 _accounts_lock = threading.Lock()
 
 
 class SignedIn(HttpUser):
+    """A user signed in before its first action, outside the figures (as ``bench/load.py`` does:
+    signing in hashes a password, it is not what a person does all day)."""
+
     abstract = True
     wait_time = between(THINK[0], THINK[-1])
-    username = ""
+    role = ""
 
-    def on_start(self):
-        page = self.client.get("/accounts/login/", name="login page")
-        token = CSRF.search(page.text)
-        self.client.post(
-            "/accounts/login/",
-            data={
-                "username": self.username,
-                "password": PASSWORD,
-                "csrfmiddlewaretoken": token.group(1) if token else "",
-            },
-            headers={"Referer": self.host + "/accounts/login/"},
-            name="login",
-        )
+    def sign_in(self, username):
+        user = VirtualUser(self.host, username, self.role, None, random.Random(username))
+        user.login()
+        self.client.cookies.update(user.session.cookies)
+        self.member_ids = user.member_ids
 
 
 class DepartmentUser(SignedIn):
     """Organisation-department staff of Hà Nội or Quảng Ninh: the dashboard and the lists."""
 
     weight = 3
+    role = "department"
 
     def on_start(self):
-        self.username = "load-dept-" + ("HN" if next(_accounts) % 2 else "QN")
-        super().on_start()
+        self.sign_in("load-dept-" + ("HN" if next(_accounts) % 2 else "QN"))
 
     @task(35)
     def dashboard(self):
@@ -79,14 +70,13 @@ class SecretaryUser(SignedIn):
     """A branch secretary: opens members, and edits and saves one (a 302 to the member's page)."""
 
     weight = 2
+    role = "secretary"
 
     def on_start(self):
         with _accounts_lock:
             SecretaryUser.taken = getattr(SecretaryUser, "taken", -1) + 1
-            self.username = f"load-sec-{SecretaryUser.taken % max(1, SECRETARIES)}"
-        super().on_start()
-        listing = self.client.get("/members/", name="member list").text
-        self.member_ids = sorted({int(pk) for pk in re.findall(r'href="/members/(\d+)/"', listing)})
+            account = SecretaryUser.taken % max(1, SECRETARIES)
+        self.sign_in(f"load-sec-{account}")
 
     @task(6)
     def member_detail(self):
