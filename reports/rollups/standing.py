@@ -177,7 +177,7 @@ def refresh(kind, ids):
     if not ids:
         return
     table, key, _changes = KINDS[kind]
-    size = 20_000 if connection.vendor == "postgresql" else 500
+    size = 20_000  # written into the statement as integers: no parameter limit
     with connection.cursor() as cursor:
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]

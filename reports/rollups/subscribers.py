@@ -6,6 +6,8 @@ Connected once by :func:`connect` (``ReportsConfig.ready``). Every handler runs 
 publisher's transaction, right after the write it describes.
 """
 
+from django.db import connection
+
 from branches import events as branch_events
 from branches.choices import GRASSROOTS_KINDS
 from core import events
@@ -62,31 +64,28 @@ def admissions_corrected(event):
     bump_data_version()
 
 
-def _enterprises_of_members(member_ids):
-    from branches.models import Member
+def _column_of_members(table, column, member_ids):
+    """The distinct ``column`` values of ``table``'s rows of these members: one statement however
+    many (the ids are integers, written into it: no parameter limit)."""
+    ids = sorted({int(pk) for pk in member_ids})
+    if not ids:
+        return set()
+    key = "id" if table == "branches_member" else "member_id"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {key} IN ({', '.join(map(str, ids))})")
+        return {row[0] for row in cursor.fetchall()}
 
-    found = set()
-    for chunk in _chunks(sorted(set(member_ids))):
-        found.update(Member.objects.filter(pk__in=chunk).values_list("enterprise_id", flat=True))
-    return found
+
+def _enterprises_of_members(member_ids):
+    return _column_of_members("branches_member", "enterprise_id", member_ids)
 
 
 def _admitting_organizations(member_ids):
-    from branches.models import Member
-
-    found = set()
-    for chunk in _chunks(sorted(set(member_ids))):
-        found.update(Member.objects.filter(pk__in=chunk).values_list("admitted_by_id", flat=True))
-    return found
+    return _column_of_members("branches_member", "admitted_by_id", member_ids)
 
 
 def _organizations_of_members(member_ids):
-    from branches.models import MembershipPeriod
-
-    found = set()
-    for chunk in _chunks(sorted(set(member_ids))):
-        found.update(MembershipPeriod.objects.filter(member_id__in=chunk).values_list("organization_id", flat=True))
-    return found
+    return _column_of_members("branches_membershipperiod", "organization_id", member_ids)
 
 
 def members_changed(event):
