@@ -80,7 +80,7 @@ def ensure_dataset(args):
 
     from branches.models import Member, Organization
     from reports import rollups
-    from reports.models import Rollup
+    from reports.models import Rollup, StandingCount
 
     if args.regenerate or not Organization.objects.filter(code="TW").exists():
         print("# generating the dataset" + (" (a tenth)" if args.quick else ""), flush=True)
@@ -88,8 +88,8 @@ def ensure_dataset(args):
         extra = ["--scale", "0.1"] if args.quick else []
         call_command("generate_scale", "--reset", *extra, stdout=io.StringIO())
         print(f"generate_scale_seconds={time.monotonic() - started:.1f}")
-    elif not Rollup.objects.exists():
-        print("# rebuilding the roll-ups of an existing dataset", flush=True)
+    elif not Rollup.objects.exists() or not StandingCount.objects.exists():
+        print("# rebuilding the roll-ups and standing counts of an existing dataset", flush=True)
         rollups.rebuild()
     print(f"# dataset: {Member.objects.count():,} members, {Organization.objects.count():,} organisations")
 
@@ -294,6 +294,127 @@ def check_floor_matches_engine(report, rows, organization):
     return None
 
 
+# Structure and gaps floors: one hand-written query each over the raw tables, the report's totals.
+
+STRUCTURE_FLOOR_SQL = """
+WITH orgs AS (
+    SELECT
+        count(*) FILTER (WHERE kind IN ('grassroots_committee', 'grassroots_branch', 'subordinate_branch')),
+        count(*) FILTER (WHERE kind = 'grassroots_committee'),
+        count(*) FILTER (WHERE kind IN ('grassroots_branch', 'subordinate_branch')),
+        count(*) FILTER (WHERE kind = 'grassroots_branch'),
+        count(*) FILTER (WHERE kind = 'subordinate_branch')
+    FROM branches_organization
+    WHERE path LIKE %(path)s AND established_on <= %(date)s AND (dissolved_on IS NULL OR dissolved_on > %(date)s)
+), members AS (
+    SELECT count(*), count(*) FILTER (WHERE m.is_business_owner),
+        count(DISTINCT p.organization_id) FILTER (WHERE m.is_business_owner)
+    FROM branches_membershipperiod p
+    JOIN branches_organization o ON o.id = p.organization_id
+    JOIN branches_member m ON m.id = p.member_id
+    WHERE o.path LIKE %(path)s AND p.started_on <= %(date)s AND (p.ended_on IS NULL OR p.ended_on > %(date)s)
+), enterprises AS (
+    SELECT count(*), count(*) FILTER (WHERE e.operating_status = 'operating')
+    FROM enterprises_enterprise e JOIN branches_organization c ON c.id = e.managing_committee_id
+    WHERE c.path LIKE %(path)s
+), mass AS (
+    SELECT count(*), count(*) FILTER (WHERE mo.kind = 'trade_union'), count(*) FILTER (WHERE mo.kind = 'youth_union'),
+        coalesce(sum(latest.members_total), 0)
+    FROM enterprises_massorganization mo
+    JOIN enterprises_enterprise e ON e.id = mo.enterprise_id
+    JOIN branches_organization c ON c.id = e.managing_committee_id
+    LEFT JOIN LATERAL (
+        SELECT r.members_total FROM enterprises_membershipreturn r
+        WHERE r.mass_organization_id = mo.id AND r.date <= %(date)s ORDER BY r.date DESC LIMIT 1
+    ) latest ON true
+    WHERE c.path LIKE %(path)s AND mo.established_on <= %(date)s
+        AND (mo.dissolved_on IS NULL OR mo.dissolved_on > %(date)s)
+)
+SELECT * FROM orgs, members, enterprises, mass
+"""
+STRUCTURE_FLOOR_FIGURES = (
+    "party_organizations",
+    "grassroots_committees",
+    "branches",
+    "grassroots_branches",
+    "subordinate_branches",
+    "members",
+    "business_owners",
+    "organizations_with_owners",
+    "enterprises",
+    "enterprises_operating",
+    "mass_organizations",
+    "trade_unions",
+    "youth_unions",
+    "mass_organization_members",
+)
+
+GAPS_FLOOR_SQL = """
+WITH working AS (
+    SELECT m.enterprise_id, count(*) AS members, count(*) FILTER (WHERE m.official_on <= %(date)s) AS official
+    FROM branches_membershipperiod p JOIN branches_member m ON m.id = p.member_id
+    WHERE m.enterprise_id IS NOT NULL AND p.started_on <= %(date)s AND (p.ended_on IS NULL OR p.ended_on > %(date)s)
+    GROUP BY m.enterprise_id
+), organized AS (
+    SELECT DISTINCT enterprise_id FROM branches_organization
+    WHERE enterprise_id IS NOT NULL AND established_on <= %(date)s AND (dissolved_on IS NULL OR dissolved_on > %(date)s)
+), unions AS (
+    SELECT DISTINCT enterprise_id FROM enterprises_massorganization
+    WHERE kind = 'trade_union' AND established_on <= %(date)s AND (dissolved_on IS NULL OR dissolved_on > %(date)s)
+), gaps AS (
+    SELECT count(*) FILTER (WHERE w.official >= 3 AND g.enterprise_id IS NULL),
+        count(*) FILTER (WHERE w.members BETWEEN 1 AND 2 AND g.enterprise_id IS NULL)
+    FROM working w JOIN enterprises_enterprise e ON e.id = w.enterprise_id
+    JOIN branches_organization c ON c.id = e.managing_committee_id
+    LEFT JOIN organized g ON g.enterprise_id = e.id
+    WHERE c.path LIKE %(path)s
+), share AS (
+    SELECT count(u.enterprise_id), count(*)
+    FROM enterprises_enterprise e JOIN branches_organization c ON c.id = e.managing_committee_id
+    LEFT JOIN unions u ON u.enterprise_id = e.id
+    WHERE c.path LIKE %(path)s AND e.operating_status = 'operating'
+), admitting AS (
+    SELECT DISTINCT a.path FROM branches_member m JOIN branches_organization a ON a.id = m.admitted_by_id
+    WHERE m.admitted_on > %(window)s AND m.admitted_on <= %(date)s
+), stagnant AS (
+    SELECT count(*) FROM branches_organization o
+    WHERE o.path LIKE %(path)s AND o.kind IN ('grassroots_committee', 'grassroots_branch', 'subordinate_branch')
+        AND o.established_on <= %(window)s AND (o.dissolved_on IS NULL OR o.dissolved_on > %(date)s)
+        AND NOT EXISTS (SELECT 1 FROM admitting r WHERE r.path LIKE o.path || '%%')
+)
+SELECT * FROM gaps, stagnant, share
+"""
+GAPS_FLOOR_FIGURES = (
+    "eligible_enterprises",
+    "enterprises_with_one_or_two_members",
+    "stagnant_organizations",
+    "trade_union_share",
+    "operating",
+)
+
+
+def figures_floor(sql, names, organization, date):
+    """The totals of a structure or gaps floor: ``{figure: n}``."""
+    from django.db import connection
+
+    from core.dates import add_years
+
+    params = {"path": organization.path + "%", "date": date, "window": add_years(date, -3)}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {name: int(value or 0) for name, value in zip(names, cursor.fetchone(), strict=True)}
+
+
+def check_figures_floor(report, floor):
+    """The floor must compute the report's totals (otherwise the comparison is void)."""
+    for row in report.rows:
+        if floor.get(row.metric) != row.value:
+            return f"{row.metric}: engine {row.value}, floor {floor.get(row.metric)}"
+        if row.total is not None and floor.get("operating") != row.total:
+            return f"{row.metric} of: engine {row.total}, floor {floor.get('operating')}"
+    return None
+
+
 # The import --------------------------------------------------------------------------------
 
 
@@ -458,8 +579,20 @@ def main():
         mismatch = check_floor_matches_engine(engine.fulfilment(root, year), sql_floor(root, start, end), root)
         print("# floor and engine agree on every figure" if mismatch is None else f"# FLOOR MISMATCH {mismatch}")
 
-    bench.measure("structure_root_engine", lambda: engine.structure(root, today))
-    bench.measure("gaps_root_engine", lambda: engine.gaps(root, today))
+    # Structure and gaps at the root today and on a past date, each beside its SQL floor.
+    past = datetime.date(today.year - 3, 6, 30)
+    for kind, report, sql, names in (
+        ("structure", engine.structure, STRUCTURE_FLOOR_SQL, STRUCTURE_FLOOR_FIGURES),
+        ("gaps", engine.gaps, GAPS_FLOOR_SQL, GAPS_FLOOR_FIGURES),
+    ):
+        for suffix, date in (("", today), ("_past", past)):
+            name = f"{kind}_root{suffix}"
+            bench.measure(f"{name}_engine", lambda r=report, d=date: r(root, d))
+            floor = bench.measure(f"{name}_sql_floor", lambda s=sql, n=names, d=date: figures_floor(s, n, root, d))
+            if floor is not None:
+                mismatch = check_figures_floor(report(root, date), figures_floor(sql, names, root, date))
+                agree = f"# {name}: floor and engine agree on {date:%d/%m/%Y}"
+                print(agree if mismatch is None else f"# {name} FLOOR MISMATCH on {date:%d/%m/%Y}: {mismatch}")
     if not only or "projection_mape_june".startswith(tuple(only)):
         print_projection_mape(root, year)
 
@@ -505,21 +638,10 @@ def main():
         bench.measure("dashboard_root_landing_page", lambda: http_get(client, dashboard_url))
 
         def after_write():
-            rollups.bump_data_version()  # what any write does: the cached structure and gaps are stale
+            rollups.bump_data_version()  # what any write does: structure and gaps are counted again
             return http_get(client, dashboard_url + f"?year={year}")
 
-        # The previous figures are served, marked, while one recount is queued as a task (held
-        # back here by the dummy backend); the recount runs (untimed) before the next run.
-        from django.test import override_settings
-        from django_tasks import default_task_backend
-
-        def finish_recounts():
-            while default_task_backend.results:
-                queued = default_task_backend.results.pop()
-                queued.task.call(*queued.args, **queued.kwargs)
-
-        with override_settings(TASKS={"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}):
-            bench.measure("dashboard_root_page_after_write", after_write, after=finish_recounts)
+        bench.measure("dashboard_root_page_after_write", after_write)
         bench.measure("dashboard_root_recount", lambda: figures.count(root, datetime.date(year, 12, 31)))
         bench.measure(
             "dashboard_province_page",
@@ -550,6 +672,10 @@ def main():
         print(f"fulfilment_root_vs_sql={engine_root / floor_root:.3f}")
     else:
         print("fulfilment_root_vs_sql=unavailable (engine or floor not measured)")
+    for name in ("structure_root", "structure_root_past", "gaps_root", "gaps_root_past"):
+        engine_ms, floor_ms = bench.results.get(f"{name}_engine"), bench.results.get(f"{name}_sql_floor")
+        if engine_ms is not None and floor_ms:
+            print(f"{name}_vs_sql={engine_ms / floor_ms:.3f}")
 
 
 if __name__ == "__main__":

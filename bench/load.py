@@ -153,11 +153,13 @@ def start_server(url, args):
         "10",
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    # The task worker beside it, as deployed (the dashboard's recounts), in gunicorn's process
-    # group so that stop_server stops both.
+    # The task worker beside it, as deployed (large imports and exports), in a session of its own
+    # (a process cannot join the group of another session); stop_server stops both.
     worker = [str(ROOT / ".venv" / "bin" / "python"), "manage.py", "db_worker", "--no-reload"]
     if env.get("TASKS_BACKEND", "database") == "database":
-        subprocess.Popen(worker, cwd=ROOT, env=env, process_group=process.pid, stdout=subprocess.DEVNULL)
+        process.companions = [
+            subprocess.Popen(worker, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
+        ]
     base = f"http://127.0.0.1:{args.port}"
     for _ in range(150):
         if process.poll() is not None:
@@ -172,11 +174,15 @@ def start_server(url, args):
 
 
 def stop_server(process):
-    try:
-        os.killpg(process.pid, signal.SIGTERM)  # our own process group only
-        process.wait(timeout=20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(process.pid, signal.SIGKILL)
+    for started in [process, *getattr(process, "companions", [])]:
+        try:
+            os.killpg(started.pid, signal.SIGTERM)  # our own process groups only
+            started.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(started.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 class FormParser(HTMLParser):

@@ -65,10 +65,12 @@ class AdmissionsCorrected(Event):
 @dataclass(frozen=True)
 class MembersChanged(Event):
     """Facts of recorded members changed: ``fields`` are the attribute names that changed
-    (a correction, a recognition, a transfer, leaving the Party)."""
+    (a correction, a recognition, a transfer, leaving the Party). ``enterprise_ids``: the
+    enterprises they worked at before, when ``enterprise_id`` changed (their figures change too)."""
 
     member_ids: tuple[int, ...]
     fields: frozenset[str]
+    enterprise_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1075,7 +1075,8 @@ def _member_changed(member, before):
     """Announce the fields of ``member`` that differ from ``before`` (``values_of``), if any."""
     fields = changed_fields(member, before)
     if fields:
-        publish(events.MembersChanged((member.pk,), fields))
+        previous = (before["enterprise_id"],) if "enterprise_id" in fields and before["enterprise_id"] else ()
+        publish(events.MembersChanged((member.pk,), fields, previous))
 
 
 def check_decision(errors, *, decision_number, decided_on, field="decision_number", date_field="decided_on"):

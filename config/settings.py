@@ -315,10 +315,6 @@ TASKS_KEEP_SECONDS = int(os.environ.get("TASKS_KEEP_SECONDS", str(2 * 24 * 3600)
 IMPORT_TASK_ROWS = int(os.environ.get("IMPORT_TASK_ROWS", "10000"))
 EXPORT_TASK_ROWS = int(os.environ.get("EXPORT_TASK_ROWS", "50000"))
 
-# The dashboard recounts structure and gaps in the background, serving the previous figures marked
-# as such, once a recount of that committee and date has taken at least this long (reports/figures.py).
-REPORTS_BACKGROUND_RECOUNT_SECONDS = float(os.environ.get("REPORTS_BACKGROUND_RECOUNT_SECONDS", "0.25"))
-
 # A read replica for the reports when DATABASE_REPLICA_URL is set (see config/routers.py).
 if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(

@@ -15,8 +15,8 @@ def tasks_on_a_queue(app_configs=None, **kwargs):
     if backend in INLINE_BACKENDS:
         return [
             checks.Warning(
-                f"Background tasks run inline ({backend.rsplit('.', 1)[-1]}): recounts, large imports and "
-                "exports then run inside the request and can exceed the worker timeout.",
+                f"Background tasks run inline ({backend.rsplit('.', 1)[-1]}): large imports and exports "
+                "then run inside the request and can exceed the worker timeout.",
                 hint="Set TASKS_BACKEND=rq with REDIS_URL (or TASKS_BACKEND=database) and run a worker "
                 "(deploy/party-worker.service).",
                 id="party.W001",

@@ -15,7 +15,7 @@ runs it:
   ``TASKS_LOST_AFTER_SECONDS``.
 
 Tasks have no lock of their own; a lock a task needs is released in its ``finally`` and expires
-anyway (``reports.figures``).
+anyway.
 """
 
 import datetime

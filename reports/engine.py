@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connections, transaction
-from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, Subquery, Sum, TextChoices, Value
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, TextChoices, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, ExtractMonth, Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -34,8 +35,9 @@ from enterprises.models import Enterprise, MassOrganization, MembershipReturn
 from reports.dated_tree import DatedTree, subtree_q
 from reports.formatting import display, format_number, percent_of
 from reports.metrics import MASS_ORG_KIND_METRICS, Metric
-from reports.models import Target, TargetCarry
+from reports.models import StandingCount, Target, TargetCarry
 from reports.rollups import read as rollups_read
+from reports.rollups import standing
 
 METRICS = tuple(Metric)
 
@@ -764,16 +766,43 @@ def _parts(organization, children, groups, date, rows_for):
     return parts
 
 
-def structure(organization, date):
-    """Organisations, members, enterprises and mass organisations of the subtree on ``date``."""
-    children = _children(organization)
+def raw_structure_groups(organization, date):
+    """``{child path: {figure: n}}`` of the structure on ``date`` counted from the raw tables (what
+    :func:`structure_groups` reads from the standing counts; kept to check them)."""
     with _room_for_aggregates(Member.objects.db):
-        groups = _merge(
+        return _merge(
             _count_organizations_active(organization, date),
             _count_members_active(organization, date),
             _count_enterprises(organization, date),
             _count_mass_organizations_active(organization, date),
         )
+
+
+def structure_groups(organization, date):
+    """``{child path: {figure: n}}`` of the structure on ``date``, read from the standing counts
+    (``reports.rollups.standing``): one query over the subtree's organisations."""
+    length = (organization.depth + 1) * Organization.steplen
+    values, params = standing.values_on_sql("organization", date)
+    sql = f"""
+        SELECT SUBSTR(o.path, 1, {length}), v.metric, SUM(v.value), SUM(CASE WHEN v.value > 0 THEN 1 ELSE 0 END)
+        FROM ({values}) v INNER JOIN {Organization._meta.db_table} o ON o.id = v.k
+        WHERE o.path LIKE %s AND v.value <> 0 AND v.metric <> '{standing.ADMISSIONS}'
+        GROUP BY 1, 2
+    """
+    groups = defaultdict(dict)
+    with _room_for_aggregates(Organization.objects.db), connections[Organization.objects.db].cursor() as cursor:
+        cursor.execute(sql, [*params, organization.path + "%"])
+        for child, metric, total, organizations in cursor:
+            groups[child][metric] = int(total)
+            if metric == "business_owners":
+                groups[child]["organizations_with_owners"] = int(organizations)
+    return dict(groups)
+
+
+def structure(organization, date):
+    """Organisations, members, enterprises and mass organisations of the subtree on ``date``."""
+    children = _children(organization)
+    groups = structure_groups(organization, date)
 
     def rows_for(values):
         return _figure_rows(values, STRUCTURE_METRICS)
@@ -842,13 +871,22 @@ def _enterprises_without_party_organization(organization, date):
     )
 
 
-def _gap_list(organization, date, having):
-    """Enterprises without an active Party organisation whose member counts satisfy ``having``.
+#: Which enterprises each gap list holds, by their standing figures on the date.
+GAP_CONDITIONS = {
+    "eligible": f"SUM(CASE WHEN v.metric = 'official_members' THEN v.value ELSE 0 END) >= {ELIGIBLE_OFFICIAL_MEMBERS}",
+    "small": "SUM(CASE WHEN v.metric = 'members' THEN v.value ELSE 0 END) BETWEEN 1 AND 2",
+}
 
-    Filtered by a semi-join on the grouped member counts; the per-row counts the lists show are
-    annotated on the rows returned only (the dashboard reads the first page).
+
+def _gap_list(organization, date, condition):
+    """Enterprises without an active Party organisation whose standing figures on ``date`` meet
+    ``condition`` (a key of :data:`GAP_CONDITIONS`).
+
+    The enterprises are chosen from the standing counts (``reports.rollups.standing``); the per-row
+    counts the lists show are annotated on the rows returned only (the dashboard reads the first page).
     """
-    matching = _active_members_by_enterprise(date).filter(having).values("enterprise")
+    values, params = standing.values_on_sql("enterprise", date)
+    matching = RawSQL(f"SELECT v.k FROM ({values}) v GROUP BY v.k HAVING {GAP_CONDITIONS[condition]}", params)
     return (
         enterprises_with_gap_figures(organization, date)
         .filter(pk__in=_enterprises_without_party_organization(organization, date).filter(pk__in=matching))
@@ -856,8 +894,63 @@ def _gap_list(organization, date, having):
     )
 
 
-def _count_gap_enterprises(organization, date):
-    """``{child path: {figure: count}}`` of the enterprise gaps on ``date``: two queries.
+def count_gap_enterprises(organization, date):
+    """``{child path: {figure: count}}`` of the enterprise gaps on ``date``, read from the standing
+    counts of the enterprises (``reports.rollups.standing``) and of their committees (the operating
+    enterprises); an active Party organisation is looked up in the (small) organisation table."""
+    length = (organization.depth + 1) * Organization.steplen
+    enterprise_values, enterprise_params = standing.values_on_sql("enterprise", date)
+    organization_values, organization_params = standing.values_on_sql("organization", date)
+    enterprise = Enterprise._meta.db_table
+    committee = Organization._meta.db_table
+    # An active Party organisation in the enterprise: an index probe, only for the enterprises
+    # whose members would make a gap.
+    no_organization = (
+        f"NOT EXISTS (SELECT 1 FROM {committee} a WHERE a.enterprise_id = e.id AND a.established_on <= %s "
+        "AND (a.dissolved_on IS NULL OR a.dissolved_on > %s))"
+    )
+    figures_sql = f"""
+        SELECT SUBSTR(c.path, 1, {length}),
+            SUM(CASE WHEN n.official_members >= {int(ELIGIBLE_OFFICIAL_MEMBERS)} AND {no_organization}
+                THEN 1 ELSE 0 END),
+            SUM(CASE WHEN n.members BETWEEN 1 AND 2 AND {no_organization} THEN 1 ELSE 0 END),
+            SUM(CASE WHEN e.operating_status = '{OperatingStatus.OPERATING}' AND n.trade_unions > 0 THEN 1 ELSE 0 END)
+        FROM (
+            SELECT v.k,
+                SUM(CASE WHEN v.metric = 'members' THEN v.value ELSE 0 END) AS members,
+                SUM(CASE WHEN v.metric = 'official_members' THEN v.value ELSE 0 END) AS official_members,
+                SUM(CASE WHEN v.metric = 'trade_unions' THEN v.value ELSE 0 END) AS trade_unions
+            FROM ({enterprise_values}) v GROUP BY v.k
+        ) n
+        INNER JOIN {enterprise} e ON e.id = n.k
+        INNER JOIN {committee} c ON c.id = e.managing_committee_id
+        WHERE c.path LIKE %s
+        GROUP BY 1
+    """
+    operating_sql = f"""
+        SELECT SUBSTR(o.path, 1, {length}), SUM(v.value)
+        FROM ({organization_values}) v INNER JOIN {committee} o ON o.id = v.k
+        WHERE o.path LIKE %s AND v.metric = 'enterprises_operating'
+        GROUP BY 1
+    """
+    subtree = organization.path + "%"
+    names = ("eligible_enterprises", "enterprises_with_one_or_two_members", "trade_union_share")
+    groups = defaultdict(dict)
+    with _room_for_aggregates(Enterprise.objects.db), connections[Enterprise.objects.db].cursor() as cursor:
+        cursor.execute(
+            figures_sql,
+            [*[date.isoformat()] * 4, *enterprise_params, subtree],
+        )
+        for row in cursor:
+            groups[row[0]].update({name: int(value or 0) for name, value in zip(names, row[1:], strict=True)})
+        cursor.execute(operating_sql, [*organization_params, subtree])
+        for child, operating in cursor:
+            groups[child]["operating"] = int(operating or 0)
+    return dict(groups)
+
+
+def raw_count_gap_enterprises(organization, date):
+    """``{child path: {figure: count}}`` of the enterprise gaps on ``date`` from the raw tables: two queries.
 
     The members are counted per enterprise once (one grouped scan of the members with a period
     in force), joined to their enterprises in the subtree that have no active Party organisation
@@ -935,9 +1028,9 @@ def stagnant_organizations(organization, date, stagnant_years=3):
     """Grassroots organisations active on ``date``, established before the last ``stagnant_years``
     years, that admitted nobody in those years (admissions by the organisations below them count).
 
-    A list in tree order, each with ``last_admitted_on`` (None: never). Three queries: the candidates,
-    the paths of the subtree, and the last admission per admitting organisation (grouped by its id,
-    no join), which is carried up to the organisations above it by path prefix (a correlated
+    A list in tree order, each with ``last_admitted_on`` (None: never). Two queries: the candidates,
+    and the last admission of each organisation of the subtree (an index probe into the standing
+    counts each), carried up to the organisations above it by path prefix (a correlated
     ``LIKE path || '%'`` cannot use an index).
     """
     window_start = years_before(date, stagnant_years)
@@ -947,18 +1040,25 @@ def stagnant_organizations(organization, date, stagnant_years=3):
         .filter(established_on__lte=window_start)
         .order_by("path")
     )
-    subtree = Organization.objects.filter(path__startswith=organization.path)
-    path_of = dict(subtree.order_by().values_list("pk", "path"))
+    # The last admission of each organisation up to ``date``: one index probe each into the
+    # standing counts' admissions by day (``reports.rollups.standing``).
+    last_admission = (
+        StandingCount.objects.filter(
+            organization=OuterRef("pk"), metric=standing.ADMISSIONS, day__lte=date, day__gt=standing.FIRST_DAY
+        )
+        .order_by("-day")
+        .values("day")[:1]
+    )
     admissions = (
-        Member.objects.filter(admitted_by__in=subtree.values("pk"), admitted_on__lte=date)
+        Organization.objects.filter(path__startswith=organization.path)
         .order_by()
-        .values_list("admitted_by")
-        .annotate(last=Max("admitted_on"))
+        .annotate(last=Subquery(last_admission))
+        .filter(last__isnull=False)
+        .values_list("path", "last")
     )
     last_by_path = {}
     steplen = Organization.steplen
-    for admitted_by, last in admissions:
-        path = path_of[admitted_by]
+    for path, last in admissions:
         for end in range(len(organization.path), len(path) + 1, steplen):
             prefix = path[:end]
             if last_by_path.get(prefix) is None or last_by_path[prefix] < last:
@@ -976,7 +1076,7 @@ def gaps(organization, date, stagnant_years=3):
     children = _children(organization)
     stagnant = stagnant_organizations(organization, date, stagnant_years)
     groups = _merge(
-        _count_gap_enterprises(organization, date),
+        count_gap_enterprises(organization, date),
         _grouped_list(stagnant, organization, "stagnant_organizations"),
     )
 
@@ -991,8 +1091,8 @@ def gaps(organization, date, stagnant_years=3):
         stagnant_years=stagnant_years,
         rows=rows_for(_total(groups)),
         children=_parts(organization, children, groups, date, rows_for),
-        eligible_enterprises=_gap_list(organization, date, Q(official_members__gte=ELIGIBLE_OFFICIAL_MEMBERS)),
-        small_enterprises=_gap_list(organization, date, Q(active_members__gte=1, active_members__lte=2)),
+        eligible_enterprises=_gap_list(organization, date, "eligible"),
+        small_enterprises=_gap_list(organization, date, "small"),
         stagnant_organizations=stagnant,
     )
 
@@ -1006,9 +1106,9 @@ def gap_list(organization, date, kind, stagnant_years=3):
     """Every row of one of the dashboard's gap lists on ``date``: enterprises (a queryset, in
     Vietnamese name order) or organisations (a list, in tree order)."""
     if kind == "eligible-enterprises":
-        return _gap_list(organization, date, Q(official_members__gte=ELIGIBLE_OFFICIAL_MEMBERS))
+        return _gap_list(organization, date, "eligible")
     if kind == "small-enterprises":
-        return _gap_list(organization, date, Q(active_members__gte=1, active_members__lte=2))
+        return _gap_list(organization, date, "small")
     if kind == "stagnant-organizations":
         return stagnant_organizations(organization, date, stagnant_years)
     raise ValueError(kind)

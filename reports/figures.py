@@ -1,33 +1,21 @@
-"""The dashboard's structure and gaps, cached and recounted in the background when a recount is slow.
+"""The dashboard's structure and gaps, counted while the user waits and cached until a write.
 
-Fulfilment reads the roll-ups and is exact on every view. Structure and gaps at a date have no
-roll-up: at national size a recount scans every member, enterprise and mass organisation (seconds),
-so the dashboard keeps the last counted figures of each committee and date in the cache with the
-data version they were counted at (``reports.rollups.data_version``, bumped by every write):
-
-- figures of the current version are served as they are;
-- figures of an older version whose recount took less than ``REPORTS_BACKGROUND_RECOUNT_SECONDS``
-  are recounted while the user waits (small committees: always exact);
-- otherwise the older figures are served, marked as such with the time they were counted at, and
-  one recount is enqueued on the task queue (:func:`recount`; one at a time per committee and date,
-  across processes when the cache is shared, e.g. Redis); the next view after it shows its result.
+Fulfilment reads the roll-ups, structure and gaps the standing counts (``reports.rollups``), all
+kept exact by the domain events: a recount takes a few hundred milliseconds at national size, so
+the dashboard always shows what is true now. The figures of each committee and date are cached
+with the data version they were counted at (``reports.rollups.data_version``, bumped by every
+write): the figures of the current version are served as they are, any other is recounted.
 """
 
 import dataclasses
-import datetime
-import logging
 import time
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
-from django_tasks import task
 
 from config import routers
 from reports import engine, rollups
-
-logger = logging.getLogger(__name__)
 
 #: The gaps' linked lists keep at most this many rows each (the counts above them are exact; a
 #: dashboard lists the first few to act on, it is not the register).
@@ -35,10 +23,6 @@ LIST_LIMIT = 50
 
 #: How long counted figures stay in the cache at all.
 CACHE_SECONDS = 24 * 3600
-
-#: How long a queued or running recount holds its lock at most: a recount that died (its worker
-#: killed) blocks no other after this long.
-LOCK_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -49,7 +33,6 @@ class Figures:
     version: int
     seconds: float
     from_cache: bool = False
-    stale: bool = False
 
 
 def _key(organization, date):
@@ -61,7 +44,7 @@ def count(organization, date):
     version = rollups.data_version()  # read first: writes during the recount leave the result stale
     if not routers.replica_is_current():
         # Read from a standby that lags: the figures may lack writes this version counts, so they
-        # are kept as of no version (served now, recounted on the next view, see the docstring).
+        # are kept as of no version (served now, recounted on the next view).
         version = None
     started = time.perf_counter()
     # The dashboard shows the totals and the gap lists, not the committees below: the cache keeps
@@ -80,42 +63,6 @@ def count(organization, date):
     return figures
 
 
-def _lock_key(organization, date):
-    return _key(organization, date) + ":recounting"
-
-
-def _recount_in_background(organization, date):
-    """Enqueue one recount of ``organization`` on ``date`` unless one is queued or running already.
-
-    The lock lives in the cache for at most ``LOCK_SECONDS`` and the task releases it when it ends,
-    however it ends: a worker killed mid-recount leaves it to expire; nothing waits on it.
-    """
-    lock = _lock_key(organization, date)
-    if not cache.add(lock, True, LOCK_SECONDS):
-        return  # another request or process has one queued or running
-    try:
-        recount.enqueue(organization.pk, date.isoformat(), lock)
-    except Exception:
-        cache.delete(lock)
-        logger.exception("could not enqueue the recount of %s on %s", organization.code, date)
-
-
-@task()
-def recount(organization_id, date, lock):
-    """The background recount of the dashboard's figures (a task of the task queue; see the module)."""
-    from branches.models import Organization
-
-    try:
-        # Where the dashboard's request reads: the replica when one is configured (count() keeps
-        # figures read from a lagging standby as of no version).
-        with routers.reading_from_replica():
-            organization = Organization.objects.filter(pk=organization_id).first()
-            if organization is not None:
-                count(organization, datetime.date.fromisoformat(date))
-    finally:
-        cache.delete(lock)  # a recount that failed is tried again by the next view
-
-
 def structure_and_gaps(organization, date):
     """:class:`Figures` of ``organization`` on ``date`` for the dashboard (see the module's docstring)."""
     cached = cache.get(_key(organization, date))
@@ -123,7 +70,4 @@ def structure_and_gaps(organization, date):
         return count(organization, date)
     if cached.version == rollups.data_version():
         return dataclasses.replace(cached, from_cache=True)
-    if cached.seconds < settings.REPORTS_BACKGROUND_RECOUNT_SECONDS:
-        return count(organization, date)
-    _recount_in_background(organization, date)
-    return dataclasses.replace(cached, from_cache=True, stale=True)
+    return count(organization, date)

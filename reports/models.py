@@ -144,3 +144,66 @@ class TargetCarry(models.Model):
 
     def __str__(self):
         return f"{self.source_id}→{self.successor_id} {self.year} {self.metric} {self.value}"
+class StandingCount(models.Model):
+    """What stands in one organisation from one day on, per figure of the structure report (DOMAIN.md rule 6).
+
+    A row is a change on ``day`` (an organisation established +1, dissolved −1; a membership
+    period opened +1, closed −1; …): a figure of the organisation on a date is the sum of its rows
+    up to that date. Two sentinel days: ``FIRST_DAY`` holds the undated figures (enterprises by
+    managing committee), ``TOTAL_DAY`` the sum of all the other rows (what stands after every
+    change), so a date near today reads the total less the few later changes. Per organisation,
+    not per ancestor: a report maps them onto any tree. Derived data, kept exact by
+    ``reports.rollups`` and checked by ``manage.py verify_rollups``.
+    """
+
+    organization = models.ForeignKey(
+        "branches.Organization",
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="standing_counts",
+        db_index=False,
+    )
+    day = models.DateField(_("day"))
+    metric = models.CharField(_("figure"), max_length=40)
+    value = models.BigIntegerField(_("value"), default=0)
+
+    class Meta:
+        ordering = ["organization", "day", "metric"]
+        verbose_name = _("standing count")
+        verbose_name_plural = _("standing counts")
+        indexes = [models.Index(fields=["day"], name="standing_count_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "day", "metric"], name="standing_count_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.day} {self.metric} = {self.value}"
+
+
+class EnterpriseStandingCount(models.Model):
+    """What stands in one enterprise from one day on, per figure of the gaps report (DOMAIN.md rule 7):
+    members working there with a period in force, of whom official, and its trade unions. Read
+    like :class:`StandingCount` (same sentinel days)."""
+
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise",
+        verbose_name=_("enterprise"),
+        on_delete=models.CASCADE,
+        related_name="standing_counts",
+        db_index=False,
+    )
+    day = models.DateField(_("day"))
+    metric = models.CharField(_("figure"), max_length=40)
+    value = models.BigIntegerField(_("value"), default=0)
+
+    class Meta:
+        ordering = ["enterprise", "day", "metric"]
+        verbose_name = _("enterprise standing count")
+        verbose_name_plural = _("enterprise standing counts")
+        indexes = [models.Index(fields=["day"], name="enterprise_standing_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["enterprise", "day", "metric"], name="enterprise_standing_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.enterprise_id} {self.day} {self.metric} = {self.value}"

@@ -52,13 +52,6 @@ def _two_factor_off(settings):
 
 
 @pytest.fixture(autouse=True)
-def _recount_while_waiting(settings):
-    """The dashboard recounts its figures while the request waits, however slow the machine
-    (reports/figures.py); tests of the background recount lower this themselves."""
-    settings.REPORTS_BACKGROUND_RECOUNT_SECONDS = 3600
-
-
-@pytest.fixture(autouse=True)
 def _rollups_stay_exact(request):
     """After every test that wrote a record the reports' roll-ups count, the roll-ups equal a full
     recount (``verify_rollups``): an event forgotten by a service, a bulk writer or a factory

@@ -385,8 +385,20 @@ def write_members(acting_user, items, *, reason, history_date=None, periods=None
     if updates:
         fields = {name for item in updates for name in item.changes}
         update_with_history(Member, [item.instance for item in updates], fields, **history)
-        publish(branch_events.MembersChanged(tuple(item.instance.pk for item in updates), attnames(Member, fields)))
+        previous = {_pk(item.changes["enterprise"][0]) for item in updates if "enterprise" in item.changes}
+        publish(
+            branch_events.MembersChanged(
+                tuple(item.instance.pk for item in updates),
+                attnames(Member, fields),
+                tuple(sorted(pk for pk in previous if pk is not None)),
+            )
+        )
     return items
+
+
+def _pk(value):
+    """The id of a foreign key's value before a change (an instance, an id or None)."""
+    return getattr(value, "pk", value)
 
 
 @transaction.atomic

@@ -1,15 +1,19 @@
 """The reports listen to the domain events (``branches.events``, ``enterprises.events``,
-``core.events.RecordsLoaded``): each keeps the roll-ups exact and bumps the data version.
+``core.events.RecordsLoaded``): each keeps the roll-ups and the standing counts
+(:mod:`reports.rollups.standing`) exact and bumps the data version.
 
 Connected once by :func:`connect` (``ReportsConfig.ready``). Every handler runs in the
 publisher's transaction, right after the write it describes.
 """
+
+from django.db import connection
 
 from branches import events as branch_events
 from branches.choices import GRASSROOTS_KINDS
 from core import events
 from enterprises import events as enterprise_events
 from reports.metrics import Metric
+from reports.rollups import standing
 from reports.rollups.common import ADMITTED_BY_KIND, ESTABLISHED_BY_KIND
 from reports.rollups.maintain import admission_counts, apply_counts, counts_of, shift_subtree
 from reports.rollups.verify import rebuild
@@ -46,6 +50,7 @@ SOURCE_MODELS = {
 
 def members_admitted(event):
     apply_counts(admission_counts(event.admissions))
+    standing.refresh_organizations(admission.organization_id for admission in event.admissions)
     bump_data_version()
 
 
@@ -54,15 +59,49 @@ def admissions_corrected(event):
     for key, n in admission_counts(event.after).items():
         counts[key] = counts.get(key, 0) + n
     apply_counts(counts)
+    # A member struck out takes its periods along, most often in the organisation that admitted it.
+    standing.refresh_organizations(a.organization_id for a in (*event.before, *event.after))
     bump_data_version()
 
 
+def _column_of_members(table, column, member_ids):
+    """The distinct ``column`` values of ``table``'s rows of these members: one statement however
+    many (the ids are integers, written into it: no parameter limit)."""
+    ids = sorted({int(pk) for pk in member_ids})
+    if not ids:
+        return set()
+    key = "id" if table == "branches_member" else "member_id"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {key} IN ({', '.join(map(str, ids))})")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _enterprises_of_members(member_ids):
+    return _column_of_members("branches_member", "enterprise_id", member_ids)
+
+
+def _admitting_organizations(member_ids):
+    return _column_of_members("branches_member", "admitted_by_id", member_ids)
+
+
+def _organizations_of_members(member_ids):
+    return _column_of_members("branches_membershipperiod", "organization_id", member_ids)
+
+
 def members_changed(event):
+    if event.fields & {"is_business_owner"}:
+        standing.refresh_organizations(_organizations_of_members(event.member_ids))
+    if event.fields & {"admitted_by_id", "admitted_on"}:
+        standing.refresh_organizations(_admitting_organizations(event.member_ids))
+    if event.fields & {"enterprise_id", "official_on"}:
+        standing.refresh_enterprises(_enterprises_of_members(event.member_ids) | set(event.enterprise_ids))
     if event.fields & set(REPORTED_MEMBER_FIELDS):
         bump_data_version()
 
 
 def periods_changed(event):
+    standing.refresh_organizations({period.organization_id for period in event.periods})
+    standing.refresh_enterprises(_enterprises_of_members(period.member_id for period in event.periods))
     bump_data_version()
 
 
@@ -78,6 +117,7 @@ def _establishment(establishment, sign):
 
 def organizations_established(event):
     apply_counts(counts_of(d for e in event.establishments for d in _establishment(e, 1)))
+    standing.refresh_organizations(e.organization_id for e in event.establishments)
     bump_data_version()
 
 
@@ -85,6 +125,7 @@ def organization_changed(event):
     if event.before != event.after:
         apply_counts(counts_of(_establishment(event.before, -1) + _establishment(event.after, 1)))
     if event.fields:
+        standing.refresh_organizations([event.organization_id])
         bump_data_version()
 
 
@@ -94,6 +135,7 @@ def organization_moved(event):
 
 
 def organization_dissolved(event):
+    standing.refresh_organizations([event.organization_id])
     bump_data_version()
 
 
@@ -136,10 +178,13 @@ def _returns_of(mass_organization_ids):
 
 
 def enterprises_recorded(event):
+    standing.refresh_organizations(_committees_of_enterprises(event.enterprise_ids).values())
     bump_data_version()
 
 
 def enterprises_changed(event):
+    if event.fields & {"operating_status", "managing_committee_id"}:
+        standing.refresh_organizations(_committees_of_enterprises(event.enterprise_ids).values())
     if event.fields:
         bump_data_version()
 
@@ -165,6 +210,9 @@ def managing_committees_changed(event):
             deltas += _return_deltas(change.old_committee_id, kind, day, admitted, -1)
             deltas += _return_deltas(change.new_committee_id, kind, day, admitted, 1)
         apply_counts(counts_of(deltas))
+    standing.refresh_organizations(
+        {c.old_committee_id for c in event.changes} | {c.new_committee_id for c in event.changes}
+    )
     bump_data_version()
 
 
@@ -177,6 +225,8 @@ def mass_organizations_established(event):
             for delta in _mass_establishment(committees.get(m.enterprise_id), m.kind, m.established_on, 1)
         )
     )
+    standing.refresh_organizations(committees.values())
+    standing.refresh_enterprises(committees)
     bump_data_version()
 
 
@@ -193,6 +243,9 @@ def mass_organization_changed(event):
                 deltas += _return_deltas(new, after.kind, day, admitted, 1)
         apply_counts(counts_of(deltas))
     if event.fields:
+        enterprises = {before.enterprise_id, after.enterprise_id}
+        standing.refresh_organizations(_committees_of_enterprises(enterprises).values())
+        standing.refresh_enterprises(enterprises)
         bump_data_version()
 
 
@@ -212,6 +265,7 @@ def membership_returns_recorded(event):
         kind, committee_id = of_mass.get(mass_organization_id, (None, None))
         deltas += _return_deltas(committee_id, kind, day, admitted, 1)
     apply_counts(counts_of(deltas))
+    standing.refresh_organizations(committee_id for _kind, committee_id in of_mass.values())
     bump_data_version()
 
 

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 
 from branches.choices import GRASSROOTS_KINDS
 from reports.metrics import Metric
+from reports.rollups import standing
 from reports.rollups.common import (
     ADMITTED_BY_KIND,
     ESTABLISHED_BY_KIND,
@@ -70,7 +71,8 @@ def recount_sql():
 
 @transaction.atomic
 def rebuild():
-    """Recount every roll-up from the raw tables (after bulk loads, or ``verify_rollups --repair``)."""
+    """Recount every roll-up and standing count from the raw tables (after bulk loads, or
+    ``verify_rollups --repair``)."""
     table = rollup_table()
     with connection.cursor() as cursor:
         _more_memory(cursor)
@@ -78,6 +80,7 @@ def rebuild():
         cursor.execute(f"INSERT INTO {table} (organization_id, month, metric, value) {recount_sql()}")
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {table}")
+    standing.rebuild()
     bump_data_version()
 
 
@@ -88,7 +91,8 @@ def _more_memory(cursor):
 
 @transaction.atomic
 def differences(limit=50):
-    """Where the table and a full recount disagree: ``(count, [(org id, month, metric, stored, exact)])``."""
+    """Where the tables and a full recount disagree: ``(count, [(org id, month, metric, stored, exact)])``;
+    a standing count's row reads ``(key id, day, "<organization|enterprise> <figure>", stored, exact)``."""
     table = rollup_table()
     stored = f"SELECT organization_id, month, metric, value FROM {table} WHERE value <> 0"
     exact = recount_sql()
@@ -105,4 +109,7 @@ def differences(limit=50):
             month = month if isinstance(month, datetime.date) else datetime.date.fromisoformat(str(month))
             found[(organization_id, month, metric)][0 if side == "s" else 1] = int(value)
     details = [(*key, stored_value, exact_value) for key, (stored_value, exact_value) in sorted(found.items())]
+    details += [
+        (pk, day, f"{kind} {metric}", stored, exact) for kind, pk, day, metric, stored, exact in standing.differences()
+    ]
     return len(details), details[:limit]

@@ -12,8 +12,10 @@ from django.utils import translation
 
 from branches import services
 from branches.choices import MemberStatus, OrganizationChange, OrganizationKind, PeriodEndReason, RoleKey
+from branches.events import OrganizationDissolved
 from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, RoleAssignment
 from branches.structure import timeline, tree_as_of
+from core.events import publish
 from core.scoping import scope_for
 from reports import engine
 from reports.serializers import fulfilment_to_dict
@@ -406,6 +408,7 @@ def test_the_data_migration_gives_each_organisation_its_state_of_today(tree):
     from django.apps import apps
 
     Organization.objects.filter(pk=tree.branch_b.pk).update(dissolved_on=D(2023, 1, 1))
+    publish(OrganizationDissolved(tree.branch_b.pk, D(2023, 1, 1)))
     import_module("branches.migrations.0012_organization_versions").versions_from_today(apps, None)
     states = {v.organization.code: v for v in OrganizationVersion.objects.select_related("organization", "parent")}
     assert {code: (s.parent.code if s.parent else None) for code, s in states.items()} == {

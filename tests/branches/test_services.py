@@ -8,7 +8,9 @@ from django.utils import translation
 
 from branches import services
 from branches.choices import MemberStatus, OrganizationKind, PeriodEndReason, ProspectStage, RoleKey
+from branches.events import OrganizationDissolved
 from branches.models import Member, MembershipPeriod, Organization, RoleAssignment
+from core.events import publish
 from core.scoping import scope_for
 from enterprises import services as enterprise_services
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
@@ -121,6 +123,7 @@ def test_admit_member_into_a_committee_is_refused(tree, administrator):
 def test_admit_member_into_a_dissolved_organisation_is_refused(tree, secretary_a):
     tree.branch_a.dissolved_on = D(2023, 1, 1)
     tree.branch_a.save()
+    publish(OrganizationDissolved(tree.branch_a.pk, D(2023, 1, 1)))
     refusal(lambda: admit(secretary_a, tree.branch_a), "organization", "not active")
 
 
@@ -365,6 +368,7 @@ def test_establish_committee_inside_an_enterprise_is_refused(tree, administrator
 
 def test_establish_under_a_dissolved_parent_is_refused(tree, administrator):
     Organization.objects.filter(pk=tree.committee.pk).update(dissolved_on=D(2023, 1, 1))
+    publish(OrganizationDissolved(tree.committee.pk, D(2023, 1, 1)))
     refusal(lambda: establish(administrator, tree, parent=Organization.objects.get(pk=tree.committee.pk)), "parent")
 
 
@@ -380,6 +384,7 @@ def test_move_under_a_dissolved_parent_or_of_a_dissolved_organisation_is_refused
     other = OrganizationFactory(code="OTHER", parent=tree.city, locality=tree.province, dissolved_on=D(2023, 1, 1))
     refusal(lambda: services.move_organization(administrator, tree.branch_a, other), "parent", "dissolved")
     Organization.objects.filter(pk=tree.branch_b.pk).update(dissolved_on=D(2023, 1, 1))
+    publish(OrganizationDissolved(tree.branch_b.pk, D(2023, 1, 1)))
     live = OrganizationFactory(code="LIVE", parent=tree.city, locality=tree.province)
     refusal(lambda: services.move_organization(administrator, tree.branch_b, live), "parent")
 

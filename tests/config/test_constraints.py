@@ -6,7 +6,9 @@ import pytest
 from django.db import DataError, IntegrityError, connection, transaction
 
 from branches.choices import PeriodEndReason, ProspectStage, RoleKey
+from branches.events import OrganizationDissolved
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from core.events import publish
 from enterprises.models import Enterprise, MassOrganization, MembershipReturn
 from reports.metrics import Metric
 from reports.models import Target
@@ -41,6 +43,7 @@ def test_organization_dissolved_before_established_is_refused():
     org = OrganizationFactory(established_on=D(2020, 1, 1))
     refused(lambda: Organization.objects.filter(pk=org.pk).update(dissolved_on=D(2019, 12, 31)))
     Organization.objects.filter(pk=org.pk).update(dissolved_on=D(2020, 1, 1))  # same day is allowed
+    publish(OrganizationDissolved(org.pk, D(2020, 1, 1)))
 
 
 def test_organization_code_is_unique():

@@ -112,7 +112,6 @@ def app(pair):
         DJANGO_SETTINGS_MODULE="config.settings",
         DJANGO_TESTING="1",  # plain HTTP for the test client
         OTP_REQUIRED="0",
-        REPORTS_BACKGROUND_RECOUNT_SECONDS="3600",  # recount while the request waits: no thread
     )
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=REPO, env=env, check=True, timeout=120

@@ -1,5 +1,5 @@
-"""The dashboard's structure and gaps: cached by data version, exact after any write while a recount is
-quick, and recounted in the background (the previous figures shown, marked) once a recount is slow."""
+"""The dashboard's structure and gaps: cached by data version, counted while the user waits after any
+write (the standing counts make it quick), never shown stale."""
 
 import datetime
 
@@ -263,95 +263,19 @@ def queued(settings):
     return default_task_backend.results
 
 
-def test_a_slow_recount_runs_once_as_a_task_while_the_previous_figures_are_shown_marked(
-    client, department, tree, secretary_a, settings, queued
+def test_the_dashboard_shows_the_figures_of_now_right_after_a_write_with_no_recount_queued(
+    client, department, tree, secretary_a, queued
 ):
-    settings.REPORTS_BACKGROUND_RECOUNT_SECONDS = 0  # every recount counts as slow
-    members = figure(dashboard(client, department), "structure", "members")  # nothing cached: counted now
-    assert queued == []
-
-    admit(secretary_a, tree, "001091000001")
-    stale = dashboard(client, department)
-    again = dashboard(client, department)
-    for response in (stale, again):
-        assert response.context["figures"].stale is True
-        assert figure(response, "structure", "members") == members
-        assert 'id="figures-stale"' in response.content.decode()
-    assert len(queued) == 1  # one recount at a time per committee and date
-    assert queued[0].task.func is figures.recount.func
-
-    queued[0].task.call(*queued[0].args, **queued[0].kwargs)
-    fresh = dashboard(client, department)
-    assert fresh.context["figures"].stale is False
-    assert fresh.context["figures"].from_cache is True
-    assert figure(fresh, "structure", "members") == members + 1
-    assert 'id="figures-stale"' not in fresh.content.decode()
-
-
-def test_a_quick_recount_is_done_while_the_user_waits(client, department, tree, secretary_a, settings, queued):
-    settings.REPORTS_BACKGROUND_RECOUNT_SECONDS = 60
+    enterprise = EnterpriseFactory(managing_committee=tree.branch_a, operating_status=OperatingStatus.OPERATING)
     members = figure(dashboard(client, department), "structure", "members")
-    admit(secretary_a, tree, "001091000002")
+    dashboard(client, department)  # cached now
+
+    admit(secretary_a, tree, "001091000001", enterprise=enterprise, is_business_owner=True, position="owner")
     after = dashboard(client, department)
-    assert after.context["figures"].stale is False
+
     assert figure(after, "structure", "members") == members + 1
+    assert enterprise in after.context["small_enterprises"]
+    assert after.context["figures"].from_cache is False
+    assert "stale" not in after.content.decode()
     assert queued == []
-
-
-def test_a_recount_that_fails_releases_its_lock_and_the_next_view_enqueues_another(
-    client, department, tree, secretary_a, settings, queued, monkeypatch
-):
-    settings.REPORTS_BACKGROUND_RECOUNT_SECONDS = 0
-    dashboard(client, department)
-    admit(secretary_a, tree, "001091000004")
-    dashboard(client, department)
-    assert len(queued) == 1
-
-    def broken(organization, date):
-        raise RuntimeError("the database went away")
-
-    monkeypatch.setattr(figures, "count", broken)
-    with pytest.raises(RuntimeError):
-        queued[0].task.call(*queued[0].args, **queued[0].kwargs)
-    monkeypatch.undo()
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
-    settings.REPORTS_BACKGROUND_RECOUNT_SECONDS = 0
-    from django_tasks import default_task_backend
-
-    assert dashboard(client, department).context["figures"].stale is True
-    assert len(default_task_backend.results) == 1  # the lock was released: a new recount is queued
-
-
-def test_a_lock_left_by_a_killed_worker_expires(tree, queued, monkeypatch):
-    date = D(2024, 12, 31)
-    figures._recount_in_background(tree.city, date)
-    figures._recount_in_background(tree.city, date)
-    assert len(queued) == 1
-    # The worker died with the recount: nothing released the lock; it expires after LOCK_SECONDS.
-    assert cache.get(figures._lock_key(tree.city, date)) is True
-    clock = [0.0]
-    real_time = __import__("time").time
-    monkeypatch.setattr("django.core.cache.backends.locmem.time.time", lambda: real_time() + clock[0])
-    clock[0] = figures.LOCK_SECONDS + 1
-    figures._recount_in_background(tree.city, date)
-    assert len(queued) == 2
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_recount_runs_in_a_real_database_worker(client, department, tree, secretary_a, settings):
-    """The database backend and its worker (``manage.py db_worker --batch``: run the queue, then stop)."""
-    from django.core.management import call_command
-    from django_tasks_db.models import DBTaskResult
-
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    settings.REPORTS_BACKGROUND_RECOUNT_SECONDS = 0
-    members = figure(dashboard(client, department), "structure", "members")
-    admit(secretary_a, tree, "001091000003")
-    assert dashboard(client, department).context["figures"].stale is True
-    assert DBTaskResult.objects.ready().count() == 1
-
-    call_command("db_worker", batch=True, interval=0, verbosity=0)
-    assert DBTaskResult.objects.successful().count() == 1
-    fresh = dashboard(client, department)
-    assert fresh.context["figures"].stale is False
-    assert figure(fresh, "structure", "members") == members + 1
+    assert not hasattr(figures, "recount")

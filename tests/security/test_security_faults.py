@@ -151,19 +151,6 @@ def test_role_assignments_are_read_from_the_primary(settings):
         assert routers.ReplicaRouter().db_for_read(RoleAssignment) == "default"
 
 
-def test_the_recount_task_reads_where_the_dashboard_reads(tree, monkeypatch):
-    """The dashboard reads from the replica; so does its recount, a task run by another process."""
-    from reports import figures
-
-    seen = []
-    monkeypatch.setattr(
-        figures, "count", lambda organization, date: seen.append((organization, routers._use_replica.get()))
-    )
-    figures.recount.call(tree.city.pk, "2024-12-31", "a-lock")
-    assert seen == [(tree.city, True)]
-    assert routers._use_replica.get() is False
-
-
 def test_without_a_standby_reads_are_always_current(settings):
     assert routers.replica_is_current()
     with routers.reading_from_replica():

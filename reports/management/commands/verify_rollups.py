@@ -1,4 +1,5 @@
-"""``python manage.py verify_rollups [--repair]``: compare the roll-up table with a full recount."""
+"""``python manage.py verify_rollups [--repair]``: compare the roll-ups and the standing counts with a
+full recount."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -21,9 +22,13 @@ class Command(BaseCommand):
 
         codes = dict(Organization.objects.filter(pk__in={d[0] for d in details}).values_list("pk", "code"))
         self.stdout.write(f"{count} roll-up rows differ from a full recount:")
-        for organization_id, month, metric, stored, exact in details:
-            code = codes.get(organization_id, organization_id)
-            self.stdout.write(f"  {code} {month:%Y-%m} {metric}: stored {stored}, recount {exact}")
+        for key, day, metric, stored, exact in details:
+            if metric.startswith("enterprise "):  # a standing count of an enterprise (by id), on a day
+                self.stdout.write(f"  enterprise #{key} {day:%d/%m/%Y} {metric}: stored {stored}, recount {exact}")
+            elif metric.startswith("organization "):  # a standing count of an organisation, on a day
+                self.stdout.write(f"  {codes.get(key, key)} {day:%d/%m/%Y} {metric}: stored {stored}, recount {exact}")
+            else:
+                self.stdout.write(f"  {codes.get(key, key)} {day:%Y-%m} {metric}: stored {stored}, recount {exact}")
         if options["repair"]:
             rollups.rebuild()
             remaining, _details = rollups.differences(limit=1)

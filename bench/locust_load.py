@@ -1,0 +1,127 @@
+"""The load test driven by locust in headless mode (run it as ``bench/locust``).
+
+Prepares the database and serves it with gunicorn exactly as ``bench/load.py`` does (its
+``prepare`` and ``start_server``), then, for each concurrency level, runs locust headless in a
+process of its own (``bench/locustfile.py``: the users as classes, three department users for two
+secretaries, think times of 1–5 s, one secretary account per virtual secretary) for ``--seconds``,
+and prints per level requests/s, p50/p95/p99 and failures, then the first level whose p95 passes
+200 ms and the requests per second at saturation (the most any level served).
+"""
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import load  # noqa: E402  (bench/load.py: the same database, logins and server)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--levels", default="10,25,50,100,150,200", help="Concurrency levels, comma-separated.")
+    parser.add_argument("--seconds", type=int, default=60, help="Duration of each level.")
+    parser.add_argument("--think", default="1-5", help="Seconds each user pauses before an action, MIN-MAX.")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default: deploy's).")
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker.")
+    parser.add_argument("--port", type=int, default=0, help="Default: a free port.")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14", help="Redis for cache and sessions; '' none.")
+    parser.add_argument(
+        "--secretaries", type=int, default=0, help="Secretary accounts (default: one per virtual secretary)."
+    )
+    return parser.parse_args()
+
+
+def run_level(base, users, seconds, think, secretaries):
+    """One headless locust run; its aggregated figures."""
+    with tempfile.TemporaryDirectory() as folder:
+        prefix = os.path.join(folder, "level")
+        env = {**os.environ, "LOAD_THINK": think, "LOAD_SECRETARIES": str(secretaries)}
+        subprocess.run(
+            [
+                str(ROOT / ".venv" / "bin" / "locust"),
+                "-f",
+                str(ROOT / "bench" / "locustfile.py"),
+                "--headless",
+                "--host",
+                base,
+                "--users",
+                str(users),
+                "--spawn-rate",
+                str(max(1, users // 5)),
+                "--run-time",
+                f"{seconds}s",
+                "--csv",
+                prefix,
+                "--only-summary",
+                "--loglevel",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=False,  # locust exits 1 when any request failed: the figures say so
+            stdout=subprocess.DEVNULL,
+        )
+        with open(prefix + "_stats.csv", newline="") as stats:
+            rows = list(csv.DictReader(stats))
+    by_name = {row["Name"]: row for row in rows if row["Type"]}
+    total = next(row for row in rows if row["Name"] == "Aggregated")
+    return {
+        "users": users,
+        "requests": int(total["Request Count"]),
+        "failures": int(total["Failure Count"]),
+        "rps": float(total["Requests/s"]),
+        "p50": float(total["50%"]),
+        "p95": float(total["95%"]),
+        "p99": float(total["99%"]),
+        "by_name": {
+            name: (float(row["50%"]), float(row["95%"]), int(row["Request Count"])) for name, row in by_name.items()
+        },
+    }
+
+
+def main():
+    args = parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+    # Two secretaries in every five users, each with an account (and a branch) of its own.
+    args.secretaries = args.secretaries or max(1, (max(levels) * 2 + 4) // 5)
+    url = os.environ.get("LOAD_DATABASE_URL") or f"{load.SERVER}/loadtest"
+    print(f"# preparing {url.rsplit('/', 1)[1]} (migrate, demo data, logins)", flush=True)
+    secretaries = load.prepare(url, args)
+    if args.redis:
+        import redis
+
+        redis.Redis.from_url(args.redis).flushdb()
+    process, base = load.start_server(url, args)
+    try:
+        _run(args, levels, base, secretaries)
+    finally:
+        load.stop_server(process)
+
+
+def _run(args, levels, base, secretaries):
+    """Every level in turn, then the level where p95 passes 200 ms and the saturation."""
+    print(f"# gunicorn on {base}; locust headless; think {args.think} s; {secretaries} secretary accounts", flush=True)
+    results = []
+    for users in levels:
+        result = run_level(base, users, args.seconds, args.think, secretaries)
+        results.append(result)
+        print(
+            f"users={users} requests={result['requests']} rps={result['rps']:.1f} p50={result['p50']:.0f}ms "
+            f"p95={result['p95']:.0f}ms p99={result['p99']:.0f}ms errors={result['failures']}",
+            flush=True,
+        )
+        by_name = ", ".join(f"{name} {p50:.0f}/{p95:.0f} ({n})" for name, (p50, p95, n) in result["by_name"].items())
+        print(f"#   by request, median/p95 ms (requests): {by_name}", flush=True)
+    passing = next((r["users"] for r in results if r["p95"] > 200), None)
+    print(f"p95_over_200ms_at_users={passing if passing is not None else f'never (up to {max(levels)} users)'}")
+    print(f"rps_at_saturation={max(r['rps'] for r in results):.1f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

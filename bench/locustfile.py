@@ -1,0 +1,106 @@
+"""The virtual users of ``bench/locust`` (locust, headless): department staff and secretaries.
+
+The same mix as ``bench/load.py``: three department users for two secretaries, each pausing 1–5 s
+before every action as a person reading the page does (``LOAD_THINK``, ``MIN-MAX`` seconds).
+Each virtual secretary signs in with an account of its own (``load-sec-<n>``, one branch each),
+so two users never save the same member at once: an edit conflict would be the optimistic lock
+at work, not an error of the server.
+"""
+
+import itertools
+import os
+import random
+import sys
+import threading
+from pathlib import Path
+
+from locust import HttpUser, between, task
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load import VirtualUser, form_fields  # noqa: E402  (the same sign-in and form reading as bench/load.py)
+
+SECRETARIES = int(os.environ.get("LOAD_SECRETARIES", "60"))
+THINK = [float(x) for x in (os.environ.get("LOAD_THINK", "1-5") + "-").split("-")[:2] if x] or [1.0]
+_accounts = itertools.count()
+_accounts_lock = threading.Lock()
+
+
+class SignedIn(HttpUser):
+    """A user signed in before its first action, outside the figures (as ``bench/load.py`` does:
+    signing in hashes a password, it is not what a person does all day)."""
+
+    abstract = True
+    wait_time = between(THINK[0], THINK[-1])
+    role = ""
+
+    def sign_in(self, username):
+        user = VirtualUser(self.host, username, self.role, None, random.Random(username))
+        user.login()
+        self.client.cookies.update(user.session.cookies)
+        self.member_ids = user.member_ids
+
+
+class DepartmentUser(SignedIn):
+    """Organisation-department staff of Hà Nội or Quảng Ninh: the dashboard and the lists."""
+
+    weight = 3
+    role = "department"
+
+    def on_start(self):
+        self.sign_in("load-dept-" + ("HN" if next(_accounts) % 2 else "QN"))
+
+    @task(35)
+    def dashboard(self):
+        self.client.get("/reports/", name="dashboard")
+
+    @task(30)
+    def member_list(self):
+        self.client.get("/members/" + random.choice(["", "?page=2", "?status=active", "?page=5"]), name="member list")
+
+    @task(20)
+    def enterprise_list(self):
+        self.client.get("/enterprises/", name="enterprise list")
+
+    @task(15)
+    def organisation_list(self):
+        self.client.get("/organizations/", name="organisation list")
+
+
+class SecretaryUser(SignedIn):
+    """A branch secretary: opens members, and edits and saves one (a 302 to the member's page)."""
+
+    weight = 2
+    role = "secretary"
+
+    def on_start(self):
+        with _accounts_lock:
+            SecretaryUser.taken = getattr(SecretaryUser, "taken", -1) + 1
+            account = SecretaryUser.taken % max(1, SECRETARIES)
+        self.sign_in(f"load-sec-{account}")
+
+    @task(6)
+    def member_detail(self):
+        if self.member_ids:
+            self.client.get(f"/members/{self.random_member()}/", name="member detail")
+
+    @task(4)
+    def edit_member(self):
+        if not self.member_ids:
+            return
+        member = self.random_member()
+        form = self.client.get(f"/members/{member}/edit/", name="member edit form")
+        if form.status_code != 200:
+            return
+        with self.client.post(
+            f"/members/{member}/edit/",
+            data=form_fields(form.text),
+            headers={"Referer": self.host + f"/members/{member}/edit/"},
+            allow_redirects=False,
+            name="member save",
+            catch_response=True,
+        ) as response:
+            if response.status_code != 302:  # a 200 is the form shown again with errors
+                response.failure(f"member save: {response.status_code}, expected 302")
+
+    def random_member(self):
+        return random.choice(self.member_ids)

@@ -1,0 +1,259 @@
+"""The standing counts: what stands in each organisation and enterprise on any date.
+
+Structure (DOMAIN.md rule 6) and the enterprise gaps (rule 7) count what is in force on a date,
+not what happened in a period, so the roll-ups cannot answer them. ``StandingCount`` and
+``EnterpriseStandingCount`` hold, per organisation and per enterprise, the changes by day (an
+organisation established +1 and dissolved −1, a membership period opened +1 and closed −1, a
+mass organisation's latest membership total stepping from one return to the next, …) and their
+total. A figure on a date is the sum of the changes up to it, read from the smaller side: the
+total less the changes after the date (today: almost none), or the changes up to it.
+
+The domain events name what they touched; :func:`refresh_organizations` and
+:func:`refresh_enterprises` recount the rows of those keys from the raw tables (one statement
+each, whatever the number of keys), so the order in which a service announces its changes does
+not matter. :func:`rebuild` recounts everything and :func:`differences` compares (``manage.py
+verify_rollups``).
+"""
+
+import datetime
+from collections import defaultdict
+
+from django.core.cache import cache
+from django.db import connection
+
+from branches.choices import GRASSROOTS_KINDS, OrganizationKind
+from enterprises.choices import MassOrganizationKind, OperatingStatus
+
+#: The day of the undated figures (counted on every date).
+FIRST_DAY = datetime.date(1, 1, 1)
+#: The day of each key's totals (the sum of its other rows).
+TOTAL_DAY = datetime.date(9999, 12, 31)
+
+#: The structure figures an organisation of each kind counts for itself while active.
+KIND_FIGURES = [
+    *((kind, "party_organizations") for kind in GRASSROOTS_KINDS),
+    (OrganizationKind.GRASSROOTS_COMMITTEE, "grassroots_committees"),
+    (OrganizationKind.GRASSROOTS_BRANCH, "branches"),
+    (OrganizationKind.SUBORDINATE_BRANCH, "branches"),
+    (OrganizationKind.GRASSROOTS_BRANCH, "grassroots_branches"),
+    (OrganizationKind.SUBORDINATE_BRANCH, "subordinate_branches"),
+]
+MASS_KIND_FIGURES = [
+    (MassOrganizationKind.TRADE_UNION, "trade_unions"),
+    (MassOrganizationKind.YOUTH_UNION, "youth_unions"),
+]
+
+#: The admissions by admitting organisation and day (not a structure figure: the gaps' stagnant
+#: organisations look up each one's last admission).
+ADMISSIONS = "admissions"
+
+ORGANIZATION_TABLE = "reports_standingcount"
+ENTERPRISE_TABLE = "reports_enterprisestandingcount"
+
+
+def _greatest(a, b):
+    return f"GREATEST({a}, {b})" if connection.vendor == "postgresql" else f"MAX({a}, {b})"
+
+
+def _date(day):
+    """A date literal (SQLite keeps dates as ISO text)."""
+    return f"DATE '{day.isoformat()}'" if connection.vendor == "postgresql" else f"'{day.isoformat()}'"
+
+
+def _pairs(pairs):
+    """A subquery of ``(kind, metric)`` rows."""
+    values = ", ".join(f"('{a}', '{b}')" for a, b in pairs)
+    return f"(SELECT column1 AS kind, column2 AS metric FROM (VALUES {values}) v)"
+
+
+def _in(column, ids):
+    """``column IN (ids)``, or true for every key when ``ids`` is None (ids are cast to int)."""
+    if ids is None:
+        return "1 = 1"
+    return f"{column} IN ({', '.join(str(int(i)) for i in ids) or 'NULL'})"
+
+
+def _organization_changes_sql(ids):
+    """(k, day, metric, v): every change counted for the organisations ``ids`` (None: all)."""
+    committee = _in("e.managing_committee_id", ids)
+    dissolved = _greatest("mo.dissolved_on", "mo.established_on")
+    mass = (
+        "FROM enterprises_massorganization mo JOIN enterprises_enterprise e ON e.id = mo.enterprise_id "
+        f"{{join}} WHERE {committee}"
+    )
+    plain = mass.format(join="")
+    by_kind = mass.format(join=f"JOIN {_pairs(MASS_KIND_FIGURES)} k ON k.kind = mo.kind")
+    org_kinds = (
+        f"FROM branches_organization o JOIN {_pairs(KIND_FIGURES)} k ON k.kind = o.kind WHERE {_in('o.id', ids)}"
+    )
+    periods = f"FROM branches_membershipperiod p WHERE {_in('p.organization_id', ids)}"
+    owners = (
+        "FROM branches_membershipperiod p JOIN branches_member m ON m.id = p.member_id "
+        f"WHERE m.is_business_owner AND {_in('p.organization_id', ids)}"
+    )
+    enterprises = f"FROM enterprises_enterprise e WHERE {committee}"
+    # A mass organisation's members: each return within its life steps the total from the
+    # previous return's (from the founding day on); the dissolution takes the last total away.
+    steps = (
+        f"SELECT e.managing_committee_id AS k, {_greatest('r.date', 'mo.established_on')} AS day, "
+        "r.members_total - COALESCE(LAG(r.members_total) OVER (PARTITION BY r.mass_organization_id "
+        "ORDER BY r.date), 0) AS v FROM enterprises_membershipreturn r "
+        "JOIN enterprises_massorganization mo ON mo.id = r.mass_organization_id "
+        "JOIN enterprises_enterprise e ON e.id = mo.enterprise_id "
+        f"WHERE {committee} AND (mo.dissolved_on IS NULL OR r.date < mo.dissolved_on)"
+    )
+    last_total = (
+        "(SELECT r.members_total FROM enterprises_membershipreturn r WHERE r.mass_organization_id = mo.id "
+        "AND r.date < mo.dissolved_on ORDER BY r.date DESC LIMIT 1)"
+    )
+    parts = [
+        f"SELECT o.id AS k, o.established_on AS day, k.metric AS metric, 1 AS v {org_kinds}",
+        f"SELECT o.id, o.dissolved_on, k.metric, -1 {org_kinds} AND o.dissolved_on IS NOT NULL",
+        f"SELECT p.organization_id, p.started_on, 'members', 1 {periods}",
+        f"SELECT p.organization_id, p.ended_on, 'members', -1 {periods} AND p.ended_on IS NOT NULL",
+        f"SELECT p.organization_id, p.started_on, 'business_owners', 1 {owners}",
+        f"SELECT p.organization_id, p.ended_on, 'business_owners', -1 {owners} AND p.ended_on IS NOT NULL",
+        f"SELECT m.admitted_by_id, m.admitted_on, '{ADMISSIONS}', 1 FROM branches_member m "
+        f"WHERE {_in('m.admitted_by_id', ids)}",
+        f"SELECT e.managing_committee_id, {_date(FIRST_DAY)}, 'enterprises', 1 {enterprises}",
+        f"SELECT e.managing_committee_id, {_date(FIRST_DAY)}, 'enterprises_operating', 1 {enterprises} "
+        f"AND e.operating_status = '{OperatingStatus.OPERATING}'",
+        f"SELECT e.managing_committee_id, mo.established_on, 'mass_organizations', 1 {plain}",
+        f"SELECT e.managing_committee_id, {dissolved}, 'mass_organizations', -1 {plain} "
+        "AND mo.dissolved_on IS NOT NULL",
+        f"SELECT e.managing_committee_id, mo.established_on, k.metric, 1 {by_kind}",
+        f"SELECT e.managing_committee_id, {dissolved}, k.metric, -1 {by_kind} AND mo.dissolved_on IS NOT NULL",
+        f"SELECT s.k, s.day, 'mass_organization_members', s.v FROM ({steps}) s",
+        f"SELECT e.managing_committee_id, {dissolved}, 'mass_organization_members', -{last_total} {plain} "
+        "AND mo.dissolved_on IS NOT NULL",
+    ]
+    return " UNION ALL ".join(parts)
+
+
+def _enterprise_changes_sql(ids):
+    """(k, day, metric, v): every change counted for the enterprises ``ids`` (None: all)."""
+    official_from = _greatest("p.started_on", "m.official_on")
+    periods = (
+        "FROM branches_membershipperiod p JOIN branches_member m ON m.id = p.member_id "
+        f"WHERE m.enterprise_id IS NOT NULL AND {_in('m.enterprise_id', ids)}"
+    )
+    official = f"{periods} AND m.official_on IS NOT NULL AND (p.ended_on IS NULL OR {official_from} < p.ended_on)"
+    trade_unions = (
+        f"FROM enterprises_massorganization mo WHERE mo.kind = '{MassOrganizationKind.TRADE_UNION}' "
+        f"AND {_in('mo.enterprise_id', ids)}"
+    )
+    parts = [
+        f"SELECT m.enterprise_id AS k, p.started_on AS day, 'members' AS metric, 1 AS v {periods}",
+        f"SELECT m.enterprise_id, p.ended_on, 'members', -1 {periods} AND p.ended_on IS NOT NULL",
+        f"SELECT m.enterprise_id, {official_from}, 'official_members', 1 {official}",
+        f"SELECT m.enterprise_id, p.ended_on, 'official_members', -1 {official} AND p.ended_on IS NOT NULL",
+        f"SELECT mo.enterprise_id, mo.established_on, 'trade_unions', 1 {trade_unions}",
+        f"SELECT mo.enterprise_id, {_greatest('mo.dissolved_on', 'mo.established_on')}, 'trade_unions', -1 "
+        f"{trade_unions} AND mo.dissolved_on IS NOT NULL",
+    ]
+    return " UNION ALL ".join(parts)
+
+
+KINDS = {
+    "organization": (ORGANIZATION_TABLE, "organization_id", _organization_changes_sql),
+    "enterprise": (ENTERPRISE_TABLE, "enterprise_id", _enterprise_changes_sql),
+}
+
+
+def recount_sql(kind, ids=None):
+    """SELECT key, day, metric, value: the exact rows (changes by day and totals) of ``ids`` (None: all)."""
+    _table, key, changes = KINDS[kind]
+    return (
+        f"WITH g AS (SELECT c.k AS k, c.day AS day, c.metric AS metric, SUM(c.v) AS v FROM ({changes(ids)}) c "
+        "WHERE c.k IS NOT NULL AND c.day IS NOT NULL GROUP BY c.k, c.day, c.metric) "
+        f"SELECT k AS {key}, day, metric, v AS value FROM g WHERE v <> 0 "
+        f"UNION ALL SELECT k, {_date(TOTAL_DAY)}, metric, SUM(v) FROM g GROUP BY k, metric HAVING SUM(v) <> 0"
+    )
+
+
+def refresh(kind, ids):
+    """Recount the rows of the keys ``ids`` (organisations or enterprises) from the raw tables."""
+    ids = sorted({int(i) for i in ids if i is not None})
+    if not ids:
+        return
+    table, key, _changes = KINDS[kind]
+    size = 20_000  # written into the statement as integers: no parameter limit
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            cursor.execute(f"DELETE FROM {table} WHERE {_in(key, chunk)}")
+            cursor.execute(f"INSERT INTO {table} ({key}, day, metric, value) {recount_sql(kind, chunk)}")
+
+
+def refresh_organizations(ids):
+    refresh("organization", ids)
+
+
+def refresh_enterprises(ids):
+    refresh("enterprise", ids)
+
+
+def rebuild():
+    """Recount every standing count from the raw tables (inside the caller's transaction)."""
+    with connection.cursor() as cursor:
+        for kind, (table, key, _changes) in KINDS.items():
+            cursor.execute(f"DELETE FROM {table}")
+            cursor.execute(f"INSERT INTO {table} ({key}, day, metric, value) {recount_sql(kind)}")
+            if connection.vendor == "postgresql":
+                cursor.execute(f"ANALYZE {table}")
+    cache.delete(PIVOT_KEY)
+
+
+def differences():
+    """``[(kind, key, day, metric, stored, exact)]`` where the tables and a full recount disagree."""
+    found = defaultdict(lambda: [0, 0])
+    with connection.cursor() as cursor:
+        for kind, (table, key, _changes) in KINDS.items():
+            stored = f"SELECT {key}, day, metric, value FROM {table} WHERE value <> 0"
+            exact = recount_sql(kind)
+            cursor.execute(
+                f"SELECT 's', * FROM (SELECT * FROM ({stored}) s1 EXCEPT SELECT * FROM ({exact}) e1) d1 "
+                f"UNION ALL SELECT 'e', * FROM (SELECT * FROM ({exact}) e2 EXCEPT SELECT * FROM ({stored}) s2) d2"
+            )
+            for side, pk, day, metric, value in cursor.fetchall():
+                day = day if isinstance(day, datetime.date) else datetime.date.fromisoformat(str(day))
+                found[(kind, pk, day, metric)][0 if side == "s" else 1] = int(value)
+    return [(*key, stored, exact) for key, (stored, exact) in sorted(found.items())]
+
+
+# Reading ----------------------------------------------------------------------------------
+
+PIVOT_KEY = "reports:standing-pivot"
+
+
+def _pivot(table):
+    """The median day of ``table``'s changes: before it, the changes up to a date are the fewer;
+    after it, those after the date. Cached for an hour (a choice of plan, not of result)."""
+    pivots = cache.get(PIVOT_KEY) or {}
+    if table not in pivots:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT day FROM {table} WHERE day > %s AND day < %s ORDER BY day "
+                f"LIMIT 1 OFFSET (SELECT COUNT(*) / 2 FROM {table} WHERE day > %s AND day < %s)",
+                [FIRST_DAY.isoformat(), TOTAL_DAY.isoformat()] * 2,
+            )
+            row = cursor.fetchone()
+        day = row[0] if row else TOTAL_DAY
+        pivots[table] = day if isinstance(day, datetime.date) else datetime.date.fromisoformat(str(day))
+        cache.set(PIVOT_KEY, pivots, 3600)
+    return pivots[table]
+
+
+def values_on_sql(kind, date):
+    """``(sql, params)`` of SELECT key, metric, value: each key's figures on ``date`` (non-zero only)."""
+    table, key, _changes = KINDS[kind]
+    if date < _pivot(table):
+        sql = f"SELECT {key} AS k, metric, SUM(value) AS value FROM {table} WHERE day <= %s GROUP BY {key}, metric"
+        params = [date.isoformat()]
+    else:
+        sql = (
+            f"SELECT {key} AS k, metric, SUM(CASE WHEN day = %s THEN value ELSE -value END) AS value "
+            f"FROM {table} WHERE day > %s GROUP BY {key}, metric"
+        )
+        params = [TOTAL_DAY.isoformat(), date.isoformat()]
+    return sql, params
