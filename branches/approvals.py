@@ -187,7 +187,7 @@ def locking_approval(organization, date):
         PeriodApproval.objects.filter(
             organization__path__in=prefixes, status=ApprovalStatus.APPROVED, starts_on__lte=date, ends_on__gte=date
         )
-        .select_related("organization", "decided_by")
+        .select_related("organization", "decided_by__preference")
         .order_by("organization__path")
         .first()
     )
@@ -243,7 +243,7 @@ def locking_approval_of(facts):
             starts_on__lte=max(dates),
             ends_on__gte=min(dates),
         )
-        .select_related("organization", "decided_by")
+        .select_related("organization", "decided_by__preference")
         .order_by("organization__path", "starts_on")
     )
     for approval in candidates:
@@ -290,7 +290,9 @@ class Locks:
 
     def __init__(self):
         self.approvals = list(
-            PeriodApproval.objects.filter(status=ApprovalStatus.APPROVED).select_related("organization", "decided_by")
+            PeriodApproval.objects.filter(status=ApprovalStatus.APPROVED).select_related(
+                "organization", "decided_by__preference"
+            )
         )
         parents = {a.organization.path[: -Organization.steplen] for a in self.approvals} - {""}
         by_path = {o.path: o for o in Organization.objects.filter(path__in=parents)}
@@ -333,7 +335,7 @@ def status_below(organization, year, half=0):
         a.organization_id: a
         for a in PeriodApproval.objects.filter(
             organization__in=[organization, *children], year=year, half=half
-        ).select_related("submitted_by", "decided_by")
+        ).select_related("submitted_by__preference", "decided_by__preference")
     }
     rows = [(org, records.get(org.pk)) for org in [organization, *children]]
     counts = dict.fromkeys(ApprovalStatus.values, 0)

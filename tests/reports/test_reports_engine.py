@@ -346,7 +346,7 @@ def test_fulfilment_json_has_the_fixed_shape(city):
     admit(city.b1, D(2024, 3, 1))
     with translation.override("en"):
         data = fulfilment_to_dict(engine.fulfilment(city.root, YEAR, as_of=D(2024, 6, 30)))
-    assert list(data) == ["organization", "start", "end", "rows", "structure", "children"]
+    assert list(data) == ["organization", "start", "end", "rows", "structure", "children", "approval", "projection"]
     assert data["structure"] == "end"
     assert data["organization"] == {"code": "HN", "name": "Thành ủy Hà Nội"}
     assert (data["start"], data["end"]) == ("2024-01-01", "2024-06-30")
