@@ -343,22 +343,36 @@ def import_file(rows, commune):
     return out.getvalue().encode("utf-8")
 
 
-def run_import(data, commune, admin):
+def run_import(data, commune, admin, timers=None):
+    """Import ``data`` and roll it back; the phases' times (a ``PhaseTimer``) are appended to ``timers``."""
     from django.db import connection, transaction
     from django.utils import translation
 
+    from core.timing import PhaseTimer
     from dataio.imports import import_members
 
+    timer = PhaseTimer()
     with translation.override("en"), transaction.atomic():
-        result = import_members(data, organization=commune, acting_user=admin, filename="bench.csv")
+        result = import_members(data, organization=commune, acting_user=admin, filename="bench.csv", timer=timer)
         if result.has_errors:
             first = next((row for row in result.rows if getattr(row, "errors", None)), None)
             raise Unavailable(f"the import refused rows, e.g. {getattr(first, 'errors', '?')}")
-        with connection.cursor() as cursor:
+        with timer.phase("constraints"), connection.cursor() as cursor:
             # What the commit would check (the deferred foreign keys), checked now and timed.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         transaction.set_rollback(True)  # measure the whole write, keep the dataset as it was
+    if timers is not None:
+        timers.append(timer)
     return result
+
+
+def print_phases(name, timers):
+    """The median of each phase over the runs: ``<name>_phase_<phase>=… ms``, with the CPU time of this
+    process in it (the rest is the database server's work and waiting)."""
+    for phase in dict.fromkeys(phase for timer in timers for phase in timer.ms):
+        wall = statistics.median(timer.ms.get(phase, 0.0) for timer in timers)
+        cpu = statistics.median(timer.cpu_ms.get(phase, 0.0) for timer in timers)
+        print(f"{name}_phase_{phase}={wall:.1f} ms (Python CPU {cpu:.1f} ms; n={len(timers)})", flush=True)
 
 
 def vacuum_after_import():
@@ -503,13 +517,17 @@ def main():
         rows = args.import_rows
         try:
             data = import_file(rows, commune)
+            timers = []
+            name = f"import_{rows}_members"
             bench.measure(
-                f"import_{rows}_members",
-                lambda: run_import(data, commune, admin),
+                name,
+                lambda: run_import(data, commune, admin, timers),
                 repeat=args.import_repeat,
                 warmup=0,
                 after=vacuum_after_import,
             )
+            if timers:
+                print_phases(name, timers)
         except Unavailable as exc:
             print(f"import_{rows}_members=unavailable ({exc})")
         except ImportError as exc:

@@ -300,6 +300,26 @@ class InstanceBuilder:
         return instance
 
 
+#: Rows between two calls of a bulk service's ``progress`` callback.
+PROGRESS_ROWS = 1000
+
+
+def row_counter(progress, total, every=PROGRESS_ROWS):
+    """A function to call once per row done: it calls ``progress(rows done, total)`` every ``every``
+    rows and at the last one (nothing when ``progress`` is None)."""
+    if progress is None:
+        return lambda: None
+    done = 0
+
+    def tick():
+        nonlocal done
+        done += 1
+        if done % every == 0 or done == total:
+            progress(done, total)
+
+    return tick
+
+
 def finish(items):
     for item in items:
         if item.errors:
@@ -316,6 +336,7 @@ def counts(items):
     for item in items:
         result[item.action] += 1
     return result
+
 
 def postgres(connection):
     return connection.vendor == "postgresql"
