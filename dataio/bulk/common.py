@@ -1,6 +1,7 @@
 """What every bulk service shares: items and their actions, field cleaning, instance building, look-ups in chunks."""
 
 import gc
+import json
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -103,16 +104,23 @@ def chunks(values, size=LOOKUP_CHUNK):
 def filter_in(queryset, lookup, values):
     """``queryset`` filtered on ``lookup`` among ``values``, as one or more querysets.
 
-    PostgreSQL: one query, the values passed as one array parameter (parsing an ``IN`` list of
-    thousands of placeholders costs more than the look-up). Elsewhere: one query per
-    LOOKUP_CHUNK values.
+    PostgreSQL: one query, the values passed as one text parameter that the server splits (parsing
+    an ``IN`` list of thousands of placeholders costs more than the look-up, and psycopg quotes a
+    list parameter element by element in Python: ~0.3 s per 100,000 values): numbers joined by
+    commas, texts as a JSON array (texts holding NUL are left out: PostgreSQL stores none).
+    Elsewhere: one query per LOOKUP_CHUNK values.
     """
     values = sorted(values)
     if not values:
         return []
     if postgres(connections[queryset.db]):
-        kind = "bigint" if all(type(value) is int for value in values) else "text"
-        array = RawSQL(f"SELECT unnest(CAST(%s AS {kind}[]))", [values])  # noqa: S611 - a constant type name
+        if all(type(value) is int for value in values):
+            array = RawSQL("SELECT unnest(CAST(string_to_array(%s, ',') AS bigint[]))", [",".join(map(str, values))])
+        else:
+            texts = [str(value) for value in values if "\x00" not in str(value)]
+            if not texts:
+                return []
+            array = RawSQL("SELECT jsonb_array_elements_text(CAST(%s AS jsonb))", [json.dumps(texts)])
         return [queryset.filter(**{f"{lookup}__in": array})]
     return [queryset.filter(**{f"{lookup}__in": chunk}) for chunk in chunks(values)]
 
