@@ -21,6 +21,8 @@ class PhaseTimer:
     @contextmanager
     def phase(self, name):
         started, cpu_started = time.perf_counter(), time.process_time()
+        self.ms.setdefault(name, 0.0)
+        self.cpu_ms.setdefault(name, 0.0)
         self._inner.append([0.0, 0.0])
         try:
             yield self
@@ -31,8 +33,8 @@ class PhaseTimer:
             if self._inner:
                 self._inner[-1][0] += elapsed
                 self._inner[-1][1] += cpu
-            self.ms[name] = self.ms.get(name, 0.0) + elapsed - inner_wall
-            self.cpu_ms[name] = self.cpu_ms.get(name, 0.0) + cpu - inner_cpu
+            self.ms[name] += elapsed - inner_wall
+            self.cpu_ms[name] += cpu - inner_cpu
 
     @property
     def total_ms(self):

@@ -312,11 +312,12 @@ class InstanceBuilder:
 PROGRESS_ROWS = 1000
 
 
-def row_counter(progress, total, every=PROGRESS_ROWS):
+def row_counter(progress, total, every=None):
     """A function to call once per row done: it calls ``progress(rows done, total)`` every ``every``
-    rows and at the last one (nothing when ``progress`` is None)."""
+    rows (PROGRESS_ROWS) and at the last one (nothing when ``progress`` is None)."""
     if progress is None:
         return lambda: None
+    every = every or PROGRESS_ROWS
     done = 0
 
     def tick():
@@ -326,6 +327,14 @@ def row_counter(progress, total, every=PROGRESS_ROWS):
             progress(done, total)
 
     return tick
+
+
+def counted(items, progress):
+    """``items``, calling ``progress(rows done, total)`` as they are done (see :func:`row_counter`)."""
+    tick = row_counter(progress, len(items))
+    for item in items:
+        yield item
+        tick()
 
 
 def finish(items):
