@@ -39,6 +39,8 @@ def parse_args():
         "any other figure, and a single run can be off by half.",
     )
     parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--skip-export", action="store_true")
+    parser.add_argument("--export-child", default="", help=argparse.SUPPRESS)  # kind:format, see export_in_child
     parser.add_argument("--only", default="", help="Only the figures whose names start with these (a,b,…).")
     parser.add_argument(
         "--slow-seconds", type=float, default=5.0, help="A figure whose first run takes longer is not repeated."
@@ -390,12 +392,84 @@ def vacuum_after_import():
             cursor.execute(f"VACUUM (ANALYZE) {table}")
 
 
+# Exports -----------------------------------------------------------------------------------
+
+
+def export_in_child(args, kind, file_format):
+    """Run an export as its task would, in a process of its own (a fresh worker), and print its
+    time and the process's peak resident memory; ``kind:file_format`` as the ``--export-child``
+    argument. Everything it writes (the job, the access log entry) is rolled back, its file deleted.
+    """
+    import resource
+
+    import django
+
+    django.setup()
+    from django.db import transaction
+
+    from core import jobs
+    from core.models import Job
+    from dataio.tasks import _build_export
+
+    root = pick_subjects()[0]
+    user = user_for("bench-dept-root", "department", root)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    from dataio.exports import export_queryset
+
+    total = export_queryset(kind, user).count()  # counted by the request that starts the task
+    with transaction.atomic():
+        job = Job.objects.create(
+            kind="export",
+            owner=user,
+            title="bench",
+            total=total,
+            params={"kind": kind, "format": file_format, "data": {}},
+        )
+        started = time.perf_counter()
+        jobs.run(str(job.pk), _build_export)
+        elapsed = time.perf_counter() - started
+        job.refresh_from_db()
+        if job.status != Job.Status.SUCCEEDED:
+            raise SystemExit(f"the export task ended {job.status}: {job.message}")
+        size = jobs.files_storage().size(job.result_name)
+        jobs.files_storage().delete(job.result_name)
+        transaction.set_rollback(True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(f"{elapsed * 1000:.1f} {peak / 1024:.1f} {before / 1024:.1f} {total} {size}")
+
+
+def measure_export(bench, name, kind, file_format, args):
+    """Time and peak memory of exporting every ``kind`` the root's department sees, in a child process."""
+    import subprocess
+
+    if bench.only and not name.startswith(bench.only):
+        return
+    command = [sys.executable, str(Path(__file__).resolve()), "--export-child", f"{kind}:{file_format}"]
+    if args.quick:
+        command.append("--quick")
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        why = (completed.stderr.strip().splitlines() or ["?"])[-1][:150]
+        print(f"{name}=unavailable ({why})", flush=True)
+        return
+    ms, peak, baseline, rows, size = completed.stdout.split()[-5:]
+    bench.results[name] = float(ms)
+    print(
+        f"{name}={float(ms):.1f} ms ({int(rows):,} rows, {int(size) / 2**20:.1f} MiB; n=1)\n"
+        f"{name}_peak_rss={float(peak):.1f} MiB (the worker process; {float(baseline):.1f} MiB before the export)",
+        flush=True,
+    )
+
+
 # Main --------------------------------------------------------------------------------------
 
 
 def main():
     args = parse_args()
     prepare_environment(args)
+    if args.export_child:
+        export_in_child(args, *args.export_child.split(":"))
+        return
     setup_django()
     ensure_dataset(args)
     repeat = args.repeat or (5 if args.quick else 7)
@@ -532,6 +606,10 @@ def main():
             print(f"import_{rows}_members=unavailable ({exc})")
         except ImportError as exc:
             print(f"import_{rows}_members=unavailable ({exc})")
+
+    if not args.skip_export:
+        for file_format in ("csv", "xlsx"):
+            measure_export(bench, f"export_root_members_{file_format}", "members", file_format, args)
 
     engine_root = bench.results.get("fulfilment_root_engine")
     floor_root = bench.results.get("fulfilment_root_sql_floor")
