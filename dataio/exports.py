@@ -223,8 +223,13 @@ KINDS = {
 }
 
 
+#: Columns no export shows: left unread (a million members read 3 million timestamps otherwise).
+UNSHOWN = ("created", "updated", "search_name", "sort_name", "version")
+
+
 def _prepare_members(queryset):
-    return queryset.select_related("organization", "enterprise").order_by("full_name", "id")
+    unshown = [f"{prefix}{name}" for prefix in ("", "organization__", "enterprise__") for name in UNSHOWN]
+    return queryset.select_related("organization", "enterprise").defer(*unshown).order_by("full_name", "id")
 
 
 def _prepare_enterprises(queryset):
