@@ -39,6 +39,8 @@ def parse_args():
         "any other figure, and a single run can be off by half.",
     )
     parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--skip-export", action="store_true")
+    parser.add_argument("--export-child", default="", help=argparse.SUPPRESS)  # kind:format, see export_in_child
     parser.add_argument("--only", default="", help="Only the figures whose names start with these (a,b,…).")
     parser.add_argument(
         "--slow-seconds", type=float, default=5.0, help="A figure whose first run takes longer is not repeated."
@@ -464,22 +466,36 @@ def import_file(rows, commune):
     return out.getvalue().encode("utf-8")
 
 
-def run_import(data, commune, admin):
+def run_import(data, commune, admin, timers=None):
+    """Import ``data`` and roll it back; the phases' times (a ``PhaseTimer``) are appended to ``timers``."""
     from django.db import connection, transaction
     from django.utils import translation
 
+    from core.timing import PhaseTimer
     from dataio.imports import import_members
 
+    timer = PhaseTimer()
     with translation.override("en"), transaction.atomic():
-        result = import_members(data, organization=commune, acting_user=admin, filename="bench.csv")
+        result = import_members(data, organization=commune, acting_user=admin, filename="bench.csv", timer=timer)
         if result.has_errors:
             first = next((row for row in result.rows if getattr(row, "errors", None)), None)
             raise Unavailable(f"the import refused rows, e.g. {getattr(first, 'errors', '?')}")
-        with connection.cursor() as cursor:
+        with timer.phase("constraints"), connection.cursor() as cursor:
             # What the commit would check (the deferred foreign keys), checked now and timed.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         transaction.set_rollback(True)  # measure the whole write, keep the dataset as it was
+    if timers is not None:
+        timers.append(timer)
     return result
+
+
+def print_phases(name, timers):
+    """The median of each phase over the runs: ``<name>_phase_<phase>=… ms``, with the CPU time of this
+    process in it (the rest is the database server's work and waiting)."""
+    for phase in dict.fromkeys(phase for timer in timers for phase in timer.ms):
+        wall = statistics.median(timer.ms.get(phase, 0.0) for timer in timers)
+        cpu = statistics.median(timer.cpu_ms.get(phase, 0.0) for timer in timers)
+        print(f"{name}_phase_{phase}={wall:.1f} ms (Python CPU {cpu:.1f} ms; n={len(timers)})", flush=True)
 
 
 def vacuum_after_import():
@@ -495,6 +511,75 @@ def vacuum_after_import():
             "reports_rollup",
         ):
             cursor.execute(f"VACUUM (ANALYZE) {table}")
+
+
+# Exports -----------------------------------------------------------------------------------
+
+
+def export_in_child(args, kind, file_format):
+    """Run an export as its task would, in a process of its own (a fresh worker), and print its
+    time and the process's peak resident memory; ``kind:file_format`` as the ``--export-child``
+    argument. Everything it writes (the job, the access log entry) is rolled back, its file deleted.
+    """
+    import resource
+
+    import django
+
+    django.setup()
+    from django.db import transaction
+
+    from core import jobs
+    from core.models import Job
+    from dataio.tasks import _build_export
+
+    root = pick_subjects()[0]
+    user = user_for("bench-dept-root", "department", root)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    from dataio.exports import export_queryset
+
+    total = export_queryset(kind, user).count()  # counted by the request that starts the task
+    with transaction.atomic():
+        job = Job.objects.create(
+            kind="export",
+            owner=user,
+            title="bench",
+            total=total,
+            params={"kind": kind, "format": file_format, "data": {}},
+        )
+        started = time.perf_counter()
+        jobs.run(str(job.pk), _build_export)
+        elapsed = time.perf_counter() - started
+        job.refresh_from_db()
+        if job.status != Job.Status.SUCCEEDED:
+            raise SystemExit(f"the export task ended {job.status}: {job.message}")
+        size = jobs.files_storage().size(job.result_name)
+        jobs.files_storage().delete(job.result_name)
+        transaction.set_rollback(True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(f"{elapsed * 1000:.1f} {peak / 1024:.1f} {before / 1024:.1f} {total} {size}")
+
+
+def measure_export(bench, name, kind, file_format, args):
+    """Time and peak memory of exporting every ``kind`` the root's department sees, in a child process."""
+    import subprocess
+
+    if bench.only and not name.startswith(bench.only):
+        return
+    command = [sys.executable, str(Path(__file__).resolve()), "--export-child", f"{kind}:{file_format}"]
+    if args.quick:
+        command.append("--quick")
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        why = (completed.stderr.strip().splitlines() or ["?"])[-1][:150]
+        print(f"{name}=unavailable ({why})", flush=True)
+        return
+    ms, peak, baseline, rows, size = completed.stdout.split()[-5:]
+    bench.results[name] = float(ms)
+    print(
+        f"{name}={float(ms):.1f} ms ({int(rows):,} rows, {int(size) / 2**20:.1f} MiB; n=1)\n"
+        f"{name}_peak_rss={float(peak):.1f} MiB (the worker process; {float(baseline):.1f} MiB before the export)",
+        flush=True,
+    )
 
 
 # Main --------------------------------------------------------------------------------------
@@ -527,6 +612,9 @@ def print_projection_mape(organization, last_year):
 def main():
     args = parse_args()
     prepare_environment(args)
+    if args.export_child:
+        export_in_child(args, *args.export_child.split(":"))
+        return
     setup_django()
     ensure_dataset(args)
     repeat = args.repeat or (5 if args.quick else 7)
@@ -654,17 +742,25 @@ def main():
         rows = args.import_rows
         try:
             data = import_file(rows, commune)
+            timers = []
+            name = f"import_{rows}_members"
             bench.measure(
-                f"import_{rows}_members",
-                lambda: run_import(data, commune, admin),
+                name,
+                lambda: run_import(data, commune, admin, timers),
                 repeat=args.import_repeat,
                 warmup=0,
                 after=vacuum_after_import,
             )
+            if timers:
+                print_phases(name, timers)
         except Unavailable as exc:
             print(f"import_{rows}_members=unavailable ({exc})")
         except ImportError as exc:
             print(f"import_{rows}_members=unavailable ({exc})")
+
+    if not args.skip_export:
+        for file_format in ("csv", "xlsx"):
+            measure_export(bench, f"export_root_members_{file_format}", "members", file_format, args)
 
     engine_root = bench.results.get("fulfilment_root_engine")
     floor_root = bench.results.get("fulfilment_root_sql_floor")

@@ -805,11 +805,17 @@ OUT_OF_SCOPE_HOLDER = gettext_lazy(
 )
 
 
+#: The messages of a number already recorded (translated only when a row has one: a bulk import
+#: checks 100,000 rows).
+CITIZEN_ID_TAKEN = gettext_lazy("A member with this citizen ID is already recorded.")
+PARTY_CARD_TAKEN = gettext_lazy("A member with this Party card number is already recorded.")
+
+
 def _check_holder(errors, field, holder_id, holders, acting_user, message):
     if holder_id is None:
         return
     if holders.visible_to(holder_id, acting_user):
-        errors.add(field, message)
+        errors.add(field, str(message))
     else:
         errors.add(field, str(OUT_OF_SCOPE_HOLDER))
         note_scope_probe(acting_user, field)
@@ -828,7 +834,7 @@ def check_person(errors, *, citizen_id, party_card_number, date_of_birth, member
             holders.citizen_id_holder(citizen_id, member),
             holders,
             acting_user,
-            _("A member with this citizen ID is already recorded."),
+            CITIZEN_ID_TAKEN,
         )
     if party_card_number:
         if SINGLE_LINE_FORBIDDEN.search(party_card_number):  # not even looked up: PostgreSQL refuses NUL
@@ -840,7 +846,7 @@ def check_person(errors, *, citizen_id, party_card_number, date_of_birth, member
                 holders.party_card_holder(party_card_number, member),
                 holders,
                 acting_user,
-                _("A member with this Party card number is already recorded."),
+                PARTY_CARD_TAKEN,
             )
     if date_of_birth is not None and date_of_birth > today():
         errors.add("date_of_birth", _("The date of birth cannot be in the future."))

@@ -24,7 +24,7 @@ import time
 
 from django.conf import settings
 from django.core.files.storage import storages
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone, translation
 
 from core.models import Job
@@ -69,11 +69,19 @@ def start(task, *, kind, owner, title, total=0, params=None):
 
 
 class Progress:
-    """``progress(done)`` records how far the work has got (at most once a second, and always at the end)."""
+    """``progress(done)`` records how far the work has got (at most once a second, and always at the end).
+
+    Work that runs in one transaction (an import's commit) cannot show its progress through that
+    transaction: others would see it only at the commit, and no statement may run while a COPY is
+    open. On PostgreSQL, inside a transaction, progress is written through a connection of its
+    own in autocommit mode (opened at the first such write, closed by :meth:`close`). SQLite has
+    one writer at a time: there it is written in the transaction, and seen at its end.
+    """
 
     def __init__(self, job):
         self.job = job
         self.last = 0.0
+        self.aside = None
 
     def __call__(self, done, total=None, force=False):
         now = time.monotonic()
@@ -83,7 +91,27 @@ class Progress:
         fields = {"done": done, "heartbeat_at": timezone.now()}
         if total is not None:
             fields["total"] = total
-        Job.objects.filter(pk=self.job.pk).update(**fields)
+        connection = connections[router.db_for_write(Job)]
+        if connection.in_atomic_block and connection.vendor == "postgresql":
+            self._write_aside(connection.alias, fields)
+        else:
+            Job.objects.filter(pk=self.job.pk).update(**fields)
+
+    def _write_aside(self, alias, fields):
+        if self.aside is None:
+            self.aside = connections.create_connection(alias)
+        quote = self.aside.ops.quote_name
+        columns = ", ".join(f"{quote(Job._meta.get_field(name).column)} = %s" for name in fields)
+        with self.aside.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {quote(Job._meta.db_table)} SET {columns} WHERE {quote(Job._meta.pk.column)} = %s",  # noqa: S608
+                [*fields.values(), self.job.pk],
+            )
+
+    def close(self):
+        if self.aside is not None:
+            self.aside.close()
+            self.aside = None
 
 
 def run(job_id, work):
@@ -93,15 +121,18 @@ def run(job_id, work):
         return None  # deleted meanwhile, or delivered twice
     now = timezone.now()
     Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, started_at=now, heartbeat_at=now)
+    progress = Progress(job)
     try:
         with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
-            outcome = work(job, Progress(job)) or {}
+            outcome = work(job, progress) or {}
     except JobFailed as failed:
         _finish(job, Job.Status.FAILED, message=failed.message)
         return None
     except Exception:
         _finish(job, Job.Status.FAILED)
         raise
+    finally:
+        progress.close()
     job.refresh_from_db(fields=["done", "total"])
     fields = {key: value for key, value in outcome.items() if key in RESULT_FIELDS}
     _finish(job, Job.Status.SUCCEEDED, done=max(job.done, job.total), **fields)

@@ -108,8 +108,9 @@ def _require_organization(acting_user, organization):
         )
 
 
-def import_enterprises(source, *, organization, acting_user, dry_run=False, filename=None):
-    """Import enterprises (matched by tax code: an existing one is updated) for ``organization``."""
+def import_enterprises(source, *, organization, acting_user, dry_run=False, filename=None, progress=None):
+    """Import enterprises (matched by tax code: an existing one is updated) for ``organization``;
+    ``progress(rows checked, rows in total)`` is called as the rows are checked."""
     filename = _filename(source, filename)
     _require_organization(acting_user, organization)
     sheet = read_spreadsheet(source)
@@ -144,7 +145,12 @@ def import_enterprises(source, *, organization, acting_user, dry_run=False, file
             values["managing_committee"] = None
         items.append(item)
     bulk.import_enterprises(
-        acting_user, organization=organization, items=items, reason=change_reason(filename), dry_run=dry_run
+        acting_user,
+        organization=organization,
+        items=items,
+        reason=change_reason(filename),
+        dry_run=dry_run,
+        progress=progress,
     )
     rows = build_rows(
         [number for number, _values in sheet.rows],
@@ -170,8 +176,9 @@ def _find_mass_organization(candidates, kind, name):
     return found
 
 
-def import_returns(source, *, organization, acting_user, dry_run=False, filename=None):
-    """Import dated membership returns of the mass organisations of ``organization``'s enterprises."""
+def import_returns(source, *, organization, acting_user, dry_run=False, filename=None, progress=None):
+    """Import dated membership returns of the mass organisations of ``organization``'s enterprises;
+    ``progress(rows checked, rows in total)`` is called as the rows are checked."""
     filename = _filename(source, filename)
     _require_organization(acting_user, organization)
     sheet = read_spreadsheet(source)
@@ -208,7 +215,12 @@ def import_returns(source, *, organization, acting_user, dry_run=False, filename
                 item.error("name", _("The enterprise has several of these: give the name of the one meant."))
         items.append(item)
     bulk.import_returns(
-        acting_user, organization=organization, items=items, reason=change_reason(filename), dry_run=dry_run
+        acting_user,
+        organization=organization,
+        items=items,
+        reason=change_reason(filename),
+        dry_run=dry_run,
+        progress=progress,
     )
     rows = build_rows(
         [number for number, _values in sheet.rows],

@@ -35,6 +35,7 @@ from core.spreadsheets import (
     read_spreadsheet,
     text_value,
 )
+from core.timing import PhaseTimer
 from core.validators import normalize_tax_code
 from dataio import bulk
 from dataio.bulk import filter_in
@@ -167,6 +168,7 @@ class ImportResult:
     rows: list
     committed: bool = False
     dry_run: bool = False
+    timer: PhaseTimer = None
 
     @property
     def has_errors(self):
@@ -417,19 +419,56 @@ def template_rows(columns):
 
 
 @bulk.collector_paused()
-def import_members(source, *, organization, acting_user, dry_run=False, filename=None):
+def import_members(source, *, organization, acting_user, dry_run=False, filename=None, progress=None, timer=None):
     """Import members from ``source`` (a path, bytes or an uploaded file) into ``organization``.
 
-    Returns an :class:`ImportResult` (``.rows``, ``.has_errors``, ``.counts``). Raises
+    Returns an :class:`ImportResult` (``.rows``, ``.has_errors``, ``.counts``, ``.timer``). Raises
     :class:`SpreadsheetError` when the file as a whole is refused and ``PermissionDenied`` when
     ``organization`` is not the user's to change. Writes nothing when ``dry_run`` or when any row
     has an error; otherwise writes every row in one transaction.
+
+    ``progress(done, total)``: called as the rows are checked and written (see
+    :func:`dataio.bulk.import_members`). ``timer``: a :class:`~core.timing.PhaseTimer` that
+    receives the time of each phase (read, check, write, roll-ups, preview); a new one by default.
     """
+    timer = timer or PhaseTimer()
     filename = _filename(source, filename)
     if not Organization.objects.editable_by(acting_user).filter(pk=organization.pk).exists():
         raise PermissionDenied(
             _("You may not change the records of %(organization)s.") % {"organization": organization}
         )
+    with timer.phase("read"):
+        sheet, positions, items = _read_members(source, organization, acting_user)
+    try:
+        bulk.import_members(
+            acting_user,
+            organization=organization,
+            items=items,
+            reason=change_reason(filename),
+            dry_run=dry_run,
+            progress=progress,
+            timer=timer,
+        )
+    except INTEGRITY_ERRORS:
+        # A concurrent change recorded one of the file's numbers after the rows were checked: the
+        # database refused the write and rolled all of it back. Say which rows, write nothing.
+        _report_concurrent_conflicts(items)
+    with timer.phase("preview"):
+        rows = build_rows(
+            [number for number, _values in sheet.rows],
+            items,
+            MEMBER_COLUMNS,
+            _member_model(),
+            lambda item: item.values.get("full_name") or "",
+            file_headers(sheet, positions),
+        )
+    result = ImportResult("members", filename, rows, dry_run=dry_run, timer=timer)
+    result.committed = not dry_run and not result.has_errors
+    return result
+
+
+def _read_members(source, organization, acting_user):
+    """The file's sheet, its columns' positions and one bulk item per row (codes resolved)."""
     sheet = read_spreadsheet(source)
     positions = match_columns(sheet.headers, MEMBER_COLUMNS, ignored=MEMBER_IGNORED)
     read = cell_reader(MEMBER_COLUMNS, positions)
@@ -470,26 +509,7 @@ def import_members(source, *, organization, acting_user, dry_run=False, filename
         else:
             values["enterprise"] = None
         items.append(item)
-
-    try:
-        bulk.import_members(
-            acting_user, organization=organization, items=items, reason=change_reason(filename), dry_run=dry_run
-        )
-    except INTEGRITY_ERRORS:
-        # A concurrent change recorded one of the file's numbers after the rows were checked: the
-        # database refused the write and rolled all of it back. Say which rows, write nothing.
-        _report_concurrent_conflicts(items)
-    rows = build_rows(
-        [number for number, _values in sheet.rows],
-        items,
-        MEMBER_COLUMNS,
-        _member_model(),
-        lambda item: item.values.get("full_name") or "",
-        file_headers(sheet, positions),
-    )
-    result = ImportResult("members", filename, rows, dry_run=dry_run)
-    result.committed = not dry_run and not result.has_errors
-    return result
+    return sheet, positions, items
 
 
 def _integrity_errors():

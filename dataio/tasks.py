@@ -29,6 +29,7 @@ def start_import(user, token, meta):
         kind="import",
         owner=user,
         title=_("Import of %(filename)s") % {"filename": meta["filename"]},
+        total=meta.get("rows", 0),
         params={"token": token, "rows": meta.get("rows", 0)},
     )
 
@@ -56,7 +57,12 @@ def _commit_import(job, progress):
     try:
         with uploads.open_file(data_name) as source:
             result = kind.run(
-                source, organization=organization, acting_user=user, dry_run=False, filename=meta["filename"]
+                source,
+                organization=organization,
+                acting_user=user,
+                dry_run=False,
+                filename=meta["filename"],
+                progress=lambda done, total: progress(done, total=total, force=done == total),
             )
     except SpreadsheetError as exc:
         uploads.discard(token)

@@ -1,6 +1,7 @@
 """What every bulk service shares: items and their actions, field cleaning, instance building, look-ups in chunks."""
 
 import gc
+import json
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -103,16 +104,23 @@ def chunks(values, size=LOOKUP_CHUNK):
 def filter_in(queryset, lookup, values):
     """``queryset`` filtered on ``lookup`` among ``values``, as one or more querysets.
 
-    PostgreSQL: one query, the values passed as one array parameter (parsing an ``IN`` list of
-    thousands of placeholders costs more than the look-up). Elsewhere: one query per
-    LOOKUP_CHUNK values.
+    PostgreSQL: one query, the values passed as one text parameter that the server splits (parsing
+    an ``IN`` list of thousands of placeholders costs more than the look-up, and psycopg quotes a
+    list parameter element by element in Python: ~0.3 s per 100,000 values): numbers joined by
+    commas, texts as a JSON array (texts holding NUL are left out: PostgreSQL stores none).
+    Elsewhere: one query per LOOKUP_CHUNK values.
     """
     values = sorted(values)
     if not values:
         return []
     if postgres(connections[queryset.db]):
-        kind = "bigint" if all(type(value) is int for value in values) else "text"
-        array = RawSQL(f"SELECT unnest(CAST(%s AS {kind}[]))", [values])  # noqa: S611 - a constant type name
+        if all(type(value) is int for value in values):
+            array = RawSQL("SELECT unnest(CAST(string_to_array(%s, ',') AS bigint[]))", [",".join(map(str, values))])
+        else:
+            texts = [str(value) for value in values if "\x00" not in str(value)]
+            if not texts:
+                return []
+            array = RawSQL("SELECT jsonb_array_elements_text(CAST(%s AS jsonb))", [json.dumps(texts)])
         return [queryset.filter(**{f"{lookup}__in": array})]
     return [queryset.filter(**{f"{lookup}__in": chunk}) for chunk in chunks(values)]
 
@@ -298,6 +306,35 @@ class InstanceBuilder:
         instance._state = ModelState()
         instance._state.fields_cache = related
         return instance
+
+
+#: Rows between two calls of a bulk service's ``progress`` callback.
+PROGRESS_ROWS = 1000
+
+
+def row_counter(progress, total, every=None):
+    """A function to call once per row done: it calls ``progress(rows done, total)`` every ``every``
+    rows (PROGRESS_ROWS) and at the last one (nothing when ``progress`` is None)."""
+    if progress is None:
+        return lambda: None
+    every = every or PROGRESS_ROWS
+    done = 0
+
+    def tick():
+        nonlocal done
+        done += 1
+        if done % every == 0 or done == total:
+            progress(done, total)
+
+    return tick
+
+
+def counted(items, progress):
+    """``items``, calling ``progress(rows done, total)`` as they are done (see :func:`row_counter`)."""
+    tick = row_counter(progress, len(items))
+    for item in items:
+        yield item
+        tick()
 
 
 def finish(items):

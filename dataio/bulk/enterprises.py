@@ -10,7 +10,7 @@ from branches.models import Organization
 from core.dates import same_day
 from core.events import publish
 from core.services import Errors
-from dataio.bulk.common import CREATE, UNCHANGED, UPDATE, chunks, finish, has_errors, ids_in, report_duplicates
+from dataio.bulk.common import CREATE, UNCHANGED, UPDATE, chunks, counted, finish, has_errors, ids_in, report_duplicates
 from dataio.bulk.members import same_value
 from dataio.bulk.writers import attnames, insert_with_history, update_with_history
 from enterprises import events as enterprise_events
@@ -26,7 +26,7 @@ def _nearest_committee(organization):
 
 
 @same_day()
-def plan_enterprises(acting_user, *, organization, items, lock=False):
+def plan_enterprises(acting_user, *, organization, items, lock=False, progress=None):
     """Decide, for each item, whether it records a new enterprise, updates one (same tax code) or
     changes nothing, with the rules of ``create_enterprise`` / ``update_enterprise``.
 
@@ -65,7 +65,7 @@ def plan_enterprises(acting_user, *, organization, items, lock=False):
         "tax_code",
         _("This tax code is also on row(s) %(rows)s of the file."),
     )
-    for item in items:
+    for item in counted(items, progress):
         values = item.values
         if "managing_committee" not in item.given or values.get("managing_committee") is None:
             if "managing_committee" not in item.errors:
@@ -177,8 +177,10 @@ def write_enterprises(acting_user, items, *, reason, history_date=None):
 
 
 @transaction.atomic
-def import_enterprises(acting_user, *, organization, items, reason, dry_run=False):
-    plan_enterprises(acting_user, organization=organization, items=items, lock=not dry_run)
+def import_enterprises(acting_user, *, organization, items, reason, dry_run=False, progress=None):
+    """Plan the items and, unless ``dry_run`` or any item has an error, write them: all or nothing.
+    ``progress(rows checked, rows in total)`` is called as the rows are checked."""
+    plan_enterprises(acting_user, organization=organization, items=items, lock=not dry_run, progress=progress)
     if not dry_run and not has_errors(items):
         write_enterprises(acting_user, items, reason=reason)
     return items

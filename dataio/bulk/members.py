@@ -25,6 +25,7 @@ from branches.services import (
 from core.dates import same_day
 from core.events import publish
 from core.services import Errors
+from core.timing import PhaseTimer
 from dataio.bulk.common import (
     ADMISSION_EXCLUDE,
     CREATE,
@@ -41,6 +42,7 @@ from dataio.bulk.common import (
     ids_in,
     pks_of,
     report_duplicates,
+    row_counter,
 )
 from dataio.bulk.writers import (
     NewRow,
@@ -65,17 +67,20 @@ def _clean_text(value):
 
 
 @same_day()
-def plan_members(acting_user, *, organization, items, lock=False):
+def plan_members(acting_user, *, organization, items, lock=False, progress=None):
     """Decide, for each item, whether it admits a new member, updates one or changes nothing.
 
     A row is about an existing member when its citizen ID (or else its Party card number) is
     recorded. New members go to ``values["organization"]`` or else ``organization``; both must
     be in ``organization``'s subtree and editable by ``acting_user`` (``PermissionDenied`` when
     ``organization`` itself is not). With ``lock``, matched members are locked (PostgreSQL).
+    ``progress(rows checked, rows in total)`` is called as the rows are checked.
     """
     plan = _member_planner(acting_user, organization=organization, items=items, lock=lock)
+    tick = row_counter(progress, len(items))
     for item in items:
         plan(item)
+        tick()
     return finish(items)
 
 
@@ -345,13 +350,16 @@ def _plan_member_update(
     item.action = UPDATE
 
 
-def write_members(acting_user, items, *, reason, history_date=None, periods=None):
+def write_members(acting_user, items, *, reason, history_date=None, periods=None, timer=None):
     """Write the planned admissions (members and their first periods) and updates, with history.
 
     ``periods``: the admissions' first periods when they are in the table already (COPYed while
     planning, see :func:`_plan_copying_periods`; their history is not): the members take the ids
     the periods name, in order, and ``history_date`` must be the date the periods were written with.
+    ``timer``: a :class:`~core.timing.PhaseTimer` receiving the time of the roll-ups (the events'
+    subscribers) apart from the rest.
     """
+    timer = timer or PhaseTimer()
     if has_errors(items):
         raise PermissionDenied(_("The rows with errors must be corrected before anything is written."))
     history = {"user": acting_user, "reason": reason, "date": history_date or timezone.now()}
@@ -375,24 +383,25 @@ def write_members(acting_user, items, *, reason, history_date=None, periods=None
                 table=False,
                 **history,
             )
-        publish(branch_events.MembersAdmitted(tuple(map(branch_events.Admission.of, new_members))))
-        publish(
-            branch_events.MembershipPeriodsOpened(
-                tuple(branch_events.Period(p.member_id, p.organization_id, p.started_on) for p in periods)
-            )
+        admitted = branch_events.MembersAdmitted(tuple(map(branch_events.Admission.of, new_members)))
+        opened = branch_events.MembershipPeriodsOpened(
+            tuple(branch_events.Period(p.member_id, p.organization_id, p.started_on) for p in periods)
         )
+        with timer.phase("rollups"):
+            publish(admitted)
+            publish(opened)
     updates = [item for item in items if item.action == UPDATE]
     if updates:
         fields = {name for item in updates for name in item.changes}
         update_with_history(Member, [item.instance for item in updates], fields, **history)
         previous = {_pk(item.changes["enterprise"][0]) for item in updates if "enterprise" in item.changes}
-        publish(
-            branch_events.MembersChanged(
-                tuple(item.instance.pk for item in updates),
-                attnames(Member, fields),
-                tuple(sorted(pk for pk in previous if pk is not None)),
-            )
+        changed = branch_events.MembersChanged(
+            tuple(item.instance.pk for item in updates),
+            attnames(Member, fields),
+            tuple(sorted(pk for pk in previous if pk is not None)),
         )
+        with timer.phase("rollups"):
+            publish(changed)
     return items
 
 
@@ -402,24 +411,31 @@ def _pk(value):
 
 
 @transaction.atomic
-def import_members(acting_user, *, organization, items, reason, dry_run=False):
+def import_members(acting_user, *, organization, items, reason, dry_run=False, progress=None, timer=None):
     """Plan the items and, unless ``dry_run`` or any item has an error, write them: all or nothing.
 
     PostgreSQL: the admissions' first periods are COPYed while the items are planned (see
     :func:`_plan_copying_periods`), and rolled back when an item has an error.
+    ``progress(rows checked, rows in total)`` is called as the rows are checked (it may not use
+    this transaction's connection: a COPY may be open, see ``core.jobs.Progress``); ``timer`` (a
+    :class:`~core.timing.PhaseTimer`) receives the time of the phases check, write and roll-ups.
     """
+    timer = timer or PhaseTimer()
     if dry_run or not postgres(connection_for(MembershipPeriod)):
-        plan_members(acting_user, organization=organization, items=items, lock=not dry_run)
+        with timer.phase("check"):
+            plan_members(acting_user, organization=organization, items=items, lock=not dry_run, progress=progress)
         if not dry_run and not has_errors(items):
-            write_members(acting_user, items, reason=reason)
+            with timer.phase("write"):
+                write_members(acting_user, items, reason=reason, timer=timer)
         return items
     date = timezone.now()
-    with same_day():
+    with timer.phase("check"), same_day():
         plan = _member_planner(acting_user, organization=organization, items=items, lock=True)
-        periods = _plan_copying_periods(items, plan, date=date)
-    finish(items)
+        periods = _plan_copying_periods(items, plan, date=date, tick=row_counter(progress, len(items)))
+        finish(items)
     if not has_errors(items):
-        write_members(acting_user, items, reason=reason, history_date=date, periods=periods)
+        with timer.phase("write"):
+            write_members(acting_user, items, reason=reason, history_date=date, periods=periods, timer=timer)
     return items
 
 
@@ -427,7 +443,7 @@ class _Refused(Exception):
     """An item has an error: the COPY begun while planning is abandoned."""
 
 
-def _plan_copying_periods(items, plan, *, date):
+def _plan_copying_periods(items, plan, *, date, tick=lambda: None):
     """Plan each item with ``plan`` (see :func:`_member_planner`) while PostgreSQL inserts the
     first membership period of each admission planned so far, with ids reserved beforehand.
 
@@ -436,7 +452,7 @@ def _plan_copying_periods(items, plan, *, date):
     savepoint: at the first item with an error no more rows are sent, and after the last item
     the COPY is abandoned, so nothing stays. Returns the periods written (``NewRow``s; their
     member ids are reserved for the admissions, in order), or None when nothing was written.
-    Every item is planned either way.
+    Every item is planned either way; ``tick()`` is called after each.
     """
     admissions = sum(1 for item in items if item.instance is None)
     connection = connection_for(MembershipPeriod)
@@ -444,6 +460,7 @@ def _plan_copying_periods(items, plan, *, date):
     if not admissions or any(item.errors for item in items) or history_fields_of(MembershipPeriod, fields) is None:
         for item in items:
             plan(item)
+            tick()
         return None
     member_ids = iter(reserve_ids(connection, Member, admissions))
     period_ids = iter(reserve_ids(connection, MembershipPeriod, admissions))
@@ -457,6 +474,7 @@ def _plan_copying_periods(items, plan, *, date):
         ):
             for item in items:
                 plan(item)
+                tick()
                 if refused or item.errors:
                     refused = True
                     continue

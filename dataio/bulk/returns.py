@@ -10,7 +10,7 @@ from branches.models import Organization
 from core.dates import same_day
 from core.events import publish
 from core.services import Errors
-from dataio.bulk.common import CREATE, ERROR, UNCHANGED, chunks, finish, has_errors, ids_in, report_duplicates
+from dataio.bulk.common import CREATE, ERROR, UNCHANGED, chunks, counted, finish, has_errors, ids_in, report_duplicates
 from dataio.bulk.writers import insert_with_history
 from enterprises import events as enterprise_events
 from enterprises.models import Enterprise
@@ -19,7 +19,7 @@ from enterprises.models import Enterprise
 
 
 @same_day()
-def plan_returns(acting_user, *, organization, items):
+def plan_returns(acting_user, *, organization, items, progress=None):
     """Check each dated return with the rules of ``record_membership_return``.
 
     ``values["mass_organization"]`` is resolved by the caller; it must sit in an enterprise the
@@ -58,7 +58,7 @@ def plan_returns(acting_user, *, organization, items):
         "date",
         _("The same return is also on row(s) %(rows)s of the file."),
     )
-    for item in items:
+    for item in counted(items, progress):
         values = item.values
         mass_organization = values.get("mass_organization")
         if mass_organization is None:
@@ -95,14 +95,16 @@ def plan_returns(acting_user, *, organization, items):
 
 
 @transaction.atomic
-def import_returns(acting_user, *, organization, items, reason, dry_run=False):
+def import_returns(acting_user, *, organization, items, reason, dry_run=False, progress=None):
+    """Plan the items and, unless ``dry_run`` or any item has an error, write them: all or nothing.
+    ``progress(rows checked, rows in total)`` is called as the rows are checked."""
     from enterprises.models import MassOrganization, MembershipReturn
 
     if not dry_run:
         ids = {item.values["mass_organization"].pk for item in items if item.values.get("mass_organization")}
         for chunk in chunks(sorted(ids)):
             list(MassOrganization.objects.select_for_update().filter(pk__in=chunk).values_list("pk"))
-    plan_returns(acting_user, organization=organization, items=items)
+    plan_returns(acting_user, organization=organization, items=items, progress=progress)
     if not dry_run and not has_errors(items):
         created = [item.instance for item in items if item.action == CREATE]
         insert_with_history(MembershipReturn, created, user=acting_user, reason=reason, date=timezone.now())

@@ -12,6 +12,7 @@
   var label = document.getElementById("job-label");
   var count = document.getElementById("job-count");
   var done = document.getElementById("job-done");
+  var total = document.getElementById("job-total");
   var message = document.getElementById("job-message");
   var result = document.getElementById("job-result");
   var reload = document.getElementById("job-reload");
@@ -29,6 +30,7 @@
     if (status.total) {
       count.hidden = false;
       done.textContent = numberFormat.format(status.done);
+      total.textContent = numberFormat.format(status.total);
     }
     if (status.finished) {
       bar.classList.remove("progress-bar-striped", "progress-bar-animated");
