@@ -47,6 +47,7 @@ admin.site.site_header = _("Party building in non-state enterprises: administrat
 admin.site.site_title = _("Party building administration")
 admin.site.index_title = _("Localities, organisations, records, users and roles")
 
+
 def grassroots_organizations():
     return Organization.objects.filter(kind__in=GRASSROOTS_KINDS).select_related(None)
 
@@ -278,8 +279,9 @@ class OrganizationAdmin(PartyModelAdmin):
                 services.rename_organization(user, org, name=form.cleaned_data["name"], **form.decision())
                 for org in orgs
             ],
-            done_message=lambda n: ngettext("%(n)d organisation renamed.", "%(n)d organisations renamed.", n)
-            % {"n": n},
+            done_message=lambda n: (
+                ngettext("%(n)d organisation renamed.", "%(n)d organisations renamed.", n) % {"n": n}
+            ),
             exactly_one=True,
         )
 
@@ -294,8 +296,7 @@ class OrganizationAdmin(PartyModelAdmin):
             apply=lambda user, orgs, form: services.merge_organizations(
                 user, list(orgs), form.cleaned_data["into"], **form.decision()
             ),
-            done_message=lambda n: ngettext("%(n)d organisation merged.", "%(n)d organisations merged.", n)
-            % {"n": n},
+            done_message=lambda n: ngettext("%(n)d organisation merged.", "%(n)d organisations merged.", n) % {"n": n},
         )
 
     @admin.action(description=_("Dissolve"), permissions=["change"])
@@ -740,4 +741,3 @@ class PartyUserAdmin(AdministratorOnlyMixin, UserAdmin):
     @admin.display(description=_("roles"))
     def roles(self, obj):
         return ", ".join(str(assignment) for assignment in obj.role_assignments.all())
-

@@ -571,6 +571,12 @@ class Transfer(TimestampedModel):
     )
     letter_number = models.CharField(_("number of the introduction letter"), max_length=50, blank=True, default="")
     letter_date = models.DateField(_("date of the introduction letter"))
+    left_on = models.DateField(
+        _("left the sending organisation on"),
+        null=True,
+        blank=True,
+        help_text=_("The day the membership at the sending organisation ended (official transfers)."),
+    )
     due_on = models.DateField(
         _("to be presented by"), help_text=_("30 working days after the date of the introduction letter.")
     )
@@ -604,6 +610,10 @@ class Transfer(TimestampedModel):
             models.CheckConstraint(
                 condition=Q(presented_on__isnull=True) | Q(presented_on__gte=F("letter_date")),
                 name="transfer_presented_after_letter",
+            ),
+            models.CheckConstraint(
+                condition=Q(presented_on__isnull=True) | Q(left_on__isnull=True) | Q(presented_on__gte=F("left_on")),
+                name="transfer_presented_after_leaving",
             ),
             models.CheckConstraint(
                 condition=Q(kind=TransferKind.OFFICIAL, ends_on__isnull=True)

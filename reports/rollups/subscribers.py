@@ -232,6 +232,8 @@ HANDLERS = [
     (branch_events.MembersChanged, members_changed),
     (branch_events.MembershipPeriodsOpened, periods_changed),
     (branch_events.MembershipPeriodsClosed, periods_changed),
+    (branch_events.MembershipPeriodsReopened, periods_changed),
+    (branch_events.MembershipPeriodsCorrected, periods_changed),
     (branch_events.OrganizationsEstablished, organizations_established),
     (branch_events.OrganizationChanged, organization_changed),
     (branch_events.OrganizationMoved, organization_moved),

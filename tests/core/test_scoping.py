@@ -117,7 +117,11 @@ def test_people_records_follow_the_organisation(tree, personas, world, model):
 
 def test_transferred_member_moves_to_the_new_secretary(tree, personas, world):
     services.transfer_member(
-        personas.secretary_a, world.member_a, on=datetime.date(2024, 7, 1), to_organization=tree.branch_b
+        personas.secretary_a,
+        world.member_a,
+        on=datetime.date(2024, 7, 1),
+        to_organization=tree.branch_b,
+        presented_on=datetime.date(2024, 7, 1),
     )
     assert world.member_a not in visible(Member, personas.secretary_a)
     assert world.member_a in editable(Member, personas.secretary_b)

@@ -256,7 +256,13 @@ def test_admission_and_transfer_through_the_api_change_the_reports_like_the_serv
         is_business_owner=True,
         position="owner",
     )
-    services.transfer_member(secretary, member, on=datetime.date(2024, 6, 1), to_organization=tree.branch_a)
+    services.transfer_member(
+        secretary,
+        member,
+        on=datetime.date(2024, 6, 1),
+        to_organization=tree.branch_a,
+        presented_on=datetime.date(2024, 6, 1),
+    )
 
     after = client.get(FULFILMENT, query).json()
     structure_after = client.get(f"{API}reports/structure/", structure_query).json()

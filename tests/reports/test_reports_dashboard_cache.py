@@ -119,7 +119,9 @@ def test_a_member_save_changing_only_fields_the_reports_do_not_read_keeps_the_fi
         ("status", lambda user, m, tree: services.record_leaving(user, m, on=D(2024, 1, 1), reason="resigned")),
         (
             "organization_id",
-            lambda user, m, tree: services.transfer_member(user, m, on=D(2024, 1, 1), to_organization=tree.branch_b),
+            lambda user, m, tree: services.transfer_member(
+                user, m, on=D(2024, 1, 1), to_organization=tree.branch_b, presented_on=D(2024, 1, 1)
+            ),
         ),
         ("admitted_on", lambda user, m, tree: correct_admission(m, admitted_on=D(2020, 2, 1))),
         ("owner_at_admission", lambda user, m, tree: correct_admission(m, owner_at_admission=True)),

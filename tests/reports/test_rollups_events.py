@@ -105,7 +105,9 @@ def test_every_writer_announces_what_it_wrote_and_the_rollups_stay_exact(tree, a
         secretary_a, from_prospect, full_name="Lê Thị Sửa", is_business_owner=True, position="owner"
     )
     branch_services.recognize_official(administrator, first, official_on=D(2024, 2, 2))
-    branch_services.transfer_member(administrator, second, on=D(2024, 3, 1), to_organization=tree.branch_b)
+    branch_services.transfer_member(
+        administrator, second, on=D(2024, 3, 1), to_organization=tree.branch_b, presented_on=D(2024, 3, 1)
+    )
     branch_services.record_leaving(administrator, first, on=D(2024, 4, 1), reason="resigned")
     branch_services.move_organization(administrator, new_branch, other)
     branch_services.dissolve_organization(administrator, closing, on=D(2024, 5, 1), destination=tree.branch_a)
