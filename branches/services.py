@@ -1450,7 +1450,7 @@ def confirm_transfer(acting_user, transfer, *, presented_on, expected_version=No
     transfer.presented_on = presented_on
     save_with_history(transfer, acting_user)
     if official:
-        member = lock_for_update(transfer.member)
+        member = Member.objects.select_for_update().get(pk=transfer.member_id)
         before = values_of(member)
         opened = _open_period(member, transfer.to_organization, presented_on, acting_user)
         member.organization = transfer.to_organization
@@ -1487,7 +1487,7 @@ def cancel_transfer(acting_user, transfer, *, reason, expected_version=None):
     transfer.status = TransferStatus.CANCELLED
     save_with_history(transfer, acting_user, reason=reason)
     if official:
-        member = lock_for_update(transfer.member)
+        member = Member.objects.select_for_update().get(pk=transfer.member_id)
         before = values_of(member)
         reopened = _reopen_period(member, transfer.from_organization, transfer.left_on, acting_user, reason)
         member.status = MemberStatus.ACTIVE
@@ -1575,6 +1575,8 @@ def transfer_member(
     decision_number="",
     decided_on=None,
     presented_on=None,
+    kind=TransferKind.OFFICIAL,
+    ends_on=None,
     expected_version=None,
 ):
     """Transfer Party activity to the place of residence (``to_organization=None``: ends the
@@ -1592,6 +1594,8 @@ def transfer_member(
                 letter_number=decision_number,
                 letter_date=decided_on or on,
                 on=on,
+                kind=kind,
+                ends_on=ends_on,
                 expected_version=expected_version,
             )
         except ValidationError as exc:

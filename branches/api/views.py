@@ -33,7 +33,9 @@ from branches import approvals, services
 from branches.api.serializers import (
     AdmitProspectSerializer,
     ApiTokenSerializer,
+    CancelTransferSerializer,
     CeremonySerializer,
+    ConfirmTransferSerializer,
     DissolveOrganizationSerializer,
     LeaveSerializer,
     MemberSerializer,
@@ -43,16 +45,27 @@ from branches.api.serializers import (
     OrganizationSerializer,
     ProspectSerializer,
     RecognizeSerializer,
+    RedirectTransferSerializer,
     RenameSerializer,
     RoleAssignmentSerializer,
     TokenSerializer,
+    TransferRecordSerializer,
     TransferSerializer,
     UserSerializer,
     WithdrawProspectSerializer,
 )
+from branches.choices import TransferKind, TransferStatus
 from branches.deadlines import deadlines_for
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
-from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect, RoleAssignment
+from branches.models import (
+    Member,
+    MembershipPeriod,
+    Organization,
+    OrganizationVersion,
+    Prospect,
+    RoleAssignment,
+    Transfer,
+)
 from core.api import ScopedViewSet, service_errors, validated_payload
 from core.dates import today
 from core.scoping import scope_for
@@ -323,6 +336,9 @@ class MemberViewSet(
             to_organization=data["to_organization"],
             decision_number=data.get("decision_number", ""),
             decided_on=data.get("decided_on"),
+            kind=data.get("kind") or TransferKind.OFFICIAL,
+            ends_on=data.get("ends_on"),
+            presented_on=data.get("presented_on"),
             expected_version=data.get("version"),
         )
         return self._respond(member)
@@ -342,6 +358,75 @@ class MemberViewSet(
             expected_version=data.get("version"),
         )
         return self._respond(member)
+
+
+# Transfers --------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Transfers sent from or received by your organisations (in transit and past)"),
+    retrieve=extend_schema(summary="One transfer"),
+)
+class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Transfers of Party activity: both sides see the row (the member's name, the letter, the
+    dates); the receiving side confirms, the sending side cancels or redirects while in transit.
+    Issue one with ``members/{id}/transfer/``."""
+
+    model = Transfer
+    serializer_class = TransferRecordSerializer
+    ordering = ("-letter_date", "-id")
+    list_relations = ("member", "from_organization", "to_organization")
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        status_filter = self.request.query_params.get("status")
+        if status_filter in TransferStatus.values:
+            queryset = queryset.filter(status=status_filter)
+        return queryset
+
+    def may_create(self, user):
+        return False
+
+    def _respond(self, transfer):
+        transfer = Transfer.objects.select_related(*self.list_relations).get(pk=transfer.pk)
+        return Response(self.get_serializer(transfer).data)
+
+    @extend_schema(summary="Confirm the date the introduction letter was presented", request=ConfirmTransferSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        transfer = self.get_object()
+        data = validated_payload(ConfirmTransferSerializer, request)
+        transfer = services.confirm_transfer(
+            request.user, transfer, presented_on=data["presented_on"], expected_version=data.get("version")
+        )
+        return self._respond(transfer)
+
+    @extend_schema(summary="Cancel a transfer still in transit (the sending side)", request=CancelTransferSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        transfer = self.get_object()
+        data = validated_payload(CancelTransferSerializer, request)
+        transfer = services.cancel_transfer(
+            request.user, transfer, reason=data["reason"], expected_version=data.get("version")
+        )
+        return self._respond(transfer)
+
+    @extend_schema(
+        summary="Send a transfer still in transit to the right organisation (the sending side)",
+        request=RedirectTransferSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def redirect(self, request, pk=None):
+        transfer = self.get_object()
+        data = validated_payload(RedirectTransferSerializer, request)
+        transfer = services.redirect_transfer(
+            request.user,
+            transfer,
+            to_organization=data["to_organization"],
+            reason=data["reason"],
+            expected_version=data.get("version"),
+        )
+        return self._respond(transfer)
 
 
 # Prospects --------------------------------------------------------------------------------

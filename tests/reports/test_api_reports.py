@@ -240,7 +240,7 @@ def test_admission_and_transfer_through_the_api_change_the_reports_like_the_serv
     assert admitted.status_code == 201
     moved = client.post(
         f"{API}members/{admitted.json()['id']}/transfer/",
-        {"on": "2024-06-01", "to_organization": "BR-B"},
+        {"on": "2024-06-01", "to_organization": "BR-B", "presented_on": "2024-06-01"},
         format="json",
     )
     assert moved.status_code == 200
