@@ -655,6 +655,7 @@ class DeadlineViewSet(viewsets.ViewSet):
             on,
             members=Member.objects.visible_to(request.user),
             prospects=Prospect.objects.visible_to(request.user),
+            transfers=Transfer.objects.visible_to(request.user),
         )
         return Response(
             {"organization": organization.code, "date": on.isoformat(), "items": [item.as_dict() for item in items]}
