@@ -7,7 +7,7 @@ transaction. Views, the API, the admin, the importers and the commands all call 
 
 from datetime import date
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -1462,15 +1462,6 @@ def confirm_transfer(acting_user, transfer, *, presented_on, expected_version=No
     return transfer
 
 
-def _check_reason(errors, reason):
-    reason = (reason or "").strip()
-    if not reason:
-        errors.add("reason", _("Say why the record is corrected."))
-    elif len(reason) > 200 or SINGLE_LINE_FORBIDDEN.search(reason):
-        errors.add("reason", _("Give the reason on one line, in at most 200 characters."))
-    return reason
-
-
 @transaction.atomic
 def cancel_transfer(acting_user, transfer, *, reason, expected_version=None):
     """The sending organisation cancels a transfer still in transit (issued by mistake, or to the
@@ -1479,7 +1470,7 @@ def cancel_transfer(acting_user, transfer, *, reason, expected_version=None):
     transfer = _lock_transfer(transfer, expected_version)
     _require_in_transit(transfer)
     errors = Errors()
-    reason = _check_reason(errors, reason)
+    reason = check_reason(errors, reason)
     official = transfer.kind == TransferKind.OFFICIAL
     if official:
         check_open(errors, transfer.from_organization, transfer.left_on, "reason")
@@ -1506,7 +1497,7 @@ def redirect_transfer(acting_user, transfer, *, to_organization, reason, expecte
     transfer = _lock_transfer(transfer, expected_version)
     _require_in_transit(transfer)
     errors = Errors()
-    reason = _check_reason(errors, reason)
+    reason = check_reason(errors, reason)
     if to_organization is None:
         errors.add("to_organization", _("Choose the receiving organisation."))
     else:
@@ -1848,3 +1839,126 @@ def revoke_role(acting_user, assignment):
 def default_official_date(admitted_on: date, ceremony_on: date | None = None) -> date:
     """Twelve months after the ceremony (the decision when no ceremony is recorded): see :func:`probation_ends_on`."""
     return probation_ends_on(admitted_on=admitted_on, ceremony_on=ceremony_on)
+
+
+# Corrections ------------------------------------------------------------------------------
+
+#: What a correction of an admission may change: its dates and its decision.
+ADMISSION_CORRECTION_FIELDS = (
+    "admitted_on",
+    "admission_decision_number",
+    "admission_decided_by",
+    "dossier_reviewed_on",
+    "ceremony_on",
+)
+
+
+def check_reason(errors, reason):
+    """A correction says why, on one line (kept in the history with the old and new values)."""
+    reason = (reason or "").strip()
+    if not reason:
+        errors.add("reason", _("Say why the record is corrected."))
+    elif len(reason) > 200 or SINGLE_LINE_FORBIDDEN.search(reason):
+        errors.add("reason", _("Give the reason on one line, in at most 200 characters."))
+    return reason
+
+
+@transaction.atomic
+def correct_admission(acting_user, member, *, reason, expected_version=None, **changes):
+    """Correct an admission's dates and decision (``changes``: any of
+    :data:`ADMISSION_CORRECTION_FIELDS`) under the rules of an admission (:func:`check_admission`).
+
+    The first membership period moves with the decision date; the reports recount the admission
+    (``AdmissionsCorrected``: the roll-ups move it to its new month), and a date inside an approved
+    period, old or new, is refused (``check_open``).
+    """
+    if not Member.objects.editable_by(acting_user).filter(pk=member.pk).exists():
+        raise PermissionDenied(_("You may not change this member."))
+    member = lock_for_update(member)
+    check_version(member, expected_version)
+    errors = Errors()
+    reason = check_reason(errors, reason)
+    old = events.Admission.of(member)
+    before = values_of(member)
+    for field, value in changes.items():
+        if field not in ADMISSION_CORRECTION_FIELDS:
+            errors.add(field, _("This field cannot be changed here."))
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+        setattr(member, field, value)
+    changed = changed_fields(member, before)
+    if not changed and not errors:
+        errors.add(NON_FIELD_ERRORS, _("Nothing was changed."))
+    errors.raise_if_any()
+    prospect = Prospect.objects.filter(member=member).first()
+    check_admission(
+        errors,
+        organization=member.admitted_by,
+        admitted_on=member.admitted_on,
+        date_of_birth=member.date_of_birth,
+        official_on=member.official_on,
+        dossier_reviewed_on=member.dossier_reviewed_on,
+        over_age_approved=member.over_age_approved,
+        over_age_approval_reference=member.over_age_approval_reference,
+        ceremony_on=member.ceremony_on,
+        dossier_completed_on=prospect.dossier_completed_on if prospect else None,
+    )
+    check_decision(
+        errors, decision_number=member.admission_decision_number, decided_on=None, field="admission_decision_number"
+    )
+    first = member.periods.select_for_update().order_by("started_on", "pk").first()
+    if "admitted_on" in changed and member.admitted_on is not None:
+        check_open(errors, member.admitted_by, old.admitted_on, "admitted_on")
+        check_open(errors, member.admitted_by, member.admitted_on, "admitted_on")
+        if first is not None and first.ended_on is not None and member.admitted_on > first.ended_on:
+            errors.add(
+                "admitted_on",
+                _("The first membership ended on %(date)s: the admission cannot come after it.")
+                % {"date": display_date(first.ended_on)},
+            )
+    full_clean_into(member, errors, exclude=["citizen_id"])
+    errors.raise_if_any()
+    save_with_history(member, acting_user, reason=reason)
+    if "admitted_on" in changed and first is not None and first.started_on == old.admitted_on:
+        first.started_on = member.admitted_on
+        save_with_history(first, acting_user, reason=reason)
+        publish(
+            events.MembershipPeriodsCorrected(
+                (events.Period(member.pk, first.organization_id, old.admitted_on),),
+                (events.Period(member.pk, first.organization_id, member.admitted_on),),
+            )
+        )
+    new = events.Admission.of(member)
+    if new != old:
+        publish(events.AdmissionsCorrected((old,), (new,)))
+    _member_changed(member, before)
+    return member
+
+
+@transaction.atomic
+def undo_leaving(acting_user, member, *, reason, expected_version=None):
+    """A leaving recorded by mistake (resigned, expelled, struck off, died) is struck out: the
+    membership it ended reopens and the member is active again; the reports recount."""
+    if not Member.objects.editable_by(acting_user).filter(pk=member.pk).exists():
+        raise PermissionDenied(_("You may not change this member."))
+    member = lock_for_update(member)
+    check_version(member, expected_version)
+    errors = Errors()
+    reason = check_reason(errors, reason)
+    last = member.periods.select_for_update().order_by("-started_on", "-pk").first()
+    if member.status != MemberStatus.LEFT or last is None or last.end_reason not in LEAVING_REASONS:
+        errors.add("status", _("%(member)s has no leaving of the Party to undo.") % {"member": member})
+    else:
+        check_open(errors, last.organization, last.ended_on, "reason")
+        if not last.organization.is_active_on(last.ended_on):
+            errors.add("reason", _("%(org)s is no longer active.") % {"org": last.organization})
+    errors.raise_if_any()
+    before = values_of(member)
+    reopened = _reopen_period(member, last.organization, last.ended_on, acting_user, reason)
+    member.status = MemberStatus.ACTIVE
+    member.organization = last.organization
+    save_with_history(member, acting_user, reason=reason)
+    publish(events.MembershipPeriodsReopened(tuple(reopened)))
+    _member_changed(member, before)
+    return member
