@@ -191,6 +191,40 @@ class CorrectionForm(forms.Form):
     reason = forms.CharField(label=_("reason for the correction"), max_length=200)
 
 
+class AdmissionCorrectionForm(CorrectionForm):
+    """An admission's dates and decision, corrected with a reason."""
+
+    admitted_on = date_field(_("date of the admission decision"))
+    admission_decision_number = forms.CharField(
+        label=_("number of the admission decision"), max_length=50, required=False
+    )
+    admission_decided_by = forms.CharField(
+        label=_("committee that decided the admission"), max_length=200, required=False
+    )
+    dossier_reviewed_on = date_field(_("dossier reviewed on"), required=False)
+    ceremony_on = date_field(_("admission ceremony on"), required=False)
+    field_order = [
+        "admitted_on",
+        "admission_decision_number",
+        "admission_decided_by",
+        "dossier_reviewed_on",
+        "ceremony_on",
+        "reason",
+    ]
+
+    def __init__(self, *args, member=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound and member is not None:
+            for name in self.fields:
+                if name != "reason":
+                    self.fields[name].initial = getattr(member, name)
+
+
+class UndoLeavingForm(CorrectionForm):
+    def __init__(self, *args, member=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
 class CancelTransferForm(CorrectionForm):
     def __init__(self, *args, transfer=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)

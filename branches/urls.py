@@ -23,6 +23,12 @@ urlpatterns = [
     path("members/<int:pk>/ceremony/", views.MemberCeremonyView.as_view(), name="member_ceremony"),
     path("members/<int:pk>/transfer/", views.MemberTransferView.as_view(), name="member_transfer"),
     path("members/<int:pk>/leave/", views.MemberLeaveView.as_view(), name="member_leave"),
+    path(
+        "members/<int:pk>/correct-admission/",
+        views.MemberCorrectAdmissionView.as_view(),
+        name="member_correct_admission",
+    ),
+    path("members/<int:pk>/undo-leaving/", views.MemberUndoLeavingView.as_view(), name="member_undo_leaving"),
     path("prospects/", views.ProspectListView.as_view(), name="prospect_list"),
     path("prospects/add/", views.ProspectCreateView.as_view(), name="prospect_add"),
     path("prospects/<int:pk>/", views.ProspectDetailView.as_view(), name="prospect_detail"),

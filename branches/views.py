@@ -32,6 +32,7 @@ from branches.choices import (
 )
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.forms import (
+    AdmissionCorrectionForm,
     AsOfForm,
     CancelTransferForm,
     CeremonyForm,
@@ -45,6 +46,7 @@ from branches.forms import (
     RecognizeOfficialForm,
     RedirectTransferForm,
     TransferForm,
+    UndoLeavingForm,
 )
 from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment, Transfer, enterprise_model
 from branches.structure import timeline, tree_as_of
@@ -557,6 +559,39 @@ class TransferRedirectView(TransferCancelView):
             self.request.user,
             self.object,
             to_organization=form.cleaned_data["to_organization"],
+            reason=form.cleaned_data["reason"],
+            expected_version=self.expected_version(form),
+        )
+
+
+class MemberCorrectAdmissionView(MemberActionMixin, ObjectActionView):
+    form_class = AdmissionCorrectionForm
+    object_kwarg = "member"
+    title = gettext_lazy("Correct the admission")
+    success_message = gettext_lazy("The admission of %(object)s was corrected.")
+    submit_label = gettext_lazy("Correct")
+
+    def perform(self, form):
+        data = dict(form.cleaned_data)
+        data.pop("expected_version", None)
+        return services.correct_admission(
+            self.request.user, self.object, expected_version=self.expected_version(form), **data
+        )
+
+
+class MemberUndoLeavingView(MemberActionMixin, ObjectActionView):
+    form_class = UndoLeavingForm
+    object_kwarg = "member"
+    title = gettext_lazy("Undo a leaving recorded by mistake")
+    success_message = gettext_lazy("%(object)s is an active member again.")
+    submit_label = gettext_lazy("Undo the leaving")
+    destructive = True
+    warning = gettext_lazy("The membership that the leaving ended reopens as if it had not ended.")
+
+    def perform(self, form):
+        return services.undo_leaving(
+            self.request.user,
+            self.object,
             reason=form.cleaned_data["reason"],
             expected_version=self.expected_version(form),
         )

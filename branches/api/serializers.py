@@ -335,6 +335,19 @@ class TransferRecordSerializer(serializers.ModelSerializer):
         return transfer.is_overdue_on(services.today())
 
 
+class CorrectAdmissionSerializer(VersionedActionSerializer):
+    reason = serializers.CharField(max_length=200, help_text=_("Why the admission is corrected."))
+    admitted_on = serializers.DateField(required=False, help_text=_("Date of the admission decision."))
+    admission_decision_number = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    admission_decided_by = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    dossier_reviewed_on = serializers.DateField(required=False, allow_null=True)
+    ceremony_on = serializers.DateField(required=False, allow_null=True)
+
+
+class UndoLeavingSerializer(VersionedActionSerializer):
+    reason = serializers.CharField(max_length=200, help_text=_("Why the leaving is struck out."))
+
+
 class ConfirmTransferSerializer(VersionedActionSerializer):
     presented_on = serializers.DateField(help_text=_("Date the introduction letter was presented."))
 

@@ -36,6 +36,7 @@ from branches.api.serializers import (
     CancelTransferSerializer,
     CeremonySerializer,
     ConfirmTransferSerializer,
+    CorrectAdmissionSerializer,
     DissolveOrganizationSerializer,
     LeaveSerializer,
     MemberSerializer,
@@ -51,6 +52,7 @@ from branches.api.serializers import (
     TokenSerializer,
     TransferRecordSerializer,
     TransferSerializer,
+    UndoLeavingSerializer,
     UserSerializer,
     WithdrawProspectSerializer,
 )
@@ -340,6 +342,27 @@ class MemberViewSet(
             ends_on=data.get("ends_on"),
             presented_on=data.get("presented_on"),
             expected_version=data.get("version"),
+        )
+        return self._respond(member)
+
+    @extend_schema(
+        summary="Correct an admission's dates and decision (the reports recount)", request=CorrectAdmissionSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="correct-admission")
+    def correct_admission(self, request, pk=None):
+        member = self.get_object()
+        data = dict(validated_payload(CorrectAdmissionSerializer, request))
+        version = data.pop("version", None)
+        member = services.correct_admission(request.user, member, expected_version=version, **data)
+        return self._respond(member)
+
+    @extend_schema(summary="Undo a leaving recorded by mistake", request=UndoLeavingSerializer)
+    @action(detail=True, methods=["post"], url_path="undo-leaving")
+    def undo_leaving(self, request, pk=None):
+        member = self.get_object()
+        data = validated_payload(UndoLeavingSerializer, request)
+        member = services.undo_leaving(
+            request.user, member, reason=data["reason"], expected_version=data.get("version")
         )
         return self._respond(member)
 
