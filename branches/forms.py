@@ -147,7 +147,9 @@ class TransferForm(DecisionForm):
         required=False,
         help_text=_("Type part of its name or its code."),
     )
-    kind = forms.ChoiceField(label=_("kind of transfer"), choices=TransferKind.choices, initial=TransferKind.OFFICIAL)
+    kind = forms.ChoiceField(
+        label=_("kind of transfer"), choices=TransferKind.choices, initial=TransferKind.OFFICIAL, required=False
+    )
     on = date_field(_("date of transfer"), help_text=_("The membership here ends on this day."))
     ends_on = date_field(
         _("temporary until"),
@@ -167,6 +169,7 @@ class TransferForm(DecisionForm):
 
     def clean(self):
         cleaned = super().clean()
+        cleaned["kind"] = cleaned.get("kind") or TransferKind.OFFICIAL
         if cleaned.get("destination") == self.TO_ORGANIZATION:
             if cleaned.get("to_organization") is None and "to_organization" not in self.errors:
                 self.add_error("to_organization", _("Choose the receiving organisation."))
