@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Case, Count, When
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -29,6 +29,7 @@ from branches.choices import (
     PeriodEndReason,
     ProspectStage,
     RoleKey,
+    TransferStatus,
 )
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.forms import (
@@ -448,7 +449,7 @@ class IncomingTransfersView(OrganizationTransfersView):
             Transfer.objects.visible_to(self.request.user)
             .received_by(organization)
             .select_related("member", "from_organization", "to_organization")
-            .order_by("status", "due_on", "-id")
+            .order_by(Case(When(status=TransferStatus.IN_TRANSIT, then=0), default=1), "due_on", "-id")
         )
         page = Paginator(transfers, self.paginate_by).get_page(self.request.GET.get("page"))
         context.update(incoming=True, rows=page.object_list, page_obj=page, title=_("Incoming transfers"))

@@ -3,6 +3,7 @@
 Every queryset comes from ``visible_to(request.user)`` (outsiders get 404), every write goes
 through ``branches.services`` (a read-only role gets 403, invalid input 400 with a message per
 field). Lifecycle steps are actions: ``members/{id}/recognize/``, ``…/transfer/``, ``…/leave/``,
+``…/correct-admission/``, ``…/undo-leaving/``, ``transfers/{id}/confirm/``, ``…/cancel/``, ``…/redirect/``,
 ``prospects/{id}/admit/``, ``…/withdraw/``, ``organizations/{id}/dissolve/``, ``…/move/``,
 ``…/rename/``, ``…/merge/`` (restructuring with effective dates and decisions).
 """
