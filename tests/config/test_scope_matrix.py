@@ -371,6 +371,7 @@ def snapshot():
         MembershipPeriod,
         Prospect,
         RoleAssignment,
+        Transfer,
         Enterprise,
         MassOrganization,
         MembershipReturn,
