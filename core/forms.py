@@ -68,19 +68,23 @@ class SearchSelect(forms.Select):
         return super().get_context(name, value, attrs)
 
     def optgroups(self, name, value, attrs=None):
-        """The empty choice and the chosen rows only: one query for those, never the whole list."""
+        """The empty choice and the chosen row only: one query for it, never the whole list."""
         chosen = [str(v) for v in value if v not in (None, "")]
         field = getattr(self.choices, "field", None)
         if field is None:
             return super().optgroups(name, value, attrs)
-        choices = [("", field.empty_label)] if field.empty_label is not None else []
-        if chosen:
-            key = field.to_field_name or "pk"
-            rows = field.queryset.filter(**{f"{key}__in": chosen})
-            choices += [(str(getattr(row, key)), field.label_from_instance(row)) for row in rows]
+        choices = [("", field.empty_label, False)] if field.empty_label is not None else []
+        key = field.to_field_name or "pk"
+        for value_typed in chosen[:1]:  # a select of one value: the one chosen, as the field reads it
+            try:
+                row = field.to_python(value_typed)
+            except forms.ValidationError:
+                continue
+            if row is not None:
+                choices.append((str(getattr(row, key)), field.label_from_instance(row), True))
         return [
-            (None, [self.create_option(name, v, label, v in chosen, index, attrs=attrs)], index)
-            for index, (v, label) in enumerate(choices)
+            (None, [self.create_option(name, v, label, selected, index, attrs=attrs)], index)
+            for index, (v, label, selected) in enumerate(choices)
         ]
 
 

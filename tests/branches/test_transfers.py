@@ -275,3 +275,18 @@ def test_api_lists_transfers_to_both_sides_and_confirms(api_as, provinces):
     )
     assert confirmed.status_code == 200 and confirmed.json()["status"] == TransferStatus.RECEIVED
     assert receiving.get(f"/api/v1/members/{member.pk}/").json()["organization"] == "QN-CB"
+
+
+def test_transfer_form_searches_the_receiving_organisation_and_shows_only_the_chosen_one(client, provinces, tree):
+    hanoi = provinces.hanoi
+    member = MemberFactory(organization=hanoi.branch)
+    url = reverse("branches:member_transfer", args=[member.pk])
+    page = login(client, hanoi.secretary).get(url).content.decode()
+    assert f'data-search-url="{reverse("branches:organization_search")}"' in page
+    assert "QN-CB" not in page and tree.branch_b.name not in page
+    future = client.post(url, {"destination": "organization", "to_organization": "qn-cb", "on": "01/01/2200"})
+    content = future.content.decode()
+    assert "on" in future.context["form"].errors
+    assert 'value="QN-CB" selected' in content and tree.branch_b.name not in content
+    by_code = client.get(reverse("branches:organization_search"), {"q": "br-b"}).json()["results"]
+    assert by_code == [{"value": "BR-B", "text": f"{tree.branch_b.name} (BR-B)"}]
