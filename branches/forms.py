@@ -233,6 +233,11 @@ class CancelTransferForm(CorrectionForm):
         super().__init__(*args, **kwargs)
 
 
+class EndTemporaryTransferForm(forms.Form):
+    def __init__(self, *args, transfer=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
 class RedirectTransferForm(CorrectionForm):
     to_organization = destination_field(
         label=_("the right receiving organisation"), help_text=_("Type part of its name or its code.")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("transfers/<int:pk>/confirm/", views.TransferConfirmView.as_view(), name="transfer_confirm"),
     path("transfers/<int:pk>/cancel/", views.TransferCancelView.as_view(), name="transfer_cancel"),
     path("transfers/<int:pk>/redirect/", views.TransferRedirectView.as_view(), name="transfer_redirect"),
+    path("transfers/<int:pk>/end/", views.TransferEndView.as_view(), name="transfer_end"),
     path("members/", views.MemberListView.as_view(), name="member_list"),
     path("members/admit/", views.MemberAdmitView.as_view(), name="member_admit"),
     path("members/<int:pk>/", views.MemberDetailView.as_view(), name="member_detail"),

@@ -38,6 +38,7 @@ from branches.forms import (
     CancelTransferForm,
     CeremonyForm,
     ConfirmTransferForm,
+    EndTemporaryTransferForm,
     LeavingForm,
     MemberAdmitForm,
     MemberEditForm,
@@ -545,6 +546,27 @@ class TransferCancelView(TransferActionMixin, ObjectActionView):
 
     def get_cancel_url(self):
         return reverse("branches:member_detail", args=[self.object.member_id])
+
+
+class TransferEndView(TransferActionMixin, ObjectActionView):
+    form_class = EndTemporaryTransferForm
+    title = gettext_lazy("End the temporary transfer")
+    success_message = gettext_lazy("The temporary transfer of %(object)s has ended.")
+    submit_label = gettext_lazy("End")
+
+    def perform(self, form):
+        return services.end_temporary_transfer(
+            self.request.user, self.object, expected_version=self.expected_version(form)
+        )
+
+    def get_success_message(self):
+        return str(self.success_message) % {"object": self.result.member.full_name}
+
+    def get_success_url(self):
+        return self.get_cancel_url()
+
+    def get_cancel_url(self):
+        return self.request.META.get("HTTP_REFERER") or reverse("home")
 
 
 class TransferRedirectView(TransferCancelView):

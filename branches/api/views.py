@@ -69,7 +69,7 @@ from branches.models import (
     RoleAssignment,
     Transfer,
 )
-from core.api import ScopedViewSet, service_errors, validated_payload
+from core.api import ScopedViewSet, VersionedActionSerializer, service_errors, validated_payload
 from core.dates import today
 from core.scoping import scope_for
 from security.access import issue_token, log_permission_denied, logger, otp_required_for, revoke_token
@@ -433,6 +433,14 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         transfer = services.cancel_transfer(
             request.user, transfer, reason=data["reason"], expected_version=data.get("version")
         )
+        return self._respond(transfer)
+
+    @extend_schema(summary="End a temporary transfer (either side)", request=VersionedActionSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        transfer = self.get_object()
+        data = validated_payload(VersionedActionSerializer, request)
+        transfer = services.end_temporary_transfer(request.user, transfer, expected_version=data.get("version"))
         return self._respond(transfer)
 
     @extend_schema(

@@ -219,6 +219,12 @@ def test_temporary_transfer_keeps_the_record_at_home_and_shows_at_the_host(clien
         assert [(i.kind, i.due_on) for i in items if i.subject_kind == "transfer"] == [
             (Kind.TEMPORARY_TRANSFER_ENDING, D(2026, 9, 2))
         ]
+    assert reverse("branches:transfer_end", args=[transfer.pk]) in incoming.content.decode()
+    ended = client.post(reverse("branches:transfer_end", args=[transfer.pk]), {})
+    assert ended.status_code == 302
+    transfer.refresh_from_db()
+    assert transfer.status == TransferStatus.ENDED
+    assert not [i for i in deadlines_for(hanoi.branch, D(2026, 8, 1)) if i.subject_kind == "transfer"]
 
 
 def test_transfer_counts_out_at_the_letter_date_and_in_at_the_presented_date(provinces):

@@ -101,6 +101,7 @@ REGISTRY = {
     "branches:transfer_confirm": R(RECORD_WRITE, Transfer),
     "branches:transfer_cancel": R(RECORD_WRITE, Transfer),
     "branches:transfer_redirect": R(RECORD_WRITE, Transfer),
+    "branches:transfer_end": R(RECORD_WRITE, Transfer),
     "home:organization": R(RECORD_READ, Organization),
     # Members
     "branches:member_list": R(LIST),
@@ -198,6 +199,7 @@ REGISTRY = {
     "api:transfer-confirm": R(RECORD_WRITE, Transfer),
     "api:transfer-cancel": R(RECORD_WRITE, Transfer),
     "api:transfer-redirect": R(RECORD_WRITE, Transfer),
+    "api:transfer-end": R(RECORD_WRITE, Transfer),
     "api:deadline-list": R(LIST, note="?organization=CODE: an organisation outside the scope is 404"),
     "api:prospect-list": R(LIST),
     "api:prospect-detail": R(RECORD_WRITE, Prospect),
