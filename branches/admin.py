@@ -418,6 +418,8 @@ class TransferForm(MemberDecisionForm):
         required=False,
         empty_label=_("the place of residence"),
     )
+    # Empty: the transfer stays in transit until the receiving organisation confirms it.
+    presented_on = date_field(_("letter presented on"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -519,6 +521,7 @@ class MemberAdmin(PartyModelAdmin):
                 to_organization=data["to_organization"],
                 decision_number=data["decision_number"],
                 decided_on=data["decided_on"],
+                presented_on=data["presented_on"] if data["to_organization"] is not None else None,
             ),
             done_message=lambda n: ngettext("%(n)d member transferred.", "%(n)d members transferred.", n) % {"n": n},
         )

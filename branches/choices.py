@@ -47,6 +47,7 @@ class MemberStatus(models.TextChoices):
     ACTIVE = "active", _("active")
     TRANSFERRED_TO_RESIDENCE = "transferred_to_residence", _("transferred to place of residence")
     LEFT = "left", _("left the Party")
+    IN_TRANSIT = "in_transit", _("transfer in transit")
 
 
 class PeriodEndReason(models.TextChoices):
@@ -69,6 +70,24 @@ class OrganizationChange(models.TextChoices):
     MERGED = "merged", _("merged")
     SPLIT = "split", _("split")
     DISSOLVED = "dissolved", _("dissolved")
+
+
+class TransferKind(models.TextChoices):
+    """An official transfer moves the record; a temporary one keeps it at home (Hướng dẫn 06-HD/TW)."""
+
+    OFFICIAL = "official", _("official transfer")
+    TEMPORARY_WORK = "temporary_work", _("temporary: working away")
+    TEMPORARY_STUDY = "temporary_study", _("temporary: studying")
+
+
+class TransferStatus(models.TextChoices):
+    IN_TRANSIT = "in_transit", _("in transit")
+    RECEIVED = "received", _("received")
+    CANCELLED = "cancelled", _("cancelled")
+    ENDED = "ended", _("ended")
+
+
+TEMPORARY_TRANSFER_KINDS = (TransferKind.TEMPORARY_WORK, TransferKind.TEMPORARY_STUDY)
 
 
 #: Reasons that end a membership altogether (record_leaving).

@@ -13,7 +13,10 @@ The rules (sources in the docstrings of :mod:`branches.services` and below):
   (Điều lệ Đảng, Điều 5; Hướng dẫn 06-HD/TW);
 * the awareness-course certificate of a prospect, valid 5 years (Hướng dẫn 06-HD/TW);
 * Party badges at 30, 40, 45, …, 90 years of Party age, presented on 3 February, 19 May, 2 September
-  and 7 November (Quy định 94-QĐ/TW on Party badges and its Hướng dẫn).
+  and 7 November (Quy định 94-QĐ/TW on Party badges and its Hướng dẫn);
+* an official transfer in transit: the introduction letter presented within 30 working days of its
+  date (Hướng dẫn 06-HD/TW), listed for the sending and the receiving side and the committees above
+  either; a temporary transfer ending (the member returns home).
 """
 
 import datetime
@@ -23,8 +26,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from branches.choices import OPEN_PROSPECT_STAGES, MemberStatus
-from branches.models import BADGE_YEARS, BadgeAward, Member, Prospect
+from branches.choices import OPEN_PROSPECT_STAGES, MemberStatus, TransferKind, TransferStatus
+from branches.models import BADGE_YEARS, BadgeAward, Member, Prospect, Transfer
 from branches.services import (
     CEREMONY_WITHIN_WORKING_DAYS,
     probation_ends_on,
@@ -47,6 +50,8 @@ class Kind:
     PROBATION_REVIEW = "probation_review"
     COURSE_CERTIFICATE = "course_certificate"
     BADGE = "badge"
+    TRANSFER_IN_TRANSIT = "transfer_in_transit"
+    TEMPORARY_TRANSFER_ENDING = "temporary_transfer_ending"
 
 
 def kind_choices():
@@ -67,6 +72,10 @@ def _rules():
         ),
         Kind.COURSE_CERTIFICATE: _("The awareness-course certificate is valid 5 years (Hướng dẫn 06-HD/TW)"),
         Kind.BADGE: _("Party badge for %(years)s years of Party age, presented on %(date)s"),
+        Kind.TRANSFER_IN_TRANSIT: _(
+            "Transfer in transit: the introduction letter is presented within 30 working days (Hướng dẫn 06-HD/TW)"
+        ),
+        Kind.TEMPORARY_TRANSFER_ENDING: _("Temporary transfer ending: the member returns to their organisation"),
     }
 
 
@@ -80,7 +89,7 @@ class Deadline:
     working_days_left: int
     overdue: bool
     subject: str
-    subject_kind: str  # "member" or "prospect"
+    subject_kind: str  # "member", "prospect" or "transfer"
     subject_id: int
     organization: str  # code
     action_url: str
@@ -103,11 +112,12 @@ def presentation_dates_after(on):
     return candidates[index], candidates[index - 1]
 
 
-def deadlines_for(organization, on, *, members=None, prospects=None):
+def deadlines_for(organization, on, *, members=None, prospects=None, transfers=None):
     """Items due within :data:`WINDOW_DAYS` of ``on`` or overdue, in ``organization``'s subtree.
 
-    ``members`` and ``prospects`` narrow the rows (a user's ``visible_to``); by default every row of
-    the subtree. Sorted by due date, then kind and name. A constant number of queries.
+    ``members``, ``prospects`` and ``transfers`` narrow the rows (a user's ``visible_to``); by default
+    every row of the subtree (a transfer: sent from it or to it). Sorted by due date, then kind and
+    name. A constant number of queries.
     """
     members = (members if members is not None else Member.objects.all()).filter(
         organization__path__startswith=organization.path, status=MemberStatus.ACTIVE
@@ -180,6 +190,8 @@ def deadlines_for(organization, on, *, members=None, prospects=None):
             "branches:prospect_edit",
             prospect.course_completed_on,
         )
+    transfers = (transfers if transfers is not None else Transfer.objects.all()).touching(organization)
+    items.extend(_transfers(transfers, organization, on, horizon, working, rules))
     items.extend(_badges(members, on, horizon, working, rules))
     items.sort(key=lambda item: (item.due_on, item.kind, item.subject, item.subject_id))
     return items
@@ -233,6 +245,49 @@ def _badges(members, on, horizon, working, rules):
                 organization=member.organization.code,
                 action_url=reverse("branches:member_badge", args=[member.pk]),
                 since=add_years(member.admitted_on, years),
+            )
+        )
+    return items
+
+
+def _transfers(transfers, organization, on, horizon, working, rules):
+    """Official transfers in transit (due 30 working days after the letter; the receiving side
+    clears them by confirming) and temporary transfers ending within the window. The member is
+    named, nothing more: the row is all either side sees of the other's records."""
+    items = []
+    rows = transfers.filter(
+        Q(kind=TransferKind.OFFICIAL, status=TransferStatus.IN_TRANSIT, due_on__lte=horizon)
+        | Q(
+            ~Q(kind=TransferKind.OFFICIAL),
+            status__in=(TransferStatus.IN_TRANSIT, TransferStatus.RECEIVED),
+            ends_on__lte=horizon,
+        )
+    ).select_related("member", "from_organization", "to_organization")
+    for transfer in rows:
+        receiving = transfer.to_organization.path.startswith(organization.path)
+        if transfer.kind == TransferKind.OFFICIAL:
+            kind, due, since = Kind.TRANSFER_IN_TRANSIT, transfer.due_on, transfer.letter_date
+            if receiving:
+                action, side = "branches:organization_incoming", transfer.to_organization
+            else:
+                action, side = "branches:organization_former", transfer.from_organization
+        else:
+            kind, due, since = Kind.TEMPORARY_TRANSFER_ENDING, transfer.ends_on, transfer.letter_date
+            side = transfer.to_organization if receiving else transfer.from_organization
+            action = "branches:organization_incoming" if receiving else "branches:organization_former"
+        items.append(
+            Deadline(
+                kind=kind,
+                rule=rules[kind],
+                due_on=due,
+                working_days_left=working.working_days_between(on, due),
+                overdue=due < on,
+                subject=transfer.member.full_name,
+                subject_kind="transfer",
+                subject_id=transfer.pk,
+                organization=side.code,
+                action_url=reverse(action, args=[side.pk]),
+                since=since,
             )
         )
     return items

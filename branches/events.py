@@ -140,3 +140,28 @@ class OrganizationSplit(Event):
     shares: tuple[tuple[int, object], ...]
     on: datetime.date
     acting_user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class MembershipPeriodsReopened(Event):
+    """Periods closed by mistake are open again (a transfer cancelled in transit, a leaving undone):
+    ``periods`` give the end date struck out."""
+
+    periods: tuple[Period, ...]
+
+
+@dataclass(frozen=True)
+class MembershipPeriodsCorrected(Event):
+    """Periods now start on another day (an admission's corrected date moves the first period)."""
+
+    before: tuple[Period, ...]
+    after: tuple[Period, ...]
+
+
+@dataclass(frozen=True)
+class TransferChanged(Event):
+    """A transfer of Party activity was issued, received, redirected, cancelled or ended."""
+
+    transfer_id: int
+    member_id: int
+    status: str

@@ -6,9 +6,10 @@ from another scope is refused as an invalid choice before any service runs.
 """
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, PeriodEndReason
+from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, PeriodEndReason, TransferKind
 from branches.models import Member, Organization, Prospect, enterprise_model
 from branches.services import (
     MEMBER_ADMISSION_FIELDS,
@@ -17,7 +18,7 @@ from branches.services import (
     probation_ends_on,
     today,
 )
-from core.forms import ServiceModelForm, date_field
+from core.forms import SearchChoiceField, ServiceModelForm, date_field
 
 
 class AsOfForm(forms.Form):
@@ -111,8 +112,26 @@ class CeremonyForm(forms.Form):
             self.fields["ceremony_on"].initial = today()
 
 
+def destination_label(organization):
+    return f"{organization.name} ({organization.code})"
+
+
+def destination_field(**kwargs):
+    """The receiving organisation, anywhere in the country, chosen by a search on its name or code
+    (``branches:organization_search``), never from a list of every organisation."""
+    field = SearchChoiceField(
+        Organization.objects.transfer_destinations().filter(dissolved_on__isnull=True),
+        search_url=reverse_lazy("branches:organization_search"),
+        to_field_name="code",
+        **kwargs,
+    )
+    field.label_from_instance = destination_label
+    return field
+
+
 class TransferForm(DecisionForm):
-    """Transfer to another organisation (named by its code: no list of foreign organisations) or home."""
+    """Issue a transfer: to another organisation (found by a search) or to the place of residence,
+    with the introduction letter; official, or temporary for work or study until a date."""
 
     TO_ORGANIZATION = "organization"
     TO_RESIDENCE = "residence"
@@ -123,37 +142,110 @@ class TransferForm(DecisionForm):
         widget=forms.RadioSelect,
         initial=TO_ORGANIZATION,
     )
-    to_organization = forms.CharField(
-        label=_("code of the receiving organisation"),
+    to_organization = destination_field(
+        label=_("receiving organisation"),
         required=False,
-        max_length=40,
-        help_text=_("Ask the receiving organisation for its code."),
+        help_text=_("Type part of its name or its code."),
     )
-    on = date_field(_("date of transfer"))
-    field_order = ["destination", "to_organization", "on", "decision_number", "decided_on"]
+    kind = forms.ChoiceField(
+        label=_("kind of transfer"), choices=TransferKind.choices, initial=TransferKind.OFFICIAL, required=False
+    )
+    on = date_field(_("date of transfer"), help_text=_("The membership here ends on this day."))
+    ends_on = date_field(
+        _("temporary until"),
+        required=False,
+        help_text=_("Temporary transfers: work away 3 months to under 1 year, study 3 months to 2 years."),
+    )
+    field_order = ["destination", "to_organization", "kind", "on", "decision_number", "decided_on", "ends_on"]
 
     def __init__(self, *args, member=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["decision_number"].label = _("number of the introduction letter")
         self.fields["decided_on"].label = _("date of the introduction letter")
+        self.fields["decided_on"].help_text = _("Leave empty when it is the date of transfer.")
         self.member = member
         if not self.is_bound:
             self.fields["on"].initial = today()
 
     def clean(self):
         cleaned = super().clean()
-        code = (cleaned.get("to_organization") or "").strip()
+        cleaned["kind"] = cleaned.get("kind") or TransferKind.OFFICIAL
         if cleaned.get("destination") == self.TO_ORGANIZATION:
-            if not code:
-                self.add_error("to_organization", _("Give the code of the receiving organisation."))
-                return cleaned
-            organization = Organization.objects.transfer_destinations().filter(code__iexact=code).first()
-            if organization is None:
-                self.add_error("to_organization", _("No grassroots organisation has this code."))
-            cleaned["to_organization"] = organization
+            if cleaned.get("to_organization") is None and "to_organization" not in self.errors:
+                self.add_error("to_organization", _("Choose the receiving organisation."))
         else:
             cleaned["to_organization"] = None
+            cleaned["kind"] = TransferKind.OFFICIAL
         return cleaned
+
+
+class ConfirmTransferForm(forms.Form):
+    presented_on = date_field(_("letter presented on"))
+
+    def __init__(self, *args, transfer=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.fields["presented_on"].initial = today()
+
+
+class CorrectionForm(forms.Form):
+    """Every correction says why (kept in the history)."""
+
+    reason = forms.CharField(label=_("reason for the correction"), max_length=200)
+
+
+class AdmissionCorrectionForm(CorrectionForm):
+    """An admission's dates and decision, corrected with a reason."""
+
+    admitted_on = date_field(_("date of the admission decision"))
+    admission_decision_number = forms.CharField(
+        label=_("number of the admission decision"), max_length=50, required=False
+    )
+    admission_decided_by = forms.CharField(
+        label=_("committee that decided the admission"), max_length=200, required=False
+    )
+    dossier_reviewed_on = date_field(_("dossier reviewed on"), required=False)
+    ceremony_on = date_field(_("admission ceremony on"), required=False)
+    field_order = [
+        "admitted_on",
+        "admission_decision_number",
+        "admission_decided_by",
+        "dossier_reviewed_on",
+        "ceremony_on",
+        "reason",
+    ]
+
+    def __init__(self, *args, member=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound and member is not None:
+            for name in self.fields:
+                if name != "reason":
+                    self.fields[name].initial = getattr(member, name)
+
+
+class UndoLeavingForm(CorrectionForm):
+    def __init__(self, *args, member=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class CancelTransferForm(CorrectionForm):
+    def __init__(self, *args, transfer=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class EndTemporaryTransferForm(forms.Form):
+    def __init__(self, *args, transfer=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class RedirectTransferForm(CorrectionForm):
+    to_organization = destination_field(
+        label=_("the right receiving organisation"), help_text=_("Type part of its name or its code.")
+    )
+    field_order = ["to_organization", "reason"]
+
+    def __init__(self, *args, transfer=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
 
 
 class LeavingForm(DecisionForm):

@@ -26,10 +26,12 @@ from branches.choices import (
     Religion,
     RoleKey,
     Sex,
+    TransferKind,
+    TransferStatus,
 )
 from branches.history_events import badge_event, member_event, organization_event, period_event
 from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel, mask_citizen_id
-from core.scoping import paths_q, scope_for
+from core.scoping import in_subtrees, paths_q, scope_for
 from core.text import search_key, sort_key
 from core.validators import validate_citizen_id
 
@@ -531,6 +533,119 @@ class MembershipPeriod(TimestampedModel):
 
     def __str__(self):
         return f"{self.member} — {self.organization} ({self.started_on} – {self.ended_on or '…'})"
+
+
+class TransferQuerySet(ScopedQuerySet):
+    def scope_q(self, paths):
+        """A transfer row is seen by both sides: the sending and the receiving organisation's subtrees."""
+        return in_subtrees("from_organization", paths) | in_subtrees("to_organization", paths)
+
+    def sent_by(self, organization):
+        return self.filter(from_organization__path__startswith=organization.path)
+
+    def received_by(self, organization):
+        return self.filter(to_organization__path__startswith=organization.path)
+
+    def touching(self, organization):
+        """Transfers whose sending or receiving organisation lies in ``organization``'s subtree."""
+        return self.filter(
+            Q(from_organization__path__startswith=organization.path)
+            | Q(to_organization__path__startswith=organization.path)
+        )
+
+    def in_transit(self):
+        return self.filter(status=TransferStatus.IN_TRANSIT)
+
+    def overdue_on(self, date):
+        return self.in_transit().filter(due_on__lt=date)
+
+
+class Transfer(TimestampedModel):
+    """A transfer of Party activity with its introduction letter (Hướng dẫn 06-HD/TW, on transfers).
+
+    Official: the sending organisation issues the letter (number, date) and the membership there
+    ends on the letter's date; the member presents the letter to the receiving organisation within
+    30 working days (``due_on``): until the receiving secretary confirms the date it was presented
+    (``presented_on``, when the new membership period starts) the transfer is **in transit**.
+    Temporary (working away 3 months to under 1 year, studying 3 months to 2 years): the record
+    stays at home and the member is shown at the host organisation until ``ends_on``.
+    """
+
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="transfers")
+    kind = models.CharField(_("kind"), max_length=20, choices=TransferKind.choices, default=TransferKind.OFFICIAL)
+    from_organization = models.ForeignKey(
+        Organization, verbose_name=_("sending organisation"), on_delete=models.PROTECT, related_name="transfers_out"
+    )
+    to_organization = models.ForeignKey(
+        Organization, verbose_name=_("receiving organisation"), on_delete=models.PROTECT, related_name="transfers_in"
+    )
+    letter_number = models.CharField(_("number of the introduction letter"), max_length=50, blank=True, default="")
+    letter_date = models.DateField(_("date of the introduction letter"))
+    left_on = models.DateField(
+        _("left the sending organisation on"),
+        null=True,
+        blank=True,
+        help_text=_("The day the membership at the sending organisation ended (official transfers)."),
+    )
+    due_on = models.DateField(
+        _("to be presented by"), help_text=_("30 working days after the date of the introduction letter.")
+    )
+    presented_on = models.DateField(_("letter presented on"), null=True, blank=True)
+    ends_on = models.DateField(_("temporary until"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=TransferStatus.choices, default=TransferStatus.IN_TRANSIT
+    )
+    version = models.PositiveIntegerField(
+        _("version"), default=1, editable=False, help_text=_("Raised by every change; guards against lost updates.")
+    )
+
+    objects = TransferQuerySet.as_manager()
+    history = HistoricalRecords(no_db_index=["member", "from_organization", "to_organization"])
+
+    class Meta:
+        ordering = ["-letter_date", "-id"]
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
+        indexes = [
+            models.Index(fields=["status", "due_on"], name="transfer_status_due"),
+            models.Index(fields=["to_organization", "status"], name="transfer_receiver_status"),
+            models.Index(fields=["from_organization", "status"], name="transfer_sender_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=TransferStatus.values), name="transfer_status_known"),
+            models.CheckConstraint(condition=Q(kind__in=TransferKind.values), name="transfer_kind_known"),
+            models.CheckConstraint(
+                condition=~Q(from_organization=F("to_organization")), name="transfer_to_another_organization"
+            ),
+            models.CheckConstraint(
+                condition=Q(presented_on__isnull=True) | Q(presented_on__gte=F("letter_date")),
+                name="transfer_presented_after_letter",
+            ),
+            models.CheckConstraint(
+                condition=Q(presented_on__isnull=True) | Q(left_on__isnull=True) | Q(presented_on__gte=F("left_on")),
+                name="transfer_presented_after_leaving",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=TransferKind.OFFICIAL, ends_on__isnull=True)
+                | (~Q(kind=TransferKind.OFFICIAL) & Q(ends_on__gt=F("letter_date"))),
+                name="transfer_temporary_has_end",
+            ),
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=Q(status=TransferStatus.IN_TRANSIT),
+                name="transfer_one_in_transit_per_member",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.member} → {self.to_organization}"
+
+    @property
+    def is_temporary(self):
+        return self.kind != TransferKind.OFFICIAL
+
+    def is_overdue_on(self, date):
+        return self.status == TransferStatus.IN_TRANSIT and self.due_on < date
 
 
 class ProspectQuerySet(ScopedQuerySet):

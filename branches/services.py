@@ -7,7 +7,7 @@ transaction. Views, the API, the admin, the importers and the commands all call 
 
 from datetime import date
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,6 +20,7 @@ from branches.choices import (
     LEAVING_REASONS,
     MEMBER_PROFILE_FIELDS,
     OPEN_PROSPECT_STAGES,
+    TEMPORARY_TRANSFER_KINDS,
     MemberStatus,
     OrganizationChange,
     OrganizationKind,
@@ -27,6 +28,8 @@ from branches.choices import (
     Position,
     ProspectStage,
     RoleKey,
+    TransferKind,
+    TransferStatus,
 )
 from branches.models import (
     BADGE_YEARS,
@@ -37,6 +40,7 @@ from branches.models import (
     OrganizationVersion,
     Prospect,
     RoleAssignment,
+    Transfer,
     enterprise_model,
 )
 from core.dates import add_months, add_years, age_on, fixed_today, same_day, today  # noqa: F401 (the services' clock)
@@ -1333,15 +1337,331 @@ def record_ceremony(acting_user, member, *, ceremony_on, expected_version=None):
     return save_with_history(member, acting_user)
 
 
+# Transfers of Party activity ------------------------------------------------------------------
+
+#: Hướng dẫn 06-HD/TW (2025), on transfers of Party activity: the member presents the introduction
+#: letter to the receiving organisation within 30 working days of its date.
+TRANSFER_PRESENT_WITHIN_WORKING_DAYS = 30
+#: Hướng dẫn 06-HD/TW: a temporary transfer lasts from 3 months to under 1 year for work away from
+#: the organisation, from 3 months to 2 years for study: (months at least, months at most, end included).
+TEMPORARY_TRANSFER_MONTHS = {
+    TransferKind.TEMPORARY_WORK: (3, 12, False),
+    TransferKind.TEMPORARY_STUDY: (3, 24, True),
+}
+
+
+def transfer_due_on(letter_date):
+    """The last day to present the introduction letter: 30 working days after its date."""
+    return add_working_days(letter_date, TRANSFER_PRESENT_WITHIN_WORKING_DAYS)
+
+
+def _require_side(acting_user, organization, message):
+    if not Organization.objects.editable_by(acting_user).filter(pk=organization.pk).exists():
+        raise PermissionDenied(message)
+
+
+def _lock_transfer(transfer, expected_version):
+    transfer = lock_for_update(transfer)
+    check_version(transfer, expected_version)
+    return transfer
+
+
+def _require_in_transit(transfer):
+    if transfer.status != TransferStatus.IN_TRANSIT:
+        raise ValidationError(
+            {
+                "status": _("This transfer is no longer in transit (%(status)s).")
+                % {"status": transfer.get_status_display()}
+            }
+        )
+
+
+def _check_temporary_end(errors, kind, letter_date, ends_on):
+    least, most, included = TEMPORARY_TRANSFER_MONTHS[kind]
+    if ends_on is None:
+        errors.add("ends_on", _("Give the date the temporary transfer ends."))
+        return
+    if letter_date is None:
+        return
+    earliest, latest = add_months(letter_date, least), add_months(letter_date, most)
+    if ends_on < earliest or ends_on > latest or (not included and ends_on == latest):
+        if kind == TransferKind.TEMPORARY_WORK:
+            message = _(
+                "A temporary transfer to work away lasts from 3 months to under 1 year: "
+                "end it from %(start)s to before %(end)s."
+            )
+        else:
+            message = _(
+                "A temporary transfer to study lasts from 3 months to 2 years: end it from %(start)s to %(end)s."
+            )
+        errors.add("ends_on", message % {"start": display_date(earliest), "end": display_date(latest)})
+
+
+@transaction.atomic
+def issue_transfer(
+    acting_user,
+    member,
+    *,
+    to_organization,
+    letter_date,
+    letter_number="",
+    on=None,
+    kind=TransferKind.OFFICIAL,
+    ends_on=None,
+    expected_version=None,
+):
+    """The sending organisation issues an introduction letter (``letter_number``, ``letter_date``)
+    transferring ``member``'s Party activity to ``to_organization`` (anywhere in the country).
+
+    Official (Hướng dẫn 06-HD/TW, on transfers of Party activity): the membership at the sender
+    ends on ``on`` (default: the letter's date) and the transfer is in transit until the receiving
+    organisation confirms the date the letter was presented (:func:`confirm_transfer`), due within
+    30 working days of the letter. Temporary (``kind`` work or study, until ``ends_on``): the
+    record stays at home and the member is shown at the host organisation for that time.
+    """
+    member = _require_active_member(acting_user, member, expected_version)
+    official = kind == TransferKind.OFFICIAL
+    on = on or letter_date
+    letter_number = (letter_number or "").strip()
+    period = MembershipPeriod.objects.select_for_update().filter(member=member, ended_on__isnull=True).first()
+    errors = Errors()
+    check_decision(
+        errors, decision_number=letter_number, decided_on=letter_date, field="letter_number", date_field="letter_date"
+    )
+    if kind not in TransferKind.values:
+        errors.add("kind", _("Choose an official or a temporary transfer."))
+    if letter_date is None:
+        errors.add("letter_date", _("Give the date of the introduction letter."))
+    if Transfer.objects.filter(member=member, status=TransferStatus.IN_TRANSIT).exists():
+        errors.add("to_organization", _("A transfer of this member is already in transit."))
+    if on is not None:
+        if period is not None and on < period.started_on:
+            errors.add(
+                "on",
+                _("The transfer cannot come before the member joined this organisation (%(date)s).")
+                % {"date": display_date(period.started_on)},
+            )
+        if on > today():
+            errors.add("on", _("The date of transfer cannot be in the future."))
+        if official:
+            check_open(errors, member.organization, on, "on")
+    if to_organization is None:
+        errors.add("to_organization", _("Choose the receiving organisation."))
+    elif on is not None:
+        _check_destination(errors, to_organization, on, exclude=member.organization, field="to_organization")
+    if official:
+        ends_on = None
+    elif kind in TEMPORARY_TRANSFER_KINDS:
+        _check_temporary_end(errors, kind, letter_date, ends_on)
+    errors.raise_if_any()
+    transfer = Transfer(
+        member=member,
+        kind=kind,
+        from_organization=member.organization,
+        to_organization=to_organization,
+        letter_number=letter_number,
+        letter_date=letter_date,
+        left_on=on if official else None,
+        due_on=transfer_due_on(letter_date),
+        ends_on=ends_on,
+    )
+    save_with_history(transfer, acting_user)
+    if official:
+        before = values_of(member)
+        closed = _close_period(
+            period, on, PeriodEndReason.TRANSFER, acting_user, decision_number=letter_number, decided_on=letter_date
+        )
+        member.status = MemberStatus.IN_TRANSIT
+        save_with_history(member, acting_user)
+        if closed:
+            publish(events.MembershipPeriodsClosed(tuple(closed)))
+        _member_changed(member, before)
+    publish(events.TransferChanged(transfer.pk, member.pk, transfer.status))
+    return transfer
+
+
+@transaction.atomic
+def confirm_transfer(acting_user, transfer, *, presented_on, expected_version=None):
+    """The receiving organisation confirms the date the introduction letter was presented: an
+    official transfer opens the membership there on that date (the member becomes theirs)."""
+    _require_side(acting_user, transfer.to_organization, _("Only the receiving organisation confirms a transfer."))
+    transfer = _lock_transfer(transfer, expected_version)
+    _require_in_transit(transfer)
+    official = transfer.kind == TransferKind.OFFICIAL
+    errors = Errors()
+    if presented_on is None:
+        errors.add("presented_on", _("Give the date the letter was presented."))
+    else:
+        earliest = max(transfer.letter_date, transfer.left_on or transfer.letter_date)
+        if presented_on < earliest:
+            errors.add(
+                "presented_on",
+                _("The letter cannot be presented before %(date)s.") % {"date": display_date(earliest)},
+            )
+        if presented_on > today():
+            errors.add("presented_on", _("The date cannot be in the future."))
+        if transfer.ends_on is not None and presented_on >= transfer.ends_on:
+            errors.add(
+                "presented_on",
+                _("The temporary transfer ended on %(date)s.") % {"date": display_date(transfer.ends_on)},
+            )
+        if official:
+            _check_destination(errors, transfer.to_organization, presented_on, field="presented_on")
+            check_open(errors, transfer.to_organization, presented_on, "presented_on")
+    errors.raise_if_any()
+    transfer.status = TransferStatus.RECEIVED
+    transfer.presented_on = presented_on
+    save_with_history(transfer, acting_user)
+    if official:
+        member = Member.objects.select_for_update().get(pk=transfer.member_id)
+        before = values_of(member)
+        opened = _open_period(member, transfer.to_organization, presented_on, acting_user)
+        member.organization = transfer.to_organization
+        member.status = MemberStatus.ACTIVE
+        save_with_history(member, acting_user)
+        publish(events.MembershipPeriodsOpened(tuple(opened)))
+        _member_changed(member, before)
+    publish(events.TransferChanged(transfer.pk, transfer.member_id, transfer.status))
+    return transfer
+
+
+@transaction.atomic
+def cancel_transfer(acting_user, transfer, *, reason, expected_version=None):
+    """The sending organisation cancels a transfer still in transit (issued by mistake, or to the
+    wrong organisation): an official transfer's closed membership reopens as if never closed."""
+    _require_side(acting_user, transfer.from_organization, _("Only the sending organisation cancels a transfer."))
+    transfer = _lock_transfer(transfer, expected_version)
+    _require_in_transit(transfer)
+    errors = Errors()
+    reason = check_reason(errors, reason)
+    official = transfer.kind == TransferKind.OFFICIAL
+    if official:
+        check_open(errors, transfer.from_organization, transfer.left_on, "reason")
+    errors.raise_if_any()
+    transfer.status = TransferStatus.CANCELLED
+    save_with_history(transfer, acting_user, reason=reason)
+    if official:
+        member = Member.objects.select_for_update().get(pk=transfer.member_id)
+        before = values_of(member)
+        reopened = _reopen_period(member, transfer.from_organization, transfer.left_on, acting_user, reason)
+        member.status = MemberStatus.ACTIVE
+        save_with_history(member, acting_user, reason=reason)
+        publish(events.MembershipPeriodsReopened(tuple(reopened)))
+        _member_changed(member, before)
+    publish(events.TransferChanged(transfer.pk, transfer.member_id, transfer.status))
+    return transfer
+
+
+@transaction.atomic
+def redirect_transfer(acting_user, transfer, *, to_organization, reason, expected_version=None):
+    """The sending organisation corrects the receiving organisation of a transfer still in transit
+    (the letter went to the wrong one); the letter and its dates stay."""
+    _require_side(acting_user, transfer.from_organization, _("Only the sending organisation redirects a transfer."))
+    transfer = _lock_transfer(transfer, expected_version)
+    _require_in_transit(transfer)
+    errors = Errors()
+    reason = check_reason(errors, reason)
+    if to_organization is None:
+        errors.add("to_organization", _("Choose the receiving organisation."))
+    else:
+        _check_destination(
+            errors,
+            to_organization,
+            transfer.left_on or transfer.letter_date,
+            exclude=transfer.from_organization,
+            field="to_organization",
+        )
+        if to_organization.pk == transfer.to_organization_id:
+            errors.add("to_organization", _("The transfer already goes to this organisation."))
+    errors.raise_if_any()
+    transfer.to_organization = to_organization
+    save_with_history(transfer, acting_user, reason=reason)
+    publish(events.TransferChanged(transfer.pk, transfer.member_id, transfer.status))
+    return transfer
+
+
+@transaction.atomic
+def end_temporary_transfer(acting_user, transfer, *, expected_version=None):
+    """The member's temporary stay at the host organisation is over (either side records it)."""
+    if not Transfer.objects.editable_by(acting_user).filter(pk=transfer.pk).exists():
+        raise PermissionDenied(_("You may not change this transfer."))
+    transfer = _lock_transfer(transfer, expected_version)
+    if transfer.kind == TransferKind.OFFICIAL or transfer.status not in (
+        TransferStatus.IN_TRANSIT,
+        TransferStatus.RECEIVED,
+    ):
+        raise ValidationError({"status": _("Only a current temporary transfer can be ended.")})
+    transfer.status = TransferStatus.ENDED
+    save_with_history(transfer, acting_user)
+    publish(events.TransferChanged(transfer.pk, transfer.member_id, transfer.status))
+    return transfer
+
+
+def _reopen_period(member, organization, ended_on, acting_user, reason):
+    """Reopen the member's period at ``organization`` that ended on ``ended_on``; returns
+    ``[events.Period]`` with the end struck out."""
+    period = (
+        MembershipPeriod.objects.select_for_update()
+        .filter(member=member, organization=organization, ended_on=ended_on)
+        .order_by("-started_on")
+        .first()
+    )
+    if period is None:
+        return []
+    period.ended_on = None
+    period.end_reason = ""
+    period.end_decision_number = ""
+    period.end_decided_on = None
+    save_with_history(period, acting_user, reason=reason)
+    return [events.Period(member.pk, organization.pk, ended_on)]
+
+
+_TRANSFER_FIELDS_OF_MEMBER_STEP = {"letter_date": "decided_on", "letter_number": "decision_number"}
+
+
 @transaction.atomic
 def transfer_member(
-    acting_user, member, *, on, to_organization=None, decision_number="", decided_on=None, expected_version=None
+    acting_user,
+    member,
+    *,
+    on,
+    to_organization=None,
+    decision_number="",
+    decided_on=None,
+    presented_on=None,
+    kind=TransferKind.OFFICIAL,
+    ends_on=None,
+    expected_version=None,
 ):
-    """Transfer Party activity to another organisation, or (``to_organization=None``) to the place of residence.
-
-    ``decision_number`` and ``decided_on`` are those of the introduction letter the sending side
-    issues (Hướng dẫn 06-HD/TW, on transfers of Party activity).
+    """Transfer Party activity to the place of residence (``to_organization=None``: ends the
+    membership on ``on``), or issue a transfer to another organisation (:func:`issue_transfer`,
+    the letter ``decision_number`` dated ``decided_on``, default ``on``) and, with ``presented_on``,
+    confirm it at once (:func:`confirm_transfer`: the acting user must act for both sides).
+    Returns the member.
     """
+    if to_organization is not None:
+        try:
+            transfer = issue_transfer(
+                acting_user,
+                member,
+                to_organization=to_organization,
+                letter_number=decision_number,
+                letter_date=decided_on or on,
+                on=on,
+                kind=kind,
+                ends_on=ends_on,
+                expected_version=expected_version,
+            )
+        except ValidationError as exc:
+            raise ValidationError(
+                {
+                    _TRANSFER_FIELDS_OF_MEMBER_STEP.get(field, field): messages
+                    for field, messages in exc.message_dict.items()
+                }
+            ) from exc
+        if presented_on is not None:
+            confirm_transfer(acting_user, transfer, presented_on=presented_on)
+        return Member.objects.get(pk=member.pk)
     member = _require_active_member(acting_user, member, expected_version)
     period = MembershipPeriod.objects.select_for_update().filter(member=member, ended_on__isnull=True).first()
     errors = Errors()
@@ -1358,26 +1678,16 @@ def transfer_member(
             )
         if on > today():
             errors.add("on", _("The date of transfer cannot be in the future."))
-        if to_organization is not None:
-            _check_destination(errors, to_organization, on, exclude=member.organization, field="to_organization")
-            check_open(errors, to_organization, on, "on")
         check_open(errors, member.organization, on, "on")
     errors.raise_if_any()
     before = values_of(member)
-    decision = {"decision_number": decision_number, "decided_on": decided_on}
-    if to_organization is None:
-        closed = _close_period(period, on, PeriodEndReason.RESIDENCE, acting_user, **decision)
-        opened = []
-        member.status = MemberStatus.TRANSFERRED_TO_RESIDENCE
-    else:
-        closed = _close_period(period, on, PeriodEndReason.TRANSFER, acting_user, **decision)
-        opened = _open_period(member, to_organization, on, acting_user)
-        member.organization = to_organization
+    closed = _close_period(
+        period, on, PeriodEndReason.RESIDENCE, acting_user, decision_number=decision_number, decided_on=decided_on
+    )
+    member.status = MemberStatus.TRANSFERRED_TO_RESIDENCE
     save_with_history(member, acting_user)
     if closed:
         publish(events.MembershipPeriodsClosed(tuple(closed)))
-    if opened:
-        publish(events.MembershipPeriodsOpened(tuple(opened)))
     _member_changed(member, before)
     return member
 
@@ -1630,3 +1940,126 @@ def award_badge(acting_user, member, *, years, presented_on, decision_number="",
         BadgeAward(member=member, years=years, presented_on=presented_on, decision_number=decision_number or ""),
         acting_user,
     )
+
+
+# Corrections ------------------------------------------------------------------------------
+
+#: What a correction of an admission may change: its dates and its decision.
+ADMISSION_CORRECTION_FIELDS = (
+    "admitted_on",
+    "admission_decision_number",
+    "admission_decided_by",
+    "dossier_reviewed_on",
+    "ceremony_on",
+)
+
+
+def check_reason(errors, reason):
+    """A correction says why, on one line (kept in the history with the old and new values)."""
+    reason = (reason or "").strip()
+    if not reason:
+        errors.add("reason", _("Say why the record is corrected."))
+    elif len(reason) > 200 or SINGLE_LINE_FORBIDDEN.search(reason):
+        errors.add("reason", _("Give the reason on one line, in at most 200 characters."))
+    return reason
+
+
+@transaction.atomic
+def correct_admission(acting_user, member, *, reason, expected_version=None, **changes):
+    """Correct an admission's dates and decision (``changes``: any of
+    :data:`ADMISSION_CORRECTION_FIELDS`) under the rules of an admission (:func:`check_admission`).
+
+    The first membership period moves with the decision date; the reports recount the admission
+    (``AdmissionsCorrected``: the roll-ups move it to its new month), and a date inside an approved
+    period, old or new, is refused (``check_open``).
+    """
+    if not Member.objects.editable_by(acting_user).filter(pk=member.pk).exists():
+        raise PermissionDenied(_("You may not change this member."))
+    member = lock_for_update(member)
+    check_version(member, expected_version)
+    errors = Errors()
+    reason = check_reason(errors, reason)
+    old = events.Admission.of(member)
+    before = values_of(member)
+    for field, value in changes.items():
+        if field not in ADMISSION_CORRECTION_FIELDS:
+            errors.add(field, _("This field cannot be changed here."))
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+        setattr(member, field, value)
+    changed = changed_fields(member, before)
+    if not changed and not errors:
+        errors.add(NON_FIELD_ERRORS, _("Nothing was changed."))
+    errors.raise_if_any()
+    prospect = Prospect.objects.filter(member=member).first()
+    check_admission(
+        errors,
+        organization=member.admitted_by,
+        admitted_on=member.admitted_on,
+        date_of_birth=member.date_of_birth,
+        official_on=member.official_on,
+        dossier_reviewed_on=member.dossier_reviewed_on,
+        over_age_approved=member.over_age_approved,
+        over_age_approval_reference=member.over_age_approval_reference,
+        ceremony_on=member.ceremony_on,
+        dossier_completed_on=prospect.dossier_completed_on if prospect else None,
+    )
+    check_decision(
+        errors, decision_number=member.admission_decision_number, decided_on=None, field="admission_decision_number"
+    )
+    first = member.periods.select_for_update().order_by("started_on", "pk").first()
+    if "admitted_on" in changed and member.admitted_on is not None:
+        check_open(errors, member.admitted_by, old.admitted_on, "admitted_on")
+        check_open(errors, member.admitted_by, member.admitted_on, "admitted_on")
+        if first is not None and first.ended_on is not None and member.admitted_on > first.ended_on:
+            errors.add(
+                "admitted_on",
+                _("The first membership ended on %(date)s: the admission cannot come after it.")
+                % {"date": display_date(first.ended_on)},
+            )
+    full_clean_into(member, errors, exclude=["citizen_id"])
+    errors.raise_if_any()
+    save_with_history(member, acting_user, reason=reason)
+    if "admitted_on" in changed and first is not None and first.started_on == old.admitted_on:
+        first.started_on = member.admitted_on
+        save_with_history(first, acting_user, reason=reason)
+        publish(
+            events.MembershipPeriodsCorrected(
+                (events.Period(member.pk, first.organization_id, old.admitted_on),),
+                (events.Period(member.pk, first.organization_id, member.admitted_on),),
+            )
+        )
+    new = events.Admission.of(member)
+    if new != old:
+        publish(events.AdmissionsCorrected((old,), (new,)))
+    _member_changed(member, before)
+    return member
+
+
+@transaction.atomic
+def undo_leaving(acting_user, member, *, reason, expected_version=None):
+    """A leaving recorded by mistake (resigned, expelled, struck off, died) is struck out: the
+    membership it ended reopens and the member is active again; the reports recount."""
+    if not Member.objects.editable_by(acting_user).filter(pk=member.pk).exists():
+        raise PermissionDenied(_("You may not change this member."))
+    member = lock_for_update(member)
+    check_version(member, expected_version)
+    errors = Errors()
+    reason = check_reason(errors, reason)
+    last = member.periods.select_for_update().order_by("-started_on", "-pk").first()
+    if member.status != MemberStatus.LEFT or last is None or last.end_reason not in LEAVING_REASONS:
+        errors.add("status", _("%(member)s has no leaving of the Party to undo.") % {"member": member})
+    else:
+        check_open(errors, last.organization, last.ended_on, "reason")
+        if not last.organization.is_active_on(last.ended_on):
+            errors.add("reason", _("%(org)s is no longer active.") % {"org": last.organization})
+    errors.raise_if_any()
+    before = values_of(member)
+    reopened = _reopen_period(member, last.organization, last.ended_on, acting_user, reason)
+    member.status = MemberStatus.ACTIVE
+    member.organization = last.organization
+    save_with_history(member, acting_user, reason=reason)
+    publish(events.MembershipPeriodsReopened(tuple(reopened)))
+    _member_changed(member, before)
+    return member

@@ -12,7 +12,8 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Case, Count, When
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -21,11 +22,23 @@ from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
 from branches import services
-from branches.choices import OPEN_PROSPECT_STAGES, MemberStatus, OrganizationKind, ProspectStage, RoleKey
+from branches.choices import (
+    OPEN_PROSPECT_STAGES,
+    MemberStatus,
+    OrganizationKind,
+    PeriodEndReason,
+    ProspectStage,
+    RoleKey,
+    TransferStatus,
+)
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.forms import (
+    AdmissionCorrectionForm,
     AsOfForm,
+    CancelTransferForm,
     CeremonyForm,
+    ConfirmTransferForm,
+    EndTemporaryTransferForm,
     LeavingForm,
     MemberAdmitForm,
     MemberEditForm,
@@ -33,12 +46,15 @@ from branches.forms import (
     ProspectForm,
     ProspectWithdrawForm,
     RecognizeOfficialForm,
+    RedirectTransferForm,
     TransferForm,
+    UndoLeavingForm,
 )
-from branches.models import Member, Organization, Prospect, RoleAssignment, enterprise_model
+from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment, Transfer, enterprise_model
 from branches.structure import timeline, tree_as_of
 from branches.tables import MemberTable, OrganizationTable, ProspectTable
 from core.dates import add_years
+from core.filtersets import search_names
 from core.middleware import ACTIVE_ROLE_SESSION_KEY
 from core.scoping import scope_for
 from core.views import (
@@ -271,6 +287,14 @@ class MemberDetailView(ObjectDetailView):
         context["prospect"] = Prospect.objects.visible_to(user).filter(member=member).first()
         context["is_active"] = member.status == MemberStatus.ACTIVE
         context["badges"] = list(member.badges.order_by("years"))
+        context["transfers"] = (
+            Transfer.objects.visible_to(user)
+            .filter(member=member)
+            .select_related("from_organization", "to_organization")
+            .order_by("-letter_date", "-id")
+        )
+        context["undoable_leaving"] = member.status == MemberStatus.LEFT
+        context["today"] = services.today()
         return context
 
 
@@ -330,7 +354,10 @@ class MemberTransferView(MemberActionMixin, ObjectActionView):
     success_message = gettext_lazy("The Party activity of %(object)s was transferred.")
     submit_label = gettext_lazy("Confirm the transfer")
     destructive = True
-    warning = gettext_lazy("After the transfer the member no longer belongs to this organisation.")
+    warning = gettext_lazy(
+        "An official transfer ends the membership here on its date; the member is in transit until the "
+        "receiving organisation confirms the date the letter was presented."
+    )
 
     def perform(self, form):
         data = form.cleaned_data
@@ -341,8 +368,17 @@ class MemberTransferView(MemberActionMixin, ObjectActionView):
             to_organization=data["to_organization"],
             decision_number=data["decision_number"],
             decided_on=data["decided_on"],
+            kind=data["kind"],
+            ends_on=data["ends_on"],
             expected_version=self.expected_version(form),
         )
+
+    def get_success_message(self):
+        if self.result.status == MemberStatus.IN_TRANSIT:
+            return _(
+                "The transfer of %(object)s was issued: it is in transit until the receiving organisation confirms it."
+            ) % {"object": self.result}
+        return super().get_success_message()
 
     def get_success_url(self):
         # The member may now sit outside the user's scope: go back to the list then.
@@ -362,6 +398,229 @@ class MemberLeaveView(MemberActionMixin, ObjectActionView):
 
     def perform(self, form):
         return services.record_leaving(self.request.user, self.object, **form.cleaned_data)
+
+
+# Transfers in transit, incoming and former members -------------------------------------------
+
+#: Options a search returns (the widget asks again as the user types more).
+SEARCH_LIMIT = 20
+
+
+@login_required
+def organization_search(request):
+    """``?q=`` → ``{"results": [{"value": code, "text": "name (code)"}]}``: grassroots organisations
+    anywhere in the country by name (without marks or case) or code, for the transfer's search
+    field. Only names and codes, which every organisation gives out to receive a transfer."""
+    query = (request.GET.get("q") or "").strip()[:100]
+    if len(query) < 2 or "\x00" in query:
+        return JsonResponse({"results": []})
+    rows = search_names(
+        Organization.objects.transfer_destinations().filter(dissolved_on__isnull=True),
+        query,
+        icontains=["code"],
+    ).order_by("sort_name", "pk")[:SEARCH_LIMIT]
+    return JsonResponse(
+        {"results": [{"value": row.code, "text": f"{row.name} ({row.code})"} for row in rows.only("code", "name")]}
+    )
+
+
+class OrganizationTransfersView(ScopedViewMixin, TemplateView):
+    """One organisation's list of transfers (its subtree's), read-only: name, letter and dates only."""
+
+    model = Organization
+    template_name = "branches/transfer_list.html"
+    paginate_by = 50
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        organization = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        user = self.request.user
+        context.update(
+            organization=organization,
+            today=services.today(),
+            can_write=Organization.objects.editable_by(user).filter(pk=organization.pk).exists(),
+        )
+        return context
+
+
+class IncomingTransfersView(OrganizationTransfersView):
+    """Members transferred to the organisation: in transit (to confirm), hosted for a while, received."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        organization = context["organization"]
+        transfers = (
+            Transfer.objects.visible_to(self.request.user)
+            .received_by(organization)
+            .select_related("member", "from_organization", "to_organization")
+            .order_by(Case(When(status=TransferStatus.IN_TRANSIT, then=0), default=1), "due_on", "-id")
+        )
+        page = Paginator(transfers, self.paginate_by).get_page(self.request.GET.get("page"))
+        context.update(incoming=True, rows=page.object_list, page_obj=page, title=_("Incoming transfers"))
+        return context
+
+
+class FormerMembersView(OrganizationTransfersView):
+    """Members who left the organisation (transferred, to the place of residence, left the Party):
+    name, date, reason, destination, letter; no personal details (the record is no longer here)."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        organization = context["organization"]
+        periods = (
+            MembershipPeriod.objects.filter(organization__path__startswith=organization.path, ended_on__isnull=False)
+            .exclude(end_reason=PeriodEndReason.MERGED)
+            .exclude(member__status=MemberStatus.ACTIVE, member__organization__path__startswith=organization.path)
+            .select_related("member", "organization")
+            .order_by("-ended_on", "-id")
+        )
+        page = Paginator(periods, self.paginate_by).get_page(self.request.GET.get("page"))
+        rows = list(page.object_list)
+        transfers = {
+            (t.member_id, t.from_organization_id, t.left_on): t
+            for t in Transfer.objects.filter(member_id__in={p.member_id for p in rows}, kind="official").select_related(
+                "to_organization"
+            )
+        }
+        for period in rows:
+            period.transfer = transfers.get((period.member_id, period.organization_id, period.ended_on))
+        context.update(incoming=False, rows=rows, page_obj=page, title=_("Former members"))
+        return context
+
+
+class TransferActionMixin:
+    model = Transfer
+    object_kwarg = "transfer"
+
+    def get_queryset(self):
+        return Transfer.objects.visible_to(self.request.user).select_related(
+            "member", "from_organization", "to_organization"
+        )
+
+    def get_title(self):
+        return f"{self.title}: {self.object.member.full_name}"
+
+
+class TransferConfirmView(TransferActionMixin, ObjectActionView):
+    form_class = ConfirmTransferForm
+    title = gettext_lazy("Confirm the transfer received")
+    success_message = gettext_lazy("The transfer of %(object)s was received.")
+    submit_label = gettext_lazy("Confirm")
+
+    def perform(self, form):
+        return services.confirm_transfer(
+            self.request.user,
+            self.object,
+            presented_on=form.cleaned_data["presented_on"],
+            expected_version=self.expected_version(form),
+        )
+
+    def get_success_message(self):
+        return str(self.success_message) % {"object": self.result.member.full_name}
+
+    def get_success_url(self):
+        return reverse("branches:organization_incoming", args=[self.result.to_organization_id])
+
+    def get_cancel_url(self):
+        return reverse("branches:organization_incoming", args=[self.object.to_organization_id])
+
+
+class TransferCancelView(TransferActionMixin, ObjectActionView):
+    form_class = CancelTransferForm
+    title = gettext_lazy("Cancel the transfer")
+    success_message = gettext_lazy("The transfer of %(object)s was cancelled: the membership here continues.")
+    submit_label = gettext_lazy("Cancel the transfer")
+    destructive = True
+    warning = gettext_lazy("The membership that the transfer ended reopens as if it had not ended.")
+
+    def perform(self, form):
+        return services.cancel_transfer(
+            self.request.user,
+            self.object,
+            reason=form.cleaned_data["reason"],
+            expected_version=self.expected_version(form),
+        )
+
+    def get_success_message(self):
+        return str(self.success_message) % {"object": self.result.member.full_name}
+
+    def get_success_url(self):
+        return reverse("branches:member_detail", args=[self.result.member_id])
+
+    def get_cancel_url(self):
+        return reverse("branches:member_detail", args=[self.object.member_id])
+
+
+class TransferEndView(TransferActionMixin, ObjectActionView):
+    form_class = EndTemporaryTransferForm
+    title = gettext_lazy("End the temporary transfer")
+    success_message = gettext_lazy("The temporary transfer of %(object)s has ended.")
+    submit_label = gettext_lazy("End")
+
+    def perform(self, form):
+        return services.end_temporary_transfer(
+            self.request.user, self.object, expected_version=self.expected_version(form)
+        )
+
+    def get_success_message(self):
+        return str(self.success_message) % {"object": self.result.member.full_name}
+
+    def get_success_url(self):
+        return self.get_cancel_url()
+
+    def get_cancel_url(self):
+        return self.request.META.get("HTTP_REFERER") or reverse("home")
+
+
+class TransferRedirectView(TransferCancelView):
+    form_class = RedirectTransferForm
+    title = gettext_lazy("Send the transfer to another organisation")
+    success_message = gettext_lazy("The transfer of %(object)s now goes to the organisation corrected.")
+    submit_label = gettext_lazy("Correct the receiving organisation")
+    destructive = False
+    warning = ""
+
+    def perform(self, form):
+        return services.redirect_transfer(
+            self.request.user,
+            self.object,
+            to_organization=form.cleaned_data["to_organization"],
+            reason=form.cleaned_data["reason"],
+            expected_version=self.expected_version(form),
+        )
+
+
+class MemberCorrectAdmissionView(MemberActionMixin, ObjectActionView):
+    form_class = AdmissionCorrectionForm
+    object_kwarg = "member"
+    title = gettext_lazy("Correct the admission")
+    success_message = gettext_lazy("The admission of %(object)s was corrected.")
+    submit_label = gettext_lazy("Correct")
+
+    def perform(self, form):
+        data = dict(form.cleaned_data)
+        data.pop("expected_version", None)
+        return services.correct_admission(
+            self.request.user, self.object, expected_version=self.expected_version(form), **data
+        )
+
+
+class MemberUndoLeavingView(MemberActionMixin, ObjectActionView):
+    form_class = UndoLeavingForm
+    object_kwarg = "member"
+    title = gettext_lazy("Undo a leaving recorded by mistake")
+    success_message = gettext_lazy("%(object)s is an active member again.")
+    submit_label = gettext_lazy("Undo the leaving")
+    destructive = True
+    warning = gettext_lazy("The membership that the leaving ended reopens as if it had not ended.")
+
+    def perform(self, form):
+        return services.undo_leaving(
+            self.request.user,
+            self.object,
+            reason=form.cleaned_data["reason"],
+            expected_version=self.expected_version(form),
+        )
 
 
 # Prospects --------------------------------------------------------------------------------

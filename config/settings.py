@@ -224,6 +224,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": [
         "rest_framework.permissions.AllowAny" if DEBUG else "rest_framework.permissions.IsAuthenticated"
     ],
+    # Several models have a "kind": the transfer's is named here, the others keep their names.
+    "ENUM_NAME_OVERRIDES": {"TransferKindEnum": "branches.choices.TransferKind"},
 }
 
 LOGGING = {

@@ -93,3 +93,11 @@ class MembershipReturnsRecorded(Event):
     @classmethod
     def of(cls, membership_returns):
         return cls(tuple(ReturnFacts.of(membership_return) for membership_return in membership_returns))
+
+
+@dataclass(frozen=True)
+class MembershipReturnsCorrected(Event):
+    """Returns recorded earlier now read ``after`` instead of ``before`` (a corrected date or count)."""
+
+    before: tuple[ReturnFacts, ...]
+    after: tuple[ReturnFacts, ...]

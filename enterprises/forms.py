@@ -57,6 +57,21 @@ class MembershipReturnForm(forms.Form):
             self.fields["date"].initial = today()
 
 
+class MembershipReturnCorrectForm(forms.Form):
+    date = date_field(_("date"))
+    members_total = forms.IntegerField(label=_("members in total"), min_value=0, max_value=10_000_000)
+    members_admitted = forms.IntegerField(
+        label=_("members admitted since the previous return"), min_value=0, max_value=10_000_000
+    )
+    reason = forms.CharField(label=_("reason for the correction"), max_length=200)
+
+    def __init__(self, *args, membership_return=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound and membership_return is not None:
+            for name in ("date", "members_total", "members_admitted"):
+                self.fields[name].initial = getattr(membership_return, name)
+
+
 class MassOrganizationDissolveForm(forms.Form):
     dissolved_on = date_field(_("dissolved on"))
 

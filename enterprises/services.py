@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from branches.approvals import check_all_open, check_open
 from branches.choices import OrganizationKind
 from branches.models import Member, Organization
+from branches.services import check_reason
 from core.dates import today
 from core.events import changed_fields, publish, values_of
 from core.models import SINGLE_LINE_FORBIDDEN
@@ -16,6 +17,7 @@ from core.text import display_date
 from core.validators import normalize_tax_code
 from enterprises import events
 from enterprises.choices import LocalityKind
+from enterprises.events import ReturnFacts
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 
 ENTERPRISE_FIELDS = (
@@ -329,6 +331,69 @@ def record_membership_return(acting_user, mass_organization, *, date, members_to
     )
     save_with_history(membership_return, acting_user, reason=reason)
     publish(events.MembershipReturnsRecorded.of([membership_return]))
+    return membership_return
+
+
+def _managing_committee(mass_organization):
+    return mass_organization.enterprise.managing_committee
+
+
+@transaction.atomic
+def correct_membership_return(
+    acting_user, membership_return, *, reason, date=None, members_total=None, members_admitted=None
+):
+    """Correct a membership return recorded by mistake (its date, its counts), with the reason kept
+    in the history; the reports recount (``MembershipReturnsCorrected``). A date, old or new, inside
+    a period whose figures the managing committee's approval locked is refused (``check_open``).
+    The founding return keeps the founding date (change the mass organisation for that)."""
+    _require_enterprise_editable(acting_user, membership_return.mass_organization.enterprise)
+    membership_return = lock_for_update(membership_return)
+    mass_organization = membership_return.mass_organization
+    before = ReturnFacts.of(membership_return)
+    errors = Errors()
+    reason = check_reason(errors, reason)
+    date = membership_return.date if date is None else date
+    members_total = membership_return.members_total if members_total is None else members_total
+    members_admitted = membership_return.members_admitted if members_admitted is None else members_admitted
+    if membership_return.is_founding:
+        if date != membership_return.date:
+            errors.add("date", _("The founding return is dated on the founding of the mass organisation."))
+        if members_admitted != members_total:
+            errors.add("members_admitted", _("The founding return counts every founding member as admitted."))
+        if members_total is not None and members_total < 1:
+            errors.add("members_total", _("A mass organisation is founded with at least one member."))
+    else:
+        recorded = set(
+            MembershipReturn.objects.filter(mass_organization=mass_organization)
+            .exclude(pk=membership_return.pk)
+            .values_list("date", flat=True)
+        )
+        check_membership_return(
+            errors,
+            mass_organization,
+            date=date,
+            members_total=members_total,
+            members_admitted=members_admitted,
+            recorded_dates=recorded,
+        )
+    if (date, members_total, members_admitted) == (
+        before.date,
+        membership_return.members_total,
+        before.members_admitted,
+    ):
+        errors.add("members_total", _("Nothing was changed."))
+    committee = _managing_committee(mass_organization)
+    if committee is not None:
+        check_open(errors, committee, before.date, "date")
+        if date is not None and date != before.date:
+            check_open(errors, committee, date, "date")
+    errors.raise_if_any()
+    membership_return.date = date
+    membership_return.members_total = members_total
+    membership_return.members_admitted = members_admitted
+    save_with_history(membership_return, acting_user, reason=reason)
+    after = ReturnFacts.of(membership_return)
+    publish(events.MembershipReturnsCorrected((before,), (after,)))
     return membership_return
 
 

@@ -19,6 +19,11 @@ urlpatterns = [
         name="massorganization_return",
     ),
     path(
+        "mass-organizations/returns/<int:pk>/correct/",
+        views.MembershipReturnCorrectView.as_view(),
+        name="membershipreturn_correct",
+    ),
+    path(
         "mass-organizations/<int:pk>/dissolve/",
         views.MassOrganizationDissolveView.as_view(),
         name="massorganization_dissolve",

@@ -18,6 +18,7 @@ from enterprises.forms import (
     MassOrganizationCreateForm,
     MassOrganizationDissolveForm,
     MassOrganizationEditForm,
+    MembershipReturnCorrectForm,
     MembershipReturnForm,
 )
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
@@ -175,6 +176,29 @@ class MembershipReturnCreateView(MassOrganizationActionMixin, ObjectActionView):
     def perform(self, form):
         services.record_membership_return(self.request.user, self.object, **form.cleaned_data)
         return self.object
+
+
+class MembershipReturnCorrectView(ObjectActionView):
+    """Correct a return recorded by mistake (with the reason, kept in the history)."""
+
+    model = MembershipReturn
+    form_class = MembershipReturnCorrectForm
+    object_kwarg = "membership_return"
+    title = gettext_lazy("Correct a membership return")
+    versioned = False
+    success_message = gettext_lazy("The return was corrected.")
+
+    def get_queryset(self):
+        return MembershipReturn.objects.visible_to(self.request.user).select_related("mass_organization__enterprise")
+
+    def perform(self, form):
+        return services.correct_membership_return(self.request.user, self.object, **form.cleaned_data)
+
+    def get_success_url(self):
+        return self.result.mass_organization.get_absolute_url()
+
+    def get_cancel_url(self):
+        return self.object.mass_organization.get_absolute_url()
 
 
 class MassOrganizationDissolveView(MassOrganizationActionMixin, ObjectActionView):

@@ -9,7 +9,7 @@ from django.views.generic import DetailView
 
 from branches.choices import OPEN_PROSPECT_STAGES, ProspectStage
 from branches.deadlines import deadlines_for
-from branches.models import Member, Organization, Prospect
+from branches.models import Member, Organization, Prospect, Transfer
 from branches.views import probationary_due
 from core.dates import today
 from core.scoping import scope_for
@@ -50,6 +50,7 @@ class OrganizationHomeView(ScopedViewMixin, DetailView):
                 on,
                 members=Member.objects.visible_to(user),
                 prospects=Prospect.objects.visible_to(user),
+                transfers=Transfer.objects.visible_to(user),
             ),
             prospect_stages=[(stage, stages.get(stage.value, 0)) for stage in ProspectStage],
             open_prospects=sum(stages.get(stage.value, 0) for stage in OPEN_PROSPECT_STAGES),

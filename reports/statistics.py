@@ -12,9 +12,12 @@ organisation's subtree) and a period ``[start, end]``:
   the end those in it at the end of ``end``;
 - every period of the unit that starts inside the range is an addition, every one that ends inside
   it a removal, except a *move inside the unit*: a period ended by a transfer or a dissolution
-  followed on the same day by a period in the same unit (a transfer or a merger). Both halves of
-  such a move fall on the same day, so both are left out or neither is: start + additions −
-  removals = end holds for every row by construction (and the tests check it on data).
+  followed on the same day by a period in the same unit (a transfer or a merger), or a transfer
+  whose letter and presentation both fall inside the range (the member was in transit between
+  them). Both halves of such a move are left out or neither is: start + additions − removals = end
+  holds for every row by construction (and the tests check it on data). Otherwise a transfer counts
+  out at the sender on the day its membership ended (the letter's date) and in at the receiver on
+  the day the letter was presented.
 - An addition is an *admission* (the member's first period, starting on the admission date), a
   *transfer in* (from outside the unit, or a first period recorded after the admission: the member
   came from outside the records) or a *restoration* (a period after one that ended by leaving the
@@ -230,9 +233,16 @@ def _periods_of_members_moving(organization, start, end):
     return periods
 
 
-def _linked(before, after):
-    """Whether ``after`` continues ``before`` the same day (a transfer or a merger)."""
-    return before["end_reason"] in MOVE_REASONS and before["ended_on"] == after["started_on"]
+def _linked(before, after, start, end):
+    """Whether ``after`` continues ``before``: the same day (a transfer or a merger), or after a
+    transfer in transit when both the leaving and the arrival fall inside ``[start, end]``."""
+    if before["end_reason"] not in MOVE_REASONS:
+        return False
+    if before["ended_on"] == after["started_on"]:
+        return True
+    return (
+        before["end_reason"] == PeriodEndReason.TRANSFER and start <= before["ended_on"] and after["started_on"] <= end
+    )
 
 
 def _movements(organization, start, end):
@@ -248,7 +258,7 @@ def _movements(organization, start, end):
             before = periods[index - 1] if index else None
             after = periods[index + 1] if index + 1 < len(periods) else None
             if start <= period["started_on"] <= end:
-                if before is not None and _linked(before, period):
+                if before is not None and _linked(before, period, start, end):
                     column, came_from = "transferred_in", before["organization__path"]
                 elif before is None:
                     admitted = period["started_on"] == period["member__admitted_on"]
@@ -262,7 +272,9 @@ def _movements(organization, start, end):
                         counts[unit][column] += 1
             ended_on = period["ended_on"]
             if ended_on is not None and start <= ended_on <= end:
-                went_to = after["organization__path"] if after is not None and _linked(period, after) else None
+                went_to = (
+                    after["organization__path"] if after is not None and _linked(period, after, start, end) else None
+                )
                 column = _REMOVAL_BY_REASON.get(period["end_reason"], "transferred_out")
                 official_on = period["member__official_on"]
                 probationary = column == "struck_off" and (official_on is None or official_on > ended_on)

@@ -483,9 +483,13 @@ ACCESS_LOGGED_VIEWS = {
     "branches:member_recognize": ("edited", {"POST"}),
     "branches:member_transfer": ("edited", {"POST"}),
     "branches:member_leave": ("edited", {"POST"}),
+    "branches:member_correct_admission": ("edited", {"POST"}),
+    "branches:member_undo_leaving": ("edited", {"POST"}),
     "api:member-leave": ("edited", {"POST"}),
     "api:member-recognize": ("edited", {"POST"}),
     "api:member-transfer": ("edited", {"POST"}),
+    "api:member-correct-admission": ("edited", {"POST"}),
+    "api:member-undo-leaving": ("edited", {"POST"}),
     "api:member-list": ("exported", {"GET"}),
     # History pages: logged when they show members (the view names them in access_log_member_ids).
     "io:record_history": ("viewed", {"GET"}),

@@ -13,13 +13,14 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from branches import services
-from branches.choices import LEAVING_REASONS, MEMBER_PROFILE_FIELDS, PeriodEndReason, RoleKey
+from branches.choices import LEAVING_REASONS, MEMBER_PROFILE_FIELDS, PeriodEndReason, RoleKey, TransferKind
 from branches.models import (
     Member,
     MembershipPeriod,
     Organization,
     Prospect,
     RoleAssignment,
+    Transfer,
     enterprise_model,
     locality_model,
 )
@@ -284,6 +285,83 @@ class TransferSerializer(VersionedActionSerializer):
         max_length=50, required=False, allow_blank=True, help_text=_("Number of the introduction letter.")
     )
     decided_on = serializers.DateField(required=False, allow_null=True, help_text=_("Date of the introduction letter."))
+    kind = serializers.ChoiceField(choices=TransferKind.choices, required=False, default=TransferKind.OFFICIAL)
+    ends_on = serializers.DateField(
+        required=False, allow_null=True, help_text=_("End of a temporary transfer (work or study).")
+    )
+    presented_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "Date the letter was presented, when you act for the receiving organisation too: the transfer is "
+            "then received at once; otherwise it stays in transit until the receiving organisation confirms it."
+        ),
+    )
+
+
+class TransferRecordSerializer(serializers.ModelSerializer):
+    """A transfer as both sides see it: the member's name, the letter and the dates, nothing personal."""
+
+    member_name = serializers.CharField(source="member.full_name", read_only=True)
+    from_organization = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    to_organization = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    from_organization_name = serializers.CharField(source="from_organization.name", read_only=True)
+    to_organization_name = serializers.CharField(source="to_organization.name", read_only=True)
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Transfer
+        fields = [
+            "id",
+            "member_name",
+            "kind",
+            "status",
+            "from_organization",
+            "from_organization_name",
+            "to_organization",
+            "to_organization_name",
+            "letter_number",
+            "letter_date",
+            "left_on",
+            "due_on",
+            "presented_on",
+            "ends_on",
+            "overdue",
+            "version",
+        ]
+        read_only_fields = fields
+
+    def get_overdue(self, transfer) -> bool:
+        return transfer.is_overdue_on(services.today())
+
+
+class CorrectAdmissionSerializer(VersionedActionSerializer):
+    reason = serializers.CharField(max_length=200, help_text=_("Why the admission is corrected."))
+    admitted_on = serializers.DateField(required=False, help_text=_("Date of the admission decision."))
+    admission_decision_number = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    admission_decided_by = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    dossier_reviewed_on = serializers.DateField(required=False, allow_null=True)
+    ceremony_on = serializers.DateField(required=False, allow_null=True)
+
+
+class UndoLeavingSerializer(VersionedActionSerializer):
+    reason = serializers.CharField(max_length=200, help_text=_("Why the leaving is struck out."))
+
+
+class ConfirmTransferSerializer(VersionedActionSerializer):
+    presented_on = serializers.DateField(help_text=_("Date the introduction letter was presented."))
+
+
+class CancelTransferSerializer(VersionedActionSerializer):
+    reason = serializers.CharField(max_length=200, help_text=_("Why the transfer is cancelled."))
+
+
+class RedirectTransferSerializer(VersionedActionSerializer):
+    to_organization = organization_field(
+        scope=lambda user: Organization.objects.transfer_destinations(),
+        help_text=_("Code of the right receiving grassroots organisation."),
+    )
+    reason = serializers.CharField(max_length=200, help_text=_("Why the transfer is redirected."))
 
 
 class LeaveSerializer(VersionedActionSerializer):

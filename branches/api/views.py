@@ -3,6 +3,7 @@
 Every queryset comes from ``visible_to(request.user)`` (outsiders get 404), every write goes
 through ``branches.services`` (a read-only role gets 403, invalid input 400 with a message per
 field). Lifecycle steps are actions: ``members/{id}/recognize/``, ``…/transfer/``, ``…/leave/``,
+``…/correct-admission/``, ``…/undo-leaving/``, ``transfers/{id}/confirm/``, ``…/cancel/``, ``…/redirect/``,
 ``prospects/{id}/admit/``, ``…/withdraw/``, ``organizations/{id}/dissolve/``, ``…/move/``,
 ``…/rename/``, ``…/merge/`` (restructuring with effective dates and decisions).
 """
@@ -33,7 +34,10 @@ from branches import approvals, services
 from branches.api.serializers import (
     AdmitProspectSerializer,
     ApiTokenSerializer,
+    CancelTransferSerializer,
     CeremonySerializer,
+    ConfirmTransferSerializer,
+    CorrectAdmissionSerializer,
     DissolveOrganizationSerializer,
     LeaveSerializer,
     MemberSerializer,
@@ -43,18 +47,30 @@ from branches.api.serializers import (
     OrganizationSerializer,
     ProspectSerializer,
     RecognizeSerializer,
+    RedirectTransferSerializer,
     RenameSerializer,
     RoleAssignmentSerializer,
     TokenSerializer,
+    TransferRecordSerializer,
     TransferSerializer,
+    UndoLeavingSerializer,
     UserSerializer,
     WithdrawProspectSerializer,
 )
 from branches.badges import badge_rows, upcoming_presentations
+from branches.choices import TransferKind, TransferStatus
 from branches.deadlines import deadlines_for
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
-from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect, RoleAssignment
-from core.api import ScopedViewSet, service_errors, validated_payload
+from branches.models import (
+    Member,
+    MembershipPeriod,
+    Organization,
+    OrganizationVersion,
+    Prospect,
+    RoleAssignment,
+    Transfer,
+)
+from core.api import ScopedViewSet, VersionedActionSerializer, service_errors, validated_payload
 from core.dates import today
 from core.models import display_name
 from core.scoping import scope_for
@@ -326,7 +342,31 @@ class MemberViewSet(
             to_organization=data["to_organization"],
             decision_number=data.get("decision_number", ""),
             decided_on=data.get("decided_on"),
+            kind=data.get("kind") or TransferKind.OFFICIAL,
+            ends_on=data.get("ends_on"),
+            presented_on=data.get("presented_on"),
             expected_version=data.get("version"),
+        )
+        return self._respond(member)
+
+    @extend_schema(
+        summary="Correct an admission's dates and decision (the reports recount)", request=CorrectAdmissionSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="correct-admission")
+    def correct_admission(self, request, pk=None):
+        member = self.get_object()
+        data = dict(validated_payload(CorrectAdmissionSerializer, request))
+        version = data.pop("version", None)
+        member = services.correct_admission(request.user, member, expected_version=version, **data)
+        return self._respond(member)
+
+    @extend_schema(summary="Undo a leaving recorded by mistake", request=UndoLeavingSerializer)
+    @action(detail=True, methods=["post"], url_path="undo-leaving")
+    def undo_leaving(self, request, pk=None):
+        member = self.get_object()
+        data = validated_payload(UndoLeavingSerializer, request)
+        member = services.undo_leaving(
+            request.user, member, reason=data["reason"], expected_version=data.get("version")
         )
         return self._respond(member)
 
@@ -345,6 +385,83 @@ class MemberViewSet(
             expected_version=data.get("version"),
         )
         return self._respond(member)
+
+
+# Transfers --------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Transfers sent from or received by your organisations (in transit and past)"),
+    retrieve=extend_schema(summary="One transfer"),
+)
+class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Transfers of Party activity: both sides see the row (the member's name, the letter, the
+    dates); the receiving side confirms, the sending side cancels or redirects while in transit.
+    Issue one with ``members/{id}/transfer/``."""
+
+    model = Transfer
+    serializer_class = TransferRecordSerializer
+    ordering = ("-letter_date", "-id")
+    list_relations = ("member", "from_organization", "to_organization")
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        status_filter = self.request.query_params.get("status")
+        if status_filter in TransferStatus.values:
+            queryset = queryset.filter(status=status_filter)
+        return queryset
+
+    def may_create(self, user):
+        return False
+
+    def _respond(self, transfer):
+        transfer = Transfer.objects.select_related(*self.list_relations).get(pk=transfer.pk)
+        return Response(self.get_serializer(transfer).data)
+
+    @extend_schema(summary="Confirm the date the introduction letter was presented", request=ConfirmTransferSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        transfer = self.get_object()
+        data = validated_payload(ConfirmTransferSerializer, request)
+        transfer = services.confirm_transfer(
+            request.user, transfer, presented_on=data["presented_on"], expected_version=data.get("version")
+        )
+        return self._respond(transfer)
+
+    @extend_schema(summary="Cancel a transfer still in transit (the sending side)", request=CancelTransferSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        transfer = self.get_object()
+        data = validated_payload(CancelTransferSerializer, request)
+        transfer = services.cancel_transfer(
+            request.user, transfer, reason=data["reason"], expected_version=data.get("version")
+        )
+        return self._respond(transfer)
+
+    @extend_schema(summary="End a temporary transfer (either side)", request=VersionedActionSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        transfer = self.get_object()
+        data = validated_payload(VersionedActionSerializer, request)
+        transfer = services.end_temporary_transfer(request.user, transfer, expected_version=data.get("version"))
+        return self._respond(transfer)
+
+    @extend_schema(
+        summary="Send a transfer still in transit to the right organisation (the sending side)",
+        request=RedirectTransferSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def redirect(self, request, pk=None):
+        transfer = self.get_object()
+        data = validated_payload(RedirectTransferSerializer, request)
+        transfer = services.redirect_transfer(
+            request.user,
+            transfer,
+            to_organization=data["to_organization"],
+            reason=data["reason"],
+            expected_version=data.get("version"),
+        )
+        return self._respond(transfer)
 
 
 # Prospects --------------------------------------------------------------------------------
@@ -575,6 +692,7 @@ class DeadlineViewSet(viewsets.ViewSet):
             on,
             members=Member.objects.visible_to(request.user),
             prospects=Prospect.objects.visible_to(request.user),
+            transfers=Transfer.objects.visible_to(request.user),
         )
         return Response(
             {"organization": organization.code, "date": on.isoformat(), "items": [item.as_dict() for item in items]}

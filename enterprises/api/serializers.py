@@ -96,6 +96,14 @@ class MembershipReturnSerializer(ServiceModelSerializer):
         read_only_fields = ["id", "is_founding"]
 
 
+class CorrectReturnSerializer(serializers.Serializer):
+    changes_a_record = True
+    reason = serializers.CharField(max_length=200, help_text=_("Why the return is corrected."))
+    date = serializers.DateField(required=False)
+    members_total = serializers.IntegerField(required=False, min_value=0, max_value=MAX_INTEGER)
+    members_admitted = serializers.IntegerField(required=False, min_value=0, max_value=MAX_INTEGER)
+
+
 class MassOrganizationSerializer(ServiceModelSerializer):
     enterprise = enterprise_field(help_text=_("Tax code of the enterprise."))
     founding_members = serializers.IntegerField(

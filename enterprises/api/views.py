@@ -18,6 +18,7 @@ from core.api import ScopedViewSet, service_errors, validated_payload
 from core.scoping import scope_for
 from enterprises import services
 from enterprises.api.serializers import (
+    CorrectReturnSerializer,
     DissolveSerializer,
     EnterpriseSerializer,
     LocalitySerializer,
@@ -141,6 +142,20 @@ class MassOrganizationViewSet(
         data = validated_payload(MembershipReturnSerializer, request)
         membership_return = services.record_membership_return(request.user, mass_organization, **data)
         return Response(MembershipReturnSerializer(membership_return).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Correct a membership return recorded by mistake (the reports recount)",
+        request=CorrectReturnSerializer,
+        responses={200: MembershipReturnSerializer},
+        parameters=[OpenApiParameter("return_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+    )
+    @action(detail=True, methods=["post"], url_path=r"returns/(?P<return_id>[0-9]+)/correct")
+    def correct_return(self, request, pk=None, return_id=None):
+        mass_organization = self.get_object()
+        membership_return = get_object_or_404(MembershipReturn, pk=return_id, mass_organization=mass_organization)
+        data = validated_payload(CorrectReturnSerializer, request)
+        membership_return = services.correct_membership_return(request.user, membership_return, **data)
+        return Response(MembershipReturnSerializer(membership_return).data)
 
     @extend_schema(summary="Dissolve a mass organisation", request=DissolveSerializer)
     @action(detail=True, methods=["post"])

@@ -269,6 +269,26 @@ def membership_returns_recorded(event):
     bump_data_version()
 
 
+def membership_returns_corrected(event):
+    """The returns' old figures leave their committee and month, the new ones arrive."""
+    from enterprises.models import MassOrganization
+
+    ids = sorted({r.mass_organization_id for r in (*event.before, *event.after)})
+    of_mass = dict(
+        (pk, (kind, committee_id))
+        for pk, kind, committee_id in MassOrganization.objects.filter(pk__in=ids).values_list(
+            "pk", "kind", "enterprise__managing_committee_id"
+        )
+    )
+    deltas = []
+    for returns, sign in ((event.before, -1), (event.after, 1)):
+        for mass_organization_id, day, admitted in returns:
+            kind, committee_id = of_mass.get(mass_organization_id, (None, None))
+            deltas += _return_deltas(committee_id, kind, day, admitted, sign)
+    apply_counts(counts_of(deltas))
+    bump_data_version()
+
+
 def records_loaded(event):
     if SOURCE_MODELS.intersection(event.models):
         rebuild()
@@ -286,6 +306,8 @@ HANDLERS = [
     (branch_events.MembersChanged, members_changed),
     (branch_events.MembershipPeriodsOpened, periods_changed),
     (branch_events.MembershipPeriodsClosed, periods_changed),
+    (branch_events.MembershipPeriodsReopened, periods_changed),
+    (branch_events.MembershipPeriodsCorrected, periods_changed),
     (branch_events.OrganizationsEstablished, organizations_established),
     (branch_events.OrganizationChanged, organization_changed),
     (branch_events.OrganizationMoved, organization_moved),
@@ -296,6 +318,7 @@ HANDLERS = [
     (enterprise_events.MassOrganizationsEstablished, mass_organizations_established),
     (enterprise_events.MassOrganizationChanged, mass_organization_changed),
     (enterprise_events.MembershipReturnsRecorded, membership_returns_recorded),
+    (enterprise_events.MembershipReturnsCorrected, membership_returns_corrected),
     (events.RecordsLoaded, records_loaded),
 ]
 

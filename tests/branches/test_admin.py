@@ -302,7 +302,15 @@ def test_action_recognise_official_twice_reports_the_refusal(tree, admin_web):
 
 def test_action_transfer_to_another_organisation_and_to_residence(tree, admin_web):
     moving, going_home = MemberFactory.create_batch(2, organization=tree.branch_a)
-    run_action(admin_web, Member, "transfer", [moving], on="2024-05-01", to_organization=tree.branch_b.pk)
+    run_action(
+        admin_web,
+        Member,
+        "transfer",
+        [moving],
+        on="2024-05-01",
+        to_organization=tree.branch_b.pk,
+        presented_on="2024-05-06",
+    )
     run_action(admin_web, Member, "transfer", [going_home], on="2024-05-01", to_organization="")
     moving.refresh_from_db()
     going_home.refresh_from_db()

@@ -129,7 +129,9 @@ def test_transfer_to_another_organisation_moves_the_member(api_as, tree):
     RoleAssignmentFactory(user=secretary, role=RoleKey.SECRETARY, organization=tree.committee)
     member = MemberFactory(organization=tree.branch_a, admitted_on=datetime.date(2020, 3, 1))
     response = api_as(secretary).post(
-        f"{API}members/{member.pk}/transfer/", {"on": "2024-06-01", "to_organization": "BR-B"}, format="json"
+        f"{API}members/{member.pk}/transfer/",
+        {"on": "2024-06-01", "to_organization": "BR-B", "presented_on": "2024-06-01"},
+        format="json",
     )
     assert response.status_code == 200, response.content
     body = response.json()
@@ -266,6 +268,17 @@ def test_transfer_may_go_to_a_grassroots_organisation_outside_the_secretarys_sco
     assert to_committee.status_code == 400 and "to_organization" in to_committee.json()
     response = api.secretary_a.post(url, {"on": "2024-06-01", "to_organization": "BR-B"}, format="json")
     assert response.status_code == 200, response.content
-    assert response.json()["organization"] == "BR-B"
-    assert response.json()["citizen_id"].startswith("•")  # no longer theirs to edit
+    assert (response.json()["organization"], response.json()["status"]) == ("BR-A", "in_transit")
+    transfer = api.secretary_b.get(f"{API}transfers/").json()["results"][0]
+    assert api.secretary_b.get(f"{API}members/{member.pk}/").status_code == 404  # only the transfer row
+    assert set(transfer) >= {"member_name", "letter_number", "letter_date", "due_on"}
+    assert "citizen_id" not in transfer and "date_of_birth" not in transfer
+    cancel = api.secretary_b.post(f"{API}transfers/{transfer['id']}/cancel/", {"reason": "not ours"}, format="json")
+    assert cancel.status_code == 403  # only the sending side cancels
+    confirmed = api.secretary_b.post(
+        f"{API}transfers/{transfer['id']}/confirm/", {"presented_on": "2024-06-10"}, format="json"
+    )
+    assert confirmed.status_code == 200, confirmed.content
+    assert confirmed.json()["status"] == "received"
     assert api.secretary_a.get(f"{API}members/{member.pk}/").status_code == 404
+    assert api.secretary_b.get(f"{API}members/{member.pk}/").json()["organization"] == "BR-B"

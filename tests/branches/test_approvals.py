@@ -89,7 +89,9 @@ def test_the_lock_covers_the_other_lifecycle_writes(approved_2024, secretary_a, 
     member = MemberFactory(organization=approved_2024.branch_a, admitted_on=D(2023, 1, 1), official_on=None)
     for call in (
         lambda: services.recognize_official(secretary_a, member, official_on=D(2024, 1, 1)),
-        lambda: services.transfer_member(secretary_a, member, on=D(2024, 5, 1), to_organization=approved_2024.branch_b),
+        lambda: services.transfer_member(
+            secretary_a, member, on=D(2024, 5, 1), to_organization=approved_2024.branch_b, presented_on=D(2024, 5, 1)
+        ),
         lambda: services.record_leaving(secretary_a, member, on=D(2024, 5, 1), reason=PeriodEndReason.RESIGNED),
         lambda: services.dissolve_organization(administrator, approved_2024.branch_b, on=D(2024, 5, 1)),
     ):

@@ -374,7 +374,12 @@ def test_transfer_and_leaving_keep_their_letter_and_decision(tree, secretary_a):
         "decided_on",
     )
     services.transfer_member(
-        secretary_a, member, on=D(2024, 6, 3), to_organization=other, decision_number="88-GGT", decided_on=D(2024, 6, 1)
+        secretary_a,
+        member,
+        on=D(2024, 6, 3),
+        to_organization=other,
+        decision_number="88-GGT",
+        decided_on=D(2024, 6, 1),
     )
     period = member.periods.get(ended_on__isnull=False)
     assert (period.end_reason, period.end_decision_number, period.end_decided_on) == (

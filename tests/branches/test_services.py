@@ -9,7 +9,7 @@ from django.utils import translation
 from branches import services
 from branches.choices import MemberStatus, OrganizationKind, PeriodEndReason, ProspectStage, RoleKey
 from branches.events import OrganizationDissolved
-from branches.models import Member, MembershipPeriod, Organization, RoleAssignment
+from branches.models import Member, MembershipPeriod, Organization, RoleAssignment, Transfer
 from core.events import publish
 from core.scoping import scope_for
 from enterprises import services as enterprise_services
@@ -220,11 +220,15 @@ def test_recognize_official_of_a_member_who_left_is_refused(tree, secretary_a):
 # Transfer ---------------------------------------------------------------------------------
 
 
-def test_transfer_to_another_organisation_closes_and_opens_periods(tree, secretary_a):
+def test_transfer_to_another_organisation_closes_and_opens_periods(tree, secretary_a, secretary_b):
     member = MemberFactory(organization=tree.branch_a, admitted_on=D(2020, 3, 1))
     services.transfer_member(secretary_a, member, on=D(2024, 7, 1), to_organization=tree.branch_b)
     member.refresh_from_db()
-    assert member.organization == tree.branch_b
+    assert (member.organization, member.status) == (tree.branch_a, MemberStatus.IN_TRANSIT)
+    transfer = Transfer.objects.get(member=member)
+    services.confirm_transfer(secretary_b, transfer, presented_on=D(2024, 7, 8))
+    member.refresh_from_db()
+    assert (member.organization, member.status) == (tree.branch_b, MemberStatus.ACTIVE)
     assert member.admitted_by == tree.branch_a  # the admission still counts where it happened
     closed, opened = member.periods.order_by("started_on")
     assert (closed.organization, closed.ended_on, closed.end_reason) == (
@@ -232,8 +236,9 @@ def test_transfer_to_another_organisation_closes_and_opens_periods(tree, secreta
         D(2024, 7, 1),
         PeriodEndReason.TRANSFER,
     )
-    assert (opened.organization, opened.started_on, opened.ended_on) == (tree.branch_b, D(2024, 7, 1), None)
-    assert MembershipPeriod.objects.on(D(2024, 7, 1)).get(member=member) == opened
+    assert (opened.organization, opened.started_on, opened.ended_on) == (tree.branch_b, D(2024, 7, 8), None)
+    assert not MembershipPeriod.objects.on(D(2024, 7, 1)).filter(member=member).exists()  # in transit
+    assert MembershipPeriod.objects.on(D(2024, 7, 8)).get(member=member) == opened
 
 
 def test_transfer_to_the_place_of_residence(tree, secretary_a):
@@ -250,7 +255,9 @@ def test_member_who_left_cannot_be_transferred(tree, secretary_a):
     member = MemberFactory(organization=tree.branch_a)
     services.record_leaving(secretary_a, member, on=D(2024, 1, 1), reason=PeriodEndReason.RESIGNED)
     refusal(
-        lambda: services.transfer_member(secretary_a, member, on=D(2024, 7, 1), to_organization=tree.branch_b),
+        lambda: services.transfer_member(
+            secretary_a, member, on=D(2024, 7, 1), to_organization=tree.branch_b, presented_on=D(2024, 7, 1)
+        ),
         "status",
     )
     assert member.periods.count() == 1
@@ -260,11 +267,15 @@ def test_transfer_before_joining_or_to_the_same_or_a_committee_is_refused(tree, 
     member = MemberFactory(organization=tree.branch_a, admitted_on=D(2022, 1, 1))
     refusal(lambda: services.transfer_member(secretary_a, member, on=D(2021, 12, 31)), "on")
     refusal(
-        lambda: services.transfer_member(secretary_a, member, on=D(2024, 1, 1), to_organization=tree.branch_a),
+        lambda: services.transfer_member(
+            secretary_a, member, on=D(2024, 1, 1), to_organization=tree.branch_a, presented_on=D(2024, 1, 1)
+        ),
         "to_organization",
     )
     refusal(
-        lambda: services.transfer_member(secretary_a, member, on=D(2024, 1, 1), to_organization=tree.committee),
+        lambda: services.transfer_member(
+            secretary_a, member, on=D(2024, 1, 1), to_organization=tree.committee, presented_on=D(2024, 1, 1)
+        ),
         "to_organization",
     )
     future = services.today() + datetime.timedelta(days=1)

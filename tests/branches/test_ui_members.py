@@ -140,10 +140,11 @@ def test_transfer_by_code_to_another_organisation(client, tree, secretary_a):
     )
     assert response.status_code == 302
     member.refresh_from_db()
-    assert member.organization == tree.branch_b
-    # The member now sits outside secretary A's scope: back to the list, the detail is 404.
-    assert response["Location"] == reverse("branches:member_list")
-    assert client.get(reverse("branches:member_detail", args=[member.pk])).status_code == 404
+    # In transit until branch B confirms the letter: the record stays with branch A meanwhile.
+    assert (member.organization, member.status) == (tree.branch_a, MemberStatus.IN_TRANSIT)
+    assert response["Location"] == reverse("branches:member_detail", args=[member.pk])
+    page = client.get(response["Location"]).content.decode()
+    assert reverse("branches:transfer_cancel", args=[member.transfers.get().pk]) in page
 
 
 def test_transfer_form_lists_no_foreign_organisations(client, tree, secretary_a):

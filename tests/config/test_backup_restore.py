@@ -87,7 +87,13 @@ def build_records():
         )
         for day in range(1, 8)
     ]
-    services.transfer_member(administrator, members[0], on=datetime.date(2023, 1, 1), to_organization=other)
+    services.transfer_member(
+        administrator,
+        members[0],
+        on=datetime.date(2023, 1, 1),
+        to_organization=other,
+        presented_on=datetime.date(2023, 1, 1),
+    )
     services.update_member(administrator, members[1], full_name="Phạm Thị Hai", expected_version=1)
     enterprise_services.establish_mass_organization(
         administrator,

@@ -28,7 +28,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import translation
 
 from branches.choices import RoleKey
-from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment, Transfer
+from branches.services import issue_transfer
 from core.jobs import files_storage
 from core.models import Job
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
@@ -40,6 +41,7 @@ from tests.factories import (
     MassOrganizationFactory,
     MemberFactory,
     MembershipReturnFactory,
+    OrganizationFactory,
     ProspectFactory,
     TargetFactory,
 )
@@ -94,6 +96,13 @@ REGISTRY = {
     "branches:organization_list": R(LIST),
     "branches:organization_tree": R(LIST),
     "branches:organization_detail": R(RECORD_READ, Organization),
+    "branches:organization_search": R(LIST, note="names and codes of grassroots organisations, for a transfer"),
+    "branches:organization_incoming": R(RECORD_READ, Organization),
+    "branches:organization_former": R(RECORD_READ, Organization),
+    "branches:transfer_confirm": R(RECORD_WRITE, Transfer),
+    "branches:transfer_cancel": R(RECORD_WRITE, Transfer),
+    "branches:transfer_redirect": R(RECORD_WRITE, Transfer),
+    "branches:transfer_end": R(RECORD_WRITE, Transfer),
     "home:organization": R(RECORD_READ, Organization),
     # Members
     "branches:member_list": R(LIST),
@@ -106,6 +115,8 @@ REGISTRY = {
     "branches:member_leave": R(RECORD_WRITE, Member),
     "branches:member_badge": R(RECORD_WRITE, Member),
     "branches:badge_list": R(LIST, query={"organization": "BR-A"}),
+    "branches:member_correct_admission": R(RECORD_WRITE, Member),
+    "branches:member_undo_leaving": R(RECORD_WRITE, Member),
     # Prospects
     "branches:prospect_list": R(LIST),
     "branches:prospect_add": R(CREATE),
@@ -124,6 +135,7 @@ REGISTRY = {
     "enterprises:massorganization_edit": R(RECORD_WRITE, MassOrganization),
     "enterprises:massorganization_return": R(RECORD_WRITE, MassOrganization),
     "enterprises:massorganization_dissolve": R(RECORD_WRITE, MassOrganization),
+    "enterprises:membershipreturn_correct": R(RECORD_WRITE, MembershipReturn),
     # Reports (department staff and administrators; ``organization`` aims at branch A's committee)
     "reports:dashboard": R(LIST, query={"organization": "BR-A"}),
     "reports:targets": R(LIST, query={"organization": "BR-A"}),
@@ -173,6 +185,7 @@ REGISTRY = {
     "api:massorganization-detail": R(RECORD_WRITE, MassOrganization),
     "api:massorganization-dissolve": R(RECORD_WRITE, MassOrganization),
     "api:massorganization-returns": R(RECORD_WRITE, MassOrganization),
+    "api:massorganization-correct-return": R(RECORD_WRITE, MassOrganization),
     "api:organization-list": R(LIST),
     "api:organization-by-code": R(RECORD_READ, Organization),
     "api:organization-detail": R(RECORD_WRITE, Organization),
@@ -186,6 +199,14 @@ REGISTRY = {
     "api:member-recognize": R(RECORD_WRITE, Member),
     "api:member-transfer": R(RECORD_WRITE, Member),
     "api:member-ceremony": R(RECORD_WRITE, Member),
+    "api:member-correct-admission": R(RECORD_WRITE, Member),
+    "api:member-undo-leaving": R(RECORD_WRITE, Member),
+    "api:transfer-list": R(LIST),
+    "api:transfer-detail": R(RECORD_READ, Transfer),
+    "api:transfer-confirm": R(RECORD_WRITE, Transfer),
+    "api:transfer-cancel": R(RECORD_WRITE, Transfer),
+    "api:transfer-redirect": R(RECORD_WRITE, Transfer),
+    "api:transfer-end": R(RECORD_WRITE, Transfer),
     "api:deadline-list": R(LIST, note="?organization=CODE: an organisation outside the scope is 404"),
     "api:badge-list": R(LIST, note="?organization=CODE: an organisation outside the scope is 404"),
     "api:prospect-list": R(LIST),
@@ -267,7 +288,17 @@ def records(tree, secretary_a, secretary_b, department, administrator):
     )
     prospect = ProspectFactory(organization=tree.branch_a, full_name="Hoàng Riêng Tư", citizen_id="001188776655")
     mass = MassOrganizationFactory(enterprise=tree.enterprise_a, name="Công đoàn Kín Đáo")
-    MembershipReturnFactory(mass_organization=mass)
+    membership_return = MembershipReturnFactory(mass_organization=mass)
+    # A transfer from branch A to an organisation outside secretary B's scope, still in transit.
+    elsewhere = OrganizationFactory(
+        code="BR-ELSEWHERE", kind="grassroots_branch", parent=tree.committee, locality=tree.commune
+    )
+    transfer = issue_transfer(
+        administrator,
+        MemberFactory(organization=tree.branch_a, citizen_id="001177665544"),
+        to_organization=elsewhere,
+        letter_date=datetime.date(2024, 6, 3),
+    )
     target = TargetFactory(committee=tree.committee, year=2024, metric=Metric.MEMBERS_ADMITTED, value=7)
     export = files_storage().save("exports/matrix/members.csv", ContentFile("Trịnh Bí Mật,001199887766\n".encode()))
     job = Job.objects.create(
@@ -288,6 +319,8 @@ def records(tree, secretary_a, secretary_b, department, administrator):
             Member: member,
             Prospect: prospect,
             MassOrganization: mass,
+            MembershipReturn: membership_return,
+            Transfer: transfer,
             Enterprise: tree.enterprise_a,
             Organization: tree.branch_a,
             Locality: tree.commune,
@@ -328,6 +361,7 @@ def fill(pattern, entry, records):
         "app_label": "branches",
         "url": "",
         "kind": "stagnant-organizations",  # reports:gap_list
+        "return_id": records.by_model[MembershipReturn].pk,
     }
     route = pattern.route
     route = re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: str(values.get(m.group(2), "1")), route)
@@ -347,6 +381,7 @@ def snapshot():
         MembershipPeriod,
         Prospect,
         RoleAssignment,
+        Transfer,
         Enterprise,
         MassOrganization,
         MembershipReturn,

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from branches import services
 from branches.choices import RoleKey
-from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment, Transfer
 from core.scoping import scope_for
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 from reports.models import Target
@@ -117,8 +117,15 @@ def test_people_records_follow_the_organisation(tree, personas, world, model):
 
 def test_transferred_member_moves_to_the_new_secretary(tree, personas, world):
     services.transfer_member(
-        personas.secretary_a, world.member_a, on=datetime.date(2024, 7, 1), to_organization=tree.branch_b
+        personas.secretary_a,
+        world.member_a,
+        on=datetime.date(2024, 7, 1),
+        to_organization=tree.branch_b,
     )
+    assert world.member_a not in visible(Member, personas.secretary_b)  # in transit: only the transfer row
+    transfer = Transfer.objects.get(member=world.member_a)
+    assert transfer in visible(Transfer, personas.secretary_b)
+    services.confirm_transfer(personas.secretary_b, transfer, presented_on=datetime.date(2024, 7, 1))
     assert world.member_a not in visible(Member, personas.secretary_a)
     assert world.member_a in editable(Member, personas.secretary_b)
     # The member's whole history of periods goes with their record.

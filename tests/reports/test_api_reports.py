@@ -240,7 +240,7 @@ def test_admission_and_transfer_through_the_api_change_the_reports_like_the_serv
     assert admitted.status_code == 201
     moved = client.post(
         f"{API}members/{admitted.json()['id']}/transfer/",
-        {"on": "2024-06-01", "to_organization": "BR-B"},
+        {"on": "2024-06-01", "to_organization": "BR-B", "presented_on": "2024-06-01"},
         format="json",
     )
     assert moved.status_code == 200
@@ -256,7 +256,13 @@ def test_admission_and_transfer_through_the_api_change_the_reports_like_the_serv
         is_business_owner=True,
         position="owner",
     )
-    services.transfer_member(secretary, member, on=datetime.date(2024, 6, 1), to_organization=tree.branch_a)
+    services.transfer_member(
+        secretary,
+        member,
+        on=datetime.date(2024, 6, 1),
+        to_organization=tree.branch_a,
+        presented_on=datetime.date(2024, 6, 1),
+    )
 
     after = client.get(FULFILMENT, query).json()
     structure_after = client.get(f"{API}reports/structure/", structure_query).json()

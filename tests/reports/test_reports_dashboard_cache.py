@@ -13,7 +13,7 @@ from core.events import publish
 from enterprises.choices import OperatingStatus
 from reports import figures, rollups
 from reports.rollups.version import bump
-from tests.factories import EnterpriseFactory, MemberFactory
+from tests.factories import EnterpriseFactory, MemberFactory, UserFactory
 
 D = datetime.date
 DASHBOARD = reverse("reports:dashboard")
@@ -119,7 +119,11 @@ def test_a_member_save_changing_only_fields_the_reports_do_not_read_keeps_the_fi
         ("status", lambda user, m, tree: services.record_leaving(user, m, on=D(2024, 1, 1), reason="resigned")),
         (
             "organization_id",
-            lambda user, m, tree: services.transfer_member(user, m, on=D(2024, 1, 1), to_organization=tree.branch_b),
+            lambda user, m, tree: services.confirm_transfer(
+                UserFactory(is_superuser=True),
+                services.issue_transfer(user, m, to_organization=tree.branch_b, letter_date=D(2024, 1, 1)),
+                presented_on=D(2024, 1, 1),
+            ),
         ),
         ("admitted_on", lambda user, m, tree: correct_admission(m, admitted_on=D(2020, 2, 1))),
         ("owner_at_admission", lambda user, m, tree: correct_admission(m, owner_at_admission=True)),

@@ -76,7 +76,9 @@ def child(report, code):
 
 def test_admission_stays_with_admitting_organisation_after_transfer(city, admin_user):
     member = admit(city.b1, D(2024, 3, 1))
-    branch_services.transfer_member(admin_user, member, on=D(2024, 6, 1), to_organization=city.b2)
+    branch_services.transfer_member(
+        admin_user, member, on=D(2024, 6, 1), to_organization=city.b2, presented_on=D(2024, 6, 1)
+    )
 
     report = engine.fulfilment(city.root, YEAR)
 
@@ -390,7 +392,9 @@ def test_structure_counts_organisations_members_owners_and_mass_organisations(ci
     admit(city.b1, D(2020, 1, 1))
     admit(sub, D(2020, 1, 1), owner=True)
     moved = admit(sub, D(2020, 1, 1), owner=True)
-    branch_services.transfer_member(admin_user, moved, on=D(2024, 2, 1), to_organization=city.b1)
+    branch_services.transfer_member(
+        admin_user, moved, on=D(2024, 2, 1), to_organization=city.b1, presented_on=D(2024, 2, 1)
+    )
     left = admit(city.b2, D(2020, 1, 1))
     branch_services.transfer_member(admin_user, left, on=D(2024, 2, 1))  # to the place of residence
     enterprise = EnterpriseFactory(managing_committee=city.d2)

@@ -105,7 +105,9 @@ def test_every_writer_announces_what_it_wrote_and_the_rollups_stay_exact(tree, a
         secretary_a, from_prospect, full_name="Lê Thị Sửa", is_business_owner=True, position="owner"
     )
     branch_services.recognize_official(administrator, first, official_on=D(2024, 2, 2))
-    branch_services.transfer_member(administrator, second, on=D(2024, 3, 1), to_organization=tree.branch_b)
+    branch_services.transfer_member(
+        administrator, second, on=D(2024, 3, 1), to_organization=tree.branch_b, presented_on=D(2024, 3, 1)
+    )
     branch_services.record_leaving(administrator, first, on=D(2024, 4, 1), reason="resigned")
     branch_services.move_organization(administrator, new_branch, other)
     branch_services.dissolve_organization(administrator, closing, on=D(2024, 5, 1), destination=tree.branch_a)
@@ -194,12 +196,18 @@ def test_every_writer_announces_what_it_wrote_and_the_rollups_stay_exact(tree, a
     assert Rollup.objects.get(organization=other, month=D(2024, 9, 1), metric=Metric.TRADE_UNION_MEMBERS_ADMITTED).value
     exact()
 
-    # Every event the owners declare was published (a correction of admissions, a bulk load and a
-    # split have no writer in this scenario: tests/reports/test_rollups.py and the split's tests
-    # announce them).
+    # Every event the owners declare was published (corrections and a split have no writer in this
+    # scenario: tests/reports/test_rollups.py, tests/branches/test_corrections.py and the split's
+    # tests announce them).
     seen = {type(event) for event in published}
     expected = declared(branch_events) | declared(enterprise_events)
-    assert expected - seen == {branch_events.AdmissionsCorrected, branch_events.OrganizationSplit}
+    assert expected - seen == {
+        branch_events.AdmissionsCorrected,
+        branch_events.OrganizationSplit,
+        branch_events.MembershipPeriodsReopened,
+        branch_events.MembershipPeriodsCorrected,
+        enterprise_events.MembershipReturnsCorrected,
+    }
 
 
 def test_no_model_of_the_domain_runs_a_handler_per_row_read():

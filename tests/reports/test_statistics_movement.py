@@ -38,11 +38,11 @@ def moves(tree, administrator):
         date_of_birth=D(1990, 1, 1), citizen_id="001190000001",
     )  # fmt: skip
     m2 = MemberFactory(organization=a)
-    services.transfer_member(admin, m2, on=D(2024, 5, 1), to_organization=b)  # inside DIST
+    services.transfer_member(admin, m2, on=D(2024, 5, 1), to_organization=b, presented_on=D(2024, 5, 1))  # inside DIST
     m3 = MemberFactory(organization=x)
-    services.transfer_member(admin, m3, on=D(2024, 6, 1), to_organization=a)  # into DIST
+    services.transfer_member(admin, m3, on=D(2024, 6, 1), to_organization=a, presented_on=D(2024, 6, 1))  # into DIST
     m4 = MemberFactory(organization=b)
-    services.transfer_member(admin, m4, on=D(2024, 7, 1), to_organization=x)  # out of DIST
+    services.transfer_member(admin, m4, on=D(2024, 7, 1), to_organization=x, presented_on=D(2024, 7, 1))  # out of DIST
     services.record_leaving(admin, MemberFactory(organization=a), on=D(2024, 8, 1), reason=PeriodEndReason.DIED)
     m6 = MemberFactory(organization=b, admitted_on=D(2023, 10, 1), official_on=None)
     services.record_leaving(admin, m6, on=D(2024, 11, 1), reason=PeriodEndReason.STRUCK_OFF)  # not recognised
@@ -123,7 +123,13 @@ def test_queries_do_not_grow_with_the_data(moves):
         member_movement(moves.committee, *YEAR)
     for serial in range(5):
         member = MemberFactory(organization=moves.branch_b, admitted_on=D(2024, 2, 1 + serial))
-        services.transfer_member(_admin(), member, on=D(2024, 3, 1 + serial), to_organization=moves.branch_a)
+        services.transfer_member(
+            _admin(),
+            member,
+            on=D(2024, 3, 1 + serial),
+            to_organization=moves.branch_a,
+            presented_on=D(2024, 3, 1 + serial),
+        )
     with CaptureQueriesContext(connection) as after:
         member_movement(moves.committee, *YEAR)
     assert len(after) == len(before) <= 6
