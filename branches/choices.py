@@ -59,6 +59,7 @@ class PeriodEndReason(models.TextChoices):
     STRUCK_OFF = "struck_off", _("struck off")
     DIED = "died", _("died")
     MERGED = "merged", _("organisation merged")
+    SPLIT = "split", _("organisation split")
 
 
 class OrganizationChange(models.TextChoices):

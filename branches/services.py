@@ -5,7 +5,11 @@ with a message per field, or ``PermissionDenied``), then writes it with its hist
 transaction. Views, the API, the admin, the importers and the commands all call these.
 """
 
+import dataclasses
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
@@ -651,6 +655,152 @@ def _move_roles(acting_user, source, successor):
             assignment.organization = successor
             save_with_history(assignment, acting_user, reason=_("merged into %(org)s") % {"org": successor.code})
         forget_scope(assignment.user)
+
+
+@dataclass
+class SplitPlan:
+    """What a split moves: ``rows`` of ``(kind, object, destination)`` ("organisation" or
+    "member"), the successors' ``shares`` of the targets (percentages), and the ``errors``."""
+
+    source: Organization
+    on: date
+    rows: list = dataclasses.field(default_factory=list)
+    shares: dict = dataclasses.field(default_factory=dict)
+    errors: Errors = dataclasses.field(default_factory=Errors)
+
+
+def plan_split(source, *, on, children=None, members=None, shares=None):
+    """Check a split of ``source`` on ``on`` without writing: every organisation directly below it
+    and every active member gets a destination (``children``: {organisation: destination},
+    ``members``: {member: destination}); nothing may be left over or named twice; the
+    successors' ``shares`` of the targets ({destination: percent}) add up to 100."""
+    children, members = dict(children or {}), dict(members or {})
+    plan = SplitPlan(source=source, on=on)
+    errors = plan.errors
+    if on is None:
+        errors.add("on", _("Give the date the change takes effect."))
+        return plan
+    _check_effective_date(errors, source, on, field="on")
+    active_children = list(Organization.objects.children_of(source).active_on(on))
+    active_members = list(Member.objects.filter(organization=source, status=MemberStatus.ACTIVE))
+    for name, given, expected in (("children", children, active_children), ("members", members, active_members)):
+        expected_ids = {obj.pk for obj in expected}
+        for obj in expected:
+            if obj.pk not in {o.pk for o in given}:
+                errors.add(name, _("%(item)s has no destination.") % {"item": obj})
+        for obj in given:
+            if obj.pk not in expected_ids:
+                errors.add(name, _("%(item)s is not part of %(org)s on that date.") % {"item": obj, "org": source})
+    destinations = {}
+    for child, destination in children.items():
+        if destination.path.startswith(source.path):
+            errors.add("children", _("%(org)s lies inside %(source)s.") % {"org": destination, "source": source})
+            continue
+        _check_parent(errors, child.kind, destination, on)
+        destinations[destination.pk] = destination
+        plan.rows.append(("organisation", child, destination))
+    for member, destination in members.items():
+        if destination.pk == source.pk:
+            errors.add("members", _("%(member)s must leave %(org)s.") % {"member": member, "org": source})
+            continue
+        _check_destination(errors, destination, on, field="members")
+        destinations[destination.pk] = destination
+        plan.rows.append(("member", member, destination))
+    for destination in destinations.values():
+        if not destination.is_active_on(on):
+            errors.add("on", _("%(org)s is not active on %(date)s.") % {"org": destination, "date": display_date(on)})
+    shares = dict(shares or {})
+    if shares:
+        unknown = [d for d in shares if d.pk not in destinations]
+        if unknown:
+            errors.add("shares", _("%(org)s receives nothing from the split.") % {"org": unknown[0]})
+        try:
+            values = {d.pk: Decimal(str(v)) for d, v in shares.items()}
+        except ArithmeticError:
+            errors.add("shares", _("Give each share as a percentage."))
+        else:
+            if any(v < 0 for v in values.values()) or sum(values.values()) != 100:
+                errors.add("shares", _("The shares of the targets must add up to 100%."))
+            plan.shares = values
+    return plan
+
+
+def split_organization(
+    acting_user, source, *, on, children=None, members=None, shares=None, decision_number="", decision_date=None
+):
+    """Split ``source`` on ``on``: its organisations and members go to the destinations given
+    (see :func:`plan_split`); members' periods close with the reason "split" and reopen at their
+    destination the same day (not a transfer); role assignments go to the successor with the largest
+    share (or the first destination); ``source`` ends "split". With shares, publishes
+    ``OrganizationSplit``, from which the reports carry the year's targets."""
+    with transaction.atomic(), deliberate_row_writes():
+        _require_tree_manager(acting_user)
+        source = lock_for_update(source)
+        decision_number = (decision_number or "").strip()
+        plan = plan_split(source, on=on, children=children, members=members, shares=shares)
+        _check_decision(plan.errors, decision_number, decision_date, on)
+        if not plan.rows and not plan.errors:
+            plan.errors.add("children", _("A split needs at least one destination."))
+        plan.errors.raise_if_any()
+        for kind, obj, destination in plan.rows:
+            if kind != "organisation":
+                continue
+            child = lock_for_update(obj)
+            _move_now(
+                acting_user,
+                child,
+                destination,
+                current_version(child, lock=True),
+                on,
+                OrganizationChange.SPLIT,
+                decision_number,
+                decision_date,
+            )
+            child.refresh_from_db()
+            save_with_history(child, acting_user, reason=_("split from %(org)s") % {"org": source.code})
+        moved = [(obj, destination) for kind, obj, destination in plan.rows if kind == "member"]
+        open_periods = {
+            p.member_id: p
+            for p in MembershipPeriod.objects.filter(member__in=[m for m, _d in moved], ended_on__isnull=True)
+        }
+        closed, opened = [], []
+        for member, destination in moved:
+            member = lock_for_update(member)
+            closed += _close_period(
+                open_periods.get(member.pk),
+                on,
+                PeriodEndReason.SPLIT,
+                acting_user,
+                decision_number=decision_number,
+                decided_on=decision_date,
+            )
+            opened += _open_period(member, destination, on, acting_user)
+            member.organization = destination
+            save_with_history(member, acting_user, reason=_("split from %(org)s") % {"org": source.code})
+        if moved:
+            publish(events.MembershipPeriodsClosed(tuple(closed)))
+            publish(events.MembershipPeriodsOpened(tuple(opened)))
+            publish(events.MembersChanged(tuple(m.pk for m, _d in moved), frozenset({"organization_id"})))
+        successors = {destination.pk: destination for _kind, _obj, destination in plan.rows}
+        heir_pk = max(plan.shares, key=plan.shares.get) if plan.shares else next(iter(successors))
+        _move_roles(acting_user, source, successors[heir_pk])
+        _end_version(
+            current_version(source, lock=True),
+            acting_user,
+            on=on,
+            change=OrganizationChange.SPLIT,
+            decision_number=decision_number,
+            decision_date=decision_date,
+        )
+        source.refresh_from_db()
+        source.dissolved_on = on
+        source.dissolution_decision_number = decision_number
+        save_with_history(source, acting_user, reason=_("split"))
+        publish(events.OrganizationDissolved(source.pk, on))
+        if plan.shares:  # the reports carry the year's targets in these shares (fractions of 1)
+            shares = tuple((pk, Fraction(percent) / 100) for pk, percent in sorted(plan.shares.items()))
+            publish(events.OrganizationSplit(source.pk, shares, on, getattr(acting_user, "pk", None)))
+        return source
 
 
 @transaction.atomic

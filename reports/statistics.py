@@ -120,8 +120,10 @@ def data_completeness(organization):
 ADDITIONS = ("admitted", "transferred_in", "restored")
 REMOVALS = ("died", "expelled", "struck_off", "resigned", "transferred_out")
 #: Periods ended by these may continue in another organisation the same day (a move; a merger
-#: is never an addition or a removal of a unit that holds both organisations).
-MOVE_REASONS = frozenset((PeriodEndReason.TRANSFER, PeriodEndReason.DISSOLVED, PeriodEndReason.MERGED))
+#: or a split is never an addition or a removal of a unit that holds both organisations).
+MOVE_REASONS = frozenset(
+    (PeriodEndReason.TRANSFER, PeriodEndReason.DISSOLVED, PeriodEndReason.MERGED, PeriodEndReason.SPLIT)
+)
 LEFT_PARTY_REASONS = frozenset(
     (PeriodEndReason.RESIGNED, PeriodEndReason.EXPELLED, PeriodEndReason.STRUCK_OFF, PeriodEndReason.DIED)
 )
