@@ -58,7 +58,7 @@ def store(user, kind, organization, upload):
         {
             "user": user.pk,
             "kind": kind,
-            "organization": organization.pk,
+            "organization": organization.pk if organization is not None else None,
             "filename": Path(upload.name).name,
             "uploaded": timezone.now().isoformat(),
         },

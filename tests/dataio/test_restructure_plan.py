@@ -1,0 +1,139 @@
+"""Restructuring plans (issue 13): one operation per row, a preview naming what each affects and
+every error by row and column, all or nothing."""
+
+import datetime
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import translation
+
+from branches.choices import OrganizationChange
+from branches.models import Organization, OrganizationVersion
+from branches.structure import timeline
+from dataio.restructure import COLUMNS, run_plan
+from tests.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+D = datetime.date
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
+
+
+def plan_file(*rows):
+    """A CSV plan: each row a dict of column keys."""
+    lines = [",".join(str(column.label) for column in COLUMNS)]
+    for row in rows:
+        lines.append(",".join(str(row.get(column.key, "")) for column in COLUMNS))
+    data = io.BytesIO("\n".join(lines).encode())
+    data.name = "reform-2025.csv"
+    return data
+
+
+def establish_ward(code="WARD"):
+    return {
+        "operation": "establish",
+        "code": code,
+        "new_parent": "CITY",
+        "new_name": f"Đảng ủy phường {code}",
+        "kind": "committee",
+        "locality": "01",
+        "effective_date": "01/07/2025",
+        "decision_number": "2410-QĐ/TU",
+        "decision_date": "28/06/2025",
+    }
+
+
+def move(code, parent):
+    return {"operation": "move", "code": code, "new_parent": parent, "effective_date": "01/07/2025"}
+
+
+def test_a_plan_with_one_bad_row_writes_nothing_and_names_the_row_and_column(tree, administrator):
+    source = plan_file(establish_ward(), move("BR-A", "WARD"), move("BR-B", "NOWHERE"))
+    result = run_plan(source, acting_user=administrator)
+    assert not result.committed and result.has_errors
+    assert result.errors() == [(4, "new parent", "No organisation has the code NOWHERE.")]
+    assert not Organization.objects.filter(code="WARD").exists()
+    assert Organization.objects.get(code="BR-A").parent.code == "DIST"
+    assert not OrganizationVersion.objects.filter(organization__code="BR-A").exists()
+
+
+def test_a_good_plan_previews_what_it_affects_and_commits_everything_with_the_plan_named(
+    tree, administrator, secretary_a
+):
+    OrganizationFactory(code="DIST2", name="Quận ủy 2", parent=tree.city, locality=tree.province)
+    rows = [
+        establish_ward("NORTH"),
+        establish_ward("SOUTH"),
+        {**move("BR-A", "NORTH"), "decision_number": "7-QĐ/TU"},
+        {"operation": "rename", "code": "BR-B", "new_name": "Chi bộ Bình Minh mới", "effective_date": "01/07/2025"},
+        {"operation": "merge", "code": "DIST2", "target": "SOUTH", "effective_date": "01/07/2025"},
+    ]
+    dry = run_plan(plan_file(*rows), acting_user=administrator, dry_run=True)
+    assert not dry.has_errors and not dry.committed
+    assert not Organization.objects.filter(code="NORTH").exists()
+    lines = "\n".join(dry.preview_lines())
+    assert "row 4: move BR-A" in lines and "role assignments: " in lines and "members: " in lines
+    result = run_plan(plan_file(*rows), acting_user=administrator)
+    assert result.committed
+    branch = Organization.objects.get(code="BR-A")
+    assert branch.parent.code == "NORTH"
+    assert [v.parent.code for v in timeline(branch)] == ["DIST", "NORTH"]
+    assert Organization.objects.get(code="BR-B").name == "Chi bộ Bình Minh mới"
+    ended = timeline(Organization.objects.get(code="DIST2"))[-1]
+    assert (ended.end_change, ended.successor.code) == (OrganizationChange.MERGED, "SOUTH")
+    record = branch.history.order_by("-history_id").first()
+    assert record.history_user == administrator
+    assert record.history_change_reason.startswith("restructuring plan reform-2025.csv")
+
+
+def test_a_split_in_a_plan_lists_each_destination_and_refuses_shares_not_adding_up(tree, administrator):
+    rows = [
+        establish_ward("NORTH"),
+        establish_ward("SOUTH"),
+        {
+            "operation": "split",
+            "code": "DIST",
+            "target": "NORTH",
+            "item": "BR-A",
+            "share": "60",
+            "effective_date": "01/07/2025",
+        },
+        {
+            "operation": "split",
+            "code": "DIST",
+            "target": "SOUTH",
+            "item": "BR-B",
+            "share": "30",
+            "effective_date": "01/07/2025",
+        },
+    ]
+    result = run_plan(plan_file(*rows), acting_user=administrator)
+    assert [(row, column) for row, column, _message in result.errors()] == [(4, "share of the targets (%)")]
+    assert Organization.objects.get(code="DIST").dissolved_on is None
+    rows[-1]["share"] = "40"
+    result = run_plan(plan_file(*rows), acting_user=administrator)
+    assert result.committed
+    lines = "\n".join(result.preview_lines())
+    assert "BR-A → NORTH" in lines and "BR-B → SOUTH" in lines
+    assert Organization.objects.get(code="DIST").dissolved_on == D(2025, 7, 1)
+
+
+def test_restructure_command_prints_the_preview_and_fails_on_errors_without_writing(tree, administrator, tmp_path):
+    path = tmp_path / "plan.csv"
+    path.write_bytes(plan_file(establish_ward(), move("BR-A", "NOWHERE")).getvalue())
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("restructure", str(path), "--user", administrator.username, stdout=out)
+    assert "row 3, column “new parent”" in out.getvalue()
+    assert not Organization.objects.filter(code="WARD").exists()
+    path.write_bytes(plan_file(establish_ward(), move("BR-A", "WARD")).getvalue())
+    call_command("restructure", str(path), "--dry-run", "--user", administrator.username, stdout=out)
+    assert not Organization.objects.filter(code="WARD").exists()
+    call_command("restructure", str(path), "--user", administrator.username, stdout=out)
+    assert Organization.objects.get(code="BR-A").parent.code == "WARD"
