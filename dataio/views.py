@@ -533,3 +533,76 @@ def record_history(request, model_key, pk):
         "io/record_history.html",
         {"object": obj, "label": label, "history": history_entries(obj, user=request.user)},
     )
+
+
+# Restructuring plans ------------------------------------------------------------------------
+
+
+class RestructurePlanForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Restructuring plan (.xlsx or .csv)"))
+
+
+def _require_administrator(user):
+    if not scope_for(user).administers:
+        raise PermissionDenied(_("Only administrators change the organisation tree."))
+
+
+@login_required
+def restructure_template(request):
+    """An empty plan with its columns (required ones marked ``*``) and an example row."""
+    from dataio.restructure import COLUMNS
+    from dataio.restructure import template_rows as plan_template_rows
+
+    _require_administrator(request.user)
+    columns = template_columns(COLUMNS)
+    if request.GET.get("format") == "csv":
+        return _attachment(write_csv(columns, plan_template_rows()), CSV_CONTENT_TYPE, "restructuring-plan.csv")
+    content = write_xlsx(columns, plan_template_rows(), title=str(_("Restructuring plan")))
+    return _attachment(content, XLSX_CONTENT_TYPE, "restructuring-plan.xlsx")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def restructure_upload(request):
+    """Upload a plan: every operation is checked (nothing written) and previewed."""
+    from dataio.restructure import run_plan
+
+    _require_administrator(request.user)
+    form = RestructurePlanForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        token = uploads.store(request.user, "restructure", None, form.cleaned_data["file"])
+        data_name, meta = uploads.load(request.user, token)
+        try:
+            with uploads.open_file(data_name) as source:
+                result = run_plan(source, acting_user=request.user, dry_run=True, filename=meta["filename"])
+        except SpreadsheetError as exc:
+            uploads.discard(token)
+            form.add_error("file", exc.message)
+        else:
+            return render(request, "io/restructure_preview.html", {"result": result, "token": token})
+    return render(request, "io/restructure_upload.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def restructure_commit(request, token):
+    """Read the stored plan again, check every operation again and apply it all, or nothing."""
+    from dataio.restructure import run_plan
+
+    _require_administrator(request.user)
+    data_name, meta = uploads.load(request.user, token)
+    if meta.get("kind") != "restructure":
+        raise Http404
+    try:
+        with uploads.open_file(data_name) as source:
+            result = run_plan(source, acting_user=request.user, filename=meta["filename"])
+    except SpreadsheetError as exc:
+        uploads.discard(token)
+        form = RestructurePlanForm()
+        form.add_error(None, exc.message)
+        return render(request, "io/restructure_upload.html", {"form": form}, status=400)
+    context = {"result": result, "token": token}
+    if result.has_errors:
+        return render(request, "io/restructure_preview.html", context, status=409)
+    uploads.discard(token)
+    return render(request, "io/restructure_preview.html", context)

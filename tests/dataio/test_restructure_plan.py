@@ -11,7 +11,7 @@ from django.utils import translation
 from branches.choices import OrganizationChange
 from branches.models import Organization, OrganizationVersion
 from branches.structure import timeline
-from dataio.restructure import COLUMNS, run_plan
+from dataio.restructure import COLUMN_LABELS, COLUMNS, run_plan
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +137,29 @@ def test_restructure_command_prints_the_preview_and_fails_on_errors_without_writ
     assert not Organization.objects.filter(code="WARD").exists()
     call_command("restructure", str(path), "--user", administrator.username, stdout=out)
     assert Organization.objects.get(code="BR-A").parent.code == "WARD"
+
+
+def test_administrator_uploads_a_plan_sees_the_preview_and_applies_it(client, tree, administrator, secretary_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    client.force_login(secretary_a)
+    assert client.get(reverse("io:restructure")).status_code == 403
+    client.force_login(administrator)
+    template = client.get(reverse("io:restructure_template") + "?format=csv")
+    assert template.status_code == 200 and b"effective date" in template.content
+    content = plan_file(establish_ward(), move("BR-A", "WARD")).getvalue()
+    response = client.post(reverse("io:restructure"), {"file": SimpleUploadedFile("plan.csv", content)})
+    assert response.status_code == 200
+    assert "move BR-A" in response.content.decode()
+    assert not Organization.objects.filter(code="WARD").exists()
+    token = response.context["token"]
+    done = client.post(reverse("io:restructure_commit", args=[token]))
+    assert done.status_code == 200 and done.context["result"].committed
+    assert Organization.objects.get(code="BR-A").parent.code == "WARD"
+    bad = plan_file(move("BR-A", "NOWHERE")).getvalue()
+    response = client.post(reverse("io:restructure"), {"file": SimpleUploadedFile("plan.csv", bad)})
+    ((row, column, _message),) = response.context["result"].errors()
+    with translation.override("vi"):  # the page is in the site's language
+        assert (row, column) == (2, str(COLUMN_LABELS["new_parent"]))
+    assert column in response.content.decode()
