@@ -155,6 +155,36 @@ class MergeSerializer(DecisionMixin, serializers.Serializer):
     on = serializers.DateField(help_text=_("Date the merge takes effect."))
 
 
+class SplitDestinationSerializer(serializers.Serializer):
+    item = serializers.CharField(
+        max_length=40, help_text=_("Code of an organisation directly below, or citizen ID of a member.")
+    )
+    to = serializers.CharField(max_length=40, help_text=_("Code of its destination."))
+
+
+class SplitShareSerializer(serializers.Serializer):
+    to = serializers.CharField(max_length=40, help_text=_("Code of a destination."))
+    percent = serializers.DecimalField(
+        max_digits=7, decimal_places=3, min_value=0, max_value=100, help_text=_("Its share of the targets, in %.")
+    )
+
+
+class SplitSerializer(DecisionMixin, serializers.Serializer):
+    on = serializers.DateField(help_text=_("Date the split takes effect."))
+    destinations = serializers.ListField(
+        child=SplitDestinationSerializer(),
+        min_length=1,
+        max_length=20_000,
+        help_text=_("Every organisation directly below and every member, each with its destination."),
+    )
+    shares = serializers.ListField(
+        child=SplitShareSerializer(),
+        required=False,
+        max_length=500,
+        help_text=_("The destinations' shares of the targets (adding up to 100)."),
+    )
+
+
 # Members ----------------------------------------------------------------------------------
 
 

@@ -50,6 +50,7 @@ from branches.api.serializers import (
     RedirectTransferSerializer,
     RenameSerializer,
     RoleAssignmentSerializer,
+    SplitSerializer,
     TokenSerializer,
     TransferRecordSerializer,
     TransferSerializer,
@@ -261,6 +262,57 @@ class OrganizationViewSet(
                 decision_date=data.get("decision_date"),
             )
         return Response(self.get_serializer(successor).data)
+
+    @extend_schema(
+        summary="Split this organisation on a date: each child and member to its destination (administrators)",
+        request=SplitSerializer,
+        responses=OrganizationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def split(self, request, pk=None):
+        source = self.get_object()
+        if not scope_for(request.user).administers:
+            raise PermissionDenied(_("Only administrators change the organisation tree."))
+        data = validated_payload(SplitSerializer, request)
+        children = {o.code: o for o in Organization.objects.children_of(source)}
+        members = {m.citizen_id: m for m in Member.objects.filter(organization=source)}
+        codes = {d["to"] for d in data["destinations"]} | {s["to"] for s in data.get("shares", [])}
+        destinations = {o.code: o for o in Organization.objects.filter(code__in=codes)}
+        missing = sorted(codes - set(destinations))
+        if missing:
+            raise exceptions.ValidationError(
+                {"destinations": [_("No organisation has the code %(code)s.") % {"code": code} for code in missing]}
+            )
+        to_children, to_members, unknown = {}, {}, []
+        for destination in data["destinations"]:
+            item, to = destination["item"].strip(), destinations[destination["to"]]
+            if item in children:
+                to_children[children[item]] = to
+            elif item in members:
+                to_members[members[item]] = to
+            else:
+                unknown.append(item)
+        if unknown:
+            raise exceptions.ValidationError(
+                {
+                    "destinations": [
+                        _("%(item)s is not part of %(org)s.") % {"item": item, "org": source.code} for item in unknown
+                    ]
+                }
+            )
+        with service_errors(children="destinations", members="destinations"):
+            services.split_organization(
+                request.user,
+                source,
+                on=data["on"],
+                children=to_children,
+                members=to_members,
+                shares={destinations[share["to"]]: share["percent"] for share in data.get("shares", [])},
+                decision_number=data.get("decision_number", ""),
+                decision_date=data.get("decision_date"),
+            )
+        source.refresh_from_db()
+        return Response(self.get_serializer(source).data)
 
 
 # Members ----------------------------------------------------------------------------------
