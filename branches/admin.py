@@ -25,7 +25,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from branches import services
-from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, OrganizationKind, PeriodEndReason, RoleKey
+from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, PeriodEndReason, RoleKey
+from branches.forms import organization_picker, possible_parents
 from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect, RoleAssignment
 from core.admin import (
     ActiveFilter,
@@ -42,17 +43,15 @@ from core.admin import (
 from core.forms import apply_service_errors
 from core.scoping import scope_for
 from core.services import deliberate_row_writes
+from core.widgets import use_picker
 
 admin.site.site_header = _("Party building in non-state enterprises: administration")
 admin.site.site_title = _("Party building administration")
 admin.site.index_title = _("Localities, organisations, records, users and roles")
 
+
 def grassroots_organizations():
     return Organization.objects.filter(kind__in=GRASSROOTS_KINDS).select_related(None)
-
-
-def possible_parents():
-    return Organization.objects.filter(kind__in=[OrganizationKind.COMMITTEE, OrganizationKind.GRASSROOTS_COMMITTEE])
 
 
 # Organisations ----------------------------------------------------------------------------
@@ -87,6 +86,7 @@ class OrganizationAddForm(ServiceForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["parent"].queryset = possible_parents()
+        use_picker(self.fields["parent"], organization_picker("parents"))
 
     def apply(self, data):
         return services.establish_organization(
@@ -141,6 +141,7 @@ class MoveOrganizationForm(DecisionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["new_parent"].queryset = possible_parents().filter(dissolved_on__isnull=True)
+        use_picker(self.fields["new_parent"], organization_picker("active-parents"))
 
 
 class RenameOrganizationForm(DecisionForm):
@@ -160,6 +161,7 @@ class MergeOrganizationsForm(DecisionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["into"].queryset = Organization.objects.filter(dissolved_on__isnull=True)
+        use_picker(self.fields["into"], organization_picker("active"))
 
 
 class DissolveOrganizationForm(DecisionForm):
@@ -175,6 +177,10 @@ class DissolveOrganizationForm(DecisionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["destination"].queryset = grassroots_organizations().filter(dissolved_on__isnull=True)
+        use_picker(
+            self.fields["destination"],
+            organization_picker("active-grassroots", placeholder=self.fields["destination"].empty_label),
+        )
 
 
 class OrganizationVersionInline(ReadOnlyInline):
@@ -278,8 +284,9 @@ class OrganizationAdmin(PartyModelAdmin):
                 services.rename_organization(user, org, name=form.cleaned_data["name"], **form.decision())
                 for org in orgs
             ],
-            done_message=lambda n: ngettext("%(n)d organisation renamed.", "%(n)d organisations renamed.", n)
-            % {"n": n},
+            done_message=lambda n: (
+                ngettext("%(n)d organisation renamed.", "%(n)d organisations renamed.", n) % {"n": n}
+            ),
             exactly_one=True,
         )
 
@@ -294,8 +301,7 @@ class OrganizationAdmin(PartyModelAdmin):
             apply=lambda user, orgs, form: services.merge_organizations(
                 user, list(orgs), form.cleaned_data["into"], **form.decision()
             ),
-            done_message=lambda n: ngettext("%(n)d organisation merged.", "%(n)d organisations merged.", n)
-            % {"n": n},
+            done_message=lambda n: ngettext("%(n)d organisation merged.", "%(n)d organisations merged.", n) % {"n": n},
         )
 
     @admin.action(description=_("Dissolve"), permissions=["change"])
@@ -412,6 +418,10 @@ class TransferForm(MemberDecisionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_organization"].queryset = grassroots_organizations().filter(dissolved_on__isnull=True)
+        use_picker(
+            self.fields["to_organization"],
+            organization_picker("active-grassroots", placeholder=self.fields["to_organization"].empty_label),
+        )
 
 
 class LeavingForm(MemberDecisionForm):
@@ -740,4 +750,3 @@ class PartyUserAdmin(AdministratorOnlyMixin, UserAdmin):
     @admin.display(description=_("roles"))
     def roles(self, obj):
         return ", ".join(str(assignment) for assignment in obj.role_assignments.all())
-

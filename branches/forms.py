@@ -8,7 +8,7 @@ from another scope is refused as an invalid choice before any service runs.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, PeriodEndReason
+from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, OrganizationKind, PeriodEndReason
 from branches.models import Member, Organization, Prospect, enterprise_model
 from branches.services import (
     MEMBER_ADMISSION_FIELDS,
@@ -18,6 +18,8 @@ from branches.services import (
     today,
 )
 from core.forms import ServiceModelForm, date_field
+from core.scoping import scope_for
+from core.widgets import Autocomplete, use_picker
 
 
 class AsOfForm(forms.Form):
@@ -51,6 +53,47 @@ def editable_grassroots(user):
     )
 
 
+def possible_parents():
+    """Organisations another may sit under: committees and grassroots committees."""
+    return Organization.objects.filter(kind__in=[OrganizationKind.COMMITTEE, OrganizationKind.GRASSROOTS_COMMITTEE])
+
+
+def transfer_destinations(user):
+    """Active grassroots organisations a member may be transferred to (any subtree), for those who write."""
+    if not scope_for(user).may_write:
+        return Organization.objects.none()
+    return Organization.objects.transfer_destinations().filter(dissolved_on__isnull=True)
+
+
+def _administered(queryset):
+    return lambda user: queryset() if scope_for(user).administers else Organization.objects.none()
+
+
+#: The organisation pickers' querysets (branches:organization_autocomplete ``?set=``), each the
+#: one its form validates against.
+ORGANIZATION_CHOICE_SETS = {
+    "": lambda user: Organization.objects.visible_to(user),
+    "committees": lambda user: Organization.objects.visible_to(user).committees(),
+    "admitting": editable_grassroots,
+    "managing": lambda user: Organization.objects.assignable_managing_committees(user),
+    "transfer": transfer_destinations,
+    "parents": _administered(possible_parents),
+    "active-parents": _administered(lambda: possible_parents().filter(dissolved_on__isnull=True)),
+    "active-grassroots": _administered(
+        lambda: Organization.objects.filter(kind__in=GRASSROOTS_KINDS, dissolved_on__isnull=True)
+    ),
+    "active": _administered(lambda: Organization.objects.filter(dissolved_on__isnull=True)),
+}
+
+
+def organization_picker(choice_set="", **kwargs):
+    return Autocomplete("branches:organization_autocomplete", choice_set=choice_set, **kwargs)
+
+
+def enterprise_picker(choice_set="", **kwargs):
+    return Autocomplete("enterprises:enterprise_autocomplete", choice_set=choice_set, **kwargs)
+
+
 class MemberAdmitForm(ServiceModelForm):
     """Admit a member directly (not from a prospect)."""
 
@@ -63,7 +106,9 @@ class MemberAdmitForm(ServiceModelForm):
         super().__init__(*args, **kwargs)
         organizations = editable_grassroots(self.user)
         self.fields["organization"].queryset = organizations
+        use_picker(self.fields["organization"], organization_picker("admitting"))
         self.fields["enterprise"].queryset = visible_enterprises(self.user)
+        use_picker(self.fields["enterprise"], enterprise_picker())
         if not self.is_bound and len(organizations) == 1:
             self.fields["organization"].initial = organizations[0].pk
         self.fields["admitted_on"].initial = today()
@@ -77,6 +122,7 @@ class MemberEditForm(ServiceModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["enterprise"].queryset = visible_enterprises(self.user)
+        use_picker(self.fields["enterprise"], enterprise_picker())
 
 
 class DecisionForm(forms.Form):
@@ -112,7 +158,11 @@ class CeremonyForm(forms.Form):
 
 
 class TransferForm(DecisionForm):
-    """Transfer to another organisation (named by its code: no list of foreign organisations) or home."""
+    """Transfer to another organisation or home.
+
+    The receiving organisation is picked by typing part of its name or code (the picker offers
+    active grassroots organisations of any subtree, page by page, never a list of them all); the
+    value is its code."""
 
     TO_ORGANIZATION = "organization"
     TO_RESIDENCE = "residence"
@@ -124,10 +174,10 @@ class TransferForm(DecisionForm):
         initial=TO_ORGANIZATION,
     )
     to_organization = forms.CharField(
-        label=_("code of the receiving organisation"),
+        label=_("receiving organisation"),
         required=False,
         max_length=40,
-        help_text=_("Ask the receiving organisation for its code."),
+        help_text=_("Type part of its name or its code."),
     )
     on = date_field(_("date of transfer"))
     field_order = ["destination", "to_organization", "on", "decision_number", "decided_on"]
@@ -137,6 +187,10 @@ class TransferForm(DecisionForm):
         self.fields["decision_number"].label = _("number of the introduction letter")
         self.fields["decided_on"].label = _("date of the introduction letter")
         self.member = member
+        use_picker(
+            self.fields["to_organization"],
+            organization_picker("transfer", value_field="code", queryset=transfer_destinations(user)),
+        )
         if not self.is_bound:
             self.fields["on"].initial = today()
 
@@ -145,7 +199,7 @@ class TransferForm(DecisionForm):
         code = (cleaned.get("to_organization") or "").strip()
         if cleaned.get("destination") == self.TO_ORGANIZATION:
             if not code:
-                self.add_error("to_organization", _("Give the code of the receiving organisation."))
+                self.add_error("to_organization", _("Choose the receiving organisation."))
                 return cleaned
             organization = Organization.objects.transfer_destinations().filter(code__iexact=code).first()
             if organization is None:
@@ -180,7 +234,9 @@ class ProspectForm(ServiceModelForm):
         super().__init__(*args, **kwargs)
         organizations = editable_grassroots(self.user)
         self.fields["organization"].queryset = organizations
+        use_picker(self.fields["organization"], organization_picker("admitting"))
         self.fields["enterprise"].queryset = visible_enterprises(self.user)
+        use_picker(self.fields["enterprise"], enterprise_picker())
         if not self.is_bound and self.instance.pk is None:
             if len(organizations) == 1:
                 self.fields["organization"].initial = organizations[0].pk

@@ -104,8 +104,6 @@ MEMBER_EDITABLE_FIELDS = (
 )
 
 
-
-
 def probation_ends_on(*, admitted_on, ceremony_on=None):
     """The 12-month mark: the day a probationary member is recognised as official.
 
@@ -766,9 +764,7 @@ def _check_holder(errors, field, holder_id, holders, acting_user, message):
         note_scope_probe(acting_user, field)
 
 
-def check_person(
-    errors, *, citizen_id, party_card_number, date_of_birth, member=None, holders=None, acting_user=None
-):
+def check_person(errors, *, citizen_id, party_card_number, date_of_birth, member=None, holders=None, acting_user=None):
     holders = holders or MemberHolders()
     try:
         validate_citizen_id(citizen_id)

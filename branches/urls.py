@@ -7,6 +7,7 @@ app_name = "branches"
 urlpatterns = [
     path("role/switch/", views.switch_role, name="role_switch"),
     path("organizations/", views.OrganizationListView.as_view(), name="organization_list"),
+    path("organizations/autocomplete/", views.OrganizationAutocompleteView.as_view(), name="organization_autocomplete"),
     path("organizations/tree/", views.OrganizationTreeView.as_view(), name="organization_tree"),
     path("organizations/<int:pk>/", views.OrganizationDetailView.as_view(), name="organization_detail"),
     path("members/", views.MemberListView.as_view(), name="member_list"),

@@ -24,6 +24,7 @@ from branches import services
 from branches.choices import OPEN_PROSPECT_STAGES, MemberStatus, OrganizationKind, ProspectStage, RoleKey
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.forms import (
+    ORGANIZATION_CHOICE_SETS,
     AsOfForm,
     CeremonyForm,
     LeavingForm,
@@ -42,6 +43,7 @@ from core.dates import add_years
 from core.middleware import ACTIVE_ROLE_SESSION_KEY
 from core.scoping import scope_for
 from core.views import (
+    AutocompleteView,
     ObjectActionView,
     ObjectCreateView,
     ObjectDetailView,
@@ -473,3 +475,11 @@ class ProspectAdmitView(ProspectActionMixin, ObjectActionView):
 
     def perform(self, form):
         return services.admit_prospect(self.request.user, self.object, **form.cleaned_data)
+
+
+class OrganizationAutocompleteView(AutocompleteView):
+    """Organisations for the pickers, by name without marks or by code (``?set=``: branches.forms)."""
+
+    choice_sets = ORGANIZATION_CHOICE_SETS
+    search_fields = ("code",)
+    value_fields = ("pk", "code")

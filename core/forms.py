@@ -54,7 +54,6 @@ def field_label(form, name):
         return name
 
 
-
 DASHES = "---------"
 
 

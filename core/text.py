@@ -31,7 +31,6 @@ def search_words(text):
     return search_key(text).split()
 
 
-
 # Vietnamese collation --------------------------------------------------------------------------
 # The alphabet a ă â b c d đ e ê … o ô ơ … u ư … y (with f, j, w, z of foreign names in their
 # Latin places), digits before letters; the tones compared only when the letters are equal, in the

@@ -100,4 +100,3 @@ register.filter("grouped", group_digits)
 def table_rows(context, table):
     """The rows of a django-tables2 table's current page, written in Python (core.lean_tables)."""
     return lean_tables.render_rows(table, context)
-
