@@ -58,7 +58,10 @@ class Autocomplete(forms.Select):
     def optgroups(self, name, value, attrs=None):
         """The empty option and the chosen one: never the thousands of rows the endpoint pages through."""
         chosen = [str(item) for item in value if item not in ("", None)]
-        options = [self.create_option(name, "", "", not chosen, 0)]
+        empty_label = getattr(getattr(self.choices, "field", None), "empty_label", None) or ""
+        if str(empty_label) == "---------":
+            empty_label = ""
+        options = [self.create_option(name, "", empty_label, not chosen, 0)]
         for index, (option_value, label) in enumerate(self.chosen_labels(chosen), start=1):
             options.append(self.create_option(name, option_value, label, True, index))
         return [(None, options, 0)]

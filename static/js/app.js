@@ -15,6 +15,27 @@
     }
   });
 
+  // <details data-open-wide>: the filters stay folded on a phone and open on a wider screen.
+  if (window.matchMedia("(min-width: 768px)").matches) {
+    document.querySelectorAll("details[data-open-wide]").forEach(function (element) {
+      element.setAttribute("open", "");
+    });
+  }
+
+  // table.card-rows: each cell names its column (data-label), which a phone shows before the value.
+  document.querySelectorAll("table.card-rows").forEach(function (table) {
+    var labels = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+      return th.textContent.trim();
+    });
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      Array.prototype.forEach.call(row.children, function (cell, index) {
+        if (labels[index] && !cell.hasAttribute("data-label")) {
+          cell.setAttribute("data-label", labels[index]);
+        }
+      });
+    });
+  });
+
   // [data-scroll-cue]: a table wider than its card scrolls inside it; say so while there is more to the right.
   function updateScrollCue(box) {
     var cue = document.getElementById(box.getAttribute("data-scroll-cue"));
