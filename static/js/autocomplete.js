@@ -72,6 +72,11 @@
         },
       },
     };
+    // Tom Select points the label at its own input: the hidden select keeps the label's text as its name.
+    var label = select.id ? document.querySelector('label[for="' + select.id + '"]') : null;
+    if (label && !select.hasAttribute("aria-label")) {
+      select.setAttribute("aria-label", label.textContent.replace(/\s*\*\s*$/, "").trim());
+    }
     new TomSelect(select, settings);
   });
 })();
