@@ -10,6 +10,10 @@ from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext, ngettext
 
+from branches.models import Organization
+from core.widgets import Autocomplete
+from reports.access import report_organizations
+
 register = template.Library()
 
 _labels = {}
@@ -102,4 +106,22 @@ def gap_organization_items(organizations):
             f"{escape(last_admission(organization))}</span></li>"
             for organization in organizations
         )
+    )
+
+
+@register.simple_tag(takes_context=True)
+def organization_picker(context, organization, field_id, invalid=False):
+    """The report pages' ``organization`` field (administrators): a picker by name or code whose
+    value is the code, showing ``organization`` (the organisations come from the reader's scope)."""
+    widget = Autocomplete(
+        "branches:organization_autocomplete",
+        value_field="code",
+        queryset=report_organizations(context["request"].user).filter(pk=organization.pk)
+        if organization is not None
+        else Organization.objects.none(),
+    )
+    widget.is_required = True
+    css = "form-select form-select-sm" + (" is-invalid" if invalid else "")
+    return widget.render(
+        "organization", organization.code if organization else "", attrs={"id": field_id, "class": css}
     )

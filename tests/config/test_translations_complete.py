@@ -38,7 +38,7 @@ def test_the_pager_of_the_lists_is_vietnamese(client, secretary_a, tree, monkeyp
         make_member(tree.branch_a, full_name=f"Nguyễn Văn {n}")
     login(client, secretary_a)
     html = client.get(reverse("branches:member_list"), {"page": 2}).content.decode()
-    assert '&laquo;</span> Trước</a>' in html and 'Sau <span aria-hidden="true">&raquo;</span>' in html
+    assert "&laquo;</span> Trước</a>" in html and 'Sau <span aria-hidden="true">&raquo;</span>' in html
     assert not re.search(r"</span>\s*previous|next\s*<span", html)
 
 

@@ -90,3 +90,9 @@ def test_list_filters_use_the_picker_and_keep_codes_in_the_url(client, tree, dep
     html = response.content.decode()
     assert 'data-autocomplete-url="/organizations/autocomplete/?value=code"' in html
     assert f'<option value="BR-A" selected>{tree.branch_a}</option>' in html
+
+
+def test_report_pages_pick_the_organisation_by_name_for_administrators(client, tree, administrator):
+    html = login(client, administrator).get(reverse("reports:dashboard"), {"organization": "DIST"}).content.decode()
+    assert 'data-autocomplete-url="/organizations/autocomplete/?value=code"' in html
+    assert f'<option value="DIST" selected>{tree.committee}</option>' in html
