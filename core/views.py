@@ -423,6 +423,8 @@ class AutocompleteView(LoginRequiredMixin, View):
     value_fields = ("pk",)
     ordering = ("sort_name",)
     page_size = 20
+    #: Nobody scrolls further: a larger page number reads the last of these.
+    max_page = 1000
 
     def label(self, row):
         return str(row)
@@ -434,12 +436,12 @@ class AutocompleteView(LoginRequiredMixin, View):
             raise Http404
         queryset = search_names(
             choices(request.user),
-            request.GET.get("q", "")[:100],
+            request.GET.get("q", "")[:100].replace("\x00", ""),
             icontains=self.search_fields,
             prefix=self.prefix_fields,
         ).order_by(*self.ordering, "pk")
         try:
-            page = max(1, int(request.GET.get("page", "1")))
+            page = min(max(1, int(request.GET.get("page", "1"))), self.max_page)
         except ValueError:
             page = 1
         start = (page - 1) * self.page_size

@@ -7,6 +7,7 @@ its rows with the same gate as the form's queryset, and the form still validates
 """
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
@@ -67,8 +68,17 @@ class Autocomplete(forms.Select):
         return [(None, options, 0)]
 
     def chosen_labels(self, chosen):
+        """``[(value, label)]`` of the chosen values; a malformed value (a NUL, letters for an id)
+        has none: the form says why at the field."""
+        chosen = [item for item in chosen if "\x00" not in item]
         if not chosen:
             return []
+        try:
+            return self._read_labels(chosen)
+        except (ValueError, TypeError, OverflowError, ValidationError):
+            return []
+
+    def _read_labels(self, chosen):
         iterator = self.choices
         field = getattr(iterator, "field", None)
         if field is not None and hasattr(field, "queryset"):

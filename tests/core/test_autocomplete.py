@@ -96,3 +96,12 @@ def test_report_pages_pick_the_organisation_by_name_for_administrators(client, t
     html = login(client, administrator).get(reverse("reports:dashboard"), {"organization": "DIST"}).content.decode()
     assert 'data-autocomplete-url="/organizations/autocomplete/?value=code"' in html
     assert f'<option value="DIST" selected>{tree.committee}</option>' in html
+
+
+def test_malformed_values_and_searches_are_no_server_error(client, tree, department):
+    login(client, department)
+    assert client.get(reverse("enterprises:enterprise_list"), {"locality": "\x00"}).status_code == 200
+    assert client.get(reverse("enterprises:enterprise_list"), {"locality": "abc"}).status_code == 200
+    assert client.get(reverse(ORGANIZATIONS), {"q": "\x00", "page": "x"}).status_code == 200
+    assert client.get(reverse("enterprises:enterprise_list"), {"locality": "9" * 23}).status_code == 200
+    assert client.get(reverse(ORGANIZATIONS), {"page": "9" * 23}).status_code == 200
