@@ -26,7 +26,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from branches import services
-from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, OrganizationKind, PeriodEndReason, RoleKey
+from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, PeriodEndReason, RoleKey
+from branches.forms import organization_picker, possible_parents
 from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect, RoleAssignment
 from branches.structure import affected_by
 from core.admin import (
@@ -45,6 +46,7 @@ from core.forms import apply_service_errors
 from core.models import UserPreference, display_name
 from core.scoping import scope_for
 from core.services import deliberate_row_writes
+from core.widgets import use_picker
 from security.services import require_password_change
 
 admin.site.site_header = _("Party building in non-state enterprises: administration")
@@ -54,10 +56,6 @@ admin.site.index_title = _("Localities, organisations, records, users and roles"
 
 def grassroots_organizations():
     return Organization.objects.filter(kind__in=GRASSROOTS_KINDS).select_related(None)
-
-
-def possible_parents():
-    return Organization.objects.filter(kind__in=[OrganizationKind.COMMITTEE, OrganizationKind.GRASSROOTS_COMMITTEE])
 
 
 # Organisations ----------------------------------------------------------------------------
@@ -92,6 +90,7 @@ class OrganizationAddForm(ServiceForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["parent"].queryset = possible_parents()
+        use_picker(self.fields["parent"], organization_picker("parents"))
 
     def apply(self, data):
         return services.establish_organization(
@@ -150,6 +149,7 @@ class MoveOrganizationForm(DecisionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["new_parent"].queryset = possible_parents().filter(dissolved_on__isnull=True)
+        use_picker(self.fields["new_parent"], organization_picker("active-parents"))
 
 
 class RenameOrganizationForm(DecisionForm):
@@ -169,6 +169,7 @@ class MergeOrganizationsForm(DecisionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["into"].queryset = Organization.objects.filter(dissolved_on__isnull=True)
+        use_picker(self.fields["into"], organization_picker("active"))
 
 
 class DissolveOrganizationForm(DecisionForm):
@@ -184,6 +185,10 @@ class DissolveOrganizationForm(DecisionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["destination"].queryset = grassroots_organizations().filter(dissolved_on__isnull=True)
+        use_picker(
+            self.fields["destination"],
+            organization_picker("active-grassroots", placeholder=self.fields["destination"].empty_label),
+        )
 
 
 class OrganizationVersionInline(ReadOnlyInline):
@@ -424,6 +429,10 @@ class TransferForm(MemberDecisionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_organization"].queryset = grassroots_organizations().filter(dissolved_on__isnull=True)
+        use_picker(
+            self.fields["to_organization"],
+            organization_picker("active-grassroots", placeholder=self.fields["to_organization"].empty_label),
+        )
 
 
 class LeavingForm(MemberDecisionForm):

@@ -9,7 +9,7 @@ from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, PeriodEndReason, TransferKind
+from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, OrganizationKind, PeriodEndReason, TransferKind
 from branches.models import Member, Organization, Prospect, enterprise_model
 from branches.services import (
     MEMBER_ADMISSION_FIELDS,
@@ -19,6 +19,8 @@ from branches.services import (
     today,
 )
 from core.forms import SearchChoiceField, ServiceModelForm, date_field
+from core.scoping import scope_for
+from core.widgets import Autocomplete, use_picker
 
 
 class AsOfForm(forms.Form):
@@ -52,6 +54,47 @@ def editable_grassroots(user):
     )
 
 
+def possible_parents():
+    """Organisations another may sit under: committees and grassroots committees."""
+    return Organization.objects.filter(kind__in=[OrganizationKind.COMMITTEE, OrganizationKind.GRASSROOTS_COMMITTEE])
+
+
+def transfer_destinations(user):
+    """Active grassroots organisations a member may be transferred to (any subtree), for those who write."""
+    if not scope_for(user).may_write:
+        return Organization.objects.none()
+    return Organization.objects.transfer_destinations().filter(dissolved_on__isnull=True)
+
+
+def _administered(queryset):
+    return lambda user: queryset() if scope_for(user).administers else Organization.objects.none()
+
+
+#: The organisation pickers' querysets (branches:organization_autocomplete ``?set=``), each the
+#: one its form validates against.
+ORGANIZATION_CHOICE_SETS = {
+    "": lambda user: Organization.objects.visible_to(user),
+    "committees": lambda user: Organization.objects.visible_to(user).committees(),
+    "admitting": editable_grassroots,
+    "managing": lambda user: Organization.objects.assignable_managing_committees(user),
+    "transfer": transfer_destinations,
+    "parents": _administered(possible_parents),
+    "active-parents": _administered(lambda: possible_parents().filter(dissolved_on__isnull=True)),
+    "active-grassroots": _administered(
+        lambda: Organization.objects.filter(kind__in=GRASSROOTS_KINDS, dissolved_on__isnull=True)
+    ),
+    "active": _administered(lambda: Organization.objects.filter(dissolved_on__isnull=True)),
+}
+
+
+def organization_picker(choice_set="", **kwargs):
+    return Autocomplete("branches:organization_autocomplete", choice_set=choice_set, **kwargs)
+
+
+def enterprise_picker(choice_set="", **kwargs):
+    return Autocomplete("enterprises:enterprise_autocomplete", choice_set=choice_set, **kwargs)
+
+
 class MemberAdmitForm(ServiceModelForm):
     """Admit a member directly (not from a prospect)."""
 
@@ -64,7 +107,9 @@ class MemberAdmitForm(ServiceModelForm):
         super().__init__(*args, **kwargs)
         organizations = editable_grassroots(self.user)
         self.fields["organization"].queryset = organizations
+        use_picker(self.fields["organization"], organization_picker("admitting"))
         self.fields["enterprise"].queryset = visible_enterprises(self.user)
+        use_picker(self.fields["enterprise"], enterprise_picker())
         if not self.is_bound and len(organizations) == 1:
             self.fields["organization"].initial = organizations[0].pk
         self.fields["admitted_on"].initial = today()
@@ -78,6 +123,7 @@ class MemberEditForm(ServiceModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["enterprise"].queryset = visible_enterprises(self.user)
+        use_picker(self.fields["enterprise"], enterprise_picker())
 
 
 class DecisionForm(forms.Form):
@@ -130,8 +176,10 @@ def destination_field(**kwargs):
 
 
 class TransferForm(DecisionForm):
-    """Issue a transfer: to another organisation (found by a search) or to the place of residence,
-    with the introduction letter; official, or temporary for work or study until a date."""
+    """Issue a transfer: to another organisation or to the place of residence, with the
+    introduction letter; official, or temporary for work or study until a date. The receiving
+    organisation is picked by typing part of its name or code (active grassroots organisations of
+    any subtree, page by page, never a list of them all); the value is its code."""
 
     TO_ORGANIZATION = "organization"
     TO_RESIDENCE = "residence"
@@ -164,6 +212,10 @@ class TransferForm(DecisionForm):
         self.fields["decided_on"].label = _("date of the introduction letter")
         self.fields["decided_on"].help_text = _("Leave empty when it is the date of transfer.")
         self.member = member
+        use_picker(
+            self.fields["to_organization"],
+            organization_picker("transfer", value_field="code", queryset=transfer_destinations(user)),
+        )
         if not self.is_bound:
             self.fields["on"].initial = today()
 
@@ -272,7 +324,9 @@ class ProspectForm(ServiceModelForm):
         super().__init__(*args, **kwargs)
         organizations = editable_grassroots(self.user)
         self.fields["organization"].queryset = organizations
+        use_picker(self.fields["organization"], organization_picker("admitting"))
         self.fields["enterprise"].queryset = visible_enterprises(self.user)
+        use_picker(self.fields["enterprise"], enterprise_picker())
         if not self.is_bound and self.instance.pk is None:
             if len(organizations) == 1:
                 self.fields["organization"].initial = organizations[0].pk

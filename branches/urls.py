@@ -7,6 +7,7 @@ app_name = "branches"
 urlpatterns = [
     path("role/switch/", views.switch_role, name="role_switch"),
     path("organizations/", views.OrganizationListView.as_view(), name="organization_list"),
+    path("organizations/autocomplete/", views.OrganizationAutocompleteView.as_view(), name="organization_autocomplete"),
     path("organizations/tree/", views.OrganizationTreeView.as_view(), name="organization_tree"),
     path("organizations/<int:pk>/", views.OrganizationDetailView.as_view(), name="organization_detail"),
     path("organizations/search/", views.organization_search, name="organization_search"),

@@ -33,6 +33,7 @@ from branches.choices import (
 )
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.forms import (
+    ORGANIZATION_CHOICE_SETS,
     AdmissionCorrectionForm,
     AsOfForm,
     CancelTransferForm,
@@ -58,6 +59,7 @@ from core.filtersets import search_names
 from core.middleware import ACTIVE_ROLE_SESSION_KEY
 from core.scoping import scope_for
 from core.views import (
+    AutocompleteView,
     ObjectActionView,
     ObjectCreateView,
     ObjectDetailView,
@@ -735,3 +737,11 @@ class ProspectAdmitView(ProspectActionMixin, ObjectActionView):
 
     def perform(self, form):
         return services.admit_prospect(self.request.user, self.object, **form.cleaned_data)
+
+
+class OrganizationAutocompleteView(AutocompleteView):
+    """Organisations for the pickers, by name without marks or by code (``?set=``: branches.forms)."""
+
+    choice_sets = ORGANIZATION_CHOICE_SETS
+    search_fields = ("code",)
+    value_fields = ("pk", "code")

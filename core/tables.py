@@ -5,7 +5,8 @@ from django.utils.formats import date_format
 
 from core.templatetags.party_ui import group_digits
 
-TABLE_ATTRS = {"class": "table table-sm table-hover align-middle"}
+#: ``card-rows``: on a phone each row is a card (static/css/app.css).
+TABLE_ATTRS = {"class": "table table-sm table-hover align-middle card-rows"}
 NOWRAP = {"td": {"class": "text-nowrap"}}
 
 

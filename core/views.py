@@ -14,21 +14,24 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.utils import flatatt
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import View
 from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from core.filtersets import search_names
 from core.forms import apply_service_errors
 from core.models import MASKED_FIELDS, derived_field_names, mask_citizen_id
 from core.pagination import EstimatedCountPaginator
 from core.scoping import scope_for, tree_model
+from core.widgets import Autocomplete, use_picker
 
 # Generic scoped views ---------------------------------------------------------------------
 
@@ -122,17 +125,24 @@ class ObjectListView(ScopedViewMixin, SingleTableMixin, FilterView):
     add_url_name = None
     title = None
 
-    #: Foreign keys with thousands of rows are filtered by a typed code, not a list of every row.
-    typed_filter_keys = {"branches.organization": "code", "enterprises.enterprise": "tax_code"}
+    #: Foreign keys with thousands of rows are filtered through a picker (its endpoint and the
+    #: value the URL carries: ``?organization=HN-CG`` as before), not a list of every row.
+    picker_filters = {
+        "branches.organization": ("branches:organization_autocomplete", "code"),
+        "enterprises.enterprise": ("enterprises:enterprise_autocomplete", "tax_code"),
+        "enterprises.locality": ("enterprises:locality_autocomplete", None),
+    }
 
     def get_filterset(self, filterset_class):
         filterset = super().get_filterset(filterset_class)
         for field in filterset.form.fields.values():
             queryset = getattr(field, "queryset", None)
-            key = self.typed_filter_keys.get(queryset.model._meta.label_lower) if queryset is not None else None
-            if key:
-                field.to_field_name = key
-                field.widget = forms.TextInput(attrs={"placeholder": queryset.model._meta.get_field(key).verbose_name})
+            picker = self.picker_filters.get(queryset.model._meta.label_lower) if queryset is not None else None
+            if picker:
+                url_name, key = picker
+                if key:
+                    field.to_field_name = key
+                use_picker(field, Autocomplete(url_name, value_field=key or "pk"))
             elif type(field.widget) is forms.Select:
                 quick = QuickSelect(attrs=field.widget.attrs)
                 label = getattr(queryset.model, "choice_label_field", None) if queryset is not None else None
@@ -405,3 +415,50 @@ def set_interface_language(request):
     if language and response.status_code in (200, 302) and language in dict(settings.LANGUAGES):
         remember_language(request, language)
     return response
+
+
+class AutocompleteView(LoginRequiredMixin, View):
+    """The JSON endpoint of a model's pickers (core.widgets.Autocomplete): ``?q=&page=&set=&value=``.
+
+    A subclass names ``choice_sets``: ``{name: function(user) -> queryset}``, each the same scoped
+    queryset its form validates against (``""`` is what the user may see). ``q`` is searched
+    without marks or case in ``search_name`` and ignoring case in ``search_fields`` (codes); rows
+    come in ``ordering``, ``page_size`` at a time: ``{"results": [{"value", "text"}], "next": url}``.
+    """
+
+    choice_sets = {}
+    search_fields = ()
+    prefix_fields = ()
+    value_fields = ("pk",)
+    ordering = ("sort_name",)
+    page_size = 20
+    #: Nobody scrolls further: a larger page number reads the last of these.
+    max_page = 1000
+
+    def label(self, row):
+        return str(row)
+
+    def get(self, request):
+        choices = self.choice_sets.get(request.GET.get("set", ""))
+        value_field = request.GET.get("value", "pk")
+        if choices is None or value_field not in self.value_fields:
+            raise Http404
+        queryset = search_names(
+            choices(request.user),
+            request.GET.get("q", "")[:100].replace("\x00", ""),
+            icontains=self.search_fields,
+            prefix=self.prefix_fields,
+        ).order_by(*self.ordering, "pk")
+        try:
+            page = min(max(1, int(request.GET.get("page", "1"))), self.max_page)
+        except ValueError:
+            page = 1
+        start = (page - 1) * self.page_size
+        rows = list(queryset[start : start + self.page_size + 1])
+        results = [{"value": str(getattr(row, value_field)), "text": self.label(row)} for row in rows[: self.page_size]]
+        next_url = None
+        if len(rows) > self.page_size:
+            params = request.GET.copy()
+            params["page"] = str(page + 1)
+            next_url = f"{request.path}?{params.urlencode()}"
+        return JsonResponse({"results": results, "next": next_url})

@@ -1183,7 +1183,17 @@ class Builder:
             )
         return objects
 
+    def name_the_searched_member(self):
+        """The demo secretary's walk-through searches "nguyen thi hang": one woman of the Hồng Hà
+        branch bears that name (a rename, no random draw: every figure stays the same)."""
+        for plan in self.plans:
+            org, _start, end, _reason = plan.periods[-1]
+            if org is self.hong_ha and end is None and plan.sex == Sex.FEMALE:
+                plan.full_name = "Nguyễn Thị Hằng"
+                return
+
     def member_rows(self):
+        self.name_the_searched_member()
         members = []
         for plan in self.plans:
             born = plan.admitted_on - DAY * self.rng.randint(18 * 366 + 1, 47 * 365)

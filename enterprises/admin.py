@@ -20,7 +20,9 @@ from core.admin import (
     indented,
     run_action,
 )
+from core.widgets import use_picker
 from enterprises import services
+from enterprises.forms import locality_picker
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 
 # Localities -------------------------------------------------------------------------------
@@ -38,6 +40,7 @@ class LocalityAddForm(ServiceForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["parent"].queryset = Locality.objects.all()
+        use_picker(self.fields["parent"], locality_picker("admin"))
 
     def apply(self, data):
         return services.create_locality(
@@ -60,6 +63,7 @@ class MoveLocalityForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["new_parent"].queryset = Locality.objects.all()
+        use_picker(self.fields["new_parent"], locality_picker("admin"))
 
 
 @admin.register(Locality)

@@ -3,11 +3,31 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from branches.forms import enterprise_picker, organization_picker
 from branches.models import Organization
 from branches.services import today
 from core.forms import DateInput, ServiceModelForm, date_field
+from core.scoping import scope_for
+from core.widgets import Autocomplete, use_picker
 from enterprises.models import Enterprise, Locality, MassOrganization
 from enterprises.services import ENTERPRISE_FIELDS
+
+#: The enterprise pickers' querysets (enterprises:enterprise_autocomplete ``?set=``).
+ENTERPRISE_CHOICE_SETS = {
+    "": lambda user: Enterprise.objects.visible_to(user),
+    "editable": lambda user: Enterprise.objects.editable_by(user),
+}
+
+#: The locality pickers' querysets (enterprises:locality_autocomplete ``?set=``); the whole
+#: geography is public to signed-in users, the provinces-and-districts set is for administrators.
+LOCALITY_CHOICE_SETS = {
+    "": lambda user: Locality.objects.visible_to(user),
+    "admin": lambda user: Locality.objects.all() if scope_for(user).administers else Locality.objects.none(),
+}
+
+
+def locality_picker(choice_set="", **kwargs):
+    return Autocomplete("enterprises:locality_autocomplete", choice_set=choice_set, **kwargs)
 
 
 class EnterpriseForm(ServiceModelForm):
@@ -20,7 +40,9 @@ class EnterpriseForm(ServiceModelForm):
         self.fields["managing_committee"].queryset = Organization.objects.assignable_managing_committees(
             self.user
         ).order_by("path")
+        use_picker(self.fields["managing_committee"], organization_picker("managing"))
         self.fields["locality"].queryset = Locality.objects.visible_to(self.user).order_by("path")
+        use_picker(self.fields["locality"], locality_picker())
 
 
 class MassOrganizationCreateForm(ServiceModelForm):
@@ -35,6 +57,7 @@ class MassOrganizationCreateForm(ServiceModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["enterprise"].queryset = Enterprise.objects.editable_by(self.user).order_by("sort_name")
+        use_picker(self.fields["enterprise"], enterprise_picker("editable"))
         self.fields["established_on"].widget = DateInput()
 
 

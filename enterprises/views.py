@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy
 
 from branches.models import Organization
 from core.views import (
+    AutocompleteView,
     ObjectActionView,
     ObjectCreateView,
     ObjectDetailView,
@@ -14,6 +15,8 @@ from core.views import (
 from enterprises import services
 from enterprises.filtersets import EnterpriseFilterSet, MassOrganizationFilterSet
 from enterprises.forms import (
+    ENTERPRISE_CHOICE_SETS,
+    LOCALITY_CHOICE_SETS,
     EnterpriseForm,
     MassOrganizationCreateForm,
     MassOrganizationDissolveForm,
@@ -217,3 +220,19 @@ class MassOrganizationDissolveView(MassOrganizationActionMixin, ObjectActionView
             on=form.cleaned_data["dissolved_on"],
             expected_version=self.expected_version(form),
         )
+
+
+class EnterpriseAutocompleteView(AutocompleteView):
+    """Enterprises for the pickers, by name without marks or by the start of the tax code."""
+
+    choice_sets = ENTERPRISE_CHOICE_SETS
+    prefix_fields = ("tax_code",)
+    value_fields = ("pk", "tax_code")
+
+
+class LocalityAutocompleteView(AutocompleteView):
+    """Localities for the pickers, by name without marks or by official code."""
+
+    choice_sets = LOCALITY_CHOICE_SETS
+    search_fields = ("code",)
+    ordering = ("path",)

@@ -181,17 +181,9 @@ def year_period(year, as_of=None):
     return start, end
 
 
-def default_year(organization):
-    """The year a dashboard opens on: the current one, or the latest year with targets in the subtree
-    when none are set for the current year yet (so a committee sees its last plan, not an empty one)."""
-    current = today().year
-    latest = (
-        Target.objects.filter(committee__path__startswith=organization.path, year__lte=current)
-        .order_by("-year")
-        .values_list("year", flat=True)
-        .first()
-    )
-    return latest if latest is not None else current
+def has_targets(organization, year):
+    """Whether any committee of the subtree has a target for ``year`` (else the dashboard says so)."""
+    return Target.objects.filter(committee__path__startswith=organization.path, year=year).exists()
 
 
 def years_before(date, years):

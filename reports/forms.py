@@ -6,12 +6,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import DateInput
+from core.text import display_date
 from reports.engine import METRICS, ReportStructure, today
 from reports.services import MAX_TARGET
 
 
 class ReportPeriodForm(forms.Form):
-    """``?organization=<code>&year=2024&as_of=2024-09-30`` of the dashboard and its exports."""
+    """``?organization=<code>&year=2024&as_of=2024-09-30`` of the dashboard and its exports.
+
+    Without a year: the current one, up to today. An as-of date outside the year is refused."""
 
     organization = forms.CharField(label=_("committee (code)"), required=False, max_length=40)
     year = forms.IntegerField(label=_("year"), required=False, min_value=1930, max_value=2200)
@@ -31,8 +34,16 @@ class ReportPeriodForm(forms.Form):
         if data.get("year") is None:
             data["year"] = (data.get("as_of") or today()).year
         as_of = data.get("as_of")
-        if as_of is not None and as_of < datetime.date(data["year"], 1, 1):
-            self.add_error("as_of", _("The as-of date must fall in the year or after it."))
+        if as_of is not None and as_of.year != data["year"]:
+            self.add_error(
+                "as_of",
+                _("The as-of date must fall in %(year)s: from %(start)s to %(end)s.")
+                % {
+                    "year": data["year"],
+                    "start": display_date(datetime.date(data["year"], 1, 1)),
+                    "end": display_date(datetime.date(data["year"], 12, 31)),
+                },
+            )
         return data
 
 

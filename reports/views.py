@@ -153,13 +153,20 @@ def _query(**params):
     return urlencode({key: value for key, value in params.items() if value not in (None, "")})
 
 
+def _year_links(organization, year):
+    """The current year and the last one, one click away: ``[(year, url, is_shown)]``."""
+    current = engine.today().year
+    return [
+        (shown, f"?{_query(organization=organization.code, year=shown)}", shown == year)
+        for shown in (current, current - 1)
+    ]
+
+
 @login_required
 def dashboard(request):
     form = ReportPeriodForm(request.GET)
     code, year, as_of = _period(form)
     organization = resolve_committee(request, code)
-    if not request.GET.get("year"):
-        year = engine.default_year(organization)
     structure = _structure(form)
     report = engine.fulfilment(organization, year, as_of=as_of, structure=structure)
     figures = dashboard_figures.structure_and_gaps(organization, report.end)
@@ -185,6 +192,8 @@ def dashboard(request):
         "chart_data": _chart_data(report, months),
         "parent": _parent_if_readable(organization, request.user),
         "can_set_targets": _assignable_below(request.user, organization, year).exists(),
+        "has_targets": engine.has_targets(organization, year),
+        "years": _year_links(organization, year),
         "year": year,
         "as_of": as_of,
         "export_xlsx": f"{reverse('reports:fulfilment_export')}?{_query(format='xlsx', **exported)}",
@@ -466,8 +475,6 @@ def gap_list(request, kind):
     form = ReportPeriodForm(request.GET)
     code, year, as_of = _period(form)
     organization = resolve_committee(request, code)
-    if not request.GET.get("year"):
-        year = engine.default_year(organization)
     try:
         _start, date = engine.year_period(year, as_of)
     except ValueError:

@@ -39,6 +39,14 @@ def bs_field(bound_field):
     return bound_field.as_widget(attrs=attrs)
 
 
+@register.simple_tag
+def active_filter_count(form):
+    """How many of a filter form's fields the request sets (shown on the folded filters)."""
+    if not form.is_bound:
+        return 0
+    return sum(1 for name in form.fields if form.data.get(form.add_prefix(name)) not in (None, ""))
+
+
 @register.filter
 def is_checkbox(bound_field):
     return isinstance(bound_field.field.widget, forms.CheckboxInput)

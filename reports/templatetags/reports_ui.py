@@ -10,6 +10,9 @@ from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext, ngettext
 
+from branches.models import Organization
+from core.widgets import Autocomplete
+from reports.access import report_organizations
 from reports.formatting import format_number
 
 register = template.Library()
@@ -111,3 +114,21 @@ def gap_organization_items(organizations):
 def figure(value):
     """A whole number with the active language's digit grouping (``1,024`` / ``1.024``)."""
     return format_number(value)
+
+
+@register.simple_tag(takes_context=True)
+def organization_picker(context, organization, field_id, invalid=False):
+    """The report pages' ``organization`` field (administrators): a picker by name or code whose
+    value is the code, showing ``organization`` (the organisations come from the reader's scope)."""
+    widget = Autocomplete(
+        "branches:organization_autocomplete",
+        value_field="code",
+        queryset=report_organizations(context["request"].user).filter(pk=organization.pk)
+        if organization is not None
+        else Organization.objects.none(),
+    )
+    widget.is_required = True
+    css = "form-select form-select-sm" + (" is-invalid" if invalid else "")
+    return widget.render(
+        "organization", organization.code if organization else "", attrs={"id": field_id, "class": css}
+    )

@@ -149,15 +149,16 @@ def test_quick_select_writes_the_same_html_as_djangos_select():
 
 
 @pytest.mark.django_db
-def test_the_locality_filter_lists_its_options_from_rows_without_building_models(client, department, tree):
+def test_the_locality_filter_is_a_picker_showing_only_the_chosen_locality(client, department, tree):
     province = tree.province
-    LocalityFactory(code="00002", name="Phường <Ba Đình>", kind="ward", parent=province)
+    ward = LocalityFactory(code="00002", name="Phường <Ba Đình>", kind="ward", parent=province)
     client.force_login(department)
-    response = client.get(reverse("enterprises:enterprise_list"), {"locality": province.pk})
+    response = client.get(reverse("enterprises:enterprise_list"), {"locality": ward.pk})
     assert response.status_code == 200
     html = response.content.decode()
-    assert f'<option value="{province.pk}" selected>Hà Nội</option>' in html
-    assert "Phường &lt;Ba Đình&gt;</option>" in html
+    assert f'<option value="{ward.pk}" selected>Phường &lt;Ba Đình&gt;</option>' in html
+    assert "Hà Nội</option>" not in html  # the others come from the endpoint as the user types
+    assert 'data-autocomplete-url="/enterprises/localities/autocomplete/"' in html
 
 
 @pytest.mark.django_db

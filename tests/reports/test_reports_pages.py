@@ -330,13 +330,35 @@ def test_long_gap_lists_are_cut_with_a_note_while_the_count_stays_exact(client, 
     assert "The first 1 are listed." in html
 
 
-def test_dashboard_opens_on_the_latest_year_with_targets_until_this_year_has_some(client, department, year_2024):
+def test_dashboard_opens_on_the_current_year_up_to_today_with_last_year_one_click_away(client, department, year_2024):
+    today = datetime.date.today()
     response = get(client, department, DASHBOARD)
-    assert response.context["year"] == 2024
-    TargetFactory(committee=year_2024.branch_a, year=datetime.date.today().year, value=5)
-    response = get(client, department, DASHBOARD)
-    assert response.context["year"] == datetime.date.today().year
+    assert response.context["year"] == today.year
+    assert response.context["report"].end == today
+    html = response.content.decode()
+    assert f"?organization={year_2024.committee.code}&amp;year={today.year - 1}" in html
     assert get(client, department, DASHBOARD, year=2023).context["year"] == 2023
+
+
+def test_an_as_of_date_outside_the_year_is_refused_at_the_field(client, department, year_2024):
+    client.cookies["django_language"] = "en"
+    response = get(client, department, DASHBOARD, year=2024, as_of="01/03/2025")
+    assert "as_of" in response.context["form"].errors
+    assert "The as-of date must fall in 2024: from 01/01/2024 to 31/12/2024." in response.content.decode()
+    assert response.context["report"].end == datetime.date(2024, 12, 31)
+
+
+def test_a_year_without_targets_says_so_and_links_to_the_grid(client, department, year_2024, sub_committees):
+    client.cookies["django_language"] = "en"
+    html = get(client, department, DASHBOARD, year=2025).content.decode()
+    assert 'id="no-targets"' in html and "No targets are assigned for 2025" in html
+    assert "Assign the targets for 2025" in html
+    assert 'id="no-targets"' not in get(client, department, DASHBOARD, year=2024).content.decode()
+
+
+def test_the_fulfilment_table_scrolls_inside_its_card_with_a_sticky_first_column(client, department, year_2024):
+    html = get(client, department, DASHBOARD, year=2024).content.decode()
+    assert 'data-scroll-cue="fulfilment-scroll-cue"' in html and "sticky-first" in html
 
 
 def test_navbar_offers_the_dashboard_and_targets_only_to_those_who_may_open_them(client, secretary_a, department):
