@@ -121,11 +121,13 @@ def test_only_the_receiving_side_confirms_and_only_the_sending_side_cancels(prov
     assert "presented_on" in refused.value.message_dict
 
 
+@pytest.mark.django_db
 def test_letter_due_thirty_working_days_later_across_tet():
     # 27 January – 1 February 2025 are Tết days off: 30 working days from 20 January end on 10 March.
     assert services.transfer_due_on(D(2025, 1, 20)) == D(2025, 3, 10)
 
 
+@pytest.mark.django_db
 def test_letter_due_thirty_working_days_later_across_30_april_and_1_may():
     # 30 April, 1 May and 2 May 2025 are days off; Saturday 26 April was worked in exchange.
     assert services.transfer_due_on(D(2025, 4, 21)) == D(2025, 6, 4)
@@ -288,9 +290,9 @@ def test_transfer_form_searches_the_receiving_organisation_and_shows_only_the_ch
     member = MemberFactory(organization=hanoi.branch)
     url = reverse("branches:member_transfer", args=[member.pk])
     page = login(client, hanoi.secretary).get(url).content.decode()
-    assert f'data-search-url="{reverse("branches:organization_search")}"' in page
+    assert f'data-autocomplete-url="{reverse("branches:organization_autocomplete")}?set=transfer&amp;value=code"' in page
     assert "QN-CB" not in page and tree.branch_b.name not in page
-    future = client.post(url, {"destination": "organization", "to_organization": "qn-cb", "on": "01/01/2200"})
+    future = client.post(url, {"destination": "organization", "to_organization": "QN-CB", "on": "01/01/2200"})
     content = future.content.decode()
     assert "on" in future.context["form"].errors
     assert 'value="QN-CB" selected' in content and tree.branch_b.name not in content
