@@ -100,8 +100,10 @@ def members_changed(event):
 
 
 def periods_changed(event):
-    standing.refresh_organizations({period.organization_id for period in event.periods})
-    standing.refresh_enterprises(_enterprises_of_members(period.member_id for period in event.periods))
+    """Periods opened, closed, reopened or corrected (``periods``, or ``before`` and ``after``)."""
+    periods = [*getattr(event, "periods", ()), *getattr(event, "before", ()), *getattr(event, "after", ())]
+    standing.refresh_organizations({period.organization_id for period in periods})
+    standing.refresh_enterprises(_enterprises_of_members(period.member_id for period in periods))
     bump_data_version()
 
 

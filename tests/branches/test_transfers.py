@@ -290,7 +290,9 @@ def test_transfer_form_searches_the_receiving_organisation_and_shows_only_the_ch
     member = MemberFactory(organization=hanoi.branch)
     url = reverse("branches:member_transfer", args=[member.pk])
     page = login(client, hanoi.secretary).get(url).content.decode()
-    assert f'data-autocomplete-url="{reverse("branches:organization_autocomplete")}?set=transfer&amp;value=code"' in page
+    assert (
+        f'data-autocomplete-url="{reverse("branches:organization_autocomplete")}?set=transfer&amp;value=code"' in page
+    )
     assert "QN-CB" not in page and tree.branch_b.name not in page
     future = client.post(url, {"destination": "organization", "to_organization": "QN-CB", "on": "01/01/2200"})
     content = future.content.decode()

@@ -14,9 +14,11 @@ from django.urls import reverse
 
 from branches.models import Member, Organization, Prospect
 from branches.services import update_member
+from core.events import publish
 from core.migration_ops import fill_derived
 from core.text import search_key
 from dataio.imports import import_members
+from enterprises.events import EnterprisesRecorded
 from enterprises.models import Enterprise, MassOrganization
 from tests.api_conftest import *  # noqa: F403
 from tests.api_conftest import API
@@ -157,6 +159,7 @@ def test_the_key_follows_every_write(tree, secretary_a):
             )
         ]
     )
+    publish(EnterprisesRecorded((created.pk,)))  # a bulk writer announces what it wrote
     assert Enterprise.objects.get(pk=created.pk).search_name == "cong ty anh duong"
     created.name = "Công ty Đại Việt"
     Enterprise.objects.bulk_update([created], ["name"])
