@@ -15,6 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from core.spreadsheets import csv_cell, xlsx_cell
+from core.text import display_date
 from reports.approval import approval_stamp, stamp_text
 from reports.engine import METRICS
 
@@ -72,8 +73,40 @@ def fulfilment_filename(report, extension):
     return f"fulfilment-{report.organization.code}-{period}.{extension}"
 
 
-def fulfilment_xlsx(report):
-    """The workbook as bytes."""
+def figures_sheet(workbook, heading, figures):
+    """A sheet of a structure or gaps report (``figures``): the total, then each organisation
+    directly below; shares as "n/total (p%)"."""
+    sheet = workbook.create_sheet(str(heading)[:31])
+    sheet.append([xlsx_cell(sheet, f"{heading} — {figures.organization} — {display_date(figures.date)}")])
+    sheet["A1"].font = Font(bold=True, size=12)
+    bold = Font(bold=True)
+    sheet.append(
+        [xlsx_cell(sheet, value) for value in (_("code"), _("organisation"), *(r.label for r in figures.rows))]
+    )
+    for cell in sheet[2]:
+        cell.font = bold
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+    def values(rows):
+        return [row.value if row.total is None else row.display for row in rows]
+
+    sheet.append([xlsx_cell(sheet, v) for v in (figures.organization.code, str(_("total")), *values(figures.rows))])
+    for cell in sheet[3]:
+        cell.font = bold
+    for part in figures.children:
+        name = part.organization.name + (f" ({part.ended_label})" if part.ended_label else "")
+        sheet.append([xlsx_cell(sheet, v) for v in (part.organization.code, name, *values(part.rows))])
+    sheet.column_dimensions["A"].width = 14
+    sheet.column_dimensions["B"].width = 40
+    for index in range(len(figures.rows)):
+        sheet.column_dimensions[get_column_letter(3 + index)].width = 18
+    sheet.freeze_panes = "C3"
+    return sheet
+
+
+def fulfilment_xlsx(report, structure=None, gaps=None):
+    """The workbook as bytes; with ``structure`` and ``gaps`` (reports on the period's end date),
+    a sheet for each."""
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = str(_("Fulfilment"))[:31]
@@ -132,6 +165,10 @@ def fulfilment_xlsx(report):
         for offset, width in enumerate((10, 10, 8, 22)):
             sheet.column_dimensions[get_column_letter(column + offset)].width = width
     sheet.freeze_panes = sheet.cell(header_row + 2, FIXED_COLUMNS + 1)
+    if structure is not None:
+        figures_sheet(workbook, _("Structure"), structure)
+    if gaps is not None:
+        figures_sheet(workbook, _("Gaps"), gaps)
     stream = io.BytesIO()
     workbook.save(stream)
     return stream.getvalue()

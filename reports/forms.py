@@ -121,12 +121,8 @@ class StatutoryPeriodForm(forms.Form):
         empty_value=None,
         choices=[("", _("the whole year")), (1, _("first half")), (2, _("second half"))],
     )
-    start = forms.DateField(
-        label=_("from"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    end = forms.DateField(
-        label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    start = forms.DateField(label=_("from"), required=False, widget=DateInput())
+    end = forms.DateField(label=_("to"), required=False, widget=DateInput())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -144,6 +144,8 @@ class TargetCarry(models.Model):
 
     def __str__(self):
         return f"{self.source_id}→{self.successor_id} {self.year} {self.metric} {self.value}"
+
+
 class StandingCount(models.Model):
     """What stands in one organisation from one day on, per figure of the structure report (DOMAIN.md rule 6).
 

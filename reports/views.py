@@ -287,7 +287,9 @@ def fulfilment_export(request):
     organization = resolve_committee(request, code)
     report = engine.fulfilment(organization, year, as_of=as_of, structure=_structure(form))
     if fmt == "xlsx":
-        content = exports.fulfilment_xlsx(report)
+        content = exports.fulfilment_xlsx(
+            report, engine.structure(organization, report.end), engine.gaps(organization, report.end)
+        )
     else:
         content = exports.fulfilment_csv(report).encode("utf-8")
     response = HttpResponse(content, content_type=EXPORT_TYPES[fmt])

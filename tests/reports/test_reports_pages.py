@@ -13,6 +13,8 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from branches.choices import OrganizationKind
+from branches.models import Organization
+from reports import engine
 from reports.metrics import Metric
 from reports.models import Target
 from tests.factories import EnterpriseFactory, MemberFactory, OrganizationFactory, TargetFactory, UserFactory
@@ -197,6 +199,16 @@ def test_department_staff_download_the_table_as_xlsx(client, department, year_20
     # members_admitted is the second metric: columns 7–10 (actual, target, percent, shown).
     assert rows[5][6:10] == [2, 3, 66.7, "2/3 (66.7%)"]
     assert rows[-1][6:10] == [3, 6, 50.0, "3/6 (50%)"]
+    # The structure and gaps on the period's end date, each on a sheet: the total, then each organisation.
+    workbook = load_workbook(io.BytesIO(response.content))
+    assert workbook.sheetnames == ["Fulfilment", "Structure", "Gaps"]
+    structure = [[cell.value for cell in line] for line in workbook["Structure"].iter_rows()]
+    assert "31/12/2024" in structure[0][0]
+    assert [row[0] for row in structure[2:]] == ["DIST", "BR-A", "BR-B"]
+    figures = engine.structure(Organization.objects.get(code="DIST"), datetime.date(2024, 12, 31))
+    assert structure[2][2:] == [row.value if row.total is None else row.display for row in figures.rows]
+    gaps = [[cell.value for cell in line] for line in workbook["Gaps"].iter_rows()]
+    assert gaps[1][2:] == [str(row.label) for row in engine.gaps(figures.organization, figures.date).rows]
 
 
 def test_department_staff_download_the_table_as_csv_with_bom(client, department, year_2024):

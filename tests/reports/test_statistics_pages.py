@@ -34,6 +34,11 @@ def test_half_year_and_range(client, department, moves):
     assert response.context["report"].start.isoformat() == "2024-07-01"
     response = client.get(MOVEMENT, {"start": "2024-03-01", "end": "2024-03-31"})
     assert response.context["report"].end.isoformat() == "2024-03-31"
+    # Typed as Vietnam writes dates, and shown back that way (not the browser's own date picker).
+    response = client.get(MOVEMENT, {"start": "01/03/2024", "end": "31/03/2024"})
+    assert response.context["report"].start.isoformat() == "2024-03-01"
+    page = response.content.decode()
+    assert 'value="01/03/2024"' in page and 'value="31/03/2024"' in page and 'type="date"' not in page
 
 
 def test_downloads(client, department, moves, tmp_path):

@@ -217,7 +217,9 @@ class Command(BaseCommand):
         if fmt == "json":
             return json.dumps(serializers.fulfilment_to_dict(report), ensure_ascii=False, indent=2) + "\n"
         if fmt == "xlsx":
-            return exports.fulfilment_xlsx(report)
+            return exports.fulfilment_xlsx(
+                report, engine.structure(organization, report.end), engine.gaps(organization, report.end)
+            )
         if fmt == "csv":
             return exports.fulfilment_csv(report)
         heading = f"{exports.title(report)}\n{exports.period_line(report)}\n\n"
