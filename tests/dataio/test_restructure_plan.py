@@ -8,11 +8,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
-from branches.choices import OrganizationChange
+from branches import approvals
+from branches.choices import OrganizationChange, RoleKey
 from branches.models import Organization, OrganizationVersion
 from branches.structure import timeline
 from dataio.restructure import COLUMN_LABELS, COLUMNS, run_plan
-from tests.factories import OrganizationFactory
+from tests.factories import OrganizationFactory, RoleAssignmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +164,22 @@ def test_administrator_uploads_a_plan_sees_the_preview_and_applies_it(client, tr
     with translation.override("vi"):  # the page is in the site's language
         assert (row, column) == (2, str(COLUMN_LABELS["new_parent"]))
     assert column in response.content.decode()
+
+
+def test_a_plan_dated_in_an_approved_period_is_refused_with_the_approval_named(
+    tree, administrator, secretary_a, secretary_b, department
+):
+    city_department = UserFactory(username="city_department")
+    RoleAssignmentFactory(user=city_department, role=RoleKey.DEPARTMENT, organization=tree.city)
+    for secretary, branch in ((secretary_a, tree.branch_a), (secretary_b, tree.branch_b)):
+        approvals.submit(secretary, branch, year=2024)
+        approvals.approve(department, branch, year=2024)
+    approvals.submit(department, tree.committee, year=2024)
+    approvals.approve(city_department, tree.committee, year=2024)
+    OrganizationFactory(code="DIST2", name="Quận ủy 2", parent=tree.city, locality=tree.province)
+    row = {**move("BR-A", "DIST2"), "effective_date": "01/10/2024"}
+    result = run_plan(plan_file(row), acting_user=administrator)
+    assert not result.committed and result.has_errors
+    [(line, _column, message)] = result.errors()
+    assert line == 2 and "approved on" in message and "city_department" in message
+    assert Organization.objects.get(code="BR-A").parent.code == "DIST"
