@@ -684,6 +684,12 @@ def main():
     if not only or "projection_mape_june".startswith(tuple(only)):
         print_projection_mape(root, year)
 
+    # The statutory forms at the root for the year (movement: form 1-BTCTW; new admissions: 3-BTCTW).
+    from reports import statistics
+
+    bench.measure("movement_root_engine", lambda: statistics.member_movement(root, start, end))
+    bench.measure("admissions_root_engine", lambda: statistics.new_admissions(root, start, end))
+
     # Pages, as department staff of the root (the largest lists) and of the province.
     client = logged_in(department["root"])
     try:
