@@ -1367,5 +1367,6 @@ def key_objects():
         department=users.get("bantochuc.hn"),
         administrator=users.get("quantri"),
         qn_department=users.get("bantochuc.qn"),
+        cai_lan_secretary=users.get("bithu.cailan"),
         passwords={username: password for _role, username, password, _code in DEMO_USERS},
     )

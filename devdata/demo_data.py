@@ -76,6 +76,7 @@ DEMO_USERS = [
     (RoleKey.DEPARTMENT, "bantochuc.hn", "BanToChuc@HN2024", "HN"),
     (RoleKey.ADMINISTRATOR, "quantri", "QuanTri@2024!", None),
     (RoleKey.DEPARTMENT, "bantochuc.qn", "BanToChuc@QN2024", "QN"),
+    (RoleKey.SECRETARY, "bithu.cailan", "CaiLan@2024!", "QN-HL-CAILAN"),
 ]
 
 #: The demo users' full names and e-mail addresses (illustrative; the domain .example is reserved).
@@ -84,6 +85,7 @@ DEMO_PEOPLE = {
     "bantochuc.hn": ("Trần Văn Minh", "minh.tran@bantochuc.hanoi.example"),
     "quantri": ("Lê Quang Huy", "huy.le@quantri.example"),
     "bantochuc.qn": ("Phạm Thu Trang", "trang.pham@bantochuc.quangninh.example"),
+    "bithu.cailan": ("Vũ Đức Thắng", "thang.vu@cangcailan.example"),
 }
 
 # Places --------------------------------------------------------------------------------------

@@ -8,11 +8,12 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.urls import reverse
 
 from branches import services
-from branches.choices import MemberStatus
+from branches.choices import MemberStatus, TransferStatus
 from branches.deadlines import WINDOW_DAYS, Kind, deadlines_for
-from branches.models import Member
+from branches.models import Member, Transfer
 from core.workdays import add_working_days, forget_calendar, working_days_between
 
 D = datetime.date
@@ -70,3 +71,35 @@ def test_demo_secretary_cannot_recognise_before_the_twelve_month_mark(demo):
     assert "official_on" in refused.value.message_dict
     with services.fixed_today(mark):
         assert services.recognize_official(demo.secretary, member).official_on == mark
+
+
+def test_demo_secretary_transfers_a_member_that_cai_lan_confirms_from_its_incoming_list(demo, client):
+    """Hồng Hà (Hà Nội) sends a member to Cái Lân (Quảng Ninh); the two secretaries see only the
+    transfer row of each other's side; the membership at Cái Lân starts on the day presented."""
+    member = Member.objects.filter(organization=demo.hong_ha, status=MemberStatus.ACTIVE).order_by("pk").first()
+    client.force_login(demo.secretary)
+    home = client.get(reverse("home:organization", args=[demo.hong_ha.pk]))
+    assert home.status_code == 200 and 'id="deadlines"' in home.content.decode()
+    sent = client.post(
+        reverse("branches:member_transfer", args=[member.pk]),
+        {
+            "destination": "organization",
+            "to_organization": demo.cai_lan.code,
+            "kind": "official",
+            "on": "02/12/2024",
+            "decision_number": "15-GGT/CB",
+        },
+    )
+    assert sent.status_code == 302, sent.context and sent.context["form"].errors
+    transfer = Transfer.objects.get(member=member, status=TransferStatus.IN_TRANSIT)
+    assert transfer.to_organization == demo.cai_lan
+
+    client.force_login(demo.cai_lan_secretary)
+    assert client.get(reverse("branches:member_detail", args=[member.pk])).status_code == 404
+    incoming = client.get(reverse("branches:organization_incoming", args=[demo.cai_lan.pk])).content.decode()
+    assert member.full_name in incoming and "15-GGT/CB" in incoming and member.citizen_id not in incoming
+    confirmed = client.post(reverse("branches:transfer_confirm", args=[transfer.pk]), {"presented_on": "09/12/2024"})
+    assert confirmed.status_code == 302
+    member.refresh_from_db()
+    assert (member.organization, member.status) == (demo.cai_lan, MemberStatus.ACTIVE)
+    assert member.periods.get(ended_on__isnull=True).started_on == D(2024, 12, 9)

@@ -458,6 +458,7 @@ def test_demo_users_hold_their_roles_and_their_printed_passwords_work(demo):
         "bantochuc.hn": (RoleKey.DEPARTMENT, "HN"),
         "quantri": (RoleKey.ADMINISTRATOR, None),
         "bantochuc.qn": (RoleKey.DEPARTMENT, "QN"),
+        "bithu.cailan": (RoleKey.SECRETARY, "QN-HL-CAILAN"),
     }
     for username, (role, code) in expected.items():
         user = get_user_model().objects.get(username=username)
