@@ -335,7 +335,7 @@ def status_below(organization, year, half=0):
         a.organization_id: a
         for a in PeriodApproval.objects.filter(
             organization__in=[organization, *children], year=year, half=half
-        ).select_related("submitted_by__preference", "decided_by__preference")
+        ).prefetch_related("submitted_by__preference", "decided_by__preference")  # users apart: never on a replica
     }
     rows = [(org, records.get(org.pk)) for org in [organization, *children]]
     counts = dict.fromkeys(ApprovalStatus.values, 0)

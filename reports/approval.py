@@ -46,7 +46,7 @@ def approval_stamp(organization, start, end):
     year, half = period
     return (
         PeriodApproval.objects.filter(organization=organization, year=year, half=half, status=ApprovalStatus.APPROVED)
-        .select_related("decided_by")
+        .prefetch_related("decided_by")  # users are read from the primary (config/routers.py), never joined
         .first()
     )
 
