@@ -7,8 +7,8 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from branches.choices import OrganizationKind
-from branches.models import Member
+from branches.choices import MemberStatus, OrganizationKind, TransferStatus
+from branches.models import Member, Transfer
 from core.dates import today
 from tests.e2e.conftest import sign_in
 from tests.factories import EnterpriseFactory, OrganizationFactory, TargetFactory
@@ -83,8 +83,11 @@ def test_secretary_finds_a_member_without_marks_and_transfers_her_by_picking_the
         assert page_width(page) <= 390
     with page.expect_navigation():
         page.click("#content form button[type=submit]")
+    # An official transfer is in transit until the receiving branch confirms the letter.
+    transfer = Transfer.objects.get(member=hang)
+    assert (transfer.to_organization, transfer.status) == (tree.branch_b, TransferStatus.IN_TRANSIT)
     hang.refresh_from_db()
-    assert hang.organization == tree.branch_b
+    assert hang.status == MemberStatus.IN_TRANSIT
     assert Member.history.filter(id=hang.pk).exists()
     assert page.errors == []
 
