@@ -175,6 +175,12 @@ def destination_field(**kwargs):
     return field
 
 
+def pick_destination(field, user):
+    """The receiving organisation's field shown as the picker (typed part of a name or code, the
+    value its code), over the organisations ``user`` may transfer to."""
+    use_picker(field, organization_picker("transfer", value_field="code", queryset=transfer_destinations(user)))
+
+
 class TransferForm(DecisionForm):
     """Issue a transfer: to another organisation or to the place of residence, with the
     introduction letter; official, or temporary for work or study until a date. The receiving
@@ -212,10 +218,7 @@ class TransferForm(DecisionForm):
         self.fields["decided_on"].label = _("date of the introduction letter")
         self.fields["decided_on"].help_text = _("Leave empty when it is the date of transfer.")
         self.member = member
-        use_picker(
-            self.fields["to_organization"],
-            organization_picker("transfer", value_field="code", queryset=transfer_destinations(user)),
-        )
+        pick_destination(self.fields["to_organization"], user)
         if not self.is_bound:
             self.fields["on"].initial = today()
 
@@ -298,6 +301,7 @@ class RedirectTransferForm(CorrectionForm):
 
     def __init__(self, *args, transfer=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        pick_destination(self.fields["to_organization"], user)
 
 
 class LeavingForm(DecisionForm):

@@ -300,3 +300,19 @@ def test_transfer_form_searches_the_receiving_organisation_and_shows_only_the_ch
     assert 'value="QN-CB" selected' in content and tree.branch_b.name not in content
     by_code = client.get(reverse("branches:organization_search"), {"q": "br-b"}).json()["results"]
     assert by_code == [{"value": "BR-B", "text": f"{tree.branch_b.name} (BR-B)"}]
+
+
+def test_the_redirect_form_picks_the_right_organisation_with_the_picker(client, provinces, tree):
+    hanoi = provinces.hanoi
+    member = MemberFactory(organization=hanoi.branch, admitted_on=D(2019, 1, 2))
+    transfer = services.issue_transfer(
+        hanoi.secretary, member, to_organization=tree.branch_b, letter_date=D(2024, 6, 3)
+    )
+    url = reverse("branches:transfer_redirect", args=[transfer.pk])
+    page = login(client, hanoi.secretary).get(url).content.decode()
+    picker = reverse("branches:organization_autocomplete")
+    assert f'data-autocomplete-url="{picker}?set=transfer&amp;value=code"' in page
+    response = client.post(url, {"to_organization": "QN-CB", "reason": "the letter named the wrong branch"})
+    assert response.status_code == 302
+    transfer.refresh_from_db()
+    assert transfer.to_organization == provinces.quang_ninh.branch
