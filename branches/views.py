@@ -57,6 +57,7 @@ from branches.tables import MemberTable, OrganizationTable, ProspectTable
 from core.dates import add_years
 from core.filtersets import search_names
 from core.middleware import ACTIVE_ROLE_SESSION_KEY
+from core.models import display_name
 from core.scoping import scope_for
 from core.views import (
     AutocompleteView,
@@ -80,7 +81,7 @@ class SignInView(auth_views.LoginView):
     def form_valid(self, form):
         response = super().form_valid(form)
         user = form.get_user()
-        messages.success(self.request, _("Welcome, %(name)s.") % {"name": user.get_full_name() or user.username})
+        messages.success(self.request, _("Welcome, %(name)s.") % {"name": display_name(user)})
         return response
 
 

@@ -191,3 +191,14 @@ def test_access_log_shows_names_of_users_and_members_and_the_device(client, tree
     assert "Mobile Safari 17 trên iOS 17.4 (iPhone)" in html  # the interface is Vietnamese
     by_name = client.get(reverse("security:access_log"), {"username": "thị hằng"}).content.decode()
     assert "Lê Văn Bình" in by_name
+
+
+def test_the_sign_in_welcome_names_the_user_by_full_name(client, secretary_a):
+    _named(secretary_a, "Nguyễn Thị Hằng")
+    secretary_a.set_password("Mật-khẩu-dài-2026")
+    secretary_a.save()
+    client.cookies.load({"django_language": "vi"})
+    response = client.post(
+        reverse("login"), {"username": secretary_a.username, "password": "Mật-khẩu-dài-2026"}, follow=True
+    )
+    assert "Xin chào Nguyễn Thị Hằng." in response.content.decode()
