@@ -47,6 +47,17 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: nothing cached from another test's data (a dashboard's
+    figures, the standing counts' choice of plan) changes what a test reads or how many queries it makes."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _two_factor_off(settings):
     settings.OTP_REQUIRED_ROLES = ()
 
