@@ -2,7 +2,7 @@
 
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -235,3 +235,51 @@ class MembershipReturn(TimestampedModel):
 
     def __str__(self):
         return f"{self.mass_organization} — {self.date}"
+
+
+class ManagingCommitteePeriodQuerySet(models.QuerySet):
+    def on(self, date):
+        """The periods in force on ``date`` (``valid_to`` is the first day the period no longer holds)."""
+        return self.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=date)).filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gt=date)
+        )
+
+
+class ManagingCommitteePeriod(models.Model):
+    """Which committee managed Party building in an enterprise from ``valid_from`` (empty: from the
+    start) until the day before ``valid_to`` (empty: still).
+
+    ``Enterprise.managing_committee`` is today's; these rows exist only for enterprises that passed
+    to another committee on a date (a restructuring), so that a report of an earlier date counts
+    their mass organisations for the committee of that date. A correction of the committee is not
+    a change on a date: it moves the enterprise's history with it and writes no period.
+    """
+
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.CASCADE, related_name="committee_periods"
+    )
+    committee = models.ForeignKey(
+        "branches.Organization", verbose_name=_("managing committee"), on_delete=models.PROTECT, related_name="+"
+    )
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid until"), null=True, blank=True)
+    decision_number = models.CharField(_("decision number"), max_length=60, blank=True)
+    decision_date = models.DateField(_("decision date"), null=True, blank=True)
+
+    objects = ManagingCommitteePeriodQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["enterprise", "valid_from"]
+        verbose_name = _("managing committee period")
+        verbose_name_plural = _("managing committee periods")
+        indexes = [models.Index(fields=["valid_from"], name="committee_period_from")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True) | Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                name="committee_period_ends_after_it_begins",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.enterprise_id}: {self.committee_id} {self.valid_from or '…'}–{self.valid_to or '…'}"

@@ -18,7 +18,7 @@ from core.validators import normalize_tax_code
 from enterprises import events
 from enterprises.choices import LocalityKind
 from enterprises.events import ReturnFacts
-from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
+from enterprises.models import Enterprise, Locality, ManagingCommitteePeriod, MassOrganization, MembershipReturn
 
 ENTERPRISE_FIELDS = (
     "tax_code",
@@ -125,6 +125,90 @@ def update_enterprise(acting_user, enterprise, *, reason=None, expected_version=
     _check_still_editable(acting_user, enterprise)
     announce_enterprise_changes([(enterprise, before)])
     return enterprise
+
+
+def change_managing_committees(acting_user, moves, *, on, decision_number="", decision_date=None):
+    """From ``on``, each enterprise of ``moves`` ``[(enterprise, committee)]`` is managed by its
+    committee (a restructuring, such as the reform of 1 July 2025). Before ``on`` its mass
+    organisations keep counting for the committee of that time (``ManagingCommitteePeriod``); a
+    correction of the committee, which moves the history with it, is :func:`update_enterprise`.
+    All or nothing: an error names the enterprise."""
+    with transaction.atomic():
+        decision_number = (decision_number or "").strip()
+        errors = Errors()
+        if on is None:
+            errors.add("on", _("Give the date the change takes effect."))
+            errors.raise_if_any()
+        if on > today():
+            errors.add("on", _("The date the change takes effect cannot be in the future."))
+        if decision_date is not None and decision_date > on:
+            errors.add("decision_date", _("The decision cannot be dated after the day it takes effect."))
+        editable = set(
+            Enterprise.objects.editable_by(acting_user)
+            .filter(pk__in=[enterprise.pk for enterprise, _committee in moves])
+            .values_list("pk", flat=True)
+        )
+        open_periods = {
+            period.enterprise_id: period
+            for period in ManagingCommitteePeriod.objects.select_for_update().filter(
+                enterprise__in=[enterprise for enterprise, _committee in moves], valid_to__isnull=True
+            )
+        }
+        changed = []
+        for enterprise, committee in moves:
+            if enterprise.pk not in editable:
+                raise PermissionDenied(_("You may not change this enterprise."))
+            enterprise = lock_for_update(enterprise)
+            before = values_of(enterprise)
+            field = f"{enterprise.tax_code}: managing_committee" if len(moves) > 1 else "managing_committee"
+            old = enterprise.managing_committee
+            if committee.pk == old.pk:
+                errors.add(
+                    field, _("%(org)s already manages %(enterprise)s.") % {"org": committee, "enterprise": enterprise}
+                )
+                continue
+            if not committee.is_active_on(on):
+                errors.add(
+                    field, _("%(org)s is not active on %(date)s.") % {"org": committee, "date": display_date(on)}
+                )
+            current = open_periods.get(enterprise.pk)
+            if current is not None and current.valid_from is not None and on <= current.valid_from:
+                errors.add(
+                    field,
+                    _("%(enterprise)s passed to its committee on %(date)s; a change takes effect after that day.")
+                    % {"enterprise": enterprise, "date": display_date(current.valid_from)},
+                )
+            enterprise.managing_committee = committee
+            check_enterprise_record(errors, acting_user, enterprise)
+            dates = {d for d in mass_organization_dates([enterprise.pk]).get(enterprise.pk, ()) if d >= on}
+            check_all_open(errors, [(c, d) for c in (old, committee) for d in sorted(dates)], field)
+            changed.append((enterprise, before, old, current))
+        errors.raise_if_any()
+        decision = {"decision_number": decision_number, "decision_date": decision_date}
+        for enterprise, _before, old, current in changed:
+            if current is None:
+                current = ManagingCommitteePeriod(enterprise=enterprise, committee=old, valid_from=None)
+            current.valid_to = on
+            save_with_history(current, acting_user, reason=_("restructuring"))
+            period = ManagingCommitteePeriod(
+                enterprise=enterprise, committee=enterprise.managing_committee, valid_from=on, **decision
+            )
+            save_with_history(period, acting_user, reason=_("restructuring"))
+            save_with_history(
+                enterprise,
+                acting_user,
+                reason=_("managed by %(org)s from %(date)s")
+                % {"org": enterprise.managing_committee.code, "date": display_date(on)},
+            )
+        announce_enterprise_changes([(enterprise, before) for enterprise, before, _old, _current in changed])
+        return [enterprise for enterprise, *_rest in changed]
+
+
+def change_managing_committee(acting_user, enterprise, committee, *, on, decision_number="", decision_date=None):
+    """One enterprise of :func:`change_managing_committees`; returns it."""
+    return change_managing_committees(
+        acting_user, [(enterprise, committee)], on=on, decision_number=decision_number, decision_date=decision_date
+    )[0]
 
 
 def admissions_at(enterprise_ids):

@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from branches.models import OrganizationVersion
 from core.models import TREE_STEPLEN
+from enterprises.models import ManagingCommitteePeriod
 
 _ROOT = ""
 
@@ -31,6 +32,10 @@ class DatedTree:
     ``ids`` the organisation id of each of those paths. An organisation that did not exist on
     ``on`` stands where its nearest state puts it: its last one when it ended before, its first
     when it began after; one merged by then counts as part of its successor (``merged``).
+
+    ``enterprises`` maps each enterprise managed on ``on`` by another committee than today's
+    (it passed to today's in a restructuring since) to the paths of today's committee and of that
+    one: the engine moves its figures from the first to the second.
     """
 
     def __init__(self, on=None):
@@ -39,8 +44,16 @@ class DatedTree:
         self.names = {}
         self.ids = {}
         self.merged = set()  # paths of organisations merged into another by ``on``
+        self.enterprises = {}
         if on is None:
             return
+        for enterprise_id, today_path, path in (
+            ManagingCommitteePeriod.objects.on(on)
+            .filter(enterprise_id__in=self.enterprises_changed_since(on))
+            .values_list("enterprise_id", "enterprise__managing_committee__path", "committee__path")
+        ):
+            if path != today_path:
+                self.enterprises[enterprise_id] = (today_path, path)
         restructured = OrganizationVersion.objects.filter(
             Q(valid_from__gt=on) | Q(successor__isnull=False, valid_to__lte=on)
         ).values("organization_id")
@@ -74,6 +87,11 @@ class DatedTree:
                 self.moved[path] = parent_path
             if name != today_name:
                 self.names[path] = name
+
+    @staticmethod
+    def enterprises_changed_since(on):
+        """A subquery of the ids of the enterprises that passed to another committee after ``on``."""
+        return ManagingCommitteePeriod.objects.filter(valid_from__gt=on).values("enterprise_id")
 
     def parent(self, path):
         """The path of the parent of ``path`` on the date (``""``: none)."""

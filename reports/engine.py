@@ -31,7 +31,7 @@ from branches.models import Member, MembershipPeriod, Organization, Organization
 from core.dates import add_years
 from core.text import display_date
 from enterprises.choices import MassOrganizationKind, OperatingStatus
-from enterprises.models import Enterprise, MassOrganization, MembershipReturn
+from enterprises.models import Enterprise, ManagingCommitteePeriod, MassOrganization, MembershipReturn
 from reports.dated_tree import DatedTree, subtree_q
 from reports.formatting import display, format_number, percent_of
 from reports.metrics import MASS_ORG_KIND_METRICS, Metric
@@ -345,8 +345,19 @@ def count_actuals_on(organization, start, end, tree):
     Without restructurings after that date the tree is today's: :func:`count_actuals`. Otherwise
     the subtree totals of today's tree (the roll-ups) are read for ``organization``, its children
     and every restructured organisation that matters (one query, whatever their number), cut into
-    the blocks that kept their parents, and each block counted for the row it stood under.
+    the blocks that kept their parents, and each block counted for the row it stood under. The
+    mass organisations of an enterprise that passed to another committee since count for the
+    committee of that date.
     """
+    return _moved_enterprise_figures(
+        _count_organization_actuals_on(organization, start, end, tree),
+        tree,
+        organization,
+        _enterprise_actuals(tree, start, end),
+    )
+
+
+def _count_organization_actuals_on(organization, start, end, tree):
     anchors, outside = tree.anchors(organization.path) if tree.moved else (set(), [])
     if not anchors:
         return count_actuals(organization, start, end)
@@ -357,6 +368,14 @@ def count_actuals_on(organization, start, end, tree):
         end,
         raw_count=lambda first, last: raw_count_by_organization(organization, first, last, outside),
     )
+    return _regrouped(totals, tree, organization)
+
+
+def _regrouped(totals, tree, organization):
+    """``{row path: {metric: n}}`` from ``totals`` ``{path: {metric: n}}``, the subtree totals of
+    today's tree for ``organization``, its children and the restructured organisations that matter:
+    cut into the blocks that kept their parents, each counted for the row it stood under on
+    ``tree``'s date."""
     steplen = Organization.steplen
     exclusive = {path: dict(values) for path, values in totals.items()}
     for path, values in totals.items():
@@ -374,6 +393,63 @@ def count_actuals_on(organization, start, end, tree):
             for metric, n in values.items():
                 groups[row][metric] += n
     return {path: dict(values) for path, values in groups.items() if any(values.values())}
+
+
+def _moved_enterprise_figures(groups, tree, organization, figures):
+    """Move the ``figures`` ``{enterprise id: {metric: n}}`` of the enterprises managed on
+    ``tree``'s date by another committee than today's from the row of today's committee (where
+    the roll-ups and standing counts put them) to the row of that date's committee."""
+    if not figures:
+        return groups
+    groups = defaultdict(lambda: defaultdict(int), {path: defaultdict(int, values) for path, values in groups.items()})
+    for enterprise_id, values in figures.items():
+        today_path, dated_path = tree.enterprises[enterprise_id]
+        counted, belongs = tree.row_of(today_path, organization.path), tree.row_of(dated_path, organization.path)
+        if counted == belongs:
+            continue
+        for metric, n in values.items():
+            if counted is not None:
+                groups[counted][metric] -= n
+            if belongs is not None:
+                groups[belongs][metric] += n
+    return {path: dict(values) for path, values in groups.items() if any(values.values())}
+
+
+def _enterprise_actuals(tree, start, end):
+    """``{enterprise id: {metric: n}}``: the mass-organisation events of ``[start, end]`` of the
+    enterprises that ``tree`` sees under another committee than today's. Two queries."""
+    if not tree.enterprises:
+        return {}
+    changed = DatedTree.enterprises_changed_since(tree.on)
+    figures = _merge(
+        _grouped(
+            MassOrganization.objects.filter(enterprise_id__in=changed, established_on__range=(start, end)),
+            None,
+            "enterprise_id",
+            by_path=True,
+            **{
+                Metric.MASS_ORGS_ESTABLISHED: Count("pk"),
+                Metric.TRADE_UNIONS_ESTABLISHED: Count("pk", filter=Q(kind=MassOrganizationKind.TRADE_UNION)),
+                Metric.YOUTH_UNIONS_ESTABLISHED: Count("pk", filter=Q(kind=MassOrganizationKind.YOUTH_UNION)),
+            },
+        ),
+        _grouped(
+            MembershipReturn.objects.filter(mass_organization__enterprise_id__in=changed, date__range=(start, end)),
+            None,
+            "mass_organization__enterprise_id",
+            by_path=True,
+            **{
+                Metric.MASS_ORG_MEMBERS_ADMITTED: Sum("members_admitted"),
+                Metric.TRADE_UNION_MEMBERS_ADMITTED: Sum(
+                    "members_admitted", filter=Q(mass_organization__kind=MassOrganizationKind.TRADE_UNION)
+                ),
+                Metric.YOUTH_UNION_MEMBERS_ADMITTED: Sum(
+                    "members_admitted", filter=Q(mass_organization__kind=MassOrganizationKind.YOUTH_UNION)
+                ),
+            },
+        ),
+    )
+    return {enterprise_id: values for enterprise_id, values in figures.items() if enterprise_id in tree.enterprises}
 
 
 def admissions_by_month(organization, start, end):
@@ -565,7 +641,10 @@ def restructuring_segments(start, end):
     changes = OrganizationVersion.objects.filter(
         Q(valid_from__gt=start, valid_from__lte=end) | Q(valid_to__gt=start, valid_to__lte=end)
     ).values_list("valid_from", "valid_to")
-    days = sorted({day for pair in changes for day in pair if day is not None and start < day <= end})
+    passed = ManagingCommitteePeriod.objects.filter(valid_from__gt=start, valid_from__lte=end).values_list(
+        "valid_from", "valid_to"
+    )
+    days = sorted({day for pair in [*changes, *passed] for day in pair if day is not None and start < day <= end})
     firsts = [start, *days]
     lasts = [day - datetime.timedelta(days=1) for day in days] + [end]
     return list(zip(firsts, lasts, strict=True))
@@ -791,10 +870,84 @@ def structure_groups(organization, date):
     return dict(groups)
 
 
-def structure(organization, date):
-    """Organisations, members, enterprises and mass organisations of the subtree on ``date``."""
-    children = _children(organization)
+def _structure_anchor_totals(anchors, date):
+    """``{path: {figure: n}}``: the standing figures on ``date`` of each subtree of today's tree
+    rooted at ``anchors`` (paths). One query, whatever their number."""
+    if not anchors:
+        return {}
+    values, params = standing.values_on_sql("organization", date)
+    listed = ", ".join(["(%s)"] * len(anchors))
+    sql = f"""
+        SELECT a.path, v.metric, SUM(v.value), SUM(CASE WHEN v.value > 0 THEN 1 ELSE 0 END)
+        FROM ({values}) v INNER JOIN {Organization._meta.db_table} o ON o.id = v.k
+        INNER JOIN (SELECT column1 AS path FROM (VALUES {listed}) l) a ON o.path LIKE a.path || '%%'
+        WHERE v.value <> 0 AND v.metric <> '{standing.ADMISSIONS}'
+        GROUP BY 1, 2
+    """
+    totals = defaultdict(dict)
+    with _room_for_aggregates(Organization.objects.db), connections[Organization.objects.db].cursor() as cursor:
+        cursor.execute(sql, [*params, *sorted(anchors)])
+        for path, metric, total, organizations in cursor:
+            totals[path][metric] = int(total)
+            if metric == "business_owners":
+                totals[path]["organizations_with_owners"] = int(organizations)
+    return dict(totals)
+
+
+def _enterprise_standing(tree, date):
+    """``{enterprise id: {figure: n}}``: what the enterprises that ``tree`` sees under another
+    committee than today's count in the structure on ``date`` (the enterprise, its mass
+    organisations active then and their members by the latest return). Three queries."""
+    if not tree.enterprises:
+        return {}
+    changed = DatedTree.enterprises_changed_since(tree.on)
+    figures = defaultdict(lambda: defaultdict(int))
+    for enterprise_id, status in Enterprise.objects.filter(pk__in=changed).values_list("pk", "operating_status"):
+        figures[enterprise_id]["enterprises"] += 1
+        figures[enterprise_id]["enterprises_operating"] += status == OperatingStatus.OPERATING
+    active = dict(
+        _mass_organizations_active_on(date).filter(enterprise_id__in=changed).values_list("pk", "enterprise_id")
+    )
+    kinds = dict(MassOrganization.objects.filter(pk__in=active).values_list("pk", "kind"))
+    for mass_organization_id, enterprise_id in active.items():
+        figures[enterprise_id]["mass_organizations"] += 1
+        kind = kinds[mass_organization_id]
+        if kind == MassOrganizationKind.TRADE_UNION:
+            figures[enterprise_id]["trade_unions"] += 1
+        elif kind == MassOrganizationKind.YOUTH_UNION:
+            figures[enterprise_id]["youth_unions"] += 1
+    latest = {}
+    for mass_organization_id, members_total in (
+        MembershipReturn.objects.filter(mass_organization_id__in=list(active), date__lte=date)
+        .order_by("mass_organization_id", "date")
+        .values_list("mass_organization_id", "members_total")
+    ):
+        latest[mass_organization_id] = members_total
+    for mass_organization_id, members_total in latest.items():
+        figures[active[mass_organization_id]]["mass_organization_members"] += members_total
+    return {
+        enterprise_id: dict(values) for enterprise_id, values in figures.items() if enterprise_id in tree.enterprises
+    }
+
+
+def structure_groups_on(organization, date, tree):
+    """Like :func:`structure_groups`, keyed by the organisations directly below ``organization``
+    on ``tree``'s date (see :func:`count_actuals_on`)."""
     groups = structure_groups(organization, date)
+    anchors, _outside = tree.anchors(organization.path) if tree.moved else (set(), [])
+    if anchors:
+        totals = {**groups, organization.path: dict(_total(groups))}  # ``groups`` holds the own figures under that key
+        totals.update(_structure_anchor_totals(anchors, date))
+        groups = _regrouped(totals, tree, organization)
+    return _moved_enterprise_figures(groups, tree, organization, _enterprise_standing(tree, date))
+
+
+def structure(organization, date):
+    """Organisations, members, enterprises and mass organisations of the subtree on ``date``, by
+    the organisations directly below it on that date."""
+    tree = DatedTree(date)
+    children = children_on(organization, tree)
+    groups = structure_groups_on(organization, date, tree)
 
     def rows_for(values):
         return _figure_rows(values, STRUCTURE_METRICS)

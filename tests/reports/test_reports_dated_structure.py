@@ -170,7 +170,7 @@ def restructure(city, administrator, times):
 
 
 @pytest.mark.parametrize("times", [1, 5])
-@pytest.mark.parametrize(("structure", "queries"), [("end", 5), ("historical", 6)])
+@pytest.mark.parametrize(("structure", "queries"), [("end", 6), ("historical", 8)])
 def test_the_query_count_of_a_report_does_not_grow_with_restructurings(
     city, admin_user, django_assert_num_queries, times, structure, queries
 ):
