@@ -38,14 +38,15 @@ import datetime
 import random
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from fractions import Fraction
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from branches.choices import MemberStatus, PeriodEndReason, Position, ProspectStage, RoleKey, Sex
-from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from branches.choices import MemberStatus, OrganizationChange, PeriodEndReason, Position, ProspectStage, RoleKey, Sex
+from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect, RoleAssignment
 from core.dates import add_years
 from core.events import RecordsLoaded, publish
 from core.validators import tax_code_for
@@ -58,6 +59,7 @@ from devdata.demo_data import (
     CORE_A,
     CORE_B,
     DAY,
+    DEMO_END,
     DEMO_PEOPLE,
     DEMO_USERS,
     DEPARTMENTS,
@@ -73,6 +75,7 @@ from devdata.demo_data import (
     HANOI_ONE_OR_TWO_MEMBER_ENTERPRISES,
     HANOI_PARKS,
     HANOI_SINCE_2012,
+    HANOI_TARGETS_2025,
     MIDDLE,
     QN_CP,
     QN_PARKS,
@@ -81,6 +84,10 @@ from devdata.demo_data import (
     QN_UB_ADMITTED_LATER_IN_2024,
     QN_UB_TARGET,
     QUANG_NINH_DISTRICTS,
+    REFORM,
+    REFORM_DECISION,
+    REFORM_DECISION_DATE,
+    REFORM_SUCCESSORS,
     RESOLUTION_09,
     SB,
     SCHOOLS,
@@ -97,9 +104,10 @@ from devdata.demo_data import (
     D,
 )
 from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
-from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
+from enterprises.models import Enterprise, Locality, ManagingCommitteePeriod, MassOrganization, MembershipReturn
 from reports.metrics import Metric
 from reports.models import Target
+from reports.services import carry_targets
 from security.services import password_changed, update_profile
 
 
@@ -1170,6 +1178,8 @@ class Builder:
         for union, on, _weight, founding, admitted in rows:
             if founding:
                 total = admitted
+            elif on > AS_OF:  # after 2024: no random number, so those of the years before stay the same
+                total = max(admitted, total + admitted - total // 20)
             else:
                 total = max(admitted, total + admitted - int(total * self.rng.uniform(0.02, 0.12)))
             objects.append(
@@ -1206,11 +1216,11 @@ class Builder:
             else:
                 status = MemberStatus.LEFT
             official_on = official_date(plan.admitted_on)
-            if (ended is not None and official_on > ended) or official_on > AS_OF:
+            if (ended is not None and official_on > ended) or official_on > DEMO_END:
                 official_on = None  # still on probation on the demo's date: recognised through the service
             # The ceremony on the day of the decision (so probation ends where it always did), except for
             # the admissions of the last weeks: their ceremonies are still to hold (see branches.deadlines).
-            ceremony_on = plan.admitted_on if plan.admitted_on <= AS_OF - CEREMONY_PENDING else None
+            ceremony_on = plan.admitted_on if plan.admitted_on <= DEMO_END - CEREMONY_PENDING else None
             self.card_serial += 1
             member = Member(
                 full_name=plan.full_name,
@@ -1246,11 +1256,172 @@ class Builder:
             for org, start, end, reason in plan.periods
         ]
 
+    # The reform of 1 July 2025 and what followed ---------------------------------------------
+
+    def reform(self):
+        """The district committees of REFORM_SUCCESSORS end on REFORM: new ward committees directly
+        under the province, the district's organisations active that day moved below them in turn
+        (Hồng Hà to Nghĩa Đô; a committee below the district merged into the first), its
+        enterprises passed to the committee of their organisation (else in turn). The tree built so
+        far is today's after the moves; ``versions`` and ``committee_periods`` keep the past."""
+        self.versions = []  # (organisation, parent, valid_from, valid_to, change, end_change, successor)
+        self.committee_periods = []  # (enterprise, committee, valid_from, valid_to)
+        self.successors = {}
+        organizations = self.committees + self.grassroots
+        for code, wards in REFORM_SUCCESSORS.items():
+            district = self.by_code[code]
+            parent = next(o for o in self.committees if o.path == district.path[: -len(path_step(1))])
+            new = []
+            for ward_code, name, seat in wards:
+                ward = self.committee(ward_code, name, self.place[seat], REFORM, parent)
+                ward.wards = [self.place[seat]]
+                self.versions.append((ward, parent, REFORM, None, OrganizationChange.ESTABLISHED, "", None))
+                new.append(ward)
+            self.successors[code] = new
+            turn = 0
+            destination_of = {}
+            children = [o for o in organizations if o.path[:-4] == district.path and o.is_active_on(REFORM)]
+            for child in children:
+                if child.kind == COMMITTEE:  # a ward committee below the district: merged into the first
+                    below = [o for o in organizations if o.path[:-4] == child.path and o.is_active_on(REFORM)]
+                    for grandchild in below:
+                        self.move(organizations, grandchild, child, new[0])
+                        destination_of[id(grandchild)] = (grandchild, new[0])
+                    self.versions.append(
+                        (
+                            child,
+                            district,
+                            child.established_on,
+                            REFORM,
+                            OrganizationChange.ESTABLISHED,
+                            OrganizationChange.MERGED,
+                            new[0],
+                        )
+                    )
+                    child.dissolved_on = REFORM
+                    for enterprise in self.enterprises:
+                        if enterprise.managing_committee is child:
+                            self.pass_enterprise(enterprise, new[0])
+                    continue
+                ward = self.by_code["HN-NGHIADO"] if child is self.hong_ha else new[turn % len(new)]
+                turn += child is not self.hong_ha
+                self.move(organizations, child, district, ward)
+                destination_of[id(child)] = (child, ward)
+            by_enterprise = {id(o.enterprise): ward for o, ward in destination_of.values() if o.enterprise is not None}
+            for enterprise in self.enterprises:
+                if enterprise.managing_committee is district:
+                    ward = by_enterprise.get(id(enterprise)) or new[turn % len(new)]
+                    turn += id(enterprise) not in by_enterprise
+                    self.pass_enterprise(enterprise, ward)
+            self.versions.append(
+                (
+                    district,
+                    parent,
+                    district.established_on,
+                    REFORM,
+                    OrganizationChange.ESTABLISHED,
+                    OrganizationChange.SPLIT,
+                    None,
+                )
+            )
+            district.dissolved_on = REFORM
+            district.dissolution_decision_number = REFORM_DECISION
+        self.recount_children(self.committees + self.grassroots)
+
+    def move(self, organizations, organization, old_parent, new_parent):
+        """Move ``organization`` and its subtree below ``new_parent`` on REFORM (paths rewritten)."""
+        old = organization.path
+        new_parent.numchild += 1
+        new = new_parent.path + path_step(new_parent.numchild)
+        for other in organizations:
+            if other.path.startswith(old):
+                other.path = new + other.path[len(old) :]
+                other.depth = len(other.path) // 4
+                if other.committee is old_parent:
+                    other.committee = new_parent
+        organization.committee = new_parent.committee
+        self.versions.append(
+            (
+                organization,
+                old_parent,
+                organization.established_on,
+                REFORM,
+                OrganizationChange.ESTABLISHED,
+                OrganizationChange.MOVED,
+                None,
+            )
+        )
+        self.versions.append((organization, new_parent, REFORM, None, OrganizationChange.MOVED, "", None))
+
+    def pass_enterprise(self, enterprise, committee):
+        self.committee_periods.append((enterprise, enterprise.managing_committee, None, REFORM))
+        self.committee_periods.append((enterprise, committee, REFORM, None))
+        enterprise.managing_committee = committee
+
+    @staticmethod
+    def recount_children(organizations):
+        counts = {}
+        for organization in organizations:
+            if organization.depth > 1:
+                counts[organization.path[:-4]] = counts.get(organization.path[:-4], 0) + 1
+        for organization in organizations:
+            organization.numchild = counts.get(organization.path, 0)
+
+    def after_2024(self):
+        """Hà Nội and Quảng Ninh go on through 2025 and 2026 (nothing of it falls in 2024): 2025
+        targets set in January on the committees of then, admissions, new branches, trade unions
+        and their returns, up to DEMO_END; and a few probationers due for recognition within 60
+        days of the day the demo is loaded, so that a secretary's home page is never empty."""
+        rng = self.rng
+        for code, values in HANOI_TARGETS_2025.items():
+            for metric, value in zip(TARGET_METRICS, values, strict=True):
+                self.targets.append(Target(committee=self.by_code[code], year=2025, metric=metric, value=value))
+        hn, qn = self.by_code["HN"], self.by_code["QN"]
+        wards = [ward for wards in self.successors.values() for ward in wards]
+        for province, root, count in (("01", hn, 620), ("22", qn, 90)):
+            branches = [o for o in self.grassroots if o.path.startswith(root.path) and o.kind in (GB, SB)]
+            for _ in range(count):
+                on = self.day_between(D(2025, 1, 2), DEMO_END)
+                branch = rng.choice(branches)
+                while not branch.is_active_on(on) or branch.established_on >= on:
+                    branch = rng.choice(branches)
+                self.plan(branch, on, province)
+            for ward in [w for w in wards if w.path.startswith(root.path)]:
+                for _ in range(3):
+                    established_on = self.day_between(REFORM + DAY, DEMO_END)
+                    enterprise = self.enterprise(
+                        committee=ward, wards=ward.wards, province="01" if province == "01" else "57"
+                    )
+                    branch = self.grassroots_org(
+                        ward,
+                        f"{ward.code}-{ward.numchild + 1:04d}",
+                        f"Chi bộ {enterprise.name}",
+                        GB,
+                        established_on,
+                        enterprise,
+                    )
+                    self.plan(branch, established_on, province)
+                    self.plan(branch, established_on, province)
+                    self.plan(branch, established_on, province)
+                    self.union(TU, enterprise, self.day_between(established_on, DEMO_END), dissolve=False)
+        recent = [u for u in self.mass_organizations if u.dissolved_on is None and u.established_on <= AS_OF]
+        for union in rng.sample(recent, 400):
+            for year in (2025, 2026):
+                self.returns.append([union, D(year, 11, rng.randint(2, 28)), 10, False])
+        for admitted_on in relative_admissions(timezone.localdate()):
+            self.plan(self.hong_ha, admitted_on, "01")
+
     def build(self):
         self.places()
         self.hanoi()
         self.quang_ninh()
         self.all_prospects()
+        # What follows 2024 draws from its own random numbers: the records up to 2024 stay the same.
+        state, self.rng = self.rng.getstate(), random.Random(SEED + 2025)
+        self.reform()
+        self.after_2024()
+        self.rng = random.Random()
+        self.rng.setstate(state)
 
     def save(self):
         batch = 2000
@@ -1271,6 +1442,44 @@ class Builder:
         MassOrganization.objects.bulk_create(self.mass_organizations, batch_size=batch)
         insert_rows(MembershipReturn, self.returns_values())
         Target.objects.bulk_create(self.targets, batch_size=batch)
+        versions = OrganizationVersion.objects.bulk_create(
+            [
+                OrganizationVersion(
+                    organization=organization,
+                    parent=parent,
+                    name=organization.name,
+                    valid_from=valid_from,
+                    valid_to=valid_to,
+                    change=change,
+                    decision_number=REFORM_DECISION if valid_from == REFORM else "",
+                    decision_date=REFORM_DECISION_DATE if valid_from == REFORM else None,
+                    end_change=end_change,
+                    end_decision_number=REFORM_DECISION if end_change else "",
+                    end_decision_date=REFORM_DECISION_DATE if end_change else None,
+                    successor=successor,
+                )
+                for organization, parent, valid_from, valid_to, change, end_change, successor in self.versions
+            ],
+            batch_size=batch,
+        )
+        ManagingCommitteePeriod.objects.bulk_create(
+            [
+                ManagingCommitteePeriod(
+                    enterprise=enterprise,
+                    committee=committee,
+                    valid_from=valid_from,
+                    valid_to=valid_to,
+                    decision_number=REFORM_DECISION if valid_from else "",
+                    decision_date=REFORM_DECISION_DATE if valid_from else None,
+                )
+                for enterprise, committee, valid_from, valid_to in self.committee_periods
+            ],
+            batch_size=batch,
+        )
+        for code, wards in self.successors.items():
+            district = self.by_code[code]
+            if Target.objects.filter(committee=district, year=REFORM.year).exists():
+                carry_targets(None, district, {ward: Fraction(1, len(wards)) for ward in wards}, on=REFORM)
         return {
             "localities": len(self.localities),
             "organizations": len(self.committees) + len(self.grassroots),
@@ -1281,6 +1490,8 @@ class Builder:
             "mass organisations": len(self.mass_organizations),
             "membership returns": len(self.returns),
             "targets": len(self.targets),
+            "dated states of organisations": len(versions),
+            "managing committee periods": len(self.committee_periods),
         }
 
 
@@ -1296,6 +1507,12 @@ LOADED_MODELS = (
     MembershipReturn,
     Target,
 )
+
+
+def relative_admissions(today):
+    """The admissions to Hồng Hà placed relative to the day the demo is loaded: their probation
+    ends 12 to 55 days after it (they fall into the reports of the year before, or of that one)."""
+    return [add_years(today, -1) + DAY * days for days in (12, 27, 41, 55)]
 
 
 def is_loaded():

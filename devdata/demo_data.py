@@ -327,3 +327,61 @@ SPECIAL_ENTERPRISES = {
 }
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+# The two-tier reform (Quy định 294-QĐ/TW; district level abolished on 1 July 2025) -------------
+
+#: The day the district committees ended and the ward and commune committees began.
+REFORM = D(2025, 7, 1)
+#: The decisions (invented numbers) establishing the new committees, the day before the reform.
+REFORM_DECISION_DATE = D(2025, 6, 30)
+#: The last day the demo's fixed history covers.
+DEMO_END = D(2026, 11, 30)
+#: The committees of each district that ended on REFORM: (code, name, locality of its seat).
+#: The district's organisations go to them in turn (Hồng Hà to Nghĩa Đô); a committee below the
+#: district is merged into the first one.
+REFORM_SUCCESSORS = {
+    "HN-CG": [
+        ("HN-CAUGIAY", "Đảng ủy phường Cầu Giấy", "Phường Quan Hoa"),
+        ("HN-NGHIADO", "Đảng ủy phường Nghĩa Đô", "Phường Nghĩa Đô"),
+        ("HN-YENHOA", "Đảng ủy phường Yên Hòa", "Phường Yên Hoà"),
+    ],
+    "HN-DD": [
+        ("HN-DONGDA", "Đảng ủy phường Đống Đa", "Phường Láng Hạ"),
+        ("HN-VANMIEU", "Đảng ủy phường Văn Miếu - Quốc Tử Giám", "Phường Văn Miếu"),
+        ("HN-ODUA", "Đảng ủy phường Ô Chợ Dừa", "Phường Ô Chợ Dừa"),
+        ("HN-LANG", "Đảng ủy phường Láng", "Phường Láng Thượng"),
+    ],
+    "HN-HBT": [
+        ("HN-HAIBATRUNG", "Đảng ủy phường Hai Bà Trưng", "Phường Nguyễn Du"),
+        ("HN-BACHMAI", "Đảng ủy phường Bạch Mai", "Phường Bách Khoa"),
+        ("HN-VINHTUY", "Đảng ủy phường Vĩnh Tuy", "Phường Vĩnh Tuy"),
+    ],
+    "HN-BTL": [
+        ("HN-DONGNGAC", "Đảng ủy phường Đông Ngạc", "Phường Đông Ngạc"),
+        ("HN-THUONGCAT", "Đảng ủy phường Thượng Cát", "Phường Thượng Cát"),
+        ("HN-XUANDINH", "Đảng ủy phường Xuân Đỉnh", "Phường Xuân Đỉnh"),
+        ("HN-PHUDIEN", "Đảng ủy phường Phú Diễn", "Phường Phú Diễn"),
+    ],
+    "QN-CP": [
+        ("QN-CAMPHA", "Đảng ủy phường Cẩm Phả", "Phường Cẩm Trung"),
+        ("QN-QUANGHANH", "Đảng ủy phường Quang Hanh", "Phường Quang Hanh"),
+        ("QN-CUAONG", "Đảng ủy phường Cửa Ông", "Phường Cửa Ông"),
+        ("QN-MONGDUONG", "Đảng ủy phường Mông Dương", "Phường Mông Dương"),
+    ],
+    "QN-UB": [
+        ("QN-UONGBI", "Đảng ủy phường Uông Bí", "Phường Trưng Vương"),
+        ("QN-VANGDANH", "Đảng ủy phường Vàng Danh", "Phường Vàng Danh"),
+        ("QN-YENTU", "Đảng ủy phường Yên Tử", "Phường Phương Đông"),
+    ],
+}
+#: Hà Nội's 2025 targets, set in January on the committees (carried to the successors on REFORM):
+#: organisations, admissions, trade unions, their members, youth unions, their members.
+HANOI_TARGETS_2025 = {
+    "HN-KDN": (30, 310, 100, 9000, 55, 1400),
+    "HN-CG": (15, 150, 55, 4800, 30, 850),
+    "HN-DD": (15, 150, 55, 4800, 30, 850),
+    "HN-HBT": (15, 150, 55, 4800, 30, 850),
+    "HN-BTL": (15, 150, 55, 4800, 30, 750),
+}
+#: The decision (an invented number) of the reform's changes, dated REFORM_DECISION_DATE.
+REFORM_DECISION = "2500-QĐ/TU"

@@ -32,7 +32,8 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
+from django.db.models.functions import Substr
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -48,7 +49,8 @@ from branches.choices import (
 from branches.models import Member, MembershipPeriod, Organization
 from core.dates import add_years, age_on
 from enterprises.choices import Ownership
-from reports.engine import _child_key, _children, _was_active_between
+from reports.dated_tree import DatedTree, subtree_q
+from reports.engine import _child_key, _children, children_on
 from reports.formatting import percent_of
 
 # Data completeness of the member profile ---------------------------------------------------
@@ -197,25 +199,67 @@ def half_year(year, half):
     raise ValueError(_("A half-year is 1 or 2."))
 
 
-def _members_on(organization, date):
-    """``{child path: members in the periods in force at the end of date}`` of the subtree."""
+class _Units:
+    """The rows of a statutory report: each of today's paths counts for the organisation directly
+    below the report's organisation on ``tree``'s date (its end date), or for that organisation
+    itself; None outside its subtree then. Without restructurings since, the prefix of the path."""
+
+    def __init__(self, organization, tree):
+        self.top = organization.path
+        self.tree = tree
+        self.length = (organization.depth + 1) * Organization.steplen
+        self.anchors, self.outside = tree.anchors(self.top) if tree.moved else (set(), [])
+        self.dated = bool(self.anchors)
+        self._rows = {}
+
+    def q(self, lookup):
+        """The filter of the rows whose ``lookup`` (a path) may lie in the subtree on the date."""
+        return subtree_q(lookup, self.top, self.outside)
+
+    def key(self, lookup):
+        """What to group by in the database: the path itself on a dated tree, else the prefix."""
+        return F(lookup) if self.dated else Substr(lookup, 1, self.length)
+
+    def row(self, path):
+        if not self.dated:
+            if not path.startswith(self.top):
+                return None
+            return path[: self.length] if len(path) > len(self.top) else self.top
+        if path not in self._rows:
+            self._rows[path] = self.tree.row_of(path, self.top)
+        return self._rows[path]
+
+    def regroup(self, groups):
+        """``{row: n}`` from ``{key: n}``."""
+        if not self.dated:
+            return groups
+        rows = defaultdict(int)
+        for key, n in groups.items():
+            row = self.row(key)
+            if row is not None:
+                rows[row] += n
+        return dict(rows)
+
+
+def _members_on(units, date):
+    """``{row path: members in the periods in force at the end of date}`` of the subtree."""
     rows = (
-        MembershipPeriod.objects.filter(organization__path__startswith=organization.path)
+        MembershipPeriod.objects.filter(units.q("organization__path"))
         .on(date)
         .order_by()
-        .annotate(_key=_child_key(organization, "organization__path"))
+        .annotate(_key=units.key("organization__path"))
         .values("_key")
         .annotate(n=Count("pk"))
     )
-    return {row["_key"]: row["n"] for row in rows}
+    return units.regroup({row["_key"]: row["n"] for row in rows})
 
 
-def _periods_of_members_moving(organization, start, end):
+def _periods_of_members_moving(units, start, end):
     """Every period of every member with a period of the subtree starting or ending in the range
     (the neighbouring periods tell a move from an admission, a restoration or a leaving)."""
     moving = MembershipPeriod.objects.filter(
         Q(started_on__range=(start, end)) | Q(ended_on__range=(start, end)),
-        organization__path__startswith=organization.path,
+        units.q("organization__path"),
     ).values("member_id")
     periods = defaultdict(list)
     for row in (
@@ -247,16 +291,22 @@ def _linked(before, after, start, end):
     )
 
 
-def _movements(organization, start, end):
-    """``{unit path: {column: count}}`` for the subtree (its own path) and each child's path."""
-    length = (organization.depth + 1) * Organization.steplen
+def _movements(units, start, end):
+    """``{unit path: {column: count}}`` for the subtree (its own path) and each row's path."""
+    top = units.top
     counts = defaultdict(lambda: defaultdict(int))
-    for periods in _periods_of_members_moving(organization, start, end).values():
+
+    def inside(path, unit):
+        """Whether ``path`` lies in ``unit`` (the subtree, or one of its rows) on the date."""
+        row = units.row(path)
+        return row is not None and (unit == top or row == unit)
+
+    for periods in _periods_of_members_moving(units, start, end).values():
         for index, period in enumerate(periods):
-            path = period["organization__path"]
-            if not path.startswith(organization.path):
+            row = units.row(period["organization__path"])
+            if row is None:
                 continue
-            units = (organization.path, path[:length]) if len(path) > len(organization.path) else (path,)
+            members_of = (top, row) if row != top else (top,)
             before = periods[index - 1] if index else None
             after = periods[index + 1] if index + 1 < len(periods) else None
             if start <= period["started_on"] <= end:
@@ -269,8 +319,8 @@ def _movements(organization, start, end):
                     column, came_from = "restored", None
                 else:
                     column, came_from = "transferred_in", None
-                for unit in units:
-                    if came_from is None or not came_from.startswith(unit):
+                for unit in members_of:
+                    if came_from is None or not inside(came_from, unit):
                         counts[unit][column] += 1
             ended_on = period["ended_on"]
             if ended_on is not None and start <= ended_on <= end:
@@ -280,8 +330,8 @@ def _movements(organization, start, end):
                 column = _REMOVAL_BY_REASON.get(period["end_reason"], "transferred_out")
                 official_on = period["member__official_on"]
                 probationary = column == "struck_off" and (official_on is None or official_on > ended_on)
-                for unit in units:
-                    if went_to is None or not went_to.startswith(unit):
+                for unit in members_of:
+                    if went_to is None or not inside(went_to, unit):
                         counts[unit][column] += 1
                         if probationary:
                             counts[unit]["struck_off_probationary"] += 1
@@ -290,13 +340,15 @@ def _movements(organization, start, end):
 
 def member_movement(organization, start, end):
     """Member movement of ``organization``'s subtree in ``[start, end]`` (both included), per
-    organisation directly below it and in total (see the module's docstring for the rules).
-    Six queries whatever the size of the subtree."""
+    organisation directly below it on ``end`` and in total (see the module's docstring for the rules).
+    Eight queries whatever the size of the subtree (two read the tree of the end date)."""
     check_period(start, end)
-    at_start = _members_on(organization, start - datetime.timedelta(days=1))
-    at_end = _members_on(organization, end)
-    previous = _members_on(organization, add_years(end, -1))
-    moves = _movements(organization, start, end)
+    tree = DatedTree(end)
+    units = _Units(organization, tree)
+    at_start = _members_on(units, start - datetime.timedelta(days=1))
+    at_end = _members_on(units, end)
+    previous = _members_on(units, add_years(end, -1))
+    moves = _movements(units, start, end)
 
     def build(org, keys):
         row = MovementRow(organization=org)
@@ -308,9 +360,9 @@ def member_movement(organization, start, end):
         return row
 
     children = []
-    for child in _children(organization):
+    for child in children_on(organization, tree):
         row = build(child, [child.path])
-        if _was_active_between(child, start, end) or row.at_start or row.at_end or row.additions or row.removals:
+        if child.is_active_on(end) or row.at_start or row.at_end or row.additions or row.removals:
             children.append(row)
     total = build(organization, set(at_start) | set(at_end) | set(previous))
     return MovementReport(organization=organization, start=start, end=end, total=total, children=children)
@@ -477,13 +529,14 @@ def new_admissions(organization, start, end):
     counts for the organisation that admitted them, rule 2), per organisation directly below it and
     in total: of whom women, ethnic minorities, religious, Youth Union members and private business
     owners (at admission); by age at admission, general education, professional qualification,
-    political theory and ownership of the workplace enterprise (as recorded now). Two queries."""
+    political theory and ownership of the workplace enterprise (as recorded now). Four queries."""
     check_period(start, end)
-    length = (organization.depth + 1) * Organization.steplen
+    tree = DatedTree(end)
+    units = _Units(organization, tree)
     total = AdmissionsRow(organization=organization)
     by_child = defaultdict(lambda: defaultdict(int))
     members = (
-        Member.objects.filter(admitted_by__path__startswith=organization.path, admitted_on__range=(start, end))
+        Member.objects.filter(units.q("admitted_by__path"), admitted_on__range=(start, end))
         .order_by()
         .values(
             "admitted_by__path",
@@ -501,13 +554,15 @@ def new_admissions(organization, start, end):
         )
     )
     for member in members.iterator(chunk_size=5000):
-        child = member["admitted_by__path"][:length]
+        child = units.row(member["admitted_by__path"])
+        if child is None:
+            continue
         for key in _admission_keys(member):
             total.counts[key] += 1
             by_child[child][key] += 1
     children = [
         AdmissionsRow(organization=child, counts=by_child.get(child.path, defaultdict(int)))
-        for child in _children(organization)
-        if _was_active_between(child, start, end) or child.path in by_child
+        for child in children_on(organization, tree)
+        if child.is_active_on(end) or child.path in by_child
     ]
     return AdmissionsReport(organization=organization, start=start, end=end, total=total, children=children)

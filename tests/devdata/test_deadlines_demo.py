@@ -1,5 +1,5 @@
-"""The deadlines of the demo data on its date (31 December 2024), and the Done-when walk of issue 14
-for the demo secretary of HN-CG-HONGHA."""
+"""The deadlines of the demo data on its date (30 November 2026, the end of its fixed history), and
+the Done-when walk of issue 14 for the demo secretary of HN-CG-HONGHA."""
 
 import datetime
 import io
@@ -17,7 +17,7 @@ from branches.models import Member, Transfer
 from core.workdays import add_working_days, forget_calendar, working_days_between
 
 D = datetime.date
-ON = D(2024, 12, 31)
+ON = D(2026, 11, 30)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ def test_hanoi_deadlines_json_on_the_demo_date(demo):
     call_command("deadlines", "--org", "HN", "--date", ON.isoformat(), "--format", "json", stdout=out)
     payload = json.loads(out.getvalue())
     items = deadlines_for(demo.hn, ON)
-    assert payload == {"organization": "HN", "date": "2024-12-31", "items": [item.as_dict() for item in items]}
+    assert payload == {"organization": "HN", "date": "2026-11-30", "items": [item.as_dict() for item in items]}
     assert [item.due_on for item in items] == sorted(item.due_on for item in items)
     horizon = ON + datetime.timedelta(days=WINDOW_DAYS)
     for item in items:

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from branches.models import Member, MembershipPeriod
+from branches.models import Member, MembershipPeriod, Organization
 from reports.statistics import half_year, member_movement
 
 pytestmark = pytest.mark.django_db
@@ -14,8 +14,12 @@ D = datetime.date
 
 @pytest.mark.parametrize("year", [2024, 2025])
 def test_movement_identity_on_every_row_of_the_demo(demo, year):
-    for organization in (demo.hn, demo.qn, demo.cam_pha, demo.uong_bi):
+    # Cẩm Phả and Uông Bí ended on 1 July 2025 (the reform): 2025 is read on Nghĩa Đô and Cẩm Phả ward.
+    later = Organization.objects.filter(code__in=["HN-NGHIADO", "QN-CAMPHA"])
+    for organization in (demo.hn, demo.qn, *((demo.cam_pha, demo.uong_bi) if year == 2024 else later)):
         for start, end in ((D(year, 1, 1), D(year, 12, 31)), half_year(year, 1), half_year(year, 2)):
+            if not organization.is_active_on(end):
+                continue  # the wards began on 1 July 2025
             report = member_movement(organization, start, end)
             assert report.children
             for row in (report.total, *report.children):

@@ -9,6 +9,7 @@ import json
 import pytest
 from django.core.management import call_command
 
+from branches.models import Member
 from reports.statistics import member_movement, new_admissions
 
 pytestmark = pytest.mark.django_db
@@ -91,13 +92,23 @@ def test_new_admissions_of_2024(demo, code):
 
 
 @pytest.mark.parametrize("code", ["HN", "QN"])
-def test_2025_keeps_the_members_of_the_end_of_2024_without_movement(demo, code):
+def test_2025_continues_from_the_end_of_2024_on_the_committees_after_the_reform(demo, code):
     organization = organizations(demo)[code]
     report = member_movement(organization, D(2025, 1, 1), D(2025, 12, 31))
-    at_end_2024 = MOVEMENT_2024[code]["total"][-1]
-    assert tuple(getattr(report.total, name) for name in MOVEMENT_FIELDS) == (at_end_2024, *[0] * 9, at_end_2024)
-    assert float(report.total.change_percent) == 0.0  # the same members as a year earlier
-    assert new_admissions(organization, D(2025, 1, 1), D(2025, 12, 31)).total.get("of_whom.total") == 0
+    assert report.total.at_start == MOVEMENT_2024[code]["total"][-1]
+    admitted = Member.objects.filter(
+        admitted_by__path__startswith=organization.path, admitted_on__range=(D(2025, 1, 1), D(2025, 12, 31))
+    ).count()
+    assert report.total.admitted == admitted > 0
+    assert report.total.balanced
+    assert new_admissions(organization, D(2025, 1, 1), D(2025, 12, 31)).total.get("of_whom.total") == admitted
+    codes = {row.organization.code for row in report.children}
+    ended = {"HN": {"HN-CG", "HN-DD", "HN-HBT", "HN-BTL"}, "QN": {"QN-UB", "QN-CP"}}[code]
+    assert not codes & ended
+    assert {"HN": "HN-NGHIADO", "QN": "QN-CAMPHA"}[code] in codes
+    # 2024 read after the reform keeps the district committees' rows (MOVEMENT_2024)
+    before = member_movement(organization, D(2024, 1, 1), D(2024, 12, 31))
+    assert ended <= {row.organization.code for row in before.children}
 
 
 def test_cli_json_of_hanoi_2024_gives_the_golden_figures(demo):
