@@ -1113,10 +1113,10 @@ def _no_party_organization_sql():
     )
 
 
-def _standing_gap_groups(date, key, where, params, join=""):
+def _standing_gap_groups(cursor, date, key, where, params, join=""):
     """``{key: {figure: count}}`` of the enterprise gaps on ``date`` from the standing counts, grouped
     by ``key`` (an expression over the managing committee ``c``, today's) for the committees
-    ``where`` (``join`` may add a table; ``params`` are theirs). Two queries."""
+    ``where`` (``join`` may add a table; ``params`` are theirs). Two queries on ``cursor``."""
     enterprise_values, enterprise_params = standing.values_on_sql("enterprise", date)
     organization_values, organization_params = standing.values_on_sql("organization", date)
     enterprise = Enterprise._meta.db_table
@@ -1143,27 +1143,26 @@ def _standing_gap_groups(date, key, where, params, join=""):
         GROUP BY 1
     """
     groups = defaultdict(dict)
-    with _room_for_aggregates(Enterprise.objects.db), connections[Enterprise.objects.db].cursor() as cursor:
-        cursor.execute(figures_sql, [*[date.isoformat()] * 4, *enterprise_params, *params])
-        for row in cursor:
-            groups[row[0]].update({name: int(value or 0) for name, value in zip(_GAP_FIGURES, row[1:], strict=True)})
-        cursor.execute(operating_sql, [*organization_params, *params])
-        for group, operating in cursor:
-            groups[group]["operating"] = int(operating or 0)
+    cursor.execute(figures_sql, [*[date.isoformat()] * 4, *enterprise_params, *params])
+    for row in cursor:
+        groups[row[0]].update({name: int(value or 0) for name, value in zip(_GAP_FIGURES, row[1:], strict=True)})
+    cursor.execute(operating_sql, [*organization_params, *params])
+    for group, operating in cursor:
+        groups[group]["operating"] = int(operating or 0)
     return dict(groups)
 
 
-def _gap_anchor_totals(anchors, date):
+def _gap_anchor_totals(cursor, anchors, date):
     """``{path: {figure: count}}``: the enterprise gaps on ``date`` of each subtree of today's tree
     rooted at ``anchors`` (paths), by today's committees. Two queries, whatever their number."""
     if not anchors:
         return {}
     listed = ", ".join(["(%s)"] * len(anchors))
     join = f"INNER JOIN (SELECT column1 AS path FROM (VALUES {listed}) l) a ON c.path LIKE a.path || '%%'"
-    return _standing_gap_groups(date, "a.path", "1 = 1", sorted(anchors), join)
+    return _standing_gap_groups(cursor, date, "a.path", "1 = 1", sorted(anchors), join)
 
 
-def _enterprise_gap_figures(tree, date):
+def _enterprise_gap_figures(cursor, tree, date):
     """``{enterprise id: {figure: count}}``: what the enterprises that ``tree`` sees under another
     committee than today's count in the gaps on ``date``. One query."""
     if not tree.enterprises:
@@ -1184,11 +1183,10 @@ def _enterprise_gap_figures(tree, date):
     """
     names = (*_GAP_FIGURES, "operating")
     figures = {}
-    with connections[Enterprise.objects.db].cursor() as cursor:
-        cursor.execute(sql, [*[date.isoformat()] * 4, *enterprise_params, date.isoformat(), date.isoformat()])
-        for enterprise_id, *values in cursor:
-            if enterprise_id in tree.enterprises:
-                figures[enterprise_id] = dict(zip(names, values, strict=True))
+    cursor.execute(sql, [*[date.isoformat()] * 4, *enterprise_params, date.isoformat(), date.isoformat()])
+    for enterprise_id, *values in cursor:
+        if enterprise_id in tree.enterprises:
+            figures[enterprise_id] = dict(zip(names, values, strict=True))
     return figures
 
 
@@ -1207,13 +1205,18 @@ def count_gap_enterprises(organization, date, tree=None):
     """
     tree = DatedTree(date) if tree is None else tree
     length = (organization.depth + 1) * Organization.steplen
-    groups = _standing_gap_groups(date, f"SUBSTR(c.path, 1, {length})", "c.path LIKE %s", [organization.path + "%"])
     anchors, _outside = tree.anchors(organization.path) if tree.moved else (set(), [])
+    with _room_for_aggregates(Enterprise.objects.db), connections[Enterprise.objects.db].cursor() as cursor:
+        groups = _standing_gap_groups(
+            cursor, date, f"SUBSTR(c.path, 1, {length})", "c.path LIKE %s", [organization.path + "%"]
+        )
+        anchor_totals = _gap_anchor_totals(cursor, anchors, date)
+        enterprise_figures = _enterprise_gap_figures(cursor, tree, date)
     if anchors:
         totals = {**groups, organization.path: dict(_total(groups))}  # ``groups`` holds the own figures under that key
-        totals.update(_gap_anchor_totals(anchors, date))
+        totals.update(anchor_totals)
         groups = _regrouped(totals, tree, organization)
-    return _moved_enterprise_figures(groups, tree, organization, _enterprise_gap_figures(tree, date))
+    return _moved_enterprise_figures(groups, tree, organization, enterprise_figures)
 
 
 def raw_count_gap_enterprises(organization, date, tree=None):
