@@ -1357,8 +1357,8 @@ def stagnant_organizations(organization, date, stagnant_years=3, tree=None):
             (candidate for candidate in candidates if tree.row_of(candidate.path, top) is not None),
             key=lambda candidate: tree.key(candidate.path),
         )
-        for candidate in candidates:
-            candidate.name = tree.name(candidate)
+    for candidate in candidates if tree.names else ():
+        candidate.name = tree.name(candidate)
     # The last admission of each organisation up to ``date``: one index probe each into the
     # standing counts' admissions by day (``reports.rollups.standing``).
     last_admission = (
