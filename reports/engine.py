@@ -993,13 +993,13 @@ def _dated_subtree_q(lookup, tree, organization):
             if path[:cut] in roots:
                 below[path[:cut]].append(path)
                 break
-    q = Q(pk__in=[])
-    for path in sorted(roots):
+    q = Q()
+    for path in sorted(roots):  # ``top`` first: the condition is never empty
         if path == top or tree.row_of(path, top) is not None:
             block = Q(**{f"{lookup}__startswith": path})
             for inner in below[path]:
                 block &= ~Q(**{f"{lookup}__startswith": inner})
-            q |= block
+            q = block if not q else q | block
     return q
 
 
@@ -1158,8 +1158,8 @@ def _gap_anchor_totals(cursor, anchors, date):
     if not anchors:
         return {}
     listed = ", ".join(["(%s)"] * len(anchors))
-    join = f"INNER JOIN (SELECT column1 AS path FROM (VALUES {listed}) l) a ON c.path LIKE a.path || '%%'"
-    return _standing_gap_groups(cursor, date, "a.path", "1 = 1", sorted(anchors), join)
+    join = f"INNER JOIN (SELECT column1 AS path FROM (VALUES {listed}) l) anchor ON c.path LIKE anchor.path || '%%'"
+    return _standing_gap_groups(cursor, date, "anchor.path", "1 = 1", sorted(anchors), join)
 
 
 def _enterprise_gap_figures(cursor, tree, date):

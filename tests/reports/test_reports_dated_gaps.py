@@ -204,6 +204,20 @@ def test_a_stagnant_organisation_counts_the_admissions_below_it_on_the_date(city
     assert figures(engine.gaps(city.root, BEFORE), "stagnant_organizations") == {"D1": 1, "D2": 1}
 
 
+def test_the_gaps_before_a_merge_count_the_merged_committee_s_branches_for_it(city, administrator):
+    before = engine.gaps(city.root, BEFORE)
+    branch_services.merge_organizations(administrator, [city.d1], city.w1, on=REFORM)
+    old = engine.gaps(city.root, BEFORE)
+    assert figures(old, "stagnant_organizations") == figures(before, "stagnant_organizations") == {"D1": 1}
+    assert [part.organization.code for part in old.children] == ["D1", "D2"]
+    assert totals(old) == totals(before)
+    assert [row.code for row in engine.gap_list(city.d1, BEFORE, "stagnant-organizations")] == ["B1"]
+    for organization in (city.root, city.d1, city.w1):
+        assert nonzero(engine.count_gap_enterprises(organization, BEFORE)) == nonzero(
+            engine.raw_count_gap_enterprises(organization, BEFORE)
+        )
+
+
 def test_the_gaps_of_a_date_show_the_names_of_that_date(city, administrator):
     reform(city, administrator)
     branch_services.rename_organization(administrator, city.b1, name="Chi bộ mới", on=D(2025, 7, 2))
