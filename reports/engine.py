@@ -975,11 +975,54 @@ GAP_METRICS = {
 FIGURE_LABELS = {**STRUCTURE_METRICS, **GAP_METRICS}
 
 
-def enterprises_with_gap_figures(organization, date):
+def _dated_subtree_q(lookup, tree, organization):
+    """``lookup`` (a path) in ``organization``'s subtree on ``tree``'s date, as one condition.
+
+    Below ``organization`` and each restructured organisation that matters (``tree.anchors``), a
+    path stands where the nearest of them above it (by today's prefixes) stood on the date: the
+    condition takes each of them that stood in the subtree, less the blocks nearest below it.
+    Today's subtree when nothing was restructured since."""
+    top = organization.path
+    if not tree.moved:
+        return Q(**{f"{lookup}__startswith": top})
+    anchors, _outside = tree.anchors(top)
+    roots = {top, *anchors}
+    below = defaultdict(list)  # root → the roots nearest below it
+    for path in roots:
+        for cut in range(len(path) - Organization.steplen, 0, -Organization.steplen):
+            if path[:cut] in roots:
+                below[path[:cut]].append(path)
+                break
+    q = Q()
+    for path in sorted(roots):  # ``top`` first: the condition is never empty
+        if path == top or tree.row_of(path, top) is not None:
+            block = Q(**{f"{lookup}__startswith": path})
+            for inner in below[path]:
+                block &= ~Q(**{f"{lookup}__startswith": inner})
+            q = block if not q else q | block
+    return q
+
+
+def _managed_in(organization, tree):
+    """Enterprises managed on ``tree``'s date by a committee in ``organization``'s subtree on that
+    date: those that passed to another committee since by their period then, the others by today's
+    committee (as :class:`~reports.dated_tree.DatedTree` sees them)."""
+    if not tree.moved and not tree.enterprises:
+        return Q(managing_committee__path__startswith=organization.path)
+    today = _dated_subtree_q("managing_committee__path", tree, organization)
+    if not tree.enterprises:
+        return today
+    changed = DatedTree.enterprises_changed_since(tree.on)
+    then = ManagingCommitteePeriod.objects.on(tree.on).filter(_dated_subtree_q("committee__path", tree, organization))
+    return (Q(pk__in=changed) & Q(pk__in=then.values("enterprise_id"))) | (~Q(pk__in=changed) & today)
+
+
+def enterprises_with_gap_figures(organization, date, managed=None):
     """Enterprises managed in the subtree, annotated with what the gaps report needs on ``date``.
 
     ``active_members`` and ``official_members`` (members working there with a period in force),
     ``has_party_organization`` (an active Party organisation sits in it), ``has_trade_union``.
+    ``managed``: which enterprises are in the subtree (default: by today's committee and tree).
     """
     periods = MembershipPeriod.objects.on(date).filter(member__enterprise=OuterRef("pk")).order_by()
 
@@ -987,7 +1030,9 @@ def enterprises_with_gap_figures(organization, date):
         counted = queryset.values("member__enterprise").annotate(n=Count("member", distinct=True)).values("n")
         return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
-    return Enterprise.objects.filter(managing_committee__path__startswith=organization.path).annotate(
+    if managed is None:
+        managed = Q(managing_committee__path__startswith=organization.path)
+    return Enterprise.objects.filter(managed).annotate(
         active_members=count_members(periods),
         official_members=count_members(periods.filter(member__official_on__lte=date)),
         has_party_organization=Exists(Organization.objects.active_on(date).filter(enterprise=OuterRef("pk"))),
@@ -1009,9 +1054,11 @@ def _active_members_by_enterprise(date):
     )
 
 
-def _enterprises_without_party_organization(organization, date):
+def _enterprises_without_party_organization(organization, date, managed=None):
     """Enterprises managed in the subtree in which no Party organisation is active on ``date`` (an anti-join)."""
-    return Enterprise.objects.filter(managing_committee__path__startswith=organization.path).exclude(
+    if managed is None:
+        managed = Q(managing_committee__path__startswith=organization.path)
+    return Enterprise.objects.filter(managed).exclude(
         Exists(Organization.objects.active_on(date).filter(enterprise=OuterRef("pk")))
     )
 
@@ -1023,79 +1070,158 @@ GAP_CONDITIONS = {
 }
 
 
-def _gap_list(organization, date, condition):
-    """Enterprises without an active Party organisation whose standing figures on ``date`` meet
-    ``condition`` (a key of :data:`GAP_CONDITIONS`).
+def _gap_list(organization, date, condition, tree):
+    """Enterprises managed on ``date`` in ``organization``'s subtree on ``tree``'s date (see
+    :func:`_managed_in`) without an active Party organisation, whose standing figures on ``date``
+    meet ``condition`` (a key of :data:`GAP_CONDITIONS`).
 
     The enterprises are chosen from the standing counts (``reports.rollups.standing``); the per-row
     counts the lists show are annotated on the rows returned only (the dashboard reads the first page).
     """
     values, params = standing.values_on_sql("enterprise", date)
     matching = RawSQL(f"SELECT v.k FROM ({values}) v GROUP BY v.k HAVING {GAP_CONDITIONS[condition]}", params)
+    managed = _managed_in(organization, tree)
     return (
-        enterprises_with_gap_figures(organization, date)
-        .filter(pk__in=_enterprises_without_party_organization(organization, date).filter(pk__in=matching))
+        enterprises_with_gap_figures(organization, date, managed)
+        .filter(pk__in=_enterprises_without_party_organization(organization, date, managed).filter(pk__in=matching))
         .select_related("managing_committee", "locality")
     )
 
 
-def count_gap_enterprises(organization, date):
-    """``{child path: {figure: count}}`` of the enterprise gaps on ``date``, read from the standing
-    counts of the enterprises (``reports.rollups.standing``) and of their committees (the operating
-    enterprises); an active Party organisation is looked up in the (small) organisation table."""
-    length = (organization.depth + 1) * Organization.steplen
+#: The enterprise gap figures of :func:`count_gap_enterprises`, in the order the queries select them.
+_GAP_FIGURES = ("eligible_enterprises", "enterprises_with_one_or_two_members", "trade_union_share")
+
+
+def _enterprise_figures_sql(enterprise_values, where="1 = 1"):
+    """A subquery of each enterprise's ``members``, ``official_members`` and ``trade_unions`` (``k``)
+    from the standing figures ``enterprise_values`` (its rows ``where``)."""
+    return f"""
+        SELECT v.k,
+            SUM(CASE WHEN v.metric = 'members' THEN v.value ELSE 0 END) AS members,
+            SUM(CASE WHEN v.metric = 'official_members' THEN v.value ELSE 0 END) AS official_members,
+            SUM(CASE WHEN v.metric = 'trade_unions' THEN v.value ELSE 0 END) AS trade_unions
+        FROM ({enterprise_values}) v WHERE {where} GROUP BY v.k
+    """
+
+
+def _no_party_organization_sql():
+    """No Party organisation active on the date (two parameters) in the enterprise ``e``: an index
+    probe, only for the enterprises whose members would make a gap."""
+    return (
+        f"NOT EXISTS (SELECT 1 FROM {Organization._meta.db_table} a WHERE a.enterprise_id = e.id "
+        "AND a.established_on <= %s AND (a.dissolved_on IS NULL OR a.dissolved_on > %s))"
+    )
+
+
+def _standing_gap_groups(cursor, date, key, where, params, join=""):
+    """``{key: {figure: count}}`` of the enterprise gaps on ``date`` from the standing counts, grouped
+    by ``key`` (an expression over the managing committee ``c``, today's) for the committees
+    ``where`` (``join`` may add a table; ``params`` are theirs). Two queries on ``cursor``."""
     enterprise_values, enterprise_params = standing.values_on_sql("enterprise", date)
     organization_values, organization_params = standing.values_on_sql("organization", date)
     enterprise = Enterprise._meta.db_table
     committee = Organization._meta.db_table
-    # An active Party organisation in the enterprise: an index probe, only for the enterprises
-    # whose members would make a gap.
-    no_organization = (
-        f"NOT EXISTS (SELECT 1 FROM {committee} a WHERE a.enterprise_id = e.id AND a.established_on <= %s "
-        "AND (a.dissolved_on IS NULL OR a.dissolved_on > %s))"
-    )
+    no_organization = _no_party_organization_sql()
     figures_sql = f"""
-        SELECT SUBSTR(c.path, 1, {length}),
+        SELECT {key},
             SUM(CASE WHEN n.official_members >= {int(ELIGIBLE_OFFICIAL_MEMBERS)} AND {no_organization}
                 THEN 1 ELSE 0 END),
             SUM(CASE WHEN n.members BETWEEN 1 AND 2 AND {no_organization} THEN 1 ELSE 0 END),
             SUM(CASE WHEN e.operating_status = '{OperatingStatus.OPERATING}' AND n.trade_unions > 0 THEN 1 ELSE 0 END)
-        FROM (
-            SELECT v.k,
-                SUM(CASE WHEN v.metric = 'members' THEN v.value ELSE 0 END) AS members,
-                SUM(CASE WHEN v.metric = 'official_members' THEN v.value ELSE 0 END) AS official_members,
-                SUM(CASE WHEN v.metric = 'trade_unions' THEN v.value ELSE 0 END) AS trade_unions
-            FROM ({enterprise_values}) v GROUP BY v.k
-        ) n
+        FROM ({_enterprise_figures_sql(enterprise_values)}) n
         INNER JOIN {enterprise} e ON e.id = n.k
         INNER JOIN {committee} c ON c.id = e.managing_committee_id
-        WHERE c.path LIKE %s
+        {join}
+        WHERE {where}
         GROUP BY 1
     """
     operating_sql = f"""
-        SELECT SUBSTR(o.path, 1, {length}), SUM(v.value)
-        FROM ({organization_values}) v INNER JOIN {committee} o ON o.id = v.k
-        WHERE o.path LIKE %s AND v.metric = 'enterprises_operating'
+        SELECT {key}, SUM(v.value)
+        FROM ({organization_values}) v INNER JOIN {committee} c ON c.id = v.k
+        {join}
+        WHERE {where} AND v.metric = 'enterprises_operating'
         GROUP BY 1
     """
-    subtree = organization.path + "%"
-    names = ("eligible_enterprises", "enterprises_with_one_or_two_members", "trade_union_share")
     groups = defaultdict(dict)
-    with _room_for_aggregates(Enterprise.objects.db), connections[Enterprise.objects.db].cursor() as cursor:
-        cursor.execute(
-            figures_sql,
-            [*[date.isoformat()] * 4, *enterprise_params, subtree],
-        )
-        for row in cursor:
-            groups[row[0]].update({name: int(value or 0) for name, value in zip(names, row[1:], strict=True)})
-        cursor.execute(operating_sql, [*organization_params, subtree])
-        for child, operating in cursor:
-            groups[child]["operating"] = int(operating or 0)
+    cursor.execute(figures_sql, [*[date.isoformat()] * 4, *enterprise_params, *params])
+    for row in cursor:
+        groups[row[0]].update({name: int(value or 0) for name, value in zip(_GAP_FIGURES, row[1:], strict=True)})
+    cursor.execute(operating_sql, [*organization_params, *params])
+    for group, operating in cursor:
+        groups[group]["operating"] = int(operating or 0)
     return dict(groups)
 
 
-def raw_count_gap_enterprises(organization, date):
-    """``{child path: {figure: count}}`` of the enterprise gaps on ``date`` from the raw tables: two queries.
+def _gap_anchor_totals(cursor, anchors, date):
+    """``{path: {figure: count}}``: the enterprise gaps on ``date`` of each subtree of today's tree
+    rooted at ``anchors`` (paths), by today's committees. Two queries, whatever their number."""
+    if not anchors:
+        return {}
+    listed = ", ".join(["(%s)"] * len(anchors))
+    join = f"INNER JOIN (SELECT column1 AS path FROM (VALUES {listed}) l) anchor ON c.path LIKE anchor.path || '%%'"
+    return _standing_gap_groups(cursor, date, "anchor.path", "1 = 1", sorted(anchors), join)
+
+
+def _enterprise_gap_figures(cursor, tree, date):
+    """``{enterprise id: {figure: count}}``: what the enterprises that ``tree`` sees under another
+    committee than today's count in the gaps on ``date``. One query."""
+    if not tree.enterprises:
+        return {}
+    enterprise_values, enterprise_params = standing.values_on_sql("enterprise", date)
+    changed = f"SELECT enterprise_id FROM {ManagingCommitteePeriod._meta.db_table} WHERE valid_from > %s"
+    no_organization = _no_party_organization_sql()
+    operating = f"e.operating_status = '{OperatingStatus.OPERATING}'"
+    sql = f"""
+        SELECT e.id,
+            CASE WHEN n.official_members >= {int(ELIGIBLE_OFFICIAL_MEMBERS)} AND {no_organization} THEN 1 ELSE 0 END,
+            CASE WHEN n.members BETWEEN 1 AND 2 AND {no_organization} THEN 1 ELSE 0 END,
+            CASE WHEN {operating} AND n.trade_unions > 0 THEN 1 ELSE 0 END,
+            CASE WHEN {operating} THEN 1 ELSE 0 END
+        FROM {Enterprise._meta.db_table} e
+        LEFT JOIN ({_enterprise_figures_sql(enterprise_values, f"v.k IN ({changed})")}) n ON n.k = e.id
+        WHERE e.id IN ({changed})
+    """
+    names = (*_GAP_FIGURES, "operating")
+    figures = {}
+    cursor.execute(sql, [*[date.isoformat()] * 4, *enterprise_params, date.isoformat(), date.isoformat()])
+    for enterprise_id, *values in cursor:
+        if enterprise_id in tree.enterprises:
+            figures[enterprise_id] = dict(zip(names, values, strict=True))
+    return figures
+
+
+def count_gap_enterprises(organization, date, tree=None):
+    """``{row path: {figure: count}}`` of the enterprise gaps on ``date`` by the organisations
+    directly below ``organization`` on ``tree``'s date (default: ``DatedTree(date)``), each
+    enterprise counted for the committee that managed it then.
+
+    Read from the standing counts of the enterprises (``reports.rollups.standing``) and of their
+    committees (the operating enterprises); an active Party organisation is looked up in the
+    (small) organisation table. Grouped by today's tree and committees, then, as
+    :func:`structure_groups_on` does, regrouped on the tree of the date (the subtree totals of the
+    restructured organisations that matter: one more query pair, whatever their number) and the
+    figures of the enterprises that passed to another committee since moved to the row of the
+    committee of the date (one more query).
+    """
+    tree = DatedTree(date) if tree is None else tree
+    length = (organization.depth + 1) * Organization.steplen
+    anchors, _outside = tree.anchors(organization.path) if tree.moved else (set(), [])
+    with _room_for_aggregates(Enterprise.objects.db), connections[Enterprise.objects.db].cursor() as cursor:
+        groups = _standing_gap_groups(
+            cursor, date, f"SUBSTR(c.path, 1, {length})", "c.path LIKE %s", [organization.path + "%"]
+        )
+        anchor_totals = _gap_anchor_totals(cursor, anchors, date)
+        enterprise_figures = _enterprise_gap_figures(cursor, tree, date)
+    if anchors:
+        totals = {**groups, organization.path: dict(_total(groups))}  # ``groups`` holds the own figures under that key
+        totals.update(anchor_totals)
+        groups = _regrouped(totals, tree, organization)
+    return _moved_enterprise_figures(groups, tree, organization, enterprise_figures)
+
+
+def raw_count_gap_enterprises(organization, date, tree=None):
+    """``{row path: {figure: count}}`` of the enterprise gaps on ``date`` from the raw tables: two
+    queries (the check of :func:`count_gap_enterprises`, counted another way).
 
     The members are counted per enterprise once (one grouped scan of the members with a period
     in force), joined to their enterprises in the subtree that have no active Party organisation
@@ -1103,7 +1229,13 @@ def raw_count_gap_enterprises(organization, date):
     those with an active trade union (a distinct set, hash-joined) are tallied in a second query.
     Two statements rather than one: a parallel plan would otherwise rebuild the member counts in
     every worker.
+
+    When the tree or the committees of ``date`` (``tree``, default ``DatedTree(date)``) differ from
+    today's, each enterprise is tallied by the path of the committee that managed it then (its
+    period in force on ``date`` if it passed to another committee since), and each path put in
+    its row on the tree of the date.
     """
+    tree = DatedTree(date) if tree is None else tree
     length = (organization.depth + 1) * Organization.steplen
     enterprise = Enterprise._meta.db_table
     committee = Organization._meta.db_table
@@ -1117,8 +1249,28 @@ def raw_count_gap_enterprises(organization, date):
         "date": date.isoformat(),
         "subtree": organization.path + "%",
     }
+    dated = bool(tree.moved or tree.enterprises)
+    if dated:
+        managed = ManagingCommitteePeriod._meta.db_table
+        # the committee of the date: its period then for an enterprise that passed to another since
+        join = f"""
+            LEFT JOIN {managed} mp ON mp.enterprise_id = e.id
+                AND (mp.valid_from IS NULL OR mp.valid_from <= %(date)s)
+                AND (mp.valid_to IS NULL OR mp.valid_to > %(date)s)
+                AND e.id IN (SELECT enterprise_id FROM {managed} WHERE valid_from > %(date)s)
+            LEFT JOIN {committee} mc ON mc.id = mp.committee_id
+        """
+        key = "COALESCE(mc.path, c.path)"
+        outside = tree.anchors(organization.path)[1] if tree.moved else []
+        params.update({f"outside{index}": path + "%" for index, path in enumerate(outside)})
+        where = " OR ".join(
+            f"{key} LIKE %({name})s" for name in ["subtree", *(f"outside{i}" for i in range(len(outside)))]
+        )
+        where = f"({where})"
+    else:
+        join, key, where = "", f"SUBSTR(c.path, 1, {length})", "c.path LIKE %(subtree)s"
     members_sql = f"""
-        SELECT SUBSTR(c.path, 1, {length}) AS child,
+        SELECT {key} AS child,
             SUM(CASE WHEN n.official_members >= %(eligible)s THEN 1 ELSE 0 END),
             SUM(CASE WHEN n.active_members BETWEEN 1 AND 2 THEN 1 ELSE 0 END)
         FROM (
@@ -1132,22 +1284,24 @@ def raw_count_gap_enterprises(organization, date):
         ) n
         INNER JOIN {enterprise} e ON e.id = n.enterprise_id
         INNER JOIN {committee} c ON c.id = e.managing_committee_id
-        WHERE c.path LIKE %(subtree)s AND NOT EXISTS (
+        {join}
+        WHERE {where} AND NOT EXISTS (
             SELECT 1 FROM {committee} o WHERE o.enterprise_id = e.id AND o.established_on <= %(date)s
             AND (o.dissolved_on IS NULL OR o.dissolved_on > %(date)s))
         GROUP BY 1
     """
     enterprises_sql = f"""
-        SELECT SUBSTR(c.path, 1, {length}) AS child,
+        SELECT {key} AS child,
             SUM(CASE WHEN t.enterprise_id IS NOT NULL THEN 1 ELSE 0 END), COUNT(*)
         FROM {enterprise} e
         INNER JOIN {committee} c ON c.id = e.managing_committee_id
+        {join}
         LEFT JOIN (
             SELECT DISTINCT enterprise_id FROM {mass}
             WHERE kind = %(trade_union)s AND established_on <= %(date)s
             AND (dissolved_on IS NULL OR dissolved_on > %(date)s)
         ) t ON t.enterprise_id = e.id
-        WHERE c.path LIKE %(subtree)s AND e.operating_status = %(operating)s
+        WHERE {where} AND e.operating_status = %(operating)s
         GROUP BY 1
     """
     database = Enterprise.objects.db
@@ -1161,7 +1315,15 @@ def raw_count_gap_enterprises(organization, date):
             groups.append(
                 {row[0]: {name: value or 0 for name, value in zip(names, row[1:], strict=True)} for row in cursor}
             )
-    return _merge(*groups)
+    if not dated:
+        return _merge(*groups)
+    rows = defaultdict(lambda: defaultdict(int))
+    for path, values in _merge(*groups).items():
+        row = tree.row_of(path, organization.path)
+        if row is not None:
+            for name, value in values.items():
+                rows[row][name] += value
+    return {path: dict(values) for path, values in rows.items()}
 
 
 ELIGIBLE = Q(has_party_organization=False, official_members__gte=ELIGIBLE_OFFICIAL_MEMBERS)
@@ -1169,22 +1331,34 @@ ONE_OR_TWO_MEMBERS = Q(has_party_organization=False, active_members__gte=1, acti
 OPERATING = Q(operating_status=OperatingStatus.OPERATING)
 
 
-def stagnant_organizations(organization, date, stagnant_years=3):
-    """Grassroots organisations active on ``date``, established before the last ``stagnant_years``
-    years, that admitted nobody in those years (admissions by the organisations below them count).
+def stagnant_organizations(organization, date, stagnant_years=3, tree=None):
+    """Grassroots organisations in ``organization``'s subtree on ``date`` (on ``tree``, default
+    ``DatedTree(date)``), active then, established before the last ``stagnant_years`` years, that
+    admitted nobody in those years (admissions by the organisations below them on ``date`` count).
 
-    A list in tree order, each with ``last_admitted_on`` (None: never). Two queries: the candidates,
-    and the last admission of each organisation of the subtree (an index probe into the standing
-    counts each), carried up to the organisations above it by path prefix (a correlated
-    ``LIKE path || '%'`` cannot use an index).
+    A list in the tree's order, each with its name of ``date`` and ``last_admitted_on`` (None:
+    never). Two queries: the candidates, and the last admission of each organisation of the
+    subtree (an index probe into the standing counts each), carried up to the organisations above
+    it (by path prefix on today's tree; through its ancestors on the date's when it differs: a
+    correlated ``LIKE path || '%'`` cannot use an index).
     """
+    tree = DatedTree(date) if tree is None else tree
+    top = organization.path
+    outside = tree.anchors(top)[1] if tree.moved else []
     window_start = years_before(date, stagnant_years)
     candidates = list(
-        Organization.objects.filter(path__startswith=organization.path, kind__in=GRASSROOTS_KINDS)
+        Organization.objects.filter(subtree_q("path", top, outside), kind__in=GRASSROOTS_KINDS)
         .active_on(date)
         .filter(established_on__lte=window_start)
         .order_by("path")
     )
+    if tree.moved:
+        candidates = sorted(
+            (candidate for candidate in candidates if tree.row_of(candidate.path, top) is not None),
+            key=lambda candidate: tree.key(candidate.path),
+        )
+    for candidate in candidates if tree.names else ():
+        candidate.name = tree.name(candidate)
     # The last admission of each organisation up to ``date``: one index probe each into the
     # standing counts' admissions by day (``reports.rollups.standing``).
     last_admission = (
@@ -1195,7 +1369,7 @@ def stagnant_organizations(organization, date, stagnant_years=3):
         .values("day")[:1]
     )
     admissions = (
-        Organization.objects.filter(path__startswith=organization.path)
+        Organization.objects.filter(subtree_q("path", top, outside))
         .order_by()
         .annotate(last=Subquery(last_admission))
         .filter(last__isnull=False)
@@ -1204,8 +1378,11 @@ def stagnant_organizations(organization, date, stagnant_years=3):
     last_by_path = {}
     steplen = Organization.steplen
     for path, last in admissions:
-        for end in range(len(organization.path), len(path) + 1, steplen):
-            prefix = path[:end]
+        if tree.moved:
+            above = tree.ancestors(path)
+        else:
+            above = (path[:end] for end in range(len(top), len(path) + 1, steplen))
+        for prefix in above:
             if last_by_path.get(prefix) is None or last_by_path[prefix] < last:
                 last_by_path[prefix] = last
     stagnant = []
@@ -1216,13 +1393,29 @@ def stagnant_organizations(organization, date, stagnant_years=3):
     return stagnant
 
 
+def _grouped_list_on(objects, organization, name, tree):
+    """``{row path: {name: count}}`` of organisations already read, by the organisation directly
+    below ``organization`` on ``tree``'s date that they stood in."""
+    if not tree.moved:
+        return _grouped_list(objects, organization, name)
+    groups = defaultdict(lambda: {name: 0})
+    for obj in objects:
+        row = tree.row_of(obj.path, organization.path)
+        if row is not None:
+            groups[row][name] += 1
+    return dict(groups)
+
+
 def gaps(organization, date, stagnant_years=3):
-    """Where Party building lags on ``date`` (rule 7), with the lists the dashboard links to."""
-    children = _children(organization)
-    stagnant = stagnant_organizations(organization, date, stagnant_years)
+    """Where Party building lags on ``date`` (rule 7), with the lists the dashboard links to, by
+    the organisations directly below ``organization`` on that date and the committees that
+    managed the enterprises then."""
+    tree = DatedTree(date)
+    children = children_on(organization, tree)
+    stagnant = stagnant_organizations(organization, date, stagnant_years, tree)
     groups = _merge(
-        count_gap_enterprises(organization, date),
-        _grouped_list(stagnant, organization, "stagnant_organizations"),
+        count_gap_enterprises(organization, date, tree),
+        _grouped_list_on(stagnant, organization, "stagnant_organizations", tree),
     )
 
     def rows_for(values):
@@ -1236,8 +1429,8 @@ def gaps(organization, date, stagnant_years=3):
         stagnant_years=stagnant_years,
         rows=rows_for(_total(groups)),
         children=_parts(organization, children, groups, date, rows_for),
-        eligible_enterprises=_gap_list(organization, date, "eligible"),
-        small_enterprises=_gap_list(organization, date, "small"),
+        eligible_enterprises=_gap_list(organization, date, "eligible", tree),
+        small_enterprises=_gap_list(organization, date, "small", tree),
         stagnant_organizations=stagnant,
     )
 
@@ -1248,12 +1441,14 @@ GAP_LISTS = ("eligible-enterprises", "small-enterprises", "stagnant-organization
 
 
 def gap_list(organization, date, kind, stagnant_years=3):
-    """Every row of one of the dashboard's gap lists on ``date``: enterprises (a queryset, in
-    Vietnamese name order) or organisations (a list, in tree order)."""
+    """Every row of one of the dashboard's gap lists on ``date``, those its figure counts (on the
+    tree and with the committees of ``date``): enterprises (a queryset, in Vietnamese name order)
+    or organisations (a list, in tree order)."""
+    if kind not in GAP_LISTS:
+        raise ValueError(kind)
+    tree = DatedTree(date)
     if kind == "eligible-enterprises":
-        return _gap_list(organization, date, "eligible")
+        return _gap_list(organization, date, "eligible", tree)
     if kind == "small-enterprises":
-        return _gap_list(organization, date, "small")
-    if kind == "stagnant-organizations":
-        return stagnant_organizations(organization, date, stagnant_years)
-    raise ValueError(kind)
+        return _gap_list(organization, date, "small", tree)
+    return stagnant_organizations(organization, date, stagnant_years, tree)
