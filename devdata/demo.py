@@ -1378,7 +1378,7 @@ class Builder:
                 self.targets.append(Target(committee=self.by_code[code], year=2025, metric=metric, value=value))
         hn, qn = self.by_code["HN"], self.by_code["QN"]
         wards = [ward for wards in self.successors.values() for ward in wards]
-        for province, root, count in (("01", hn, 620), ("22", qn, 90)):
+        for province, root, count in (("01", hn, 1800), ("22", qn, 300)):
             branches = [o for o in self.grassroots if o.path.startswith(root.path) and o.kind in (GB, SB)]
             for _ in range(count):
                 on = self.day_between(D(2025, 1, 2), DEMO_END)
@@ -1386,28 +1386,42 @@ class Builder:
                 while not branch.is_active_on(on) or branch.established_on >= on:
                     branch = rng.choice(branches)
                 self.plan(branch, on, province)
-            for ward in [w for w in wards if w.path.startswith(root.path)]:
-                for _ in range(3):
-                    established_on = self.day_between(REFORM + DAY, DEMO_END)
+            committees = [(ward, 6 if province == "01" else 3, REFORM + DAY) for ward in wards]
+            committees += [(self.by_code["HN-KDN"], 60, D(2025, 1, 2))] if province == "01" else []
+            for committee, count, start in committees:
+                if not committee.path.startswith(root.path):
+                    continue
+                for number in range(1, count + 1):
+                    established_on = self.day_between(start, DEMO_END)
                     enterprise = self.enterprise(
-                        committee=ward, wards=ward.wards, province="01" if province == "01" else "57"
+                        committee=committee, wards=committee.wards, province="01" if province == "01" else "57"
                     )
                     branch = self.grassroots_org(
-                        ward,
-                        f"{ward.code}-{ward.numchild + 1:04d}",
+                        committee,
+                        f"{committee.code}-N{number:03d}",
                         f"Chi bộ {enterprise.name}",
                         GB,
                         established_on,
                         enterprise,
                     )
-                    self.plan(branch, established_on, province)
-                    self.plan(branch, established_on, province)
-                    self.plan(branch, established_on, province)
+                    for _ in range(3):
+                        self.plan(branch, established_on, province)
                     self.union(TU, enterprise, self.day_between(established_on, DEMO_END), dissolve=False)
         recent = [u for u in self.mass_organizations if u.dissolved_on is None and u.established_on <= AS_OF]
-        for union in rng.sample(recent, 400):
+        for union in rng.sample(recent, 1200):
             for year in (2025, 2026):
-                self.returns.append([union, D(year, 11, rng.randint(2, 28)), 10, False])
+                self.returns.append([union, D(year, 11, rng.randint(2, 28)), 40, False])
+        has = {(id(union.enterprise), union.kind) for union in self.mass_organizations}
+        for kind, per_year in ((TU, 330), (YU, 190)):
+            pool = [
+                e
+                for e in self.enterprises
+                if e.managing_committee.path.startswith(hn.path) and (id(e), kind) not in has
+            ]
+            rng.shuffle(pool)
+            for index, (start, end) in enumerate(((D(2025, 1, 2), D(2025, 12, 31)), (D(2026, 1, 2), DEMO_END))):
+                for enterprise in pool[index * per_year : (index + 1) * per_year]:
+                    self.union(kind, enterprise, self.day_between(start, end), dissolve=False)
         for admitted_on in relative_admissions(timezone.localdate()):
             self.plan(self.hong_ha, admitted_on, "01")
 

@@ -975,32 +975,15 @@ GAP_METRICS = {
 FIGURE_LABELS = {**STRUCTURE_METRICS, **GAP_METRICS}
 
 
-def _dated_subtree_q(lookup, tree, organization):
-    """``lookup`` (a path) in ``organization``'s subtree on ``tree``'s date, as one condition.
-
-    Below ``organization`` and each restructured organisation that matters (``tree.anchors``), a
-    path stands where the nearest of them above it (by today's prefixes) stood on the date: the
-    condition takes each of them that stood in the subtree, less the blocks nearest below it.
-    Today's subtree when nothing was restructured since."""
-    top = organization.path
-    if not tree.moved:
-        return Q(**{f"{lookup}__startswith": top})
-    anchors, _outside = tree.anchors(top)
-    roots = {top, *anchors}
-    below = defaultdict(list)  # root → the roots nearest below it
-    for path in roots:
-        for cut in range(len(path) - Organization.steplen, 0, -Organization.steplen):
-            if path[:cut] in roots:
-                below[path[:cut]].append(path)
-                break
-    q = Q()
-    for path in sorted(roots):  # ``top`` first: the condition is never empty
-        if path == top or tree.row_of(path, top) is not None:
-            block = Q(**{f"{lookup}__startswith": path})
-            for inner in below[path]:
-                block &= ~Q(**{f"{lookup}__startswith": inner})
-            q = block if not q else q | block
-    return q
+def _committees_on(organization, tree):
+    """The ids of the committees (the only managing committees) in ``organization``'s subtree on
+    ``tree``'s date: one query over the committees, placed on the tree in Python (a condition per
+    restructured organisation would grow past what a database parses)."""
+    return [
+        pk
+        for pk, path in Organization.objects.filter(kind=OrganizationKind.COMMITTEE).values_list("pk", "path")
+        if tree.row_of(path, organization.path) is not None
+    ]
 
 
 def _managed_in(organization, tree):
@@ -1009,11 +992,12 @@ def _managed_in(organization, tree):
     committee (as :class:`~reports.dated_tree.DatedTree` sees them)."""
     if not tree.moved and not tree.enterprises:
         return Q(managing_committee__path__startswith=organization.path)
-    today = _dated_subtree_q("managing_committee__path", tree, organization)
+    committees = _committees_on(organization, tree)
+    today = Q(managing_committee_id__in=committees)
     if not tree.enterprises:
         return today
     changed = DatedTree.enterprises_changed_since(tree.on)
-    then = ManagingCommitteePeriod.objects.on(tree.on).filter(_dated_subtree_q("committee__path", tree, organization))
+    then = ManagingCommitteePeriod.objects.on(tree.on).filter(committee_id__in=committees)
     return (Q(pk__in=changed) & Q(pk__in=then.values("enterprise_id"))) | (~Q(pk__in=changed) & today)
 
 

@@ -3,14 +3,17 @@
 import datetime
 import io
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from branches.choices import MemberStatus, PeriodEndReason
 from branches.models import MembershipPeriod, Organization
+from devdata.demo import relative_admissions
 from reports import engine
 from reports.metrics import Metric
 
@@ -172,3 +175,105 @@ def test_hanoi_department_sees_the_table_and_downloads_it(client, demo):
     total = rows[-1]
     assert total[0] == "HN"
     assert total[6:10] == [1024, 903, 113.4, "1.024/903 (113,4%)"]
+
+
+# The 2025 reform in the demo (issue 13) --------------------------------------------------------------
+
+GOLDEN = Path(__file__).parent / "golden"
+
+#: Hà Nội's 2025 on the committees after the reform: (Party organisations established, members
+#: admitted) per committee, from the demo's fixed history (README, "The 2025 reform in the demo").
+HANOI_2025 = {
+    "HN-KDN": (24, 351),
+    "HN-CAUGIAY": (2, 111),
+    "HN-NGHIADO": (1, 39),
+    "HN-YENHOA": (0, 37),
+    "HN-DONGDA": (3, 44),
+    "HN-VANMIEU": (4, 54),
+    "HN-ODUA": (3, 50),
+    "HN-LANG": (4, 57),
+    "HN-HAIBATRUNG": (3, 69),
+    "HN-BACHMAI": (1, 55),
+    "HN-VINHTUY": (0, 70),
+    "HN-DONGNGAC": (2, 43),
+    "HN-THUONGCAT": (3, 49),
+    "HN-XUANDINH": (3, 45),
+    "HN-PHUDIEN": (2, 41),
+}
+HANOI_2025_TOTAL = {
+    "party_orgs_established": (55, 90),
+    "members_admitted": (1115, 910),
+    "owners_admitted": (0, None),
+    "mass_orgs_established": (532, 495),
+    "mass_org_members_admitted": (56700, 32900),
+    "trade_unions_established": (342, 320),
+    "trade_union_members_admitted": (47695, 28200),
+    "youth_unions_established": (190, 175),
+    "youth_union_members_admitted": (9005, 4700),
+}
+
+
+def relative_admissions_in(year):
+    """The Hồng Hà (Nghĩa Đô) admissions the demo placed relative to the day it was loaded, in ``year``."""
+    return sum(1 for day in relative_admissions(timezone.localdate()) if day.year == year)
+
+
+def report_text(*args):
+    out = io.StringIO()
+    call_command("report", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_the_2024_table_is_byte_identical_to_the_one_before_the_reform(demo, language):
+    """The golden files were printed by the demo of before the reform was loaded into it."""
+    text = report_text("fulfilment", "--org", "HN", "--year", "2024", "--language", language)
+    assert text == (GOLDEN / f"hanoi_2024_{language}.txt").read_text(encoding="utf-8")
+
+
+def test_hanoi_2025_lists_the_ward_committees_and_not_the_districts(demo):
+    data = report_json("fulfilment", "--org", "HN", "--year", "2025", "--language", "en")
+    extra = relative_admissions_in(2025)
+    rows = {c["organization"]["code"]: by_metric(c["rows"], "actual") for c in data["children"]}
+    assert set(rows) == set(HANOI_2025)
+    got = {
+        code: (values["party_orgs_established"], values["members_admitted"] - (extra if code == "HN-NGHIADO" else 0))
+        for code, values in rows.items()
+    }
+    assert got == HANOI_2025
+    total = {row["metric"]: (row["actual"], row["target"]) for row in data["rows"]}
+    admitted, target = total["members_admitted"]
+    assert {**total, "members_admitted": (admitted - extra, target)} == HANOI_2025_TOTAL
+
+
+def test_the_historical_structure_lists_the_districts_ended_by_the_reform(demo):
+    data = report_json("fulfilment", "--org", "HN", "--year", "2025", "--structure", "historical")
+    ended = {c["organization"]["code"]: c["ended_on"] for c in data["children"]}
+    assert {code: ended[code] for code in ("HN-CG", "HN-DD", "HN-HBT", "HN-BTL")} == dict.fromkeys(
+        ("HN-CG", "HN-DD", "HN-HBT", "HN-BTL"), "2025-06-30"
+    )
+    assert ended["HN-NGHIADO"] is None and ended["HN-KDN"] is None
+    # every event counted once, in either structure
+    default = report_json("fulfilment", "--org", "HN", "--year", "2025")
+    assert by_metric(data["rows"], "actual") == by_metric(default["rows"], "actual")
+
+
+def test_the_2025_targets_carried_keep_hanois_effective_target(demo):
+    before = engine.fulfilment(demo.hn, 2025, as_of=D(2025, 6, 30))
+    after = engine.fulfilment(demo.hn, 2025, as_of=D(2025, 11, 30))
+    for metric in Metric:
+        assert before.row(metric).target == after.row(metric).target
+    assert after.row(Metric.MEMBERS_ADMITTED).target == 910
+    assert {part.organization.code for part in before.children} >= {"HN-CG", "HN-DD", "HN-HBT", "HN-BTL"}
+
+
+def test_hanoi_department_sees_both_structures_on_the_dashboard(client, demo):
+    client.force_login(demo.department)
+    client.cookies["django_language"] = "en"
+    params = {"year": 2025, "as_of": "30/11/2025"}
+    table = client.get(reverse("reports:dashboard"), params).content.decode().split('id="fulfilment-table"')[1]
+    table = table.split("</table>")[0]
+    assert "Đảng ủy phường Nghĩa Đô" in table and "Quận ủy Cầu Giấy" not in table
+    response = client.get(reverse("reports:dashboard"), {**params, "structure": "historical"})
+    table = response.content.decode().split('id="fulfilment-table"')[1].split("</table>")[0]
+    assert "Quận ủy Cầu Giấy" in table and "ended 30/06/2025" in table
