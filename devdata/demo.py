@@ -46,6 +46,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from branches.choices import MemberStatus, OrganizationChange, PeriodEndReason, Position, ProspectStage, RoleKey, Sex
+from branches.events import OrganizationSplit
 from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect, RoleAssignment
 from core.dates import add_years
 from core.events import RecordsLoaded, publish
@@ -107,7 +108,6 @@ from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingSta
 from enterprises.models import Enterprise, Locality, ManagingCommitteePeriod, MassOrganization, MembershipReturn
 from reports.metrics import Metric
 from reports.models import Target
-from reports.services import carry_targets
 from security.services import password_changed, update_profile
 
 
@@ -1491,9 +1491,9 @@ class Builder:
             batch_size=batch,
         )
         for code, wards in self.successors.items():
-            district = self.by_code[code]
-            if Target.objects.filter(committee=district, year=REFORM.year).exists():
-                carry_targets(None, district, {ward: Fraction(1, len(wards)) for ward in wards}, on=REFORM)
+            # as a split announces it: the reports carry the year's targets to the successors
+            shares = tuple((ward.pk, Fraction(1, len(wards))) for ward in wards)
+            publish(OrganizationSplit(self.by_code[code].pk, shares, REFORM))
         return {
             "localities": len(self.localities),
             "organizations": len(self.committees) + len(self.grassroots),
