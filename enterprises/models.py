@@ -1,5 +1,7 @@
 """Localities, enterprises and the mass organisations inside them."""
 
+import datetime
+
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -283,3 +285,8 @@ class ManagingCommitteePeriod(models.Model):
 
     def __str__(self):
         return f"{self.enterprise_id}: {self.committee_id} {self.valid_from or '…'}–{self.valid_to or '…'}"
+
+    @property
+    def last_day(self):
+        """The last day the period held (None: it still does)."""
+        return self.valid_to - datetime.timedelta(days=1) if self.valid_to else None

@@ -62,6 +62,7 @@ class EnterpriseDetailView(ObjectDetailView):
             MassOrganization.objects.visible_to(user).filter(enterprise=enterprise)
         )
         context["members_here"] = enterprise.members.filter(pk__in=_visible_member_ids(user)).count()
+        context["committee_periods"] = list(enterprise.committee_periods.select_related("committee").order_by("id"))
         history = enterprise.history.all()
         committees = {
             o.pk: str(o)

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils import translation
 
 from branches import services as branch_services
@@ -195,3 +196,13 @@ def test_a_secretary_may_not_pass_an_enterprise_to_another_committee(city):
     with pytest.raises(PermissionDenied):
         enterprise_services.change_managing_committee(secretary, city.enterprise, city.w1, on=REFORM)
     assert not ManagingCommitteePeriod.objects.exists()
+
+
+def test_the_enterprise_page_lists_its_committees_through_time(client, city, administrator):
+    reform(city, administrator)
+    client.force_login(administrator)
+    client.cookies["django_language"] = "en"
+    html = client.get(reverse("enterprises:enterprise_detail", args=[city.enterprise.pk])).content.decode()
+    periods = html.split('id="committee-periods"')[1].split("</ul>")[0]
+    assert f"{city.d1} until 30/06/2025" in periods
+    assert f"{city.w1} since 01/07/2025 (01-QĐ/TU)" in periods
