@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, When
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -51,14 +51,23 @@ from branches.forms import (
     TransferForm,
     UndoLeavingForm,
 )
-from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment, Transfer, enterprise_model
+from branches.models import (
+    Member,
+    MembershipPeriod,
+    Organization,
+    OrganizationVersion,
+    Prospect,
+    RoleAssignment,
+    Transfer,
+    enterprise_model,
+)
 from branches.structure import timeline, tree_as_of
 from branches.tables import MemberTable, OrganizationTable, ProspectTable
 from core.dates import add_years
 from core.filtersets import search_names
 from core.middleware import ACTIVE_ROLE_SESSION_KEY
 from core.models import display_name
-from core.scoping import scope_for
+from core.scoping import role_assignments, scope_for
 from core.views import (
     AutocompleteView,
     ObjectActionView,
@@ -100,9 +109,30 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
+def _ended_organizations(user):
+    """The organisations of ``user``'s roles when every one of them has ended (a restructuring that
+    left no successor for their roles to pass to), else ``[]``. Reads the assignments already loaded."""
+    organizations = [assignment.organization for assignment in role_assignments(user)]
+    today = services.today()
+    if not organizations or any(o is None or o.dissolved_on is None or o.dissolved_on > today for o in organizations):
+        return []
+    return organizations
+
+
 @login_required
 def home(request):
-    """Send each role to its home: secretaries to their organisation, department staff to the dashboard."""
+    """Send each role to its home: secretaries to their organisation, department staff to the dashboard.
+    A user whose organisations all ended is told so, instead of landing on an empty page."""
+    ended = _ended_organizations(request.user)
+    if ended:
+        versions = {
+            version.organization_id: version
+            for version in OrganizationVersion.objects.filter(organization__in=ended, valid_to__isnull=False)
+            .select_related("successor")
+            .order_by("valid_to")
+        }
+        rows = [(organization, versions.get(organization.pk)) for organization in ended]
+        return render(request, "branches/organization_ended.html", {"ended": rows})
     role = request.active_role
     if role and role.role == RoleKey.SECRETARY and role.organization_id:
         return redirect("home:organization", pk=role.organization_id)

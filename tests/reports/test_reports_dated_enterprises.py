@@ -206,3 +206,20 @@ def test_the_enterprise_page_lists_its_committees_through_time(client, city, adm
     periods = html.split('id="committee-periods"')[1].split("</ul>")[0]
     assert f"{city.d1} until 30/06/2025" in periods
     assert f"{city.w1} since 01/07/2025 (01-QĐ/TU)" in periods
+
+
+def test_a_user_whose_only_organisation_ended_sees_why_and_not_an_empty_page(client, city, administrator):
+    staff = UserFactory()
+    RoleAssignmentFactory(user=staff, role=RoleKey.DEPARTMENT, organization=city.d2)
+    branch_services.dissolve_organization(administrator, city.d2, on=REFORM, decision_number="07-QĐ/TU")
+    client.force_login(staff)
+    client.cookies["django_language"] = "en"
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    text = response.content.decode().split('id="organization-ended"')[1]
+    assert f"{city.d2} ended on 01/07/2025." in text and "Decision 07-QĐ/TU." in text
+    assert "Ask an administrator" in text
+    # with another organisation still standing, the user goes to work as usual
+    RoleAssignmentFactory(user=staff, role=RoleKey.DEPARTMENT, organization=city.w1)
+    client.force_login(staff)
+    assert client.get(reverse("home")).status_code == 302
