@@ -6,7 +6,6 @@ from another scope is refused as an invalid choice before any service runs.
 """
 
 from django import forms
-from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from branches.choices import GRASSROOTS_KINDS, LEAVING_REASONS, OrganizationKind, PeriodEndReason, TransferKind
@@ -18,7 +17,7 @@ from branches.services import (
     probation_ends_on,
     today,
 )
-from core.forms import SearchChoiceField, ServiceModelForm, date_field
+from core.forms import CodeChoiceField, ServiceModelForm, date_field
 from core.scoping import scope_for
 from core.widgets import Autocomplete, use_picker
 
@@ -163,12 +162,12 @@ def destination_label(organization):
 
 
 def destination_field(**kwargs):
-    """The receiving organisation, anywhere in the country, chosen by a search on its name or code
-    (``branches:organization_search``), never from a list of every organisation."""
-    field = SearchChoiceField(
+    """The receiving organisation, anywhere in the country, its value its code; the form gives it
+    the picker (:func:`pick_destination`), never a list of every organisation."""
+    field = CodeChoiceField(
         Organization.objects.transfer_destinations().filter(dissolved_on__isnull=True),
-        search_url=reverse_lazy("branches:organization_search"),
         to_field_name="code",
+        widget=organization_picker("transfer", value_field="code"),
         **kwargs,
     )
     field.label_from_instance = destination_label

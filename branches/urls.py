@@ -10,7 +10,6 @@ urlpatterns = [
     path("organizations/autocomplete/", views.OrganizationAutocompleteView.as_view(), name="organization_autocomplete"),
     path("organizations/tree/", views.OrganizationTreeView.as_view(), name="organization_tree"),
     path("organizations/<int:pk>/", views.OrganizationDetailView.as_view(), name="organization_detail"),
-    path("organizations/search/", views.organization_search, name="organization_search"),
     path("organizations/<int:pk>/incoming/", views.IncomingTransfersView.as_view(), name="organization_incoming"),
     path("organizations/<int:pk>/former-members/", views.FormerMembersView.as_view(), name="organization_former"),
     path("transfers/<int:pk>/confirm/", views.TransferConfirmView.as_view(), name="transfer_confirm"),

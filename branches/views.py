@@ -13,7 +13,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, When
-from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -64,7 +63,6 @@ from branches.models import (
 from branches.structure import timeline, tree_as_of
 from branches.tables import MemberTable, OrganizationTable, ProspectTable
 from core.dates import add_years
-from core.filtersets import search_names
 from core.middleware import ACTIVE_ROLE_SESSION_KEY
 from core.models import display_name
 from core.scoping import role_assignments, scope_for
@@ -434,28 +432,6 @@ class MemberLeaveView(MemberActionMixin, ObjectActionView):
 
 
 # Transfers in transit, incoming and former members -------------------------------------------
-
-#: Options a search returns (the widget asks again as the user types more).
-SEARCH_LIMIT = 20
-
-
-@login_required
-def organization_search(request):
-    """``?q=`` → ``{"results": [{"value": code, "text": "name (code)"}]}``: grassroots organisations
-    anywhere in the country by name (without marks or case) or code, for the transfer's search
-    field. Only names and codes, which every organisation gives out to receive a transfer."""
-    query = (request.GET.get("q") or "").strip()[:100]
-    if len(query) < 2 or "\x00" in query:
-        return JsonResponse({"results": []})
-    rows = search_names(
-        Organization.objects.transfer_destinations().filter(dissolved_on__isnull=True),
-        query,
-        icontains=["code"],
-    ).order_by("sort_name", "pk")[:SEARCH_LIMIT]
-    return JsonResponse(
-        {"results": [{"value": row.code, "text": f"{row.name} ({row.code})"} for row in rows.only("code", "name")]}
-    )
-
 
 class OrganizationTransfersView(ScopedViewMixin, TemplateView):
     """One organisation's list of transfers (its subtree's), read-only: name, letter and dates only."""

@@ -54,47 +54,10 @@ def field_label(form, name):
         return name
 
 
-class SearchSelect(forms.Select):
-    """A select that renders only its chosen option; the others are found by typing, from the
-    server-side search at ``search_url`` (``data-search-url``): a list of every organisation in the
-    country would be too long to send. Without script it still posts the chosen value."""
-
-    def __init__(self, attrs=None, search_url=""):
-        super().__init__(attrs)
-        self.search_url = search_url
-
-    def get_context(self, name, value, attrs):
-        attrs = {**(attrs or {}), "data-search-url": str(self.search_url)}
-        return super().get_context(name, value, attrs)
-
-    def optgroups(self, name, value, attrs=None):
-        """The empty choice and the chosen row only: one query for it, never the whole list."""
-        chosen = [str(v) for v in value if v not in (None, "")]
-        field = getattr(self.choices, "field", None)
-        if field is None:
-            return super().optgroups(name, value, attrs)
-        choices = [("", field.empty_label, False)] if field.empty_label is not None else []
-        key = field.to_field_name or "pk"
-        for value_typed in chosen[:1]:  # a select of one value: the one chosen, as the field reads it
-            try:
-                row = field.to_python(value_typed)
-            except forms.ValidationError:
-                continue
-            if row is not None:
-                choices.append((str(getattr(row, key)), field.label_from_instance(row), True))
-        return [
-            (None, [self.create_option(name, v, label, selected, index, attrs=attrs)], index)
-            for index, (v, label, selected) in enumerate(choices)
-        ]
-
-
-class SearchChoiceField(forms.ModelChoiceField):
-    """A ``ModelChoiceField`` picked by a search (``search_url``) instead of a full list; the value is
-    ``to_field_name`` matched without regard to case ("br-b" finds "BR-B")."""
-
-    def __init__(self, queryset, *, search_url="", **kwargs):
-        super().__init__(queryset, widget=SearchSelect(search_url=search_url), **kwargs)
-        self.search_url = search_url
+class CodeChoiceField(forms.ModelChoiceField):
+    """A ``ModelChoiceField`` whose value is ``to_field_name`` (a code) matched without regard to
+    case ("br-b" finds "BR-B"). Give it a picker (``core.widgets.use_picker``): its choices may be
+    every organisation in the country, never to be listed in a page."""
 
     def to_python(self, value):
         if value in self.empty_values:

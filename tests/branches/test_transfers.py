@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 
 from branches import services
 from branches.choices import MemberStatus, OrganizationKind, PeriodEndReason, RoleKey, TransferKind, TransferStatus
@@ -18,6 +18,7 @@ from tests.api_conftest import *  # noqa: F403
 from tests.factories import LocalityFactory, MemberFactory, OrganizationFactory, RoleAssignmentFactory, UserFactory
 
 D = datetime.date
+PICKER = reverse_lazy("branches:organization_autocomplete")
 
 
 def login(client, user):
@@ -57,7 +58,7 @@ def test_transfer_full_path_between_two_provinces_neither_sees_the_others_record
         organization=hanoi.branch, full_name="Đỗ Văn Chuyển", citizen_id="001090123456", admitted_on=D(2019, 5, 2)
     )
     login(client, hanoi.secretary)
-    search = client.get(reverse("branches:organization_search"), {"q": "quang ninh"}).json()["results"]
+    search = client.get(PICKER, {"set": "transfer", "value": "code", "q": "quang ninh"}).json()["results"]
     assert [row["value"] for row in search] == ["QN-CB"]  # found without its marks, anywhere in the country
     response = client.post(
         reverse("branches:member_transfer", args=[member.pk]),
@@ -298,8 +299,8 @@ def test_transfer_form_searches_the_receiving_organisation_and_shows_only_the_ch
     content = future.content.decode()
     assert "on" in future.context["form"].errors
     assert 'value="QN-CB" selected' in content and tree.branch_b.name not in content
-    by_code = client.get(reverse("branches:organization_search"), {"q": "br-b"}).json()["results"]
-    assert by_code == [{"value": "BR-B", "text": f"{tree.branch_b.name} (BR-B)"}]
+    by_code = client.get(PICKER, {"set": "transfer", "value": "code", "q": "br-b"}).json()["results"]
+    assert [row["value"] for row in by_code] == ["BR-B"]
 
 
 def test_the_redirect_form_picks_the_right_organisation_with_the_picker(client, provinces, tree):

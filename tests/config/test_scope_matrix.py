@@ -96,7 +96,6 @@ REGISTRY = {
     "branches:organization_list": R(LIST),
     "branches:organization_tree": R(LIST),
     "branches:organization_detail": R(RECORD_READ, Organization),
-    "branches:organization_search": R(LIST, note="names and codes of grassroots organisations, for a transfer"),
     "branches:organization_autocomplete": R(LIST, note="the pickers: each choice set is its form's queryset"),
     "enterprises:enterprise_autocomplete": R(LIST, note="the pickers: the enterprises the user sees"),
     "enterprises:locality_autocomplete": R(LIST, note="localities are shared reference data, read by all"),
