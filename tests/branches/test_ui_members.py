@@ -307,3 +307,14 @@ def test_stale_lifecycle_step_is_refused(client, tree, secretary_a):
     assert response.status_code == 200 and response.context["form"].non_field_errors()
     member.refresh_from_db()
     assert member.status == MemberStatus.ACTIVE
+
+
+def test_a_phone_sorts_the_cards_with_links_since_the_column_headers_are_hidden(client, tree, secretary_a):
+    make_member(tree.branch_a, full_name="An")
+    client.cookies["django_language"] = "en"
+    content = login(client, secretary_a).get(reverse("branches:member_list"), {"sort": "full_name"}).content.decode()
+    links = content.split('class="d-md-none')[1].split("</nav>")[0]
+    assert 'aria-label="Sort by"' in content
+    # the sorted column is marked and its link reverses the order; another column's sorts by it
+    assert 'href="?sort=-full_name" aria-current="true"' in links
+    assert "?sort=admitted_on" in links
