@@ -433,6 +433,7 @@ class MemberLeaveView(MemberActionMixin, ObjectActionView):
 
 # Transfers in transit, incoming and former members -------------------------------------------
 
+
 class OrganizationTransfersView(ScopedViewMixin, TemplateView):
     """One organisation's list of transfers (its subtree's), read-only: name, letter and dates only."""
 

@@ -12,7 +12,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from branches.approvals import period_dates, status_below
+from branches.approvals import period_dates, status_below, statuses_below
 from branches.choices import ApprovalStatus
 from branches.models import PeriodApproval
 from core.scoping import scope_for
@@ -82,6 +82,7 @@ class StatusRow:
     organization: object
     record: object  # PeriodApproval or None (open)
     actions: list = field(default_factory=list)  # [(action, label)] the user may take
+    below: list = field(default_factory=list)  # [(status, label, n)] of the organisations deeper in its subtree
 
     @property
     def status(self):
@@ -118,14 +119,16 @@ def actions_for(scope, organization, status, *, is_root):
 
 def status_tree(user, organization, year, half=0):
     """The approval status of ``organization`` and of each organisation directly below it active in
-    the period (each links to its own tree), the count per status, and the actions ``user`` may take.
-    Three queries."""
+    the period (each links to its own tree, with how many deeper in it stand at each status), the
+    count per status, and the actions ``user`` may take. Five queries."""
     scope = scope_for(user)
     rows, counts = status_below(organization, year, half)
+    deeper = statuses_below(organization, [org for org, _record in rows[1:]], year, half)
 
     def row(org, record):
         status = record.status if record else ApprovalStatus.OPEN
-        return StatusRow(org, record, actions_for(scope, org, status, is_root=org.depth == 1))
+        below = [(s, ApprovalStatus(s).label, n) for s, n in deeper.get(org.pk, {}).items() if n]
+        return StatusRow(org, record, actions_for(scope, org, status, is_root=org.depth == 1), below)
 
     return StatusTree(
         year=year,

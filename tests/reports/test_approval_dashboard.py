@@ -137,3 +137,16 @@ def test_the_json_and_xlsx_carry_the_stamp(client, api, dist_approved, departmen
         sheet = load_workbook(path).active
         stamp = sheet["A3"].value if "fulfilment" in url else sheet["A4"].value
         assert "city_department" in stamp, stamp
+
+
+def test_each_row_counts_the_statuses_deeper_in_its_subtree(client, tree, secretary_a, secretary_b, city_department):
+    approvals.submit(secretary_a, tree.branch_a, year=2024)
+    response = panel(client, city_department)
+    (district,) = response.context["approval_tree"].children
+    assert district.organization == tree.committee
+    assert {status: n for status, _label, n in district.below} == {"open": 1, "submitted": 1}
+    approvals.submit(secretary_b, tree.branch_b, year=2024)
+    body = panel(client, city_department).content.decode().split('data-organization="DIST"')[1]
+    below = body.split('approval-below">')[1].split("</div>")[0]
+    assert below.count("<span data-status=") == 1
+    assert '<span data-status="submitted">' in below and below.strip().endswith(" 2</span>")
