@@ -396,14 +396,13 @@ def _regrouped(totals, tree, organization):
 
 
 def _moved_enterprise_figures(groups, tree, organization, figures):
-    """Move the ``figures`` ``{enterprise id: {metric: n}}`` of the enterprises managed on
-    ``tree``'s date by another committee than today's from the row of today's committee (where
-    the roll-ups and standing counts put them) to the row of that date's committee."""
+    """Move the ``figures`` ``{(today's committee path, that date's): {metric: n}}`` of the
+    enterprises managed on ``tree``'s date by another committee than today's from the row of
+    today's committee (where the roll-ups and standing counts put them) to the row of that date's."""
     if not figures:
         return groups
     groups = defaultdict(lambda: defaultdict(int), {path: defaultdict(int, values) for path, values in groups.items()})
-    for enterprise_id, values in figures.items():
-        today_path, dated_path = tree.enterprises[enterprise_id]
+    for (today_path, dated_path), values in figures.items():
         counted, belongs = tree.row_of(today_path, organization.path), tree.row_of(dated_path, organization.path)
         if counted == belongs:
             continue
@@ -415,41 +414,50 @@ def _moved_enterprise_figures(groups, tree, organization, figures):
     return {path: dict(values) for path, values in groups.items() if any(values.values())}
 
 
+def _by_pair(tree, sql, params, names):
+    """``{(today path, then path): {name: n}}`` of ``sql``, which reads the table ``m`` of the
+    enterprises :meth:`~reports.dated_tree.DatedTree.moved_enterprises_sql` pairs and selects the
+    pair, then ``names``."""
+    moved, moved_params = tree.moved_enterprises_sql()
+    figures = {}
+    with connections[Enterprise.objects.db].cursor() as cursor:
+        cursor.execute(f"WITH m AS ({moved}) {sql}", [*moved_params, *params])
+        for today_path, then_path, *values in cursor:
+            figures[(today_path, then_path)] = {
+                name: int(value or 0) for name, value in zip(names, values, strict=True)
+            }
+    return figures
+
+
 def _enterprise_actuals(tree, start, end):
-    """``{enterprise id: {metric: n}}``: the mass-organisation events of ``[start, end]`` of the
-    enterprises that ``tree`` sees under another committee than today's. Two queries."""
+    """``{(today's committee path, that date's): {metric: n}}``: the mass-organisation events of
+    ``[start, end]`` of the enterprises that ``tree`` sees under another committee than today's.
+    Two queries, grouped by the pair of committees."""
     if not tree.enterprises:
         return {}
-    changed = DatedTree.enterprises_changed_since(tree.on)
-    figures = _merge(
-        _grouped(
-            MassOrganization.objects.filter(enterprise_id__in=changed, established_on__range=(start, end)),
-            None,
-            "enterprise_id",
-            by_path=True,
-            **{
-                Metric.MASS_ORGS_ESTABLISHED: Count("pk"),
-                Metric.TRADE_UNIONS_ESTABLISHED: Count("pk", filter=Q(kind=MassOrganizationKind.TRADE_UNION)),
-                Metric.YOUTH_UNIONS_ESTABLISHED: Count("pk", filter=Q(kind=MassOrganizationKind.YOUTH_UNION)),
-            },
-        ),
-        _grouped(
-            MembershipReturn.objects.filter(mass_organization__enterprise_id__in=changed, date__range=(start, end)),
-            None,
-            "mass_organization__enterprise_id",
-            by_path=True,
-            **{
-                Metric.MASS_ORG_MEMBERS_ADMITTED: Sum("members_admitted"),
-                Metric.TRADE_UNION_MEMBERS_ADMITTED: Sum(
-                    "members_admitted", filter=Q(mass_organization__kind=MassOrganizationKind.TRADE_UNION)
-                ),
-                Metric.YOUTH_UNION_MEMBERS_ADMITTED: Sum(
-                    "members_admitted", filter=Q(mass_organization__kind=MassOrganizationKind.YOUTH_UNION)
-                ),
-            },
-        ),
+    mass, returns = MassOrganization._meta.db_table, MembershipReturn._meta.db_table
+    kinds = [str(MassOrganizationKind.TRADE_UNION), str(MassOrganizationKind.YOUTH_UNION)]
+    established = _by_pair(
+        tree,
+        f"""SELECT m.today_path, m.then_path, COUNT(*),
+                SUM(CASE WHEN mo.kind = %s THEN 1 ELSE 0 END), SUM(CASE WHEN mo.kind = %s THEN 1 ELSE 0 END)
+            FROM {mass} mo INNER JOIN m ON m.e = mo.enterprise_id
+            WHERE mo.established_on BETWEEN %s AND %s GROUP BY 1, 2""",
+        [*kinds, start.isoformat(), end.isoformat()],
+        (Metric.MASS_ORGS_ESTABLISHED, Metric.TRADE_UNIONS_ESTABLISHED, Metric.YOUTH_UNIONS_ESTABLISHED),
     )
-    return {enterprise_id: values for enterprise_id, values in figures.items() if enterprise_id in tree.enterprises}
+    admitted = _by_pair(
+        tree,
+        f"""SELECT m.today_path, m.then_path, SUM(r.members_admitted),
+                SUM(CASE WHEN mo.kind = %s THEN r.members_admitted ELSE 0 END),
+                SUM(CASE WHEN mo.kind = %s THEN r.members_admitted ELSE 0 END)
+            FROM {returns} r INNER JOIN {mass} mo ON mo.id = r.mass_organization_id
+            INNER JOIN m ON m.e = mo.enterprise_id
+            WHERE r.date BETWEEN %s AND %s GROUP BY 1, 2""",
+        [*kinds, start.isoformat(), end.isoformat()],
+        (Metric.MASS_ORG_MEMBERS_ADMITTED, Metric.TRADE_UNION_MEMBERS_ADMITTED, Metric.YOUTH_UNION_MEMBERS_ADMITTED),
+    )
+    return _merge(established, admitted)
 
 
 def admissions_by_month(organization, start, end):
@@ -895,39 +903,38 @@ def _structure_anchor_totals(anchors, date):
 
 
 def _enterprise_standing(tree, date):
-    """``{enterprise id: {figure: n}}``: what the enterprises that ``tree`` sees under another
-    committee than today's count in the structure on ``date`` (the enterprise, its mass
-    organisations active then and their members by the latest return). Three queries."""
+    """``{(today's committee path, that date's): {figure: n}}``: what the enterprises that ``tree``
+    sees under another committee than today's count in the structure on ``date`` (the enterprises,
+    their mass organisations active then and their members by the latest return). Two queries,
+    grouped by the pair of committees."""
     if not tree.enterprises:
         return {}
-    changed = DatedTree.enterprises_changed_since(tree.on)
-    figures = defaultdict(lambda: defaultdict(int))
-    for enterprise_id, status in Enterprise.objects.filter(pk__in=changed).values_list("pk", "operating_status"):
-        figures[enterprise_id]["enterprises"] += 1
-        figures[enterprise_id]["enterprises_operating"] += status == OperatingStatus.OPERATING
-    active = dict(
-        _mass_organizations_active_on(date).filter(enterprise_id__in=changed).values_list("pk", "enterprise_id")
+    enterprise, mass, returns = (
+        Enterprise._meta.db_table,
+        MassOrganization._meta.db_table,
+        MembershipReturn._meta.db_table,
     )
-    kinds = dict(MassOrganization.objects.filter(pk__in=active).values_list("pk", "kind"))
-    for mass_organization_id, enterprise_id in active.items():
-        figures[enterprise_id]["mass_organizations"] += 1
-        kind = kinds[mass_organization_id]
-        if kind == MassOrganizationKind.TRADE_UNION:
-            figures[enterprise_id]["trade_unions"] += 1
-        elif kind == MassOrganizationKind.YOUTH_UNION:
-            figures[enterprise_id]["youth_unions"] += 1
-    latest = {}
-    for mass_organization_id, members_total in (
-        MembershipReturn.objects.filter(mass_organization_id__in=list(active), date__lte=date)
-        .order_by("mass_organization_id", "date")
-        .values_list("mass_organization_id", "members_total")
-    ):
-        latest[mass_organization_id] = members_total
-    for mass_organization_id, members_total in latest.items():
-        figures[active[mass_organization_id]]["mass_organization_members"] += members_total
-    return {
-        enterprise_id: dict(values) for enterprise_id, values in figures.items() if enterprise_id in tree.enterprises
-    }
+    day = date.isoformat()
+    enterprises = _by_pair(
+        tree,
+        f"""SELECT m.today_path, m.then_path, COUNT(*), SUM(CASE WHEN e.operating_status = %s THEN 1 ELSE 0 END)
+            FROM {enterprise} e INNER JOIN m ON m.e = e.id GROUP BY 1, 2""",
+        [str(OperatingStatus.OPERATING)],
+        ("enterprises", "enterprises_operating"),
+    )
+    unions = _by_pair(
+        tree,
+        f"""SELECT m.today_path, m.then_path, COUNT(*),
+                SUM(CASE WHEN mo.kind = %s THEN 1 ELSE 0 END), SUM(CASE WHEN mo.kind = %s THEN 1 ELSE 0 END),
+                SUM(COALESCE((SELECT r.members_total FROM {returns} r WHERE r.mass_organization_id = mo.id
+                    AND r.date <= %s ORDER BY r.date DESC LIMIT 1), 0))
+            FROM {mass} mo INNER JOIN m ON m.e = mo.enterprise_id
+            WHERE mo.established_on <= %s AND (mo.dissolved_on IS NULL OR mo.dissolved_on > %s)
+            GROUP BY 1, 2""",
+        [str(MassOrganizationKind.TRADE_UNION), str(MassOrganizationKind.YOUTH_UNION), day, day, day],
+        ("mass_organizations", "trade_unions", "youth_unions", "mass_organization_members"),
+    )
+    return _merge(enterprises, unions)
 
 
 def structure_groups_on(organization, date, tree):
@@ -1147,31 +1154,34 @@ def _gap_anchor_totals(cursor, anchors, date):
 
 
 def _enterprise_gap_figures(cursor, tree, date):
-    """``{enterprise id: {figure: count}}``: what the enterprises that ``tree`` sees under another
-    committee than today's count in the gaps on ``date``. One query."""
+    """``{(today's committee path, that date's): {figure: count}}``: what the enterprises that
+    ``tree`` sees under another committee than today's count in the gaps on ``date``. One query,
+    grouped by the pair of committees."""
     if not tree.enterprises:
         return {}
     enterprise_values, enterprise_params = standing.values_on_sql("enterprise", date)
-    changed = f"SELECT enterprise_id FROM {ManagingCommitteePeriod._meta.db_table} WHERE valid_from > %s"
+    moved, moved_params = tree.moved_enterprises_sql()
     no_organization = _no_party_organization_sql()
     operating = f"e.operating_status = '{OperatingStatus.OPERATING}'"
+    eligible = int(ELIGIBLE_OFFICIAL_MEMBERS)
     sql = f"""
-        SELECT e.id,
-            CASE WHEN n.official_members >= {int(ELIGIBLE_OFFICIAL_MEMBERS)} AND {no_organization} THEN 1 ELSE 0 END,
-            CASE WHEN n.members BETWEEN 1 AND 2 AND {no_organization} THEN 1 ELSE 0 END,
-            CASE WHEN {operating} AND n.trade_unions > 0 THEN 1 ELSE 0 END,
-            CASE WHEN {operating} THEN 1 ELSE 0 END
+        WITH m AS ({moved})
+        SELECT m.today_path, m.then_path,
+            SUM(CASE WHEN n.official_members >= {eligible} AND {no_organization} THEN 1 ELSE 0 END),
+            SUM(CASE WHEN n.members BETWEEN 1 AND 2 AND {no_organization} THEN 1 ELSE 0 END),
+            SUM(CASE WHEN {operating} AND n.trade_unions > 0 THEN 1 ELSE 0 END),
+            SUM(CASE WHEN {operating} THEN 1 ELSE 0 END)
         FROM {Enterprise._meta.db_table} e
-        LEFT JOIN ({_enterprise_figures_sql(enterprise_values, f"v.k IN ({changed})")}) n ON n.k = e.id
-        WHERE e.id IN ({changed})
+        INNER JOIN m ON m.e = e.id
+        LEFT JOIN ({_enterprise_figures_sql(enterprise_values, "v.k IN (SELECT e FROM m)")}) n ON n.k = e.id
+        GROUP BY 1, 2
     """
     names = (*_GAP_FIGURES, "operating")
-    figures = {}
-    cursor.execute(sql, [*[date.isoformat()] * 4, *enterprise_params, date.isoformat(), date.isoformat()])
-    for enterprise_id, *values in cursor:
-        if enterprise_id in tree.enterprises:
-            figures[enterprise_id] = dict(zip(names, values, strict=True))
-    return figures
+    cursor.execute(sql, [*moved_params, *[date.isoformat()] * 4, *enterprise_params])
+    return {
+        (today_path, then_path): {name: int(value or 0) for name, value in zip(names, values, strict=True)}
+        for today_path, then_path, *values in cursor
+    }
 
 
 def count_gap_enterprises(organization, date, tree=None):
