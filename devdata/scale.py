@@ -1,16 +1,27 @@
 """A national-size synthetic dataset for measuring the application (issue 7).
 
-Vietnam after July 2025: 34 provinces and 3,321 communes (two tiers); a national root committee,
-province committees, a bloc committee of enterprises per province and commune committees below
-them; grassroots committees with subordinate branches, grassroots branches; skewed enterprise
-sizes (lognormal), a few big provinces and many small communes (Zipf), admissions spread over the
-years, transfers, dissolved branches whose members move to their places of residence, mass
-organisations with several returns, and yearly targets for every committee.
+Vietnam's 34 provinces and 3,321 communes (the two-tier map of July 2025); a national root
+committee, province committees, a bloc committee of enterprises per province and, until 30 June
+2025, district-level committees below them; grassroots committees with subordinate branches,
+grassroots branches; skewed enterprise sizes (lognormal), a few big provinces and many small
+districts (Zipf), admissions spread over the years, transfers, dissolved branches whose members
+move to their places of residence, mass organisations with several returns, and yearly targets
+for every committee.
+
+The data goes through the reform of 1 July 2025 (:data:`REFORM`, Quy định 294-QĐ/TW) as the demo
+does (``devdata/demo.py``, ``Builder.reform``): the district committees end that day (split), a few
+commune-level committees per former district begin directly under the province, the district's
+organisations active that day are below them from then on (those founded later are founded there),
+its enterprises pass to the commune committee of their organisation, and its targets of 2025 are
+carried to the successors (those of later years are set on them). The dated history is written as
+``OrganizationVersion``, ``ManagingCommitteePeriod`` and ``TargetCarry`` rows; every figure before
+the reform is the same as without it (``Generator(reform=False)``: no district ever ends).
 
 Rows are generated in memory and written with PostgreSQL ``COPY`` (psycopg 3), in one
 transaction, so an interrupted run leaves nothing behind. Treebeard paths (steplen 4, alphabet
-0-9A-Z), depth and numchild are computed here. The generator writes no history rows (the
-records are "as imported"); the roll-up table of the reports is rebuilt at the end.
+0-9A-Z), depth and numchild are computed here (today's tree, after the reform). The generator
+writes no history rows of django-simple-history (the records are "as imported"); the roll-up
+table of the reports is rebuilt at the end.
 
 Entry point: :func:`generate`. Only PostgreSQL is supported (:class:`UnsupportedDatabase`).
 """
@@ -28,9 +39,10 @@ from django.apps import apps
 from django.db import connection, transaction
 from django.utils import timezone
 
-from branches.choices import MemberStatus, OrganizationKind, PeriodEndReason, Position, Sex
+from branches.choices import MemberStatus, OrganizationChange, OrganizationKind, PeriodEndReason, Position, Sex
 from core.events import RecordsLoaded, publish
 from core.validators import tax_code_for
+from devdata.demo_data import REFORM, REFORM_DECISION_DATE
 from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
 from reports.metrics import Metric
 
@@ -127,6 +139,16 @@ TARGET_METRICS = (
     Metric.YOUTH_UNIONS_ESTABLISHED,
     Metric.YOUTH_UNION_MEMBERS_ADMITTED,
 )
+
+#: The decision of each province's committee on the reform (an invented number), dated REFORM_DECISION_DATE.
+REFORM_DECISION = "{serial}-QĐ/TU"
+
+
+def reform_successor_count(rank, districts):
+    """How many commune-level committees the ``rank``-th (0-based, heaviest first) of a province's
+    ``districts`` district committees ends in: 3 for the heaviest third, 2 for the others."""
+    return 3 if rank < -(-districts // 3) else 2
+
 
 #: Citizen IDs: 3-digit province code + 9-digit serial. The import benchmark uses prefix 999.
 IMPORT_CITIZEN_PREFIX = "999"
@@ -323,17 +345,28 @@ def _split(total, weights):
     return parts
 
 
+def _equal_parts(value, n):
+    """``value`` cut in ``n`` whole parts adding up to it, the first ones larger (largest remainder)."""
+    quotient, remainder = divmod(value, n)
+    return [quotient + (i < remainder) for i in range(n)]
+
+
 def _person_name(rng):
     return f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
 
 
 class Generator:
-    def __init__(self, sizes, *, today=None, log=None):
+    def __init__(self, sizes, *, today=None, log=None, reform=True):
         self.sizes = sizes
         self.rng = random.Random(sizes.seed)
         self.today = today or timezone.localdate()
         self.end = self.today - timedelta(days=1)
         self.start = date(self.end.year - sizes.years + 1, 1, 1)
+        # The reform of 1 July 2025, when the window reaches it (see the module's docstring).
+        self.reform = reform and self.end >= REFORM
+        self.successors = {}  # district committee id → [commune committee ids]
+        self.versions = []  # OrganizationVersion rows (without id)
+        self.decision_of = {}  # district committee id → the number of the decision ending it
         self.log = log or (lambda message: None)
         self.result = Result(sizes=sizes, start=self.start, end=self.end)
         # Facts kept for later steps and for the targets (committee ids at depth 3 → counts).
@@ -369,6 +402,8 @@ class Generator:
             self._timed("members and periods", self.members)
             self._timed("mass organisations and returns", self.mass_organizations)
             self._timed("targets", self.targets)
+            if self.reform:
+                self._timed("the reform of 1 July 2025", self.reform_history)
             # PostgreSQL re-validates every foreign key in one set-based pass per constraint.
             self._timed("re-create and validate foreign keys", lambda: _create_foreign_keys(foreign_keys))
             self._timed("sequences and roll-ups", self.finish)
@@ -382,6 +417,7 @@ class Generator:
         communes_per_province = _split(NATIONAL_COMMUNES - 0, [w**0.35 for w in weights])
         rows = []
         self.provinces = []  # (locality_id, code, name, weight, [(commune_id, weight)])
+        self.locality_names = {}
         next_id = itertools.count(1)
         commune_serial = itertools.count(1)
         for index, ((code, name, weight), n_communes) in enumerate(
@@ -397,6 +433,7 @@ class Generator:
                 kind = LocalityKind.WARD if rng.random() < 0.3 else LocalityKind.COMMUNE
                 label = "Phường" if kind == LocalityKind.WARD else "Xã"
                 rows.append((cid, f"{serial:05d}", f"{label} {serial}", kind, ppath + path_step(j), 2, 0))
+                self.locality_names[cid] = f"{label} {serial}"
                 communes.append((cid, rng.lognormvariate(0, 1.2)))
             self.provinces.append((pid, code, name, weight, communes))
         names = ["id", "code", "name", "kind", "path", "depth", "numchild"]
@@ -458,18 +495,117 @@ class Generator:
             self.level3.append((bloc, pshare * 0.15, index, None))
             heaviest = sorted(communes, key=lambda c: c[1], reverse=True)[: max(1, n_here)]
             for cid, cw in heaviest:
+                # With the reform, the district-level committees of before 1 July 2025.
                 coid = self._add_org(
                     oid,
-                    f"P{code}-X{cid:05d}",
-                    f"Đảng ủy xã/phường {cid}",
+                    f"P{code}-H{cid:05d}" if self.reform else f"P{code}-X{cid:05d}",
+                    f"Đảng ủy quận/huyện {cid}" if self.reform else f"Đảng ủy xã/phường {cid}",
                     OrganizationKind.COMMITTEE,
                     cid,
                     None,
                     founded,
-                    None,
+                    REFORM if self.reform else None,
                 )
                 self.level3.append((coid, pshare * 0.85 * cw / commune_total, index, cid))
         self.committee_count = len(self.org_rows)
+        if self.reform:
+            self._reform_committees()
+
+    def _reform_committees(self):
+        """The commune-level committees of 1 July 2025 directly under each province, two or three
+        per district (:func:`reform_successor_count`), seated in the district's commune and then in
+        the province's other communes, heaviest first; the districts end (split) that day.
+
+        Their ids come after the ``organizations`` of the sizes (the ids, paths and random draws
+        of everything else are those of the data without the reform)."""
+        next_id = itertools.count(self.sizes.organizations + 1)
+        districts = {}  # province index → [district committee ids]
+        for oid, _w, pindex, commune in self.level3:
+            if commune is not None:
+                districts.setdefault(pindex, []).append(oid)
+        rows_by_id = {row[0]: row for row in self.org_rows}
+        self.reform_committee_count = 0
+        for index, (_pid, code, _name, _weight, communes) in enumerate(self.provinces):
+            province = self.province_orgs[index]
+            decision = REFORM_DECISION.format(serial=2500 + index)
+            district_seats = {rows_by_id[d][4] for d in districts.get(index, ())}
+            heaviest = [cid for cid, _cw in sorted(communes, key=lambda c: c[1], reverse=True)]
+            others = [cid for cid in heaviest if cid not in district_seats]
+            others_iter = itertools.cycle(others or [cid for cid, _cw in communes])
+            used = {}
+            here = districts.get(index, [])
+            for rank, district in enumerate(here):
+                row = rows_by_id[district]
+                seats = [row[4]] + [next(others_iter) for _ in range(reform_successor_count(rank, len(here)) - 1)]
+                new = []
+                for cid in seats:
+                    use = used[cid] = used.get(cid, 0) + 1
+                    place = self.locality_names[cid]
+                    name = f"Đảng ủy {place[0].lower()}{place[1:]}" + (f" ({use})" if use > 1 else "")
+                    oid = next(next_id)
+                    position = self.org_children[province] = self.org_children[province] + 1
+                    path = self.org_paths[province] + path_step(position)
+                    self.org_paths[oid] = path
+                    self.org_children[oid] = 0
+                    self.org_rows.append(
+                        [
+                            oid,
+                            f"P{code}-X{cid:05d}" + (f"-{use}" if use > 1 else ""),
+                            name,
+                            OrganizationKind.COMMITTEE,
+                            cid,
+                            None,
+                            REFORM,
+                            None,
+                            path,
+                            0,
+                        ]
+                    )
+                    self._version(oid, province, name, REFORM, None, OrganizationChange.ESTABLISHED, decision)
+                    new.append(oid)
+                self.successors[district] = new
+                self.decision_of[district] = decision
+                self._version(
+                    district,
+                    province,
+                    row[2],
+                    row[6],
+                    REFORM,
+                    OrganizationChange.ESTABLISHED,
+                    "",
+                    end_change=OrganizationChange.SPLIT,
+                    end_decision=decision,
+                )
+            self.reform_committee_count += sum(len(self.successors[d]) for d in districts.get(index, ()))
+        self.turn = dict.fromkeys(self.successors, 0)
+
+    def _version(self, oid, parent, name, valid_from, valid_to, change, decision, *, end_change="", end_decision=""):
+        """An OrganizationVersion row; a decision is dated REFORM_DECISION_DATE."""
+        self.versions.append(
+            (
+                oid,
+                parent,
+                name,
+                valid_from,
+                valid_to,
+                change,
+                decision,
+                REFORM_DECISION_DATE if decision else None,
+                end_change,
+                end_decision,
+                REFORM_DECISION_DATE if end_decision else None,
+            )
+        )
+
+    def _after_reform(self, district, enterprise=None):
+        """The commune committee the organisations of ``district`` are below from the reform on:
+        that of their enterprise, else the district's successors in turn."""
+        if enterprise is not None:
+            return self.ent_commune[enterprise]
+        successors = self.successors[district]
+        turn = self.turn[district]
+        self.turn[district] = turn + 1
+        return successors[turn % len(successors)]
 
     def _add_org(self, parent_id, code, name, kind, locality_id, enterprise_id, established, dissolved):
         oid = next(self.next_org_id)
@@ -499,6 +635,9 @@ class Generator:
         self.ent_committee = ent_committee = [0] * (n + 1)
         self.ent_locality = ent_locality = [0] * (n + 1)
         self.ent_name = ent_name = [""] * (n + 1)
+        # With the reform: the commune committee the enterprise passed to on 1 July 2025 (today's).
+        self.ent_commune = ent_commune = [0] * (n + 1)
+        successors = self.successors
         lognorm = rng.lognormvariate
         rand = rng.random
         words = TRADE_WORDS
@@ -524,6 +663,9 @@ class Generator:
                 ownership = ownerships[i - 1]
                 name = f"{LEGAL_FORMS[ownership]} {words[i % len(words)]} {i}"
                 employees[i], ent_committee[i], ent_locality[i], ent_name[i] = staff, org_id, commune, name
+                today = org_id
+                if org_id in successors:
+                    today = ent_commune[i] = self._after_reform(org_id)
                 park = f"KCN số {i % 97}" if rand() < 0.08 else ""
                 yield (
                     i,
@@ -536,7 +678,7 @@ class Generator:
                     size,
                     staff,
                     statuses[i - 1],
-                    org_id,
+                    today,
                     None,
                 )
 
@@ -561,7 +703,7 @@ class Generator:
         from branches.models import Organization
 
         rng = self.rng
-        budget = self.sizes.organizations - len(self.org_rows)
+        budget = self.sizes.organizations - self.committee_count
         n_gc = max(1, int(budget * 0.07))
         subs = [1 + min(40, int(rng.lognormvariate(0.9, 0.8))) for _ in range(n_gc)]
         while n_gc + sum(subs) > budget * 0.45:
@@ -589,8 +731,9 @@ class Generator:
             ent = chosen[k]
             parent = self.ent_committee[ent]
             est = established()
+            below = self._below(parent, ent, est, None)
             gc = self._add_org(
-                parent,
+                below,
                 f"GC{k + 1:06d}",
                 f"Đảng ủy {self.ent_name[ent]}",
                 OrganizationKind.GRASSROOTS_COMMITTEE,
@@ -599,6 +742,7 @@ class Generator:
                 date.fromordinal(est),
                 None,
             )
+            self._moved(gc, parent, below, est, None)
             self.ent_org[ent] = gc
             self._count(parent, date.fromordinal(est).year, Metric.PARTY_ORGS_ESTABLISHED)
             for s in range(subs[k]):
@@ -629,8 +773,9 @@ class Generator:
                 label = "ghép các doanh nghiệp nhỏ"
             est = established()
             diss = self._dissolution(est)
+            below = self._below(parent, ent, est, diss)
             gb = self._add_org(
-                parent,
+                below,
                 f"GB{k + 1:06d}",
                 f"Chi bộ {label}",
                 OrganizationKind.GRASSROOTS_BRANCH,
@@ -639,6 +784,7 @@ class Generator:
                 date.fromordinal(est),
                 date.fromordinal(diss) if diss else None,
             )
+            self._moved(gb, parent, below, est, diss)
             if ent is not None:
                 self.ent_org.setdefault(ent, gb)
             self._count(parent, date.fromordinal(est).year, Metric.PARTY_ORGS_ESTABLISHED)
@@ -658,10 +804,53 @@ class Generator:
             "path",
             "numchild",
         ]
-        depth_rows = (tuple(row) + (len(row[8]) // STEPLEN,) for row in self.org_rows)
-        Copier(self.cursor, Organization, names + ["depth"]).write(depth_rows)
+        decision_of = self.decision_of
+        depth_rows = (tuple(row) + (len(row[8]) // STEPLEN, decision_of.get(row[0], "")) for row in self.org_rows)
+        Copier(self.cursor, Organization, names + ["depth", "dissolution_decision_number"]).write(depth_rows)
         self.result.counts["organizations"] = len(self.org_rows)
         self.result.counts["dissolved organizations"] = sum(1 for row in self.org_rows if row[7])
+        if self.reform:
+            self.result.counts["district committees ended 1 July 2025"] = len(self.successors)
+            self.result.counts["commune committees from 1 July 2025"] = self.reform_committee_count
+
+    def _below(self, parent, enterprise, est, diss):
+        """Today's parent of an organisation of the committee ``parent`` established on ``est`` and
+        dissolved on ``diss`` (ordinals): a district's organisation still active on REFORM, or
+        founded later, is below a commune committee; one dissolved by then stays below the district."""
+        if parent not in self.successors or (diss is not None and diss <= REFORM.toordinal()):
+            return parent
+        return self._after_reform(parent, enterprise)
+
+    def _moved(self, oid, district, commune, est, diss):
+        """The dated states of an organisation moved (with its subtree) from ``district`` to
+        ``commune`` on REFORM; one founded from that day on was founded there (no state)."""
+        if commune == district or est >= REFORM.toordinal():
+            return
+        row = self.org_rows[-1]
+        decision = self.decision_of[district]
+        established = date.fromordinal(est)
+        self._version(
+            oid,
+            district,
+            row[2],
+            established,
+            REFORM,
+            OrganizationChange.ESTABLISHED,
+            "",
+            end_change=OrganizationChange.MOVED,
+            end_decision=decision,
+        )
+        dissolved = date.fromordinal(diss) if diss else None
+        self._version(
+            oid,
+            commune,
+            row[2],
+            REFORM,
+            dissolved,
+            OrganizationChange.MOVED,
+            decision,
+            end_change=OrganizationChange.DISSOLVED if dissolved else "",
+        )
 
     def _dissolution(self, est):
         """About 4% of branches are dissolved at least half a year after they were established."""
@@ -887,12 +1076,18 @@ class Generator:
         ).write(returns)
 
     def targets(self):
-        """Every committee, every year of the window: level-3 targets near their actuals, above them the sums."""
-        from reports.models import Target
+        """Every committee, every year of the window: level-3 targets near their actuals, above them
+        the sums. A district's targets of the reform's year are carried on REFORM to its commune
+        committees in equal shares (``TargetCarry``, as ``reports.services.carry_targets`` does);
+        those of the years after are set on them, in the same shares."""
+        from reports.models import Target, TargetCarry
 
         rng = self.rng
         rows = []
+        carries = []
         target_id = itertools.count(1)
+        carry_id = itertools.count(1)
+        successors_of = self.successors
         years = range(self.start.year, self.end.year + 1)
         parent_of = {}
         for row in self.org_rows[: self.committee_count]:
@@ -906,7 +1101,14 @@ class Generator:
                 for metric in TARGET_METRICS:
                     actual = self.actuals.get((oid, year, metric), 0)
                     value = max(1, round(actual * rng.uniform(0.75, 1.25)))
-                    rows.append((next(target_id), oid, year, metric, value))
+                    successors = successors_of.get(oid)
+                    if successors and year >= REFORM.year:
+                        for successor, part in zip(successors, _equal_parts(value, len(successors)), strict=True):
+                            rows.append((next(target_id), successor, year, metric, part))
+                            if year == REFORM.year:
+                                carries.append((next(carry_id), oid, successor, year, metric, REFORM, part, None))
+                    if not successors or year <= REFORM.year:
+                        rows.append((next(target_id), oid, year, metric, value))
                     for ancestor_path in (parent_of[oid], parent_of[oid][:STEPLEN]):
                         key = (by_path[ancestor_path], year, metric)
                         sums[key] = sums.get(key, 0) + value
@@ -915,6 +1117,55 @@ class Generator:
         self.result.counts["targets"] = Copier(
             self.cursor, Target, ["id", "committee_id", "year", "metric", "value"]
         ).write(rows)
+        if carries:
+            self.result.counts["targets carried"] = Copier(
+                self.cursor,
+                TargetCarry,
+                ["id", "source_id", "successor_id", "year", "metric", "on", "value", "previous"],
+            ).write(carries)
+
+    def reform_history(self):
+        """The dated history of the reform: the organisations' states and the enterprises' committees."""
+        from branches.models import OrganizationVersion
+        from enterprises.models import ManagingCommitteePeriod
+
+        version_id = itertools.count(1)
+        self.result.counts["organisation states"] = Copier(
+            self.cursor,
+            OrganizationVersion,
+            [
+                "id",
+                "organization_id",
+                "parent_id",
+                "name",
+                "valid_from",
+                "valid_to",
+                "change",
+                "decision_number",
+                "decision_date",
+                "end_change",
+                "end_decision_number",
+                "end_decision_date",
+            ],
+        ).write((next(version_id),) + row for row in self.versions)
+        district_of, commune_of = self.ent_committee, self.ent_commune
+        decision_of = self.decision_of
+        period_id = itertools.count(1)
+
+        def periods():
+            for enterprise in range(1, self.sizes.enterprises + 1):
+                commune = commune_of[enterprise]
+                if commune:
+                    district = district_of[enterprise]
+                    yield (next(period_id), enterprise, district, None, REFORM, "", None)
+                    decision = decision_of[district]
+                    yield (next(period_id), enterprise, commune, REFORM, None, decision, REFORM_DECISION_DATE)
+
+        self.result.counts["managing committee periods"] = Copier(
+            self.cursor,
+            ManagingCommitteePeriod,
+            ["id", "enterprise_id", "committee_id", "valid_from", "valid_to", "decision_number", "decision_date"],
+        ).write(periods())
 
     def finish(self):
         with connection.cursor() as cursor:
@@ -936,8 +1187,9 @@ class Generator:
         self.result.root_code = "TW"
 
 
-def generate(sizes=None, *, reset_first=False, log=None, analyze=True):
-    """Build the dataset (in one transaction) and return a :class:`Result` with counts and timings."""
+def generate(sizes=None, *, reset_first=False, log=None, analyze=True, reform=True):
+    """Build the dataset (in one transaction) and return a :class:`Result` with counts and timings;
+    ``reform=False``: the same data with no reform of 1 July 2025 (the districts stand today)."""
     check_database()
     sizes = sizes or Sizes()
     if sizes.organizations < MIN_ORGANIZATIONS:
@@ -947,7 +1199,7 @@ def generate(sizes=None, *, reset_first=False, log=None, analyze=True):
             reset()
         elif not is_empty():
             raise NotEmpty("The database already holds domain rows: pass --reset to truncate them first.")
-        result = Generator(sizes, log=log).run()
+        result = Generator(sizes, log=log, reform=reform).run()
     if analyze and not connection.in_atomic_block:
         # VACUUM as well as ANALYZE: it sets the visibility map, without which the covering
         # indexes cannot answer index-only (autovacuum would, minutes later).

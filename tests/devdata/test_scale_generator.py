@@ -11,12 +11,14 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count, F, Q
+from django.utils import timezone
 
 from branches.choices import GRASSROOTS_KINDS, MemberStatus, OrganizationKind, PeriodEndReason
 from branches.models import Member, MembershipPeriod, Organization
 from core.text import search_key
 from core.validators import validate_tax_code
 from devdata import scale
+from devdata.demo_data import REFORM
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 from reports.models import Target
 
@@ -47,10 +49,13 @@ def test_generator_refuses_sqlite_clearly_and_builds_the_tiny_dataset_on_postgre
     output = _generate()
     assert "Generated" in output
 
-    # Counts as asked, 34 provinces and the 3,321 communes of the two-tier map.
+    # Counts as asked (and the commune committees of the reform), 34 provinces and the 3,321
+    # communes of the two-tier map.
     assert Member.objects.count() == TINY["members"]
     assert Enterprise.objects.count() == TINY["enterprises"]
-    assert Organization.objects.count() == TINY["organizations"]
+    communes = Organization.objects.filter(kind=OrganizationKind.COMMITTEE, established_on=REFORM).count()
+    assert communes > 34
+    assert Organization.objects.count() == TINY["organizations"] + communes
     assert MassOrganization.objects.count() == TINY["mass_organizations"]
     assert Locality.objects.filter(depth=1).count() == 34
     assert Locality.objects.filter(depth=2).count() == 3321
@@ -110,10 +115,19 @@ def test_generator_refuses_sqlite_clearly_and_builds_the_tiny_dataset_on_postgre
         Q(date__lt=F("mass_organization__established_on")) | Q(date__gt=F("mass_organization__dissolved_on"))
     ).exists()
 
-    # Targets for every committee and every year of the window.
-    committees = Organization.objects.filter(kind=OrganizationKind.COMMITTEE).count()
-    per_committee_year = Target.objects.values("committee", "year").distinct().count()
-    assert per_committee_year == committees * TINY["years"]
+    # Targets for every committee and every year of the window it stood in (the districts until
+    # the reform's year, the commune committees from it).
+    last_year = (timezone.localdate() - datetime.timedelta(days=1)).year
+    window = range(last_year - TINY["years"] + 1, last_year + 1)
+    expected = {
+        (pk, year)
+        for pk, established, dissolved in Organization.objects.filter(kind=OrganizationKind.COMMITTEE).values_list(
+            "pk", "established_on", "dissolved_on"
+        )
+        for year in window
+        if established.year <= year and (dissolved is None or dissolved.year >= year)
+    }
+    assert set(Target.objects.values_list("committee", "year").distinct()) == expected
 
     # The database's own constraints are all in place again (foreign keys, the period exclusion).
     with connection.cursor() as cursor:
@@ -162,3 +176,129 @@ def test_generated_rollups_agree_with_a_full_recount():
 
     _generate()
     assert rollups.differences() == (0, [])
+
+
+def _figures(report):
+    """A fulfilment report as plain values: its rows and its children's, by organisation id."""
+    rows = [(str(row.metric), row.actual, row.target) for row in report.rows]
+    return rows, {
+        part.organization.pk: [(str(row.metric), row.actual, row.target) for row in part.rows]
+        for part in report.children
+    }
+
+
+@pytest.mark.django_db
+def test_generated_data_goes_through_the_reform_of_1_july_2025():
+    """The districts end on 1 July 2025, the commune committees begin under the provinces, the
+    organisations and enterprises pass to them, the 2025 targets are carried; nothing of 2024 changes."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the generator needs PostgreSQL")
+    from branches.choices import OrganizationChange
+    from branches.models import OrganizationVersion
+    from enterprises.models import ManagingCommitteePeriod
+    from reports import engine
+    from reports.dated_tree import DatedTree
+    from reports.engine import EffectiveTargets
+    from reports.metrics import Metric
+    from reports.models import TargetCarry
+
+    sizes = scale.Sizes(**TINY)
+    # The same data without the reform: the 2024 and 2025 figures to compare with.
+    scale.generate(sizes, analyze=False, reform=False)
+    provinces = list(Organization.objects.filter(depth=2).order_by("path"))
+    assert not OrganizationVersion.objects.exists()
+    without = {(p.code, year): _figures(engine.fulfilment(p, year)) for p in provinces for year in (2024, 2025)}
+    scale.generate(sizes, reset_first=True, analyze=False)
+    assert Organization.objects.find_problems() == ([], [], [], [], [])
+
+    districts = Organization.objects.filter(kind=OrganizationKind.COMMITTEE, depth=3, code__contains="-H")
+    assert districts.count() >= 34
+    before = datetime.date(2025, 6, 30)
+    on_2024 = DatedTree(datetime.date(2024, 12, 31))
+    for district in districts:
+        assert district.dissolved_on == REFORM and district.dissolution_decision_number
+        assert (
+            not Organization.objects.filter(path__startswith=district.path, depth=district.depth + 1)
+            .filter(Q(dissolved_on__isnull=True) | Q(dissolved_on__gt=REFORM))
+            .exists()
+        )
+        assert not Enterprise.objects.filter(managing_committee=district).exists()
+        (state,) = OrganizationVersion.objects.filter(organization=district)
+        assert (state.valid_to, state.end_change, state.end_decision_date) == (
+            REFORM,
+            OrganizationChange.SPLIT,
+            before,
+        )
+        # Its organisations moved to the commune committees directly under the province.
+        moved = OrganizationVersion.objects.filter(
+            parent=district, valid_to=REFORM, end_change=OrganizationChange.MOVED
+        )
+        for version in moved.select_related("organization"):
+            after = OrganizationVersion.objects.get(organization=version.organization, valid_from=REFORM)
+            assert after.change == OrganizationChange.MOVED and after.parent.established_on == REFORM
+            assert after.parent.path[:-4] == district.path[:-4] == version.organization.path[:-8]
+            assert on_2024.parent(version.organization.path) == district.path
+        # Its enterprises passed to the committee of their organisation.
+        for period in ManagingCommitteePeriod.objects.filter(
+            valid_from=REFORM, enterprise__committee_periods__committee=district
+        ):
+            assert period.committee == period.enterprise.managing_committee
+            assert period.committee.established_on == REFORM
+            organization = Organization.objects.filter(enterprise=period.enterprise, depth=4).first()
+            if organization is not None and organization.is_active_on(REFORM):
+                assert organization.path.startswith(period.committee.path)
+    assert OrganizationVersion.objects.filter(end_change=OrganizationChange.MOVED).exists()
+    assert ManagingCommitteePeriod.objects.filter(valid_to=REFORM).count() == (
+        ManagingCommitteePeriod.objects.filter(valid_from=REFORM).count()
+    )
+
+    for province in provinces:
+        # 2024: the same figures, rows and targets as without the reform (the rows are the districts).
+        report = engine.fulfilment(province, 2024)
+        assert _figures(report) == without[(province.code, 2024)]
+        assert {part.organization.code for part in report.children} <= set(
+            Organization.objects.filter(depth=3, path__startswith=province.path)
+            .exclude(established_on=REFORM)
+            .values_list("code", flat=True)
+        )
+        admitted = Member.objects.filter(admitted_on__year=2024, admitted_by__path__startswith=province.path)
+        assert report.row(Metric.MEMBERS_ADMITTED).actual == admitted.count()
+        # 2025 on the committees of its end: the commune committees, not the districts; same totals.
+        report = engine.fulfilment(province, 2025)
+        assert _figures(report)[0] == without[(province.code, 2025)][0]
+        communes = {part.organization.code for part in report.children if part.organization.is_active_on(report.end)}
+        assert communes - {f"{province.code}-DN"} and all(
+            o.established_on == REFORM for o in Organization.objects.filter(code__in=communes - {f"{province.code}-DN"})
+        )
+        # A district is listed only for the figures of its organisations dissolved before the
+        # reform (an organisation that ended in the year keeps its rows), with no target.
+        for part in report.children:
+            if part.organization.code in communes:
+                continue
+            assert part.organization.dissolved_on == REFORM
+            assert all(row.target is None for row in part.rows)
+            assert not any(part.row(metric).actual for metric in scale.TARGET_METRICS[2:])  # mass organisations
+            assert (
+                part.row(Metric.MEMBERS_ADMITTED).actual
+                == Member.objects.filter(
+                    admitted_on__year=2025, admitted_by__path__startswith=part.organization.path
+                ).count()
+            )
+        # Historical: the districts ended on 30 June 2025.
+        historical = engine.fulfilment(province, 2025, structure="historical")
+        ended = {part.organization.code: part.ended_on for part in historical.children}
+        for code in districts.filter(path__startswith=province.path).values_list("code", flat=True):
+            assert ended[code] == before
+        # The province's effective 2025 target is the same before and after; a district's is its successors'.
+        targets = [EffectiveTargets(province, 2025, DatedTree(day)) for day in (before, datetime.date(2025, 12, 31))]
+        for metric in scale.TARGET_METRICS:
+            assert targets[0].get(province.path, metric) == targets[1].get(province.path, metric) is not None
+        for district in districts.filter(path__startswith=province.path):
+            carried = TargetCarry.objects.filter(source=district, year=2025, on=REFORM)
+            successors = Organization.objects.filter(pk__in=carried.values("successor"))
+            assert successors.count() in (2, 3)
+            for metric in scale.TARGET_METRICS:
+                assert targets[0].get(district.path, metric) == sum(
+                    targets[1].get(successor.path, metric) for successor in successors
+                )
+                assert targets[1].get(district.path, metric) is None
