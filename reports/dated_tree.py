@@ -136,12 +136,32 @@ class DatedTree:
         return None
 
     def anchors(self, top):
-        """The paths of the restructured organisations that matter to ``top``'s subtree: those
-        below it today and those below it on the date, with the restructured ones below them today."""
+        """The paths of the restructured organisations that matter to ``top``'s subtree, and those of
+        the ones gone from it since (``gone``, outside it today). One matters when the subtree
+        totals of today's tree must be cut at it: it stood in another row on the date than the
+        block it lies in today (a branch moved between two committees of the same province
+        changes no row of the national report, so the reform of a whole country costs none there)."""
         gone = [path for path in self.moved if not path.startswith(top) and self.row_of(path, top) is not None]
-        return {
+        candidates = {
             path for path in self.moved if path.startswith(top) or any(path.startswith(outside) for outside in gone)
-        }, gone
+        }
+        child_length = len(top) + TREE_STEPLEN
+        kept = set()
+        for path in sorted(candidates, key=len):  # a block's enclosing blocks are decided first
+            if not path.startswith(top) or len(path) <= child_length:
+                kept.add(path)
+                continue
+            enclosing = next(
+                (
+                    path[:cut]
+                    for cut in range(len(path) - TREE_STEPLEN, child_length, -TREE_STEPLEN)
+                    if path[:cut] in kept
+                ),
+                path[:child_length],
+            )
+            if self.row_of(path, top) != self.row_of(enclosing, top):
+                kept.add(path)
+        return kept, gone
 
     def name(self, organization):
         """The organisation's name on the date."""
