@@ -11,6 +11,7 @@ The engine maps its per-organisation counts onto this tree in Python, so the num
 of a report does not depend on the number of restructurings.
 """
 
+from django.db import connections
 from django.db.models import Q
 
 from branches.models import OrganizationVersion
@@ -46,6 +47,7 @@ class DatedTree:
         self.ids = {}
         self.merged = set()  # paths of organisations merged into another by ``on``
         self.enterprises = False
+        self._pairs = None
         if on is None:
             return
         self.enterprises = self.enterprises_changed_since(on).exists()
@@ -83,21 +85,53 @@ class DatedTree:
             if name != today_name:
                 self.names[path] = name
 
-    def moved_enterprises_sql(self):
+    def enterprise_pairs(self, top):
+        """The pairs ``(today's committee id, that date's)`` of the enterprises managed on the date
+        by another committee than today's whose two committees stand in different rows of
+        ``top``'s report (only theirs need moving: a reform within a province moves nothing in the
+        national report). One query for the distinct pairs, read once per tree."""
+        if not self.enterprises:
+            return []
+        if self._pairs is None:
+            sql, params = self._moved_sql(distinct=True)
+            with connections[ManagingCommitteePeriod.objects.db].cursor() as cursor:
+                cursor.execute(sql, params)
+                self._pairs = list(cursor)
+        return [
+            (today_id, then_id)
+            for today_id, today_path, then_id, then_path in self._pairs
+            if self.row_of(today_path, top) != self.row_of(then_path, top)
+        ]
+
+    def moved_enterprises_sql(self, pairs):
         """``(sql, params)`` of SELECT e, today_path, then_path: each enterprise managed on the
-        date by another committee than today's, with the paths of both committees."""
+        date by another committee than today's, one of ``pairs`` (see :meth:`enterprise_pairs`),
+        with the paths of both committees."""
+        return self._moved_sql(pairs=pairs)
+
+    def _moved_sql(self, *, distinct=False, pairs=None):
         periods = ManagingCommitteePeriod._meta.db_table
         enterprises = ManagingCommitteePeriod._meta.get_field("enterprise").related_model._meta.db_table
         committees = ManagingCommitteePeriod._meta.get_field("committee").related_model._meta.db_table
+        selected = (
+            "DISTINCT tc.id, tc.path, pc.id, pc.path"
+            if distinct
+            else "p.enterprise_id AS e, tc.path AS today_path, pc.path AS then_path"
+        )
+        only = ""
+        if pairs is not None:
+            today_ids = ", ".join(str(int(today_id)) for today_id, _then in pairs) or "NULL"
+            then_ids = ", ".join(str(int(then_id)) for _today, then_id in pairs) or "NULL"
+            only = f"AND tc.id IN ({today_ids}) AND pc.id IN ({then_ids})"
         sql = f"""
-            SELECT p.enterprise_id AS e, tc.path AS today_path, pc.path AS then_path
+            SELECT {selected}
             FROM {periods} p
             INNER JOIN {enterprises} en ON en.id = p.enterprise_id
             INNER JOIN {committees} tc ON tc.id = en.managing_committee_id
             INNER JOIN {committees} pc ON pc.id = p.committee_id
             WHERE (p.valid_from IS NULL OR p.valid_from <= %s) AND (p.valid_to IS NULL OR p.valid_to > %s)
                 AND p.enterprise_id IN (SELECT enterprise_id FROM {periods} WHERE valid_from > %s)
-                AND pc.path <> tc.path
+                AND pc.path <> tc.path {only}
         """
         return sql, [self.on.isoformat()] * 3
 

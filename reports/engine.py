@@ -353,7 +353,7 @@ def count_actuals_on(organization, start, end, tree):
         _count_organization_actuals_on(organization, start, end, tree),
         tree,
         organization,
-        _enterprise_actuals(tree, start, end),
+        _enterprise_actuals(tree, organization, start, end),
     )
 
 
@@ -414,11 +414,11 @@ def _moved_enterprise_figures(groups, tree, organization, figures):
     return {path: dict(values) for path, values in groups.items() if any(values.values())}
 
 
-def _by_pair(tree, sql, params, names):
+def _by_pair(tree, pairs, sql, params, names):
     """``{(today path, then path): {name: n}}`` of ``sql``, which reads the table ``m`` of the
-    enterprises :meth:`~reports.dated_tree.DatedTree.moved_enterprises_sql` pairs and selects the
-    pair, then ``names``."""
-    moved, moved_params = tree.moved_enterprises_sql()
+    enterprises of ``pairs`` (:meth:`~reports.dated_tree.DatedTree.moved_enterprises_sql`) and
+    selects the pair, then ``names``."""
+    moved, moved_params = tree.moved_enterprises_sql(pairs)
     figures = {}
     with connections[Enterprise.objects.db].cursor() as cursor:
         cursor.execute(f"WITH m AS ({moved}) {sql}", [*moved_params, *params])
@@ -429,16 +429,18 @@ def _by_pair(tree, sql, params, names):
     return figures
 
 
-def _enterprise_actuals(tree, start, end):
+def _enterprise_actuals(tree, organization, start, end):
     """``{(today's committee path, that date's): {metric: n}}``: the mass-organisation events of
-    ``[start, end]`` of the enterprises that ``tree`` sees under another committee than today's.
-    Two queries, grouped by the pair of committees."""
-    if not tree.enterprises:
+    ``[start, end]`` of the enterprises that ``tree`` sees under another committee than today's,
+    in another row of ``organization``'s report. Two queries, grouped by the pair of committees."""
+    pairs = tree.enterprise_pairs(organization.path)
+    if not pairs:
         return {}
     mass, returns = MassOrganization._meta.db_table, MembershipReturn._meta.db_table
     kinds = [str(MassOrganizationKind.TRADE_UNION), str(MassOrganizationKind.YOUTH_UNION)]
     established = _by_pair(
         tree,
+        pairs,
         f"""SELECT m.today_path, m.then_path, COUNT(*),
                 SUM(CASE WHEN mo.kind = %s THEN 1 ELSE 0 END), SUM(CASE WHEN mo.kind = %s THEN 1 ELSE 0 END)
             FROM {mass} mo INNER JOIN m ON m.e = mo.enterprise_id
@@ -448,6 +450,7 @@ def _enterprise_actuals(tree, start, end):
     )
     admitted = _by_pair(
         tree,
+        pairs,
         f"""SELECT m.today_path, m.then_path, SUM(r.members_admitted),
                 SUM(CASE WHEN mo.kind = %s THEN r.members_admitted ELSE 0 END),
                 SUM(CASE WHEN mo.kind = %s THEN r.members_admitted ELSE 0 END)
@@ -902,12 +905,13 @@ def _structure_anchor_totals(anchors, date):
     return dict(totals)
 
 
-def _enterprise_standing(tree, date):
+def _enterprise_standing(tree, organization, date):
     """``{(today's committee path, that date's): {figure: n}}``: what the enterprises that ``tree``
     sees under another committee than today's count in the structure on ``date`` (the enterprises,
     their mass organisations active then and their members by the latest return). Two queries,
-    grouped by the pair of committees."""
-    if not tree.enterprises:
+    grouped by the pair of committees (only those in different rows of ``organization``'s report)."""
+    pairs = tree.enterprise_pairs(organization.path)
+    if not pairs:
         return {}
     enterprise, mass, returns = (
         Enterprise._meta.db_table,
@@ -917,6 +921,7 @@ def _enterprise_standing(tree, date):
     day = date.isoformat()
     enterprises = _by_pair(
         tree,
+        pairs,
         f"""SELECT m.today_path, m.then_path, COUNT(*), SUM(CASE WHEN e.operating_status = %s THEN 1 ELSE 0 END)
             FROM {enterprise} e INNER JOIN m ON m.e = e.id GROUP BY 1, 2""",
         [str(OperatingStatus.OPERATING)],
@@ -924,6 +929,7 @@ def _enterprise_standing(tree, date):
     )
     unions = _by_pair(
         tree,
+        pairs,
         f"""SELECT m.today_path, m.then_path, COUNT(*),
                 SUM(CASE WHEN mo.kind = %s THEN 1 ELSE 0 END), SUM(CASE WHEN mo.kind = %s THEN 1 ELSE 0 END),
                 SUM(COALESCE((SELECT r.members_total FROM {returns} r WHERE r.mass_organization_id = mo.id
@@ -946,7 +952,7 @@ def structure_groups_on(organization, date, tree):
         totals = {**groups, organization.path: dict(_total(groups))}  # ``groups`` holds the own figures under that key
         totals.update(_structure_anchor_totals(anchors, date))
         groups = _regrouped(totals, tree, organization)
-    return _moved_enterprise_figures(groups, tree, organization, _enterprise_standing(tree, date))
+    return _moved_enterprise_figures(groups, tree, organization, _enterprise_standing(tree, organization, date))
 
 
 def structure(organization, date):
@@ -1153,14 +1159,15 @@ def _gap_anchor_totals(cursor, anchors, date):
     return _standing_gap_groups(cursor, date, "anchor.path", "1 = 1", sorted(anchors), join)
 
 
-def _enterprise_gap_figures(cursor, tree, date):
+def _enterprise_gap_figures(cursor, tree, organization, date):
     """``{(today's committee path, that date's): {figure: count}}``: what the enterprises that
     ``tree`` sees under another committee than today's count in the gaps on ``date``. One query,
-    grouped by the pair of committees."""
-    if not tree.enterprises:
+    grouped by the pair of committees (only those in different rows of ``organization``'s report)."""
+    pairs = tree.enterprise_pairs(organization.path)
+    if not pairs:
         return {}
     enterprise_values, enterprise_params = standing.values_on_sql("enterprise", date)
-    moved, moved_params = tree.moved_enterprises_sql()
+    moved, moved_params = tree.moved_enterprises_sql(pairs)
     no_organization = _no_party_organization_sql()
     operating = f"e.operating_status = '{OperatingStatus.OPERATING}'"
     eligible = int(ELIGIBLE_OFFICIAL_MEMBERS)
@@ -1205,7 +1212,7 @@ def count_gap_enterprises(organization, date, tree=None):
             cursor, date, f"SUBSTR(c.path, 1, {length})", "c.path LIKE %s", [organization.path + "%"]
         )
         anchor_totals = _gap_anchor_totals(cursor, anchors, date)
-        enterprise_figures = _enterprise_gap_figures(cursor, tree, date)
+        enterprise_figures = _enterprise_gap_figures(cursor, tree, organization, date)
     if anchors:
         totals = {**groups, organization.path: dict(_total(groups))}  # ``groups`` holds the own figures under that key
         totals.update(anchor_totals)
