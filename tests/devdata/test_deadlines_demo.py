@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import translation
 
 from branches import services
 from branches.choices import MemberStatus, TransferStatus
@@ -31,10 +32,12 @@ def _fresh_calendar():
 
 def test_hanoi_deadlines_json_on_the_demo_date(demo):
     out = io.StringIO()
-    call_command("deadlines", "--org", "HN", "--date", ON.isoformat(), "--format", "json", stdout=out)
-    payload = json.loads(out.getvalue())
-    items = deadlines_for(demo.hn, ON)
-    assert payload == {"organization": "HN", "date": "2026-11-30", "items": [item.as_dict() for item in items]}
+    with translation.override("vi"):  # the command's language, whatever an earlier test left active
+        call_command("deadlines", "--org", "HN", "--date", ON.isoformat(), "--format", "json", stdout=out)
+        payload = json.loads(out.getvalue())
+        items = deadlines_for(demo.hn, ON)
+        expected = [item.as_dict() for item in items]
+    assert payload == {"organization": "HN", "date": "2026-11-30", "items": expected}
     assert [item.due_on for item in items] == sorted(item.due_on for item in items)
     horizon = ON + datetime.timedelta(days=WINDOW_DAYS)
     for item in items:
