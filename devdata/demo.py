@@ -1369,13 +1369,17 @@ class Builder:
 
     def after_2024(self):
         """Hà Nội and Quảng Ninh go on through 2025 and 2026 (nothing of it falls in 2024): 2025
-        targets set in January on the committees of then, admissions, new branches, trade unions
+        and 2026 targets set in January on the committees of then, admissions, new branches, trade unions
         and their returns, up to DEMO_END; and a few probationers due for recognition within 60
         days of the day the demo is loaded, so that a secretary's home page is never empty."""
         rng = self.rng
         for code, values in HANOI_TARGETS_2025.items():
             for metric, value in zip(TARGET_METRICS, values, strict=True):
                 self.targets.append(Target(committee=self.by_code[code], year=2025, metric=metric, value=value))
+                # 2026's, set on the committees of then: the same plan, the wards sharing their district's
+                wards = self.successors.get(code) or [self.by_code[code]]
+                for ward, part in zip(wards, apportion(value, [1] * len(wards), [0] * len(wards)), strict=True):
+                    self.targets.append(Target(committee=ward, year=2026, metric=metric, value=part))
         hn, qn = self.by_code["HN"], self.by_code["QN"]
         wards = [ward for wards in self.successors.values() for ward in wards]
         for province, root, count in (("01", hn, 1800), ("22", qn, 300)):
