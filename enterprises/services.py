@@ -127,12 +127,15 @@ def update_enterprise(acting_user, enterprise, *, reason=None, expected_version=
     return enterprise
 
 
-def change_managing_committees(acting_user, moves, *, on, decision_number="", decision_date=None):
+def change_managing_committees(
+    acting_user, moves, *, on, decision_number="", decision_date=None, expected_versions=None
+):
     """From ``on``, each enterprise of ``moves`` ``[(enterprise, committee)]`` is managed by its
     committee (a restructuring, such as the reform of 1 July 2025). Before ``on`` its mass
     organisations keep counting for the committee of that time (``ManagingCommitteePeriod``); a
     correction of the committee, which moves the history with it, is :func:`update_enterprise`.
-    All or nothing: an error names the enterprise."""
+    All or nothing: an error names the enterprise. ``expected_versions``: ``{enterprise id:
+    version}`` the change was based on (a record changed since is refused)."""
     with transaction.atomic():
         decision_number = (decision_number or "").strip()
         errors = Errors()
@@ -159,6 +162,7 @@ def change_managing_committees(acting_user, moves, *, on, decision_number="", de
             if enterprise.pk not in editable:
                 raise PermissionDenied(_("You may not change this enterprise."))
             enterprise = lock_for_update(enterprise)
+            check_version(enterprise, (expected_versions or {}).get(enterprise.pk))
             before = values_of(enterprise)
             field = f"{enterprise.tax_code}: managing_committee" if len(moves) > 1 else "managing_committee"
             old = enterprise.managing_committee
@@ -204,10 +208,18 @@ def change_managing_committees(acting_user, moves, *, on, decision_number="", de
         return [enterprise for enterprise, *_rest in changed]
 
 
-def change_managing_committee(acting_user, enterprise, committee, *, on, decision_number="", decision_date=None):
-    """One enterprise of :func:`change_managing_committees`; returns it."""
+def change_managing_committee(
+    acting_user, enterprise, committee, *, on, decision_number="", decision_date=None, expected_version=None
+):
+    """One enterprise of :func:`change_managing_committees` (``expected_version``: the version the
+    change was based on, refused when the record changed since); returns it."""
     return change_managing_committees(
-        acting_user, [(enterprise, committee)], on=on, decision_number=decision_number, decision_date=decision_date
+        acting_user,
+        [(enterprise, committee)],
+        on=on,
+        decision_number=decision_number,
+        decision_date=decision_date,
+        expected_versions={enterprise.pk: expected_version},
     )[0]
 
 

@@ -89,6 +89,20 @@ class EnterpriseSerializer(ServiceModelSerializer):
         return services.update_enterprise(self.acting_user, instance, expected_version=version, **changes)
 
 
+class PassToCommitteeSerializer(VersionedActionSerializer):
+    """Payload of ``enterprises/{id}/pass/``: the committee that manages it from a date (a restructuring)."""
+
+    committee = ScopedSlugRelatedField(
+        slug_field="code",
+        queryset=Organization.objects.all(),
+        scope=lambda user: Organization.objects.assignable_managing_committees(user),
+        help_text=_("Code of the committee that manages it from that date."),
+    )
+    on = serializers.DateField(help_text=_("The day the change takes effect."))
+    decision_number = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    decision_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+
 class MembershipReturnSerializer(ServiceModelSerializer):
     class Meta:
         model = MembershipReturn

@@ -25,6 +25,7 @@ from enterprises.api.serializers import (
     MassOrganizationSerializer,
     MembershipReturnSerializer,
     MoveLocalitySerializer,
+    PassToCommitteeSerializer,
 )
 from enterprises.filtersets import EnterpriseFilterSet, LocalityFilterSet, MassOrganizationFilterSet
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
@@ -101,6 +102,23 @@ class EnterpriseViewSet(
         if "\x00" in tax_code:
             raise Http404
         enterprise = get_object_or_404(self.get_queryset(), tax_code=tax_code)
+        return Response(self.get_serializer(enterprise).data)
+
+    @extend_schema(
+        summary="Pass an enterprise to another managing committee from a date (a restructuring; "
+        "reports of earlier dates keep counting it for the committee of then)",
+        request=PassToCommitteeSerializer,
+        responses=EnterpriseSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="pass")
+    def pass_to_committee(self, request, pk=None):
+        enterprise = self.get_object()
+        data = validated_payload(PassToCommitteeSerializer, request)
+        committee, version = data.pop("committee"), data.pop("version", None)
+        with service_errors(managing_committee="committee"):
+            enterprise = services.change_managing_committee(
+                request.user, enterprise, committee, expected_version=version, **data
+            )
         return Response(self.get_serializer(enterprise).data)
 
 

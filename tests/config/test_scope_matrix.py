@@ -186,6 +186,7 @@ REGISTRY = {
     "api:enterprise-list": R(LIST),
     "api:enterprise-by-tax-code": R(RECORD_READ, Enterprise),
     "api:enterprise-detail": R(RECORD_WRITE, Enterprise),
+    "api:enterprise-pass-to-committee": R(RECORD_WRITE, Enterprise),
     "api:massorganization-list": R(LIST),
     "api:massorganization-detail": R(RECORD_WRITE, MassOrganization),
     "api:massorganization-dissolve": R(RECORD_WRITE, MassOrganization),

@@ -16,6 +16,7 @@ from enterprises import services as enterprise_services
 from enterprises.models import ManagingCommitteePeriod
 from reports import engine
 from reports.metrics import Metric
+from tests.api_conftest import *  # noqa: F403
 from tests.factories import (
     EnterpriseFactory,
     LocalityFactory,
@@ -223,3 +224,22 @@ def test_a_user_whose_only_organisation_ended_sees_why_and_not_an_empty_page(cli
     RoleAssignmentFactory(user=staff, role=RoleKey.DEPARTMENT, organization=city.w1)
     client.force_login(staff)
     assert client.get(reverse("home")).status_code == 302
+
+
+def test_the_api_passes_an_enterprise_to_another_committee_from_a_date(city, administrator, api_as):
+    client = api_as(administrator)
+    url = f"/api/v1/enterprises/{city.enterprise.pk}/pass/"
+    version = client.get(f"/api/v1/enterprises/{city.enterprise.pk}/").json()["version"]
+    refused = client.post(url, {"committee": "W1", "on": "2025-06-01", "version": version}, format="json")
+    assert refused.status_code == 400 and "committee" in refused.json()
+    response = client.post(
+        url,
+        {"committee": "W1", "on": "2025-07-01", "decision_number": "01-QĐ/TU", "version": version},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["managing_committee"] == "W1"
+    assert engine.fulfilment(city.root, 2024).children[0].row(UNIONS).actual == 1  # still D1's in 2024
+    stale = client.post(url, {"committee": "D2", "on": "2025-09-01", "version": version}, format="json")
+    assert stale.status_code in (400, 409)
+    assert ManagingCommitteePeriod.objects.filter(enterprise=city.enterprise).count() == 2
