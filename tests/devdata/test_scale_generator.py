@@ -187,12 +187,11 @@ def _figures(report):
     }
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db
 def test_generated_data_goes_through_the_reform_of_1_july_2025():
     """The districts end on 1 July 2025, the commune committees begin under the provinces, the
     organisations and enterprises pass to them, the 2025 targets are carried; nothing of 2024 changes."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the generator needs PostgreSQL")
     from branches.choices import OrganizationChange
     from branches.models import OrganizationVersion
     from enterprises.models import ManagingCommitteePeriod
