@@ -16,6 +16,18 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite the browser tests use a database file, as ``make run`` does, not the shared in-memory
+    database: Django's live server would share that one connection among its request threads, and a
+    picker's request landing beside a form's write could fail its session save with a 400."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("e2e") / "db.sqlite3")
+
+
+@pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -38,7 +50,8 @@ def browser():
 
 
 class PageErrors(list):
-    """Console errors and page errors (a blocked inline script under the CSP shows up here)."""
+    """Console errors, page errors (a blocked inline script under the CSP shows up here) and the
+    responses that failed, with their address."""
 
 
 @pytest.fixture
@@ -53,6 +66,11 @@ def new_page(browser):
         page.errors = PageErrors()
         page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
         page.on("pageerror", lambda error: page.errors.append(str(error)))
+        page.on(
+            "response",
+            lambda response: response.status >= 400
+            and page.errors.append(f"{response.status} {response.request.method} {response.url}"),
+        )
         return page
 
     yield open_page
