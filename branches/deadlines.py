@@ -30,6 +30,8 @@ from branches.choices import OPEN_PROSPECT_STAGES, MemberStatus, TransferKind, T
 from branches.models import BADGE_YEARS, BadgeAward, Member, Prospect, Transfer
 from branches.services import (
     CEREMONY_WITHIN_WORKING_DAYS,
+    COURSE_CERTIFICATE_YEARS,
+    course_certificate_expires_on,
     probation_ends_on,
 )
 from core.dates import add_years
@@ -39,8 +41,6 @@ from core.workdays import calendar
 WINDOW_DAYS = 60
 #: The branch reviews a probationary member within 30 working days after the 12 months.
 PROBATION_REVIEW_WORKING_DAYS = 30
-#: Years an awareness-course certificate stays valid.
-COURSE_CERTIFICATE_YEARS = 5
 #: (month, day) of the four presentation dates of a year.
 BADGE_PRESENTATION_DAYS = ((2, 3), (5, 19), (9, 2), (11, 7))
 
@@ -61,6 +61,8 @@ def kind_choices():
         (Kind.PROBATION_REVIEW, _("probation review")),
         (Kind.COURSE_CERTIFICATE, _("course certificate expiring")),
         (Kind.BADGE, _("Party badge")),
+        (Kind.TRANSFER_IN_TRANSIT, _("transfer in transit")),
+        (Kind.TEMPORARY_TRANSFER_ENDING, _("temporary transfer ending")),
     ]
 
 
@@ -180,7 +182,7 @@ def deadlines_for(organization, on, *, members=None, prospects=None, transfers=N
         course_completed_on__isnull=False,
         course_completed_on__lte=add_years(horizon, -COURSE_CERTIFICATE_YEARS),
     ).select_related("organization"):
-        due = add_years(prospect.course_completed_on, COURSE_CERTIFICATE_YEARS)
+        due = course_certificate_expires_on(prospect.course_completed_on)
         add(
             Kind.COURSE_CERTIFICATE,
             rules[Kind.COURSE_CERTIFICATE],

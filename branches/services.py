@@ -73,6 +73,8 @@ MAXIMUM_ADMISSION_AGE = 60
 CEREMONY_WITHIN_WORKING_DAYS = 30
 #: Điều lệ Đảng, Điều 5: twelve months of probation from the day of the ceremony.
 PROBATION_MONTHS = 12
+#: Hướng dẫn 06-HD/TW: the awareness-course certificate of a prospect stays valid five years.
+COURSE_CERTIFICATE_YEARS = 5
 
 #: What an admission sets: ``admit_member``'s keyword arguments less prospect and reason
 #: (the admission form, the admin and the importer ask for exactly these).
@@ -1135,6 +1137,27 @@ def check_admission(
         check_position(errors, position, is_business_owner)
 
 
+def course_certificate_expires_on(course_completed_on):
+    return add_years(course_completed_on, COURSE_CERTIFICATE_YEARS)
+
+
+def check_course_certificate(errors, course_completed_on, on, field="admitted_on"):
+    """The awareness-course certificate must still be valid (five years, Hướng dẫn 06-HD/TW) on the
+    day the branch reviews the dossier; an expired one means taking the course again."""
+    if course_completed_on is None or on is None:
+        return
+    expires_on = course_certificate_expires_on(course_completed_on)
+    if on >= expires_on:
+        errors.add(
+            field,
+            _(
+                "The awareness-course certificate of %(completed)s expired on %(expired)s: the prospect "
+                "takes the course again before the dossier is reviewed."
+            )
+            % {"completed": course_completed_on.strftime("%d/%m/%Y"), "expired": expires_on.strftime("%d/%m/%Y")},
+        )
+
+
 def check_ceremony(errors, admitted_on, ceremony_on):
     """The ceremony is held on or after the decision, at most 30 working days later (Quy định
     294-QĐ/TW; Hướng dẫn 06-HD/TW), and is recorded once held."""
@@ -1289,6 +1312,7 @@ def admit_member(
         elif prospect.stage != ProspectStage.DOSSIER_COMPLETE or prospect.dossier_completed_on is None:
             errors.add("admitted_on", _("The prospect's dossier is not complete yet: record its date first."))
         dossier_completed_on = prospect.dossier_completed_on
+        check_course_certificate(errors, prospect.course_completed_on, dossier_reviewed_on or admitted_on)
     check_admission(
         errors,
         organization=organization,
@@ -1915,6 +1939,10 @@ def _check_prospect(errors, acting_user, prospect):
             if previous is not None and value < previous:
                 errors.add(field, _("The stages must follow each other in time."))
             previous = value
+    if "dossier_completed_on" not in errors:
+        check_course_certificate(
+            errors, prospect.course_completed_on, prospect.dossier_completed_on, field="dossier_completed_on"
+        )
     if prospect.stage in OPEN_PROSPECT_STAGES:
         if prospect.dossier_completed_on:
             prospect.stage = ProspectStage.DOSSIER_COMPLETE

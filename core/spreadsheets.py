@@ -527,15 +527,16 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(value):
-    """A value as a CSV field: dates in ISO form, booleans 1/0, numbers as they are, and text that a
-    spreadsheet program would run as a formula neutralised with a leading apostrophe (OWASP's advice;
-    the csv writer quotes fields holding quotes or separators)."""
+    """A value as a CSV field: dates as Vietnam writes them (dd/mm/yyyy, which the imports read back),
+    booleans 1/0, numbers as they are, and text that a spreadsheet program would run as a formula
+    neutralised with a leading apostrophe (OWASP's advice; the csv writer quotes fields holding quotes
+    or separators)."""
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
-        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+        return value.replace(tzinfo=None).strftime("%d/%m/%Y %H:%M:%S")
     if isinstance(value, datetime.date):
-        return value.isoformat()
+        return value.strftime("%d/%m/%Y")
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int | float | Decimal):

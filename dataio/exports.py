@@ -2,18 +2,20 @@
 
 Each export is the list's FilterSet applied to ``visible_to(user)``: exactly what the user sees
 on the list page with the same filters. Headers are in the active language, dates are dates,
-codes are text. The members export has the columns of the members import (plus two informative
-columns the import skips), so exporting and re-importing changes nothing.
+codes are text. The members export has the columns of the members import (plus informative columns
+the import skips: status, organisation, the recognition decision, and how the membership ended with
+its decision or letter), so exporting and re-importing changes nothing.
 """
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Case, Exists, OuterRef, Subquery, When
 from django.db.models.functions import Length, Substr
 from django.utils.translation import gettext_lazy as _
 
+from branches.choices import MemberStatus, PeriodEndReason
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
-from branches.models import Member, Organization, Prospect
+from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect
 from core.models import mask_citizen_id
 from core.spreadsheets import OutColumn, write_csv, write_csv_to, write_xlsx, write_xlsx_to
 from dataio.enterprise_imports import ENTERPRISE_COLUMNS, ENTERPRISE_IGNORED
@@ -131,8 +133,17 @@ MEMBER_EXPORT = ExportKind(
         (_header(MEMBER_COLUMNS, "hometown"), lambda m: m.hometown, False),
         (MEMBER_IGNORED[0], Choice("status"), False),
         (MEMBER_IGNORED[1], lambda m: m.organization.name, False),
+        (MEMBER_IGNORED[4], lambda m: m.ended_on, False),
+        (MEMBER_IGNORED[5], lambda m: _end_reason_label(m.end_reason), False),
+        (MEMBER_IGNORED[6], lambda m: m.end_decision_number or "", True),
+        (MEMBER_IGNORED[7], lambda m: m.end_decided_on, False),
     ),
 )
+
+
+def _end_reason_label(reason):
+    return str(PeriodEndReason(reason).label) if reason else ""
+
 
 ENTERPRISE_EXPORT = ExportKind(
     "enterprises",
@@ -172,7 +183,10 @@ ORGANIZATION_EXPORT = ExportKind(
         (_("locality"), lambda o: o.locality.name, False),
         (_("enterprise tax code"), lambda o: o.enterprise.tax_code if o.enterprise_id else "", True),
         (_("established on"), lambda o: o.established_on, False),
+        (_("number of the establishment decision"), lambda o: o.established_by or "", True),
+        (_("date of the establishment decision"), lambda o: o.established_by_on, False),
         (_("dissolved on"), lambda o: o.dissolved_on, False),
+        (_("number of the dissolution decision"), lambda o: o.dissolution_decision_number, True),
         (_("coordination regulation signed"), lambda o: o.coordination_regulation_signed, False),
     ),
 )
@@ -228,8 +242,25 @@ UNSHOWN = ("created", "updated", "search_name", "sort_name", "version")
 
 
 def _prepare_members(queryset):
+    """How a membership ended is read from the member's latest period, only for the members who are
+    no longer active (the CASE spares the active ones the look-up)."""
     unshown = [f"{prefix}{name}" for prefix in ("", "organization__", "enterprise__") for name in UNSHOWN]
-    return queryset.select_related("organization", "enterprise").defer(*unshown).order_by("full_name", "id")
+    latest = MembershipPeriod.objects.filter(member=OuterRef("pk")).order_by("-started_on", "-id")
+
+    def ended(field):
+        return Case(When(status=MemberStatus.ACTIVE, then=None), default=Subquery(latest.values(field)[:1]))
+
+    return (
+        queryset.select_related("organization", "enterprise")
+        .defer(*unshown)
+        .annotate(
+            ended_on=ended("ended_on"),
+            end_reason=ended("end_reason"),
+            end_decision_number=ended("end_decision_number"),
+            end_decided_on=ended("end_decided_on"),
+        )
+        .order_by("full_name", "id")
+    )
 
 
 def _prepare_enterprises(queryset):
@@ -238,10 +269,13 @@ def _prepare_enterprises(queryset):
 
 def _prepare_organizations(queryset):
     parent = Organization.objects.filter(path=OuterRef("parent_path")).values("code")[:1]
+    first_state = OrganizationVersion.objects.filter(organization=OuterRef("pk")).order_by("valid_from", "id")
     return (
         queryset.select_related("locality", "enterprise")
         .annotate(parent_path=Substr("path", 1, Length("path") - Organization.steplen))
         .annotate(parent_code=Subquery(parent))
+        .annotate(established_by=Subquery(first_state.values("decision_number")[:1]))
+        .annotate(established_by_on=Subquery(first_state.values("decision_date")[:1]))
         .order_by("path")
     )
 

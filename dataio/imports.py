@@ -407,6 +407,10 @@ MEMBER_IGNORED = (
     gettext_lazy("organisation"),
     gettext_lazy("number of the recognition decision"),
     gettext_lazy("date of the recognition decision"),
+    gettext_lazy("membership ended on"),
+    gettext_lazy("why it ended"),
+    gettext_lazy("number of the decision or letter"),
+    gettext_lazy("date of the decision or letter"),
 )
 
 

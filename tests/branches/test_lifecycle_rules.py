@@ -160,6 +160,41 @@ def test_admission_before_the_dossier_was_complete_is_refused(tree, secretary_a)
     )
 
 
+def test_course_certificate_valid_on_the_review_date_five_years_later_expired(tree, secretary_a):
+    prospect = ProspectFactory(
+        organization=tree.branch_a,
+        stage=ProspectStage.DOSSIER_COMPLETE,
+        identified_on=D(2018, 9, 1),
+        course_completed_on=D(2019, 3, 10),
+        dossier_completed_on=D(2024, 3, 1),
+    )
+    messages = refusal(
+        lambda: services.admit_prospect(
+            secretary_a, prospect, admitted_on=D(2024, 3, 20), dossier_reviewed_on=D(2024, 3, 10)
+        ),
+        "admitted_on",
+    )
+    assert "10/03/2024" in messages[0]
+    prospect.refresh_from_db()
+    assert prospect.stage == ProspectStage.DOSSIER_COMPLETE and not Member.objects.exists()
+    member = services.admit_prospect(
+        secretary_a, prospect, admitted_on=D(2024, 3, 20), dossier_reviewed_on=D(2024, 3, 9)
+    )
+    assert member.admitted_on == D(2024, 3, 20)
+
+
+def test_a_dossier_cannot_be_completed_on_an_expired_course_certificate(tree, secretary_a):
+    prospect = ProspectFactory(
+        organization=tree.branch_a, identified_on=D(2018, 9, 1), course_completed_on=D(2019, 3, 10)
+    )
+    refusal(
+        lambda: services.update_prospect(secretary_a, prospect, dossier_completed_on=D(2024, 3, 10)),
+        "dossier_completed_on",
+    )
+    prospect = services.update_prospect(secretary_a, prospect, dossier_completed_on=D(2024, 3, 9))
+    assert prospect.stage == ProspectStage.DOSSIER_COMPLETE
+
+
 # The ceremony: at most 30 working days after the decision ---------------------------------
 
 
@@ -423,3 +458,55 @@ def test_decisions_appear_on_the_member_page_the_api_and_the_export(client, api,
     content, *_ = export_file("members", secretary_a, file_format="csv")
     text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
     assert "45-QĐ/ĐU" in text
+
+
+def _csv_rows(user, kind):
+    with translation.override("en"):
+        content, *_ = export_file(kind, user, file_format="csv")
+    text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_members_export_shows_how_a_membership_ended_with_its_decision(tree, secretary_a):
+    staying = admit(secretary_a, tree.branch_a, citizen_id="001190000011", full_name="Lê Văn Ở")
+    leaving = admit(secretary_a, tree.branch_a, citizen_id="001190000012", full_name="Lê Văn Đi")
+    services.record_leaving(
+        secretary_a,
+        leaving,
+        on=D(2024, 9, 2),
+        reason=PeriodEndReason.RESIGNED,
+        decision_number="77-QĐ/ĐU",
+        decided_on=D(2024, 8, 30),
+    )
+    rows = {row["full name"]: row for row in _csv_rows(secretary_a, "members")}
+    ended = rows[leaving.full_name]
+    assert (
+        ended["membership ended on"],
+        ended["why it ended"],
+        ended["number of the decision or letter"],
+        ended["date of the decision or letter"],
+    ) == ("02/09/2024", "resigned", "77-QĐ/ĐU", "30/08/2024")
+    still = rows[staying.full_name]
+    assert still["membership ended on"] == still["why it ended"] == still["number of the decision or letter"] == ""
+
+
+def test_the_organisations_export_shows_their_establishment_and_dissolution_decisions(tree, administrator):
+    branch = services.establish_organization(
+        administrator,
+        code="HN-CB-MOI",
+        name="Chi bộ Công ty Mới",
+        kind=tree.branch_a.kind,
+        locality=tree.branch_a.locality,
+        established_on=D(2024, 2, 1),
+        parent=tree.committee,
+        decision_number="12-QĐ/ĐU",
+        decision_date=D(2024, 1, 25),
+    )
+    services.dissolve_organization(administrator, branch, on=D(2024, 10, 1), decision_number="99-QĐ/ĐU")
+    row = next(row for row in _csv_rows(administrator, "organizations") if row["code"] == "HN-CB-MOI")
+    assert (
+        row["number of the establishment decision"],
+        row["date of the establishment decision"],
+        row["dissolved on"],
+        row["number of the dissolution decision"],
+    ) == ("12-QĐ/ĐU", "25/01/2024", "01/10/2024", "99-QĐ/ĐU")

@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
+from branches import services
 from core.dates import fixed_today
 from core.workdays import forget_calendar
 from reports.deadlines import counts_below
@@ -69,6 +70,19 @@ def test_list_filters_by_kind_and_state(client, tree, due, secretary_a):
     response = client.get(url, {"organization": "BR-A", "date": "2025-03-01", "state": "due", "kind": "ceremony"})
     assert [item.subject for item, action in response.context["rows"]] == ["A Lễ"]
     assert all(action for _item, action in response.context["rows"])
+
+
+def test_list_filters_transfers_in_transit(client, tree, due, secretary_a):
+    leaving = MemberFactory(organization=tree.branch_a, full_name="A Đi", admitted_on=D(2015, 5, 4))
+    services.issue_transfer(
+        secretary_a, leaving, to_organization=tree.branch_b, letter_date=D(2025, 2, 10), letter_number="12-GGT"
+    )
+    login(client, secretary_a)
+    response = client.get(
+        reverse("reports:deadlines"), {"organization": "BR-A", "date": "01/03/2025", "kind": "transfer_in_transit"}
+    )
+    assert response.context["form"].is_valid(), response.context["form"].errors
+    assert [item.subject for item, _action in response.context["rows"]] == ["A Đi"]
 
 
 def test_outsider_cannot_open_another_branchs_list(client, tree, due, secretary_b):
