@@ -14,13 +14,20 @@ class DateInput(forms.DateInput):
     A text field rather than the browser's ``type=date`` picker: that one shows the browser's own
     order (mm/dd/yyyy in an English browser), so the same page would read differently per machine.
     The value is shown in the first of ``DATE_INPUT_FORMATS`` (config/formats) and read in any of
-    them: 25/10/2026, 25-10-2026, 25.10.2026 and ISO 2026-10-25.
+    them: 25/10/2026, 25-10-2026, 25.10.2026 and ISO 2026-10-25. A button beside it opens a
+    calendar that writes dd/mm/yyyy (flatpickr, ``static/js/datepicker.js``).
     """
 
     input_type = "text"
 
     def __init__(self, attrs=None):
-        attrs = {"placeholder": _("dd/mm/yyyy"), "autocomplete": "off", "class": "date-input", **(attrs or {})}
+        attrs = {
+            "placeholder": _("dd/mm/yyyy"),
+            "autocomplete": "off",
+            "class": "date-input",
+            "data-calendar-label": _("Open the calendar"),
+            **(attrs or {}),
+        }
         super().__init__(attrs=attrs)
 
 
