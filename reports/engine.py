@@ -955,10 +955,11 @@ def structure_groups_on(organization, date, tree):
     return _moved_enterprise_figures(groups, tree, organization, _enterprise_standing(tree, organization, date))
 
 
-def structure(organization, date):
+def structure(organization, date, tree=None):
     """Organisations, members, enterprises and mass organisations of the subtree on ``date``, by
-    the organisations directly below it on that date."""
-    tree = DatedTree(date)
+    the organisations directly below it on that date (``tree``: ``DatedTree(date)`` if not given,
+    so that a caller counting gaps of the same date reads the dated tree once)."""
+    tree = DatedTree(date) if tree is None else tree
     children = children_on(organization, tree)
     groups = structure_groups_on(organization, date, tree)
 
@@ -1407,11 +1408,11 @@ def _grouped_list_on(objects, organization, name, tree):
     return dict(groups)
 
 
-def gaps(organization, date, stagnant_years=3):
+def gaps(organization, date, stagnant_years=3, tree=None):
     """Where Party building lags on ``date`` (rule 7), with the lists the dashboard links to, by
     the organisations directly below ``organization`` on that date and the committees that
-    managed the enterprises then."""
-    tree = DatedTree(date)
+    managed the enterprises then (``tree`` as for :func:`structure`)."""
+    tree = DatedTree(date) if tree is None else tree
     children = children_on(organization, tree)
     stagnant = stagnant_organizations(organization, date, stagnant_years, tree)
     groups = _merge(
