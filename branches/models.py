@@ -30,7 +30,14 @@ from branches.choices import (
     TransferStatus,
 )
 from branches.history_events import badge_event, member_event, organization_event, period_event
-from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel, mask_citizen_id
+from core.models import (
+    TREE_STEPLEN,
+    ScopedQuerySet,
+    ScopedQuerySetMixin,
+    TimestampedModel,
+    in_force_on,
+    mask_citizen_id,
+)
 from core.scoping import in_subtrees, paths_q, scope_for
 from core.text import search_key, sort_key
 from core.validators import validate_citizen_id
@@ -166,7 +173,7 @@ class Organization(TimestampedModel, MP_Node):
 class OrganizationVersionQuerySet(models.QuerySet):
     def on(self, date):
         """The states in force on ``date`` (``valid_to`` is the first day the state no longer holds)."""
-        return self.filter(valid_from__lte=date).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=date))
+        return self.filter(in_force_on(date))
 
 
 class OrganizationVersion(models.Model):

@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.scoping import in_subtrees, scope_for
@@ -77,6 +78,16 @@ class ScopedQuerySet(ScopedQuerySetMixin, models.QuerySet):
 _SPOOFING = "\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 SINGLE_LINE_FORBIDDEN = re.compile(rf"[\x00-\x1f\x7f{_SPOOFING}\ud800-\udfff]")
 MULTI_LINE_FORBIDDEN = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f{_SPOOFING}\ud800-\udfff]")
+
+
+def in_force_on(date, *, open_start=False, start="valid_from", end="valid_to"):
+    """``Q`` of the dated rows in force on ``date``: begun by then (``open_start``: an empty start
+    means from the beginning) and not yet ended (the end is the first day the row no longer holds;
+    empty: still)."""
+    begun = Q(**{f"{start}__lte": date})
+    if open_start:
+        begun |= Q(**{f"{start}__isnull": True})
+    return begun & (Q(**{f"{end}__isnull": True}) | Q(**{f"{end}__gt": date}))
 
 
 def fill_derived_text(obj):

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
-from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel
+from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel, in_force_on
 from core.scoping import in_subtrees, paths_q, scope_for
 from core.text import search_key, sort_key
 from core.validators import validate_tax_code
@@ -242,9 +242,7 @@ class MembershipReturn(TimestampedModel):
 class ManagingCommitteePeriodQuerySet(models.QuerySet):
     def on(self, date):
         """The periods in force on ``date`` (``valid_to`` is the first day the period no longer holds)."""
-        return self.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=date)).filter(
-            Q(valid_to__isnull=True) | Q(valid_to__gt=date)
-        )
+        return self.filter(in_force_on(date, open_start=True))
 
 
 class ManagingCommitteePeriod(models.Model):
