@@ -58,6 +58,18 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language: Django's LocaleMiddleware leaves the last
+    request's language active in the thread, so a page requested in English by one test would
+    otherwise translate what the next test reads."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _two_factor_off(settings):
     settings.OTP_REQUIRED_ROLES = ()
 
