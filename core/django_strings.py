@@ -7,6 +7,9 @@ Among them: the admin's "Show counts", "Toggle theme…", the password fields of
 plural "Please correct the error(s) below." (Django's vi catalog has it only as two singulars), "Enter
 a whole number." (Django says "số tổng thể"), the limits with a stray space before the full stop,
 and the admin filter heading " By %(filter_title)s " ("Bởi …" reads oddly; "Theo …").
+
+Also django-simple-history's strings of the admin's history pages (it has no Vietnamese catalog):
+its templates are copied into templates/simple_history/, its titles are listed in ``SIMPLE_HISTORY_STRINGS``.
 """
 
 from django.utils.translation import gettext_noop, ngettext_lazy, pgettext_lazy  # noqa: F401
@@ -87,4 +90,10 @@ DJANGO_STRINGS = (
     gettext_noop("CSRF verification failed. Request aborted."),
     gettext_noop("More information is available with DEBUG=True."),
     gettext_noop(" By %(filter_title)s "),
+)
+
+SIMPLE_HISTORY_STRINGS = (
+    gettext_noop("View history: %s"),
+    gettext_noop("View %s"),
+    gettext_noop("This object doesn't have a change history."),
 )
