@@ -23,18 +23,19 @@ def test_the_calendar_writes_the_chosen_day_as_vietnam_writes_dates(
     toggle = page.locator("#field-on .date-picker-toggle")
     assert toggle.get_attribute("aria-label") == ("Mở lịch" if language == "vi" else "Open the calendar")
 
-    field.fill("2026-10-25")  # typed in ISO: read by the server, left as typed
+    field.fill("2026-12-25")  # typed in ISO: read by the server, left as typed
     toggle.click()
     calendar = page.locator(".flatpickr-calendar.open")
     calendar.wait_for()
     month = calendar.locator(".flatpickr-monthDropdown-months option:checked").inner_text()
-    assert month == ("Tháng 10" if language == "vi" else "October")
+    assert month == ("Tháng mười hai" if language == "vi" else "December")
+    assert calendar.locator(".cur-year").is_visible()
     page.wait_for_timeout(400)  # the calendar fades in
     screenshot(page, f"datepicker-{language}-{viewport}")
     if viewport == "phone":
         assert page_width(page) <= 390
     calendar.locator(".flatpickr-day:not(.prevMonthDay):not(.nextMonthDay)", has_text=re.compile(r"^15$")).click()
-    assert field.input_value() == "15/10/2026"
+    assert field.input_value() == "15/12/2026"
     assert not page.locator(".flatpickr-calendar.open").count()
 
     field.fill("3-2-2026")
