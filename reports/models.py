@@ -48,7 +48,7 @@ class Target(TimestampedModel):
         ]
 
     def __str__(self):
-        return f"{self.committee.code} {self.year} {self.metric} = {self.value}"
+        return f"{self.committee.code} {self.year} {self.get_metric_display()} = {self.value}"
 
     @staticmethod
     def assignable_committees(user):

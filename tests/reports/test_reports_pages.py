@@ -381,3 +381,14 @@ def test_navbar_offers_the_dashboard_and_targets_only_to_those_who_may_open_them
     assert f'href="{DASHBOARD}"' in secretary_page and TARGETS not in secretary_page
     department_page = get(client, department, reverse("branches:member_list")).content.decode()
     assert DASHBOARD in department_page and TARGETS in department_page
+
+
+@pytest.mark.django_db
+def test_a_target_is_named_by_its_metric_in_the_interface_language(tree):
+    """The admin's lists and history name a target by its metric's label, not by its code."""
+    from django.utils import translation
+
+    target = Target.objects.create(committee=tree.committee, year=2024, metric=Metric.MEMBERS_ADMITTED, value=7)
+    with translation.override("vi"):
+        assert str(target) == f"DIST 2024 {Metric.MEMBERS_ADMITTED.label} = 7"
+        assert "members_admitted" not in str(target)
