@@ -11,18 +11,48 @@ The engine maps its per-organisation counts onto this tree in Python, so the num
 of a report does not depend on the number of restructurings.
 """
 
-from django.db import connections
-from django.db.models import Q
+from django.core.cache import cache
+from django.db.models import F, Q
 
-from branches.models import OrganizationVersion
+from branches.models import Organization, OrganizationVersion
 from core.models import TREE_STEPLEN
 from enterprises.models import ManagingCommitteePeriod
+from reports.rollups.version import data_version
 
 _ROOT = ""
 
 
 def _today_parent(path):
     return path[:-TREE_STEPLEN]
+
+
+def committee_changes():
+    """Every distinct ``(today's committee id, the committee id of then, valid_from, valid_to)`` of
+    the enterprises managed for a closed period by another committee than today's.
+
+    Read once per data version (any write that can move a figure changes it) and kept in the
+    cache: the reform passes most enterprises of the country at once, so the join behind these
+    few thousand rows reads every period and enterprise, and a report under the historical
+    structure asks for the committees of many dates. A period in force on a date that ends later
+    is exactly an enterprise that passed to another committee after that date (its periods follow
+    each other without a gap).
+    """
+    key = f"reports:committee-changes:{data_version()}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = list(
+            ManagingCommitteePeriod.objects.filter(valid_to__isnull=False)
+            .exclude(committee_id=F("enterprise__managing_committee_id"))
+            .values_list("enterprise__managing_committee_id", "committee_id", "valid_from", "valid_to")
+            .distinct()
+            .order_by()
+        )
+        cache.set(key, rows, COMMITTEE_CHANGES_SECONDS)
+    return rows
+
+
+#: How long the committee changes of one data version are kept (a new version reads them again).
+COMMITTEE_CHANGES_SECONDS = 24 * 3600
 
 
 class DatedTree:
@@ -93,10 +123,20 @@ class DatedTree:
         if not self.enterprises:
             return []
         if self._pairs is None:
-            sql, params = self._moved_sql(distinct=True)
-            with connections[ManagingCommitteePeriod.objects.db].cursor() as cursor:
-                cursor.execute(sql, params)
-                self._pairs = list(cursor)
+            on = self.on
+            ids = {
+                (today_id, then_id)
+                for today_id, then_id, valid_from, valid_to in committee_changes()
+                if (valid_from is None or valid_from <= on) and valid_to > on
+            }
+            paths = dict(
+                Organization.objects.filter(pk__in={pk for pair in ids for pk in pair}).values_list("pk", "path")
+            )
+            self._pairs = sorted(
+                (today_id, paths[today_id], then_id, paths[then_id])
+                for today_id, then_id in ids
+                if today_id in paths and then_id in paths
+            )
         return [
             (today_id, then_id)
             for today_id, today_path, then_id, then_path in self._pairs
@@ -109,15 +149,11 @@ class DatedTree:
         with the paths of both committees."""
         return self._moved_sql(pairs=pairs)
 
-    def _moved_sql(self, *, distinct=False, pairs=None):
+    def _moved_sql(self, *, pairs=None):
         periods = ManagingCommitteePeriod._meta.db_table
         enterprises = ManagingCommitteePeriod._meta.get_field("enterprise").related_model._meta.db_table
         committees = ManagingCommitteePeriod._meta.get_field("committee").related_model._meta.db_table
-        selected = (
-            "DISTINCT tc.id, tc.path, pc.id, pc.path"
-            if distinct
-            else "p.enterprise_id AS e, tc.path AS today_path, pc.path AS then_path"
-        )
+        selected = "p.enterprise_id AS e, tc.path AS today_path, pc.path AS then_path"
         only = ""
         if pairs is not None:
             today_ids = ", ".join(str(int(today_id)) for today_id, _then in pairs) or "NULL"
