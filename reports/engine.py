@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connections, transaction
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, TextChoices, Value
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, TextChoices, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, ExtractMonth, Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from branches.choices import GRASSROOTS_KINDS, OrganizationKind
+from branches.choices import GRASSROOTS_KINDS, OrganizationChange, OrganizationKind
 from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion
 from core.dates import add_years
 from core.text import display_date
@@ -648,10 +648,22 @@ def _build_fulfilment(organization, start, end, year, as_of=None, structure=Repo
 
 def restructuring_segments(start, end):
     """``[(first, last)]``: the parts of ``[start, end]`` in which the tree stayed the same (cut
-    on each day a dated state begins or ends)."""
-    changes = OrganizationVersion.objects.filter(
-        Q(valid_from__gt=start, valid_from__lte=end) | Q(valid_to__gt=start, valid_to__lte=end)
-    ).values_list("valid_from", "valid_to")
+    on each day a dated state begins or ends, or an enterprise passes to another committee).
+
+    An establishment or a dissolution cuts nothing: an organisation stands where its first state
+    puts it before it begins and where its last one puts it after it ends, and has no events
+    outside its life, so only the changes of a parent (moves, merges, splits) and renamings cut.
+    At national size branches are founded and dissolved on most days of a year."""
+    began = Q(valid_from__gt=start, valid_from__lte=end) & ~Q(change=OrganizationChange.ESTABLISHED)
+    ended = Q(valid_to__gt=start, valid_to__lte=end) & ~Q(end_change=OrganizationChange.DISSOLVED)
+    changes = (
+        OrganizationVersion.objects.filter(began | ended)
+        .annotate(
+            begins=Case(When(began, then=F("valid_from"))),
+            ends=Case(When(ended, then=F("valid_to"))),
+        )
+        .values_list("begins", "ends")
+    )
     passed = ManagingCommitteePeriod.objects.filter(valid_from__gt=start, valid_from__lte=end).values_list(
         "valid_from", "valid_to"
     )

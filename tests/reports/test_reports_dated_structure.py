@@ -97,6 +97,30 @@ def test_the_same_event_counts_under_the_old_parent_in_the_historical_structure(
     assert report.structure == "historical"
 
 
+def test_only_changes_of_parent_cut_the_historical_period(city, admin_user):
+    """Branches founded and dissolved during the year leave the tree of each day the same (an
+    organisation stands where its first state puts it before it, its last one after)."""
+    founded = branch_services.establish_organization(
+        admin_user,
+        code="B3",
+        name="Chi bộ B3",
+        kind=OrganizationKind.GRASSROOTS_BRANCH,
+        locality=city.root.locality,
+        established_on=D(2025, 2, 3),
+        parent=city.d1,
+    )
+    admit(founded, D(2025, 2, 10))
+    admit(city.b2, D(2025, 2, 20))
+    branch_services.dissolve_organization(admin_user, city.b2, on=D(2025, 4, 1))
+    year = (D(2025, 1, 1), D(2025, 12, 31))
+    assert engine.restructuring_segments(*year) == [year]
+    branch_services.move_organization(admin_user, founded, city.d2, on=D(2025, 5, 1))
+    assert engine.restructuring_segments(*year) == [(D(2025, 1, 1), D(2025, 4, 30)), (D(2025, 5, 1), D(2025, 12, 31))]
+    report = engine.fulfilment(city.root, 2025, as_of=D(2025, 11, 30), structure="historical")
+    assert rows(report) == {"D1": 1, "D2": 1}
+    assert next(p.ended_on for p in report.children if p.organization.code == "D2") is None
+
+
 def test_an_as_of_date_before_a_move_gives_the_old_rows_and_names(city, admin_user):
     admit(city.b1, D(2024, 3, 1))
     new = ward(city, admin_user)
