@@ -90,3 +90,22 @@ def test_department_pages_have_no_serious_accessibility_violation(
     ]
     found = audit(browser, live_server, "department", pages, viewport=viewport, language=language)
     assert report(found, f"department-{language}-{viewport}") == {}
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_administrator_pages_have_no_serious_accessibility_violation(
+    browser, live_server, tree, administrator, language, viewport
+):
+    administrator.is_staff = True
+    administrator.save()
+    pages = [
+        ("tree", reverse("branches:organization_tree")),
+        ("organisation", reverse("branches:organization_detail", args=[tree.committee.pk])),
+        ("admin", reverse("admin:index")),
+        ("admin-organisations", reverse("admin:branches_organization_changelist")),
+        ("admin-organisation", reverse("admin:branches_organization_change", args=[tree.committee.pk])),
+        ("admin-organisation-add", reverse("admin:branches_organization_add")),
+    ]
+    found = audit(browser, live_server, "administrator", pages, viewport=viewport, language=language)
+    assert report(found, f"administrator-{language}-{viewport}") == {}
