@@ -39,7 +39,7 @@ from core.models import (
     mask_citizen_id,
 )
 from core.scoping import in_subtrees, paths_q, scope_for
-from core.text import search_key, sort_key
+from core.text import display_date, search_key, sort_key
 from core.validators import validate_citizen_id
 
 
@@ -233,7 +233,8 @@ class OrganizationVersion(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.organization_id} {self.name} {self.valid_from}–{self.valid_to or ''}"
+        # As the pages write dates (the admin's inline shows it above each row): not ISO.
+        return f"{self.name} ({display_date(self.valid_from)} – {display_date(self.last_day) or '…'})"
 
     @property
     def last_day(self):
@@ -539,7 +540,8 @@ class MembershipPeriod(TimestampedModel):
     history_event = staticmethod(period_event)
 
     def __str__(self):
-        return f"{self.member} — {self.organization} ({self.started_on} – {self.ended_on or '…'})"
+        until = display_date(self.ended_on) or "…"
+        return f"{self.member} — {self.organization} ({display_date(self.started_on)} – {until})"
 
 
 class TransferQuerySet(ScopedQuerySet):

@@ -321,7 +321,7 @@ def _check_effective_date(errors, organization, on, *, field="on"):
     if organization.dissolved_on is not None:
         errors.add(
             field,
-            _("%(org)s ended on %(date)s.") % {"org": organization, "date": organization.dissolved_on},
+            _("%(org)s ended on %(date)s.") % {"org": organization, "date": display_date(organization.dissolved_on)},
         )
         return None
     version = current_version(organization, lock=True)
@@ -329,7 +329,7 @@ def _check_effective_date(errors, organization, on, *, field="on"):
         errors.add(
             field,
             _("%(org)s already changed on %(date)s; a change takes effect on that day or later.")
-            % {"org": organization, "date": version.valid_from},
+            % {"org": organization, "date": display_date(version.valid_from)},
         )
     return version
 
@@ -433,7 +433,7 @@ def _correct_versions(organization, acting_user, changes):
                 raise ValidationError(
                     {
                         "established_on": _("The organisation changed on %(date)s; establish it before that.")
-                        % {"date": first.valid_to}
+                        % {"date": display_date(first.valid_to)}
                     }
                 )
             first.valid_from = organization.established_on
@@ -464,7 +464,7 @@ def move_organization(
             errors.add(
                 "parent",
                 _("%(parent)s was only established on %(date)s.")
-                % {"parent": new_parent, "date": new_parent.established_on},
+                % {"parent": new_parent, "date": display_date(new_parent.established_on)},
             )
     if organization.dissolved_on is not None:
         errors.add("parent", _("A dissolved organisation stays where it was dissolved."))
@@ -595,7 +595,7 @@ def _merge_organizations(acting_user, sources, into, *, on, decision_number, dec
             errors.add(
                 "on",
                 _("%(member)s joined this organisation on %(date)s, after that date.")
-                % {"member": member, "date": period.started_on},
+                % {"member": member, "date": display_date(period.started_on)},
             )
     _check_decision(errors, decision_number, decision_date, on)
     errors.raise_if_any()
@@ -845,7 +845,7 @@ def dissolve_organization(
             errors.add(
                 "dissolved_on",
                 _("%(org)s already changed on %(date)s; a change takes effect on that day or later.")
-                % {"org": organization, "date": version.valid_from},
+                % {"org": organization, "date": display_date(version.valid_from)},
             )
     members = list(Member.objects.select_for_update().filter(organization=organization, status=MemberStatus.ACTIVE))
     open_periods = {p.member_id: p for p in MembershipPeriod.objects.filter(member__in=members, ended_on__isnull=True)}

@@ -96,3 +96,31 @@ def sign_in(page, live_server, username, password="correct-horse-battery"):
     page.fill("#id_password", password)
     with page.expect_navigation():
         page.click("#content form button[type=submit]")
+
+
+# The walks and the audits run in both languages on a desktop and on a phone (issue 16).
+LANGUAGES = ["vi", "en"]
+VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
+
+
+def open_as(new_page, live_server, username, language, viewport):
+    """A signed-in page of ``username`` at ``viewport`` in ``language`` (chosen as a user does, from the navbar)."""
+    from django.urls import reverse
+
+    width, height = VIEWPORTS[viewport]
+    page = new_page(width=width, height=height)
+    sign_in(page, live_server, username)
+    if language == "en":
+        page.goto(f"{live_server.url}{reverse('branches:member_list')}")
+        if viewport == "phone":
+            page.click(".navbar-toggler")
+            page.locator("#main-nav.show:not(.collapsing)").wait_for(state="visible")
+        with page.expect_navigation():  # static/js/app.js submits the form on change
+            page.select_option("#language-select", "en")
+    assert page.get_attribute("html", "lang") == language
+    return page
+
+
+def page_width(page):
+    """How wide the page scrolls: on a phone never more than the screen."""
+    return page.evaluate("document.scrollingElement.scrollWidth")

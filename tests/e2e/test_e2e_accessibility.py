@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from tests.e2e.conftest import ARTIFACTS, sign_in
+from tests.e2e.conftest import ARTIFACTS, LANGUAGES, VIEWPORTS, sign_in
 from tests.scoped_views import make_member
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -26,7 +26,8 @@ RUN_AXE = """async () => {
 }"""
 
 
-def audit(browser, live_server, username, pages, *, width, height, language):
+def audit(browser, live_server, username, pages, *, viewport, language):
+    width, height = VIEWPORTS[viewport]
     context = browser.new_context(locale="vi-VN", viewport={"width": width, "height": height}, bypass_csp=True)
     try:
         page = context.new_page()
@@ -56,9 +57,10 @@ def report(found, name):
     return found
 
 
-@pytest.mark.parametrize(("language", "width", "height"), [("vi", 1366, 900), ("en", 390, 844)])
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_secretary_pages_have_no_serious_accessibility_violation(
-    browser, live_server, tree, secretary_a, language, width, height
+    browser, live_server, tree, secretary_a, language, viewport
 ):
     member = make_member(tree.branch_a, full_name="Nguyễn Thị Hằng", enterprise=tree.enterprise_a)
     pages = [
@@ -70,13 +72,14 @@ def test_secretary_pages_have_no_serious_accessibility_violation(
         ("prospects", reverse("branches:prospect_list")),
         ("enterprises", reverse("enterprises:enterprise_list")),
     ]
-    found = audit(browser, live_server, "secretary_a", pages, width=width, height=height, language=language)
-    assert report(found, f"secretary-{language}-{width}") == {}
+    found = audit(browser, live_server, "secretary_a", pages, viewport=viewport, language=language)
+    assert report(found, f"secretary-{language}-{viewport}") == {}
 
 
-@pytest.mark.parametrize(("language", "width", "height"), [("vi", 1366, 900), ("en", 390, 844)])
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_department_pages_have_no_serious_accessibility_violation(
-    browser, live_server, tree, department, language, width, height
+    browser, live_server, tree, department, language, viewport
 ):
     pages = [
         ("dashboard", reverse("reports:dashboard")),
@@ -85,5 +88,23 @@ def test_department_pages_have_no_serious_accessibility_violation(
         ("organisations", reverse("branches:organization_list")),
         ("gaps", reverse("reports:gap_list", args=["small-enterprises"])),
     ]
-    found = audit(browser, live_server, "department", pages, width=width, height=height, language=language)
-    assert report(found, f"department-{language}-{width}") == {}
+    found = audit(browser, live_server, "department", pages, viewport=viewport, language=language)
+    assert report(found, f"department-{language}-{viewport}") == {}
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_administrator_pages_have_no_serious_accessibility_violation(
+    browser, live_server, tree, administrator, language, viewport
+):
+    administrator.is_staff = True
+    administrator.save()
+    pages = [
+        ("tree", reverse("branches:organization_tree")),
+        ("organisation", reverse("branches:organization_detail", args=[tree.committee.pk])),
+        # The admin's list and change page (its autocomplete boxes, its inline table of dated states).
+        ("admin-organisations", reverse("admin:branches_organization_changelist")),
+        ("admin-organisation", reverse("admin:branches_organization_change", args=[tree.committee.pk])),
+    ]
+    found = audit(browser, live_server, "administrator", pages, viewport=viewport, language=language)
+    assert report(found, f"administrator-{language}-{viewport}") == {}

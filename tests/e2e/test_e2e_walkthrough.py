@@ -10,32 +10,11 @@ from django.urls import reverse
 from branches.choices import MemberStatus, OrganizationKind, TransferStatus
 from branches.models import Member, Transfer
 from core.dates import today
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import LANGUAGES, VIEWPORTS, open_as, page_width
 from tests.factories import EnterpriseFactory, OrganizationFactory, TargetFactory
 from tests.scoped_views import make_member
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
-
-
-def open_as(new_page, live_server, username, language, viewport):
-    width, height = VIEWPORTS[viewport]
-    page = new_page(width=width, height=height)
-    sign_in(page, live_server, username)
-    if language == "en":
-        page.goto(f"{live_server.url}{reverse('branches:member_list')}")
-        if viewport == "phone":
-            page.click(".navbar-toggler")
-            page.locator("#main-nav.show:not(.collapsing)").wait_for(state="visible")
-        with page.expect_navigation():  # static/js/app.js submits the form on change
-            page.select_option("#language-select", "en")
-    assert page.get_attribute("html", "lang") == language
-    return page
-
-
-def page_width(page):
-    return page.evaluate("document.scrollingElement.scrollWidth")
 
 
 @pytest.fixture
@@ -46,8 +25,8 @@ def hang(tree):
     )
 
 
-@pytest.mark.parametrize("viewport", ["desktop", "phone"])
-@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_secretary_finds_a_member_without_marks_and_transfers_her_by_picking_the_organisation(
     live_server, new_page, screenshot, tree, secretary_a, hang, language, viewport
 ):
@@ -115,7 +94,8 @@ def committees(tree):
     return made
 
 
-@pytest.mark.parametrize(("language", "viewport"), [("vi", "desktop"), ("en", "phone")])
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_department_reaches_every_committee_and_every_gap(
     live_server, new_page, screenshot, tree, department, committees, language, viewport
 ):
