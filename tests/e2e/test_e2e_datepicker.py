@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.e2e.test_e2e_walkthrough import open_as, page_width
+from tests.e2e.conftest import open_as, page_width
 from tests.scoped_views import make_member
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
