@@ -38,6 +38,13 @@ def parse_args():
         help="Runs of the import (default 3): its time rests on the disk (write-ahead log, checkpoints) more than "
         "any other figure, and a single run can be off by half.",
     )
+    parser.add_argument(
+        "--plan-organizations",
+        type=int,
+        default=None,
+        help="Organisations moved by the restructuring plan that is previewed and committed (default 10,000; "
+        "quick 1,000). The commit runs inside a transaction rolled back afterwards.",
+    )
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--skip-export", action="store_true")
     parser.add_argument("--export-child", default="", help=argparse.SUPPRESS)  # kind:format, see export_in_child
@@ -559,6 +566,67 @@ def export_in_child(args, kind, file_format):
     print(f"{elapsed * 1000:.1f} {peak / 1024:.1f} {before / 1024:.1f} {total} {size}")
 
 
+def plan_file(organizations):
+    """A restructuring plan (CSV) moving ``organizations`` grassroots organisations, each from its
+    commune-level committee to another of the same province, from today."""
+    from django.utils import timezone, translation
+
+    from branches.choices import GRASSROOTS_KINDS
+    from branches.models import Organization
+    from dataio.restructure import COLUMNS
+
+    committees = {}
+    for code, path in Organization.objects.filter(code__contains="-X", dissolved_on__isnull=True).values_list(
+        "code", "path"
+    ):
+        committees.setdefault(path[: 2 * Organization.steplen], []).append((path, code))
+    moving = (
+        Organization.objects.filter(kind__in=GRASSROOTS_KINDS, dissolved_on__isnull=True, depth=4)
+        .order_by("path")
+        .values_list("code", "path")[:organizations]
+    )
+    on = timezone.localdate().strftime("%d/%m/%Y")
+    with translation.override("en"):
+        lines = [",".join(str(column.label) for column in COLUMNS)]
+    for code, path in moving:
+        here = path[: 3 * Organization.steplen]
+        others = [c for p, c in committees.get(path[: 2 * Organization.steplen], []) if p != here]
+        if others:
+            lines.append(f"move,{code},{others[0]},,,,,,,{on},BENCH-1,{on}")
+    if len(lines) - 1 < organizations:
+        raise Unavailable(f"only {len(lines) - 1} organisations can move")
+    return "\n".join(lines).encode("utf-8")
+
+
+def measure_plan(bench, root, admin, organizations):
+    """Preview (a dry run) and commit of a plan moving ``organizations`` organisations; the commit
+    runs inside a transaction rolled back afterwards, so the dataset stays as it was."""
+    import io as bytes_io
+
+    from django.db import transaction
+    from django.utils import translation
+
+    from dataio.restructure import run_plan
+
+    try:
+        content = plan_file(organizations)
+    except Unavailable as exc:
+        print(f"restructure_plan=unavailable ({exc})", flush=True)
+        return
+
+    def run(dry_run):
+        source = bytes_io.BytesIO(content)
+        source.name = "bench-plan.csv"
+        with translation.override("en"), transaction.atomic():
+            result = run_plan(source, acting_user=admin, dry_run=dry_run)
+            if result.has_errors:
+                raise Unavailable(f"the plan has errors: {result.steps[0].errors[:1]}")
+            transaction.set_rollback(True)
+
+    bench.measure(f"restructure_plan_preview_{organizations}", lambda: run(True), repeat=1, warmup=0)
+    bench.measure(f"restructure_plan_commit_{organizations}", lambda: run(False), repeat=1, warmup=0)
+
+
 def measure_export(bench, name, kind, file_format, args):
     """Time and peak memory of exporting every ``kind`` the root's department sees, in a child process."""
     import subprocess
@@ -667,6 +735,24 @@ def main():
         mismatch = check_floor_matches_engine(engine.fulfilment(root, year), sql_floor(root, start, end), root)
         print("# floor and engine agree on every figure" if mismatch is None else f"# FLOOR MISMATCH {mismatch}")
 
+    # The year before, and both years in the historical structure (each event under the ancestors it
+    # had that day). The root's rows are the provinces in either structure, so one floor serves both.
+    from reports.engine import ReportStructure
+
+    historical = ReportStructure.HISTORICAL
+    bench.measure("fulfilment_root_historical_engine", lambda: engine.fulfilment(root, year, structure=historical))
+    before = year - 1
+    bench.measure("fulfilment_root_year_before_engine", lambda: engine.fulfilment(root, before))
+    bench.measure(
+        "fulfilment_root_year_before_historical_engine",
+        lambda: engine.fulfilment(root, before, structure=historical),
+    )
+    first, last = datetime.date(before, 1, 1), datetime.date(before, 12, 31)
+    floor = bench.measure("fulfilment_root_year_before_sql_floor", lambda: sql_floor(root, first, last))
+    if floor is not None:
+        mismatch = check_floor_matches_engine(engine.fulfilment(root, before), sql_floor(root, first, last), root)
+        print(f"# {before}: floor and engine agree" if mismatch is None else f"# {before} FLOOR MISMATCH {mismatch}")
+
     # Structure and gaps at the root today and on a past date, each beside its SQL floor.
     past = datetime.date(today.year - 3, 6, 30)
     for kind, report, sql, names in (
@@ -725,6 +811,9 @@ def main():
             continue
         bench.measure(name, lambda u=url: http_get(client, u))
         bench.measure(name.replace("_page", "_deep_page"), lambda u=url: http_get(client, u + f"?page={deep}"))
+    tree_url = reverse("branches:organization_tree")
+    bench.measure("organization_tree_page", lambda: http_get(client, tree_url))
+    bench.measure("organization_tree_past_page", lambda: http_get(client, tree_url + f"?as_of={past:%d/%m/%Y}"))
     try:
         dashboard_url = reverse("reports:dashboard")
         bench.measure("dashboard_root_page", lambda: http_get(client, dashboard_url + f"?year={year}"))
@@ -743,6 +832,9 @@ def main():
         )
     except NoReverseMatch:
         print("dashboard_page=unavailable (no reports:dashboard URL)")
+
+    if not only or any(prefix.startswith("restructure") or "restructure".startswith(prefix) for prefix in only):
+        measure_plan(bench, root, admin, args.plan_organizations or (1_000 if args.quick else 10_000))
 
     if not args.skip_import and (not only or "import" in only):
         rows = args.import_rows
@@ -774,6 +866,14 @@ def main():
         print(f"fulfilment_root_vs_sql={engine_root / floor_root:.3f}")
     else:
         print("fulfilment_root_vs_sql=unavailable (engine or floor not measured)")
+    for name, floor_name in (
+        ("fulfilment_root_historical", "fulfilment_root"),
+        ("fulfilment_root_year_before", "fulfilment_root_year_before"),
+        ("fulfilment_root_year_before_historical", "fulfilment_root_year_before"),
+    ):
+        engine_ms, floor_ms = bench.results.get(f"{name}_engine"), bench.results.get(f"{floor_name}_sql_floor")
+        if engine_ms is not None and floor_ms:
+            print(f"{name}_vs_sql={engine_ms / floor_ms:.3f}")
     for name in ("structure_root", "structure_root_past", "gaps_root", "gaps_root_past"):
         engine_ms, floor_ms = bench.results.get(f"{name}_engine"), bench.results.get(f"{name}_sql_floor")
         if engine_ms is not None and floor_ms:
