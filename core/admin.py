@@ -12,6 +12,8 @@ Rules of this admin (shared by every app's admin):
 * A Party record is never silently deleted: deletion is off unless a service does it.
 """
 
+from types import SimpleNamespace
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -24,7 +26,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.forms import apply_service_errors
+from core.forms import apply_service_errors, label_empty_choices
 from core.models import CalendarDay, forget_calendar_days
 from core.scoping import scope_for
 from core.services import deliberate_row_writes
@@ -47,6 +49,17 @@ class AdministratorOnlyMixin:
 
     def _administrator(self, request):
         return request.user.is_active and scope_for(request.user).administers
+
+    def get_action_choices(self, request, default_choices=None):
+        """The actions menu opens on "— choose an action —", not Django's "---------"."""
+        return super().get_action_choices(request, default_choices=[("", _("— choose an action —"))])
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        """Empty choices say what they mean (``label_empty_choices``), not Django's "---------"."""
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(field, forms.ChoiceField | forms.ModelChoiceField):
+            label_empty_choices(SimpleNamespace(fields={db_field.name: field}))
+        return field
 
     def has_module_permission(self, request):
         return self._administrator(request)

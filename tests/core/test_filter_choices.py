@@ -90,3 +90,20 @@ def test_api_still_takes_true_and_false(api, members):
     assert [row["full_name"] for row in official] == ["Lê Chính Thức"]
     every = api.secretary_a.get(f"{API}members/", {"official": ""}).json()["results"]
     assert len(every) == 2
+
+
+@pytest.mark.django_db
+def test_no_admin_list_or_add_form_shows_djangos_dashes(client, tree, administrator):
+    """The admin's action menus and the empty choices of its forms say what they mean."""
+    from django.contrib import admin
+
+    administrator.is_staff = True
+    administrator.save()
+    login(client, administrator)
+    shown = []
+    for model in admin.site._registry:
+        for view in ("changelist", "add"):
+            response = client.get(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}"))
+            if response.status_code == 200 and "---------" in response.content.decode():
+                shown.append(f"{model._meta.label} {view}")
+    assert shown == [], shown
