@@ -29,8 +29,19 @@ class WorkingCalendar:
     def __init__(self, exceptions=None):
         self.exceptions = dict(exceptions or {})
         self._public = holidays.country_holidays("VN")
+        # Answers kept for the life of this calendar (its exceptions are fixed): the deadlines of a
+        # province count from the same few thousand days hundreds of thousands of times.
+        self._working = {}
+        self._added = {}
+        self._between = {}
 
     def is_working_day(self, day):
+        working = self._working.get(day)
+        if working is None:
+            working = self._working[day] = self._is_working_day(day)
+        return working
+
+    def _is_working_day(self, day):
         kind = self.exceptions.get(day)
         if kind == CalendarDayKind.DAY_OFF:
             return False
@@ -48,23 +59,31 @@ class WorkingCalendar:
         ``start`` itself is not counted: ``add_working_days(decision, 30)`` is the last day of a
         "within 30 working days" deadline. ``count=0`` gives ``start``.
         """
-        step = ONE_DAY if count >= 0 else -ONE_DAY
-        day, left = start, abs(count)
-        while left:
-            day += step
-            if self.is_working_day(day):
-                left -= 1
+        key = (start, count)
+        day = self._added.get(key)
+        if day is None:
+            step = ONE_DAY if count >= 0 else -ONE_DAY
+            day, left = start, abs(count)
+            while left:
+                day += step
+                if self.is_working_day(day):
+                    left -= 1
+            self._added[key] = day
         return day
 
     def working_days_between(self, start, end):
         """Working days after ``start`` up to and including ``end`` (negative when ``end`` is earlier)."""
         if end < start:
             return -self.working_days_between(end, start)
-        days, day = 0, start
-        while day < end:
-            day += ONE_DAY
-            if self.is_working_day(day):
-                days += 1
+        key = (start, end)
+        days = self._between.get(key)
+        if days is None:
+            days, day = 0, start
+            while day < end:
+                day += ONE_DAY
+                if self.is_working_day(day):
+                    days += 1
+            self._between[key] = days
         return days
 
 

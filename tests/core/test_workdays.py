@@ -79,3 +79,16 @@ def test_administrator_manages_calendar_days_in_the_admin(client, administrator)
     )
     assert response.status_code == 302, response.content[:500]
     assert not is_working_day(D(2027, 2, 5))
+
+
+def test_a_calendar_answers_the_same_when_asked_again():
+    """The calendar keeps its answers; asked twice, or after another question, they do not change."""
+    from core.workdays import WorkingCalendar
+
+    kept, fresh = WorkingCalendar(), WorkingCalendar
+    start = datetime.date(2025, 1, 20)  # the week before Tết 2025
+    for count in (30, -30, 5, 30):
+        assert kept.add_working_days(start, count) == fresh().add_working_days(start, count)
+    end = kept.add_working_days(start, 30)
+    assert kept.working_days_between(start, end) == 30 == kept.working_days_between(start, end)
+    assert kept.working_days_between(end, start) == -30
