@@ -195,6 +195,16 @@ class EnterpriseQuerySet(ScopedQuerySet):
     def scope_q(self, paths):
         return enterprise_scope_q(paths)
 
+    def with_locality_on(self, date):
+        """Each enterprise with ``locality_id_on``: the id of its locality on ``date`` (one subquery;
+        see ``EnterpriseLocalityPeriod``)."""
+        then = EnterpriseLocalityPeriod.objects.on(date).filter(enterprise=OuterRef("pk"), valid_to__isnull=False)
+        return self.annotate(
+            locality_id_on=Coalesce(
+                Subquery(then.order_by().values("locality")[:1]), F("locality"), output_field=models.BigIntegerField()
+            )
+        )
+
 
 class Enterprise(TimestampedModel):
     """A non-state enterprise (or non-public school or clinic) and who manages Party building there."""
@@ -396,6 +406,57 @@ class ManagingCommitteePeriod(models.Model):
 
     def __str__(self):
         return f"{self.enterprise_id}: {self.committee_id} {self.valid_from or '…'}–{self.valid_to or '…'}"
+
+    @property
+    def last_day(self):
+        """The last day the period held (None: it still does)."""
+        return self.valid_to - datetime.timedelta(days=1) if self.valid_to else None
+
+
+class EnterpriseLocalityPeriodQuerySet(models.QuerySet):
+    def on(self, date):
+        """The periods in force on ``date`` (``valid_to`` is the first day the period no longer holds)."""
+        return self.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=date)).filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gt=date)
+        )
+
+
+class EnterpriseLocalityPeriod(models.Model):
+    """In which locality an enterprise was from ``valid_from`` (empty: from the start) until the day
+    before ``valid_to`` (empty: still).
+
+    ``Enterprise.locality`` is today's; these rows exist only for enterprises whose locality was
+    merged into another or abolished on a date (a restructuring), so that the enterprise reads in
+    its former locality on the dates before. A correction of the locality is not a change on a
+    date and writes no period; the open period is today's row, so only ended ones are read.
+    """
+
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.CASCADE, related_name="locality_periods"
+    )
+    locality = models.ForeignKey(Locality, verbose_name=_("locality"), on_delete=models.PROTECT, related_name="+")
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid until"), null=True, blank=True)
+    decision_number = models.CharField(_("decision number"), max_length=60, blank=True)
+    decision_date = models.DateField(_("decision date"), null=True, blank=True)
+
+    objects = EnterpriseLocalityPeriodQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["enterprise", "valid_from"]
+        verbose_name = _("locality period of an enterprise")
+        verbose_name_plural = _("locality periods of enterprises")
+        indexes = [models.Index(fields=["valid_from"], name="locality_period_from")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True) | Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                name="locality_period_ends_after_it_begins",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.enterprise_id}: {self.locality_id} {self.valid_from or '…'}–{self.valid_to or '…'}"
 
     @property
     def last_day(self):

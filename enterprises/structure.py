@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from core.models import TREE_STEPLEN
 from enterprises.choices import LocalityChange
-from enterprises.models import LOCALITIES_RECORDED_FROM, Locality, LocalityVersion
+from enterprises.models import LOCALITIES_RECORDED_FROM, EnterpriseLocalityPeriod, Locality, LocalityVersion
 
 
 @dataclass
@@ -74,3 +74,16 @@ def locality_timeline(locality):
             change=LocalityChange.ESTABLISHED,
         )
     ]
+
+
+def locality_on(enterprise, date):
+    """The enterprise's locality on ``date``: the former one before a merge or an abolition moved
+    it (an ended ``EnterpriseLocalityPeriod``), otherwise today's (see
+    ``EnterpriseQuerySet.with_locality_on`` for many enterprises in one query)."""
+    period = (
+        EnterpriseLocalityPeriod.objects.on(date)
+        .filter(enterprise=enterprise, valid_to__isnull=False)
+        .select_related("locality")
+        .first()
+    )
+    return period.locality if period is not None else enterprise.locality

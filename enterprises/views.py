@@ -63,6 +63,7 @@ class EnterpriseDetailView(ObjectDetailView):
         )
         context["members_here"] = enterprise.members.filter(pk__in=_visible_member_ids(user)).count()
         context["committee_periods"] = list(enterprise.committee_periods.select_related("committee").order_by("id"))
+        context["locality_periods"] = list(enterprise.locality_periods.select_related("locality").order_by("id"))
         history = enterprise.history.all()
         committees = {
             o.pk: str(o)

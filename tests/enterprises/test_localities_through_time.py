@@ -3,14 +3,21 @@ them (rename, move, merge, abolish with effective dates and decisions), an enter
 as of a date, and the locality tree read as of a date."""
 
 import datetime
+from types import SimpleNamespace
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils import translation
 
+from core.dates import today
+from core.events import subscribe, unsubscribe
+from enterprises import services
 from enterprises.choices import LocalityChange, LocalityKind
-from enterprises.models import Locality, LocalityVersion
-from enterprises.structure import locality_timeline, locality_tree_as_of
-from tests.factories import LocalityFactory
+from enterprises.events import LocalitiesRestructured
+from enterprises.models import Enterprise, EnterpriseLocalityPeriod, Locality, LocalityVersion
+from enterprises.structure import locality_on, locality_timeline, locality_tree_as_of
+from tests.factories import EnterpriseFactory, LocalityFactory, UserFactory
 
 D = datetime.date
 REFORM = D(2025, 7, 1)
@@ -70,3 +77,170 @@ def test_the_tree_as_of_a_date_reads_the_states_of_that_date():
     assert as_of["005"].parent_code_as_of == "01"
     assert set(Locality.objects.as_of(REFORM).values_list("code", flat=True)) == {"01", "00160"}
     assert ward.exists_on(D(2024, 1, 1)) and not district.exists_on(REFORM)
+
+
+# Restructurings ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def geography(db):
+    """Hà Nội with the district of Cầu Giấy (wards Nghĩa Đô and Nghĩa Tân) and a commune of its own;
+    Quảng Ninh; an enterprise in Nghĩa Tân."""
+    hanoi = LocalityFactory(code="01", name="Thành phố Hà Nội")
+    district = LocalityFactory(code="005", name="Quận Cầu Giấy", kind=LocalityKind.DISTRICT, parent=hanoi)
+    nghia_do = LocalityFactory(code="00160", name="Phường Nghĩa Đô", kind=LocalityKind.WARD, parent=district)
+    nghia_tan = LocalityFactory(code="00163", name="Phường Nghĩa Tân", kind=LocalityKind.WARD, parent=district)
+    quang_ninh = LocalityFactory(code="22", name="Tỉnh Quảng Ninh")
+    enterprise = EnterpriseFactory(name="Công ty TNHH Nghĩa Tân", locality=nghia_tan)
+    return SimpleNamespace(
+        hanoi=hanoi,
+        district=district,
+        nghia_do=nghia_do,
+        nghia_tan=nghia_tan,
+        quang_ninh=quang_ninh,
+        enterprise=enterprise,
+    )
+
+
+def refusal(call, field, contains=None):
+    with pytest.raises(ValidationError) as exc:
+        call()
+    errors = exc.value.message_dict
+    assert field in errors, errors
+    if contains is not None:
+        assert any(contains in message for message in errors[field]), errors[field]
+    return errors[field]
+
+
+def written():
+    return (
+        LocalityVersion.objects.count(),
+        EnterpriseLocalityPeriod.objects.count(),
+        list(Locality.objects.order_by("pk").values_list("path", "name", "ended_on")),
+        list(Enterprise.objects.values_list("locality_id", "version")),
+    )
+
+
+def test_a_merge_changes_an_enterprises_locality_only_from_its_date(geography, administrator):
+    g = geography
+    services.merge_localities(
+        administrator, [g.nghia_tan], g.nghia_do, on=REFORM, decision_number="1656/NQ-UBTVQH15",
+        decision_date=D(2025, 6, 16),
+    )  # fmt: skip
+    g.enterprise.refresh_from_db()
+    g.nghia_tan.refresh_from_db()
+    assert g.enterprise.locality == g.nghia_do
+    assert g.nghia_tan.ended_on == REFORM
+    assert locality_on(g.enterprise, REFORM - datetime.timedelta(days=1)) == g.nghia_tan
+    assert locality_on(g.enterprise, REFORM) == g.nghia_do
+    annotated = Enterprise.objects.with_locality_on(REFORM - datetime.timedelta(days=1)).get(pk=g.enterprise.pk)
+    assert annotated.locality_id_on == g.nghia_tan.pk
+    assert Enterprise.objects.with_locality_on(REFORM).get(pk=g.enterprise.pk).locality_id_on == g.nghia_do.pk
+    [ended] = LocalityVersion.objects.filter(locality=g.nghia_tan)
+    assert (ended.valid_to, ended.end_change, ended.successor, ended.end_decision_number) == (
+        REFORM, LocalityChange.MERGED, g.nghia_do, "1656/NQ-UBTVQH15",
+    )  # fmt: skip
+    assert g.nghia_tan.history.first().history_user == administrator
+    before = rows(locality_tree_as_of(Locality.objects.all(), REFORM - datetime.timedelta(days=1)))
+    assert ("00163", 3, "Phường Nghĩa Tân") in before
+    assert "00163" not in [code for code, *_rest in rows(locality_tree_as_of(Locality.objects.all(), REFORM))]
+
+
+def test_merging_provinces_moves_their_localities_under_the_successor(geography, administrator):
+    g = geography
+    services.merge_localities(administrator, [g.hanoi], g.quang_ninh, on=REFORM)
+    g.district.refresh_from_db()
+    assert Locality.objects.get_parent(g.district) == g.quang_ninh
+    parents = {loc.code: loc.parent_code_as_of for loc in Locality.objects.as_of(REFORM - datetime.timedelta(days=1))}
+    assert parents["005"] == "01"
+    assert {loc.code: loc.parent_code_as_of for loc in Locality.objects.as_of(REFORM)}["005"] == "22"
+    g.enterprise.refresh_from_db()
+    assert g.enterprise.locality == g.nghia_tan  # located in a ward, which moved with its district
+    assert not EnterpriseLocalityPeriod.objects.exists()
+
+
+def test_abolishing_a_district_moves_its_communes_up_from_its_date(geography, administrator):
+    g = geography
+    captured = []
+    subscribe(LocalitiesRestructured, captured.append)
+    try:
+        services.abolish_locality(administrator, g.district, on=REFORM, decision_number="202/2025/QH15")
+    finally:
+        unsubscribe(LocalitiesRestructured, captured.append)
+    g.district.refresh_from_db()
+    assert g.district.ended_on == REFORM
+    for ward in (g.nghia_do, g.nghia_tan):
+        ward.refresh_from_db()
+        assert Locality.objects.get_parent(ward) == g.hanoi
+    before = rows(locality_tree_as_of(Locality.objects.all(), D(2025, 6, 30)))
+    after = rows(locality_tree_as_of(Locality.objects.all(), REFORM))
+    assert before[:4] == [
+        ("01", 1, "Thành phố Hà Nội"),
+        ("005", 2, "Quận Cầu Giấy"),
+        ("00160", 3, "Phường Nghĩa Đô"),
+        ("00163", 3, "Phường Nghĩa Tân"),
+    ]
+    assert after[:3] == [
+        ("01", 1, "Thành phố Hà Nội"),
+        ("00160", 2, "Phường Nghĩa Đô"),
+        ("00163", 2, "Phường Nghĩa Tân"),
+    ]
+    assert [(e.change, e.locality_ids, e.on, e.into_id) for e in captured] == [
+        (LocalityChange.ABOLISHED, (g.district.pk,), REFORM, g.hanoi.pk)
+    ]
+    [timeline_before, timeline_after] = locality_timeline(g.nghia_do)
+    assert (timeline_before.parent, timeline_before.last_day, timeline_after.parent) == (
+        g.district, D(2025, 6, 30), g.hanoi,
+    )  # fmt: skip
+
+
+def test_renaming_and_moving_a_locality_keep_the_earlier_state(geography, administrator):
+    g = geography
+    services.rename_locality(administrator, g.nghia_do, name="Phường Nghĩa Đô mới", on=D(2024, 1, 1))
+    services.move_locality(administrator, g.nghia_do, g.hanoi, on=REFORM)
+    states = [(s.name, s.parent_id, s.valid_from, s.change) for s in locality_timeline(g.nghia_do)]
+    assert states == [
+        ("Phường Nghĩa Đô", g.district.pk, D(1930, 1, 1), LocalityChange.ESTABLISHED),
+        ("Phường Nghĩa Đô mới", g.district.pk, D(2024, 1, 1), LocalityChange.RENAMED),
+        ("Phường Nghĩa Đô mới", g.hanoi.pk, REFORM, LocalityChange.MOVED),
+    ]
+
+
+def test_bad_restructurings_are_refused_at_the_field_with_nothing_written(geography, administrator):
+    g = geography
+    new_ward = services.create_locality(
+        administrator, code="00999", name="Phường Mới", kind=LocalityKind.WARD, parent=g.hanoi, on=D(2025, 1, 1)
+    )
+    before = written()
+    refusal(lambda: services.merge_localities(administrator, [g.nghia_do], g.nghia_do, on=REFORM), "into", "itself")
+    refusal(
+        lambda: services.merge_localities(administrator, [new_ward], g.nghia_do, on=D(2024, 12, 31)),
+        "on",
+        "exists only from 01/01/2025",
+    )
+    refusal(lambda: services.merge_localities(administrator, [g.nghia_tan], g.hanoi, on=REFORM), "into")
+    refusal(lambda: services.move_locality(administrator, g.hanoi, g.nghia_do, on=REFORM), "parent")
+    refusal(lambda: services.move_locality(administrator, g.quang_ninh, g.nghia_do, on=REFORM), "parent")
+    refusal(lambda: services.move_locality(administrator, g.nghia_do, new_ward, on=REFORM), "parent")
+    refusal(lambda: services.abolish_locality(administrator, g.nghia_do, on=REFORM), "locality")
+    refusal(lambda: services.abolish_locality(administrator, g.district, on=today() + datetime.timedelta(days=1)), "on")
+    refusal(
+        lambda: services.merge_localities(
+            administrator, [g.nghia_tan], g.nghia_do, on=REFORM, decision_date=REFORM + datetime.timedelta(days=1)
+        ),
+        "decision_date",
+    )
+    assert written() == before
+    services.merge_localities(administrator, [g.nghia_tan], g.nghia_do, on=REFORM)
+    refusal(lambda: services.merge_localities(administrator, [g.nghia_tan], g.nghia_do, on=REFORM), "on", "ended")
+    with pytest.raises(PermissionDenied):
+        services.rename_locality(UserFactory(), g.nghia_do, name="X", on=REFORM)
+
+
+def test_the_enterprise_page_lists_its_localities_through_time(client, geography, administrator):
+    g = geography
+    services.merge_localities(administrator, [g.nghia_tan], g.nghia_do, on=REFORM, decision_number="1656/NQ")
+    client.force_login(administrator)
+    page = client.get(reverse("enterprises:enterprise_detail", args=[g.enterprise.pk])).content.decode()
+    assert "Phường Nghĩa Tân until 30/06/2025" in page
+    assert "Phường Nghĩa Đô since 01/07/2025 (1656/NQ)" in page
