@@ -6,7 +6,10 @@ import datetime
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -17,7 +20,9 @@ from enterprises.choices import LocalityChange, LocalityKind
 from enterprises.events import LocalitiesRestructured
 from enterprises.models import Enterprise, EnterpriseLocalityPeriod, Locality, LocalityVersion
 from enterprises.structure import locality_on, locality_timeline, locality_tree_as_of
-from tests.factories import EnterpriseFactory, LocalityFactory, UserFactory
+from tests.api_conftest import *  # noqa: F403
+from tests.api_conftest import API
+from tests.factories import EnterpriseFactory, LocalityFactory, OrganizationFactory, UserFactory
 
 D = datetime.date
 REFORM = D(2025, 7, 1)
@@ -86,12 +91,13 @@ def test_the_tree_as_of_a_date_reads_the_states_of_that_date():
 def geography(db):
     """Hà Nội with the district of Cầu Giấy (wards Nghĩa Đô and Nghĩa Tân) and a commune of its own;
     Quảng Ninh; an enterprise in Nghĩa Tân."""
-    hanoi = LocalityFactory(code="01", name="Thành phố Hà Nội")
-    district = LocalityFactory(code="005", name="Quận Cầu Giấy", kind=LocalityKind.DISTRICT, parent=hanoi)
-    nghia_do = LocalityFactory(code="00160", name="Phường Nghĩa Đô", kind=LocalityKind.WARD, parent=district)
-    nghia_tan = LocalityFactory(code="00163", name="Phường Nghĩa Tân", kind=LocalityKind.WARD, parent=district)
-    quang_ninh = LocalityFactory(code="22", name="Tỉnh Quảng Ninh")
-    enterprise = EnterpriseFactory(name="Công ty TNHH Nghĩa Tân", locality=nghia_tan)
+    hanoi = LocalityFactory(code="T01", name="Thành phố Hà Nội")
+    district = LocalityFactory(code="T005", name="Quận Cầu Giấy", kind=LocalityKind.DISTRICT, parent=hanoi)
+    nghia_do = LocalityFactory(code="T00160", name="Phường Nghĩa Đô", kind=LocalityKind.WARD, parent=district)
+    nghia_tan = LocalityFactory(code="T00163", name="Phường Nghĩa Tân", kind=LocalityKind.WARD, parent=district)
+    quang_ninh = LocalityFactory(code="T22", name="Tỉnh Quảng Ninh")
+    committee = OrganizationFactory(code="HN-CG", locality=hanoi)
+    enterprise = EnterpriseFactory(name="Công ty TNHH Nghĩa Tân", locality=nghia_tan, managing_committee=committee)
     return SimpleNamespace(
         hanoi=hanoi,
         district=district,
@@ -142,8 +148,8 @@ def test_a_merge_changes_an_enterprises_locality_only_from_its_date(geography, a
     )  # fmt: skip
     assert g.nghia_tan.history.first().history_user == administrator
     before = rows(locality_tree_as_of(Locality.objects.all(), REFORM - datetime.timedelta(days=1)))
-    assert ("00163", 3, "Phường Nghĩa Tân") in before
-    assert "00163" not in [code for code, *_rest in rows(locality_tree_as_of(Locality.objects.all(), REFORM))]
+    assert ("T00163", 3, "Phường Nghĩa Tân") in before
+    assert "T00163" not in [code for code, *_rest in rows(locality_tree_as_of(Locality.objects.all(), REFORM))]
 
 
 def test_merging_provinces_moves_their_localities_under_the_successor(geography, administrator):
@@ -152,8 +158,8 @@ def test_merging_provinces_moves_their_localities_under_the_successor(geography,
     g.district.refresh_from_db()
     assert Locality.objects.get_parent(g.district) == g.quang_ninh
     parents = {loc.code: loc.parent_code_as_of for loc in Locality.objects.as_of(REFORM - datetime.timedelta(days=1))}
-    assert parents["005"] == "01"
-    assert {loc.code: loc.parent_code_as_of for loc in Locality.objects.as_of(REFORM)}["005"] == "22"
+    assert parents["T005"] == "T01"
+    assert {loc.code: loc.parent_code_as_of for loc in Locality.objects.as_of(REFORM)}["T005"] == "T22"
     g.enterprise.refresh_from_db()
     assert g.enterprise.locality == g.nghia_tan  # located in a ward, which moved with its district
     assert not EnterpriseLocalityPeriod.objects.exists()
@@ -175,15 +181,15 @@ def test_abolishing_a_district_moves_its_communes_up_from_its_date(geography, ad
     before = rows(locality_tree_as_of(Locality.objects.all(), D(2025, 6, 30)))
     after = rows(locality_tree_as_of(Locality.objects.all(), REFORM))
     assert before[:4] == [
-        ("01", 1, "Thành phố Hà Nội"),
-        ("005", 2, "Quận Cầu Giấy"),
-        ("00160", 3, "Phường Nghĩa Đô"),
-        ("00163", 3, "Phường Nghĩa Tân"),
+        ("T01", 1, "Thành phố Hà Nội"),
+        ("T005", 2, "Quận Cầu Giấy"),
+        ("T00160", 3, "Phường Nghĩa Đô"),
+        ("T00163", 3, "Phường Nghĩa Tân"),
     ]
     assert after[:3] == [
-        ("01", 1, "Thành phố Hà Nội"),
-        ("00160", 2, "Phường Nghĩa Đô"),
-        ("00163", 2, "Phường Nghĩa Tân"),
+        ("T01", 1, "Thành phố Hà Nội"),
+        ("T00160", 2, "Phường Nghĩa Đô"),
+        ("T00163", 2, "Phường Nghĩa Tân"),
     ]
     assert [(e.change, e.locality_ids, e.on, e.into_id) for e in captured] == [
         (LocalityChange.ABOLISHED, (g.district.pk,), REFORM, g.hanoi.pk)
@@ -244,3 +250,137 @@ def test_the_enterprise_page_lists_its_localities_through_time(client, geography
     page = client.get(reverse("enterprises:enterprise_detail", args=[g.enterprise.pk])).content.decode()
     assert "Phường Nghĩa Tân until 30/06/2025" in page
     assert "Phường Nghĩa Đô since 01/07/2025 (1656/NQ)" in page
+
+
+# The locality tree page, the API and the admin ------------------------------------------------------
+
+
+def tree_rows(response):
+    return [(locality.code, locality.indent, locality.name) for locality in response.context["localities"]]
+
+
+def test_tree_page_as_of_a_date_shows_the_old_rows_before_and_the_new_after(client, geography, administrator):
+    g = geography
+    services.abolish_locality(administrator, g.district, on=REFORM)
+    services.merge_localities(administrator, [g.nghia_tan], g.nghia_do, on=REFORM)
+    client.force_login(UserFactory())  # any signed-in user: localities are public geography
+    url = reverse("enterprises:locality_tree")
+    before = client.get(url, {"as_of": "30/06/2025"})
+    assert before.status_code == 200
+    assert tree_rows(before) == [
+        ("T01", 1, "Thành phố Hà Nội"),
+        ("T005", 2, "Quận Cầu Giấy"),
+        ("T00160", 3, "Phường Nghĩa Đô"),
+        ("T00163", 3, "Phường Nghĩa Tân"),
+        ("T22", 1, "Tỉnh Quảng Ninh"),
+    ]
+    after = client.get(url, {"as_of": "01/07/2025"})
+    assert tree_rows(after) == [
+        ("T01", 1, "Thành phố Hà Nội"),
+        ("T00160", 2, "Phường Nghĩa Đô"),
+        ("T22", 1, "Tỉnh Quảng Ninh"),
+    ]
+    today_page = client.get(url)
+    assert ("T005", 2, "Quận Cầu Giấy") in tree_rows(today_page)  # today's tree keeps the ended, marked
+    assert "01/07/2025" in today_page.content.decode()
+    bad = client.get(url, {"as_of": "30/13/2025"})
+    assert bad.status_code == 200 and bad.context["as_of_form"].errors
+    client.logout()
+    assert client.get(url).status_code == 302
+
+
+def test_tree_page_queries_do_not_grow_with_the_number_of_changes(
+    client, geography, administrator, django_assert_max_num_queries
+):
+    g = geography
+    client.force_login(administrator)
+    url = reverse("enterprises:locality_tree")
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url, {"as_of": "30/06/2025"}).status_code == 200
+    services.abolish_locality(administrator, g.district, on=D(2025, 7, 1))
+    services.merge_localities(administrator, [g.nghia_tan], g.nghia_do, on=D(2025, 8, 1))
+    services.rename_locality(administrator, g.nghia_do, name="Phường Nghĩa Đô mới", on=D(2025, 9, 1))
+    services.merge_localities(administrator, [g.quang_ninh], g.hanoi, on=D(2025, 10, 1))
+    for as_of in ("30/06/2025", "15/08/2025", "01/11/2025"):
+        with django_assert_max_num_queries(len(few.captured_queries)):
+            assert client.get(url, {"as_of": as_of}).status_code == 200
+
+
+def test_api_lists_localities_as_of_a_date_and_restructures_them(api, geography):
+    g = geography
+    admin = api.administrator
+    abolished = admin.post(f"{API}localities/{g.district.pk}/abolish/", {"on": "2025-07-01"}, format="json")
+    assert abolished.status_code == 200, abolished.content
+    assert abolished.json()["ended_on"] == "2025-07-01"
+    merged = admin.post(
+        f"{API}localities/{g.nghia_do.pk}/merge/",
+        {"sources": ["T00163"], "on": "2025-07-01", "decision_number": "1656/NQ-UBTVQH15"},
+        format="json",
+    )
+    assert merged.status_code == 200, merged.content
+    renamed = admin.post(
+        f"{API}localities/{g.nghia_do.pk}/rename/", {"name": "Phường Nghĩa Đô (mới)", "on": "2025-08-01"}, format="json"
+    )
+    assert renamed.json()["name"] == "Phường Nghĩa Đô (mới)"
+    rows = admin.get(f"{API}localities/", {"as_of": "2025-06-30"}).json()["results"]
+    assert {row["code"]: (row["parent"], row["name"]) for row in rows if row["code"].startswith("T")} == {
+        "T01": (None, "Thành phố Hà Nội"),
+        "T005": ("T01", "Quận Cầu Giấy"),
+        "T00160": ("T005", "Phường Nghĩa Đô"),
+        "T00163": ("T005", "Phường Nghĩa Tân"),
+        "T22": (None, "Tỉnh Quảng Ninh"),
+    }
+    rows = admin.get(f"{API}localities/", {"as_of": "2025-07-01"}).json()["results"]
+    assert {row["code"]: (row["parent"], row["name"]) for row in rows if row["code"].startswith("T")} == {
+        "T01": (None, "Thành phố Hà Nội"),
+        "T00160": ("T01", "Phường Nghĩa Đô"),
+        "T22": (None, "Tỉnh Quảng Ninh"),
+    }
+    assert admin.get(f"{API}localities/", {"as_of": "nonsense"}).status_code == 400
+    refused = admin.post(
+        f"{API}localities/{g.nghia_do.pk}/merge/", {"sources": ["T00160"], "on": "2025-07-01"}, format="json"
+    )
+    assert refused.status_code == 400 and "into" in refused.json()
+    assert (
+        api.secretary_a.post(
+            f"{API}localities/{g.quang_ninh.pk}/abolish/", {"on": "2025-07-01"}, format="json"
+        ).status_code
+        == 403
+    )
+
+
+def test_admin_merges_localities_after_a_preview(client, geography, administrator, settings):
+    g = geography
+    settings.OTP_REQUIRED_ROLES = ()
+    administrator.is_staff = True
+    administrator.save()
+    client.force_login(administrator)
+    changelist = reverse("admin:enterprises_locality_changelist")
+    preview = client.post(changelist, {"action": "merge_localities", helpers.ACTION_CHECKBOX_NAME: [g.nghia_tan.pk]})
+    assert preview.status_code == 200
+    assert preview.context["locality_affected"] == [(g.nghia_tan, 0, 1)]
+    assert not LocalityVersion.objects.filter(locality=g.nghia_tan).exists()
+    data = {
+        "action": "merge_localities",
+        helpers.ACTION_CHECKBOX_NAME: [g.nghia_tan.pk],
+        "apply": "yes",
+        "into": g.nghia_tan.pk,
+        "on": "01/07/2025",
+    }
+    refused = client.post(changelist, data)
+    assert refused.status_code == 200 and refused.context["form"].errors["into"]
+    assert written_nothing_for(g.nghia_tan)
+    client.post(changelist, {**data, "into": g.nghia_do.pk, "decision_number": "1656/NQ"}, follow=True)
+    g.nghia_tan.refresh_from_db()
+    assert g.nghia_tan.ended_on == REFORM
+    g.enterprise.refresh_from_db()
+    assert locality_on(g.enterprise, REFORM) == g.nghia_do
+    abolish = {"action": "abolish_districts", helpers.ACTION_CHECKBOX_NAME: [g.district.pk], "apply": "yes"}
+    client.post(changelist, {**abolish, "on": "01/07/2025"}, follow=True)
+    g.nghia_do.refresh_from_db()
+    assert Locality.objects.get_parent(g.nghia_do) == g.hanoi
+
+
+def written_nothing_for(locality):
+    locality.refresh_from_db()
+    return locality.ended_on is None and not LocalityVersion.objects.filter(locality=locality).exists()
