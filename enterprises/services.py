@@ -93,6 +93,14 @@ def check_enterprise_record(errors, acting_user, enterprise, *, tax_code_holders
         else Organization.objects.assignable_managing_committees(acting_user).filter(pk=committee.pk).exists()
     ):
         errors.add("managing_committee", _("Choose a committee of your scope."))
+    if Enterprise.locality.is_cached(enterprise) and enterprise.locality is not None:
+        ended_on = enterprise.locality.ended_on
+        if ended_on is not None:  # merged or abolished: its successor holds the enterprises now
+            errors.add(
+                "locality",
+                _("%(locality)s ended on %(date)s; choose the locality that succeeded it.")
+                % {"locality": enterprise.locality, "date": display_date(ended_on)},
+            )
     exclude = ["managing_committee", "recorded_by"] + (["tax_code"] if "tax_code" in errors else [])
     if batch and enterprise.locality_id is not None:
         exclude.append("locality")

@@ -248,8 +248,9 @@ def test_the_enterprise_page_lists_its_localities_through_time(client, geography
     services.merge_localities(administrator, [g.nghia_tan], g.nghia_do, on=REFORM, decision_number="1656/NQ")
     client.force_login(administrator)
     page = client.get(reverse("enterprises:enterprise_detail", args=[g.enterprise.pk])).content.decode()
-    assert "Phường Nghĩa Tân until 30/06/2025" in page
-    assert "Phường Nghĩa Đô since 01/07/2025 (1656/NQ)" in page
+    # in Vietnamese, the default: "Nghĩa Tân until 30/06/2025", "Nghĩa Đô since 01/07/2025"
+    assert "Phường Nghĩa Tân đến 30/06/2025" in page
+    assert "Phường Nghĩa Đô từ 01/07/2025 (1656/NQ)" in page
 
 
 # The locality tree page, the API and the admin ------------------------------------------------------
@@ -384,3 +385,15 @@ def test_admin_merges_localities_after_a_preview(client, geography, administrato
 def written_nothing_for(locality):
     locality.refresh_from_db()
     return locality.ended_on is None and not LocalityVersion.objects.filter(locality=locality).exists()
+
+
+def test_an_enterprise_is_not_recorded_in_a_locality_that_ended(geography, administrator):
+    g = geography
+    services.merge_localities(administrator, [g.nghia_tan], g.nghia_do, on=REFORM)
+    g.nghia_tan.refresh_from_db()
+    refusal(
+        lambda: services.update_enterprise(administrator, g.enterprise, locality=g.nghia_tan),
+        "locality",
+        "ended on 01/07/2025",
+    )
+    services.update_enterprise(administrator, g.enterprise, employees=70)  # its locality is in force
