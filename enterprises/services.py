@@ -595,12 +595,11 @@ def create_locality(acting_user, *, code, name, kind, parent=None, on=None, deci
         errors.add("code", _("A locality with the code %(code)s already exists.") % {"code": code})
     locality = Locality(code=(code or "").strip(), name=(name or "").strip(), kind=kind)
     check_locality_level(errors, kind, parent)
-    if on is not None:
-        if on > today():
-            errors.add("on", _("The date the change takes effect cannot be in the future."))
-        if parent is not None:
-            _check_locality_exists(errors, parent, on, "parent")
-        _check_locality_decision(errors, decision_number, decision_date, on)
+    if on is not None and on > today():
+        errors.add("on", _("The date the change takes effect cannot be in the future."))
+    if parent is not None:
+        _check_locality_exists(errors, parent, on or today(), "parent")
+    _check_locality_decision(errors, decision_number, decision_date, on)
     full_clean_into(locality, errors, exclude=["path", "depth", "numchild"] + (["code"] if "code" in errors else []))
     errors.raise_if_any()
     locality._history_user = acting_user

@@ -392,6 +392,11 @@ def test_an_enterprise_is_not_recorded_in_a_locality_that_ended(geography, admin
     services.merge_localities(administrator, [g.nghia_tan], g.nghia_do, on=REFORM)
     g.nghia_tan.refresh_from_db()
     refusal(
+        lambda: services.create_locality(administrator, code="X1", name="Tổ dân phố", kind="ward", parent=g.nghia_tan),
+        "parent",
+        "does not exist",
+    )
+    refusal(
         lambda: services.update_enterprise(administrator, g.enterprise, locality=g.nghia_tan),
         "locality",
         "ended on 01/07/2025",
