@@ -1391,8 +1391,8 @@ class Builder:
         then every district ends and its wards and communes still in force move up under the
         province (the merged ones stay, ended, under the ended district). The enterprises of the
         first ``recorded_before`` located in a merged ward pass to its seat from REFORM
-        (``locality_periods``); those recorded later are simply there. ``locality_versions`` keep
-        the past; uses no random numbers."""
+        (``locality_periods``); those recorded later, and the organisations established since, are
+        simply there. ``locality_versions`` keep the past; uses no random numbers."""
         self.locality_versions = []  # (locality, parent, name, valid_from, valid_to, change, end_change, successor)
         self.locality_periods = []  # (enterprise, locality, valid_from, valid_to)
         seat_of, new_names = {}, {}
@@ -1450,6 +1450,10 @@ class Builder:
                 self.locality_periods.append((enterprise, enterprise.locality, None, REFORM))
                 self.locality_periods.append((enterprise, seat, REFORM, None))
             enterprise.locality = seat
+        for organization in self.committees + self.grassroots:  # those established since sit in the new ward
+            seat = seat_of.get(id(organization.locality))
+            if seat is not None and organization.established_on >= REFORM:
+                organization.locality = seat
 
     def after_2024(self):
         """Hà Nội and Quảng Ninh go on through 2025 and 2026 (nothing of it falls in 2024): 2025

@@ -442,6 +442,9 @@ def test_localities_follow_the_district_abolition_and_ward_merges_of_the_reform(
         assert locality_on(enterprise, day_before) == nghia_tan
         assert locality_on(enterprise, demo_data.REFORM) == nghia_do
     assert not Enterprise.objects.filter(locality__ended_on__isnull=False).exists()
+    assert not Organization.objects.filter(
+        established_on__gte=demo_data.REFORM, locality__ended_on__lte=F("established_on")
+    ).exists()
 
 
 def test_enterprises_of_every_ownership_size_and_mass_organisations_of_every_kind(demo):
