@@ -785,7 +785,7 @@ def _move_children(acting_user, children, versions, parent, on, decision):
 
 def _check_enterprises_passing(errors, localities, on):
     """The enterprises located in ``localities``, which pass to their successor on ``on``, with
-    their open locality periods (one from a restructuring must have begun before ``on``)."""
+    their open locality periods (one from a restructuring must not begin after ``on``)."""
     enterprises = list(Enterprise.objects.select_for_update().filter(locality__in=[loc.pk for loc in localities]))
     periods = {
         period.enterprise_id: period
@@ -795,10 +795,10 @@ def _check_enterprises_passing(errors, localities, on):
     }
     for enterprise in enterprises:
         period = periods.get(enterprise.pk)
-        if on is not None and period is not None and period.valid_from is not None and on <= period.valid_from:
+        if on is not None and period is not None and period.valid_from is not None and on < period.valid_from:
             errors.add(
                 "on",
-                _("%(enterprise)s moved to %(locality)s on %(date)s; a change takes effect after that day.")
+                _("%(enterprise)s moved to %(locality)s on %(date)s; a change takes effect on that day or later.")
                 % {"enterprise": enterprise, "locality": enterprise.locality, "date": display_date(period.valid_from)},
             )
     return enterprises, periods
@@ -806,26 +806,32 @@ def _check_enterprises_passing(errors, localities, on):
 
 def _pass_enterprises(acting_user, enterprises, periods, successor, on, decision):
     """From ``on`` the enterprises are located in ``successor``; before, in their former locality
-    (``EnterpriseLocalityPeriod``)."""
+    (``EnterpriseLocalityPeriod``). Moved already that day (merges in a chain), the period of
+    that day takes the successor."""
     changed = []
     for enterprise in enterprises:
         before = values_of(enterprise)
         current = periods.get(enterprise.pk) or EnterpriseLocalityPeriod(
             enterprise=enterprise, locality_id=enterprise.locality_id, valid_from=None
         )
-        current.valid_to = on
-        save_with_history(current, acting_user, reason=_("restructuring"))
-        save_with_history(
-            EnterpriseLocalityPeriod(
-                enterprise=enterprise,
-                locality=successor,
-                valid_from=on,
-                decision_number=decision[0],
-                decision_date=decision[1],
-            ),
-            acting_user,
-            reason=_("restructuring"),
-        )
+        if current.valid_from == on:
+            current.locality = successor
+            current.decision_number, current.decision_date = decision
+            save_with_history(current, acting_user, reason=_("restructuring"))
+        else:
+            current.valid_to = on
+            save_with_history(current, acting_user, reason=_("restructuring"))
+            save_with_history(
+                EnterpriseLocalityPeriod(
+                    enterprise=enterprise,
+                    locality=successor,
+                    valid_from=on,
+                    decision_number=decision[0],
+                    decision_date=decision[1],
+                ),
+                acting_user,
+                reason=_("restructuring"),
+            )
         enterprise.locality = successor
         save_with_history(
             enterprise,

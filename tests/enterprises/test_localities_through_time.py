@@ -152,6 +152,19 @@ def test_a_merge_changes_an_enterprises_locality_only_from_its_date(geography, a
     assert "T00163" not in [code for code, *_rest in rows(locality_tree_as_of(Locality.objects.all(), REFORM))]
 
 
+def test_merges_in_a_chain_on_one_day_leave_the_enterprise_in_the_last_successor(geography, administrator):
+    g = geography
+    services.merge_localities(administrator, [g.nghia_tan], g.nghia_do, on=REFORM)
+    new_ward = services.create_locality(
+        administrator, code="T00999", name="Phường Mới", kind=LocalityKind.WARD, parent=g.district, on=REFORM
+    )
+    services.merge_localities(administrator, [g.nghia_do], new_ward, on=REFORM, decision_number="2")
+    g.enterprise.refresh_from_db()
+    assert locality_on(g.enterprise, REFORM - datetime.timedelta(days=1)) == g.nghia_tan
+    assert locality_on(g.enterprise, REFORM) == g.enterprise.locality == new_ward
+    assert EnterpriseLocalityPeriod.objects.filter(enterprise=g.enterprise).count() == 2
+
+
 def test_merging_provinces_moves_their_localities_under_the_successor(geography, administrator):
     g = geography
     services.merge_localities(administrator, [g.hanoi], g.quang_ninh, on=REFORM)
