@@ -77,6 +77,8 @@ from devdata.demo_data import (
     HANOI_PARKS,
     HANOI_SINCE_2012,
     HANOI_TARGETS_2025,
+    LOCALITY_REFORM_DECISION,
+    LOCALITY_REFORM_DECISION_DATE,
     MIDDLE,
     QN_CP,
     QN_PARKS,
@@ -89,6 +91,7 @@ from devdata.demo_data import (
     REFORM_DECISION,
     REFORM_DECISION_DATE,
     REFORM_SUCCESSORS,
+    REFORM_WARD_MERGES,
     RESOLUTION_09,
     SB,
     SCHOOLS,
@@ -104,8 +107,24 @@ from devdata.demo_data import (
     YU,
     D,
 )
-from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
-from enterprises.models import Enterprise, Locality, ManagingCommitteePeriod, MassOrganization, MembershipReturn
+from enterprises.choices import (
+    LocalityChange,
+    LocalityKind,
+    MassOrganizationKind,
+    OperatingStatus,
+    Ownership,
+    SizeClass,
+)
+from enterprises.models import (
+    LOCALITIES_RECORDED_FROM,
+    Enterprise,
+    EnterpriseLocalityPeriod,
+    Locality,
+    LocalityVersion,
+    ManagingCommitteePeriod,
+    MassOrganization,
+    MembershipReturn,
+)
 from reports.metrics import Metric
 from reports.models import Target
 from security.services import password_changed, update_profile
@@ -1367,6 +1386,75 @@ class Builder:
         for organization in organizations:
             organization.numchild = counts.get(organization.path, 0)
 
+    def reform_localities(self, recorded_before):
+        """The localities of REFORM: the wards of REFORM_WARD_MERGES merge into their seats (renamed),
+        then every district ends and its wards and communes still in force move up under the
+        province (the merged ones stay, ended, under the ended district). The enterprises of the
+        first ``recorded_before`` located in a merged ward pass to its seat from REFORM
+        (``locality_periods``); those recorded later, and the organisations established since, are
+        simply there. ``locality_versions`` keep the past; uses no random numbers."""
+        self.locality_versions = []  # (locality, parent, name, valid_from, valid_to, change, end_change, successor)
+        self.locality_periods = []  # (enterprise, locality, valid_from, valid_to)
+        seat_of, new_names = {}, {}
+        for seat_name, (new_name, merged) in REFORM_WARD_MERGES.items():
+            seat = self.place[seat_name]
+            new_names[id(seat)] = new_name
+            for name in merged:
+                seat_of[id(self.place[name])] = seat
+        for province in [locality for locality in self.localities if locality.depth == 1]:
+            districts = [d for d in self.localities if d.depth == 2 and d.path.startswith(province.path)]
+            for district in districts:
+                district.numchild = 0
+                for ward in district.wards:
+                    seat = seat_of.get(id(ward))
+                    end = LocalityChange.MERGED if seat else LocalityChange.MOVED
+                    self.locality_versions.append(
+                        (
+                            ward,
+                            district,
+                            ward.name,
+                            LOCALITIES_RECORDED_FROM,
+                            REFORM,
+                            LocalityChange.ESTABLISHED,
+                            end,
+                            seat,
+                        )
+                    )
+                    if seat is not None:
+                        ward.ended_on = REFORM
+                        district.numchild += 1
+                        continue
+                    province.numchild += 1
+                    ward.path, ward.depth = province.path + path_step(province.numchild), 2
+                    ward.name = new_names.get(id(ward), ward.name)
+                    change = LocalityChange.RENAMED if id(ward) in new_names else LocalityChange.MOVED
+                    self.locality_versions.append((ward, province, ward.name, REFORM, None, change, "", None))
+                district.ended_on = REFORM
+                self.locality_versions.append(
+                    (
+                        district,
+                        province,
+                        district.name,
+                        LOCALITIES_RECORDED_FROM,
+                        REFORM,
+                        LocalityChange.ESTABLISHED,
+                        LocalityChange.ABOLISHED,
+                        None,
+                    )
+                )
+        for index, enterprise in enumerate(self.enterprises):
+            seat = seat_of.get(id(enterprise.locality))
+            if seat is None:
+                continue
+            if index < recorded_before:
+                self.locality_periods.append((enterprise, enterprise.locality, None, REFORM))
+                self.locality_periods.append((enterprise, seat, REFORM, None))
+            enterprise.locality = seat
+        for organization in self.committees + self.grassroots:  # those established since sit in the new ward
+            seat = seat_of.get(id(organization.locality))
+            if seat is not None and organization.established_on >= REFORM:
+                organization.locality = seat
+
     def after_2024(self):
         """Hà Nội and Quảng Ninh go on through 2025 and 2026 (nothing of it falls in 2024): 2025
         and 2026 targets set in January on the committees of then, admissions, new branches, trade unions
@@ -1437,7 +1525,9 @@ class Builder:
         # What follows 2024 draws from its own random numbers: the records up to 2024 stay the same.
         state, self.rng = self.rng.getstate(), random.Random(SEED + 2025)
         self.reform()
+        recorded_before = len(self.enterprises)
         self.after_2024()
+        self.reform_localities(recorded_before)
         self.rng = random.Random()
         self.rng.setstate(state)
 
@@ -1494,6 +1584,42 @@ class Builder:
             ],
             batch_size=batch,
         )
+        LocalityVersion.objects.bulk_create(
+            [
+                LocalityVersion(
+                    locality=locality,
+                    parent=parent,
+                    name=name,
+                    valid_from=valid_from,
+                    valid_to=valid_to,
+                    change=change,
+                    decision_number=LOCALITY_REFORM_DECISION if valid_from == REFORM else "",
+                    decision_date=LOCALITY_REFORM_DECISION_DATE if valid_from == REFORM else None,
+                    end_change=end_change,
+                    end_decision_number=LOCALITY_REFORM_DECISION if end_change else "",
+                    end_decision_date=LOCALITY_REFORM_DECISION_DATE if end_change else None,
+                    successor=successor,
+                )
+                for locality, parent, name, valid_from, valid_to, change, end_change, successor in (
+                    self.locality_versions
+                )
+            ],
+            batch_size=batch,
+        )
+        EnterpriseLocalityPeriod.objects.bulk_create(
+            [
+                EnterpriseLocalityPeriod(
+                    enterprise=enterprise,
+                    locality=locality,
+                    valid_from=valid_from,
+                    valid_to=valid_to,
+                    decision_number=LOCALITY_REFORM_DECISION if valid_from else "",
+                    decision_date=LOCALITY_REFORM_DECISION_DATE if valid_from else None,
+                )
+                for enterprise, locality, valid_from, valid_to in self.locality_periods
+            ],
+            batch_size=batch,
+        )
         for code, wards in self.successors.items():
             # as a split announces it: the reports carry the year's targets to the successors
             shares = tuple((ward.pk, Fraction(1, len(wards))) for ward in wards)
@@ -1510,6 +1636,8 @@ class Builder:
             "targets": len(self.targets),
             "dated states of organisations": len(versions),
             "managing committee periods": len(self.committee_periods),
+            "dated states of localities": len(self.locality_versions),
+            "locality periods of enterprises": len(self.locality_periods),
         }
 
 

@@ -385,3 +385,35 @@ HANOI_TARGETS_2025 = {
 }
 #: The decision (an invented number) of the reform's changes, dated REFORM_DECISION_DATE.
 REFORM_DECISION = "2500-QĐ/TU"
+
+#: The localities of REFORM: every district ends (its wards and communes then sit directly under
+#: the province), and the wards of the districts whose committees ended merge into the new wards,
+#: each the ward where its committee sits, renamed as the committee: seat → (new name, wards merged
+#: into it). Which old ward went where is simplified (a real new ward also took parts of others).
+REFORM_WARD_MERGES = {
+    "Phường Quan Hoa": ("Phường Cầu Giấy", ("Phường Dịch Vọng", "Phường Dịch Vọng Hậu", "Phường Mai Dịch")),
+    "Phường Nghĩa Đô": ("Phường Nghĩa Đô", ("Phường Nghĩa Tân",)),
+    "Phường Yên Hoà": ("Phường Yên Hòa", ("Phường Trung Hoà",)),
+    "Phường Láng Hạ": ("Phường Đống Đa", ("Phường Trung Liệt",)),
+    "Phường Văn Miếu": ("Phường Văn Miếu - Quốc Tử Giám", ("Phường Cát Linh", "Phường Khâm Thiên")),
+    "Phường Ô Chợ Dừa": ("Phường Ô Chợ Dừa", ()),
+    "Phường Láng Thượng": ("Phường Láng", ()),
+    "Phường Nguyễn Du": ("Phường Hai Bà Trưng", ("Phường Lê Đại Hành",)),
+    "Phường Bách Khoa": ("Phường Bạch Mai", ("Phường Thanh Nhàn", "Phường Minh Khai")),
+    "Phường Vĩnh Tuy": ("Phường Vĩnh Tuy", ("Phường Bạch Đằng",)),
+    "Phường Đông Ngạc": ("Phường Đông Ngạc", ("Phường Đức Thắng",)),
+    "Phường Thượng Cát": ("Phường Thượng Cát", ("Phường Liên Mạc",)),
+    "Phường Xuân Đỉnh": ("Phường Xuân Đỉnh", ("Phường Cổ Nhuế 1",)),
+    "Phường Phú Diễn": ("Phường Phú Diễn", ()),
+    "Phường Cẩm Trung": ("Phường Cẩm Phả", ("Phường Cẩm Thủy", "Phường Cẩm Thành", "Phường Cẩm Tây")),
+    "Phường Quang Hanh": ("Phường Quang Hanh", ("Phường Cẩm Thạch",)),
+    "Phường Cửa Ông": ("Phường Cửa Ông", ()),
+    "Phường Mông Dương": ("Phường Mông Dương", ()),
+    "Phường Trưng Vương": ("Phường Uông Bí", ("Phường Quang Trung", "Phường Thanh Sơn", "Phường Yên Thanh")),
+    "Phường Vàng Danh": ("Phường Vàng Danh", ("Phường Bắc Sơn",)),
+    "Phường Phương Đông": ("Phường Yên Tử", ()),
+}
+#: The resolution (an invented number) of the Standing Committee of the National Assembly that
+#: arranged the communes of each province, and its date.
+LOCALITY_REFORM_DECISION = "2501/NQ-UBTVQH15"
+LOCALITY_REFORM_DECISION_DATE = D(2025, 6, 16)

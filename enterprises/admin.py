@@ -4,14 +4,20 @@ Permissions, service forms and actions come from ``branches.admin`` (one place f
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from branches.admin import DecisionForm
 from core.admin import (
     ActiveFilter,
     AdministratorOnlyMixin,
     PartyModelAdmin,
+    ReadOnlyInline,
     ServiceForm,
     ServiceInlineFormSet,
     TreeLevelFilter,
@@ -20,10 +26,13 @@ from core.admin import (
     indented,
     run_action,
 )
+from core.forms import apply_service_errors
+from core.scoping import scope_for
+from core.services import deliberate_row_writes
 from core.widgets import use_picker
 from enterprises import services
 from enterprises.forms import locality_picker
-from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
+from enterprises.models import Enterprise, Locality, LocalityVersion, MassOrganization, MembershipReturn
 
 # Localities -------------------------------------------------------------------------------
 
@@ -57,24 +66,68 @@ class LocalityChangeForm(ServiceForm):
         return services.update_locality(self.acting_user, self.instance, **self.changes(data, ["code", "name", "kind"]))
 
 
-class MoveLocalityForm(forms.Form):
+class MoveLocalityForm(DecisionForm):
     new_parent = forms.ModelChoiceField(label=_("new parent"), queryset=Locality.objects.none())
+    service_fields = {"parent": "new_parent"}
+    field_order = ["new_parent", "on", "decision_number", "decision_date"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["new_parent"].queryset = Locality.objects.all()
+        self.fields["new_parent"].queryset = Locality.objects.current()
         use_picker(self.fields["new_parent"], locality_picker("admin"))
+
+
+class RenameLocalityForm(DecisionForm):
+    name = forms.CharField(label=_("new name"), max_length=200)
+    field_order = ["name", "on", "decision_number", "decision_date"]
+
+
+class MergeLocalitiesForm(DecisionForm):
+    into = forms.ModelChoiceField(
+        label=_("merged into"),
+        queryset=Locality.objects.none(),
+        help_text=_("The successor, of the same level; add it first when it is new."),
+    )
+    service_fields = {"sources": None}
+    field_order = ["into", "on", "decision_number", "decision_date"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["into"].queryset = Locality.objects.current()
+        use_picker(self.fields["into"], locality_picker("admin"))
+
+
+class AbolishLocalityForm(DecisionForm):
+    service_fields = {"locality": None}
+
+
+class LocalityVersionInline(ReadOnlyInline):
+    """A locality's dated states: they change only through the restructuring actions."""
+
+    model = LocalityVersion
+    fk_name = "locality"
+    fields = ["valid_from", "valid_to", "parent", "name", "change", "decision_number", "decision_date", "end_change"]
+    readonly_fields = fields
+    ordering = ["valid_from"]
+    verbose_name_plural = _("parents and names over time")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("parent")
 
 
 @admin.register(Locality)
 class LocalityAdmin(PartyModelAdmin):
     form = LocalityChangeForm
     add_form = LocalityAddForm
-    list_display = ["tree_name", "code", "kind"]
+    list_display = ["tree_name", "code", "kind", "ended_on"]
     list_filter = ["kind", TreeLevelFilter]
     search_fields = ["code", "search_name"]
     ordering = ["path"]
-    actions = ["move_localities"]
+    actions = ["move_localities", "rename_locality", "merge_localities", "abolish_districts"]
+    inlines = [LocalityVersionInline]
+
+    def get_inline_instances(self, request, obj=None):
+        return super().get_inline_instances(request, obj) if obj is not None else []
 
     @admin.display(description=_("name"), ordering="path")
     def tree_name(self, obj):
@@ -85,19 +138,118 @@ class LocalityAdmin(PartyModelAdmin):
         return type(obj).objects.get_parent(obj) or "—"
 
     def get_readonly_fields(self, request, obj=None):
-        return ["parent_locality"] if obj is not None else []
+        return ["parent_locality", "ended_on"] if obj is not None else []
 
-    @admin.action(description=_("Move under another locality"), permissions=["change"])
+    @admin.action(description=_("Move under another locality, from a date"), permissions=["change"])
     def move_localities(self, request, queryset):
-        return run_action(
+        return run_locality_restructuring(
             self,
             request,
             queryset,
             form_class=MoveLocalityForm,
-            title=_("Move under another locality"),
-            apply_one=lambda user, locality, data: services.move_locality(user, locality, data["new_parent"]),
+            title=_("Move under another locality, from a date"),
+            apply=lambda user, localities, form: [
+                services.move_locality(user, locality, form.cleaned_data["new_parent"], **form.decision())
+                for locality in localities
+            ],
             done_message=lambda n: ngettext("%(n)d locality moved.", "%(n)d localities moved.", n) % {"n": n},
         )
+
+    @admin.action(description=_("Rename, from a date"), permissions=["change"])
+    def rename_locality(self, request, queryset):
+        return run_locality_restructuring(
+            self,
+            request,
+            queryset,
+            form_class=RenameLocalityForm,
+            title=_("Rename, from a date"),
+            apply=lambda user, localities, form: [
+                services.rename_locality(user, locality, name=form.cleaned_data["name"], **form.decision())
+                for locality in localities
+            ],
+            done_message=lambda n: ngettext("%(n)d locality renamed.", "%(n)d localities renamed.", n) % {"n": n},
+            exactly_one=True,
+        )
+
+    @admin.action(description=_("Merge into another locality"), permissions=["change"])
+    def merge_localities(self, request, queryset):
+        return run_locality_restructuring(
+            self,
+            request,
+            queryset,
+            form_class=MergeLocalitiesForm,
+            title=_("Merge into another locality"),
+            apply=lambda user, localities, form: services.merge_localities(
+                user, list(localities), form.cleaned_data["into"], **form.decision()
+            ),
+            done_message=lambda n: ngettext("%(n)d locality merged.", "%(n)d localities merged.", n) % {"n": n},
+        )
+
+    @admin.action(description=_("Abolish the district (its communes move up)"), permissions=["change"])
+    def abolish_districts(self, request, queryset):
+        return run_locality_restructuring(
+            self,
+            request,
+            queryset,
+            form_class=AbolishLocalityForm,
+            title=_("Abolish the district (its communes move up)"),
+            apply=lambda user, localities, form: [
+                services.abolish_locality(user, locality, **form.decision()) for locality in localities
+            ],
+            done_message=lambda n: ngettext("%(n)d district abolished.", "%(n)d districts abolished.", n) % {"n": n},
+        )
+
+
+def locality_affected_by(localities):
+    """What a restructuring of ``localities`` reaches: for each, the localities in force directly
+    below it and the enterprises located in it (two queries per locality: an administrator
+    selects a handful)."""
+    return [
+        (
+            locality,
+            Locality.objects.current().filter(path__startswith=locality.path, depth=locality.depth + 1).count(),
+            Enterprise.objects.filter(locality=locality).count(),
+        )
+        for locality in localities
+    ]
+
+
+def run_locality_restructuring(
+    modeladmin, request, queryset, *, form_class, title, apply, done_message, exactly_one=False
+):
+    """An admin action over the locality tree (as ``branches.admin.run_restructuring`` over the
+    organisations): one form, a preview of what it reaches, all selected localities in one
+    transaction; any refusal undoes everything and shows on the field it concerns."""
+    if not scope_for(request.user).administers:
+        raise PermissionDenied
+    if exactly_one and queryset.count() != 1:
+        modeladmin.message_user(request, _("Choose exactly one locality for this action."), messages.ERROR)
+        return None
+    localities = list(queryset.order_by("path"))
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        try:
+            with transaction.atomic(), deliberate_row_writes():
+                apply(request.user, localities, form)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            modeladmin.message_user(request, done_message(len(localities)), messages.SUCCESS)
+            return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "queryset": localities,
+        "locality_affected": locality_affected_by(localities),
+        "opts": modeladmin.model._meta,
+        "action": request.POST.get("action", ""),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": modeladmin.media + form.media,
+    }
+    return TemplateResponse(request, "admin/party_action_form.html", context)
 
 
 # Enterprises ------------------------------------------------------------------------------

@@ -10,6 +10,16 @@ class LocalityKind(models.TextChoices):
     SPECIAL_ZONE = "special_zone", _("special zone")
 
 
+class LocalityChange(models.TextChoices):
+    """What began (or ended) a dated state of a locality."""
+
+    ESTABLISHED = "established", _("established")
+    RENAMED = "renamed", _("renamed")
+    MOVED = "moved", _("moved")
+    MERGED = "merged", _("merged")
+    ABOLISHED = "abolished", _("abolished")
+
+
 class Ownership(models.TextChoices):
     PRIVATE = "private", _("private domestic")
     JOINT_STOCK = "joint_stock", _("joint-stock")

@@ -101,3 +101,16 @@ class MembershipReturnsCorrected(Event):
 
     before: tuple[ReturnFacts, ...]
     after: tuple[ReturnFacts, ...]
+
+
+@dataclass(frozen=True)
+class LocalitiesRestructured(Event):
+    """Localities changed on ``on`` (``change``: a ``LocalityChange``): renamed, moved, merged into
+    ``into_id`` or abolished (their localities moved up under ``into_id``). The enterprises they
+    held are announced apart (``EnterprisesChanged``, field ``locality_id``)."""
+
+    change: str
+    locality_ids: tuple[int, ...]
+    on: datetime.date
+    into_id: int | None = None
+    acting_user_id: int | None = None

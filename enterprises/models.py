@@ -4,7 +4,8 @@ import datetime
 
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, When
+from django.db.models.functions import Coalesce, Length, Substr
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -14,7 +15,18 @@ from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, Times
 from core.scoping import in_subtrees, paths_q, scope_for
 from core.text import search_key, sort_key
 from core.validators import validate_tax_code
-from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
+from enterprises.choices import (
+    LocalityChange,
+    LocalityKind,
+    MassOrganizationKind,
+    OperatingStatus,
+    Ownership,
+    SizeClass,
+)
+
+#: The first day a locality recorded without a date of establishment is read as it stands today
+#: (the as-of forms accept dates from 1930): the geography before it was never recorded.
+LOCALITIES_RECORDED_FROM = datetime.date(1930, 1, 1)
 
 
 class LocalityQuerySet(ScopedQuerySetMixin, MP_NodeQuerySet):
@@ -25,6 +37,34 @@ class LocalityQuerySet(ScopedQuerySetMixin, MP_NodeQuerySet):
 
     def editable_by(self, user):
         return self.all() if scope_for(user).administers else self.none()
+
+    def current(self):
+        """The localities that have not ended (merged, abolished)."""
+        return self.filter(ended_on__isnull=True)
+
+    def as_of(self, date):
+        """The localities that existed on ``date``, each with ``name_as_of``, ``parent_id_as_of`` and
+        ``parent_code_as_of`` of that date: from the dated states where a locality has them, from
+        today's row for a locality never restructured (written in bulk)."""
+        states = LocalityVersion.objects.on(date).filter(locality=OuterRef("pk"))
+        dated = LocalityVersion.objects.filter(locality=OuterRef("pk"))
+        parent_today = Locality.objects.filter(
+            path=Substr(OuterRef("path"), 1, Length(OuterRef("path")) - TREE_STEPLEN)
+        ).order_by()
+        return self.filter(
+            Exists(states) | (~Exists(dated) & (Q(ended_on__isnull=True) | Q(ended_on__gt=date)))
+        ).annotate(
+            name_as_of=Coalesce(Subquery(states.values("name")[:1]), F("name")),
+            parent_id_as_of=Case(
+                When(Exists(states), then=Subquery(states.values("parent")[:1])),
+                default=Subquery(parent_today.values("pk")[:1]),
+                output_field=models.BigIntegerField(),
+            ),
+            parent_code_as_of=Case(
+                When(Exists(states), then=Subquery(states.values("parent__code")[:1])),
+                default=Subquery(parent_today.values("code")[:1]),
+            ),
+        )
 
 
 class LocalityManager(MP_NodeManager.from_queryset(LocalityQuerySet)):
@@ -44,6 +84,8 @@ class Locality(TimestampedModel, MP_Node):
     sort_name = models.CharField(_("sort key"), max_length=808, default="", editable=False)
     derived_text = {"search_name": ("name", search_key), "sort_name": ("name", sort_key)}
     kind = models.CharField(_("kind"), max_length=20, choices=LocalityKind.choices)
+    # Set by a merge or an abolition (the dated states say into what); it stays in the tree, ended.
+    ended_on = models.DateField(_("ended on"), null=True, blank=True, editable=False)
 
     objects = LocalityManager()
     history = HistoricalRecords(excluded_fields=["numchild"])
@@ -59,6 +101,75 @@ class Locality(TimestampedModel, MP_Node):
 
     def __str__(self):
         return self.name
+
+    def exists_on(self, date):
+        """Whether the locality existed on ``date`` (one query)."""
+        if self.ended_on is not None and self.ended_on <= date:
+            return False
+        versions = LocalityVersion.objects.filter(locality=self)
+        return versions.on(date).exists() or not versions.exists()
+
+
+class LocalityVersionQuerySet(models.QuerySet):
+    def on(self, date):
+        """The states in force on ``date`` (``valid_to`` is the first day the state no longer holds)."""
+        return self.filter(valid_from__lte=date).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=date))
+
+
+class LocalityVersion(models.Model):
+    """One dated state of a locality: its parent and name from ``valid_from`` until the day before
+    ``valid_to`` (open when empty).
+
+    The tree (paths) is the geography of today; these rows answer "as of a date" (the provinces
+    and communes merged and the districts abolished on 1 July 2025). They are written only by the
+    locality services of ``enterprises.services``, each with the change that began the state and
+    its decision; a locality without any (written in bulk) is read from today's row.
+    """
+
+    locality = models.ForeignKey(
+        Locality, verbose_name=_("locality"), on_delete=models.CASCADE, related_name="versions"
+    )
+    parent = models.ForeignKey(
+        Locality, verbose_name=_("parent"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid until"), null=True, blank=True)
+    change = models.CharField(_("change"), max_length=20, choices=LocalityChange.choices)
+    decision_number = models.CharField(_("decision number"), max_length=60, blank=True)
+    decision_date = models.DateField(_("decision date"), null=True, blank=True)
+    end_change = models.CharField(_("ended by"), max_length=20, choices=LocalityChange.choices, blank=True)
+    end_decision_number = models.CharField(_("decision number of the end"), max_length=60, blank=True)
+    end_decision_date = models.DateField(_("decision date of the end"), null=True, blank=True)
+    successor = models.ForeignKey(
+        Locality, verbose_name=_("merged into"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = LocalityVersionQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["locality", "valid_from"]
+        verbose_name = _("dated state of a locality")
+        verbose_name_plural = _("dated states of localities")
+        indexes = [models.Index(fields=["valid_from", "valid_to"], name="locality_version_validity")]
+        constraints = [
+            models.UniqueConstraint(fields=["locality", "valid_from"], name="locality_version_one_per_day"),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                name="locality_version_ends_after_start",
+            ),
+            models.CheckConstraint(condition=Q(change__in=LocalityChange.values), name="locality_version_change_known"),
+            models.CheckConstraint(condition=~Q(parent=F("locality")), name="locality_version_not_own_parent"),
+        ]
+
+    def __str__(self):
+        return f"{self.locality_id} {self.name} {self.valid_from}–{self.valid_to or ''}"
+
+    @property
+    def last_day(self):
+        """The last day the state held (the day before ``valid_to``), or None while it holds."""
+        return self.valid_to - datetime.timedelta(days=1) if self.valid_to else None
 
 
 def enterprise_scope_q(paths, prefix=""):
@@ -83,6 +194,16 @@ def enterprise_scope_q(paths, prefix=""):
 class EnterpriseQuerySet(ScopedQuerySet):
     def scope_q(self, paths):
         return enterprise_scope_q(paths)
+
+    def with_locality_on(self, date):
+        """Each enterprise with ``locality_id_on``: the id of its locality on ``date`` (one subquery;
+        see ``EnterpriseLocalityPeriod``)."""
+        then = EnterpriseLocalityPeriod.objects.on(date).filter(enterprise=OuterRef("pk"), valid_to__isnull=False)
+        return self.annotate(
+            locality_id_on=Coalesce(
+                Subquery(then.order_by().values("locality")[:1]), F("locality"), output_field=models.BigIntegerField()
+            )
+        )
 
 
 class Enterprise(TimestampedModel):
@@ -283,6 +404,57 @@ class ManagingCommitteePeriod(models.Model):
 
     def __str__(self):
         return f"{self.enterprise_id}: {self.committee_id} {self.valid_from or '…'}–{self.valid_to or '…'}"
+
+    @property
+    def last_day(self):
+        """The last day the period held (None: it still does)."""
+        return self.valid_to - datetime.timedelta(days=1) if self.valid_to else None
+
+
+class EnterpriseLocalityPeriodQuerySet(models.QuerySet):
+    def on(self, date):
+        """The periods in force on ``date`` (``valid_to`` is the first day the period no longer holds)."""
+        return self.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=date)).filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gt=date)
+        )
+
+
+class EnterpriseLocalityPeriod(models.Model):
+    """In which locality an enterprise was from ``valid_from`` (empty: from the start) until the day
+    before ``valid_to`` (empty: still).
+
+    ``Enterprise.locality`` is today's; these rows exist only for enterprises whose locality was
+    merged into another or abolished on a date (a restructuring), so that the enterprise reads in
+    its former locality on the dates before. A correction of the locality is not a change on a
+    date and writes no period; the open period is today's row, so only ended ones are read.
+    """
+
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.CASCADE, related_name="locality_periods"
+    )
+    locality = models.ForeignKey(Locality, verbose_name=_("locality"), on_delete=models.PROTECT, related_name="+")
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid until"), null=True, blank=True)
+    decision_number = models.CharField(_("decision number"), max_length=60, blank=True)
+    decision_date = models.DateField(_("decision date"), null=True, blank=True)
+
+    objects = EnterpriseLocalityPeriodQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["enterprise", "valid_from"]
+        verbose_name = _("locality period of an enterprise")
+        verbose_name_plural = _("locality periods of enterprises")
+        indexes = [models.Index(fields=["valid_from"], name="locality_period_from")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True) | Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                name="locality_period_ends_after_it_begins",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.enterprise_id}: {self.locality_id} {self.valid_from or '…'}–{self.valid_to or '…'}"
 
     @property
     def last_day(self):

@@ -12,13 +12,29 @@ from core.dates import today
 from core.events import changed_fields, publish, values_of
 from core.models import SINGLE_LINE_FORBIDDEN
 from core.scoping import scope_for
-from core.services import Errors, check_version, full_clean_into, lock_for_update, save_with_history
+from core.services import (
+    Errors,
+    check_version,
+    deliberate_row_writes,
+    full_clean_into,
+    lock_for_update,
+    save_with_history,
+)
 from core.text import display_date
 from core.validators import normalize_tax_code
 from enterprises import events
-from enterprises.choices import LocalityKind
+from enterprises.choices import LocalityChange, LocalityKind
 from enterprises.events import ReturnFacts
-from enterprises.models import Enterprise, Locality, ManagingCommitteePeriod, MassOrganization, MembershipReturn
+from enterprises.models import (
+    LOCALITIES_RECORDED_FROM,
+    Enterprise,
+    EnterpriseLocalityPeriod,
+    Locality,
+    LocalityVersion,
+    ManagingCommitteePeriod,
+    MassOrganization,
+    MembershipReturn,
+)
 
 ENTERPRISE_FIELDS = (
     "tax_code",
@@ -77,6 +93,14 @@ def check_enterprise_record(errors, acting_user, enterprise, *, tax_code_holders
         else Organization.objects.assignable_managing_committees(acting_user).filter(pk=committee.pk).exists()
     ):
         errors.add("managing_committee", _("Choose a committee of your scope."))
+    if Enterprise.locality.is_cached(enterprise) and enterprise.locality is not None:
+        ended_on = enterprise.locality.ended_on
+        if ended_on is not None:  # merged or abolished: its successor holds the enterprises now
+            errors.add(
+                "locality",
+                _("%(locality)s ended on %(date)s; choose the locality that succeeded it.")
+                % {"locality": enterprise.locality, "date": display_date(ended_on)},
+            )
     exclude = ["managing_committee", "recorded_by"] + (["tax_code"] if "tax_code" in errors else [])
     if batch and enterprise.locality_id is not None:
         exclude.append("locality")
@@ -560,19 +584,41 @@ def check_locality_level(errors, kind, parent, children_kinds=()):
 
 
 @transaction.atomic
-def create_locality(acting_user, *, code, name, kind, parent=None):
+def create_locality(acting_user, *, code, name, kind, parent=None, on=None, decision_number="", decision_date=None):
+    """Add a locality; with ``on``, one established on that date (a new commune of a reform), which
+    the tree as of an earlier date leaves out. Without it, one recorded as it stands, read back to
+    ``LOCALITIES_RECORDED_FROM``."""
     _require_administrator(acting_user)
+    decision_number = (decision_number or "").strip()
     errors = Errors()
     if Locality.objects.filter(code=code).exists():
         errors.add("code", _("A locality with the code %(code)s already exists.") % {"code": code})
     locality = Locality(code=(code or "").strip(), name=(name or "").strip(), kind=kind)
     check_locality_level(errors, kind, parent)
+    if on is not None and on > today():
+        errors.add("on", _("The date the change takes effect cannot be in the future."))
+    if parent is not None:
+        _check_locality_exists(errors, parent, on or today(), "parent")
+    _check_locality_decision(errors, decision_number, decision_date, on)
     full_clean_into(locality, errors, exclude=["path", "depth", "numchild"] + (["code"] if "code" in errors else []))
     errors.raise_if_any()
     locality._history_user = acting_user
     if parent is None:
-        return Locality.objects.add_root(instance=locality)
-    return Locality.objects.add_child(Locality.objects.get(pk=parent.pk), instance=locality)
+        locality = Locality.objects.add_root(instance=locality)
+    else:
+        locality = Locality.objects.add_child(Locality.objects.get(pk=parent.pk), instance=locality)
+    if on is not None:
+        version = LocalityVersion(
+            locality=locality,
+            parent=parent,
+            name=locality.name,
+            valid_from=on,
+            change=LocalityChange.ESTABLISHED,
+            decision_number=decision_number,
+            decision_date=decision_date,
+        )
+        save_with_history(version, acting_user)
+    return locality
 
 
 @transaction.atomic
@@ -596,19 +642,356 @@ def update_locality(acting_user, locality, **changes):
         )
     full_clean_into(locality, errors, exclude=["path", "depth", "numchild"])
     errors.raise_if_any()
+    if "name" in changes:  # a correction, not a renaming on a date: the current state takes it
+        version = LocalityVersion.objects.filter(locality=locality, valid_to__isnull=True).first()
+        if version is not None and version.name != locality.name:
+            version.name = locality.name
+            save_with_history(version, acting_user)
     return save_with_history(locality, acting_user)
 
 
+# Localities through time ------------------------------------------------------------------
+
+
+def current_locality_version(locality, *, lock=False):
+    """The locality's latest dated state; localities written in bulk (demo data, imports) get theirs
+    here, from today's row since ``LOCALITIES_RECORDED_FROM``, the first time a service changes them."""
+    versions = LocalityVersion.objects.filter(locality=locality).order_by("-valid_from")
+    if lock:
+        versions = versions.select_for_update()
+    version = versions.first()
+    if version is None:
+        version = LocalityVersion.objects.create(
+            locality=locality,
+            parent=Locality.objects.get_parent(locality),
+            name=locality.name,
+            valid_from=LOCALITIES_RECORDED_FROM,
+            change=LocalityChange.ESTABLISHED,
+        )
+    return version
+
+
+def _check_locality_date(errors, locality, on, *, field="on"):
+    """``locality`` may change from ``on``: a day not in the future, on which it exists, not before
+    its latest state. Returns that state (None when it cannot change)."""
+    if on is None:
+        if field not in errors:
+            errors.add(field, _("Give the date the change takes effect."))
+        return None
+    if on > today() and field not in errors:
+        errors.add(field, _("The date the change takes effect cannot be in the future."))
+    if locality.ended_on is not None:
+        errors.add(
+            field,
+            _("%(locality)s ended on %(date)s.") % {"locality": locality, "date": display_date(locality.ended_on)},
+        )
+        return None
+    version = current_locality_version(locality, lock=True)
+    if on < version.valid_from:
+        if version.change == LocalityChange.ESTABLISHED:
+            message = _("%(locality)s exists only from %(date)s.")
+        else:
+            message = _("%(locality)s already changed on %(date)s; a change takes effect on that day or later.")
+        errors.add(field, message % {"locality": locality, "date": display_date(version.valid_from)})
+    return version
+
+
+def _check_locality_exists(errors, locality, on, field):
+    if on is not None and not locality.exists_on(on):
+        errors.add(
+            field, _("%(locality)s does not exist on %(date)s.") % {"locality": locality, "date": display_date(on)}
+        )
+
+
+def _check_locality_decision(errors, decision_number, decision_date, on):
+    if decision_number and SINGLE_LINE_FORBIDDEN.search(decision_number):
+        errors.add("decision_number", _("Remove the control characters from this text."))
+    elif decision_number and len(decision_number) > 60:
+        errors.add("decision_number", _("Keep the decision number within 60 characters."))
+    if decision_date is not None:
+        if decision_date > today():
+            errors.add("decision_date", _("The date of the decision cannot be in the future."))
+        elif on is not None and decision_date > on:
+            errors.add("decision_date", _("The decision comes before the date it takes effect."))
+
+
+def _next_locality_version(version, acting_user, *, on, change, decision, **facts):
+    """Close ``version`` the day before ``on`` and open the next state; on the same day, amend it."""
+    if version.valid_from == on:
+        for field, value in facts.items():
+            setattr(version, field, value)
+        version.change = change
+        version.decision_number, version.decision_date = decision
+        return save_with_history(version, acting_user)
+    version.valid_to = on
+    version.end_change = change
+    save_with_history(version, acting_user)
+    return save_with_history(
+        LocalityVersion(
+            locality_id=version.locality_id,
+            parent_id=facts["parent"].pk if "parent" in facts else version.parent_id,
+            name=facts.get("name", version.name),
+            valid_from=on,
+            change=change,
+            decision_number=decision[0],
+            decision_date=decision[1],
+        ),
+        acting_user,
+    )
+
+
+def _end_locality(locality, version, acting_user, *, on, change, decision, successor=None):
+    """The locality ends on ``on`` (its last state closes; changed the same day, the one before)."""
+    if on <= version.valid_from:
+        previous = (
+            LocalityVersion.objects.filter(locality_id=version.locality_id, valid_to=version.valid_from)
+            .order_by("-valid_from")
+            .first()
+        )
+        version._history_user = acting_user
+        version.delete()
+        version = previous
+    if version is not None:
+        version.valid_to = on
+        version.end_change = change
+        version.end_decision_number, version.end_decision_date = decision
+        version.successor = successor
+        save_with_history(version, acting_user)
+    locality.ended_on = on
+    reason = _("merged into %(code)s") % {"code": successor.code} if successor else _("abolished")
+    save_with_history(locality, acting_user, reason=reason)
+
+
+def _check_children_under(errors, children, parent, on):
+    """The localities below one that ends, which move under ``parent`` on ``on``: of a lower level,
+    and free to change on that date."""
+    versions = {}
+    for child in children:
+        check_locality_level(errors, child.kind, parent)
+        versions[child.pk] = _check_locality_date(errors, child, on)
+    return versions
+
+
+def _move_children(acting_user, children, versions, parent, on, decision):
+    for child in children:
+        child = lock_for_update(child)
+        Locality.objects.move(child, Locality.objects.get(pk=parent.pk), "last-child")
+        child.refresh_from_db()
+        _next_locality_version(
+            versions[child.pk], acting_user, on=on, change=LocalityChange.MOVED, decision=decision, parent=parent
+        )
+        save_with_history(child, acting_user, reason=_("moved under %(parent)s") % {"parent": parent.code})
+
+
+def _check_enterprises_passing(errors, localities, on):
+    """The enterprises located in ``localities``, which pass to their successor on ``on``, with
+    their open locality periods (one from a restructuring must not begin after ``on``)."""
+    enterprises = list(Enterprise.objects.select_for_update().filter(locality__in=[loc.pk for loc in localities]))
+    periods = {
+        period.enterprise_id: period
+        for period in EnterpriseLocalityPeriod.objects.select_for_update().filter(
+            enterprise__in=[e.pk for e in enterprises], valid_to__isnull=True
+        )
+    }
+    for enterprise in enterprises:
+        period = periods.get(enterprise.pk)
+        if on is not None and period is not None and period.valid_from is not None and on < period.valid_from:
+            errors.add(
+                "on",
+                _("%(enterprise)s moved to %(locality)s on %(date)s; a change takes effect on that day or later.")
+                % {"enterprise": enterprise, "locality": enterprise.locality, "date": display_date(period.valid_from)},
+            )
+    return enterprises, periods
+
+
+def _pass_enterprises(acting_user, enterprises, periods, successor, on, decision):
+    """From ``on`` the enterprises are located in ``successor``; before, in their former locality
+    (``EnterpriseLocalityPeriod``). Moved already that day (merges in a chain), the period of
+    that day takes the successor."""
+    changed = []
+    for enterprise in enterprises:
+        before = values_of(enterprise)
+        current = periods.get(enterprise.pk) or EnterpriseLocalityPeriod(
+            enterprise=enterprise, locality_id=enterprise.locality_id, valid_from=None
+        )
+        if current.valid_from == on:
+            current.locality = successor
+            current.decision_number, current.decision_date = decision
+            save_with_history(current, acting_user, reason=_("restructuring"))
+        else:
+            current.valid_to = on
+            save_with_history(current, acting_user, reason=_("restructuring"))
+            save_with_history(
+                EnterpriseLocalityPeriod(
+                    enterprise=enterprise,
+                    locality=successor,
+                    valid_from=on,
+                    decision_number=decision[0],
+                    decision_date=decision[1],
+                ),
+                acting_user,
+                reason=_("restructuring"),
+            )
+        enterprise.locality = successor
+        save_with_history(
+            enterprise,
+            acting_user,
+            reason=_("located in %(locality)s from %(date)s") % {"locality": successor.code, "date": display_date(on)},
+        )
+        changed.append((enterprise, before))
+    announce_enterprise_changes(changed)
+
+
+def _publish_restructuring(change, localities, on, acting_user, into=None):
+    publish(
+        events.LocalitiesRestructured(
+            change,
+            tuple(locality.pk for locality in localities),
+            on,
+            into.pk if into is not None else None,
+            getattr(acting_user, "pk", None),
+        )
+    )
+
+
+def _check_new_name(errors, locality, name):
+    if not name:
+        errors.add("name", _("Give the new name."))
+    elif SINGLE_LINE_FORBIDDEN.search(name):
+        errors.add("name", _("Remove the control characters from this text."))
+    elif len(name) > Locality._meta.get_field("name").max_length:
+        errors.add("name", _("The name is too long."))
+    elif name == locality.name:
+        errors.add("name", _("This is already the locality's name."))
+
+
 @transaction.atomic
-def move_locality(acting_user, locality, new_parent):
+def rename_locality(acting_user, locality, *, name, on=None, decision_number="", decision_date=None):
+    """Rename a locality from ``on`` (default today); its earlier name stays on the dates before."""
     _require_administrator(acting_user)
     locality = lock_for_update(locality)
+    on = today() if on is None else on
+    name = (name or "").strip()
+    decision_number = (decision_number or "").strip()
+    errors = Errors()
+    _check_new_name(errors, locality, name)
+    version = _check_locality_date(errors, locality, on)
+    _check_locality_decision(errors, decision_number, decision_date, on)
+    errors.raise_if_any()
+    decision = (decision_number, decision_date)
+    _next_locality_version(version, acting_user, on=on, change=LocalityChange.RENAMED, decision=decision, name=name)
+    locality.name = name
+    save_with_history(locality, acting_user, reason=_("renamed"))
+    _publish_restructuring(LocalityChange.RENAMED, [locality], on, acting_user)
+    return locality
+
+
+@transaction.atomic
+def move_locality(acting_user, locality, new_parent, *, on=None, decision_number="", decision_date=None):
+    """Move a locality under another from ``on`` (default today): today's tree moves with its
+    subtree; the dated states keep the old parent until the day before ``on``."""
+    _require_administrator(acting_user)
+    locality = lock_for_update(locality)
+    new_parent = Locality.objects.get(pk=new_parent.pk)
+    on = today() if on is None else on
+    decision_number = (decision_number or "").strip()
     errors = Errors()
     if new_parent.path.startswith(locality.path):
         errors.add("parent", _("A locality cannot move under itself."))
     else:
         check_locality_level(errors, locality.kind, new_parent)
+        _check_locality_exists(errors, new_parent, on, "parent")
+    version = _check_locality_date(errors, locality, on)
+    _check_locality_decision(errors, decision_number, decision_date, on)
     errors.raise_if_any()
-    Locality.objects.move(locality, Locality.objects.get(pk=new_parent.pk), "last-child")
+    if Locality.objects.get_parent(locality) == new_parent:
+        return locality
+    decision = (decision_number, decision_date)
+    Locality.objects.move(locality, new_parent, "last-child")
     locality.refresh_from_db()
-    return save_with_history(locality, acting_user)
+    _next_locality_version(
+        version, acting_user, on=on, change=LocalityChange.MOVED, decision=decision, parent=new_parent
+    )
+    save_with_history(locality, acting_user, reason=_("moved under %(parent)s") % {"parent": new_parent.code})
+    _publish_restructuring(LocalityChange.MOVED, [locality], on, acting_user, into=new_parent)
+    return locality
+
+
+def merge_localities(acting_user, sources, into, *, on, decision_number="", decision_date=None):
+    """Merge ``sources`` (provinces into a province, communes into a commune, …) into ``into`` on
+    ``on``: the localities below them move under ``into``, the enterprises located in them pass to
+    ``into`` from that date, and they end, "merged into" it. All or nothing."""
+    with transaction.atomic(), deliberate_row_writes():
+        _require_administrator(acting_user)
+        into = lock_for_update(into)
+        sources = [lock_for_update(source) for source in {source.pk: source for source in sources}.values()]
+        decision_number = (decision_number or "").strip()
+        errors = Errors()
+        if not sources:
+            errors.add("sources", _("Choose the localities to merge."))
+        if on is None:
+            errors.add("on", _("Give the date the change takes effect."))
+        _check_locality_exists(errors, into, on, "into")
+        versions, children = {}, []
+        for source in sources:
+            if source.pk == into.pk:
+                errors.add("into", _("A locality cannot be merged into itself."))
+                continue
+            if into.path.startswith(source.path):
+                errors.add("into", _("%(into)s lies inside %(source)s.") % {"into": into, "source": source})
+                continue
+            if LOCALITY_LEVEL.get(source.kind) != LOCALITY_LEVEL.get(into.kind):
+                errors.add(
+                    "into",
+                    _("A %(kind)s merges into a locality of its level, not into a %(into_kind)s.")
+                    % {"kind": LocalityKind(source.kind).label, "into_kind": LocalityKind(into.kind).label},
+                )
+            versions[source.pk] = _check_locality_date(errors, source, on)
+            below = [child for child in Locality.objects.get_children(source) if child.ended_on is None]
+            children += below
+        child_versions = _check_children_under(errors, children, into, on)
+        enterprises, periods = _check_enterprises_passing(errors, sources, on)
+        _check_locality_decision(errors, decision_number, decision_date, on)
+        errors.raise_if_any()
+        decision = (decision_number, decision_date)
+        _move_children(acting_user, children, child_versions, into, on, decision)
+        _pass_enterprises(acting_user, enterprises, periods, into, on, decision)
+        for source in sources:
+            _end_locality(
+                source, versions[source.pk], acting_user, on=on, change=LocalityChange.MERGED, decision=decision,
+                successor=into,
+            )  # fmt: skip
+        _publish_restructuring(LocalityChange.MERGED, sources, on, acting_user, into=into)
+        into.refresh_from_db()
+        return into
+
+
+def abolish_locality(acting_user, locality, *, on, decision_number="", decision_date=None):
+    """Abolish a district on ``on`` (the reform of 1 July 2025): its communes and wards move up under
+    its province from that date, the enterprises located in the district itself pass to the
+    province, and it ends, "abolished". All or nothing."""
+    with transaction.atomic(), deliberate_row_writes():
+        _require_administrator(acting_user)
+        locality = lock_for_update(locality)
+        decision_number = (decision_number or "").strip()
+        errors = Errors()
+        parent = Locality.objects.get_parent(locality)
+        if locality.kind != LocalityKind.DISTRICT or parent is None:
+            errors.add(
+                "locality",
+                _("Only a district is abolished; a %(kind)s is merged.") % {"kind": LocalityKind(locality.kind).label},
+            )
+            errors.raise_if_any()
+        version = _check_locality_date(errors, locality, on)
+        children = [child for child in Locality.objects.get_children(locality) if child.ended_on is None]
+        child_versions = _check_children_under(errors, children, parent, on)
+        enterprises, periods = _check_enterprises_passing(errors, [locality], on)
+        _check_locality_decision(errors, decision_number, decision_date, on)
+        errors.raise_if_any()
+        decision = (decision_number, decision_date)
+        _move_children(acting_user, children, child_versions, parent, on, decision)
+        _pass_enterprises(acting_user, enterprises, periods, parent, on, decision)
+        _end_locality(locality, version, acting_user, on=on, change=LocalityChange.ABOLISHED, decision=decision)
+        _publish_restructuring(LocalityChange.ABOLISHED, [locality], on, acting_user, into=parent)
+        locality.refresh_from_db()
+        return locality

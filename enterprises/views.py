@@ -1,16 +1,23 @@
 """Pages of enterprises, mass organisations and their membership returns (the generic scoped views)."""
 
+from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy
+from django.views.generic import TemplateView
 
+from branches.forms import AsOfForm
 from branches.models import Organization
+from core.dates import today
+from core.scoping import scope_for
 from core.views import (
     AutocompleteView,
     ObjectActionView,
     ObjectCreateView,
     ObjectDetailView,
     ObjectListView,
+    ScopedViewMixin,
     history_entries,
+    reverse_or_none,
 )
 from enterprises import services
 from enterprises.filtersets import EnterpriseFilterSet, MassOrganizationFilterSet
@@ -25,6 +32,7 @@ from enterprises.forms import (
     MembershipReturnForm,
 )
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
+from enterprises.structure import locality_tree_as_of
 from enterprises.tables import EnterpriseTable, MassOrganizationTable
 
 # Enterprises ------------------------------------------------------------------------------
@@ -63,6 +71,7 @@ class EnterpriseDetailView(ObjectDetailView):
         )
         context["members_here"] = enterprise.members.filter(pk__in=_visible_member_ids(user)).count()
         context["committee_periods"] = list(enterprise.committee_periods.select_related("committee").order_by("id"))
+        context["locality_periods"] = list(enterprise.locality_periods.select_related("locality").order_by("id"))
         history = enterprise.history.all()
         committees = {
             o.pk: str(o)
@@ -109,6 +118,46 @@ class EnterpriseEditView(EnterpriseActionMixin, ObjectActionView):
 
     def perform(self, form):
         return services.update_enterprise(self.request.user, self.object, **form.values())
+
+
+# Localities -------------------------------------------------------------------------------
+
+
+class LocalityTreeView(ScopedViewMixin, TemplateView):
+    """The localities, indented, in pages, as they stand today or as of ``?as_of=`` (names and
+    parents of that date: the provinces and communes merged, the districts abolished). Localities
+    are public geography: every signed-in user reads them; administrators change them in the admin."""
+
+    model = Locality
+    template_name = "enterprises/locality_tree.html"
+    paginate_by = 200
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        as_of_form = AsOfForm(self.request.GET or None)
+        as_of = as_of_form.date()
+        is_past = as_of < today()
+        context.update(as_of_form=as_of_form, as_of=as_of, is_past=is_past)
+        if is_past:
+            nodes = locality_tree_as_of(self.get_queryset(), as_of)
+            page = Paginator(nodes, self.paginate_by).get_page(self.request.GET.get("page"))
+            localities = []
+            for node in page.object_list:
+                locality = node.locality
+                locality.name = node.name
+                locality.indent = min(node.depth, 10)
+                localities.append(locality)
+            context.update(localities=localities, page_obj=page, is_administrator=False)
+            return context
+        page = Paginator(self.get_queryset().order_by("path"), self.paginate_by).get_page(self.request.GET.get("page"))
+        is_administrator = scope_for(self.request.user).administers
+        change_url = reverse_or_none("admin:enterprises_locality_change", 0) if is_administrator else None
+        for locality in page.object_list:
+            locality.indent = min(locality.depth, 10)
+            if change_url:
+                locality.admin_url = change_url.replace("/0/", f"/{locality.pk}/")
+        context.update(localities=page.object_list, page_obj=page, is_administrator=is_administrator)
+        return context
 
 
 # Mass organisations -----------------------------------------------------------------------

@@ -7,7 +7,7 @@ committees and organisations by ``code``, localities by their official ``code``.
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from branches.api.serializers import enterprise_field, locality_field
+from branches.api.serializers import DecisionMixin, enterprise_field, locality_field
 from branches.models import Organization
 from core.api import (
     MAX_INTEGER,
@@ -33,8 +33,14 @@ class LocalitySerializer(ServiceModelSerializer):
 
     class Meta:
         model = Locality
-        fields = ["id", "code", "name", "kind", "parent", "depth"]
-        read_only_fields = ["depth"]
+        fields = ["id", "code", "name", "kind", "parent", "depth", "ended_on"]
+        read_only_fields = ["depth", "ended_on"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if getattr(instance, "name_as_of", None):  # the list as of a date: the name of that date
+            data["name"] = instance.name_as_of
+        return data
 
     def create(self, validated_data):
         return services.create_locality(self.acting_user, **validated_data)
@@ -43,8 +49,28 @@ class LocalitySerializer(ServiceModelSerializer):
         return services.update_locality(self.acting_user, instance, **validated_data)
 
 
-class MoveLocalitySerializer(serializers.Serializer):
+class MoveLocalitySerializer(DecisionMixin, serializers.Serializer):
     parent = locality_field(help_text=_("Official code of the new unit above."))
+    on = serializers.DateField(required=False, help_text=_("Date the move takes effect (default today)."))
+
+
+class RenameLocalitySerializer(DecisionMixin, serializers.Serializer):
+    name = serializers.CharField(max_length=200, help_text=_("The new name."))
+    on = serializers.DateField(required=False, help_text=_("Date the new name takes effect (default today)."))
+
+
+class MergeLocalitiesSerializer(DecisionMixin, serializers.Serializer):
+    sources = serializers.ListField(
+        child=locality_field(),
+        min_length=1,
+        max_length=200,
+        help_text=_("Official codes of the localities merged into this one."),
+    )
+    on = serializers.DateField(help_text=_("Date the merge takes effect."))
+
+
+class AbolishLocalitySerializer(DecisionMixin, serializers.Serializer):
+    on = serializers.DateField(help_text=_("Date the district is abolished."))
 
 
 class EnterpriseSerializer(ServiceModelSerializer):

@@ -4,35 +4,50 @@ Querysets from ``visible_to(request.user)``; writes through ``enterprises.servic
 ``enterprises/{id}/`` by id, ``enterprises/by-tax-code/{tax_code}/`` by tax code.
 """
 
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import F, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Length, Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api import ScopedViewSet, service_errors, validated_payload
+from core.dates import today
 from core.scoping import scope_for
 from enterprises import services
 from enterprises.api.serializers import (
+    AbolishLocalitySerializer,
     CorrectReturnSerializer,
     DissolveSerializer,
     EnterpriseSerializer,
     LocalitySerializer,
     MassOrganizationSerializer,
     MembershipReturnSerializer,
+    MergeLocalitiesSerializer,
     MoveLocalitySerializer,
     PassToCommitteeSerializer,
+    RenameLocalitySerializer,
 )
 from enterprises.filtersets import EnterpriseFilterSet, LocalityFilterSet, MassOrganizationFilterSet
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List localities"),
+    list=extend_schema(
+        summary="List localities",
+        parameters=[
+            OpenApiParameter(
+                "as_of",
+                OpenApiTypes.DATE,
+                description="The localities of this date: those that existed then, with their parents and names "
+                "of that date (default today).",
+            )
+        ],
+    ),
     retrieve=extend_schema(summary="One locality"),
     create=extend_schema(summary="Add a locality (administrators)"),
     partial_update=extend_schema(summary="Correct a locality (administrators)"),
@@ -50,14 +65,33 @@ class LocalityViewSet(
     ordering = ("path",)
 
     def get_queryset(self):
+        as_of = self.as_of() if self.action == "list" else None
+        if as_of is not None:
+            return super().get_queryset().as_of(as_of).annotate(parent_code=F("parent_code_as_of"))
         parent = Locality.objects.filter(path=Substr(OuterRef("path"), 1, Length(OuterRef("path")) - 4))
         return super().get_queryset().annotate(parent_code=Subquery(parent.values("code")[:1]))
+
+    def as_of(self):
+        """``?as_of=`` of the list (None: today's localities); an invalid date is a 400 naming it."""
+        raw = self.request.query_params.get("as_of")
+        if not raw:
+            return None
+        try:
+            value = serializers.DateField().to_internal_value(raw)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"as_of": exc.detail}) from exc
+        if not 1930 <= value.year <= 2200:
+            raise serializers.ValidationError({"as_of": [_("Give a date between 1930 and 2200.")]})
+        return None if value >= today() else value
 
     def may_create(self, user):
         return scope_for(user).administers
 
+    def _decision(self, data):
+        return {"decision_number": data.get("decision_number", ""), "decision_date": data.get("decision_date")}
+
     @extend_schema(
-        summary="Move a locality under another (administrators)",
+        summary="Move a locality under another from a date (administrators)",
         request=MoveLocalitySerializer,
         responses=LocalitySerializer,
     )
@@ -65,7 +99,52 @@ class LocalityViewSet(
     def move(self, request, pk=None):
         locality = self.get_object()
         data = validated_payload(MoveLocalitySerializer, request)
-        locality = services.move_locality(request.user, locality, data["parent"])
+        with service_errors():
+            locality = services.move_locality(
+                request.user, locality, data["parent"], on=data.get("on"), **self._decision(data)
+            )
+        return Response(self.get_serializer(locality).data)
+
+    @extend_schema(
+        summary="Rename a locality from a date (administrators)",
+        request=RenameLocalitySerializer,
+        responses=LocalitySerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def rename(self, request, pk=None):
+        locality = self.get_object()
+        data = validated_payload(RenameLocalitySerializer, request)
+        with service_errors():
+            locality = services.rename_locality(
+                request.user, locality, name=data["name"], on=data.get("on"), **self._decision(data)
+            )
+        return Response(self.get_serializer(locality).data)
+
+    @extend_schema(
+        summary="Merge localities into this one on a date: their localities and enterprises pass to it "
+        "(administrators)",
+        request=MergeLocalitiesSerializer,
+        responses=LocalitySerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        into = self.get_object()
+        data = validated_payload(MergeLocalitiesSerializer, request)
+        with service_errors():
+            into = services.merge_localities(request.user, data["sources"], into, on=data["on"], **self._decision(data))
+        return Response(self.get_serializer(into).data)
+
+    @extend_schema(
+        summary="Abolish this district on a date: its communes move up under its province (administrators)",
+        request=AbolishLocalitySerializer,
+        responses=LocalitySerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def abolish(self, request, pk=None):
+        locality = self.get_object()
+        data = validated_payload(AbolishLocalitySerializer, request)
+        with service_errors():
+            locality = services.abolish_locality(request.user, locality, on=data["on"], **self._decision(data))
         return Response(self.get_serializer(locality).data)
 
 

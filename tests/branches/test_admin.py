@@ -586,9 +586,10 @@ def test_locality_admin_adds_and_moves_through_services(tree, admin_web):
     new = Locality.objects.get(code="99999")
     assert Locality.objects.get_parent(new) == tree.province
     other = LocalityFactory(code="22", name="Quảng Ninh")
-    run_action(admin_web, Locality, "move_localities", [new], new_parent=other.pk)
+    run_action(admin_web, Locality, "move_localities", [new], new_parent=other.pk, on="2025-07-01")
     new.refresh_from_db()
     assert Locality.objects.get_parent(new) == other
+    assert new.versions.get(valid_from=datetime.date(2025, 7, 1)).parent == other
 
 
 # Restructuring through time (issue 13) ------------------------------------------------------

@@ -15,8 +15,9 @@ from core.dates import age_on
 from core.validators import validate_tax_code
 from devdata import demo as demo_module
 from devdata import demo_data
-from enterprises.choices import MassOrganizationKind, Ownership, SizeClass
-from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
+from enterprises.choices import LocalityKind, MassOrganizationKind, Ownership, SizeClass
+from enterprises.models import Enterprise, Locality, LocalityVersion, MassOrganization, MembershipReturn
+from enterprises.structure import locality_on, locality_tree_as_of
 from reports.dated_tree import DatedTree
 from reports.metrics import Metric
 from reports.models import Target
@@ -406,12 +407,44 @@ def test_vietnamese_names_keep_their_diacritics(demo):
 
 
 def test_localities_cover_hanoi_districts_and_quang_ninh_cities(demo):
-    hanoi, quang_ninh = Locality.objects.get(code="01"), Locality.objects.get(code="22")
-    hanoi_districts = Locality.objects.filter(path__startswith=hanoi.path, depth=2)
-    assert hanoi_districts.count() >= 4
-    assert Locality.objects.filter(path__startswith=hanoi.path, depth=3).count() >= 20
-    names = set(Locality.objects.filter(path__startswith=quang_ninh.path, depth=2).values_list("name", flat=True))
+    """In 2024 (the districts ended with the reform: see the next test)."""
+    nodes = locality_tree_as_of(Locality.objects.all(), END_2024)
+    by_code = {node.locality.code: node for node in nodes}
+    hanoi, quang_ninh = by_code["01"], by_code["22"]
+    below = {}
+    for node in nodes:
+        below.setdefault(node.parent_id, []).append(node)
+    hanoi_districts = below[hanoi.locality.pk]
+    assert len(hanoi_districts) >= 4
+    assert sum(len(below.get(district.locality.pk, [])) for district in hanoi_districts) >= 20
+    names = {node.name for node in below[quang_ninh.locality.pk]}
     assert {"Thành phố Uông Bí", "Thành phố Cẩm Phả", "Thành phố Hạ Long", "Thị xã Quảng Yên"} <= names
+
+
+def test_localities_follow_the_district_abolition_and_ward_merges_of_the_reform(demo):
+    """On 1 July 2025 every district ends, its wards move up under the province, and the wards of
+    the districts whose committees ended merge into the new wards (Nghĩa Tân into Nghĩa Đô)."""
+    day_before = demo_data.REFORM - datetime.timedelta(days=1)
+    hanoi = Locality.objects.get(code="01")
+    assert not Locality.objects.filter(kind=LocalityKind.DISTRICT, ended_on__isnull=True).exists()
+    assert not Locality.objects.current().filter(depth__gt=2).exists()
+    nghia_do, nghia_tan = Locality.objects.get(code="00157"), Locality.objects.get(code="00160")
+    assert Locality.objects.get_parent(nghia_do) == hanoi and nghia_tan.ended_on == demo_data.REFORM
+    assert LocalityVersion.objects.get(locality=nghia_tan).successor == nghia_do
+    as_of = {locality.code: locality for locality in Locality.objects.as_of(day_before)}
+    assert as_of["00157"].parent_code_as_of == "005" and "00160" in as_of
+    assert Locality.objects.get(code="00169").name == "Phường Cầu Giấy"
+    assert as_of["00169"].name_as_of == "Phường Quan Hoa"
+    moved = Enterprise.objects.filter(locality_periods__locality=nghia_tan).distinct()
+    assert moved.exists()
+    for enterprise in moved:
+        assert enterprise.locality == nghia_do
+        assert locality_on(enterprise, day_before) == nghia_tan
+        assert locality_on(enterprise, demo_data.REFORM) == nghia_do
+    assert not Enterprise.objects.filter(locality__ended_on__isnull=False).exists()
+    assert not Organization.objects.filter(
+        established_on__gte=demo_data.REFORM, locality__ended_on__lte=F("established_on")
+    ).exists()
 
 
 def test_enterprises_of_every_ownership_size_and_mass_organisations_of_every_kind(demo):
