@@ -206,3 +206,18 @@ def test_short_date_column_writes_what_django_tables2s_date_column_writes(langua
         cells = [[row.get_cell("template_column"), row.get_cell("python_column")] for row in table.rows]
     assert cells[0][0] == cells[0][1] and "07" in cells[0][1]
     assert cells[1][0] == cells[1][1]  # the column's default for an empty date
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ordering", [("sort_name", "id"), ("-full_name", "id"), ("organization", "-id")])
+def test_the_first_page_of_a_small_set_has_the_rows_and_order_of_the_queryset(members, ordering):
+    """On PostgreSQL a small set's first page is sorted through expressions no index serves
+    (``_sorted_apart``); the rows and their order are those of the queryset, also for an
+    ordering by a relation, which is left as it is."""
+    queryset = Member.objects.order_by(*ordering)
+    paginator = EstimatedCountPaginator(queryset, 10)
+    with CaptureQueriesContext(connection) as queries:
+        page = list(paginator.page(1))
+    assert [m.pk for m in page] == [m.pk for m in queryset[:10]]
+    if connection.vendor == "postgresql" and ordering[0] != "organization":
+        assert "COALESCE" in queries.captured_queries[-1]["sql"]
