@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from branches.approvals import check_all_open, check_open
 from branches.choices import OrganizationKind
 from branches.models import Member, Organization
-from branches.services import check_reason
+from branches.services import check_reason, check_same_province
 from core.dates import today
 from core.events import changed_fields, publish, values_of
 from core.models import SINGLE_LINE_FORBIDDEN
@@ -130,6 +130,20 @@ def create_enterprise(acting_user, *, reason=None, **fields):
 
 
 @transaction.atomic
+def check_organizations_stay_in_province(errors, enterprise):
+    """An enterprise moved to another locality keeps its Party organisations in their province
+    (the rule an organisation's own record follows, ``check_same_province``)."""
+    for organization in enterprise.organizations.filter(dissolved_on__isnull=True).select_related("locality"):
+        found = Errors()
+        check_same_province(found, organization.locality, enterprise)
+        if "enterprise" in found:
+            errors.add(
+                "locality",
+                _("%(org)s sits in this enterprise and belongs to another province: move it first.")
+                % {"org": organization},
+            )
+
+
 def update_enterprise(acting_user, enterprise, *, reason=None, expected_version=None, **changes):
     if not Enterprise.objects.editable_by(acting_user).filter(pk=enterprise.pk).exists():
         raise PermissionDenied(_("You may not change this enterprise."))
@@ -144,6 +158,8 @@ def update_enterprise(acting_user, enterprise, *, reason=None, expected_version=
         setattr(enterprise, field, value)
     check_enterprise_record(errors, acting_user, enterprise)
     check_enterprise_open(errors, enterprise, before)
+    if enterprise.locality_id != before["locality_id"] and "locality" not in errors:
+        check_organizations_stay_in_province(errors, enterprise)
     errors.raise_if_any()
     save_with_history(enterprise, acting_user, reason=reason)
     _check_still_editable(acting_user, enterprise)

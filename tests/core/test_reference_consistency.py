@@ -63,6 +63,22 @@ def test_a_branch_cannot_sit_in_an_enterprise_of_another_province(tree, administ
     assert organization.enterprise == tree.enterprise_a
 
 
+def test_an_enterprise_with_a_branch_cannot_move_to_another_province(tree, administrator):
+    other_province = LocalityFactory(code="22", name="Quảng Ninh")
+    ha_long = LocalityFactory(code="22001", name="Phường Hạ Long", kind=LocalityKind.WARD, parent=other_province)
+    establish(administrator, tree, code="HN-CG-07", enterprise=tree.enterprise_a)
+    with translation.override("en"):
+        messages = refused(
+            lambda: enterprise_services.update_enterprise(administrator, tree.enterprise_a, locality=ha_long),
+            "locality",
+        )
+    assert len(messages) == 2 and "(BR-A)" in messages[0] + messages[1] and "(HN-CG-07)" in messages[0] + messages[1]
+    tree.enterprise_a.refresh_from_db()
+    assert tree.enterprise_a.locality == tree.commune
+    ward = LocalityFactory(code="01999", name="Phường Mới", kind=LocalityKind.WARD, parent=tree.province)
+    assert enterprise_services.update_enterprise(administrator, tree.enterprise_a, locality=ward).locality == ward
+
+
 def test_a_committee_outside_every_province_may_sit_anywhere(tree, administrator):
     country = LocalityFactory(code="VN", name="Việt Nam", kind=LocalityKind.DISTRICT)
     ha_long = LocalityFactory(code="22", name="Quảng Ninh")
