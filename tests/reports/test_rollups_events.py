@@ -196,9 +196,9 @@ def test_every_writer_announces_what_it_wrote_and_the_rollups_stay_exact(tree, a
     assert Rollup.objects.get(organization=other, month=D(2024, 9, 1), metric=Metric.TRADE_UNION_MEMBERS_ADMITTED).value
     exact()
 
-    # Every event the owners declare was published (corrections and a split have no writer in this
-    # scenario: tests/reports/test_rollups.py, tests/branches/test_corrections.py and the split's
-    # tests announce them).
+    # Every event the owners declare was published (corrections, a split and a locality
+    # restructuring have no writer in this scenario: tests/reports/test_rollups.py,
+    # tests/branches/test_corrections.py, the split's and the localities' tests announce them).
     seen = {type(event) for event in published}
     expected = declared(branch_events) | declared(enterprise_events)
     assert expected - seen == {
@@ -207,6 +207,7 @@ def test_every_writer_announces_what_it_wrote_and_the_rollups_stay_exact(tree, a
         branch_events.MembershipPeriodsReopened,
         branch_events.MembershipPeriodsCorrected,
         enterprise_events.MembershipReturnsCorrected,
+        enterprise_events.LocalitiesRestructured,
     }
 
 
