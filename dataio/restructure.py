@@ -1,8 +1,9 @@
 """Restructuring plans: a spreadsheet of dated operations on the organisation tree, previewed and
 committed all or nothing.
 
-One operation per row (``establish``, ``move``, ``rename``, ``merge``, ``split``, ``dissolve``),
-each with its effective date and decision. A split takes one row per child organisation (its code)
+One operation per row (``establish``, ``move``, ``rename``, ``merge``, ``split``, ``dissolve``,
+and ``pass``: an enterprise, named by its tax code in ``code``, passes to the committee in
+``target``), each with its effective date and decision. A split takes one row per child organisation (its code)
 or member (citizen ID) in ``item``, each naming its destination in ``target``; its ``share`` (the
 percentage of the targets the destination takes) is given once per destination.
 
@@ -37,6 +38,7 @@ from branches.models import (
 from core.scoping import scope_for
 from core.spreadsheets import CellError, choice_value, code_value, date_value, read_spreadsheet
 from dataio.imports import Column, RowError, cell_reader, match_columns
+from enterprises.services import change_managing_committees
 
 
 class Operation:
@@ -46,6 +48,7 @@ class Operation:
     MERGE = "merge"
     SPLIT = "split"
     DISSOLVE = "dissolve"
+    PASS = "pass"
     LABELS = {
         ESTABLISH: gettext_lazy("establish"),
         MOVE: gettext_lazy("move"),
@@ -53,6 +56,7 @@ class Operation:
         MERGE: gettext_lazy("merge"),
         SPLIT: gettext_lazy("split"),
         DISSOLVE: gettext_lazy("dissolve"),
+        PASS: gettext_lazy("pass an enterprise"),
     }
     ALIASES = {
         "thành lập": ESTABLISH,
@@ -63,6 +67,8 @@ class Operation:
         "sáp nhập": MERGE,
         "chia tách": SPLIT,
         "giải thể": DISSOLVE,
+        "chuyển giao": PASS,
+        "chuyển giao doanh nghiệp": PASS,
     }
 
 
@@ -133,6 +139,7 @@ FIELD_COLUMNS = {
     "established_on": "effective_date",
     "decision_number": "decision_number",
     "decision_date": "decision_date",
+    "managing_committee": "target",
 }
 
 
@@ -289,6 +296,9 @@ def _apply(step, headers, acting_user):
         )
         step.affects.append(_("new organisation under %(parent)s") % {"parent": parent.code if parent else "—"})
         return
+    if operation == Operation.PASS:
+        _apply_pass(step, headers, acting_user, cells, on, decision)
+        return
     organization = _organization(step, headers, step.code, "code")
     if organization is None:
         return
@@ -313,6 +323,22 @@ def _apply(step, headers, acting_user):
             services.dissolve_organization(acting_user, organization, on=on, destination=destination, **decision)
     elif operation == Operation.SPLIT:
         _apply_split(step, headers, acting_user, organization, on, decision)
+
+
+def _apply_pass(step, headers, acting_user, cells, on, decision):
+    """An enterprise passes to another managing committee from the effective date (its mass
+    organisations count for the committee of each date)."""
+    enterprise = enterprise_model().objects.filter(tax_code=step.code).first()
+    if enterprise is None:
+        _add_error(step, headers, "code", _("No enterprise has the tax code %(code)s.") % {"code": step.code})
+    committee = _require(step, headers, cells, "target") and _organization(step, headers, cells["target"], "target")
+    if step.errors:
+        return
+    step.affects.append(
+        _("%(enterprise)s: managed by %(old)s, then by %(new)s")
+        % {"enterprise": enterprise.name, "old": enterprise.managing_committee.code, "new": committee.code}
+    )
+    change_managing_committees(acting_user, [(enterprise, committee)], on=on, **decision)
 
 
 def _apply_split(step, headers, acting_user, organization, on, decision):

@@ -183,3 +183,31 @@ def test_a_plan_dated_in_an_approved_period_is_refused_with_the_approval_named(
     [(line, _column, message)] = result.errors()
     assert line == 2 and "approved on" in message and "city_department" in message
     assert Organization.objects.get(code="BR-A").parent.code == "DIST"
+
+
+def test_a_plan_passes_an_enterprise_to_another_committee_from_its_date(tree, administrator):
+    from enterprises.models import ManagingCommitteePeriod
+
+    ward = establish_ward()
+    passing = {
+        "operation": "pass",
+        "code": tree.enterprise_a.tax_code,
+        "target": "WARD",
+        "effective_date": "01/07/2025",
+        "decision_number": "2410-QĐ/TU",
+    }
+    unknown = {**passing, "code": "0000000000"}
+    refused = run_plan(plan_file(ward, passing, unknown), acting_user=administrator)
+    assert not refused.committed
+    assert [(error.column, error.message) for _n, error in refused.steps[2].errors] == [
+        (str(COLUMN_LABELS["code"]), "No enterprise has the tax code 0000000000.")
+    ]
+    assert not ManagingCommitteePeriod.objects.exists()
+
+    result = run_plan(plan_file(ward, passing), acting_user=administrator)
+    assert result.committed and not result.has_errors
+    assert any("then by WARD" in line for line in result.steps[1].affects)
+    tree.enterprise_a.refresh_from_db()
+    assert tree.enterprise_a.managing_committee.code == "WARD"
+    before = ManagingCommitteePeriod.objects.on(D(2025, 6, 30)).get(enterprise=tree.enterprise_a)
+    assert before.committee == tree.committee
