@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from branches.choices import GRASSROOTS_KINDS, OrganizationChange, OrganizationKind
 from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion
 from core.dates import add_years
+from core.models import in_force_on
 from core.text import display_date
 from enterprises.choices import MassOrganizationKind, OperatingStatus
 from enterprises.models import Enterprise, ManagingCommitteePeriod, MassOrganization, MembershipReturn
@@ -1087,14 +1088,20 @@ def _gap_list(organization, date, condition, tree):
 
     The enterprises are chosen from the standing counts (``reports.rollups.standing``); the per-row
     counts the lists show are annotated on the rows returned only (the dashboard reads the first page).
+    ``committee_name``: the committee that managed the enterprise on ``date``.
     """
     values, params = standing.values_on_sql("enterprise", date)
     matching = RawSQL(f"SELECT v.k FROM ({values}) v GROUP BY v.k HAVING {GAP_CONDITIONS[condition]}", params)
     managed = _managed_in(organization, tree)
+    committee_name = F("managing_committee__name")
+    if tree.enterprises:  # some enterprise passed to another committee since: name the one of the date
+        then = ManagingCommitteePeriod.objects.filter(in_force_on(date, open_start=True), enterprise=OuterRef("pk"))
+        committee_name = Coalesce(Subquery(then.values("committee__name")[:1]), committee_name)
     return (
         enterprises_with_gap_figures(organization, date, managed)
         .filter(pk__in=_enterprises_without_party_organization(organization, date, managed).filter(pk__in=matching))
         .select_related("managing_committee", "locality")
+        .annotate(committee_name=committee_name)
     )
 
 

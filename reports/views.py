@@ -462,7 +462,7 @@ def _gap_values(kind, row):
     if kind == "stagnant-organizations":
         return [row.name, row.code, row.established_on, row.last_admitted_on]
     count = row.official_members if kind == "eligible-enterprises" else row.active_members
-    return [row.name, row.tax_code, str(row.managing_committee) if row.managing_committee else "", count]
+    return [row.name, row.tax_code, row.committee_name or "", count]
 
 
 @login_required

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import translation
 
 from branches import services as branch_services
@@ -169,6 +170,20 @@ def test_each_gap_list_holds_what_its_figure_counts(city, administrator):
         }
         for kind, rows in expected.items():
             assert listed(getattr(city, code), date, kind) == (rows if code in holders else []), (date, code, kind)
+
+
+def test_the_gap_lists_name_the_committee_of_their_date(client, city, administrator):
+    reform(city, administrator)
+    for date, committee in ((BEFORE, "Tổ chức D1"), (AFTER, "Đảng ủy phường W1")):
+        rows = engine.gap_list(city.root, date, "eligible-enterprises")
+        assert [(row.name, row.committee_name) for row in rows] == [("Công ty E", committee)]
+    administrator.is_staff = True
+    client.force_login(administrator)
+    query = {"organization": "HN", "year": 2024}
+    page = client.get(reverse("reports:gap_list", args=["eligible-enterprises"]), query)
+    assert "<td>Tổ chức D1</td>" in page.content.decode()
+    exported = client.get(reverse("reports:gap_list", args=["eligible-enterprises"]), {**query, "format": "csv"})
+    assert "Tổ chức D1" in exported.content.decode("utf-8-sig")
 
 
 def test_the_gaps_read_from_the_standing_counts_equal_the_raw_count_on_the_tree_of_the_date(city, administrator):
