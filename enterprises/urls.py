@@ -9,6 +9,7 @@ urlpatterns = [
     path("add/", views.EnterpriseCreateView.as_view(), name="enterprise_add"),
     path("autocomplete/", views.EnterpriseAutocompleteView.as_view(), name="enterprise_autocomplete"),
     path("localities/", views.LocalityTreeView.as_view(), name="locality_tree"),
+    path("localities/<int:pk>/", views.LocalityDetailView.as_view(), name="locality_detail"),
     path("localities/autocomplete/", views.LocalityAutocompleteView.as_view(), name="locality_autocomplete"),
     path("<int:pk>/", views.EnterpriseDetailView.as_view(), name="enterprise_detail"),
     path("<int:pk>/edit/", views.EnterpriseEditView.as_view(), name="enterprise_edit"),

@@ -3,7 +3,7 @@
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy
-from django.views.generic import TemplateView
+from django.views.generic import DetailView, TemplateView
 
 from branches.forms import AsOfForm
 from branches.models import Organization
@@ -32,7 +32,7 @@ from enterprises.forms import (
     MembershipReturnForm,
 )
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
-from enterprises.structure import locality_tree_as_of
+from enterprises.structure import locality_timeline, locality_tree_as_of
 from enterprises.tables import EnterpriseTable, MassOrganizationTable
 
 # Enterprises ------------------------------------------------------------------------------
@@ -157,6 +157,27 @@ class LocalityTreeView(ScopedViewMixin, TemplateView):
             if change_url:
                 locality.admin_url = change_url.replace("/0/", f"/{locality.pk}/")
         context.update(localities=page.object_list, page_obj=page, is_administrator=is_administrator)
+        return context
+
+
+class LocalityDetailView(ScopedViewMixin, DetailView):
+    """A locality: where it sits and its names and parents through time (merges, abolished
+    districts, with their decisions), the localities below it today and how many enterprises
+    are located in it. Public geography, like the tree."""
+
+    model = Locality
+    template_name = "enterprises/locality_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        locality = self.object
+        context.update(
+            timeline=locality_timeline(locality),
+            parent=Locality.objects.get_parent(locality),
+            children=list(Locality.objects.filter(path__startswith=locality.path, depth=locality.depth + 1)),
+            enterprises=Enterprise.objects.visible_to(self.request.user).filter(locality=locality).count(),
+            ancestors=list(locality.get_ancestors()),
+        )
         return context
 
 

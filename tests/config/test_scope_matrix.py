@@ -100,6 +100,7 @@ REGISTRY = {
     "enterprises:enterprise_autocomplete": R(LIST, note="the pickers: the enterprises the user sees"),
     "enterprises:locality_autocomplete": R(LIST, note="localities are shared reference data, read by all"),
     "enterprises:locality_tree": R(LIST, note="localities are shared reference data, read by all"),
+    "enterprises:locality_detail": R(LIST, Locality, note="localities are shared reference data, read by all"),
     "branches:organization_incoming": R(RECORD_READ, Organization),
     "branches:organization_former": R(RECORD_READ, Organization),
     "branches:transfer_confirm": R(RECORD_WRITE, Transfer),

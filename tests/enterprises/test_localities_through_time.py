@@ -415,3 +415,18 @@ def test_an_enterprise_is_not_recorded_in_a_locality_that_ended(geography, admin
         "ended on 01/07/2025",
     )
     services.update_enterprise(administrator, g.enterprise, employees=70)  # its locality is in force
+
+
+def test_a_localitys_page_lists_its_names_and_parents_through_time(client, geography, administrator, secretary_a):
+    g = geography
+    services.merge_localities(
+        administrator, [g.nghia_tan], g.nghia_do, on=REFORM, decision_number="1656/NQ-UBTVQH15",
+        decision_date=D(2025, 6, 16),
+    )  # fmt: skip
+    client.force_login(secretary_a)  # localities are public geography
+    page = client.get(reverse("enterprises:locality_detail", args=[g.nghia_tan.pk]))
+    assert page.status_code == 200
+    text = " ".join(page.content.decode().split())
+    assert "30/06/2025" in text and "1656/NQ-UBTVQH15" in text and "Phường Nghĩa Đô" in text
+    tree = client.get(reverse("enterprises:locality_tree")).content.decode()
+    assert reverse("enterprises:locality_detail", args=[g.nghia_do.pk]) in tree
