@@ -1,6 +1,5 @@
 """Party organisations, role assignments, members with their membership periods, prospects."""
 
-import datetime
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -32,10 +31,11 @@ from branches.choices import (
 from branches.history_events import badge_event, member_event, organization_event, period_event
 from core.models import (
     TREE_STEPLEN,
+    DatedQuerySet,
+    LastDayMixin,
     ScopedQuerySet,
     ScopedQuerySetMixin,
     TimestampedModel,
-    in_force_on,
     mask_citizen_id,
 )
 from core.scoping import in_subtrees, paths_q, scope_for
@@ -170,13 +170,11 @@ class Organization(TimestampedModel, MP_Node):
         return self.established_on <= date and (self.dissolved_on is None or self.dissolved_on > date)
 
 
-class OrganizationVersionQuerySet(models.QuerySet):
-    def on(self, date):
-        """The states in force on ``date`` (``valid_to`` is the first day the state no longer holds)."""
-        return self.filter(in_force_on(date))
+class OrganizationVersionQuerySet(DatedQuerySet):
+    """The states in force on a date (``on``)."""
 
 
-class OrganizationVersion(models.Model):
+class OrganizationVersion(LastDayMixin, models.Model):
     """One dated state of an organisation: its parent and name from ``valid_from`` until the day
     before ``valid_to`` (open when empty).
 
@@ -236,10 +234,6 @@ class OrganizationVersion(models.Model):
         # As the pages write dates (the admin's inline shows it above each row): not ISO.
         return f"{self.name} ({display_date(self.valid_from)} – {display_date(self.last_day) or '…'})"
 
-    @property
-    def last_day(self):
-        """The last day the state held (the day before ``valid_to``), or None while it holds."""
-        return self.valid_to - datetime.timedelta(days=1) if self.valid_to else None
 
 
 class RoleAssignmentQuerySet(models.QuerySet):

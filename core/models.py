@@ -1,5 +1,6 @@
 """Shared model plumbing: timestamps and the scoped queryset every domain model uses."""
 
+import datetime
 import re
 import uuid
 
@@ -88,6 +89,30 @@ def in_force_on(date, *, open_start=False, start="valid_from", end="valid_to"):
     if open_start:
         begun |= Q(**{f"{start}__isnull": True})
     return begun & (Q(**{f"{end}__isnull": True}) | Q(**{f"{end}__gt": date}))
+
+
+class DatedQuerySet(models.QuerySet):
+    """Rows in force between ``valid_from`` and ``valid_to`` (the first day they no longer hold).
+    ``open_start``: an empty ``valid_from`` means from the beginning."""
+
+    open_start = False
+
+    def on(self, date):
+        """The rows in force on ``date``."""
+        return self.filter(in_force_on(date, open_start=self.open_start))
+
+
+class OpenStartDatedQuerySet(DatedQuerySet):
+    open_start = True
+
+
+class LastDayMixin:
+    """``last_day`` of a row dated by ``valid_from`` / ``valid_to``."""
+
+    @property
+    def last_day(self):
+        """The last day the row held (the day before ``valid_to``), or None while it holds."""
+        return self.valid_to - datetime.timedelta(days=1) if self.valid_to else None
 
 
 def fill_derived_text(obj):

@@ -11,7 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
-from core.models import TREE_STEPLEN, ScopedQuerySet, ScopedQuerySetMixin, TimestampedModel, in_force_on
+from core.models import (
+    TREE_STEPLEN,
+    DatedQuerySet,
+    LastDayMixin,
+    OpenStartDatedQuerySet,
+    ScopedQuerySet,
+    ScopedQuerySetMixin,
+    TimestampedModel,
+)
 from core.scoping import in_subtrees, paths_q, scope_for
 from core.text import search_key, sort_key
 from core.validators import validate_tax_code
@@ -110,13 +118,11 @@ class Locality(TimestampedModel, MP_Node):
         return versions.on(date).exists() or not versions.exists()
 
 
-class LocalityVersionQuerySet(models.QuerySet):
-    def on(self, date):
-        """The states in force on ``date`` (``valid_to`` is the first day the state no longer holds)."""
-        return self.filter(valid_from__lte=date).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=date))
+class LocalityVersionQuerySet(DatedQuerySet):
+    """The states in force on a date (``on``)."""
 
 
-class LocalityVersion(models.Model):
+class LocalityVersion(LastDayMixin, models.Model):
     """One dated state of a locality: its parent and name from ``valid_from`` until the day before
     ``valid_to`` (open when empty).
 
@@ -166,10 +172,6 @@ class LocalityVersion(models.Model):
     def __str__(self):
         return f"{self.locality_id} {self.name} {self.valid_from}–{self.valid_to or ''}"
 
-    @property
-    def last_day(self):
-        """The last day the state held (the day before ``valid_to``), or None while it holds."""
-        return self.valid_to - datetime.timedelta(days=1) if self.valid_to else None
 
 
 def enterprise_scope_q(paths, prefix=""):
@@ -360,13 +362,11 @@ class MembershipReturn(TimestampedModel):
         return f"{self.mass_organization} — {self.date}"
 
 
-class ManagingCommitteePeriodQuerySet(models.QuerySet):
-    def on(self, date):
-        """The periods in force on ``date`` (``valid_to`` is the first day the period no longer holds)."""
-        return self.filter(in_force_on(date, open_start=True))
+class ManagingCommitteePeriodQuerySet(OpenStartDatedQuerySet):
+    """The periods in force on a date (``on``; an empty start: from the beginning)."""
 
 
-class ManagingCommitteePeriod(models.Model):
+class ManagingCommitteePeriod(LastDayMixin, models.Model):
     """Which committee managed Party building in an enterprise from ``valid_from`` (empty: from the
     start) until the day before ``valid_to`` (empty: still).
 
@@ -405,21 +405,13 @@ class ManagingCommitteePeriod(models.Model):
     def __str__(self):
         return f"{self.enterprise_id}: {self.committee_id} {self.valid_from or '…'}–{self.valid_to or '…'}"
 
-    @property
-    def last_day(self):
-        """The last day the period held (None: it still does)."""
-        return self.valid_to - datetime.timedelta(days=1) if self.valid_to else None
 
 
-class EnterpriseLocalityPeriodQuerySet(models.QuerySet):
-    def on(self, date):
-        """The periods in force on ``date`` (``valid_to`` is the first day the period no longer holds)."""
-        return self.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=date)).filter(
-            Q(valid_to__isnull=True) | Q(valid_to__gt=date)
-        )
+class EnterpriseLocalityPeriodQuerySet(OpenStartDatedQuerySet):
+    """The periods in force on a date (``on``; an empty start: from the beginning)."""
 
 
-class EnterpriseLocalityPeriod(models.Model):
+class EnterpriseLocalityPeriod(LastDayMixin, models.Model):
     """In which locality an enterprise was from ``valid_from`` (empty: from the start) until the day
     before ``valid_to`` (empty: still).
 
@@ -456,7 +448,3 @@ class EnterpriseLocalityPeriod(models.Model):
     def __str__(self):
         return f"{self.enterprise_id}: {self.locality_id} {self.valid_from or '…'}–{self.valid_to or '…'}"
 
-    @property
-    def last_day(self):
-        """The last day the period held (None: it still does)."""
-        return self.valid_to - datetime.timedelta(days=1) if self.valid_to else None
