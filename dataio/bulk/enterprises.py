@@ -110,7 +110,38 @@ def plan_enterprises(acting_user, *, organization, items, lock=False, progress=N
         item.merge(errors)
         item.instance = enterprise
     _check_locks([item for item in items if item.action == UPDATE])
+    _check_provinces([item for item in items if item.action == UPDATE and "locality" in item.changes])
     return finish(items)
+
+
+def _check_provinces(moved):
+    """An enterprise moved to a locality of another province keeps no Party organisation of its old
+    province in it (``check_organizations_stay_in_province``, read for all rows in two queries)."""
+    if not moved:
+        return
+    from enterprises.models import Locality
+
+    steplen = Locality.steplen
+    sitting = {}
+    for chunk in chunks([item.instance.pk for item in moved]):
+        for enterprise_id, code, name, path in Organization.objects.filter(
+            enterprise_id__in=chunk, dissolved_on__isnull=True
+        ).values_list("enterprise_id", "code", "name", "locality__path"):
+            sitting.setdefault(enterprise_id, []).append((code, name, path[:steplen]))
+    if not sitting:
+        return
+    roots = {item.instance.locality.path[:steplen] for item in moved}
+    roots |= {province for rows in sitting.values() for *_rest, province in rows}
+    provinces = set(Locality.objects.filter(path__in=roots, kind="province").values_list("path", flat=True))
+    for item in moved:
+        province = item.instance.locality.path[:steplen]
+        for code, name, own in sitting.get(item.instance.pk, ()):
+            if own in provinces and own != province:
+                item.error(
+                    "locality",
+                    _("%(org)s sits in this enterprise and belongs to another province: move it first.")
+                    % {"org": f"{name} ({code})"},
+                )
 
 
 def _check_locks(updates):

@@ -138,3 +138,21 @@ def test_returns_of_another_branchs_enterprise_are_refused(tree, secretary_b):
     result = import_returns(csv_bytes([row], RETURN_HEADERS), organization=tree.branch_b, acting_user=secretary_b)
     assert result.rows[0].action == "error"
     assert MembershipReturn.objects.count() == 1
+
+
+def test_an_enterprise_with_a_branch_is_not_moved_to_another_province(tree, secretary_a):
+    from enterprises.choices import LocalityKind
+    from tests.factories import LocalityFactory
+
+    other = LocalityFactory(code="22", name="Quảng Ninh")
+    LocalityFactory(code="22001", name="Phường Hạ Long", kind=LocalityKind.WARD, parent=other)
+    moved = enterprise_row(1, **{"tax code": tree.enterprise_a.tax_code, "name": tree.enterprise_a.name})
+    moved["locality code"] = "22001"
+    result = import_enterprises(
+        csv_bytes([moved], ENTERPRISE_HEADERS), organization=tree.branch_a, acting_user=secretary_a
+    )
+    assert not result.committed
+    [row] = result.rows
+    assert [(e.column, "(BR-A)" in e.message) for e in row.errors] == [("locality code", True)]
+    tree.enterprise_a.refresh_from_db()
+    assert tree.enterprise_a.locality == tree.commune
