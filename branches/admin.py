@@ -14,14 +14,10 @@ Rules of this admin (shared by ``enterprises.admin`` and ``reports.admin``):
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -41,11 +37,9 @@ from core.admin import (
     date_field,
     indented,
     run_action,
+    run_tree_action,
 )
-from core.forms import apply_service_errors
 from core.models import UserPreference, display_name
-from core.scoping import scope_for
-from core.services import deliberate_row_writes
 from core.widgets import use_picker
 from security.services import require_password_change
 
@@ -333,43 +327,19 @@ class OrganizationAdmin(PartyModelAdmin):
 
 
 def run_restructuring(modeladmin, request, queryset, *, form_class, title, apply, done_message, exactly_one=False):
-    """An admin action over the tree: one form, all selected organisations in one transaction.
-
-    Any refusal undoes the whole change and is shown on the form's field it concerns; only
-    administrators get here (and the services check again).
-    """
-    if not scope_for(request.user).administers:
-        raise PermissionDenied
-    if exactly_one and queryset.count() != 1:
-        modeladmin.message_user(request, _("Choose exactly one organisation for this action."), messages.ERROR)
-        return None
-    organizations = list(queryset.order_by("path"))
-    form = form_class(request.POST if "apply" in request.POST else None)
-    if "apply" in request.POST and form.is_valid():
-        try:
-            # One service call per selected organisation, each re-reading its row under lock:
-            # deliberate, not an N+1 of a page (the guard of the test suite is told so).
-            with transaction.atomic(), deliberate_row_writes():
-                apply(request.user, organizations, form)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-        else:
-            modeladmin.message_user(request, done_message(len(organizations)), messages.SUCCESS)
-            return None
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "form": form,
-        "queryset": organizations,
-        "affected": affected_by(organizations),
-        "opts": modeladmin.model._meta,
-        "action": request.POST.get("action", ""),
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        "media": modeladmin.media + form.media,
-    }
-    return TemplateResponse(request, "admin/party_action_form.html", context)
+    """An admin action over the organisation tree (``core.admin.run_tree_action``), previewing the
+    organisations and members each selected organisation reaches."""
+    return run_tree_action(
+        modeladmin,
+        request,
+        queryset,
+        form_class=form_class,
+        title=title,
+        apply=apply,
+        done_message=done_message,
+        preview=lambda organizations: {"affected": affected_by(organizations)},
+        only_one=_("Choose exactly one organisation for this action.") if exactly_one else None,
+    )
 
 
 # Members ----------------------------------------------------------------------------------

@@ -288,6 +288,47 @@ def run_action(modeladmin, request, queryset, *, form_class, title, apply_one, d
     return TemplateResponse(request, "admin/party_action_form.html", context)
 
 
+def run_tree_action(modeladmin, request, queryset, *, form_class, title, apply, done_message, preview, only_one=None):
+    """An admin action over a tree (organisations, localities): one form, a preview of what the
+    selected nodes reach (``preview(nodes)``: context for the template), all of them changed in
+    one transaction by ``apply(user, nodes, form)``. Any refusal undoes the whole change and is
+    shown on the form's field it concerns; only administrators get here (the services check
+    again). ``only_one``: the message when the action takes exactly one node and got more.
+    """
+    if not scope_for(request.user).administers:
+        raise PermissionDenied
+    if only_one is not None and queryset.count() != 1:
+        modeladmin.message_user(request, only_one, messages.ERROR)
+        return None
+    nodes = list(queryset.order_by("path"))
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        try:
+            # One service call per selected node, each re-reading its row under lock:
+            # deliberate, not an N+1 of a page (the guard of the test suite is told so).
+            with transaction.atomic(), deliberate_row_writes():
+                apply(request.user, nodes, form)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            modeladmin.message_user(request, done_message(len(nodes)), messages.SUCCESS)
+            return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "queryset": nodes,
+        **preview(nodes),
+        "opts": modeladmin.model._meta,
+        "action": request.POST.get("action", ""),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": modeladmin.media + form.media,
+    }
+    return TemplateResponse(request, "admin/party_action_form.html", context)
+
+
 def indented(obj, label):
     """A tree row's label indented by its depth (treebeard's ``depth`` starts at 1)."""
     return format_html('<span style="padding-left:{}em">{}</span>', 1.5 * (obj.depth - 1), label)

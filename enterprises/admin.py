@@ -4,11 +4,7 @@ Permissions, service forms and actions come from ``branches.admin`` (one place f
 """
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.template.response import TemplateResponse
+from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -25,10 +21,8 @@ from core.admin import (
     date_field,
     indented,
     run_action,
+    run_tree_action,
 )
-from core.forms import apply_service_errors
-from core.scoping import scope_for
-from core.services import deliberate_row_writes
 from core.widgets import use_picker
 from enterprises import services
 from enterprises.forms import locality_picker
@@ -217,39 +211,19 @@ def locality_affected_by(localities):
 def run_locality_restructuring(
     modeladmin, request, queryset, *, form_class, title, apply, done_message, exactly_one=False
 ):
-    """An admin action over the locality tree (as ``branches.admin.run_restructuring`` over the
-    organisations): one form, a preview of what it reaches, all selected localities in one
-    transaction; any refusal undoes everything and shows on the field it concerns."""
-    if not scope_for(request.user).administers:
-        raise PermissionDenied
-    if exactly_one and queryset.count() != 1:
-        modeladmin.message_user(request, _("Choose exactly one locality for this action."), messages.ERROR)
-        return None
-    localities = list(queryset.order_by("path"))
-    form = form_class(request.POST if "apply" in request.POST else None)
-    if "apply" in request.POST and form.is_valid():
-        try:
-            with transaction.atomic(), deliberate_row_writes():
-                apply(request.user, localities, form)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-        else:
-            modeladmin.message_user(request, done_message(len(localities)), messages.SUCCESS)
-            return None
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "form": form,
-        "queryset": localities,
-        "locality_affected": locality_affected_by(localities),
-        "opts": modeladmin.model._meta,
-        "action": request.POST.get("action", ""),
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        "media": modeladmin.media + form.media,
-    }
-    return TemplateResponse(request, "admin/party_action_form.html", context)
+    """An admin action over the locality tree (``core.admin.run_tree_action``), previewing the
+    localities below and the enterprises located in each selected locality."""
+    return run_tree_action(
+        modeladmin,
+        request,
+        queryset,
+        form_class=form_class,
+        title=title,
+        apply=apply,
+        done_message=done_message,
+        preview=lambda localities: {"locality_affected": locality_affected_by(localities)},
+        only_one=_("Choose exactly one locality for this action.") if exactly_one else None,
+    )
 
 
 # Enterprises ------------------------------------------------------------------------------
