@@ -227,7 +227,7 @@ def establish_organization(
             "code",
             _("An organisation with the code %(code)s already exists (codes are never reused).") % {"code": code},
         )
-    _check_decision(errors, (decision_number or "").strip(), decision_date, established_on)
+    check_change_decision(errors, (decision_number or "").strip(), decision_date, established_on)
     if kind == OrganizationKind.COMMITTEE and enterprise is not None:
         errors.add("enterprise", _("A committee above grassroots level does not sit in an enterprise."))
     check_same_province(errors, locality, enterprise)
@@ -298,7 +298,9 @@ def current_version(organization, *, lock=False):
     return version
 
 
-def _check_decision(errors, decision_number, decision_date, on):
+def check_change_decision(errors, decision_number, decision_date, on):
+    """The decision behind a dated change of the tree (organisations or localities): one line,
+    at most 60 characters, dated by the day it takes effect and not in the future."""
     if decision_number and SINGLE_LINE_FORBIDDEN.search(decision_number):
         errors.add("decision_number", _("Remove the control characters from this text."))
     elif decision_number and len(decision_number) > 60:
@@ -473,7 +475,7 @@ def move_organization(
         version = _check_effective_date(errors, organization, on)
         if "on" not in errors:
             check_open(errors, new_parent, on, "on")  # the subtree it joins gains its figures from ``on``
-    _check_decision(errors, decision_number, decision_date, on)
+    check_change_decision(errors, decision_number, decision_date, on)
     errors.raise_if_any()
     if Organization.objects.get_parent(organization) == new_parent:
         return organization
@@ -522,7 +524,7 @@ def rename_organization(
     elif name == organization.name:
         errors.add("name", _("This is already the organisation's name."))
     version = _check_effective_date(errors, organization, on)
-    _check_decision(errors, decision_number, decision_date, on)
+    check_change_decision(errors, decision_number, decision_date, on)
     errors.raise_if_any()
     _next_version(
         version,
@@ -597,7 +599,7 @@ def _merge_organizations(acting_user, sources, into, *, on, decision_number, dec
                 _("%(member)s joined this organisation on %(date)s, after that date.")
                 % {"member": member, "date": display_date(period.started_on)},
             )
-    _check_decision(errors, decision_number, decision_date, on)
+    check_change_decision(errors, decision_number, decision_date, on)
     errors.raise_if_any()
     for child in children:
         child = lock_for_update(child)
@@ -740,7 +742,7 @@ def split_organization(
         source = lock_for_update(source)
         decision_number = (decision_number or "").strip()
         plan = plan_split(source, on=on, children=children, members=members, shares=shares)
-        _check_decision(plan.errors, decision_number, decision_date, on)
+        check_change_decision(plan.errors, decision_number, decision_date, on)
         if not plan.rows and not plan.errors:
             plan.errors.add("children", _("A split needs at least one destination."))
         plan.errors.raise_if_any()
@@ -837,7 +839,7 @@ def dissolve_organization(
         _check_destination(errors, destination, on, exclude=organization, field="destination")
         check_open(errors, destination, on, "destination")
     decision_number = (decision_number or "").strip()
-    _check_decision(errors, decision_number, decision_date, on)
+    check_change_decision(errors, decision_number, decision_date, on)
     version = None
     if organization.dissolved_on is None and on is not None:
         version = current_version(organization, lock=True)

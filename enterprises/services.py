@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from branches.approvals import check_all_open, check_open
 from branches.choices import OrganizationKind
 from branches.models import Member, Organization
-from branches.services import check_reason, check_same_province
+from branches.services import check_change_decision, check_reason, check_same_province
 from core.dates import today
 from core.events import changed_fields, publish, values_of
 from core.models import SINGLE_LINE_FORBIDDEN
@@ -615,7 +615,7 @@ def create_locality(acting_user, *, code, name, kind, parent=None, on=None, deci
         errors.add("on", _("The date the change takes effect cannot be in the future."))
     if parent is not None:
         _check_locality_exists(errors, parent, on or today(), "parent")
-    _check_locality_decision(errors, decision_number, decision_date, on)
+    check_change_decision(errors, decision_number, decision_date, on)
     full_clean_into(locality, errors, exclude=["path", "depth", "numchild"] + (["code"] if "code" in errors else []))
     errors.raise_if_any()
     locality._history_user = acting_user
@@ -717,18 +717,6 @@ def _check_locality_exists(errors, locality, on, field):
         errors.add(
             field, _("%(locality)s does not exist on %(date)s.") % {"locality": locality, "date": display_date(on)}
         )
-
-
-def _check_locality_decision(errors, decision_number, decision_date, on):
-    if decision_number and SINGLE_LINE_FORBIDDEN.search(decision_number):
-        errors.add("decision_number", _("Remove the control characters from this text."))
-    elif decision_number and len(decision_number) > 60:
-        errors.add("decision_number", _("Keep the decision number within 60 characters."))
-    if decision_date is not None:
-        if decision_date > today():
-            errors.add("decision_date", _("The date of the decision cannot be in the future."))
-        elif on is not None and decision_date > on:
-            errors.add("decision_date", _("The decision comes before the date it takes effect."))
 
 
 def _next_locality_version(version, acting_user, *, on, change, decision, **facts):
@@ -892,7 +880,7 @@ def rename_locality(acting_user, locality, *, name, on=None, decision_number="",
     errors = Errors()
     _check_new_name(errors, locality, name)
     version = _check_locality_date(errors, locality, on)
-    _check_locality_decision(errors, decision_number, decision_date, on)
+    check_change_decision(errors, decision_number, decision_date, on)
     errors.raise_if_any()
     decision = (decision_number, decision_date)
     _next_locality_version(version, acting_user, on=on, change=LocalityChange.RENAMED, decision=decision, name=name)
@@ -918,7 +906,7 @@ def move_locality(acting_user, locality, new_parent, *, on=None, decision_number
         check_locality_level(errors, locality.kind, new_parent)
         _check_locality_exists(errors, new_parent, on, "parent")
     version = _check_locality_date(errors, locality, on)
-    _check_locality_decision(errors, decision_number, decision_date, on)
+    check_change_decision(errors, decision_number, decision_date, on)
     errors.raise_if_any()
     if Locality.objects.get_parent(locality) == new_parent:
         return locality
@@ -967,7 +955,7 @@ def merge_localities(acting_user, sources, into, *, on, decision_number="", deci
             children += below
         child_versions = _check_children_under(errors, children, into, on)
         enterprises, periods = _check_enterprises_passing(errors, sources, on)
-        _check_locality_decision(errors, decision_number, decision_date, on)
+        check_change_decision(errors, decision_number, decision_date, on)
         errors.raise_if_any()
         decision = (decision_number, decision_date)
         _move_children(acting_user, children, child_versions, into, on, decision)
@@ -1002,7 +990,7 @@ def abolish_locality(acting_user, locality, *, on, decision_number="", decision_
         children = [child for child in Locality.objects.get_children(locality) if child.ended_on is None]
         child_versions = _check_children_under(errors, children, parent, on)
         enterprises, periods = _check_enterprises_passing(errors, [locality], on)
-        _check_locality_decision(errors, decision_number, decision_date, on)
+        check_change_decision(errors, decision_number, decision_date, on)
         errors.raise_if_any()
         decision = (decision_number, decision_date)
         _move_children(acting_user, children, child_versions, parent, on, decision)
