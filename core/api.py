@@ -32,6 +32,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthentic
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.dates import today
 from core.filtersets import TreeWithinFilter
 from core.scoping import scope_for
 from core.services import errors_by_field
@@ -244,6 +245,24 @@ class ApiPagination(PageNumberPagination):
 
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class AsOfMixin:
+    """``?as_of=`` of a tree's list (organisations, localities): the tree of that date."""
+
+    def as_of(self):
+        """The date asked (None: today's tree, also for today or later); an invalid date is a 400
+        naming it."""
+        raw = self.request.query_params.get("as_of")
+        if not raw:
+            return None
+        try:
+            value = serializers.DateField().to_internal_value(raw)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"as_of": exc.detail}) from exc
+        if not 1930 <= value.year <= 2200:
+            raise serializers.ValidationError({"as_of": [_("Give a date between 1930 and 2200.")]})
+        return None if value >= today() else value
 
 
 class ScopedViewSet(viewsets.GenericViewSet):

@@ -71,7 +71,7 @@ from branches.models import (
     RoleAssignment,
     Transfer,
 )
-from core.api import ScopedViewSet, VersionedActionSerializer, service_errors, validated_payload
+from core.api import AsOfMixin, ScopedViewSet, VersionedActionSerializer, service_errors, validated_payload
 from core.dates import today
 from core.models import display_name
 from core.scoping import scope_for
@@ -115,6 +115,7 @@ class OrganizationViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
+    AsOfMixin,
     ScopedViewSet,
 ):
     """Party organisations. ``organizations/{id}/`` by id, ``organizations/by-code/{code}/`` by code."""
@@ -147,19 +148,6 @@ class OrganizationViewSet(
                 name_as_of=Subquery(states.values("name")[:1]),
             )
         )
-
-    def as_of(self):
-        """``?as_of=`` of the list (None: today's tree); an invalid date is a 400 naming it."""
-        raw = self.request.query_params.get("as_of")
-        if not raw:
-            return None
-        try:
-            value = serializers.DateField().to_internal_value(raw)
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError({"as_of": exc.detail}) from exc
-        if not 1930 <= value.year <= 2200:
-            raise serializers.ValidationError({"as_of": [_("Give a date between 1930 and 2200.")]})
-        return None if value >= services.today() else value
 
     def may_create(self, user):
         return scope_for(user).administers

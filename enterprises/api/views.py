@@ -8,15 +8,13 @@ from django.db.models import F, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Length, Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api import ScopedViewSet, service_errors, validated_payload
-from core.dates import today
+from core.api import AsOfMixin, ScopedViewSet, service_errors, validated_payload
 from core.scoping import scope_for
 from enterprises import services
 from enterprises.api.serializers import (
@@ -57,6 +55,7 @@ class LocalityViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
+    AsOfMixin,
     ScopedViewSet,
 ):
     model = Locality
@@ -70,19 +69,6 @@ class LocalityViewSet(
             return super().get_queryset().as_of(as_of).annotate(parent_code=F("parent_code_as_of"))
         parent = Locality.objects.filter(path=Substr(OuterRef("path"), 1, Length(OuterRef("path")) - 4))
         return super().get_queryset().annotate(parent_code=Subquery(parent.values("code")[:1]))
-
-    def as_of(self):
-        """``?as_of=`` of the list (None: today's localities); an invalid date is a 400 naming it."""
-        raw = self.request.query_params.get("as_of")
-        if not raw:
-            return None
-        try:
-            value = serializers.DateField().to_internal_value(raw)
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError({"as_of": exc.detail}) from exc
-        if not 1930 <= value.year <= 2200:
-            raise serializers.ValidationError({"as_of": [_("Give a date between 1930 and 2200.")]})
-        return None if value >= today() else value
 
     def may_create(self, user):
         return scope_for(user).administers
