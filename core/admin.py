@@ -12,8 +12,6 @@ Rules of this admin (shared by every app's admin):
 * A Party record is never silently deleted: deletion is off unless a service does it.
 """
 
-from types import SimpleNamespace
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -26,7 +24,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.forms import apply_service_errors, label_empty_choices
+from core.forms import apply_service_errors, label_empty_choice
 from core.models import CalendarDay, forget_calendar_days
 from core.scoping import scope_for
 from core.services import deliberate_row_writes
@@ -55,11 +53,9 @@ class AdministratorOnlyMixin:
         return super().get_action_choices(request, default_choices=[("", _("— choose an action —"))])
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
-        """Empty choices say what they mean (``label_empty_choices``), not Django's "---------"."""
+        """Empty choices say what they mean (``label_empty_choice``), not Django's "---------"."""
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if isinstance(field, forms.ChoiceField | forms.ModelChoiceField):
-            label_empty_choices(SimpleNamespace(fields={db_field.name: field}))
-        return field
+        return label_empty_choice(field) if field is not None else None
 
     def has_module_permission(self, request):
         return self._administrator(request)

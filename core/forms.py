@@ -82,18 +82,24 @@ class CodeChoiceField(forms.ModelChoiceField):
 DASHES = "---------"
 
 
-def label_empty_choices(form):
-    """The empty choice of a select says what it means instead of Django's "---------": "— choose —"
+def label_empty_choice(field):
+    """A select's empty choice says what it means instead of Django's "---------": "— choose —"
     where a value is needed, "— none —" where it may stay empty."""
+    label = _("— choose —") if field.required else _("— none —")
+    if isinstance(field, forms.ModelChoiceField):
+        if field.empty_label is not None:
+            field.empty_label = label
+    elif isinstance(field, forms.ChoiceField):
+        choices = list(field.choices)
+        if choices and choices[0][0] in ("", None) and str(choices[0][1]) == DASHES:
+            field.choices = [("", label), *choices[1:]]
+    return field
+
+
+def label_empty_choices(form):
+    """:func:`label_empty_choice` for every field of ``form``."""
     for field in form.fields.values():
-        label = _("— choose —") if field.required else _("— none —")
-        if isinstance(field, forms.ModelChoiceField):
-            if field.empty_label is not None:
-                field.empty_label = label
-        elif isinstance(field, forms.ChoiceField):
-            choices = list(field.choices)
-            if choices and choices[0][0] in ("", None) and str(choices[0][1]) == DASHES:
-                field.choices = [("", label), *choices[1:]]
+        label_empty_choice(field)
     return form
 
 
