@@ -241,7 +241,7 @@ class _Units:
         return dict(rows)
 
 
-def _members_on(units, date):
+def _raw_members_on(units, date):
     """``{row path: members in the periods in force at the end of date}`` of the subtree."""
     rows = (
         MembershipPeriod.objects.filter(units.q("organization__path"))
@@ -291,7 +291,7 @@ def _linked(before, after, start, end):
     )
 
 
-def _movements(units, start, end):
+def _raw_movements(units, start, end):
     """``{unit path: {column: count}}`` for the subtree (its own path) and each row's path."""
     top = units.top
     counts = defaultdict(lambda: defaultdict(int))
@@ -345,10 +345,32 @@ def member_movement(organization, start, end):
     check_period(start, end)
     tree = DatedTree(end)
     units = _Units(organization, tree)
-    at_start = _members_on(units, start - datetime.timedelta(days=1))
-    at_end = _members_on(units, end)
-    previous = _members_on(units, add_years(end, -1))
-    moves = _movements(units, start, end)
+    at_start = _raw_members_on(units, start - datetime.timedelta(days=1))
+    at_end = _raw_members_on(units, end)
+    previous = _raw_members_on(units, add_years(end, -1))
+    return _movement_report(
+        organization, start, end, tree, (at_start, at_end, previous), _raw_movements(units, start, end)
+    )
+
+
+def raw_member_movement(organization, start, end):
+    """:func:`member_movement` counted in Python from every period of every member moving and from
+    the periods in force (what :func:`member_movement` reads in SQL; kept to check it)."""
+    check_period(start, end)
+    tree = DatedTree(end)
+    units = _Units(organization, tree)
+    at_start = _raw_members_on(units, start - datetime.timedelta(days=1))
+    at_end = _raw_members_on(units, end)
+    previous = _raw_members_on(units, add_years(end, -1))
+    return _movement_report(
+        organization, start, end, tree, (at_start, at_end, previous), _raw_movements(units, start, end)
+    )
+
+
+def _movement_report(organization, start, end, tree, members, moves):
+    """The report from ``members`` (``{row path: n}`` at the start, at the end and a year before the
+    end) and ``moves`` (``{unit path: {column: n}}``)."""
+    at_start, at_end, previous = members
 
     def build(org, keys):
         row = MovementRow(organization=org)
@@ -533,8 +555,21 @@ def new_admissions(organization, start, end):
     check_period(start, end)
     tree = DatedTree(end)
     units = _Units(organization, tree)
-    total = AdmissionsRow(organization=organization)
-    by_child = defaultdict(lambda: defaultdict(int))
+    return _admissions_report(organization, start, end, tree, _raw_admission_counts(units, start, end))
+
+
+def raw_new_admissions(organization, start, end):
+    """:func:`new_admissions` counted in Python from each member admitted (what :func:`new_admissions`
+    counts in SQL; kept to check it)."""
+    check_period(start, end)
+    tree = DatedTree(end)
+    units = _Units(organization, tree)
+    return _admissions_report(organization, start, end, tree, _raw_admission_counts(units, start, end))
+
+
+def _raw_admission_counts(units, start, end):
+    """``{row path: {"group.column": n}}`` of the members admitted in ``[start, end]``, read one by one."""
+    by_row = defaultdict(lambda: defaultdict(int))
     members = (
         Member.objects.filter(units.q("admitted_by__path"), admitted_on__range=(start, end))
         .order_by()
@@ -554,15 +589,24 @@ def new_admissions(organization, start, end):
         )
     )
     for member in members.iterator(chunk_size=5000):
-        child = units.row(member["admitted_by__path"])
-        if child is None:
+        row = units.row(member["admitted_by__path"])
+        if row is None:
             continue
         for key in _admission_keys(member):
-            total.counts[key] += 1
-            by_child[child][key] += 1
+            by_row[row][key] += 1
+    return by_row
+
+
+def _admissions_report(organization, start, end, tree, by_row):
+    """The report from ``by_row`` (``{row path: {"group.column": n}}``, the organisation's own
+    admissions under its own path)."""
+    total = AdmissionsRow(organization=organization)
+    for counts in by_row.values():
+        for key, n in counts.items():
+            total.counts[key] += n
     children = [
-        AdmissionsRow(organization=child, counts=by_child.get(child.path, defaultdict(int)))
+        AdmissionsRow(organization=child, counts=by_row.get(child.path, defaultdict(int)))
         for child in children_on(organization, tree)
-        if child.is_active_on(end) or child.path in by_child
+        if child.is_active_on(end) or child.path in by_row
     ]
     return AdmissionsReport(organization=organization, start=start, end=end, total=total, children=children)

@@ -1,0 +1,123 @@
+"""The statutory statistics counted in the database equal the same counted in Python from the raw
+rows (``raw_member_movement``, ``raw_new_admissions``), on random histories: members admitted or
+recorded later, moving on the same day or after days in transit, leaving the Party and restored,
+periods of no length, in organisations moved and merged after some reports' end dates."""
+
+import datetime
+import random
+
+import pytest
+
+from branches import services
+from branches.choices import (
+    Ethnicity,
+    OrganizationKind,
+    PeriodEndReason,
+    PoliticalTheory,
+    ProfessionalQualification,
+    Religion,
+)
+from enterprises.choices import Ownership
+from reports.statistics import (
+    MOVEMENT_COLUMNS,
+    member_movement,
+    new_admissions,
+    raw_member_movement,
+    raw_new_admissions,
+)
+from tests.factories import EnterpriseFactory, MemberFactory, MembershipPeriodFactory, OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+D = datetime.date
+REFORM = D(2025, 7, 1)
+RANGES = (
+    (D(2024, 1, 1), D(2024, 12, 31)),
+    (D(2025, 1, 1), D(2025, 6, 30)),
+    (D(2025, 7, 1), D(2025, 12, 31)),
+    (D(2025, 1, 1), D(2025, 12, 31)),
+    (D(2023, 3, 15), D(2025, 2, 28)),
+    (D(2024, 5, 1), D(2024, 5, 1)),
+    (D(2021, 1, 1), D(2027, 1, 1)),
+)
+
+
+def organization(code, parent, kind=OrganizationKind.GRASSROOTS_BRANCH):
+    return OrganizationFactory(code=code, kind=kind, parent=parent, locality=parent.locality)
+
+
+@pytest.fixture
+def histories(tree, administrator):
+    """Random members in the organisations of CITY; after the reform date GC (with its subordinate
+    branch SB) stands under OTHER instead of DIST and C is merged into BR-A."""
+    other = organization("OTHER", tree.city, OrganizationKind.COMMITTEE)
+    x = organization("BR-X", other)
+    c = organization("BR-C", tree.committee)
+    gc = organization("GC", tree.committee, OrganizationKind.GRASSROOTS_COMMITTEE)
+    sb = organization("SB", gc, OrganizationKind.SUBORDINATE_BRANCH)
+    services.move_organization(administrator, gc, other, on=REFORM)
+    services.merge_organizations(administrator, [c], tree.branch_a, on=REFORM)
+    places = [tree.city, tree.committee, tree.branch_a, tree.branch_b, other, x, c, gc, sb]
+    enterprises = [EnterpriseFactory(ownership=ownership, managing_committee=tree.committee) for ownership in Ownership]
+    rng = random.Random(15)
+    for _ in range(160):
+        admitted = D(2022, 1, 1) + datetime.timedelta(days=rng.randint(0, 4 * 365))
+        member = MemberFactory(
+            organization=rng.choice(places),
+            admitted_by=rng.choice(places),
+            admitted_on=admitted,
+            official_on=rng.choice([None, admitted + datetime.timedelta(days=rng.randint(300, 500))]),
+            date_of_birth=rng.choice([D(1960, 2, 29), D(1994, 3, 1), D(1985, 12, 31)])
+            + datetime.timedelta(days=rng.choice([0, 0, rng.randint(-4000, 4000)])),
+            sex=rng.choice(["male", "female"]),
+            ethnicity=rng.choice(["", *Ethnicity.values[:3], "foreign"]),
+            religion=rng.choice(["", *Religion.values[:3]]),
+            youth_union_member_at_admission=rng.choice([None, True, False]),
+            is_business_owner=rng.random() < 0.2,
+            general_education=rng.choice(["", "5/12", "9/12", "12/12", "7/10", "10/10"]),
+            professional_qualification=rng.choice(["", *ProfessionalQualification.values]),
+            political_theory=rng.choice(["", *PoliticalTheory.values]),
+            enterprise=rng.choice([None, *enterprises]),
+            periods=False,
+        )
+        day = admitted if rng.random() < 0.85 else admitted + datetime.timedelta(days=rng.randint(1, 400))
+        count = rng.randint(1, 4)
+        for index in range(count):
+            place = rng.choice(places)
+            if index == count - 1 and rng.random() < 0.6:
+                MembershipPeriodFactory(member=member, organization=place, started_on=day)
+                break
+            ended = day + datetime.timedelta(days=rng.choice([0, rng.randint(1, 30), rng.randint(30, 700)]))
+            MembershipPeriodFactory(
+                member=member,
+                organization=place,
+                started_on=day,
+                ended_on=ended,
+                end_reason=rng.choice(PeriodEndReason.values),
+            )
+            day = ended + datetime.timedelta(days=rng.choice([0, 0, rng.randint(1, 40), rng.randint(40, 900)]))
+    return [tree.city, tree.committee, other, tree.branch_a, gc]
+
+
+def movement_figures(report):
+    rows = [("total", report.total), *((row.organization.code, row) for row in report.children)]
+    return [(code, [getattr(row, name) for name in (*MOVEMENT_COLUMNS, "previous_year_end")]) for code, row in rows]
+
+
+def admission_figures(report):
+    rows = [("total", report.total), *((row.organization.code, row) for row in report.children)]
+    return [(code, {key: n for key, n in row.counts.items() if n}) for code, row in rows]
+
+
+def test_member_movement_equals_the_raw_count(histories):
+    for organization in histories:
+        for start, end in RANGES:
+            expected = movement_figures(raw_member_movement(organization, start, end))
+            assert movement_figures(member_movement(organization, start, end)) == expected, (organization, start, end)
+
+
+def test_new_admissions_equal_the_raw_count(histories):
+    for organization in histories:
+        for start, end in RANGES:
+            expected = admission_figures(raw_new_admissions(organization, start, end))
+            assert admission_figures(new_admissions(organization, start, end)) == expected, (organization, start, end)
