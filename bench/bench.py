@@ -729,6 +729,12 @@ def main():
             bench.measure(f"fulfilment_{key}_http", lambda c=client, u=url: http_get(c, u))
     bench.measure("fulfilment_root_engine_current_year", lambda: engine.fulfilment(root, today.year))
 
+    def fulfilment_after_write():
+        rollups.bump_data_version()  # what any write does: the year's targets are read again
+        return engine.fulfilment(root, year)
+
+    bench.measure("fulfilment_root_engine_after_write", fulfilment_after_write)
+
     start, end = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
     floor = bench.measure("fulfilment_root_sql_floor", lambda: sql_floor(root, start, end))
     if floor is not None:

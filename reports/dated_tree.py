@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from branches.models import Organization, OrganizationVersion
 from core.models import TREE_STEPLEN
 from enterprises.models import ManagingCommitteePeriod
-from reports.rollups.version import data_version
+from reports.rollups.version import data_version, uncommitted_writes
 
 _ROOT = ""
 
@@ -37,8 +37,9 @@ def committee_changes():
     is exactly an enterprise that passed to another committee after that date (its periods follow
     each other without a gap).
     """
+    writing = uncommitted_writes()  # what it reads may roll back: kept by no one
     key = f"reports:committee-changes:{data_version()}"
-    rows = cache.get(key)
+    rows = None if writing else cache.get(key)
     if rows is None:
         rows = list(
             ManagingCommitteePeriod.objects.filter(valid_to__isnull=False)
@@ -47,7 +48,8 @@ def committee_changes():
             .distinct()
             .order_by()
         )
-        cache.set(key, rows, COMMITTEE_CHANGES_SECONDS)
+        if not writing:
+            cache.set(key, rows, COMMITTEE_CHANGES_SECONDS)
     return rows
 
 
@@ -78,6 +80,7 @@ class DatedTree:
         self.merged = set()  # paths of organisations merged into another by ``on``
         self.enterprises = False
         self._pairs = None
+        self._keys = {}
         if on is None:
             return
         self.enterprises = self.enterprises_changed_since(on).exists()
@@ -190,8 +193,13 @@ class DatedTree:
 
     def key(self, path):
         """A string for ``path`` whose prefixes are its ancestors' keys on the date: keys sort in
-        the tree's order and a subtree's keys are contiguous."""
-        return "/".join(reversed(self.ancestors(path))) + "/"
+        the tree's order and a subtree's keys are contiguous. With nothing moved, the path itself."""
+        if not self.moved:
+            return path
+        key = self._keys.get(path)
+        if key is None:
+            key = self._keys[path] = "/".join(reversed(self.ancestors(path))) + "/"
+        return key
 
     def row_of(self, path, top):
         """The path of the organisation directly below ``top`` on the date that ``path`` counts

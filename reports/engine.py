@@ -36,9 +36,10 @@ from enterprises.models import Enterprise, ManagingCommitteePeriod, MassOrganiza
 from reports.dated_tree import DatedTree, subtree_q
 from reports.formatting import display, format_number, percent_of
 from reports.metrics import MASS_ORG_KIND_METRICS, Metric
-from reports.models import StandingCount, Target, TargetCarry
+from reports.models import StandingCount, Target
 from reports.rollups import read as rollups_read
 from reports.rollups import standing
+from reports.target_rows import year_targets
 
 METRICS = tuple(Metric)
 
@@ -485,8 +486,8 @@ def raw_admissions_by_month(organization, start, end):
 
 
 class EffectiveTargets:
-    """Effective targets in a subtree for one year on ``tree``'s date, from one query of its
-    Target rows and one of the targets carried by restructurings.
+    """Effective targets in a subtree for one year on ``tree``'s date, from the year's Target rows
+    and targets carried by restructurings (:func:`reports.target_rows.year_targets`).
 
     A committee's target is its own row, else the sum of the targets of the committees directly
     below it on that date (recursively), else None. For the all-kinds mass-organisation metrics:
@@ -498,41 +499,40 @@ class EffectiveTargets:
 
     def __init__(self, organization, year, tree=None):
         self.tree = tree if tree is not None else DatedTree()
-        self.rows = defaultdict(list)  # metric → [(key, value)] sorted by key
+        self.rows = {}  # metric → [(key, value)] sorted by key
         self.paths = {}  # metric → [key] (for bisect)
         if year is None:
             return
+        kept = year_targets(year)
+        rows = kept.derived((self.tree.on, organization.path), lambda: self._read(kept, organization))
+        self.rows, self.paths = rows
+
+    def _read(self, kept, organization):
         on = self.tree.on
         _anchors, outside = self.tree.anchors(organization.path) if self.tree.moved else (set(), [])
-        targets = (
-            Target.objects.filter(subtree_q("committee__path", organization.path, outside), year=year)
-            .order_by("committee__path")
-            .values_list("committee__path", "committee__established_on", "metric", "value")
-        )
-        carries = TargetCarry.objects.filter(
-            subtree_q("successor__path", organization.path, outside)
-            | subtree_q("source__path", organization.path, outside),
-            year=year,
-        ).values_list("source__path", "successor__path", "metric", "on", "previous")
+        tops = [organization.path, *outside]
         carried_away, before_carry = set(), {}
-        for source, successor, metric, carried_on, previous in sorted(carries, key=lambda carry: carry[3]):
+        for source, successor, metric, carried_on, previous in kept.carries_touching(tops):
             if on is None or carried_on <= on:
                 carried_away.add((source, metric))
             else:
                 before_carry.setdefault((successor, metric), previous)  # the earliest carry after the date
         top = self.tree.key(organization.path)
-        for path, established_on, metric, value in targets:
+        rows = defaultdict(list)
+        for path, established_on, metric, value in kept.in_subtrees(tops):
             if (on is not None and established_on > on) or (path, metric) in carried_away:
                 continue
             value = before_carry.get((path, metric), value)
             key = self.tree.key(path)
             if value is not None and key.startswith(top):
-                self.rows[metric].append((key, value))
+                rows[metric].append((key, value))
         # A subtree's rows are contiguous in key order: bisect to them instead of scanning all
         # (the national root has thousands of committees below it).
-        for metric, rows in self.rows.items():
-            rows.sort()
-            self.paths[metric] = [row_key for row_key, _value in rows]
+        paths = {}
+        for metric, metric_rows in rows.items():
+            metric_rows.sort()
+            paths[metric] = [row_key for row_key, _value in metric_rows]
+        return dict(rows), paths
 
     def _subtree_rows(self, path, metric):
         rows = self.rows.get(metric, ())

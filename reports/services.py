@@ -17,6 +17,7 @@ from core import events
 from core.services import Errors, save_with_history
 from reports.dated_tree import DatedTree
 from reports.engine import METRICS, EffectiveTargets
+from reports.events import TargetsChanged
 from reports.metrics import Metric
 from reports.models import Target, TargetCarry
 
@@ -117,6 +118,8 @@ def set_targets(acting_user, *, year, values):
         target.value = value
         save_with_history(target, acting_user)
         changed.append(target)
+    if changed:
+        events.publish(TargetsChanged(year))
     return changed
 
 
@@ -181,6 +184,8 @@ def _carry(acting_user, parts, on):
                     source=source, successor=successor, year=year, metric=metric, on=on, value=value, previous=previous
                 )
                 written.append(save_with_history(carry, acting_user))
+    if written:
+        events.publish(TargetsChanged(year))
     return written
 
 

@@ -19,6 +19,7 @@ from core.validators import tax_code_for
 from enterprises import events as enterprise_events
 from enterprises.choices import LocalityKind, MassOrganizationKind, OperatingStatus, Ownership, SizeClass
 from enterprises.models import Enterprise, Locality, MassOrganization, MembershipReturn
+from reports.events import TargetsChanged
 from reports.metrics import Metric
 from reports.models import Target
 
@@ -230,9 +231,13 @@ class MembershipReturnFactory(Announced):
     is_founding = True
 
 
-class TargetFactory(factory.django.DjangoModelFactory):
+class TargetFactory(Announced):
     class Meta:
         model = Target
+
+    @classmethod
+    def announce(cls, instance):
+        return [TargetsChanged(instance.year)]
 
     committee = factory.SubFactory(OrganizationFactory)
     year = 2024

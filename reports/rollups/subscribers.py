@@ -12,6 +12,7 @@ from branches import events as branch_events
 from branches.choices import GRASSROOTS_KINDS
 from core import events
 from enterprises import events as enterprise_events
+from reports import events as report_events
 from reports.metrics import Metric
 from reports.rollups import standing
 from reports.rollups.common import ADMITTED_BY_KIND, ESTABLISHED_BY_KIND
@@ -43,6 +44,9 @@ SOURCE_MODELS = {
     "enterprises.MassOrganization",
     "enterprises.MembershipReturn",
 }
+
+#: The reports' own models that cached figures read (the targets, kept per data version).
+TARGET_MODELS = {"reports.Target", "reports.TargetCarry"}
 
 
 # Members and periods ----------------------------------------------------------------------
@@ -291,9 +295,15 @@ def membership_returns_corrected(event):
     bump_data_version()
 
 
+def targets_changed(event):
+    bump_data_version()  # the targets of a year are kept per data version (reports.target_rows)
+
+
 def records_loaded(event):
     if SOURCE_MODELS.intersection(event.models):
         rebuild()
+    elif TARGET_MODELS.intersection(event.models):
+        bump_data_version()
 
 
 def _chunks(values, size=900):
@@ -321,6 +331,7 @@ HANDLERS = [
     (enterprise_events.MassOrganizationChanged, mass_organization_changed),
     (enterprise_events.MembershipReturnsRecorded, membership_returns_recorded),
     (enterprise_events.MembershipReturnsCorrected, membership_returns_corrected),
+    (report_events.TargetsChanged, targets_changed),
     (events.RecordsLoaded, records_loaded),
 ]
 

@@ -28,6 +28,14 @@ def bump_data_version():
         transaction.on_commit(bump)
 
 
+def uncommitted_writes():
+    """Whether the current transaction wrote to the reports' sources (it bumped the data version
+    and will again on commit). What is read now may roll back with it: not to be kept under the
+    current version (a restructuring plan's preview runs the plan and rolls it back)."""
+    connection = transaction.get_connection()
+    return connection.in_atomic_block and any(entry[1] is bump for entry in connection.run_on_commit)
+
+
 def bump():
     try:
         cache.incr(DATA_VERSION_KEY)
