@@ -536,7 +536,10 @@ def rename_organization(
         name=name,
     )
     organization.name = name
-    return save_with_history(organization, acting_user, reason=_("renamed"))
+    save_with_history(organization, acting_user, reason=_("renamed"))
+    establishment = events.Establishment.of(organization)
+    publish(events.OrganizationChanged(organization.pk, frozenset({"name"}), establishment, establishment))
+    return organization
 
 
 def merge_organizations(acting_user, sources, into, *, on, decision_number="", decision_date=None):

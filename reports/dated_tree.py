@@ -14,10 +14,10 @@ of a report does not depend on the number of restructurings.
 from django.core.cache import cache
 from django.db.models import F, Q
 
-from branches.models import Organization, OrganizationVersion
+from branches.models import OrganizationVersion
 from core.models import TREE_STEPLEN
 from enterprises.models import ManagingCommitteePeriod
-from reports.rollups.version import data_version, uncommitted_writes
+from reports.rollups.version import structure_version, uncommitted_writes
 
 _ROOT = ""
 
@@ -27,10 +27,11 @@ def _today_parent(path):
 
 
 def committee_changes():
-    """Every distinct ``(today's committee id, the committee id of then, valid_from, valid_to)`` of
-    the enterprises managed for a closed period by another committee than today's.
+    """Every distinct ``(today's committee id, its path, the committee id of then, its path,
+    valid_from, valid_to)`` of the enterprises managed for a closed period by another committee
+    than today's.
 
-    Read once per data version (any write that can move a figure changes it) and kept in the
+    Read once per structure version (any write to the structure changes it) and kept in the
     cache: the reform passes most enterprises of the country at once, so the join behind these
     few thousand rows reads every period and enterprise, and a report under the historical
     structure asks for the committees of many dates. A period in force on a date that ends later
@@ -38,13 +39,20 @@ def committee_changes():
     each other without a gap).
     """
     writing = uncommitted_writes()  # what it reads may roll back: kept by no one
-    key = f"reports:committee-changes:{data_version()}"
+    key = f"reports:committee-changes-with-paths:{structure_version()}"
     rows = None if writing else cache.get(key)
     if rows is None:
         rows = list(
             ManagingCommitteePeriod.objects.filter(valid_to__isnull=False)
             .exclude(committee_id=F("enterprise__managing_committee_id"))
-            .values_list("enterprise__managing_committee_id", "committee_id", "valid_from", "valid_to")
+            .values_list(
+                "enterprise__managing_committee_id",
+                "enterprise__managing_committee__path",
+                "committee_id",
+                "committee__path",
+                "valid_from",
+                "valid_to",
+            )
             .distinct()
             .order_by()
         )
@@ -53,7 +61,7 @@ def committee_changes():
     return rows
 
 
-#: How long the committee changes of one data version are kept (a new version reads them again).
+#: How long the committee changes of one structure version are kept (a new version reads them again).
 COMMITTEE_CHANGES_SECONDS = 24 * 3600
 
 
@@ -81,6 +89,7 @@ class DatedTree:
         self.enterprises = False
         self._pairs = None
         self._keys = {}
+        self._rows = {}  # top → {path: (reaches top, topmost not merged below it)}
         if on is None:
             return
         self.enterprises = self.enterprises_changed_since(on).exists()
@@ -122,23 +131,17 @@ class DatedTree:
         """The pairs ``(today's committee id, that date's)`` of the enterprises managed on the date
         by another committee than today's whose two committees stand in different rows of
         ``top``'s report (only theirs need moving: a reform within a province moves nothing in the
-        national report). One query for the distinct pairs, read once per tree."""
+        national report), from :func:`committee_changes`."""
         if not self.enterprises:
             return []
         if self._pairs is None:
             on = self.on
-            ids = {
-                (today_id, then_id)
-                for today_id, then_id, valid_from, valid_to in committee_changes()
-                if (valid_from is None or valid_from <= on) and valid_to > on
-            }
-            paths = dict(
-                Organization.objects.filter(pk__in={pk for pair in ids for pk in pair}).values_list("pk", "path")
-            )
             self._pairs = sorted(
-                (today_id, paths[today_id], then_id, paths[then_id])
-                for today_id, then_id in ids
-                if today_id in paths and then_id in paths
+                {
+                    (today_id, today_path, then_id, then_path)
+                    for today_id, today_path, then_id, then_path, valid_from, valid_to in committee_changes()
+                    if (valid_from is None or valid_from <= on) and valid_to > on
+                }
             )
         return [
             (today_id, then_id)
@@ -205,13 +208,40 @@ class DatedTree:
         """The path of the organisation directly below ``top`` on the date that ``path`` counts
         for, ``top`` itself for its own, or None when ``path`` was not in ``top``'s subtree. An
         organisation merged by the date counts as its successor."""
-        below = None
-        for ancestor in self.ancestors(path):
-            if ancestor == top:
-                return below or top
-            if ancestor not in self.merged:
-                below = ancestor
-        return None
+        if path == top:
+            return top
+        reaches, below = self._below(path, top)
+        return (below or top) if reaches else None
+
+    def _below(self, path, top):
+        """``(whether top is an ancestor of path on the date, the topmost organisation not
+        merged by then between them, path included)``; kept per ``top``, so the rows of many
+        paths walk each ancestor once."""
+        known = self._rows.setdefault(top, {})
+        chain = []
+        answer = None
+        while True:
+            if path in known:
+                answer = known[path]
+                break
+            parent = self.parent(path)
+            if not parent or len(chain) > 64:  # a root, or a cycle in inconsistent states
+                answer = (False, None)
+                chain.append(path)
+                break
+            chain.append(path)
+            if parent == top:
+                answer = (True, None)
+                break
+            path = parent
+        for node in reversed(chain):  # from the top down, each node's answer is its parent's
+            reaches, below = answer
+            if reaches and below is None and node not in self.merged:
+                answer = (True, node)
+            elif not reaches:
+                answer = (False, None)
+            known[node] = answer
+        return answer
 
     def anchors(self, top):
         """The paths of the restructured organisations that matter to ``top``'s subtree, and those of

@@ -1,14 +1,14 @@
-"""One year's Target and TargetCarry rows of the whole tree, read once per data version.
+"""One year's Target and TargetCarry rows of the whole tree, read once per structure version.
 
 Every fulfilment report reads the targets of its subtree for its year, and a report at the
 national root reads all of them (tens of thousands of rows: as long as the actuals themselves).
 They change only through ``reports.services`` (``set_targets``, the carries of a restructuring)
 and the bulk loaders, which announce it (:class:`reports.events.TargetsChanged`,
 ``RecordsLoaded``), and through moves and renamings of organisations, which change the paths;
-every one of them bumps the data version. So each process keeps the rows of the latest data
-version per year and serves a subtree's rows from them by bisection (a subtree's paths are
-contiguous in path order). A transaction that wrote reads its own rows and keeps nothing: they
-may roll back.
+every one of them bumps the structure version (:mod:`reports.rollups.version`). So each process
+keeps the rows of the latest structure version per year and serves a subtree's rows from them by
+bisection (a subtree's paths are contiguous in path order). A transaction that wrote reads its own
+rows and keeps nothing: they may roll back.
 """
 
 from bisect import bisect_left
@@ -16,7 +16,7 @@ from threading import Lock
 from typing import NamedTuple
 
 from reports.models import Target, TargetCarry
-from reports.rollups.version import data_version, uncommitted_writes
+from reports.rollups.version import structure_version, uncommitted_writes
 
 
 class TargetRow(NamedTuple):
@@ -49,7 +49,7 @@ class YearTargets:
 
     def derived(self, key, compute):
         """``compute()``, kept with these rows under ``key`` (the effective targets of a subtree
-        on a date are the same for every report of this data version); the latest few kept."""
+        on a date are the same for every report of this structure version); the latest few kept."""
         value = self._derived.get(key)
         if value is None:
             if len(self._derived) >= DERIVED_KEPT:
@@ -91,15 +91,15 @@ def _read(year):
     return YearTargets(targets, carries)
 
 
-_kept = {}  # year → (data version, YearTargets)
+_kept = {}  # year → (structure version, YearTargets)
 _lock = Lock()
 
 
 def year_targets(year):
-    """The :class:`YearTargets` of ``year`` as of the current data version."""
+    """The :class:`YearTargets` of ``year`` as of the current structure version."""
     if uncommitted_writes():
         return _read(year)
-    version = data_version()
+    version = structure_version()
     kept = _kept.get(year)
     if kept is not None and kept[0] == version:
         return kept[1]

@@ -22,7 +22,13 @@ from reports.rollups.maintain import apply_admissions, apply_counts
 from reports.rollups.read import admissions_by_month, count_actuals
 from reports.rollups.subscribers import REPORTED_MEMBER_FIELDS, connect
 from reports.rollups.verify import differences, rebuild, recount_sql
-from reports.rollups.version import DATA_VERSION_KEY, bump_data_version, data_version
+from reports.rollups.version import (
+    DATA_VERSION_KEY,
+    bump_data_version,
+    bump_structure_version,
+    data_version,
+    structure_version,
+)
 
 __all__ = [
     "DATA_VERSION_KEY",
@@ -31,10 +37,12 @@ __all__ = [
     "apply_admissions",
     "apply_counts",
     "bump_data_version",
+    "bump_structure_version",
     "connect",
     "count_actuals",
     "data_version",
     "differences",
     "rebuild",
     "recount_sql",
+    "structure_version",
 ]

@@ -18,7 +18,7 @@ from reports.rollups import standing
 from reports.rollups.common import ADMITTED_BY_KIND, ESTABLISHED_BY_KIND
 from reports.rollups.maintain import admission_counts, apply_counts, counts_of, shift_subtree
 from reports.rollups.verify import rebuild
-from reports.rollups.version import bump_data_version
+from reports.rollups.version import bump_data_version, bump_structure_version
 
 #: The Member fields the dashboard's structure and gaps read (to count, to group, to list). A
 #: change of none of them leaves the cached figures current, so it does not bump the data version:
@@ -45,7 +45,7 @@ SOURCE_MODELS = {
     "enterprises.MembershipReturn",
 }
 
-#: The reports' own models that cached figures read (the targets, kept per data version).
+#: The reports' own models that cached figures read (the targets, kept per structure version).
 TARGET_MODELS = {"reports.Target", "reports.TargetCarry"}
 
 
@@ -124,7 +124,7 @@ def _establishment(establishment, sign):
 def organizations_established(event):
     apply_counts(counts_of(d for e in event.establishments for d in _establishment(e, 1)))
     standing.refresh_organizations(e.organization_id for e in event.establishments)
-    bump_data_version()
+    bump_structure_version()
 
 
 def organization_changed(event):
@@ -132,17 +132,17 @@ def organization_changed(event):
         apply_counts(counts_of(_establishment(event.before, -1) + _establishment(event.after, 1)))
     if event.fields:
         standing.refresh_organizations([event.organization_id])
-        bump_data_version()
+        bump_structure_version()
 
 
 def organization_moved(event):
     shift_subtree(event.organization_id, event.old_path, event.new_path)
-    bump_data_version()
+    bump_structure_version()
 
 
 def organization_dissolved(event):
     standing.refresh_organizations([event.organization_id])
-    bump_data_version()
+    bump_structure_version()
 
 
 # Enterprises, mass organisations and returns --------------------------------------------------
@@ -185,14 +185,14 @@ def _returns_of(mass_organization_ids):
 
 def enterprises_recorded(event):
     standing.refresh_organizations(_committees_of_enterprises(event.enterprise_ids).values())
-    bump_data_version()
+    bump_structure_version()
 
 
 def enterprises_changed(event):
     if event.fields & {"operating_status", "managing_committee_id"}:
         standing.refresh_organizations(_committees_of_enterprises(event.enterprise_ids).values())
     if event.fields:
-        bump_data_version()
+        bump_structure_version()
 
 
 def managing_committees_changed(event):
@@ -219,7 +219,7 @@ def managing_committees_changed(event):
     standing.refresh_organizations(
         {c.old_committee_id for c in event.changes} | {c.new_committee_id for c in event.changes}
     )
-    bump_data_version()
+    bump_structure_version()
 
 
 def mass_organizations_established(event):
@@ -296,14 +296,14 @@ def membership_returns_corrected(event):
 
 
 def targets_changed(event):
-    bump_data_version()  # the targets of a year are kept per data version (reports.target_rows)
+    bump_structure_version()  # a year's targets are kept per structure version (reports.target_rows)
 
 
 def records_loaded(event):
     if SOURCE_MODELS.intersection(event.models):
         rebuild()
-    elif TARGET_MODELS.intersection(event.models):
-        bump_data_version()
+    if (SOURCE_MODELS | TARGET_MODELS).intersection(event.models):
+        bump_structure_version()
 
 
 def _chunks(values, size=900):

@@ -1,4 +1,10 @@
-"""The data version: a counter every write to the reports' sources bumps; cached reports are keyed by it."""
+"""The data version: a counter every write to the reports' sources bumps; cached reports are keyed by it.
+
+Beside it, the structure version: a counter only the writes to the structure bump (organisations,
+their dated states, the enterprises' managing committees, the targets). What is derived from the
+structure alone (the tree of a past date, a year's targets) is kept under it, so the admissions
+and transfers that bump the data version every few seconds at national size do not discard it.
+"""
 
 import os
 
@@ -7,38 +13,69 @@ from django.db import transaction
 
 #: The cache key of the data version.
 DATA_VERSION_KEY = "reports:data-version"
+#: The cache key of the structure version.
+STRUCTURE_VERSION_KEY = "reports:structure-version"
+
+
+def _current(key):
+    version = cache.get(key)
+    if version is None:
+        # First use, or evicted: start from a fresh random value so that no entry of before is reused.
+        cache.add(key, int.from_bytes(os.urandom(6), "big"), timeout=None)
+        version = cache.get(key)
+    return version
+
+
+def _increment(key):
+    try:
+        cache.incr(key)
+    except ValueError:  # not set yet (or evicted)
+        _current(key)
+        cache.incr(key)
 
 
 def data_version():
     """The current data version (an integer); cached reports are keyed by it, so any write invalidates them."""
-    version = cache.get(DATA_VERSION_KEY)
-    if version is None:
-        # First use, or evicted: start from a fresh random value so that no entry of before is reused.
-        cache.add(DATA_VERSION_KEY, int.from_bytes(os.urandom(6), "big"), timeout=None)
-        version = cache.get(DATA_VERSION_KEY)
-    return version
+    return _current(DATA_VERSION_KEY)
+
+
+def structure_version():
+    """The current structure version (an integer): what depends on the structure only is keyed by it."""
+    return _current(STRUCTURE_VERSION_KEY)
+
+
+def bump():
+    _increment(DATA_VERSION_KEY)
+
+
+def bump_structure():
+    _increment(STRUCTURE_VERSION_KEY)
+
+
+def _bump_now_and_on_commit(function):
+    function()
+    pending = transaction.get_connection().run_on_commit
+    if not any(entry[1] is function for entry in pending):  # once per transaction, however many rows it writes
+        transaction.on_commit(function)
 
 
 def bump_data_version():
     """A write happened: bump now and once more after the commit (a report computed while the
     transaction was open, before its rows were visible, must not be reused afterwards)."""
-    bump()
-    pending = transaction.get_connection().run_on_commit
-    if not any(entry[1] is bump for entry in pending):  # once per transaction, however many rows it writes
-        transaction.on_commit(bump)
+    _bump_now_and_on_commit(bump)
+
+
+def bump_structure_version():
+    """A write to the structure happened: bump both versions, now and once more after the commit."""
+    _bump_now_and_on_commit(bump)
+    _bump_now_and_on_commit(bump_structure)
 
 
 def uncommitted_writes():
-    """Whether the current transaction wrote to the reports' sources (it bumped the data version
-    and will again on commit). What is read now may roll back with it: not to be kept under the
-    current version (a restructuring plan's preview runs the plan and rolls it back)."""
+    """Whether the current transaction wrote to the reports' sources (it bumped a version and will
+    again on commit). What is read now may roll back with it: not to be kept under the current
+    version (a restructuring plan's preview runs the plan and rolls it back)."""
     connection = transaction.get_connection()
-    return connection.in_atomic_block and any(entry[1] is bump for entry in connection.run_on_commit)
-
-
-def bump():
-    try:
-        cache.incr(DATA_VERSION_KEY)
-    except ValueError:  # not set yet (or evicted)
-        data_version()
-        cache.incr(DATA_VERSION_KEY)
+    return connection.in_atomic_block and any(
+        entry[1] is bump or entry[1] is bump_structure for entry in connection.run_on_commit
+    )

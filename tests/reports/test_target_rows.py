@@ -6,11 +6,12 @@ import datetime
 import pytest
 from django.db import transaction
 
+from branches import services as branch_services
 from reports import engine
 from reports.metrics import Metric
 from reports.services import set_targets
 from reports.target_rows import year_targets
-from tests.factories import OrganizationFactory
+from tests.factories import MemberFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,3 +50,12 @@ def test_a_transaction_that_wrote_reads_its_own_targets_and_keeps_none(tree, dep
         assert admissions_target(tree.committee) == 40
         raise RuntimeError("rolled back, as a restructuring plan's preview is")
     assert admissions_target(tree.committee) == 25
+
+
+def test_an_admission_keeps_the_rows_and_a_restructuring_does_not(tree, department, administrator, child):
+    set_admissions_target(department, child, 25)
+    kept = year_targets(2024)
+    MemberFactory(organization=tree.branch_a, admitted_on=datetime.date(2024, 5, 2))
+    assert year_targets(2024) is kept  # admissions bump the data version, not the structure's
+    branch_services.rename_organization(administrator, child, name="Đảng ủy mới", on=datetime.date(2024, 7, 1))
+    assert year_targets(2024) is not kept
