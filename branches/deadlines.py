@@ -20,10 +20,12 @@ The rules (sources in the docstrings of :mod:`branches.services` and below):
 """
 
 import datetime
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
-from django.db.models import Q
+from django.db.models import Case, Count, Exists, OuterRef, Q, When
+from django.db.models.functions import Coalesce, Substr
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -36,7 +38,7 @@ from branches.services import (
     probation_ends_on,
 )
 from core.dates import add_years
-from core.workdays import calendar
+from core.workdays import ONE_DAY, calendar
 
 #: Items due within this many calendar days of the date (and every overdue one) are listed.
 WINDOW_DAYS = 60
@@ -136,12 +138,7 @@ def deadlines_for(organization, on, *, members=None, prospects=None, transfers=N
     every row of the subtree (a transfer: sent from it or to it). Sorted by due date, then kind and
     name. A constant number of queries.
     """
-    members = (members if members is not None else Member.objects.all()).filter(
-        organization__path__startswith=organization.path, status=MemberStatus.ACTIVE
-    )
-    prospects = (prospects if prospects is not None else Prospect.objects.all()).filter(
-        organization__path__startswith=organization.path
-    )
+    members, prospects = _subtree_rows(organization, members, prospects)
     working = calendar()
     horizon = on + datetime.timedelta(days=WINDOW_DAYS)
     rules = _rules()
@@ -164,7 +161,7 @@ def deadlines_for(organization, on, *, members=None, prospects=None, transfers=N
             )
         )
 
-    probationary = members.filter(Q(official_on__isnull=True) | Q(official_on__gt=on)).values_list(
+    probationary = members.on_probation(on).values_list(
         "pk", "full_name", "admitted_on", "ceremony_on", "organization__code"
     )
     for row in probationary:
@@ -196,11 +193,7 @@ def deadlines_for(organization, on, *, members=None, prospects=None, transfers=N
                 "branches:member_recognize",
                 mark,
             )
-    for prospect in prospects.filter(
-        stage__in=OPEN_PROSPECT_STAGES,
-        course_completed_on__isnull=False,
-        course_completed_on__lte=add_years(horizon, -COURSE_CERTIFICATE_YEARS),
-    ).select_related("organization"):
+    for prospect in _expiring(prospects, horizon).select_related("organization"):
         due = course_certificate_expires_on(prospect.course_completed_on)
         add(
             Kind.COURSE_CERTIFICATE,
@@ -211,11 +204,157 @@ def deadlines_for(organization, on, *, members=None, prospects=None, transfers=N
             "branches:prospect_edit",
             prospect.course_completed_on,
         )
-    transfers = (transfers if transfers is not None else Transfer.objects.all()).touching(organization)
-    items.extend(_transfers(transfers, organization, on, horizon, working, rules))
+    items.extend(_transfers(_listed_transfers(organization, transfers, horizon), organization, on, working, rules))
     items.extend(_badges(members, on, horizon, working, rules))
     items.sort(key=lambda item: (item.due_on, item.kind, item.subject, item.subject_id))
     return items
+
+
+def _subtree_rows(organization, members, prospects):
+    """The active members and the prospects of ``organization``'s subtree among ``members`` and
+    ``prospects`` (every one by default)."""
+    members = (members if members is not None else Member.objects.all()).filter(
+        organization__path__startswith=organization.path, status=MemberStatus.ACTIVE
+    )
+    prospects = (prospects if prospects is not None else Prospect.objects.all()).filter(
+        organization__path__startswith=organization.path
+    )
+    return members, prospects
+
+
+def _expiring(prospects, horizon):
+    """Open prospects whose awareness-course certificate expires by ``horizon`` (or has expired)."""
+    return prospects.filter(
+        stage__in=OPEN_PROSPECT_STAGES,
+        course_completed_on__isnull=False,
+        course_completed_on__lte=add_years(horizon, -COURSE_CERTIFICATE_YEARS),
+    )
+
+
+def _listed_transfers(organization, transfers, horizon):
+    """Transfers touching ``organization``'s subtree that are listed: official ones in transit due
+    by ``horizon``, temporary ones (in transit or received) ending by it."""
+    transfers = (transfers if transfers is not None else Transfer.objects.all()).touching(organization)
+    return transfers.filter(
+        Q(kind=TransferKind.OFFICIAL, status=TransferStatus.IN_TRANSIT, due_on__lte=horizon)
+        | Q(
+            ~Q(kind=TransferKind.OFFICIAL),
+            status__in=(TransferStatus.IN_TRANSIT, TransferStatus.RECEIVED),
+            ends_on__lte=horizon,
+        )
+    )
+
+
+def _badge_ranges(previous, presentation):
+    """``[(years, Q)]``: for each badge year, the admission dates whose anniversary of that many
+    years falls after the ``previous`` presentation date and by ``presentation``."""
+    return [
+        (years, Q(admitted_on__gt=add_years(previous, -years), admitted_on__lte=add_years(presentation, -years)))
+        for years in BADGE_YEARS
+    ]
+
+
+def count_deadlines(organization, on, *, width, members=None, prospects=None, transfers=None):
+    """:func:`deadlines_for`'s items counted, not built: ``(due, overdue)``, two ``Counter`` keyed by
+    the first ``width`` characters of the path of each item's organisation (its whole path when
+    shorter). The same rows and arguments as :func:`deadlines_for`, the same numbers.
+
+    Each rule adds working days, months or years to a date of the row, so the rows whose item
+    falls due before a day are those whose date is on or before one cut-off
+    (:func:`_last_day_due_before`): the rules run on a few cut-offs, not on every row, and SQL
+    counts the rows on each side of them per prefix. Four queries (three when no badge is presented
+    within the window), and the working calendar's when it is not cached.
+    """
+    members, prospects = _subtree_rows(organization, members, prospects)
+    working = calendar()
+    horizon = on + datetime.timedelta(days=WINDOW_DAYS)
+    after = horizon + ONE_DAY
+    due, overdue = Counter(), Counter()
+
+    def ceremony_on(admitted_on):
+        return working.add_working_days(admitted_on, CEREMONY_WITHIN_WORKING_DAYS)
+
+    def review_on(counted_from):
+        return working.add_working_days(probation_ends_on(admitted_on=counted_from), PROBATION_REVIEW_WORKING_DAYS)
+
+    # A ceremony not recorded, due within the window either side; a review due by the horizon,
+    # counted from the ceremony (the decision when none is recorded), as deadlines_for lists them.
+    ceremony = Q(
+        ceremony_on__isnull=True,
+        admitted_on__gt=_last_day_due_before(ceremony_on, on - datetime.timedelta(days=WINDOW_DAYS)),
+        admitted_on__lte=_last_day_due_before(ceremony_on, after),
+    )
+    late_ceremony = ceremony & Q(admitted_on__lte=_last_day_due_before(ceremony_on, on))
+    review = Q(counted_from__lte=_last_day_due_before(review_on, after))
+    late_review = Q(counted_from__lte=_last_day_due_before(review_on, on))
+    rows = (
+        members.on_probation(on)
+        .alias(counted_from=Coalesce("ceremony_on", "admitted_on"))
+        .filter(ceremony | review)
+        .values(prefix=Substr("organization__path", 1, width))
+        .annotate(
+            ceremony=Count("pk", filter=ceremony),
+            late_ceremony=Count("pk", filter=late_ceremony),
+            review=Count("pk", filter=review),
+            late_review=Count("pk", filter=late_review),
+        )
+        .order_by()
+    )
+    for row in rows:
+        late = row["late_ceremony"] + row["late_review"]
+        overdue[row["prefix"]] += late
+        due[row["prefix"]] += row["ceremony"] + row["review"] - late
+
+    # Badges: presented on a date within the window, never overdue, not yet recorded.
+    presentation, previous = presentation_dates_after(on)
+    if presentation <= horizon:
+        reaching = Q()
+        for years, admitted in _badge_ranges(previous, presentation):
+            reaching |= admitted & ~Exists(BadgeAward.objects.filter(member=OuterRef("pk"), years=years))
+        _count_into(due, overdue, members.filter(reaching), "organization__path", width)
+
+    late = Q(course_completed_on__lte=_last_day_due_before(course_certificate_expires_on, on))
+    _count_into(due, overdue, _expiring(prospects, horizon), "organization__path", width, late=late)
+
+    # A transfer is listed for the receiving side when it lies in the subtree, else the sending side.
+    side = Case(
+        When(to_organization__path__startswith=organization.path, then="to_organization__path"),
+        default="from_organization__path",
+    )
+    late = Q(kind=TransferKind.OFFICIAL, due_on__lt=on) | (~Q(kind=TransferKind.OFFICIAL) & Q(ends_on__lt=on))
+    _count_into(due, overdue, _listed_transfers(organization, transfers, horizon), side, width, late=late)
+    return due, overdue
+
+
+def _count_into(due, overdue, rows, path, width, late=None):
+    """Add ``rows`` to ``due`` and ``overdue`` (those matching ``late``) per prefix of ``width``
+    characters of ``path`` (a field or an expression)."""
+    numbers = {"number": Count("pk")}
+    if late is not None:
+        numbers["late"] = Count("pk", filter=late)
+    for row in rows.values(prefix=Substr(path, 1, width)).annotate(**numbers).order_by():
+        late_number = row.get("late", 0)
+        overdue[row["prefix"]] += late_number
+        due[row["prefix"]] += row["number"] - late_number
+
+
+def _last_day_due_before(due_on, limit):
+    """The last day ``d`` with ``due_on(d) < limit``.
+
+    ``due_on`` adds working days, months or years: it falls after its day and never goes back as the
+    day advances, so the rows due before ``limit`` are exactly those whose date is ``d`` or earlier.
+    """
+    year = datetime.timedelta(days=366)
+    low, high = limit - year, limit  # due_on(high) >= limit: it falls after high
+    while due_on(low) >= limit:
+        low, high = low - year, low
+    while high - low > ONE_DAY:  # due_on(low) < limit <= due_on(high)
+        middle = low + (high - low) // 2
+        if due_on(middle) < limit:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def badge_years_reached(admitted_on, previous, presentation):
@@ -230,8 +369,8 @@ def members_reaching_badges(members, previous, presentation):
     recorded (None otherwise). Party age counts from the admission decision (interruptions of
     membership are not recorded here). Two queries."""
     reached = Q()
-    for years in BADGE_YEARS:
-        reached |= Q(admitted_on__gt=add_years(previous, -years), admitted_on__lte=add_years(presentation, -years))
+    for _years, admitted in _badge_ranges(previous, presentation):
+        reached |= admitted
     rows = list(members.filter(reached).select_related("organization"))
     awards = {
         (award.member_id, award.years): award for award in BadgeAward.objects.filter(member__in=[m.pk for m in rows])
@@ -271,20 +410,13 @@ def _badges(members, on, horizon, working, rules):
     return items
 
 
-def _transfers(transfers, organization, on, horizon, working, rules):
+def _transfers(transfers, organization, on, working, rules):
     """Official transfers in transit (due 30 working days after the letter; the receiving side
-    clears them by confirming) and temporary transfers ending within the window. The member is
-    named, nothing more: the row is all either side sees of the other's records."""
+    clears them by confirming) and temporary transfers ending within the window
+    (:func:`_listed_transfers`). The member is named, nothing more: the row is all either side sees
+    of the other's records."""
     items = []
-    rows = transfers.filter(
-        Q(kind=TransferKind.OFFICIAL, status=TransferStatus.IN_TRANSIT, due_on__lte=horizon)
-        | Q(
-            ~Q(kind=TransferKind.OFFICIAL),
-            status__in=(TransferStatus.IN_TRANSIT, TransferStatus.RECEIVED),
-            ends_on__lte=horizon,
-        )
-    ).select_related("member", "from_organization", "to_organization")
-    for transfer in rows:
+    for transfer in transfers.select_related("member", "from_organization", "to_organization"):
         receiving = transfer.to_organization.path.startswith(organization.path)
         if transfer.kind == TransferKind.OFFICIAL:
             kind, due, since = Kind.TRANSFER_IN_TRANSIT, transfer.due_on, transfer.letter_date

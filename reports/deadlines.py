@@ -6,14 +6,13 @@ for department staff (the dashboard's card and ``/reports/deadlines/committees/`
 
 import datetime
 import hashlib
-from collections import Counter
 from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from branches.deadlines import deadlines_for
+from branches.deadlines import count_deadlines, deadlines_for
 from branches.models import Member, Organization, Prospect
 from core.scoping import scope_for
 from reports.rollups import data_version
@@ -44,17 +43,17 @@ def visible_deadlines(organization, on, user):
 
 def counts_below(organization, on: datetime.date, user):
     """One :class:`CommitteeCount` per organisation directly below ``organization`` (in name
-    order), then one for the records held by ``organization`` itself when it has any. A constant
-    number of queries: the items are read once for the whole subtree."""
-    items = visible_deadlines(organization, on, user)
-    paths = dict(
-        Organization.objects.filter(code__in={item.organization for item in items}).values_list("code", "path")
-    )
+    order), then one for the records held by ``organization`` itself when it has any: the items of
+    :func:`visible_deadlines` counted in SQL per committee (``count_deadlines``), not built. A
+    constant number of queries."""
     width = len(organization.path) + Organization.steplen
-    due, overdue = Counter(), Counter()
-    for item in items:
-        prefix = paths[item.organization][:width]
-        (overdue if item.overdue else due)[prefix] += 1
+    due, overdue = count_deadlines(
+        organization,
+        on,
+        width=width,
+        members=Member.objects.visible_to(user),
+        prospects=Prospect.objects.visible_to(user),
+    )
     children = Organization.objects.filter(path__startswith=organization.path, depth=organization.depth + 1).order_by(
         "sort_name", "code"
     )
