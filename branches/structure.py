@@ -5,10 +5,13 @@ the generator or an import and never restructured since) is read from today's ro
 current parent and name from its establishment to its dissolution.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.db.models import BooleanField, ExpressionWrapper, FilteredRelation, Q
+
 from branches.models import MembershipPeriod, Organization, OrganizationVersion
-from core.models import TREE_STEPLEN
+from core.models import TREE_STEPLEN, in_force_on
 
 
 @dataclass
@@ -19,42 +22,69 @@ class Node:
     depth: int = 1
 
 
+class DatedNodes(Sequence):
+    """The nodes of the tree as of a date, in tree order: the organisations themselves are read
+    only for the nodes asked for (a page of them), the order from light rows of all."""
+
+    def __init__(self, organizations, rows):
+        self._organizations = organizations
+        self._rows = rows  # [(organisation id, name then, parent id then, depth)]
+
+    def __len__(self):
+        return len(self._rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._nodes(self._rows[index])
+        return self._nodes([self._rows[index]])[0]
+
+    def __iter__(self):
+        for start in range(0, len(self._rows), READ_AT_ONCE):
+            yield from self[start : start + READ_AT_ONCE]
+
+    def _nodes(self, rows):
+        organizations = self._organizations.in_bulk([pk for pk, *_rest in rows])
+        return [Node(organizations[pk], name, parent_id, depth) for pk, name, parent_id, depth in rows]
+
+
+#: How many organisations are read in one query when every node is asked for.
+READ_AT_ONCE = 2000
+
+
 def tree_as_of(organizations, on):
-    """The organisations of ``organizations`` in force on ``on``, in tree order, each a
-    :class:`Node` with its name and parent of that date and its depth among them (1 for those
-    whose parent of that date is not among them)."""
-    organizations = list(organizations.active_on(on).order_by("path"))
-    ids_by_path = {organization.path: organization.pk for organization in organizations}
-    states = {
-        version.organization_id: version
-        for version in OrganizationVersion.objects.on(on).filter(organization__in=[o.pk for o in organizations])
-    }
-    nodes = {}
-    dated = set(
-        OrganizationVersion.objects.filter(organization__in=[o.pk for o in organizations])
-        .values_list("organization_id", flat=True)
-        .distinct()
+    """The organisations of ``organizations`` in force on ``on``, in tree order (a
+    :class:`DatedNodes`), each a :class:`Node` with its name and parent of that date and its depth
+    among them (1 for those whose parent of that date is not among them). One query for the
+    order, whatever the size of the tree, and one per page of nodes read."""
+    state = FilteredRelation(
+        "versions", condition=in_force_on(on, start="versions__valid_from", end="versions__valid_to")
     )
-    for organization in organizations:
-        state = states.get(organization.pk)
-        if state is not None:
-            nodes[organization.pk] = Node(organization, state.name, state.parent_id)
-        elif organization.pk not in dated:
-            parent_id = ids_by_path.get(organization.path[:-TREE_STEPLEN]) if organization.depth > 1 else None
-            nodes[organization.pk] = Node(organization, organization.name, parent_id)
+    dated = ExpressionWrapper(Q(pk__in=OrganizationVersion.objects.values("organization_id")), BooleanField())
+    rows = list(
+        organizations.active_on(on)
+        .annotate(state=state, dated=dated)
+        .order_by("path")
+        .values_list("pk", "path", "name", "depth", "state__name", "state__parent_id", "dated")
+    )
+    ids_by_path = {row[1]: row[0] for row in rows}
+    nodes = {}
+    for pk, path, name, depth, name_then, parent_then, dated in rows:
+        if name_then is not None:
+            nodes[pk] = (name_then, parent_then)
+        elif not dated:
+            nodes[pk] = (name, ids_by_path.get(path[:-TREE_STEPLEN]) if depth > 1 else None)
         # dated, but no state on that day: it did not exist then
     children = {}
-    for node in nodes.values():  # in path order: siblings keep today's order
-        key = node.parent_id if node.parent_id in nodes else None
-        children.setdefault(key, []).append(node)
+    for pk, (_name, parent_id) in nodes.items():  # in path order: siblings keep today's order
+        children.setdefault(parent_id if parent_id in nodes else None, []).append(pk)
     ordered = []
-    stack = [(node, 1) for node in reversed(children.get(None, []))]
+    stack = [(pk, 1) for pk in reversed(children.get(None, []))]
     while stack:
-        node, depth = stack.pop()
-        node.depth = depth
-        ordered.append(node)
-        stack.extend((child, depth + 1) for child in reversed(children.get(node.organization.pk, [])))
-    return ordered
+        pk, depth = stack.pop()
+        name, parent_id = nodes[pk]
+        ordered.append((pk, name, parent_id, depth))
+        stack.extend((child, depth + 1) for child in reversed(children.get(pk, [])))
+    return DatedNodes(organizations, ordered)
 
 
 def timeline(organization):

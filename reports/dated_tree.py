@@ -11,6 +11,8 @@ The engine maps its per-organisation counts onto this tree in Python, so the num
 of a report does not depend on the number of restructurings.
 """
 
+from threading import Lock
+
 from django.core.cache import cache
 from django.db.models import F, Q
 
@@ -90,6 +92,7 @@ class DatedTree:
         self._pairs = None
         self._keys = {}
         self._rows = {}  # top → {path: (reaches top, topmost not merged below it)}
+        self._anchors = {}  # top → (anchors, gone)
         if on is None:
             return
         self.enterprises = self.enterprises_changed_since(on).exists()
@@ -249,6 +252,11 @@ class DatedTree:
         totals of today's tree must be cut at it: it stood in another row on the date than the
         block it lies in today (a branch moved between two committees of the same province
         changes no row of the national report, so the reform of a whole country costs none there)."""
+        if top not in self._anchors:
+            self._anchors[top] = self._find_anchors(top)
+        return self._anchors[top]
+
+    def _find_anchors(self, top):
         gone = [path for path in self.moved if not path.startswith(top) and self.row_of(path, top) is not None]
         candidates = {
             path for path in self.moved if path.startswith(top) or any(path.startswith(outside) for outside in gone)
@@ -274,6 +282,33 @@ class DatedTree:
     def name(self, organization):
         """The organisation's name on the date."""
         return self.names.get(organization.path, organization.name)
+
+
+#: How many dated trees each process keeps (each is the states of the organisations restructured
+#: since its date: tens of thousands before a national reform).
+TREES_KEPT = 8
+
+_trees = {}  # date → (structure version, DatedTree)
+_trees_lock = Lock()
+
+
+def dated_tree(on):
+    """The :class:`DatedTree` of ``on``, kept per structure version (a restructuring, a move or a
+    renaming reads it again; admissions and transfers do not): the reports of a past date share
+    its states and the rows it already placed. A transaction that wrote builds its own."""
+    if on is None or uncommitted_writes():
+        return DatedTree(on)
+    version = structure_version()
+    kept = _trees.get(on)
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    tree = DatedTree(on)
+    with _trees_lock:
+        _trees.pop(on, None)
+        while len(_trees) >= TREES_KEPT:
+            _trees.pop(next(iter(_trees)))
+        _trees[on] = (version, tree)
+    return tree
 
 
 def subtree_q(lookup, top, outside=()):

@@ -33,7 +33,7 @@ from core.models import in_force_on
 from core.text import display_date
 from enterprises.choices import MassOrganizationKind, OperatingStatus
 from enterprises.models import Enterprise, ManagingCommitteePeriod, MassOrganization, MembershipReturn
-from reports.dated_tree import DatedTree, subtree_q
+from reports.dated_tree import DatedTree, dated_tree, subtree_q
 from reports.formatting import display, format_number, percent_of
 from reports.metrics import MASS_ORG_KIND_METRICS, Metric
 from reports.models import StandingCount, Target
@@ -633,7 +633,7 @@ def _fulfilment_parts(organization, start, end, tree, groups, targets):
 def _build_fulfilment(organization, start, end, year, as_of=None, structure=ReportStructure.END_DATE):
     if structure == ReportStructure.HISTORICAL:
         return _build_historical_fulfilment(organization, start, end, year, as_of)
-    tree = DatedTree(end)
+    tree = dated_tree(end)
     groups = count_actuals_on(organization, start, end, tree)
     targets = EffectiveTargets(organization, year, tree)
     return FulfilmentReport(
@@ -683,7 +683,7 @@ def _build_historical_fulfilment(organization, start, end, year, as_of):
     groups = defaultdict(lambda: defaultdict(int))
     rows_of = {}  # path → (organisation, last day it stood below, targets of that part)
     for first, last in restructuring_segments(start, end):
-        tree = DatedTree(last)
+        tree = dated_tree(last)
         part_groups = count_actuals_on(organization, first, last, tree)
         targets = EffectiveTargets(organization, year, tree)
         for path, values in part_groups.items():
@@ -972,7 +972,7 @@ def structure(organization, date, tree=None):
     """Organisations, members, enterprises and mass organisations of the subtree on ``date``, by
     the organisations directly below it on that date (``tree``: ``DatedTree(date)`` if not given,
     so that a caller counting gaps of the same date reads the dated tree once)."""
-    tree = DatedTree(date) if tree is None else tree
+    tree = dated_tree(date) if tree is None else tree
     children = children_on(organization, tree)
     groups = structure_groups_on(organization, date, tree)
 
@@ -1224,7 +1224,7 @@ def count_gap_enterprises(organization, date, tree=None):
     figures of the enterprises that passed to another committee since moved to the row of the
     committee of the date (one more query).
     """
-    tree = DatedTree(date) if tree is None else tree
+    tree = dated_tree(date) if tree is None else tree
     length = (organization.depth + 1) * Organization.steplen
     anchors, _outside = tree.anchors(organization.path) if tree.moved else (set(), [])
     with _room_for_aggregates(Enterprise.objects.db), connections[Enterprise.objects.db].cursor() as cursor:
@@ -1256,7 +1256,7 @@ def raw_count_gap_enterprises(organization, date, tree=None):
     period in force on ``date`` if it passed to another committee since), and each path put in
     its row on the tree of the date.
     """
-    tree = DatedTree(date) if tree is None else tree
+    tree = dated_tree(date) if tree is None else tree
     length = (organization.depth + 1) * Organization.steplen
     enterprise = Enterprise._meta.db_table
     committee = Organization._meta.db_table
@@ -1363,7 +1363,7 @@ def stagnant_organizations(organization, date, stagnant_years=3, tree=None):
     it (by path prefix on today's tree; through its ancestors on the date's when it differs: a
     correlated ``LIKE path || '%'`` cannot use an index).
     """
-    tree = DatedTree(date) if tree is None else tree
+    tree = dated_tree(date) if tree is None else tree
     top = organization.path
     outside = tree.anchors(top)[1] if tree.moved else []
     window_start = years_before(date, stagnant_years)
@@ -1431,7 +1431,7 @@ def gaps(organization, date, stagnant_years=3, tree=None):
     """Where Party building lags on ``date`` (rule 7), with the lists the dashboard links to, by
     the organisations directly below ``organization`` on that date and the committees that
     managed the enterprises then (``tree`` as for :func:`structure`)."""
-    tree = DatedTree(date) if tree is None else tree
+    tree = dated_tree(date) if tree is None else tree
     children = children_on(organization, tree)
     stagnant = stagnant_organizations(organization, date, stagnant_years, tree)
     groups = _merge(
@@ -1467,7 +1467,7 @@ def gap_list(organization, date, kind, stagnant_years=3):
     or organisations (a list, in tree order)."""
     if kind not in GAP_LISTS:
         raise ValueError(kind)
-    tree = DatedTree(date)
+    tree = dated_tree(date)
     if kind == "eligible-enterprises":
         return _gap_list(organization, date, "eligible", tree)
     if kind == "small-enterprises":

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from config import routers
 from reports import engine, rollups
-from reports.dated_tree import DatedTree
+from reports.dated_tree import dated_tree
 
 #: The gaps' linked lists keep at most this many rows each (the counts above them are exact; a
 #: dashboard lists the first few to act on, it is not the register).
@@ -50,7 +50,7 @@ def count(organization, date):
     started = time.perf_counter()
     # The dashboard shows the totals and the gap lists, not the committees below: the cache keeps
     # no parts (a province's 245 would be unpickled on every view, about 40 ms).
-    tree = DatedTree(date)
+    tree = dated_tree(date)
     structure = dataclasses.replace(engine.structure(organization, date, tree=tree), children=[])
     gaps = engine.gaps(organization, date, tree=tree)
     gaps = dataclasses.replace(

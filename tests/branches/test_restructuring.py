@@ -306,7 +306,7 @@ def test_migration_backfilled_states_read_as_today(tree):
     assert [row[:2] for row in rows] == [("CITY", 1), ("DIST", 2), ("BR-A", 3), ("BR-B", 3)]
     assert codes(tree_as_of(Organization.objects.all(), D(2009, 12, 31))) == []
     outsider = UserFactory()
-    assert tree_as_of(Organization.objects.visible_to(outsider), D(2024, 6, 1)) == []
+    assert list(tree_as_of(Organization.objects.visible_to(outsider), D(2024, 6, 1))) == []
 
 
 # Pages and API ----------------------------------------------------------------------------------
