@@ -14,8 +14,9 @@ of a report does not depend on the number of restructurings.
 from threading import Lock
 
 from django.core.cache import cache
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, When
 
+from branches.choices import OrganizationChange
 from branches.models import OrganizationVersion
 from core.models import TREE_STEPLEN
 from enterprises.models import ManagingCommitteePeriod
@@ -282,6 +283,40 @@ class DatedTree:
     def name(self, organization):
         """The organisation's name on the date."""
         return self.names.get(organization.path, organization.name)
+
+
+_change_days = {}  # structure version → the pairs of days of change_days()
+
+
+def change_days():
+    """``(states, passes)``: the distinct ``(day a state begins, day it ends)`` of the organisations'
+    dated states, each None when it only establishes or dissolves (an establishment or a
+    dissolution moves no one), and the distinct ``(valid_from, valid_to)`` of the enterprises'
+    managing committees with a start. A few thousand pairs behind a million rows (a reform
+    passes most enterprises of a country on one day): read once per structure version and kept."""
+    writing = uncommitted_writes()
+    version = structure_version()
+    if not writing and version in _change_days:
+        return _change_days[version]
+    states = set(
+        OrganizationVersion.objects.annotate(
+            begins=Case(When(~Q(change=OrganizationChange.ESTABLISHED), then=F("valid_from"))),
+            ends=Case(When(~Q(end_change=OrganizationChange.DISSOLVED), then=F("valid_to"))),
+        )
+        .order_by()
+        .values_list("begins", "ends")
+        .distinct()
+    )
+    passes = set(
+        ManagingCommitteePeriod.objects.filter(valid_from__isnull=False)
+        .order_by()
+        .values_list("valid_from", "valid_to")
+        .distinct()
+    )
+    if not writing:
+        _change_days.clear()
+        _change_days[version] = (states, passes)
+    return states, passes
 
 
 #: How many dated trees each process keeps (each is the states of the organisations restructured

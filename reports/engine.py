@@ -20,20 +20,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connections, transaction
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, TextChoices, Value, When
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, TextChoices, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, ExtractMonth, Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from branches.choices import GRASSROOTS_KINDS, OrganizationChange, OrganizationKind
-from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion
+from branches.choices import GRASSROOTS_KINDS, OrganizationKind
+from branches.models import Member, MembershipPeriod, Organization
 from core.dates import add_years
 from core.models import in_force_on
 from core.text import display_date
 from enterprises.choices import MassOrganizationKind, OperatingStatus
 from enterprises.models import Enterprise, ManagingCommitteePeriod, MassOrganization, MembershipReturn
-from reports.dated_tree import DatedTree, dated_tree, subtree_q
+from reports.dated_tree import DatedTree, change_days, dated_tree, subtree_q
 from reports.formatting import display, format_number, percent_of
 from reports.metrics import MASS_ORG_KIND_METRICS, Metric
 from reports.models import StandingCount, Target
@@ -655,20 +655,14 @@ def restructuring_segments(start, end):
     puts it before it begins and where its last one puts it after it ends, and has no events
     outside its life, so only the changes of a parent (moves, merges, splits) and renamings cut.
     At national size branches are founded and dissolved on most days of a year."""
-    began = Q(valid_from__gt=start, valid_from__lte=end) & ~Q(change=OrganizationChange.ESTABLISHED)
-    ended = Q(valid_to__gt=start, valid_to__lte=end) & ~Q(end_change=OrganizationChange.DISSOLVED)
-    changes = (
-        OrganizationVersion.objects.filter(began | ended)
-        .annotate(
-            begins=Case(When(began, then=F("valid_from"))),
-            ends=Case(When(ended, then=F("valid_to"))),
-        )
-        .values_list("begins", "ends")
-    )
-    passed = ManagingCommitteePeriod.objects.filter(valid_from__gt=start, valid_from__lte=end).values_list(
-        "valid_from", "valid_to"
-    )
-    days = sorted({day for pair in [*changes, *passed] for day in pair if day is not None and start < day <= end})
+    states, passes = change_days()
+    days = {day for pair in states for day in pair if day is not None and start < day <= end}
+    for valid_from, valid_to in passes:
+        if start < valid_from <= end:
+            days.add(valid_from)
+            if valid_to is not None and valid_to <= end:
+                days.add(valid_to)
+    days = sorted(days)
     firsts = [start, *days]
     lasts = [day - datetime.timedelta(days=1) for day in days] + [end]
     return list(zip(firsts, lasts, strict=True))
