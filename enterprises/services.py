@@ -2,8 +2,10 @@
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from branches import events as branch_events
 from branches.approvals import check_all_open, check_open
 from branches.choices import OrganizationKind
 from branches.models import Member, Organization
@@ -846,6 +848,23 @@ def _pass_enterprises(acting_user, enterprises, periods, successor, on, decision
     announce_enterprise_changes(changed)
 
 
+def _pass_organizations(acting_user, localities, successor, on):
+    """The organisations located in ``localities`` that still stand on ``on`` are located in
+    ``successor`` from then (their history keeps the former locality and the date)."""
+    organizations = Organization.objects.select_for_update().filter(
+        Q(dissolved_on__isnull=True) | Q(dissolved_on__gt=on), locality__in=[loc.pk for loc in localities]
+    )
+    for organization in organizations:
+        before = branch_events.Establishment.of(organization)
+        organization.locality = successor
+        save_with_history(
+            organization,
+            acting_user,
+            reason=_("located in %(locality)s from %(date)s") % {"locality": successor.code, "date": display_date(on)},
+        )
+        publish(branch_events.OrganizationChanged(organization.pk, frozenset({"locality_id"}), before, before))
+
+
 def _publish_restructuring(change, localities, on, acting_user, into=None):
     publish(
         events.LocalitiesRestructured(
@@ -923,8 +942,9 @@ def move_locality(acting_user, locality, new_parent, *, on=None, decision_number
 
 def merge_localities(acting_user, sources, into, *, on, decision_number="", decision_date=None):
     """Merge ``sources`` (provinces into a province, communes into a commune, …) into ``into`` on
-    ``on``: the localities below them move under ``into``, the enterprises located in them pass to
-    ``into`` from that date, and they end, "merged into" it. All or nothing."""
+    ``on``: the localities below them move under ``into``, the enterprises and the standing
+    organisations located in them pass to ``into`` from that date, and they end, "merged into" it.
+    All or nothing."""
     with transaction.atomic(), deliberate_row_writes():
         _require_administrator(acting_user)
         into = lock_for_update(into)
@@ -960,6 +980,7 @@ def merge_localities(acting_user, sources, into, *, on, decision_number="", deci
         decision = (decision_number, decision_date)
         _move_children(acting_user, children, child_versions, into, on, decision)
         _pass_enterprises(acting_user, enterprises, periods, into, on, decision)
+        _pass_organizations(acting_user, sources, into, on)
         for source in sources:
             _end_locality(
                 source, versions[source.pk], acting_user, on=on, change=LocalityChange.MERGED, decision=decision,
@@ -972,8 +993,8 @@ def merge_localities(acting_user, sources, into, *, on, decision_number="", deci
 
 def abolish_locality(acting_user, locality, *, on, decision_number="", decision_date=None):
     """Abolish a district on ``on`` (the reform of 1 July 2025): its communes and wards move up under
-    its province from that date, the enterprises located in the district itself pass to the
-    province, and it ends, "abolished". All or nothing."""
+    its province from that date, the enterprises and the standing organisations located in the
+    district itself pass to the province, and it ends, "abolished". All or nothing."""
     with transaction.atomic(), deliberate_row_writes():
         _require_administrator(acting_user)
         locality = lock_for_update(locality)
@@ -995,6 +1016,7 @@ def abolish_locality(acting_user, locality, *, on, decision_number="", decision_
         decision = (decision_number, decision_date)
         _move_children(acting_user, children, child_versions, parent, on, decision)
         _pass_enterprises(acting_user, enterprises, periods, parent, on, decision)
+        _pass_organizations(acting_user, [locality], parent, on)
         _end_locality(locality, version, acting_user, on=on, change=LocalityChange.ABOLISHED, decision=decision)
         _publish_restructuring(LocalityChange.ABOLISHED, [locality], on, acting_user, into=parent)
         locality.refresh_from_db()

@@ -430,3 +430,24 @@ def test_a_localitys_page_lists_its_names_and_parents_through_time(client, geogr
     assert "30/06/2025" in text and "1656/NQ-UBTVQH15" in text and "Phường Nghĩa Đô" in text
     tree = client.get(reverse("enterprises:locality_tree")).content.decode()
     assert reverse("enterprises:locality_detail", args=[g.nghia_do.pk]) in tree
+
+
+def test_the_organisations_standing_in_a_merged_or_abolished_locality_pass_to_its_successor(geography, administrator):
+    g = geography
+    branch = OrganizationFactory(code="HN-CG-NT", locality=g.nghia_tan, established_on=D(2020, 1, 1))
+    gone = OrganizationFactory(
+        code="HN-CG-OLD", locality=g.nghia_tan, established_on=D(2020, 1, 1), dissolved_on=D(2024, 1, 1)
+    )
+    district_committee = OrganizationFactory(
+        code="HN-CG-Q", locality=g.district, established_on=D(2020, 1, 1), dissolved_on=D(2025, 9, 1)
+    )
+    services.merge_localities(administrator, [g.nghia_tan], g.nghia_do, on=REFORM)
+    services.abolish_locality(administrator, g.district, on=REFORM, decision_number="202/2025/QH15")
+    for organization in (branch, gone, district_committee):
+        organization.refresh_from_db()
+    assert branch.locality == g.nghia_do
+    assert gone.locality == g.nghia_tan  # dissolved before: it stood there
+    assert district_committee.locality == g.hanoi
+    latest = branch.history.first()
+    assert latest.history_change_reason == "located in T00160 from 01/07/2025"
+    assert branch.history.all()[1].locality_id == g.nghia_tan.pk
