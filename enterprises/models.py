@@ -173,7 +173,6 @@ class LocalityVersion(LastDayMixin, models.Model):
         return f"{self.locality_id} {self.name} {self.valid_from}–{self.valid_to or ''}"
 
 
-
 def enterprise_scope_q(paths, prefix=""):
     """Enterprises belonging to the subtrees ``paths``.
 
@@ -406,7 +405,6 @@ class ManagingCommitteePeriod(LastDayMixin, models.Model):
         return f"{self.enterprise_id}: {self.committee_id} {self.valid_from or '…'}–{self.valid_to or '…'}"
 
 
-
 class EnterpriseLocalityPeriodQuerySet(OpenStartDatedQuerySet):
     """The periods in force on a date (``on``; an empty start: from the beginning)."""
 
@@ -447,4 +445,3 @@ class EnterpriseLocalityPeriod(LastDayMixin, models.Model):
 
     def __str__(self):
         return f"{self.enterprise_id}: {self.locality_id} {self.valid_from or '…'}–{self.valid_to or '…'}"
-

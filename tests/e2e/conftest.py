@@ -68,8 +68,10 @@ def new_page(browser):
         page.on("pageerror", lambda error: page.errors.append(str(error)))
         page.on(
             "response",
-            lambda response: response.status >= 400
-            and page.errors.append(f"{response.status} {response.request.method} {response.url}"),
+            lambda response: (
+                response.status >= 400
+                and page.errors.append(f"{response.status} {response.request.method} {response.url}")
+            ),
         )
         return page
 
