@@ -211,3 +211,51 @@ def test_a_plan_passes_an_enterprise_to_another_committee_from_its_date(tree, ad
     assert tree.enterprise_a.managing_committee.code == "WARD"
     before = ManagingCommitteePeriod.objects.on(D(2025, 6, 30)).get(enterprise=tree.enterprise_a)
     assert before.committee == tree.committee
+
+
+def test_a_plan_restructures_localities_with_the_same_rules(tree, administrator):
+    from enterprises.models import Locality
+    from enterprises.structure import locality_on
+    from tests.factories import LocalityFactory
+
+    district = LocalityFactory(code="005", name="Quận Cầu Giấy", kind="district", parent=tree.province)
+    LocalityFactory(code="00160", name="Phường Dịch Vọng", kind="ward", parent=district)
+    new_ward = {
+        "operation": "establish-locality",
+        "code": "00170",
+        "new_name": "Phường Nghĩa Đô",
+        "kind": "ward",
+        "new_parent": "01",
+        "effective_date": "01/07/2025",
+        "decision_number": "1656/NQ-UBTVQH15",
+        "decision_date": "16/06/2025",
+    }
+    merge = {"operation": "merge-localities", "code": "00001", "target": "00170", "effective_date": "01/07/2025"}
+    abolish = {"operation": "bỏ cấp huyện", "code": "005", "effective_date": "01/07/2025"}
+    rename = {"operation": "rename-locality", "code": "01", "new_name": "Thủ đô Hà Nội", "effective_date": "01/07/2025"}
+    unknown = {**merge, "target": "09999"}
+
+    refused = run_plan(plan_file(new_ward, merge, unknown, abolish), acting_user=administrator)
+    assert not refused.committed
+    assert refused.errors() == [(4, "into or to", "No locality has the code 09999.")]
+    assert not Locality.objects.filter(code="00170").exists()
+    assert Locality.objects.get(code="00001").ended_on is None
+
+    wrong_kind = {**new_ward, "kind": "committee"}
+    assert run_plan(plan_file(wrong_kind), acting_user=administrator).errors()[0][1] == "kind"
+
+    result = run_plan(plan_file(new_ward, merge, abolish, rename), acting_user=administrator)
+    assert result.committed and not result.has_errors, result.errors()
+    assert any("enterprises located there: 2" in line for line in result.steps[1].affects)
+    ward = Locality.objects.get(code="00170")
+    tree.enterprise_a.refresh_from_db()
+    tree.branch_a.refresh_from_db()
+    assert tree.enterprise_a.locality == ward
+    assert locality_on(tree.enterprise_a, D(2025, 6, 30)) == tree.commune
+    assert tree.branch_a.locality == ward
+    assert Locality.objects.get(code="00001").ended_on == D(2025, 7, 1)
+    assert Locality.objects.get_parent(Locality.objects.get(code="00160")) == tree.province
+    assert Locality.objects.get(code="005").ended_on == D(2025, 7, 1)
+    assert Locality.objects.get(code="01").name == "Thủ đô Hà Nội"
+    reason = ward.history.order_by("-history_id").first().history_change_reason
+    assert reason.startswith("restructuring plan reform-2025.csv")
