@@ -7,9 +7,11 @@ the import skips: status, organisation, the recognition decision, and how the me
 its decision or letter), so exporting and re-importing changes nothing.
 """
 
+import re
 from dataclasses import dataclass
 
-from django.db.models import Case, Exists, OuterRef, Subquery, When
+from django.db import connection, transaction
+from django.db.models import Case, CharField, Exists, F, Func, OuterRef, Subquery, When
 from django.db.models.functions import Length, Substr
 from django.utils.translation import gettext_lazy as _
 
@@ -17,7 +19,15 @@ from branches.choices import MemberStatus, PeriodEndReason
 from branches.filtersets import MemberFilterSet, OrganizationFilterSet, ProspectFilterSet
 from branches.models import Member, MembershipPeriod, Organization, OrganizationVersion, Prospect
 from core.models import mask_citizen_id
-from core.spreadsheets import OutColumn, write_csv, write_csv_to, write_xlsx, write_xlsx_to
+from core.spreadsheets import (
+    FORMULA_TRIGGERS,
+    OutColumn,
+    csv_cell,
+    write_csv,
+    write_csv_to,
+    write_xlsx,
+    write_xlsx_to,
+)
 from dataio.enterprise_imports import ENTERPRISE_COLUMNS, ENTERPRISE_IGNORED
 from dataio.imports import MEMBER_COLUMNS, MEMBER_IGNORED
 from enterprises.filtersets import EnterpriseFilterSet, MassOrganizationFilterSet
@@ -68,6 +78,7 @@ class ExportKind:
     model: type
     filterset: type
     columns: tuple  # (header, value of a row, is text)
+    csv_columns: object = None  # () → the columns as CSV fields computed by PostgreSQL (_copy_csv)
 
     def out_columns(self):
         return [OutColumn(str(header), text=text) for header, _value, text in self.columns]
@@ -138,11 +149,160 @@ MEMBER_EXPORT = ExportKind(
         (MEMBER_IGNORED[6], lambda m: m.end_decision_number or "", True),
         (MEMBER_IGNORED[7], lambda m: m.end_decided_on, False),
     ),
+    csv_columns=lambda: _member_csv_columns(),
 )
 
 
 def _end_reason_label(reason):
     return str(PeriodEndReason(reason).label) if reason else ""
+
+
+# The PostgreSQL fast path of a large CSV export (:func:`_copy_csv`): each column's CSV field is
+# computed by the database, byte for byte what ``csv_cell`` makes of the column's Python value, and
+# COPY writes the rows. A field that would be empty is NULL (COPY writes an empty string as "").
+
+
+class _Sql(Func):
+    """SQL of a template: ``{0}``, ``{1}``… the expressions (each may be repeated), ``%s`` the
+    template's own parameters in order."""
+
+    output_field = CharField()
+
+    def __init__(self, template, *expressions, params=()):
+        super().__init__(*expressions)
+        self.sql_template, self.sql_params = template, tuple(params)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        compiled = [compiler.compile(expression) for expression in self.get_source_expressions()]
+        sql, params, own = [], [], iter(self.sql_params)
+        for token in re.split(r"(\{\d\}|%s)", self.sql_template):
+            if token == "%s":
+                params.append(next(own))
+            elif re.fullmatch(r"\{\d\}", token):
+                token, expression_params = compiled[int(token[1])]
+                params.extend(expression_params)
+            sql.append(token)
+        return "".join(sql), params
+
+
+#: ``csv_cell``'s neutralisation of a text: an apostrophe before a formula trigger; NULL when empty.
+_TEXT = (
+    "CASE WHEN left({0}, 1) IN ("
+    + ", ".join(f"chr({ord(char)})" for char in FORMULA_TRIGGERS)
+    + ") THEN chr(39) || {0} ELSE NULLIF({0}, '') END"
+)
+
+
+def _text_sql(name):
+    return _Sql(_TEXT, F(name))
+
+
+def _date_sql(name):
+    return _Sql("to_char({0}, 'DD/MM/YYYY')", F(name))
+
+
+def _boolean_sql(name):
+    return _Sql("CASE WHEN {0} THEN '1' WHEN NOT {0} THEN '0' END", F(name))
+
+
+def _labels_sql(name, choices):
+    """The label of each stored value (``choices``: value, label) in the active language; a value
+    outside them shown as stored (as :class:`Choice` does)."""
+    labels = {value: str(label) for value, label in choices}
+    params = []
+    for value, label in labels.items():
+        params += [value, csv_cell(label) or None]
+    whens = " ".join("WHEN %s THEN %s" for _label in labels)
+    return _Sql(f"CASE {{0}} {whens} ELSE {_TEXT} END", F(name), params=params)
+
+
+def _choice_sql(name):
+    return _labels_sql(name, Member._meta.get_field(name).flatchoices)
+
+
+def _masked_sql():
+    """The citizen ID as ``_masked`` shows it: whole to those who may edit the member, else masked."""
+    dots = mask_citizen_id("0000")[:-4]
+    return _Sql(
+        "CASE WHEN {0} = '' THEN NULL WHEN {1} THEN {0} ELSE %s || right({0}, 4) END",
+        F("citizen_id"),
+        F("can_edit"),
+        params=[dots],
+    )
+
+
+def _member_csv_columns():
+    text, date, boolean, choice = _text_sql, _date_sql, _boolean_sql, _choice_sql
+    return (
+        _masked_sql(),
+        text("full_name"),
+        choice("sex"),
+        date("date_of_birth"),
+        text("party_card_number"),
+        text("organization__code"),
+        date("admitted_on"),
+        date("dossier_reviewed_on"),
+        boolean("over_age_approved"),
+        text("over_age_approval_reference"),
+        text("admission_decision_number"),
+        text("admission_decided_by"),
+        date("ceremony_on"),
+        date("official_on"),
+        text("recognition_decision_number"),
+        date("recognition_decided_on"),
+        text("enterprise__tax_code"),
+        choice("position"),
+        boolean("is_business_owner"),
+        choice("ethnicity"),
+        choice("religion"),
+        text("general_education"),
+        choice("professional_qualification"),
+        choice("political_theory"),
+        boolean("youth_union_member_at_admission"),
+        text("hometown"),
+        choice("status"),
+        text("organization__name"),
+        date("ended_on"),
+        _labels_sql("end_reason", PeriodEndReason.choices),
+        text("end_decision_number"),
+        date("end_decided_on"),
+    )
+
+
+def _copy_csv(target, export, queryset, collect_ids, progress):
+    """Write the rows of ``queryset`` (prepared) as CSV into ``target`` with PostgreSQL's COPY: the
+    primary key first (collected, then cut off), the line ending made ``\\r\\n`` as ``csv.writer``'s.
+    PostgreSQL sends one message per row (the protocol's CopyData), so each chunk is one line."""
+    fields = export.csv_columns()
+    names = [f"csv_{index}" for index in range(len(fields))]
+    rows = queryset.annotate(**dict(zip(names, fields, strict=True))).values_list("pk", *names)
+    sql, params = rows.query.sql_with_params()
+    written = 0
+    # Without JIT: compiling the query's expressions costs seconds and saves less (measured at 100,000
+    # members: 3.0-3.4 s without, 5.2-6.9 s with); the setting is put back for the rest of the transaction.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+        jit = cursor.fetchone()[0]
+        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
+            pending = []
+            for chunk in copy:
+                line = bytes(chunk)
+                if not line.endswith(b"\n"):
+                    raise RuntimeError("COPY sent a part of a row")
+                comma = line.index(b",")
+                if collect_ids is not None:
+                    collect_ids.append(int(line[:comma]))
+                pending.append(line[comma + 1 : -1])
+                written += 1
+                if written % 500 == 0:
+                    target.write(b"\r\n".join(pending) + b"\r\n")
+                    pending = []
+                    if progress is not None:
+                        progress(written)
+            if pending:
+                target.write(b"\r\n".join(pending) + b"\r\n")
+        cursor.execute("SELECT set_config('jit', %s, true)", [jit])
+    return written
 
 
 ENTERPRISE_EXPORT = ExportKind(
@@ -336,6 +496,9 @@ def write_export(target, kind, user, *, data=None, request=None, file_format="xl
     large export); ``progress(rows written)`` is called as it goes. Returns the number of rows."""
     export = KINDS[kind]
     queryset = export_queryset(kind, user, data=data, request=request)
+    if file_format == "csv" and export.csv_columns is not None and connection.vendor == "postgresql":
+        write_csv_to(target, export.out_columns(), ())  # the byte order mark and the header
+        return _copy_csv(target, export, export.prepare(queryset), collect_ids, progress)
     written = 0
 
     def counted(rows):
