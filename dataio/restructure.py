@@ -6,9 +6,10 @@ and ``pass``: an enterprise, named by its tax code in ``code``, passes to the co
 ``target``), each with its effective date and decision. The operations on localities take the
 locality's code in ``code``: ``establish-locality`` (``new_name``, ``kind``, ``new_parent``),
 ``rename-locality``, ``move-locality``, ``merge-localities`` (into ``target``) and
-``abolish-district`` (its communes move up to the province), through ``enterprises.services``. A split takes one row per child organisation (its code)
-or member (citizen ID) in ``item``, each naming its destination in ``target``; its ``share`` (the
-percentage of the targets the destination takes) is given once per destination.
+``abolish-district`` (its communes move up to the province), through ``enterprises.services``.
+A split takes one row per child organisation (its code) or member (citizen ID) in ``item``, each
+naming its destination in ``target``; its ``share`` (the percentage of the targets the
+destination takes) is given once per destination.
 
 :func:`run_plan` applies the operations in order through the services of ``branches.services``
 inside one transaction, each in a savepoint: a refused operation is rolled back and its errors
