@@ -26,14 +26,23 @@ organisation's subtree) and a period ``[start, end]``:
   outside the unit, to the place of residence, or with a dissolved organisation).
 - The change against the previous year compares members at the end with members at the same day
   a year earlier, in percent.
+
+Both forms are counted in the database: the members on the three dates in one pass over the
+periods, the movements by grouping each period that starts or ends in the range with the periods
+before and after it (``LAG`` and ``LEAD`` over every period of the members moving), the admissions
+by grouping the members admitted. The rules are also written in Python, period by period and
+member by member (:func:`raw_member_movement`, :func:`raw_new_admissions`): the tests compare both
+on random histories.
 """
 
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q
-from django.db.models.functions import Substr
+from django.db import connection
+from django.db.models import Case, Count, F, Q, When
+from django.db.models.functions import ExtractDay, ExtractMonth, ExtractYear, Substr
+from django.db.models.lookups import LessThan
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -50,7 +59,7 @@ from branches.models import Member, MembershipPeriod, Organization
 from core.dates import add_years, age_on
 from enterprises.choices import Ownership
 from reports.dated_tree import DatedTree, subtree_q
-from reports.engine import _child_key, _children, children_on
+from reports.engine import _child_key, _children, _room_for_aggregates, children_on
 from reports.formatting import percent_of
 
 # Data completeness of the member profile ---------------------------------------------------
@@ -220,6 +229,15 @@ class _Units:
         """What to group by in the database: the path itself on a dated tree, else the prefix."""
         return F(lookup) if self.dated else Substr(lookup, 1, self.length)
 
+    def where_sql(self, column):
+        """``(sql, params)``: :meth:`q` on the path ``column`` of a statement."""
+        paths = [self.top, *self.outside]
+        return "(" + " OR ".join([f"{column} LIKE %s"] * len(paths)) + ")", [f"{path}%" for path in paths]
+
+    def key_sql(self, column):
+        """:meth:`key` on the path ``column`` of a statement."""
+        return column if self.dated else f"SUBSTR({column}, 1, {self.length})"
+
     def row(self, path):
         if not self.dated:
             if not path.startswith(self.top):
@@ -241,6 +259,31 @@ class _Units:
         return dict(rows)
 
 
+def _members_on(units, dates):
+    """``{date: {row path: members in the periods in force at the end of date}}`` of the subtree for
+    each of ``dates``: one pass over the periods (one query, whatever the number of dates)."""
+    dates = sorted(set(dates))
+    periods, organizations = MembershipPeriod._meta.db_table, Organization._meta.db_table
+    where, where_params = units.where_sql("o.path")
+    key = units.key_sql("o.path")
+    in_force = ", ".join(
+        ["SUM(CASE WHEN p.started_on <= %s AND (p.ended_on IS NULL OR p.ended_on > %s) THEN 1 ELSE 0 END)"] * len(dates)
+    )
+    sql = (
+        f"SELECT {key}, {in_force} FROM {periods} p INNER JOIN {organizations} o ON o.id = p.organization_id "
+        f"WHERE {where} AND p.started_on <= %s GROUP BY {key}"
+    )
+    params = [date for date in dates for _twice in range(2)] + where_params + [dates[-1]]
+    groups = {date: {} for date in dates}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for key, *counts in cursor.fetchall():
+            for date, n in zip(dates, counts, strict=True):
+                if n:
+                    groups[date][key] = int(n)
+    return {date: units.regroup(counted) for date, counted in groups.items()}
+
+
 def _raw_members_on(units, date):
     """``{row path: members in the periods in force at the end of date}`` of the subtree."""
     rows = (
@@ -252,6 +295,112 @@ def _raw_members_on(units, date):
         .annotate(n=Count("pk"))
     )
     return units.regroup({row["_key"]: row["n"] for row in rows})
+
+
+def _quoted(values):
+    return ", ".join(f"'{value}'" for value in sorted(values))
+
+
+def _movements_sql(units):
+    """``(sql, params)`` of SELECT key, other key, column, n, of which probationary: the additions and
+    removals of the subtree's periods in ``[start, end]`` (named parameters ``start`` and ``end``),
+    grouped by the row key of the period's organisation, the row key of the organisation a linked
+    move came from or went to (NULL otherwise) and the column it counts in. The neighbours of each
+    period come from a window over every period of the members moving, ordered as the rules read
+    them (by start, then id)."""
+    periods, organizations, members = (
+        MembershipPeriod._meta.db_table,
+        Organization._meta.db_table,
+        Member._meta.db_table,
+    )
+    paths = [units.top, *units.outside]
+    names = {f"path{index}": f"{path}%" for index, path in enumerate(paths)}
+
+    def subtree(column):
+        return "(" + " OR ".join(f"{column} LIKE %({name})s" for name in names) + ")"
+
+    move, left = _quoted(MOVE_REASONS), _quoted(LEFT_PARTY_REASONS)
+    transfer = PeriodEndReason.TRANSFER
+    # ``before`` continues into the period the same day, or after a transfer in transit when both
+    # the leaving and the arrival fall inside the range (``_linked``).
+    linked_in = (
+        f"(e.before_reason IN ({move}) AND (e.before_ended_on = e.started_on OR (e.before_reason = '{transfer}' "
+        "AND e.before_ended_on >= %(start)s AND e.started_on <= %(end)s)))"
+    )
+    linked_out = (
+        f"(e.end_reason IN ({move}) AND (e.ended_on = e.after_started_on OR (e.end_reason = '{transfer}' "
+        "AND e.ended_on >= %(start)s AND e.after_started_on <= %(end)s)))"
+    )
+    removed = " ".join(f"WHEN '{reason}' THEN '{column}'" for reason, column in _REMOVAL_BY_REASON.items())
+    struck_off = PeriodEndReason.STRUCK_OFF
+    sql = f"""
+        WITH ordered AS (
+            SELECT p.member_id, p.started_on, p.ended_on, p.end_reason, o.path,
+                CASE WHEN a.id IS NULL THEN 0 ELSE 1 END AS on_admission,
+                LAG(p.started_on) OVER w AS before_started_on, LAG(p.ended_on) OVER w AS before_ended_on,
+                LAG(p.end_reason) OVER w AS before_reason, LAG(o.path) OVER w AS before_path,
+                LEAD(p.started_on) OVER w AS after_started_on, LEAD(o.path) OVER w AS after_path
+            FROM {periods} p INNER JOIN {organizations} o ON o.id = p.organization_id
+            LEFT JOIN (
+                SELECT id, admitted_on FROM {members} WHERE admitted_on BETWEEN %(start)s AND %(end)s
+            ) a ON a.id = p.member_id AND a.admitted_on = p.started_on
+            WHERE p.member_id IN (
+                SELECT q.member_id FROM {periods} q INNER JOIN {organizations} qo ON qo.id = q.organization_id
+                WHERE (q.started_on BETWEEN %(start)s AND %(end)s OR q.ended_on BETWEEN %(start)s AND %(end)s)
+                    AND {subtree("qo.path")}
+            )
+            WINDOW w AS (PARTITION BY p.member_id ORDER BY p.started_on, p.id)
+        ), events AS (
+            SELECT e.path,
+                CASE WHEN {linked_in} THEN e.before_path END AS other,
+                CASE
+                    WHEN {linked_in} THEN 'transferred_in'
+                    WHEN e.before_started_on IS NULL THEN
+                        CASE WHEN e.on_admission = 1 THEN 'admitted' ELSE 'transferred_in' END
+                    WHEN e.before_reason IN ({left}) THEN 'restored'
+                    ELSE 'transferred_in'
+                END AS figure,
+                0 AS probationary
+            FROM ordered e
+            WHERE e.started_on BETWEEN %(start)s AND %(end)s AND {subtree("e.path")}
+            UNION ALL
+            SELECT e.path,
+                CASE WHEN {linked_out} THEN e.after_path END,
+                CASE e.end_reason {removed} ELSE 'transferred_out' END,
+                CASE WHEN e.end_reason = '{struck_off}' AND EXISTS (
+                    SELECT 1 FROM {members} m
+                    WHERE m.id = e.member_id AND (m.official_on IS NULL OR m.official_on > e.ended_on)
+                ) THEN 1 ELSE 0 END
+            FROM ordered e
+            WHERE e.ended_on BETWEEN %(start)s AND %(end)s AND {subtree("e.path")}
+        )
+        SELECT {units.key_sql("path")}, {units.key_sql("other")}, figure, COUNT(*), SUM(probationary)
+        FROM events GROUP BY 1, 2, 3
+    """
+    return sql, names
+
+
+def _movements(units, start, end):
+    """``{unit path: {column: count}}`` for the subtree (its own path) and each row's path, counted in
+    the database (:func:`_movements_sql`). One query."""
+    top = units.top
+    counts = defaultdict(lambda: defaultdict(int))
+    sql, params = _movements_sql(units)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**params, "start": start, "end": end})
+        rows = cursor.fetchall()
+    for key, other, column, n, probationary in rows:
+        row = units.row(key)
+        if row is None:
+            continue
+        # A move counts for each unit the other end of it lies outside of.
+        other_row = None if other is None else units.row(other)
+        for unit in (top, row) if row != top else (top,):
+            if other_row is None or (unit != top and other_row != unit):
+                counts[unit][column] += n
+                if probationary:
+                    counts[unit]["struck_off_probationary"] += probationary
+    return counts
 
 
 def _periods_of_members_moving(units, start, end):
@@ -341,16 +490,16 @@ def _raw_movements(units, start, end):
 def member_movement(organization, start, end):
     """Member movement of ``organization``'s subtree in ``[start, end]`` (both included), per
     organisation directly below it on ``end`` and in total (see the module's docstring for the rules).
-    Eight queries whatever the size of the subtree (two read the tree of the end date)."""
+    Counted in the database: five queries whatever the size of the subtree (two read the tree of the
+    end date), and one on PostgreSQL that gives the aggregates room."""
     check_period(start, end)
     tree = DatedTree(end)
     units = _Units(organization, tree)
-    at_start = _raw_members_on(units, start - datetime.timedelta(days=1))
-    at_end = _raw_members_on(units, end)
-    previous = _raw_members_on(units, add_years(end, -1))
-    return _movement_report(
-        organization, start, end, tree, (at_start, at_end, previous), _raw_movements(units, start, end)
-    )
+    dates = (start - datetime.timedelta(days=1), end, add_years(end, -1))
+    with _room_for_aggregates(MembershipPeriod.objects.db):
+        members = _members_on(units, dates)
+        moves = _movements(units, start, end)
+    return _movement_report(organization, start, end, tree, [members[date] for date in dates], moves)
 
 
 def raw_member_movement(organization, start, end):
@@ -539,11 +688,84 @@ def _admission_keys(member):
         keys.append("of_whom.business_owners")
     age = age_on(member["date_of_birth"], member["admitted_on"])
     keys.extend(f"age.{key}" for key, low, high in AGE_GROUPS if low <= age <= high)
-    keys.append(f"education.{education_level(member['general_education'])}")
-    keys.append(f"qualification.{member['professional_qualification'] or NOT_RECORDED}")
-    keys.append(f"political_theory.{member['political_theory'] or NOT_RECORDED}")
-    keys.append(f"ownership.{member['enterprise__ownership'] or NOT_RECORDED}")
+    keys.extend(f"{group}.{column_of(member[field])}" for group, (field, column_of) in _RECORDED.items())
     return keys
+
+
+def _as_recorded(value):
+    return value or NOT_RECORDED
+
+
+#: The form's groups counted by a recorded value: the field read and the column its value names
+#: (the ownership of the workplace: None without a workplace enterprise).
+_RECORDED = {
+    "education": ("general_education", education_level),
+    "qualification": ("professional_qualification", _as_recorded),
+    "political_theory": ("political_theory", _as_recorded),
+    "ownership": ("enterprise__ownership", _as_recorded),
+}
+
+
+def _age_at_admission():
+    """Whole years from the birth to the admission (:func:`core.dates.age_on`), in SQL."""
+    admitted_on, born = F("admitted_on"), F("date_of_birth")
+    birthday_to_come = LessThan(
+        ExtractMonth(admitted_on) * 100 + ExtractDay(admitted_on), ExtractMonth(born) * 100 + ExtractDay(born)
+    )
+    return ExtractYear(admitted_on) - ExtractYear(born) - Case(When(birthday_to_come, then=1), default=0)
+
+
+def _admission_flags():
+    """``{column: condition}`` of the form's yes-or-no columns and age groups: the rules of
+    :func:`_admission_keys` in SQL (``tests/reports/test_statistics_against_raw.py`` compares them)."""
+    return {
+        "of_whom.women": Q(sex="female"),
+        "of_whom.ethnic_minorities": ~Q(ethnicity__in=("", ETHNICITY_KINH, ETHNICITY_FOREIGN)),
+        "of_whom.religious": ~Q(religion__in=("", "none")),
+        "of_whom.youth_union": Q(youth_union_member_at_admission=True),
+        "of_whom.business_owners": Q(owner_at_admission=True),
+        **{f"age.{key}": Q(age__range=(low, high)) for key, low, high in AGE_GROUPS},
+    }
+
+
+def _admission_counts(units, start, end):
+    """``{row path: {"group.column": n}}`` of the members admitted in ``[start, end]``, counted in one
+    query: per row key the admitted and each yes-or-no column, and per row key and recorded value
+    the members of each (named by :data:`_RECORDED`'s rules)."""
+    flags = _admission_flags()
+    columns = {f"f{index}": Case(When(condition, then=1), default=0) for index, condition in enumerate(flags.values())}
+    columns |= {f"r{index}": F(field) for index, (field, _column_of) in enumerate(_RECORDED.values())}
+    admitted = (
+        Member.objects.filter(units.q("admitted_by__path"), admitted_on__range=(start, end))
+        .annotate(age=_age_at_admission())
+        .order_by()
+        .values(k=units.key("admitted_by__path"), **columns)
+    )
+    admitted_sql, params = admitted.query.sql_with_params()
+    sums = ", ".join(f"SUM(f{index})" for index in range(len(flags)))
+    nulls = ", ".join(["NULL"] * len(flags))
+    groupings = [f"SELECT k, NULL, NULL, COUNT(*), {sums} FROM admitted GROUP BY k"] + [
+        f"SELECT k, {index}, r{index}, COUNT(*), {nulls} FROM admitted GROUP BY k, r{index}"
+        for index in range(len(_RECORDED))
+    ]
+    by_row = defaultdict(lambda: defaultdict(int))
+    recorded = list(_RECORDED.items())
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH admitted AS ({admitted_sql}) " + " UNION ALL ".join(groupings), params)
+        rows = cursor.fetchall()
+    for key, index, value, n, *flagged in rows:
+        row = units.row(key)
+        if row is None:
+            continue
+        if index is None:
+            by_row[row]["of_whom.total"] += n
+            for column, count in zip(flags, flagged, strict=True):
+                if count:
+                    by_row[row][column] += count
+        else:
+            group, (_field, column_of) = recorded[index]
+            by_row[row][f"{group}.{column_of(value)}"] += n
+    return by_row
 
 
 def new_admissions(organization, start, end):
@@ -551,11 +773,12 @@ def new_admissions(organization, start, end):
     counts for the organisation that admitted them, rule 2), per organisation directly below it and
     in total: of whom women, ethnic minorities, religious, Youth Union members and private business
     owners (at admission); by age at admission, general education, professional qualification,
-    political theory and ownership of the workplace enterprise (as recorded now). Four queries."""
+    political theory and ownership of the workplace enterprise (as recorded now). Four queries (two
+    read the tree of the end date)."""
     check_period(start, end)
     tree = DatedTree(end)
     units = _Units(organization, tree)
-    return _admissions_report(organization, start, end, tree, _raw_admission_counts(units, start, end))
+    return _admissions_report(organization, start, end, tree, _admission_counts(units, start, end))
 
 
 def raw_new_admissions(organization, start, end):

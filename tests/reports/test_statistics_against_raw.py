@@ -60,15 +60,51 @@ def histories(tree, administrator):
     places = [tree.city, tree.committee, tree.branch_a, tree.branch_b, other, x, c, gc, sb]
     enterprises = [EnterpriseFactory(ownership=ownership, managing_committee=tree.committee) for ownership in Ownership]
     rng = random.Random(15)
-    for _ in range(160):
-        admitted = D(2022, 1, 1) + datetime.timedelta(days=rng.randint(0, 4 * 365))
+    # the ranges' first and last days and their neighbours: the rules' boundaries
+    edges = sorted({day + datetime.timedelta(days=shift) for dates in RANGES for day in dates for shift in (-1, 0, 1)})
+
+    def later(day, *choices):
+        """A day after ``day`` (or ``day`` itself): some number of ``choices`` days on, or an edge."""
+        beyond = [edge for edge in edges if edge >= day]
+        if beyond and rng.random() < 0.3:
+            return rng.choice(beyond[:3])
+        return day + datetime.timedelta(days=rng.choice(choices))
+
+    def born(admitted):
+        """A birthday around a boundary of the age groups at ``admitted``, or on 29 February."""
+        if rng.random() < 0.2:
+            return rng.choice([D(1960, 2, 29), D(1996, 2, 29)])
+        years = rng.choice([18, 30, 31, 40, 41, 50, 51, 60])
+        shift = datetime.timedelta(days=rng.choice([-1, 0, 1, rng.randint(-200, 200)]))
+        return admitted.replace(year=admitted.year - years, day=min(admitted.day, 28)) + shift
+
+    for _ in range(250):
+        admitted = rng.choice(
+            [
+                rng.choice([*edges, D(2024, 2, 28), D(2024, 2, 29), D(2025, 2, 28), D(2025, 3, 1)]),
+                D(2022, 1, 1) + datetime.timedelta(days=rng.randint(0, 4 * 365)),
+            ]
+        )
+        day = admitted if rng.random() < 0.85 else later(admitted, rng.randint(1, 400))
+        periods = []
+        count = rng.randint(1, 4)
+        for index in range(count):
+            place = rng.choice(places)
+            if index == count - 1 and rng.random() < 0.6:
+                periods.append({"organization": place, "started_on": day})
+                break
+            ended = later(day, 0, rng.randint(1, 30), rng.randint(30, 700))
+            reason = rng.choice([*PeriodEndReason.values, PeriodEndReason.TRANSFER, PeriodEndReason.TRANSFER])
+            periods.append({"organization": place, "started_on": day, "ended_on": ended, "end_reason": reason})
+            day = later(ended, 0, 0, rng.randint(1, 40), rng.randint(40, 900))
+        ends = [period["ended_on"] for period in periods if "ended_on" in period and period["ended_on"] >= admitted]
+        official = rng.choice([None, admitted + datetime.timedelta(days=rng.randint(300, 500)), *ends[:1]])
         member = MemberFactory(
             organization=rng.choice(places),
             admitted_by=rng.choice(places),
             admitted_on=admitted,
-            official_on=rng.choice([None, admitted + datetime.timedelta(days=rng.randint(300, 500))]),
-            date_of_birth=rng.choice([D(1960, 2, 29), D(1994, 3, 1), D(1985, 12, 31)])
-            + datetime.timedelta(days=rng.choice([0, 0, rng.randint(-4000, 4000)])),
+            official_on=official,
+            date_of_birth=born(admitted),
             sex=rng.choice(["male", "female"]),
             ethnicity=rng.choice(["", *Ethnicity.values[:3], "foreign"]),
             religion=rng.choice(["", *Religion.values[:3]]),
@@ -80,22 +116,8 @@ def histories(tree, administrator):
             enterprise=rng.choice([None, *enterprises]),
             periods=False,
         )
-        day = admitted if rng.random() < 0.85 else admitted + datetime.timedelta(days=rng.randint(1, 400))
-        count = rng.randint(1, 4)
-        for index in range(count):
-            place = rng.choice(places)
-            if index == count - 1 and rng.random() < 0.6:
-                MembershipPeriodFactory(member=member, organization=place, started_on=day)
-                break
-            ended = day + datetime.timedelta(days=rng.choice([0, rng.randint(1, 30), rng.randint(30, 700)]))
-            MembershipPeriodFactory(
-                member=member,
-                organization=place,
-                started_on=day,
-                ended_on=ended,
-                end_reason=rng.choice(PeriodEndReason.values),
-            )
-            day = ended + datetime.timedelta(days=rng.choice([0, 0, rng.randint(1, 40), rng.randint(40, 900)]))
+        for period in periods:
+            MembershipPeriodFactory(member=member, **period)
     return [tree.city, tree.committee, other, tree.branch_a, gc]
 
 
