@@ -1,7 +1,8 @@
 """What is due in an organisation's subtree on a date: plain functions returning plain data.
 
 The command ``deadlines``, the API (``GET /api/v1/deadlines/``) and the secretary's home page
-render these items; none of them recomputes a rule. Each item is due within
+render these items; none of them recomputes a rule. The dashboard counts them per committee
+without building them (:func:`count_deadlines`). Each item is due within
 :data:`WINDOW_DAYS` calendar days of the date or overdue, and carries its rule, its due date and
 the working days left (``core.workdays``: negative once overdue).
 
@@ -271,22 +272,22 @@ def count_deadlines(organization, on, *, width, members=None, prospects=None, tr
     after = horizon + ONE_DAY
     due, overdue = Counter(), Counter()
 
-    def ceremony_on(admitted_on):
+    def ceremony_due(admitted_on):
         return working.add_working_days(admitted_on, CEREMONY_WITHIN_WORKING_DAYS)
 
-    def review_on(counted_from):
+    def review_due(counted_from):
         return working.add_working_days(probation_ends_on(admitted_on=counted_from), PROBATION_REVIEW_WORKING_DAYS)
 
     # A ceremony not recorded, due within the window either side; a review due by the horizon,
     # counted from the ceremony (the decision when none is recorded), as deadlines_for lists them.
     ceremony = Q(
         ceremony_on__isnull=True,
-        admitted_on__gt=_last_day_due_before(ceremony_on, on - datetime.timedelta(days=WINDOW_DAYS)),
-        admitted_on__lte=_last_day_due_before(ceremony_on, after),
+        admitted_on__gt=_last_day_due_before(ceremony_due, on - datetime.timedelta(days=WINDOW_DAYS)),
+        admitted_on__lte=_last_day_due_before(ceremony_due, after),
     )
-    late_ceremony = ceremony & Q(admitted_on__lte=_last_day_due_before(ceremony_on, on))
-    review = Q(counted_from__lte=_last_day_due_before(review_on, after))
-    late_review = Q(counted_from__lte=_last_day_due_before(review_on, on))
+    late_ceremony = ceremony & Q(admitted_on__lte=_last_day_due_before(ceremony_due, on))
+    review = Q(counted_from__lte=_last_day_due_before(review_due, after))
+    late_review = Q(counted_from__lte=_last_day_due_before(review_due, on))
     rows = (
         members.on_probation(on)
         .alias(counted_from=Coalesce("ceremony_on", "admitted_on"))
