@@ -287,15 +287,24 @@ ADMISSION_REPORT_FIELDS = (
 
 
 class Locks:
-    """Every approved period, read once (two queries), for writers that check many rows without
-    querying per row (the importers): ``locks.check(errors, organization, date, field)``."""
+    """The approved periods, read once (two queries), for writers that check many rows without
+    querying per row (the importers, a restructuring plan's moves): ``locks.check(errors,
+    organization, date, field)``. Every approved period, or with ``organizations`` (organisations
+    or paths) only those of them and the organisations above them."""
 
-    def __init__(self):
-        self.approvals = list(
-            PeriodApproval.objects.filter(status=ApprovalStatus.APPROVED).select_related(
-                "organization", "decided_by__preference"
-            )
+    def __init__(self, organizations=None):
+        approvals = PeriodApproval.objects.filter(status=ApprovalStatus.APPROVED).select_related(
+            "organization", "decided_by__preference"
         )
+        if organizations is not None:
+            paths = {getattr(organization, "path", organization) for organization in organizations}
+            approvals = approvals.filter(
+                organization__path__in={prefix for path in paths if path for prefix in _prefixes(path)}
+            )
+        self.approvals = list(approvals)  # by organisation path, year and half (the model's order)
+        self.by_path = {}
+        for approval in self.approvals:
+            self.by_path.setdefault(approval.organization.path, []).append(approval)
         parents = {a.organization.path[: -Organization.steplen] for a in self.approvals} - {""}
         by_path = {o.path: o for o in Organization.objects.filter(path__in=parents)}
         self.reopeners = {
@@ -303,13 +312,14 @@ class Locks:
         }
 
     def locking(self, organization, date):
-        """The approval locking ``date`` for ``organization`` (an organisation or its path), or None."""
+        """The approval locking ``date`` for ``organization`` (an organisation or its path), or None:
+        of the organisation highest above it first, as :func:`locking_approval` answers."""
         if not self.approvals or organization is None or date is None:
             return None
-        path = getattr(organization, "path", organization)
-        for approval in self.approvals:
-            if path.startswith(approval.organization.path) and approval.starts_on <= date <= approval.ends_on:
-                return approval
+        for prefix in _prefixes(getattr(organization, "path", organization)):
+            for approval in self.by_path.get(prefix, ()):
+                if approval.starts_on <= date <= approval.ends_on:
+                    return approval
         return None
 
     def check(self, errors, organization, date, field):
