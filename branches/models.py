@@ -1,12 +1,14 @@
 """Party organisations, role assignments, members with their membership periods, prospects."""
 
 import datetime
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Left, Length
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -55,6 +57,37 @@ class OrganizationQuerySet(ScopedQuerySetMixin, MP_NodeQuerySet):
 
     def children_of(self, organization):
         return self.filter(path__startswith=organization.path, depth=organization.depth + 1)
+
+    #: Up to this many paths, a query on several subtrees walks the path index once for each;
+    #: beyond, it compares each row's prefix with them all in one pass over the table (PostgreSQL
+    #: takes seconds to plan an OR of thousands of LIKEs).
+    FEW_PATHS = 20
+
+    def subtrees(self, paths):
+        """The organisations in the subtrees of ``paths`` (themselves included): one query."""
+        paths = set(paths)
+        if len(paths) <= self.FEW_PATHS:
+            return self.filter(paths_q("path", paths))
+        by_length = {}
+        for path in paths:
+            by_length.setdefault(len(path), []).append(path)
+        prefixes = {f"_prefix_{length}": Left("path", length) for length in by_length}
+        return self.alias(**prefixes).filter(
+            reduce(or_, (Q(**{f"_prefix_{length}__in": sorted(group)}) for length, group in by_length.items()))
+        )
+
+    def children_of_paths(self, paths):
+        """The organisations directly below any of ``paths``: one query."""
+        paths = set(paths)
+        if not paths:
+            return self.none()
+        if len(paths) <= self.FEW_PATHS:
+            return self.filter(
+                reduce(or_, (Q(path__startswith=path, depth=len(path) // TREE_STEPLEN + 1) for path in paths))
+            )
+        return self.alias(_parent_path=Left("path", Length("path") - TREE_STEPLEN)).filter(
+            _parent_path__in=sorted(paths)
+        )
 
     def committees(self):
         return self.filter(kind=OrganizationKind.COMMITTEE)
