@@ -105,13 +105,21 @@ class OrganizationChanged(Event):
     after: Establishment
 
 
-@dataclass(frozen=True)
-class OrganizationMoved(Event):
-    """An organisation moved, with its subtree, under another parent (its path changed)."""
+class PathChange(NamedTuple):
+    """An organisation's path before and after it moved with its subtree."""
 
     organization_id: int
     old_path: str
     new_path: str
+
+
+@dataclass(frozen=True)
+class OrganizationsMoved(Event):
+    """Organisations moved, each with its subtree, under other parents (one, or a restructuring
+    plan's thousands). No move touches another's subtree or ancestors: each organisation's
+    ancestors before and after are the organisations of those paths when the event is published."""
+
+    moves: tuple[PathChange, ...]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ included).
 """
 
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 
 from django.db import connection
 
@@ -87,19 +88,58 @@ def apply_admissions(admissions):
     apply_counts(admission_counts(admissions))
 
 
-def shift_subtree(organization_id, old_path, new_path):
-    """An organisation moved: its subtree totals leave its old ancestors and join its new ones
-    (its own rows and those below it stay: they follow the tree)."""
-    old_ancestors = {old_path[:end] for end in range(STEPLEN, len(old_path), STEPLEN)}
-    new_ancestors = {new_path[:end] for end in range(STEPLEN, len(new_path), STEPLEN)}
+def shift_subtrees(moves):
+    """Organisations moved (``moves``: ``(organisation id, old path, new path)``, none inside or
+    above another's subtree): the subtree totals of each (its own rows: they count everything below
+    it) leave its old ancestors and join its new ones. One grouped statement for them all (per 300
+    moves on SQLite, whose statements take at most 999 parameters): each moved organisation's rows
+    read once, the deltas netted per ancestor, month and metric."""
+    shifts = []  # (moved organisation id, ancestor path, sign)
+    for organization_id, old_path, new_path in moves:
+        old_ancestors = {old_path[:end] for end in range(STEPLEN, len(old_path), STEPLEN)}
+        new_ancestors = {new_path[:end] for end in range(STEPLEN, len(new_path), STEPLEN)}
+        shifts += [(organization_id, path, -1) for path in sorted(old_ancestors - new_ancestors)]
+        shifts += [(organization_id, path, 1) for path in sorted(new_ancestors - old_ancestors)]
+    if not shifts:
+        return
+    postgres = connection.vendor == "postgresql"
+    size = len(shifts) if postgres else 300
     table = rollup_table()
-    with connection.cursor() as cursor:
-        for paths, sign in ((old_ancestors - new_ancestors, -1), (new_ancestors - old_ancestors, 1)):
-            if not paths:
-                continue
-            marks = ", ".join(["%s"] * len(paths))
+    with connection.cursor() as cursor, _without_jit(cursor):
+        for start in range(0, len(shifts), size):
+            chunk = shifts[start : start + size]
+            if postgres:
+                values = (
+                    "unnest(CAST(%s AS bigint[]), CAST(%s AS text[]), CAST(%s AS integer[])) "
+                    "AS s(organization_id, path, sign)"
+                )
+                params = [list(column) for column in zip(*chunk, strict=True)]
+            else:
+                values = (
+                    "(SELECT column1 AS organization_id, column2 AS path, column3 AS sign "
+                    "FROM (VALUES " + ", ".join(["(%s, %s, %s)"] * len(chunk)) + ")) s"
+                )
+                params = [value for row in chunk for value in row]
             select = (
-                f"SELECT a.id, r.month, r.metric, {sign} * r.value FROM {table} r "
-                f"CROSS JOIN branches_organization a WHERE r.organization_id = %s AND a.path IN ({marks})"
+                f"WITH s AS (SELECT * FROM {values}), moved AS (SELECT r.organization_id, r.month, r.metric, "
+                f"r.value FROM {table} r WHERE r.organization_id IN (SELECT DISTINCT organization_id FROM s)) "
+                f"SELECT a.id, m.month, m.metric, SUM(s.sign * m.value) FROM moved m "
+                f"JOIN s ON s.organization_id = m.organization_id JOIN branches_organization a ON a.path = s.path "
+                f"WHERE m.value <> 0 GROUP BY a.id, m.month, m.metric HAVING SUM(s.sign * m.value) <> 0"
             )
-            cursor.execute(upsert_sql(select), [organization_id, *sorted(paths)])
+            cursor.execute(upsert_sql(select), params)
+
+
+@contextmanager
+def _without_jit(cursor):
+    """PostgreSQL compiles the shift of thousands of subtrees (its estimate is large) for longer
+    than it takes to run, and sorts its deltas on disk: no JIT and more memory for it, then the
+    transaction's own settings again."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    cursor.execute("SELECT current_setting('jit'), current_setting('work_mem')")
+    jit, work_mem = cursor.fetchone()
+    cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)")
+    yield  # (an error rolls the settings back with the statement's transaction or savepoint)
+    cursor.execute("SELECT set_config('jit', %s, true), set_config('work_mem', %s, true)", [jit, work_mem])

@@ -16,7 +16,7 @@ from reports import events as report_events
 from reports.metrics import Metric
 from reports.rollups import standing
 from reports.rollups.common import ADMITTED_BY_KIND, ESTABLISHED_BY_KIND
-from reports.rollups.maintain import admission_counts, apply_counts, counts_of, shift_subtree
+from reports.rollups.maintain import admission_counts, apply_counts, counts_of, shift_subtrees
 from reports.rollups.verify import rebuild
 from reports.rollups.version import bump_data_version, bump_structure_version
 
@@ -135,8 +135,9 @@ def organization_changed(event):
         bump_structure_version()
 
 
-def organization_moved(event):
-    shift_subtree(event.organization_id, event.old_path, event.new_path)
+def organizations_moved(event):
+    # An organisation's own standing counts do not depend on where it sits: only the roll-ups move.
+    shift_subtrees(event.moves)
     bump_structure_version()
 
 
@@ -322,7 +323,7 @@ HANDLERS = [
     (branch_events.MembershipPeriodsCorrected, periods_changed),
     (branch_events.OrganizationsEstablished, organizations_established),
     (branch_events.OrganizationChanged, organization_changed),
-    (branch_events.OrganizationMoved, organization_moved),
+    (branch_events.OrganizationsMoved, organizations_moved),
     (branch_events.OrganizationDissolved, organization_dissolved),
     (enterprise_events.EnterprisesRecorded, enterprises_recorded),
     (enterprise_events.EnterprisesChanged, enterprises_changed),
