@@ -33,7 +33,7 @@ from core.models import in_force_on
 from core.text import display_date
 from enterprises.choices import MassOrganizationKind, OperatingStatus
 from enterprises.models import Enterprise, ManagingCommitteePeriod, MassOrganization, MembershipReturn
-from reports.dated_tree import DatedTree, change_days, dated_tree, subtree_q
+from reports.dated_tree import DatedTree, change_days, committee_changes, dated_tree, subtree_q
 from reports.formatting import display, format_number, percent_of
 from reports.metrics import MASS_ORG_KIND_METRICS, Metric
 from reports.models import StandingCount, Target
@@ -997,23 +997,44 @@ FIGURE_LABELS = {**STRUCTURE_METRICS, **GAP_METRICS}
 
 
 def _committees_on(organization, tree):
-    """The ids of the committees (the only managing committees) in ``organization``'s subtree on
-    ``tree``'s date: one query over the committees, placed on the tree in Python (a condition per
-    restructured organisation would grow past what a database parses)."""
-    return [
-        pk
-        for pk, path in Organization.objects.filter(kind=OrganizationKind.COMMITTEE).values_list("pk", "path")
-        if tree.row_of(path, organization.path) is not None
-    ]
+    """``(on the date, today)``: the ids of the committees (the only managing committees) in
+    ``organization``'s subtree on ``tree``'s date and today. One query over the committees, placed
+    on the tree in Python (a condition per restructured organisation would grow past what a
+    database parses)."""
+    on_date, today = set(), set()
+    for pk, path in Organization.objects.filter(kind=OrganizationKind.COMMITTEE).values_list("pk", "path"):
+        if tree.row_of(path, organization.path) is not None:
+            on_date.add(pk)
+        if path.startswith(organization.path):
+            today.add(pk)
+    return on_date, today
+
+
+def _passed_across(organization, tree, committees):
+    """Whether an enterprise managed on ``tree``'s date by a committee of ``committees`` (the
+    subtree's then) is managed today from outside the subtree, or the other way round."""
+    on = tree.on
+    return any(
+        today_path.startswith(organization.path) != (then_id in committees)
+        for _today_id, today_path, then_id, _then_path, valid_from, valid_to in committee_changes()
+        if (valid_from is None or valid_from <= on) and valid_to > on
+    )
 
 
 def _managed_in(organization, tree):
     """Enterprises managed on ``tree``'s date by a committee in ``organization``'s subtree on that
     date: those that passed to another committee since by their period then, the others by today's
-    committee (as :class:`~reports.dated_tree.DatedTree` sees them)."""
+    committee (as :class:`~reports.dated_tree.DatedTree` sees them).
+
+    When the subtree held the same committees then as today and no enterprise passed across its
+    edge since (a province through the reform, the national root), that is today's subtree: one
+    condition on the path, not a correlated look-up per enterprise."""
     if not tree.moved and not tree.enterprises:
         return Q(managing_committee__path__startswith=organization.path)
-    committees = _committees_on(organization, tree)
+    committees, today_committees = _committees_on(organization, tree)
+    if committees == today_committees and not (tree.enterprises and _passed_across(organization, tree, committees)):
+        return Q(managing_committee__path__startswith=organization.path)
+    committees = sorted(committees)
     today = Q(managing_committee_id__in=committees)
     if not tree.enterprises:
         return today

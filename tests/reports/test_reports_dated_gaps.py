@@ -279,10 +279,23 @@ def test_the_query_count_of_the_gaps_does_not_grow_with_restructurings(city, adm
     restructure(city, administrator, times)
     queries, report = queries_of_gaps(city)
     # the totals of the restructured organisations (2), the committees' changes with their paths
-    # (1: read anew by a transaction that wrote, as this test's does, since what it reads may roll
-    # back) and the figures of the enterprises moved (1), the committees in the subtree on the date
-    # (one for each of the two enterprise lists)
-    assert queries == plain + 6
+    # (1, and 1 more for each of the two enterprise lists, which ask whether an enterprise passed
+    # across the subtree's edge: read anew by a transaction that wrote, as this test's does, since
+    # what it reads may roll back; otherwise kept per structure version) and the figures of the
+    # enterprises moved (1), the committees in the subtree on the date (one for each list)
+    assert queries == plain + 8
     assert figures(report, "eligible_enterprises") == figures(unchanged, "eligible_enterprises") == {"D1": 1 + more}
     assert figures(report, "stagnant_organizations") == {"D1": 1}
     assert totals(report) == totals(unchanged)
+
+
+def test_the_enterprise_lists_of_a_date_follow_the_committee_of_that_date_across_a_subtrees_edge(city, administrator):
+    reform(city, administrator)  # E and S pass from D1 to W1: across D1's edge, inside HN's
+    tops = {"HN": city.root, "D1": city.d1, "W1": city.w1}
+    eligible = {
+        code: [e.name for e in engine.gap_list(top, BEFORE, "eligible-enterprises")] for code, top in tops.items()
+    }
+    assert eligible == {"HN": ["Công ty E"], "D1": ["Công ty E"], "W1": []}
+    small = [e.name for e in engine.gap_list(city.root, BEFORE, "small-enterprises")]
+    assert small == ["Công ty S"]
+    assert [e.name for e in engine.gap_list(city.w1, AFTER, "eligible-enterprises")] == ["Công ty E"]
