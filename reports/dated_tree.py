@@ -18,6 +18,7 @@ from django.db.models import Case, F, Q, When
 
 from branches.choices import OrganizationChange
 from branches.models import OrganizationVersion
+from config import routers
 from core.models import TREE_STEPLEN
 from enterprises.models import ManagingCommitteePeriod
 from reports.rollups.version import structure_version, uncommitted_writes
@@ -59,7 +60,7 @@ def committee_changes():
             .distinct()
             .order_by()
         )
-        if not writing:
+        if not writing and routers.replica_is_current():
             cache.set(key, rows, COMMITTEE_CHANGES_SECONDS)
     return rows
 
@@ -313,7 +314,7 @@ def change_days():
         .values_list("valid_from", "valid_to")
         .distinct()
     )
-    if not writing:
+    if not writing and routers.replica_is_current():
         _change_days.clear()
         _change_days[version] = (states, passes)
     return states, passes
@@ -338,6 +339,8 @@ def dated_tree(on):
     if kept is not None and kept[0] == version:
         return kept[1]
     tree = DatedTree(on)
+    if not routers.replica_is_current():  # read from a standby that lags: it may lack the version's writes
+        return tree
     with _trees_lock:
         _trees.pop(on, None)
         while len(_trees) >= TREES_KEPT:
