@@ -6,7 +6,6 @@ import datetime
 import io
 
 import pytest
-from django.db import connection
 from django.utils import translation
 
 from branches.choices import MemberStatus, PeriodEndReason, Position, Sex
@@ -15,7 +14,7 @@ from dataio import exports
 from tests.factories import EnterpriseFactory, MemberFactory
 
 pytestmark = [
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's"),
+    pytest.mark.postgresql,  # COPY is PostgreSQL's: not collected when the suite runs on SQLite
     # The periods are ended by an update (a member who left, as an export sees it), not by a service
     # that announces it: the roll-ups, which no export reads, are not kept here.
     pytest.mark.rollups_differ,
