@@ -8,10 +8,12 @@ current parent and name from its establishment to its dissolution.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import BooleanField, ExpressionWrapper, FilteredRelation, Q
 
 from branches.models import MembershipPeriod, Organization, OrganizationVersion
 from core.models import TREE_STEPLEN, in_force_on
+from core.versions import KeptPerStructureVersion
 
 
 @dataclass
@@ -28,7 +30,7 @@ class DatedNodes(Sequence):
 
     def __init__(self, organizations, rows):
         self._organizations = organizations
-        self._rows = rows  # [(organisation id, name then, parent id then, depth)]
+        self._rows = rows  # [(organisation id, name then or None when today's, parent id then, depth)]
 
     def __len__(self):
         return len(self._rows)
@@ -44,18 +46,37 @@ class DatedNodes(Sequence):
 
     def _nodes(self, rows):
         organizations = self._organizations.in_bulk([pk for pk, *_rest in rows])
-        return [Node(organizations[pk], name, parent_id, depth) for pk, name, parent_id, depth in rows]
+        return [
+            Node(organizations[pk], organizations[pk].name if name is None else name, parent_id, depth)
+            for pk, name, parent_id, depth in rows
+        ]
 
 
 #: How many organisations are read in one query when every node is asked for.
 READ_AT_ONCE = 2000
 
 
+#: The order of the trees of past dates, per date and set of organisations (a user's scope).
+_orders = KeptPerStructureVersion(16)
+
+
 def tree_as_of(organizations, on):
     """The organisations of ``organizations`` in force on ``on``, in tree order (a
     :class:`DatedNodes`), each a :class:`Node` with its name and parent of that date and its depth
     among them (1 for those whose parent of that date is not among them). One query for the
-    order, whatever the size of the tree, and one per page of nodes read."""
+    order, whatever the size of the tree, and one per page of nodes read. The order is kept per
+    structure version: only a change of the structure reads it again."""
+    try:
+        sql, params = organizations.order_by().query.sql_with_params()
+    except EmptyResultSet:  # a scope that holds nothing
+        return DatedNodes(organizations, [])
+    ordered = _orders.get((on, sql, tuple(params)), lambda: _order_on(organizations, on))
+    return DatedNodes(organizations, ordered)
+
+
+def _order_on(organizations, on):
+    """``[(organisation id, name then or None when today's, parent id then, depth)]`` in tree order
+    (:func:`tree_as_of`)."""
     state = FilteredRelation(
         "versions", condition=in_force_on(on, start="versions__valid_from", end="versions__valid_to")
     )
@@ -64,15 +85,15 @@ def tree_as_of(organizations, on):
         organizations.active_on(on)
         .annotate(state=state, dated=dated)
         .order_by("path")
-        .values_list("pk", "path", "name", "depth", "state__name", "state__parent_id", "dated")
+        .values_list("pk", "path", "depth", "state__name", "state__parent_id", "dated")
     )
     ids_by_path = {row[1]: row[0] for row in rows}
     nodes = {}
-    for pk, path, name, depth, name_then, parent_then, dated in rows:
+    for pk, path, depth, name_then, parent_then, dated in rows:
         if name_then is not None:
             nodes[pk] = (name_then, parent_then)
-        elif not dated:
-            nodes[pk] = (name, ids_by_path.get(path[:-TREE_STEPLEN]) if depth > 1 else None)
+        elif not dated:  # today's name, read with the organisation
+            nodes[pk] = (None, ids_by_path.get(path[:-TREE_STEPLEN]) if depth > 1 else None)
         # dated, but no state on that day: it did not exist then
     children = {}
     for pk, (_name, parent_id) in nodes.items():  # in path order: siblings keep today's order
@@ -83,8 +104,10 @@ def tree_as_of(organizations, on):
         pk, depth = stack.pop()
         name, parent_id = nodes[pk]
         ordered.append((pk, name, parent_id, depth))
-        stack.extend((child, depth + 1) for child in reversed(children.get(pk, [])))
-    return DatedNodes(organizations, ordered)
+        below = children.get(pk)
+        if below:
+            stack.extend([(child, depth + 1) for child in reversed(below)])
+    return ordered
 
 
 def timeline(organization):

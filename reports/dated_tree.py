@@ -11,7 +11,6 @@ The engine maps its per-organisation counts onto this tree in Python, so the num
 of a report does not depend on the number of restructurings.
 """
 
-from threading import Lock
 
 from django.core.cache import cache
 from django.db.models import Case, F, Q, When
@@ -20,8 +19,8 @@ from branches.choices import OrganizationChange
 from branches.models import OrganizationVersion
 from config import routers
 from core.models import TREE_STEPLEN
+from core.versions import KeptPerStructureVersion, structure_version, uncommitted_writes
 from enterprises.models import ManagingCommitteePeriod
-from reports.rollups.version import structure_version, uncommitted_writes
 
 _ROOT = ""
 
@@ -286,7 +285,7 @@ class DatedTree:
         return self.names.get(organization.path, organization.name)
 
 
-_change_days = {}  # structure version → the pairs of days of change_days()
+_change_days = KeptPerStructureVersion(1)
 
 
 def change_days():
@@ -295,10 +294,10 @@ def change_days():
     dissolution moves no one), and the distinct ``(valid_from, valid_to)`` of the enterprises'
     managing committees with a start. A few thousand pairs behind a million rows (a reform
     passes most enterprises of a country on one day): read once per structure version and kept."""
-    writing = uncommitted_writes()
-    version = structure_version()
-    if not writing and version in _change_days:
-        return _change_days[version]
+    return _change_days.get("days", _read_change_days)
+
+
+def _read_change_days():
     states = set(
         OrganizationVersion.objects.annotate(
             begins=Case(When(~Q(change=OrganizationChange.ESTABLISHED), then=F("valid_from"))),
@@ -314,9 +313,6 @@ def change_days():
         .values_list("valid_from", "valid_to")
         .distinct()
     )
-    if not writing and routers.replica_is_current():
-        _change_days.clear()
-        _change_days[version] = (states, passes)
     return states, passes
 
 
@@ -324,29 +320,16 @@ def change_days():
 #: since its date: tens of thousands before a national reform).
 TREES_KEPT = 8
 
-_trees = {}  # date → (structure version, DatedTree)
-_trees_lock = Lock()
+_trees = KeptPerStructureVersion(TREES_KEPT)
 
 
 def dated_tree(on):
     """The :class:`DatedTree` of ``on``, kept per structure version (a restructuring, a move or a
     renaming reads it again; admissions and transfers do not): the reports of a past date share
     its states and the rows it already placed. A transaction that wrote builds its own."""
-    if on is None or uncommitted_writes():
+    if on is None:
         return DatedTree(on)
-    version = structure_version()
-    kept = _trees.get(on)
-    if kept is not None and kept[0] == version:
-        return kept[1]
-    tree = DatedTree(on)
-    if not routers.replica_is_current():  # read from a standby that lags: it may lack the version's writes
-        return tree
-    with _trees_lock:
-        _trees.pop(on, None)
-        while len(_trees) >= TREES_KEPT:
-            _trees.pop(next(iter(_trees)))
-        _trees[on] = (version, tree)
-    return tree
+    return _trees.get(on, lambda: DatedTree(on))
 
 
 def subtree_q(lookup, top, outside=()):

@@ -5,19 +5,17 @@ national root reads all of them (tens of thousands of rows: as long as the actua
 They change only through ``reports.services`` (``set_targets``, the carries of a restructuring)
 and the bulk loaders, which announce it (:class:`reports.events.TargetsChanged`,
 ``RecordsLoaded``), and through moves and renamings of organisations, which change the paths;
-every one of them bumps the structure version (:mod:`reports.rollups.version`). So each process
+every one of them bumps the structure version (:mod:`core.versions`). So each process
 keeps the rows of the latest structure version per year and serves a subtree's rows from them by
 bisection (a subtree's paths are contiguous in path order). A transaction that wrote reads its own
 rows and keeps nothing: they may roll back.
 """
 
 from bisect import bisect_left
-from threading import Lock
 from typing import NamedTuple
 
-from config import routers
+from core.versions import KeptPerStructureVersion
 from reports.models import Target, TargetCarry
-from reports.rollups.version import structure_version, uncommitted_writes
 
 
 class TargetRow(NamedTuple):
@@ -92,20 +90,9 @@ def _read(year):
     return YearTargets(targets, carries)
 
 
-_kept = {}  # year → (structure version, YearTargets)
-_lock = Lock()
+_kept = KeptPerStructureVersion(16)  # year → YearTargets
 
 
 def year_targets(year):
     """The :class:`YearTargets` of ``year`` as of the current structure version."""
-    if uncommitted_writes():
-        return _read(year)
-    version = structure_version()
-    kept = _kept.get(year)
-    if kept is not None and kept[0] == version:
-        return kept[1]
-    rows = _read(year)
-    if routers.replica_is_current():  # read from a standby that lags, they may lack the version's writes
-        with _lock:
-            _kept[year] = (version, rows)
-    return rows
+    return _kept.get(year, lambda: _read(year))

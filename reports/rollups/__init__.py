@@ -7,7 +7,7 @@ at the national root), instead of aggregating hundreds of thousands of raw rows.
 
 One module per job:
 
-* :mod:`~reports.rollups.version`: the data version cached reports are keyed by;
+* :mod:`core.versions`: the data version cached reports are keyed by;
 * :mod:`~reports.rollups.subscribers`: the handlers of the domain events (``branches.events``,
   ``enterprises.events``): every service, bulk writer and loader announces what it wrote, and the
   handler adds the delta (one grouped statement per event) and bumps the data version;
@@ -18,17 +18,17 @@ One module per job:
   raw counters in; this package never imports the engine).
 """
 
-from reports.rollups.maintain import apply_admissions, apply_counts
-from reports.rollups.read import admissions_by_month, count_actuals
-from reports.rollups.subscribers import REPORTED_MEMBER_FIELDS, connect
-from reports.rollups.verify import differences, rebuild, recount_sql
-from reports.rollups.version import (
+from core.versions import (
     DATA_VERSION_KEY,
     bump_data_version,
     bump_structure_version,
     data_version,
     structure_version,
 )
+from reports.rollups.maintain import apply_admissions, apply_counts
+from reports.rollups.read import admissions_by_month, count_actuals
+from reports.rollups.subscribers import REPORTED_MEMBER_FIELDS, connect
+from reports.rollups.verify import differences, rebuild, recount_sql
 
 __all__ = [
     "DATA_VERSION_KEY",

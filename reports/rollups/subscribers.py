@@ -11,6 +11,7 @@ from django.db import connection
 from branches import events as branch_events
 from branches.choices import GRASSROOTS_KINDS
 from core import events
+from core.versions import bump_data_version, bump_structure_version
 from enterprises import events as enterprise_events
 from reports import events as report_events
 from reports.metrics import Metric
@@ -18,7 +19,6 @@ from reports.rollups import standing
 from reports.rollups.common import ADMITTED_BY_KIND, ESTABLISHED_BY_KIND
 from reports.rollups.maintain import admission_counts, apply_counts, counts_of, shift_subtrees
 from reports.rollups.verify import rebuild
-from reports.rollups.version import bump_data_version, bump_structure_version
 
 #: The Member fields the dashboard's structure and gaps read (to count, to group, to list). A
 #: change of none of them leaves the cached figures current, so it does not bump the data version:

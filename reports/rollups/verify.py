@@ -7,6 +7,7 @@ from collections import defaultdict
 from django.db import connection, transaction
 
 from branches.choices import GRASSROOTS_KINDS
+from core.versions import bump_data_version
 from reports.metrics import Metric
 from reports.rollups import standing
 from reports.rollups.common import (
@@ -17,7 +18,6 @@ from reports.rollups.common import (
     month_sql,
     rollup_table,
 )
-from reports.rollups.version import bump_data_version
 
 
 def _event_sources_sql():

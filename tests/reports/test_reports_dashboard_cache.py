@@ -12,7 +12,7 @@ from branches.events import Admission, AdmissionsCorrected
 from core.events import publish
 from enterprises.choices import OperatingStatus
 from reports import figures, rollups
-from reports.rollups.version import bump
+from core.versions import bump
 from tests.factories import EnterpriseFactory, MemberFactory, UserFactory
 
 D = datetime.date

@@ -17,7 +17,7 @@ from branches.models import Organization
 from reports import engine
 from reports.metrics import Metric
 from reports.models import Target
-from reports.rollups.version import bump
+from core.versions import bump
 from tests.factories import EnterpriseFactory, MemberFactory, OrganizationFactory, TargetFactory, UserFactory
 
 D = datetime.date

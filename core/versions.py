@@ -7,9 +7,12 @@ and transfers that bump the data version every few seconds at national size do n
 """
 
 import os
+from threading import Lock
 
 from django.core.cache import cache
 from django.db import transaction
+
+from config import routers
 
 #: The cache key of the data version.
 DATA_VERSION_KEY = "reports:data-version"
@@ -79,3 +82,38 @@ def uncommitted_writes():
     return connection.in_atomic_block and any(
         entry[1] is bump or entry[1] is bump_structure for entry in connection.run_on_commit
     )
+
+
+class KeptPerStructureVersion:
+    """What a process derives from the structure alone (a past date's tree, a year's targets), kept
+    under the structure version it was read at, at most ``size`` keys (the oldest goes first).
+
+    Not kept when the current transaction wrote (what it read may roll back: a restructuring plan's
+    preview) or when reads go to a standby whose replay lags (it may lack the version's writes).
+    """
+
+    def __init__(self, size):
+        self.size = size
+        self._kept = {}  # key → (structure version, value)
+        self._lock = Lock()
+
+    def get(self, key, build):
+        """The value of ``key`` for the current structure version, built by ``build()`` when not kept."""
+        if uncommitted_writes():
+            return build()
+        version = structure_version()
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        value = build()
+        if routers.replica_is_current():
+            with self._lock:
+                self._kept.pop(key, None)
+                while len(self._kept) >= self.size:
+                    self._kept.pop(next(iter(self._kept)))
+                self._kept[key] = (version, value)
+        return value
+
+    def clear(self):
+        with self._lock:
+            self._kept.clear()
