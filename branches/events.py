@@ -47,10 +47,11 @@ class MembersAdmitted(Event):
     """New members were admitted (one, or a whole import)."""
 
     admissions: tuple[Admission, ...]
+    member_ids: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, members):
-        return cls(tuple(Admission.of(member) for member in members))
+        return cls(tuple(Admission.of(member) for member in members), tuple(member.pk for member in members))
 
 
 @dataclass(frozen=True)

@@ -565,7 +565,12 @@ class MembershipPeriod(TimestampedModel):
         ordering = ["member", "started_on"]
         verbose_name = _("membership period")
         verbose_name_plural = _("membership periods")
-        indexes = [models.Index(fields=["organization", "started_on"], name="period_organization_start")]
+        indexes = [
+            models.Index(fields=["organization", "started_on"], name="period_organization_start"),
+            # The statistics' probes and the days of a month up to a date (reports.statistics).
+            models.Index(fields=["started_on"], name="period_start"),
+            models.Index(fields=["ended_on"], name="period_end"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["member"], condition=Q(ended_on__isnull=True), name="period_one_open_per_member"

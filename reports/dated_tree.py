@@ -11,7 +11,6 @@ The engine maps its per-organisation counts onto this tree in Python, so the num
 of a report does not depend on the number of restructurings.
 """
 
-
 from django.core.cache import cache
 from django.db.models import Case, F, Q, When
 

@@ -209,3 +209,70 @@ class EnterpriseStandingCount(models.Model):
 
     def __str__(self):
         return f"{self.enterprise_id} {self.day} {self.metric} = {self.value}"
+
+
+class StatisticsFact(models.Model):
+    """What one member contributes to the statutory statistics (forms 1-BTCTW and 3-BTCTW), as last
+    counted: a membership period beginning or ending in an organisation and month (by the form's
+    column), a move between two organisations at the nearest organisation holding both, and the
+    admission with the columns of the new-admissions form it counts in (``value``: their bits,
+    in the order of ``reports.statistics_rules.admission_columns``).
+
+    Derived data: when a member's records change, its facts are counted again and the difference
+    goes to :class:`StatisticsRollup`. The member is not a foreign key so that the facts of a
+    member deleted outright can still be taken back.
+    """
+
+    member_id = models.BigIntegerField(_("member"))
+    organization = models.ForeignKey(
+        "branches.Organization",
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    metric = models.CharField(_("figure"), max_length=40)
+    value = models.BigIntegerField(_("value"), default=1)
+
+    class Meta:
+        ordering = ["member_id", "month", "metric"]
+        verbose_name = _("statistics fact")
+        verbose_name_plural = _("statistics facts")
+        indexes = [
+            models.Index(fields=["member_id"], name="statistics_fact_member"),
+            models.Index(fields=["organization", "metric"], name="statistics_fact_org_metric"),
+        ]
+
+    def __str__(self):
+        return f"{self.member_id} {self.organization_id} {self.month:%Y-%m} {self.metric} = {self.value}"
+
+
+class StatisticsRollup(models.Model):
+    """The statutory statistics' figures of an organisation's whole subtree in one month: the sums
+    of the :class:`StatisticsFact` of the organisation and of every organisation below it (the
+    admissions' bits counted one figure each), so that a report reads the rows of one
+    organisation and its children. Kept exact with the facts; ``manage.py verify_rollups``
+    recounts both."""
+
+    organization = models.ForeignKey(
+        "branches.Organization",
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="statistics_rollups",
+        db_index=False,
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    metric = models.CharField(_("figure"), max_length=60)
+    value = models.BigIntegerField(_("value"), default=0)
+
+    class Meta:
+        ordering = ["organization", "month", "metric"]
+        verbose_name = _("statistics roll-up")
+        verbose_name_plural = _("statistics roll-ups")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "month", "metric"], name="statistics_rollup_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.month:%Y-%m} {self.metric} = {self.value}"

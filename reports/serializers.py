@@ -35,7 +35,8 @@ Dates are ISO strings, ``percent`` a JSON number (one decimal) or null, ``displa
 
 from reports.approval import approval_stamp, stamp_to_dict
 from reports.projection import fulfilment_projection, projection_to_dict
-from reports.statistics import MOVEMENT_COLUMNS, MOVEMENT_LABELS, admission_columns
+from reports.statistics import MOVEMENT_COLUMNS, MOVEMENT_LABELS
+from reports.statistics_rules import admission_columns
 
 
 def _organization(organization):

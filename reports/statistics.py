@@ -52,15 +52,21 @@ from branches.choices import (
     MEMBER_PROFILE_FIELDS,
     MemberStatus,
     PeriodEndReason,
-    PoliticalTheory,
-    ProfessionalQualification,
 )
 from branches.models import Member, MembershipPeriod, Organization
-from core.dates import add_years, age_on
-from enterprises.choices import Ownership
-from reports.dated_tree import DatedTree, subtree_q
+from core.dates import add_years
+from reports.dated_tree import dated_tree, subtree_q
 from reports.engine import _child_key, _children, _room_for_aggregates, children_on
 from reports.formatting import percent_of
+from reports.rollups import statistics as statistic_counts
+from reports.statistics_rules import (
+    AGE_GROUPS,
+    LEFT_PARTY_REASONS,
+    MOVE_REASONS,
+    RECORDED,
+    REMOVAL_BY_REASON,
+    admission_keys,
+)
 
 # Data completeness of the member profile ---------------------------------------------------
 
@@ -130,20 +136,6 @@ def data_completeness(organization):
 
 ADDITIONS = ("admitted", "transferred_in", "restored")
 REMOVALS = ("died", "expelled", "struck_off", "resigned", "transferred_out")
-#: Periods ended by these may continue in another organisation the same day (a move; a merger
-#: or a split is never an addition or a removal of a unit that holds both organisations).
-MOVE_REASONS = frozenset(
-    (PeriodEndReason.TRANSFER, PeriodEndReason.DISSOLVED, PeriodEndReason.MERGED, PeriodEndReason.SPLIT)
-)
-LEFT_PARTY_REASONS = frozenset(
-    (PeriodEndReason.RESIGNED, PeriodEndReason.EXPELLED, PeriodEndReason.STRUCK_OFF, PeriodEndReason.DIED)
-)
-_REMOVAL_BY_REASON = {
-    PeriodEndReason.DIED: "died",
-    PeriodEndReason.EXPELLED: "expelled",
-    PeriodEndReason.STRUCK_OFF: "struck_off",
-    PeriodEndReason.RESIGNED: "resigned",
-}
 
 
 @dataclass
@@ -331,7 +323,7 @@ def _movements_sql(units):
         f"(e.end_reason IN ({move}) AND (e.ended_on = e.after_started_on OR (e.end_reason = '{transfer}' "
         "AND e.ended_on >= %(start)s AND e.after_started_on <= %(end)s)))"
     )
-    removed = " ".join(f"WHEN '{reason}' THEN '{column}'" for reason, column in _REMOVAL_BY_REASON.items())
+    removed = " ".join(f"WHEN '{reason}' THEN '{column}'" for reason, column in REMOVAL_BY_REASON.items())
     struck_off = PeriodEndReason.STRUCK_OFF
     sql = f"""
         WITH ordered AS (
@@ -476,7 +468,7 @@ def _raw_movements(units, start, end):
                 went_to = (
                     after["organization__path"] if after is not None and _linked(period, after, start, end) else None
                 )
-                column = _REMOVAL_BY_REASON.get(period["end_reason"], "transferred_out")
+                column = REMOVAL_BY_REASON.get(period["end_reason"], "transferred_out")
                 official_on = period["member__official_on"]
                 probationary = column == "struck_off" and (official_on is None or official_on > ended_on)
                 for unit in members_of:
@@ -493,7 +485,21 @@ def member_movement(organization, start, end):
     Counted in the database: five queries whatever the size of the subtree (two read the tree of the
     end date), and one on PostgreSQL that gives the aggregates room."""
     check_period(start, end)
-    tree = DatedTree(end)
+    tree = dated_tree(end)
+    units = _Units(organization, tree)
+    dates = (start - datetime.timedelta(days=1), end, add_years(end, -1))
+    if _maintained(units, start, end):
+        members, moves = _maintained_movement(organization, units, start, end, dates)
+        return _movement_report(organization, start, end, tree, members, moves)
+    return sql_member_movement(organization, start, end)
+
+
+def sql_member_movement(organization, start, end):
+    """:func:`member_movement` counted from the membership periods themselves (what it reads when the
+    maintained counts cannot answer: a range cutting a month in which periods begin or end, or rows
+    of a tree restructured since the end date)."""
+    check_period(start, end)
+    tree = dated_tree(end)
     units = _Units(organization, tree)
     dates = (start - datetime.timedelta(days=1), end, add_years(end, -1))
     with _room_for_aggregates(MembershipPeriod.objects.db):
@@ -502,11 +508,130 @@ def member_movement(organization, start, end):
     return _movement_report(organization, start, end, tree, [members[date] for date in dates], moves)
 
 
+# Read from the maintained counts (reports.rollups.statistics) ------------------------------------
+
+
+def _month_end(day):
+    return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
+
+
+def _maintained(units, start, end):
+    """Whether the maintained counts answer ``[start, end]`` for ``units``: its rows are today's
+    subtrees (nothing restructured since the end date) and the days its first and last months lose
+    hold no period beginning or ending and no admission (one query of indexed probes)."""
+    if units.dated:
+        return False
+    cut = []
+    if start.day != 1:
+        cut.append((start.replace(day=1), start - datetime.timedelta(days=1)))
+    if end != _month_end(end):
+        cut.append((end + datetime.timedelta(days=1), _month_end(end)))
+    if not cut:
+        return True
+    probes, params = [], []
+    for first, last in cut:
+        probes.append(
+            f"EXISTS (SELECT 1 FROM {MembershipPeriod._meta.db_table} WHERE started_on BETWEEN %s AND %s) "  # noqa: S608
+            f"OR EXISTS (SELECT 1 FROM {MembershipPeriod._meta.db_table} WHERE ended_on BETWEEN %s AND %s) "
+            f"OR EXISTS (SELECT 1 FROM {Member._meta.db_table} WHERE admitted_on BETWEEN %s AND %s)"
+        )
+        params += [first, last] * 3
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CASE WHEN " + " OR ".join(probes) + " THEN 0 ELSE 1 END", params)
+        return bool(cursor.fetchone()[0])
+
+
+_BEGINNINGS = ("admitted", "transferred_in", "restored")
+_ENDINGS = ("died", "expelled", "struck_off", "resigned", "transferred_out")
+
+
+def _maintained_movement(organization, units, start, end, dates):
+    """``(members, moves)`` of :func:`_movement_report` read from the roll-ups of the organisation and
+    its children (one query), the members on a date inside a month from the periods beginning or
+    ending in that month before it (one query per such date)."""
+    first, last = start.replace(day=1), end.replace(day=1)
+    # Members on each date: the beginnings less the endings of the months before its month, and of
+    # its month when it is the month's last day (else the days of it from the periods).
+    whole = {date: date.replace(day=1) if date != _month_end(date) else _month_end(date) for date in dates}
+    sums = ", ".join(["SUM(CASE WHEN r.month < %s THEN r.value ELSE 0 END)"] * len(dates))
+    sql = (
+        f"SELECT o.path, r.metric, SUM(CASE WHEN r.month BETWEEN %s AND %s THEN r.value ELSE 0 END), {sums} "
+        f"FROM {statistic_counts.ROLLUP_TABLE} r JOIN {Organization._meta.db_table} o ON o.id = r.organization_id "
+        f"WHERE o.path LIKE %s AND o.depth IN (%s, %s) AND r.month <= %s AND r.metric LIKE %s "
+        f"GROUP BY o.path, r.metric"
+    )
+    params = [first, last, *(whole[date] for date in dates)]
+    params += [f"{organization.path}%", organization.depth, organization.depth + 1, last, "mv.%"]
+    in_range = defaultdict(lambda: defaultdict(int))
+    members = [defaultdict(int) for _date in dates]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    transit_months = set()
+    month = first
+    while month <= last:
+        transit_months.add(f"{statistic_counts.TRANSIT}{month:%Y-%m}")
+        month = _month_end(month) + datetime.timedelta(days=1)
+    for path, metric, counted, *before in rows:
+        column = metric[3:]
+        if column in _BEGINNINGS or column in _ENDINGS:
+            sign = 1 if column in _BEGINNINGS else -1
+            for index, n in enumerate(before):
+                members[index][path] += sign * int(n)
+        if metric == statistic_counts.INSIDE or metric in transit_months:
+            in_range[path]["transferred_in"] -= int(counted)
+            in_range[path]["transferred_out"] -= int(counted)
+        elif not metric.startswith(statistic_counts.TRANSIT):
+            in_range[path][column] += int(counted)
+    for index, date in enumerate(dates):
+        if whole[date] == date.replace(day=1):  # inside its month: the days of it so far
+            for path, n in _net_in_days(units, date.replace(day=1), date).items():
+                members[index][path] += n
+    top = organization.path
+    on = [_own_and_children(counted, top) for counted in members]
+    moves = {path: {column: n for column, n in values.items() if n} for path, values in in_range.items()}
+    return on, moves
+
+
+def _own_and_children(by_path, top):
+    """``{row path: n}`` from subtree sums: each child's own, the organisation's less its children's."""
+    rows = {path: n for path, n in by_path.items() if path != top}
+    own = by_path.get(top, 0) - sum(rows.values())
+    if own:
+        rows[top] = own
+    return {path: n for path, n in rows.items() if n}
+
+
+def _net_in_days(units, first, last):
+    """``{row path: periods beginning less periods ending in [first, last]}`` in the subtree, as
+    subtree sums of the organisation and its children (one query)."""
+    periods, organizations = MembershipPeriod._meta.db_table, Organization._meta.db_table
+    where, where_params = units.where_sql("o.path")
+    key = units.key_sql("o.path")
+    sql = (
+        f"SELECT {key}, SUM(CASE WHEN p.started_on BETWEEN %s AND %s THEN 1 ELSE 0 END) "  # noqa: S608
+        f"- SUM(CASE WHEN p.ended_on BETWEEN %s AND %s THEN 1 ELSE 0 END) "
+        f"FROM {periods} p INNER JOIN {organizations} o ON o.id = p.organization_id "
+        f"WHERE {where} AND (p.started_on BETWEEN %s AND %s OR p.ended_on BETWEEN %s AND %s) GROUP BY {key}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [first, last, first, last, *where_params, first, last, first, last])
+        rows = cursor.fetchall()
+    sums = defaultdict(int)
+    for path, n in rows:
+        row = units.row(path)
+        if row is not None and n:
+            sums[units.top] += int(n)
+            if row != units.top:
+                sums[row] += int(n)
+    return sums
+
+
 def raw_member_movement(organization, start, end):
     """:func:`member_movement` counted in Python from every period of every member moving and from
     the periods in force (what :func:`member_movement` reads in SQL; kept to check it)."""
     check_period(start, end)
-    tree = DatedTree(end)
+    tree = dated_tree(end)
     units = _Units(organization, tree)
     at_start = _raw_members_on(units, start - datetime.timedelta(days=1))
     at_end = _raw_members_on(units, end)
@@ -570,90 +695,7 @@ MOVEMENT_LABELS = {
 }
 
 
-def is_ethnic_minority(ethnicity):
-    return bool(ethnicity) and ethnicity not in (ETHNICITY_KINH, ETHNICITY_FOREIGN)
-
-
 # New admissions (form 3-BTCTW) ---------------------------------------------------------------
-
-NOT_RECORDED = "not_recorded"
-AGE_GROUPS = (("age_18_30", 18, 30), ("age_31_40", 31, 40), ("age_41_50", 41, 50), ("age_over_50", 51, 200))
-
-
-def education_level(value):
-    """``primary``, ``lower_secondary`` or ``upper_secondary`` of a general education such as
-    ``9/12`` (or ``7/10`` of the ten-year system); :data:`NOT_RECORDED` when empty."""
-    grade, _slash, system = (value or "").partition("/")
-    if not grade.isdigit() or system not in ("10", "12"):
-        return NOT_RECORDED
-    grade = int(grade)
-    primary, lower = (5, 9) if system == "12" else (4, 7)
-    if grade <= primary:
-        return "primary"
-    return "lower_secondary" if grade <= lower else "upper_secondary"
-
-
-def _admission_groups():
-    """``[(group key, group label, [(column key, column label)])]`` of the form's columns."""
-
-    def with_unrecorded(choices):
-        return [(key, label) for key, label in choices] + [(NOT_RECORDED, gettext_lazy("not recorded"))]
-
-    return [
-        (
-            "of_whom",
-            gettext_lazy("of whom"),
-            [
-                ("total", gettext_lazy("admitted")),
-                ("women", gettext_lazy("women")),
-                ("ethnic_minorities", gettext_lazy("ethnic minorities")),
-                ("religious", gettext_lazy("religious")),
-                ("youth_union", gettext_lazy("Youth Union members")),
-                ("business_owners", gettext_lazy("private business owners")),
-            ],
-        ),
-        (
-            "age",
-            gettext_lazy("age at admission"),
-            [
-                ("age_18_30", gettext_lazy("18 to 30")),
-                ("age_31_40", gettext_lazy("31 to 40")),
-                ("age_41_50", gettext_lazy("41 to 50")),
-                ("age_over_50", gettext_lazy("over 50")),
-            ],
-        ),
-        (
-            "education",
-            gettext_lazy("general education"),
-            with_unrecorded(
-                [
-                    ("primary", gettext_lazy("primary")),
-                    ("lower_secondary", gettext_lazy("lower secondary")),
-                    ("upper_secondary", gettext_lazy("upper secondary")),
-                ]
-            ),
-        ),
-        (
-            "qualification",
-            gettext_lazy("professional qualification"),
-            with_unrecorded(ProfessionalQualification.choices),
-        ),
-        ("political_theory", gettext_lazy("political theory"), with_unrecorded(PoliticalTheory.choices)),
-        (
-            "ownership",
-            gettext_lazy("ownership of the workplace"),
-            with_unrecorded(Ownership.choices),
-        ),
-    ]
-
-
-def admission_columns():
-    """``[(key, label)]`` of every figure column of the new-admissions form, keys ``group.column``."""
-    return [
-        (f"{group}.{key}", f"{group_label}: {label}" if group != "of_whom" else label)
-        for group, group_label, columns in _admission_groups()
-        for key, label in columns
-    ]
 
 
 @dataclass
@@ -672,38 +714,6 @@ class AdmissionsReport:
     end: datetime.date
     total: AdmissionsRow
     children: list
-
-
-def _admission_keys(member):
-    keys = ["of_whom.total"]
-    if member["sex"] == "female":
-        keys.append("of_whom.women")
-    if is_ethnic_minority(member["ethnicity"]):
-        keys.append("of_whom.ethnic_minorities")
-    if member["religion"] not in ("", "none"):
-        keys.append("of_whom.religious")
-    if member["youth_union_member_at_admission"]:
-        keys.append("of_whom.youth_union")
-    if member["owner_at_admission"]:
-        keys.append("of_whom.business_owners")
-    age = age_on(member["date_of_birth"], member["admitted_on"])
-    keys.extend(f"age.{key}" for key, low, high in AGE_GROUPS if low <= age <= high)
-    keys.extend(f"{group}.{column_of(member[field])}" for group, (field, column_of) in _RECORDED.items())
-    return keys
-
-
-def _as_recorded(value):
-    return value or NOT_RECORDED
-
-
-#: The form's groups counted by a recorded value: the field read and the column its value names
-#: (the ownership of the workplace: None without a workplace enterprise).
-_RECORDED = {
-    "education": ("general_education", education_level),
-    "qualification": ("professional_qualification", _as_recorded),
-    "political_theory": ("political_theory", _as_recorded),
-    "ownership": ("enterprise__ownership", _as_recorded),
-}
 
 
 def _age_at_admission():
@@ -731,10 +741,10 @@ def _admission_flags():
 def _admission_counts(units, start, end):
     """``{row path: {"group.column": n}}`` of the members admitted in ``[start, end]``, counted in one
     query: per row key the admitted and each yes-or-no column, and per row key and recorded value
-    the members of each (named by :data:`_RECORDED`'s rules)."""
+    the members of each (named by :data:`RECORDED`'s rules)."""
     flags = _admission_flags()
     columns = {f"f{index}": Case(When(condition, then=1), default=0) for index, condition in enumerate(flags.values())}
-    columns |= {f"r{index}": F(field) for index, (field, _column_of) in enumerate(_RECORDED.values())}
+    columns |= {f"r{index}": F(field) for index, (field, _column_of) in enumerate(RECORDED.values())}
     admitted = (
         Member.objects.filter(units.q("admitted_by__path"), admitted_on__range=(start, end))
         .annotate(age=_age_at_admission())
@@ -746,10 +756,10 @@ def _admission_counts(units, start, end):
     nulls = ", ".join(["NULL"] * len(flags))
     groupings = [f"SELECT k, NULL, NULL, COUNT(*), {sums} FROM admitted GROUP BY k"] + [
         f"SELECT k, {index}, r{index}, COUNT(*), {nulls} FROM admitted GROUP BY k, r{index}"
-        for index in range(len(_RECORDED))
+        for index in range(len(RECORDED))
     ]
     by_row = defaultdict(lambda: defaultdict(int))
-    recorded = list(_RECORDED.items())
+    recorded = list(RECORDED.items())
     with connection.cursor() as cursor:
         cursor.execute(f"WITH admitted AS ({admitted_sql}) " + " UNION ALL ".join(groupings), params)
         rows = cursor.fetchall()
@@ -776,16 +786,51 @@ def new_admissions(organization, start, end):
     political theory and ownership of the workplace enterprise (as recorded now). Four queries (two
     read the tree of the end date)."""
     check_period(start, end)
-    tree = DatedTree(end)
+    tree = dated_tree(end)
+    units = _Units(organization, tree)
+    if _maintained(units, start, end):
+        return _admissions_report(organization, start, end, tree, _maintained_admissions(organization, start, end))
+    return _admissions_report(organization, start, end, tree, _admission_counts(units, start, end))
+
+
+def sql_new_admissions(organization, start, end):
+    """:func:`new_admissions` counted from the members themselves (what it reads when the maintained
+    counts cannot answer)."""
+    check_period(start, end)
+    tree = dated_tree(end)
     units = _Units(organization, tree)
     return _admissions_report(organization, start, end, tree, _admission_counts(units, start, end))
+
+
+def _maintained_admissions(organization, start, end):
+    """``{row path: {"group.column": n}}`` read from the roll-ups of the organisation and its
+    children (one query); the organisation's own admissions are its sums less its children's."""
+    sql = (
+        f"SELECT o.path, r.metric, SUM(r.value) FROM {statistic_counts.ROLLUP_TABLE} r "  # noqa: S608
+        f"JOIN {Organization._meta.db_table} o ON o.id = r.organization_id "
+        f"WHERE o.path LIKE %s AND o.depth IN (%s, %s) AND r.month BETWEEN %s AND %s AND r.metric LIKE %s "
+        f"GROUP BY o.path, r.metric"
+    )
+    params = [f"{organization.path}%", organization.depth, organization.depth + 1]
+    params += [start.replace(day=1), end.replace(day=1), "ad.%"]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    by_key = defaultdict(dict)
+    for path, metric, n in rows:
+        by_key[metric[3:]][path] = int(n)
+    by_row = defaultdict(lambda: defaultdict(int))
+    for key, by_path in by_key.items():
+        for path, n in _own_and_children(by_path, organization.path).items():
+            by_row[path][key] = n
+    return by_row
 
 
 def raw_new_admissions(organization, start, end):
     """:func:`new_admissions` counted in Python from each member admitted (what :func:`new_admissions`
     counts in SQL; kept to check it)."""
     check_period(start, end)
-    tree = DatedTree(end)
+    tree = dated_tree(end)
     units = _Units(organization, tree)
     return _admissions_report(organization, start, end, tree, _raw_admission_counts(units, start, end))
 
@@ -815,7 +860,7 @@ def _raw_admission_counts(units, start, end):
         row = units.row(member["admitted_by__path"])
         if row is None:
             continue
-        for key in _admission_keys(member):
+        for key in admission_keys(member):
             by_row[row][key] += 1
     return by_row
 

@@ -13,7 +13,8 @@ from openpyxl.utils import get_column_letter
 
 from core.spreadsheets import OutColumn, write_csv
 from reports.approval import approval_stamp, stamp_text
-from reports.statistics import MOVEMENT_COLUMNS, MOVEMENT_LABELS, admission_columns
+from reports.statistics import MOVEMENT_COLUMNS, MOVEMENT_LABELS
+from reports.statistics_rules import admission_columns
 
 
 @dataclass

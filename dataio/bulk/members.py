@@ -383,7 +383,7 @@ def write_members(acting_user, items, *, reason, history_date=None, periods=None
                 table=False,
                 **history,
             )
-        admitted = branch_events.MembersAdmitted(tuple(map(branch_events.Admission.of, new_members)))
+        admitted = branch_events.MembersAdmitted.of(new_members)
         opened = branch_events.MembershipPeriodsOpened(
             tuple(branch_events.Period(p.member_id, p.organization_id, p.started_on) for p in periods)
         )

@@ -40,8 +40,10 @@ def levels_sql():
     return "(VALUES " + ", ".join(f"({k})" for k in range(1, MAX_DEPTH + 1)) + ")"
 
 
-def upsert_sql(select_sql):
-    table = rollup_table()
+def upsert_sql(select_sql, table=None):
+    """Add the rows of ``select_sql`` (organisation id, month, metric, value) to the roll-up table
+    ``table`` (default :class:`~reports.models.Rollup`'s)."""
+    table = table or rollup_table()
     return (
         f"INSERT INTO {table} (organization_id, month, metric, value) {select_sql} "
         f"ON CONFLICT (organization_id, month, metric) DO UPDATE SET value = {table}.value + excluded.value"

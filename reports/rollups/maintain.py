@@ -16,10 +16,11 @@ from reports.metrics import Metric
 from reports.rollups.common import STEPLEN, levels_sql, month_of, rollup_table, upsert_sql
 
 
-def apply_counts(counts):
+def apply_counts(counts, table=None):
     """Add ``counts`` ``{(organisation id, month, metric): n}`` at each organisation and all its
-    ancestors: one grouped INSERT … ON CONFLICT (per 200 rows on SQLite, whose statements take at
-    most 999 parameters), the ancestors of each organisation read from the tree once."""
+    ancestors, in the roll-up table ``table`` (default :class:`~reports.models.Rollup`'s): one grouped
+    INSERT … ON CONFLICT (per 200 rows on SQLite, whose statements take at most 999 parameters), the
+    ancestors of each organisation read from the tree once."""
     rows = [(*key, n) for key, n in counts.items() if n and key[0] is not None]
     if not rows:
         return
@@ -53,7 +54,7 @@ def apply_counts(counts):
                 f"JOIN up ON up.organization_id = s.organization_id "
                 f"WHERE up.ancestor_id IS NOT NULL GROUP BY up.ancestor_id, s.month, s.metric"
             )
-            cursor.execute(upsert_sql(select), params)
+            cursor.execute(upsert_sql(select, table), params)
 
 
 def counts_of(deltas):
@@ -88,7 +89,7 @@ def apply_admissions(admissions):
     apply_counts(admission_counts(admissions))
 
 
-def shift_subtrees(moves):
+def shift_subtrees(moves, table=None):
     """Organisations moved (``moves``: ``(organisation id, old path, new path)``, none inside or
     above another's subtree): the subtree totals of each (its own rows: they count everything below
     it) leave its old ancestors and join its new ones. One grouped statement for them all (per 300
@@ -104,7 +105,7 @@ def shift_subtrees(moves):
         return
     postgres = connection.vendor == "postgresql"
     size = len(shifts) if postgres else 300
-    table = rollup_table()
+    table = table or rollup_table()
     with connection.cursor() as cursor, _without_jit(cursor):
         for start in range(0, len(shifts), size):
             chunk = shifts[start : start + size]
@@ -127,7 +128,7 @@ def shift_subtrees(moves):
                 f"JOIN s ON s.organization_id = m.organization_id JOIN branches_organization a ON a.path = s.path "
                 f"WHERE m.value <> 0 GROUP BY a.id, m.month, m.metric HAVING SUM(s.sign * m.value) <> 0"
             )
-            cursor.execute(upsert_sql(select), params)
+            cursor.execute(upsert_sql(select, table), params)
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from core.versions import bump_data_version, bump_structure_version
 from enterprises import events as enterprise_events
 from reports import events as report_events
 from reports.metrics import Metric
-from reports.rollups import standing
+from reports.rollups import standing, statistics
 from reports.rollups.common import ADMITTED_BY_KIND, ESTABLISHED_BY_KIND
 from reports.rollups.maintain import admission_counts, apply_counts, counts_of, shift_subtrees
 from reports.rollups.verify import rebuild
@@ -54,6 +54,7 @@ TARGET_MODELS = {"reports.Target", "reports.TargetCarry"}
 
 def members_admitted(event):
     apply_counts(admission_counts(event.admissions))
+    statistics.refresh(event.member_ids, movement=False)  # their periods are announced with them
     standing.refresh_organizations(admission.organization_id for admission in event.admissions)
     bump_data_version()
 
@@ -63,6 +64,7 @@ def admissions_corrected(event):
     for key, n in admission_counts(event.after).items():
         counts[key] = counts.get(key, 0) + n
     apply_counts(counts)
+    statistics.refresh(statistics.admitted_in(event.before))
     # A member struck out takes its periods along, most often in the organisation that admitted it.
     standing.refresh_organizations(a.organization_id for a in (*event.before, *event.after))
     bump_data_version()
@@ -93,6 +95,11 @@ def _organizations_of_members(member_ids):
 
 
 def members_changed(event):
+    statistics.refresh(
+        event.member_ids,
+        admission=bool(event.fields & set(statistics.ADMISSION_FIELDS)),
+        movement=bool(event.fields & set(statistics.MOVEMENT_FIELDS)),
+    )
     if event.fields & {"is_business_owner"}:
         standing.refresh_organizations(_organizations_of_members(event.member_ids))
     if event.fields & {"admitted_by_id", "admitted_on"}:
@@ -108,6 +115,7 @@ def periods_changed(event):
     periods = [*getattr(event, "periods", ()), *getattr(event, "before", ()), *getattr(event, "after", ())]
     standing.refresh_organizations({period.organization_id for period in periods})
     standing.refresh_enterprises(_enterprises_of_members(period.member_id for period in periods))
+    statistics.refresh((period.member_id for period in periods), admission=False)
     bump_data_version()
 
 
@@ -138,6 +146,7 @@ def organization_changed(event):
 def organizations_moved(event):
     # An organisation's own standing counts do not depend on where it sits: only the roll-ups move.
     shift_subtrees(event.moves)
+    statistics.moved(event.moves)
     bump_structure_version()
 
 
@@ -190,6 +199,8 @@ def enterprises_recorded(event):
 
 
 def enterprises_changed(event):
+    if "ownership" in event.fields:  # the new-admissions form counts members by their workplace's
+        statistics.refresh(statistics.members_of_enterprises(event.enterprise_ids), movement=False)
     if event.fields & {"operating_status", "managing_committee_id"}:
         standing.refresh_organizations(_committees_of_enterprises(event.enterprise_ids).values())
     if event.fields:

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from branches.choices import GRASSROOTS_KINDS
 from core.versions import bump_data_version
 from reports.metrics import Metric
-from reports.rollups import standing
+from reports.rollups import standing, statistics
 from reports.rollups.common import (
     ADMITTED_BY_KIND,
     ESTABLISHED_BY_KIND,
@@ -81,6 +81,7 @@ def rebuild():
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {table}")
     standing.rebuild()
+    statistics.rebuild()
     bump_data_version()
 
 
@@ -112,4 +113,5 @@ def differences(limit=50):
     details += [
         (pk, day, f"{kind} {metric}", stored, exact) for kind, pk, day, metric, stored, exact in standing.differences()
     ]
+    details += statistics.differences(limit=None)[1]
     return len(details), details[:limit]

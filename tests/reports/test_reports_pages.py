@@ -14,10 +14,10 @@ from openpyxl import load_workbook
 
 from branches.choices import OrganizationKind
 from branches.models import Organization
+from core.versions import bump
 from reports import engine
 from reports.metrics import Metric
 from reports.models import Target
-from core.versions import bump
 from tests.factories import EnterpriseFactory, MemberFactory, OrganizationFactory, TargetFactory, UserFactory
 
 D = datetime.date

@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from branches.choices import OrganizationKind
 from enterprises.choices import Ownership
-from reports.statistics import admission_columns, education_level, new_admissions
+from reports.statistics import new_admissions
+from reports.statistics_rules import admission_columns, education_level
 from tests.api_conftest import *  # noqa: F403
 from tests.api_conftest import API
 from tests.factories import EnterpriseFactory, MemberFactory, OrganizationFactory
