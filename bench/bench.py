@@ -517,6 +517,9 @@ def vacuum_after_import():
             "branches_membershipperiod",
             "branches_historicalmembershipperiod",
             "reports_rollup",
+            "reports_standingcount",
+            "reports_statisticsfact",
+            "reports_statisticsrollup",
         ):
             cursor.execute(f"VACUUM (ANALYZE) {table}")
 

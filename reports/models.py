@@ -230,6 +230,7 @@ class StatisticsFact(models.Model):
         on_delete=models.CASCADE,
         related_name="+",
         db_index=False,
+        db_constraint=False,  # derived data, checked by verify_rollups: an import's deferred checks spared
     )
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
     metric = models.CharField(_("figure"), max_length=40)

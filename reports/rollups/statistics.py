@@ -32,6 +32,7 @@ from django.db import connection, transaction
 
 from branches.choices import PeriodEndReason
 from branches.models import Member, MembershipPeriod, Organization
+from core.dates import age_on
 from reports.models import StatisticsFact, StatisticsRollup
 from reports.rollups.common import STEPLEN, levels_sql, month_of
 from reports.rollups.maintain import apply_counts, shift_subtrees
@@ -102,6 +103,37 @@ def admission_bits(member):
     return bits
 
 
+def _bits_memo():
+    """:func:`admission_bits` kept per distinct profile and age (an import's members share a few
+    hundred): ``bits(member)``."""
+    kept = {}
+
+    def bits(member):
+        born, admitted = member["date_of_birth"], member["admitted_on"]
+        age = age_on(born, admitted) if born and admitted else None
+        key = (age, *(member[name] for name in _PROFILE_VALUES))
+        found = kept.get(key)
+        if found is None:
+            found = kept[key] = admission_bits(member)
+        return found
+
+    return bits
+
+
+#: What the admission columns read besides the age at admission.
+_PROFILE_VALUES = (
+    "sex",
+    "ethnicity",
+    "religion",
+    "youth_union_member_at_admission",
+    "owner_at_admission",
+    "general_education",
+    "professional_qualification",
+    "political_theory",
+    "enterprise__ownership",
+)
+
+
 def _common_path(a, b):
     """The path of the nearest organisation holding both paths ('' when none does)."""
     length = 0
@@ -112,13 +144,13 @@ def _common_path(a, b):
     return a[:length]
 
 
-def _member_facts(member, periods, facts, links, *, admission=True):
+def _member_facts(member, periods, facts, links, *, admission=True, bits=admission_bits):
     """Append ``member``'s facts to ``facts`` (``[member id, organisation id, month, metric, value]``;
     the moves' organisation is a path, in ``links``, until the caller resolves it): its admission's
     (unless ``admission`` is false) and its periods' (``periods``)."""
     pk = member["pk"]
     if admission and member["admitted_by_id"] is not None and member["admitted_on"] is not None:
-        facts.append([pk, member["admitted_by_id"], month_of(member["admitted_on"]), ADMISSION, admission_bits(member)])
+        facts.append([pk, member["admitted_by_id"], month_of(member["admitted_on"]), ADMISSION, bits(member)])
     official_on = member["official_on"]
     for index, period in enumerate(periods):
         before = periods[index - 1] if index else None
@@ -179,8 +211,10 @@ def facts_of(member_ids, *, admission=True, movement=True):
         ):
             periods[row[0]].append(row)
     where = _ids_where(f'"{Member._meta.db_table}"."id"', ids)
-    for member in Member.objects.extra(where=[where]).order_by().values(*_ADMISSION_VALUES):  # noqa: S610
-        _member_facts(member, periods.get(member["pk"], []), facts, links, admission=admission)
+    values = _ADMISSION_VALUES if admission else ("pk", "admitted_on", "official_on")
+    bits = _bits_memo()
+    for member in Member.objects.extra(where=[where]).order_by().values(*values):  # noqa: S610
+        _member_facts(member, periods.get(member["pk"], []), facts, links, admission=admission, bits=bits)
     return _resolved(facts, links)
 
 
@@ -208,7 +242,7 @@ def all_facts():
         key=lambda row: row[0],
     )
     pending = next(periods, None)
-    batch, links = [], set()
+    batch, links, bits = [], set(), _bits_memo()
     for member in members:
         while pending is not None and pending[0] < member["pk"]:
             pending = next(periods, None)  # periods of no member: none, by the foreign key
@@ -216,7 +250,7 @@ def all_facts():
         if pending is not None and pending[0] == member["pk"]:
             own = list(pending[1])
             pending = next(periods, None)
-        _member_facts(member, own, batch, links)
+        _member_facts(member, own, batch, links, bits=bits)
         if len(batch) >= 50000:
             yield from _resolved(batch, links, ids_by_path)
             batch, links = [], set()
@@ -247,19 +281,23 @@ def _kinds_where(admission, movement):
     return ""
 
 
-def refresh(member_ids, *, admission=True, movement=True):
+def refresh(member_ids, *, admission=True, movement=True, new_members=False):
     """Count the facts of these members again (those of their admissions and, or, of their periods);
-    the difference goes to the roll-ups. A constant number of statements however many members."""
+    the difference goes to the roll-ups. A constant number of statements however many members.
+    ``new_members``: they were just recorded (``MembersAdmitted``), so none of these facts is stored."""
     member_ids = sorted({int(pk) for pk in member_ids if pk is not None})
     if not member_ids or not (admission or movement):
         return
     where = _ids_where("member_id", member_ids) + _kinds_where(admission, movement)
-    old = list(StatisticsFact.objects.extra(where=[where]).order_by().values_list(*_FACT_FIELDS))  # noqa: S610
+    old = []
+    if not new_members:
+        old = list(StatisticsFact.objects.extra(where=[where]).order_by().values_list(*_FACT_FIELDS))  # noqa: S610
     new = facts_of(member_ids, admission=admission, movement=movement)
     if Counter(old) == Counter(new):
         return
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {FACT_TABLE} WHERE {where}")  # noqa: S608
+    if old:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {FACT_TABLE} WHERE {where}")  # noqa: S608
     _insert_facts(new)
     counts = counts_of_facts(new)
     for key, n in counts_of_facts(old, sign=-1).items():

@@ -54,7 +54,7 @@ TARGET_MODELS = {"reports.Target", "reports.TargetCarry"}
 
 def members_admitted(event):
     apply_counts(admission_counts(event.admissions))
-    statistics.refresh(event.member_ids, movement=False)  # their periods are announced with them
+    statistics.refresh(event.member_ids, movement=False, new_members=True)  # their periods are announced too
     standing.refresh_organizations(admission.organization_id for admission in event.admissions)
     bump_data_version()
 
