@@ -602,6 +602,110 @@ def write_xlsx_to(target, columns, rows, *, title="Sheet"):
     workbook.save(target)
 
 
+#: The styles of :func:`write_xlsx_rows_to`'s cells: bold (the header), text (``@``) and date.
+XLSX_BOLD_STYLE, XLSX_TEXT_STYLE, XLSX_DATE_STYLE = 1, 2, 3
+
+_XLSX_PARTS = {
+    "[Content_Types].xml": (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>'
+    ),
+    "_rels/.rels": (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+    ),
+    "xl/_rels/workbook.xml.rels": (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'worksheet" Target="worksheets/sheet1.xml"/>'
+        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'styles" Target="styles.xml"/></Relationships>'
+    ),
+    "xl/styles.xml": (
+        '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<numFmts count="1"><numFmt numFmtId="164" formatCode="{DATE_FORMAT_XLSX}"/></numFmts>'
+        '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+        '<font><b val="1"/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
+        '<fills count="2"><fill><patternFill/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+        '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+        '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+    ),
+}
+
+
+def _xml_text(value):
+    from xml.sax.saxutils import escape
+
+    return escape(_ILLEGAL_XML.sub("", str(value)))
+
+
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def write_xlsx_rows_to(target, columns, rows, *, title="Sheet"):
+    """An .xlsx of ``columns`` (a bold header) and ``rows`` — each the XML of one row's cells, as
+    bytes, written by the database for a large export — into ``target`` (a path or a binary file),
+    streamed in constant memory. The sheet, its styles and the header are those
+    :func:`write_xlsx_to` writes through openpyxl (same widths, frozen header, date and text
+    formats); written by hand because openpyxl's cells cost about a millisecond per row, which a
+    million rows cannot afford. Returns the number of rows written."""
+    import zipfile
+
+    from openpyxl.utils import get_column_letter
+
+    name = re.sub(r"[\[\]:*?/\\]", " ", str(title))[:31] or "Sheet"
+    widths = "".join(
+        f'<col min="{index}" max="{index}" width="{max(12, min(40, len(str(column.header)) + 4))}" customWidth="1"/>'
+        for index, column in enumerate(columns, start=1)
+    )
+    header = "".join(
+        f'<c r="{get_column_letter(index)}1" s="{XLSX_BOLD_STYLE}" t="inlineStr">'
+        f"<is><t>{_xml_text(column.header)}</t></is></c>"
+        for index, column in enumerate(columns, start=1)
+    )
+    head = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetViews>'
+        '<sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+        '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15"/><cols>{widths}</cols><sheetData><row r="1">{header}</row>'
+    )
+    workbook = (
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        f'<sheets><sheet name="{_xml_text(name)}" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    )
+    written = 0
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as package:
+        for part, xml in _XLSX_PARTS.items():
+            package.writestr(part, xml)
+        package.writestr("xl/workbook.xml", workbook)
+        with package.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(head.encode())
+            pending = []
+            for cells in rows:
+                written += 1
+                pending.append(b'<row r="%d">%s</row>' % (written + 1, cells))
+                if len(pending) == 500:
+                    sheet.write(b"".join(pending))
+                    pending = []
+            sheet.write(b"".join(pending) + b"</sheetData></worksheet>")
+    return written
+
+
 def write_csv(columns, rows):
     """CSV bytes in UTF-8 with a BOM (Excel then shows the Vietnamese letters), dates in ISO form."""
     buffer = io.BytesIO()
