@@ -201,20 +201,24 @@ def facts_of(member_ids, *, admission=True, movement=True):
     facts, links = [], set()
     if not ids:
         return facts
-    periods = defaultdict(list)
+    periods, dates = defaultdict(list), {}
     if movement:
         where = _ids_where(f'"{MembershipPeriod._meta.db_table}"."member_id"', ids)
-        for row in (
+        for *row, admitted_on, official_on in (
             MembershipPeriod.objects.extra(where=[where])  # noqa: S610 (integers written in)
             .order_by("member_id", "started_on", "pk")
-            .values_list(*_PERIOD_VALUES)
+            .values_list(*_PERIOD_VALUES, "member__admitted_on", "member__official_on")
         ):
-            periods[row[0]].append(row)
+            periods[row[0]].append(tuple(row))
+            dates[row[0]] = {"pk": row[0], "admitted_on": admitted_on, "official_on": official_on}
+    if not admission:  # the periods' facts read only the admission and recognition dates, read with them
+        for pk, member in dates.items():
+            _member_facts(member, periods[pk], facts, links, admission=False)
+        return _resolved(facts, links)
     where = _ids_where(f'"{Member._meta.db_table}"."id"', ids)
-    values = _ADMISSION_VALUES if admission else ("pk", "admitted_on", "official_on")
     bits = _bits_memo()
-    for member in Member.objects.extra(where=[where]).order_by().values(*values):  # noqa: S610
-        _member_facts(member, periods.get(member["pk"], []), facts, links, admission=admission, bits=bits)
+    for member in Member.objects.extra(where=[where]).order_by().values(*_ADMISSION_VALUES):  # noqa: S610
+        _member_facts(member, periods.get(member["pk"], []), facts, links, bits=bits)
     return _resolved(facts, links)
 
 
@@ -290,15 +294,14 @@ def refresh(member_ids, *, admission=True, movement=True, new_members=False):
         return
     where = _ids_where("member_id", member_ids) + _kinds_where(admission, movement)
     old = []
-    if not new_members:
-        old = list(StatisticsFact.objects.extra(where=[where]).order_by().values_list(*_FACT_FIELDS))  # noqa: S610
+    if not new_members:  # taken out, then the new ones written: the same as leaving equal ones there
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {FACT_TABLE} WHERE {where} RETURNING {', '.join(_FACT_FIELDS)}")  # noqa: S608
+            old = [(m, o, _as_date(month), metric, value) for m, o, month, metric, value in cursor.fetchall()]
     new = facts_of(member_ids, admission=admission, movement=movement)
+    _insert_facts(new)
     if Counter(old) == Counter(new):
         return
-    if old:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {FACT_TABLE} WHERE {where}")  # noqa: S608
-    _insert_facts(new)
     counts = counts_of_facts(new)
     for key, n in counts_of_facts(old, sign=-1).items():
         counts[key] += n
@@ -306,15 +309,21 @@ def refresh(member_ids, *, admission=True, movement=True, new_members=False):
 
 
 def _insert_facts(facts):
-    """Write ``facts`` in one statement (COPY on PostgreSQL)."""
+    """Write ``facts`` in one statement (COPY on PostgreSQL when they are many)."""
     if not facts:
         return
     columns = "member_id, organization_id, month, metric, value"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and len(facts) > 1000:
             with cursor.cursor.copy(f"COPY {FACT_TABLE} ({columns}) FROM STDIN") as copy:
                 for fact in facts:
                     copy.write_row(fact)
+        elif connection.vendor == "postgresql":
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(facts))
+            cursor.execute(
+                f"INSERT INTO {FACT_TABLE} ({columns}) VALUES {values}",  # noqa: S608
+                [value for fact in facts for value in fact],
+            )
         else:
             cursor.executemany(
                 f"INSERT INTO {FACT_TABLE} ({columns}) VALUES (%s, %s, %s, %s, %s)",  # noqa: S608
