@@ -76,13 +76,18 @@ def run_level(base, users, seconds, think, secretaries):
         "requests": int(total["Request Count"]),
         "failures": int(total["Failure Count"]),
         "rps": float(total["Requests/s"]),
-        "p50": float(total["50%"]),
-        "p95": float(total["95%"]),
-        "p99": float(total["99%"]),
+        "p50": _ms(total["50%"]),
+        "p95": _ms(total["95%"]),
+        "p99": _ms(total["99%"]),
         "by_name": {
-            name: (float(row["50%"]), float(row["95%"]), int(row["Request Count"])) for name, row in by_name.items()
+            name: (_ms(row["50%"]), _ms(row["95%"]), int(row["Request Count"])) for name, row in by_name.items()
         },
     }
+
+
+def _ms(value):
+    """A percentile of locust's CSV; ``N/A`` (no request finished in the level) counts as endless."""
+    return float("inf") if value in ("N/A", "") else float(value)
 
 
 def main():
