@@ -48,3 +48,17 @@ def upsert_sql(select_sql, table=None):
         f"INSERT INTO {table} (organization_id, month, metric, value) {select_sql} "
         f"ON CONFLICT (organization_id, month, metric) DO UPDATE SET value = {table}.value + excluded.value"
     )
+
+
+def ids_in(column, ids):
+    """``column IN (ids)`` with the ids written in (cast to int: no parameter limit, one statement),
+    or true for every key when ``ids`` is None."""
+    if ids is None:
+        return "1 = 1"
+    return f"{column} IN ({', '.join(str(int(i)) for i in ids) or 'NULL'})"
+
+
+def chunks(values, size=900):
+    """``values`` in lists of ``size``: ``IN`` lists of parameters small enough for SQLite's limit."""
+    values = list(values)
+    return [values[start : start + size] for start in range(0, len(values), size)]

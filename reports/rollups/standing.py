@@ -23,6 +23,7 @@ from django.db import connection
 
 from branches.choices import GRASSROOTS_KINDS, OrganizationKind
 from enterprises.choices import MassOrganizationKind, OperatingStatus
+from reports.rollups.common import ids_in
 
 #: The day of the undated figures (counted on every date).
 FIRST_DAY = datetime.date(1, 1, 1)
@@ -66,16 +67,9 @@ def _pairs(pairs):
     return f"(SELECT column1 AS kind, column2 AS metric FROM (VALUES {values}) v)"
 
 
-def _in(column, ids):
-    """``column IN (ids)``, or true for every key when ``ids`` is None (ids are cast to int)."""
-    if ids is None:
-        return "1 = 1"
-    return f"{column} IN ({', '.join(str(int(i)) for i in ids) or 'NULL'})"
-
-
 def _organization_changes_sql(ids):
     """(k, day, metric, v): every change counted for the organisations ``ids`` (None: all)."""
-    committee = _in("e.managing_committee_id", ids)
+    committee = ids_in("e.managing_committee_id", ids)
     dissolved = _greatest("mo.dissolved_on", "mo.established_on")
     mass = (
         "FROM enterprises_massorganization mo JOIN enterprises_enterprise e ON e.id = mo.enterprise_id "
@@ -84,12 +78,12 @@ def _organization_changes_sql(ids):
     plain = mass.format(join="")
     by_kind = mass.format(join=f"JOIN {_pairs(MASS_KIND_FIGURES)} k ON k.kind = mo.kind")
     org_kinds = (
-        f"FROM branches_organization o JOIN {_pairs(KIND_FIGURES)} k ON k.kind = o.kind WHERE {_in('o.id', ids)}"
+        f"FROM branches_organization o JOIN {_pairs(KIND_FIGURES)} k ON k.kind = o.kind WHERE {ids_in('o.id', ids)}"
     )
-    periods = f"FROM branches_membershipperiod p WHERE {_in('p.organization_id', ids)}"
+    periods = f"FROM branches_membershipperiod p WHERE {ids_in('p.organization_id', ids)}"
     owners = (
         "FROM branches_membershipperiod p JOIN branches_member m ON m.id = p.member_id "
-        f"WHERE m.is_business_owner AND {_in('p.organization_id', ids)}"
+        f"WHERE m.is_business_owner AND {ids_in('p.organization_id', ids)}"
     )
     enterprises = f"FROM enterprises_enterprise e WHERE {committee}"
     # A mass organisation's members: each return within its life steps the total from the
@@ -114,7 +108,7 @@ def _organization_changes_sql(ids):
         f"SELECT p.organization_id, p.started_on, 'business_owners', 1 {owners}",
         f"SELECT p.organization_id, p.ended_on, 'business_owners', -1 {owners} AND p.ended_on IS NOT NULL",
         f"SELECT m.admitted_by_id, m.admitted_on, '{ADMISSIONS}', 1 FROM branches_member m "
-        f"WHERE {_in('m.admitted_by_id', ids)}",
+        f"WHERE {ids_in('m.admitted_by_id', ids)}",
         f"SELECT e.managing_committee_id, {_date(FIRST_DAY)}, 'enterprises', 1 {enterprises}",
         f"SELECT e.managing_committee_id, {_date(FIRST_DAY)}, 'enterprises_operating', 1 {enterprises} "
         f"AND e.operating_status = '{OperatingStatus.OPERATING}'",
@@ -135,12 +129,12 @@ def _enterprise_changes_sql(ids):
     official_from = _greatest("p.started_on", "m.official_on")
     periods = (
         "FROM branches_membershipperiod p JOIN branches_member m ON m.id = p.member_id "
-        f"WHERE m.enterprise_id IS NOT NULL AND {_in('m.enterprise_id', ids)}"
+        f"WHERE m.enterprise_id IS NOT NULL AND {ids_in('m.enterprise_id', ids)}"
     )
     official = f"{periods} AND m.official_on IS NOT NULL AND (p.ended_on IS NULL OR {official_from} < p.ended_on)"
     trade_unions = (
         f"FROM enterprises_massorganization mo WHERE mo.kind = '{MassOrganizationKind.TRADE_UNION}' "
-        f"AND {_in('mo.enterprise_id', ids)}"
+        f"AND {ids_in('mo.enterprise_id', ids)}"
     )
     parts = [
         f"SELECT m.enterprise_id AS k, p.started_on AS day, 'members' AS metric, 1 AS v {periods}",
@@ -181,7 +175,7 @@ def refresh(kind, ids):
     with connection.cursor() as cursor:
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]
-            cursor.execute(f"DELETE FROM {table} WHERE {_in(key, chunk)}")
+            cursor.execute(f"DELETE FROM {table} WHERE {ids_in(key, chunk)}")
             cursor.execute(f"INSERT INTO {table} ({key}, day, metric, value) {recount_sql(kind, chunk)}")
 
 

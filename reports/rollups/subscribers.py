@@ -16,7 +16,7 @@ from enterprises import events as enterprise_events
 from reports import events as report_events
 from reports.metrics import Metric
 from reports.rollups import standing, statistics
-from reports.rollups.common import ADMITTED_BY_KIND, ESTABLISHED_BY_KIND
+from reports.rollups.common import ADMITTED_BY_KIND, ESTABLISHED_BY_KIND, chunks
 from reports.rollups.maintain import admission_counts, apply_counts, counts_of, shift_subtrees
 from reports.rollups.verify import rebuild
 
@@ -162,7 +162,7 @@ def _committees_of_enterprises(enterprise_ids):
     from enterprises.models import Enterprise
 
     committees = {}
-    for chunk in _chunks(sorted(set(enterprise_ids))):
+    for chunk in chunks(sorted(set(enterprise_ids))):
         committees.update(Enterprise.objects.filter(pk__in=chunk).values_list("pk", "managing_committee_id"))
     return committees
 
@@ -186,7 +186,7 @@ def _returns_of(mass_organization_ids):
     from enterprises.models import MembershipReturn
 
     found = []
-    for chunk in _chunks(sorted(set(mass_organization_ids))):
+    for chunk in chunks(sorted(set(mass_organization_ids))):
         found += MembershipReturn.objects.filter(mass_organization_id__in=chunk).values_list(
             "mass_organization_id", "date", "members_admitted"
         )
@@ -215,7 +215,7 @@ def managing_committees_changed(event):
     moved = {c.enterprise_id: c for c in event.changes if c.old_committee_id != c.new_committee_id}
     if moved:
         deltas, of_mass = [], {}
-        for chunk in _chunks(list(moved)):
+        for chunk in chunks(list(moved)):
             for pk, enterprise_id, kind, established_on in MassOrganization.objects.filter(
                 enterprise_id__in=chunk
             ).values_list("pk", "enterprise_id", "kind", "established_on"):
@@ -271,7 +271,7 @@ def membership_returns_recorded(event):
     from enterprises.models import MassOrganization
 
     of_mass = {}
-    for chunk in _chunks(sorted({r.mass_organization_id for r in event.returns})):
+    for chunk in chunks(sorted({r.mass_organization_id for r in event.returns})):
         of_mass.update(
             (pk, (kind, committee_id))
             for pk, kind, committee_id in MassOrganization.objects.filter(pk__in=chunk).values_list(
@@ -316,12 +316,6 @@ def records_loaded(event):
         rebuild()
     if (SOURCE_MODELS | TARGET_MODELS).intersection(event.models):
         bump_structure_version()
-
-
-def _chunks(values, size=900):
-    """``IN`` lists small enough for SQLite's parameter limit."""
-    values = list(values)
-    return [values[start : start + size] for start in range(0, len(values), size)]
 
 
 HANDLERS = [
