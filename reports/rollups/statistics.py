@@ -34,7 +34,7 @@ from branches.choices import PeriodEndReason
 from branches.models import Member, MembershipPeriod, Organization
 from core.dates import age_on
 from reports.models import StatisticsFact, StatisticsRollup
-from reports.rollups.common import STEPLEN, levels_sql, month_of
+from reports.rollups.common import STEPLEN, chunks, ids_in, levels_sql, month_of
 from reports.rollups.maintain import apply_counts, shift_subtrees
 from reports.statistics_rules import (
     LEFT_PARTY_REASONS,
@@ -59,39 +59,30 @@ assert len(ADMISSION_KEYS) < 63, "an admission's columns must fit a signed 64-bi
 FACT_TABLE = StatisticsFact._meta.db_table
 ROLLUP_TABLE = StatisticsRollup._meta.db_table
 
-#: The fields of a member its admission fact is counted from.
-ADMISSION_FIELDS = (
-    "admitted_by_id",
-    "admitted_on",
+#: What the admission columns read besides the age at admission (``enterprise__ownership``: the
+#: workplace's, through ``enterprise_id``).
+_PROFILE_VALUES = (
     "sex",
     "ethnicity",
     "religion",
     "youth_union_member_at_admission",
     "owner_at_admission",
-    "date_of_birth",
-    "general_education",
-    "professional_qualification",
-    "political_theory",
-    "enterprise_id",
-)
-#: The fields of a member its periods' facts are counted from (besides the periods themselves).
-MOVEMENT_FIELDS = ("admitted_on", "official_on")
-_ADMISSION_VALUES = (
-    "pk",
-    "admitted_by_id",
-    "admitted_on",
-    "official_on",
-    "sex",
-    "ethnicity",
-    "religion",
-    "youth_union_member_at_admission",
-    "owner_at_admission",
-    "date_of_birth",
     "general_education",
     "professional_qualification",
     "political_theory",
     "enterprise__ownership",
 )
+#: The fields of a member its admission fact is counted from.
+ADMISSION_FIELDS = (
+    "admitted_by_id",
+    "admitted_on",
+    "date_of_birth",
+    "enterprise_id",
+    *(name for name in _PROFILE_VALUES if "__" not in name),
+)
+#: The fields of a member its periods' facts are counted from (besides the periods themselves).
+MOVEMENT_FIELDS = ("admitted_on", "official_on")
+_ADMISSION_VALUES = ("pk", "admitted_by_id", "admitted_on", "official_on", "date_of_birth", *_PROFILE_VALUES)
 _PERIOD_VALUES = ("member_id", "organization_id", "organization__path", "started_on", "ended_on", "end_reason")
 
 
@@ -118,20 +109,6 @@ def _bits_memo():
         return found
 
     return bits
-
-
-#: What the admission columns read besides the age at admission.
-_PROFILE_VALUES = (
-    "sex",
-    "ethnicity",
-    "religion",
-    "youth_union_member_at_admission",
-    "owner_at_admission",
-    "general_education",
-    "professional_qualification",
-    "political_theory",
-    "enterprise__ownership",
-)
 
 
 def _common_path(a, b):
@@ -183,16 +160,6 @@ def _member_facts(member, periods, facts, links, *, admission=True, bits=admissi
         facts.append([pk, common, leaving, metric, 1])
 
 
-def _chunks(values, size=900):
-    values = list(values)
-    return [values[start : start + size] for start in range(0, len(values), size)]
-
-
-def _ids_where(column, ids):
-    """``column IN (…)`` with the ids written in (integers: no parameter limit, one statement)."""
-    return f"{column} IN ({', '.join(str(int(pk)) for pk in ids) or 'NULL'})"
-
-
 def facts_of(member_ids, *, admission=True, movement=True):
     """``[(member id, organisation id, month, metric, value)]``: the facts of these members, counted
     from their rows (two queries, whatever their number and the number of their periods): their
@@ -203,7 +170,7 @@ def facts_of(member_ids, *, admission=True, movement=True):
         return facts
     periods, dates = defaultdict(list), {}
     if movement:
-        where = _ids_where(f'"{MembershipPeriod._meta.db_table}"."member_id"', ids)
+        where = ids_in(f'"{MembershipPeriod._meta.db_table}"."member_id"', ids)
         for *row, admitted_on, official_on in (
             MembershipPeriod.objects.extra(where=[where])  # noqa: S610 (integers written in)
             .order_by("member_id", "started_on", "pk")
@@ -215,7 +182,7 @@ def facts_of(member_ids, *, admission=True, movement=True):
         for pk, member in dates.items():
             _member_facts(member, periods[pk], facts, links, admission=False)
         return _resolved(facts, links)
-    where = _ids_where(f'"{Member._meta.db_table}"."id"', ids)
+    where = ids_in(f'"{Member._meta.db_table}"."id"', ids)
     bits = _bits_memo()
     for member in Member.objects.extra(where=[where]).order_by().values(*_ADMISSION_VALUES):  # noqa: S610
         _member_facts(member, periods.get(member["pk"], []), facts, links, bits=bits)
@@ -227,7 +194,7 @@ def _resolved(facts, links, ids_by_path=None):
     if links:
         if ids_by_path is None:
             ids_by_path = {}
-            for chunk in _chunks(links):
+            for chunk in chunks(links):
                 ids_by_path.update(Organization.objects.filter(path__in=chunk).values_list("path", "pk"))
         for fact in facts:
             if isinstance(fact[1], str):
@@ -292,7 +259,7 @@ def refresh(member_ids, *, admission=True, movement=True, new_members=False):
     member_ids = sorted({int(pk) for pk in member_ids if pk is not None})
     if not member_ids or not (admission or movement):
         return
-    where = _ids_where("member_id", member_ids) + _kinds_where(admission, movement)
+    where = ids_in("member_id", member_ids) + _kinds_where(admission, movement)
     old = []
     if not new_members:  # taken out, then the new ones written: the same as leaving equal ones there
         with connection.cursor() as cursor:
@@ -334,7 +301,7 @@ def _insert_facts(facts):
 def members_of_enterprises(enterprise_ids):
     """The members working in these enterprises (their admissions count by its ownership)."""
     found = set()
-    for chunk in _chunks(sorted({int(pk) for pk in enterprise_ids if pk is not None})):
+    for chunk in chunks(sorted({int(pk) for pk in enterprise_ids if pk is not None})):
         found.update(Member.objects.filter(enterprise_id__in=chunk).values_list("pk", flat=True))
     return found
 
@@ -345,7 +312,7 @@ def moved(moves):
     subtree and the rest of the tree are counted again (the organisation holding both ends changed)."""
     shift_subtrees(moves, ROLLUP_TABLE)
     members = set()
-    for chunk in _chunks([new_path for _pk, _old, new_path in moves], 200):
+    for chunk in chunks([new_path for _pk, _old, new_path in moves], 200):
         inside = " OR ".join(["o.path LIKE %s"] * len(chunk))
         with connection.cursor() as cursor:
             cursor.execute(
@@ -365,7 +332,7 @@ def admitted_in(admissions):
     record is gone (deleted outright)."""
     pairs = {(int(a[0]), month_of(a[1])) for a in admissions if a[0] is not None and a[1] is not None}
     found = set()
-    for chunk in _chunks(sorted(pairs), 400):
+    for chunk in chunks(sorted(pairs), 400):
         condition = " OR ".join(["(organization_id = %s AND month = %s)"] * len(chunk))
         with connection.cursor() as cursor:
             cursor.execute(
