@@ -141,6 +141,24 @@ def derived_field_names(model):
 UPDATE_CHUNK = 5000
 
 
+def values_relations(connection, columns, rows, *, size, alias="v"):
+    """``(sql, params)`` of ``rows`` as a relation ``alias(column names)`` to select or join from:
+    on PostgreSQL one, an ``unnest`` of a typed array per column (``columns``: ``(name, SQL type)``),
+    whatever the number of rows; elsewhere a ``VALUES`` list per ``size`` rows (SQLite's statements
+    take a bounded number of parameters)."""
+    names = [name for name, _type in columns]
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"CAST(%s AS {sql_type}[])" for _name, sql_type in columns)
+        yield f"unnest({arrays}) AS {alias}({', '.join(names)})", [list(c) for c in zip(*rows, strict=True)]
+        return
+    select = ", ".join(f"column{number} AS {name}" for number, name in enumerate(names, 1))
+    marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
+        values = ", ".join([marks] * len(chunk))
+        yield f"(SELECT {select} FROM (VALUES {values})) AS {alias}", [value for row in chunk for value in row]
+
+
 def update_in_bulk(objs, fields):
     """Write ``fields`` of ``objs`` (saved instances of one model) by their primary keys: one
     ``UPDATE … FROM`` the values (the columns as arrays on PostgreSQL; per UPDATE_CHUNK rows on
@@ -158,22 +176,14 @@ def update_in_bulk(objs, fields):
     columns = [meta.pk, *(meta.get_field(name) for name in with_derived_fields(model, fields))]
     connection = connections[router.db_for_write(model)]
     quote = connection.ops.quote_name
-    names = ", ".join(quote(field.column) for field in columns)
     assign = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in columns[1:])
     head = f"UPDATE {quote(meta.db_table)} SET {assign} FROM "
     tail = f" WHERE {quote(meta.db_table)}.{quote(meta.pk.column)} = v.{quote(meta.pk.column)}"
     rows = [[field.get_db_prep_save(getattr(obj, field.attname), connection) for field in columns] for obj in objs]
+    typed = [(quote(field.column), field.db_type(connection)) for field in columns]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            arrays = ", ".join(f"CAST(%s AS {field.db_type(connection)}[])" for field in columns)
-            cursor.execute(f"{head}unnest({arrays}) AS v({names}){tail}", [list(c) for c in zip(*rows, strict=True)])
-            return
-        select = ", ".join(f"column{number} AS {quote(field.column)}" for number, field in enumerate(columns, 1))
-        marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        for start in range(0, len(rows), UPDATE_CHUNK):
-            chunk = rows[start : start + UPDATE_CHUNK]
-            values = f"(SELECT {select} FROM (VALUES {', '.join([marks] * len(chunk))})) AS v"
-            cursor.execute(f"{head}{values}{tail}", [value for row in chunk for value in row])
+        for values, params in values_relations(connection, typed, rows, size=UPDATE_CHUNK):
+            cursor.execute(f"{head}{values}{tail}", params)
 
 
 def record_history(model, pks, *, history_type, user=None, reasons=None, date=None):
@@ -202,18 +212,12 @@ def record_history(model, pks, *, history_type, user=None, reasons=None, date=No
         getattr(user, "pk", None),
     ]
     reasons = reasons or {}
+    rows = [(pk, reasons.get(pk)) for pk in pks]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            source = "JOIN unnest(CAST(%s AS bigint[]), CAST(%s AS text[])) AS v(pk, reason)"
-            cursor.execute(head + source + tail, [*constant, pks, [reasons.get(pk) for pk in pks]])
-            return
-        for start in range(0, len(pks), UPDATE_CHUNK):
-            chunk = pks[start : start + UPDATE_CHUNK]
-            rows = ", ".join(["(%s, %s)"] * len(chunk))
-            source = f"JOIN (SELECT column1 AS pk, column2 AS reason FROM (VALUES {rows})) v"
-            cursor.execute(
-                head + source + tail, [*constant, *(value for pk in chunk for value in (pk, reasons.get(pk)))]
-            )
+        for source, params in values_relations(
+            connection, [("pk", "bigint"), ("reason", "text")], rows, size=UPDATE_CHUNK
+        ):
+            cursor.execute(f"{head}JOIN {source}{tail}", [*constant, *params])
 
 
 class TimestampedModel(models.Model):

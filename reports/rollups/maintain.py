@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from django.db import connection
 
+from core.models import values_relations
 from reports.metrics import Metric
 from reports.rollups.common import STEPLEN, levels_sql, month_of, rollup_table, upsert_sql
 
@@ -24,23 +25,9 @@ def apply_counts(counts, table=None):
     rows = [(*key, n) for key, n in counts.items() if n and key[0] is not None]
     if not rows:
         return
-    postgres = connection.vendor == "postgresql"
-    size = len(rows) if postgres else 200
+    columns = [("organization_id", "bigint"), ("month", "date"), ("metric", "text"), ("n", "bigint")]
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
-            if postgres:
-                values = (
-                    "unnest(CAST(%s AS bigint[]), CAST(%s AS date[]), CAST(%s AS text[]), CAST(%s AS bigint[])) "
-                    "AS s(organization_id, month, metric, n)"
-                )
-                params = [list(column) for column in zip(*chunk, strict=True)]
-            else:
-                values = (
-                    "(SELECT column1 AS organization_id, column2 AS month, column3 AS metric, column4 AS n "
-                    "FROM (VALUES " + ", ".join(["(%s, %s, %s, %s)"] * len(chunk)) + ")) s"
-                )
-                params = [value for row in chunk for value in row]
+        for values, params in values_relations(connection, columns, rows, size=200, alias="s"):
             # The ancestors (and self) of each organisation, looked up once per organisation
             # rather than once per (organisation, month, metric) row.
             select = (
@@ -103,24 +90,10 @@ def shift_subtrees(moves, table=None):
         shifts += [(organization_id, path, 1) for path in sorted(new_ancestors - old_ancestors)]
     if not shifts:
         return
-    postgres = connection.vendor == "postgresql"
-    size = len(shifts) if postgres else 300
     table = table or rollup_table()
+    columns = [("organization_id", "bigint"), ("path", "text"), ("sign", "integer")]
     with connection.cursor() as cursor, _without_jit(cursor):
-        for start in range(0, len(shifts), size):
-            chunk = shifts[start : start + size]
-            if postgres:
-                values = (
-                    "unnest(CAST(%s AS bigint[]), CAST(%s AS text[]), CAST(%s AS integer[])) "
-                    "AS s(organization_id, path, sign)"
-                )
-                params = [list(column) for column in zip(*chunk, strict=True)]
-            else:
-                values = (
-                    "(SELECT column1 AS organization_id, column2 AS path, column3 AS sign "
-                    "FROM (VALUES " + ", ".join(["(%s, %s, %s)"] * len(chunk)) + ")) s"
-                )
-                params = [value for row in chunk for value in row]
+        for values, params in values_relations(connection, columns, shifts, size=300, alias="s"):
             select = (
                 f"WITH s AS (SELECT * FROM {values}), moved AS (SELECT r.organization_id, r.month, r.metric, "
                 f"r.value FROM {table} r WHERE r.organization_id IN (SELECT DISTINCT organization_id FROM s)) "
