@@ -3,15 +3,13 @@
 openpyxl, as the generic path's workbook (model rows through openpyxl's own writer): every value,
 its type and number format, the header, the widths, the frozen header row and the sheet's name."""
 
-import dataclasses
 import io
 
 import pytest
 from django.utils import translation
 from openpyxl import load_workbook
 
-from dataio import exports
-from tests.dataio.test_export_copy import members_with_every_kind_of_value
+from tests.dataio.test_export_copy import both_paths, members_with_every_kind_of_value
 from tests.factories import MemberFactory
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.rollups_differ]
@@ -41,17 +39,6 @@ def read(data):
     return sheet.title, sheet.freeze_panes, widths, header_bold, cells
 
 
-def both_paths(monkeypatch, user):
-    fast, fast_ids = io.BytesIO(), []
-    fast_rows = exports.write_export(fast, "members", user, file_format="xlsx", collect_ids=fast_ids)
-    generic_kind = dataclasses.replace(exports.KINDS["members"], xlsx_columns=None)
-    monkeypatch.setitem(exports.KINDS, "members", generic_kind)
-    generic, generic_ids = io.BytesIO(), []
-    generic_rows = exports.write_export(generic, "members", user, file_format="xlsx", collect_ids=generic_ids)
-    assert fast_rows == generic_rows and fast_ids == generic_ids
-    return fast.getvalue(), generic.getvalue(), fast_rows
-
-
 @pytest.mark.parametrize("language", ["en", "vi"])
 @pytest.mark.parametrize("persona", ["department", "secretary_a"])
 def test_the_database_written_xlsx_reads_as_openpyxls(request, tree, monkeypatch, language, persona):
@@ -59,7 +46,7 @@ def test_the_database_written_xlsx_reads_as_openpyxls(request, tree, monkeypatch
     MemberFactory(organization=tree.branch_a, full_name="Tag <b> & Co \\ x", hometown="a&b<c>\"d\" 'e'")
     user = request.getfixturevalue(persona)
     with translation.override(language):
-        fast, generic, rows = both_paths(monkeypatch, user)
+        fast, generic, rows = both_paths(monkeypatch, user, "xlsx")
     assert rows == (13 if persona == "department" else 7)  # the secretary sees branch A only
     fast_sheet, generic_sheet = read(fast), read(generic)
     assert fast_sheet[:4] == generic_sheet[:4]
