@@ -482,30 +482,32 @@ def _raw_movements(units, start, end):
 def member_movement(organization, start, end):
     """Member movement of ``organization``'s subtree in ``[start, end]`` (both included), per
     organisation directly below it on ``end`` and in total (see the module's docstring for the rules).
-    Counted in the database: five queries whatever the size of the subtree (two read the tree of the
-    end date), and one on PostgreSQL that gives the aggregates room."""
-    check_period(start, end)
-    tree = dated_tree(end)
-    units = _Units(organization, tree)
-    dates = (start - datetime.timedelta(days=1), end, add_years(end, -1))
-    if _maintained(units, start, end):
-        members, moves = _maintained_movement(organization, units, start, end, dates)
-        return _movement_report(organization, start, end, tree, members, moves)
-    return sql_member_movement(organization, start, end)
+    Read from the maintained counts when they answer (a probe, then one query, and one for the days
+    of a month up to a date inside it), else counted from the periods (:func:`sql_member_movement`)."""
+    return _member_movement(organization, start, end, maintained=True)
 
 
 def sql_member_movement(organization, start, end):
     """:func:`member_movement` counted from the membership periods themselves (what it reads when the
     maintained counts cannot answer: a range cutting a month in which periods begin or end, or rows
-    of a tree restructured since the end date)."""
+    of a tree restructured since the end date). Five queries whatever the size of the subtree (two
+    read the tree of the end date), and one on PostgreSQL that gives the aggregates room."""
+    return _member_movement(organization, start, end, maintained=False)
+
+
+def _member_movement(organization, start, end, *, maintained):
     check_period(start, end)
     tree = dated_tree(end)
     units = _Units(organization, tree)
     dates = (start - datetime.timedelta(days=1), end, add_years(end, -1))
-    with _room_for_aggregates(MembershipPeriod.objects.db):
-        members = _members_on(units, dates)
-        moves = _movements(units, start, end)
-    return _movement_report(organization, start, end, tree, [members[date] for date in dates], moves)
+    if maintained and _maintained(units, start, end):
+        members, moves = _maintained_movement(organization, units, start, end, dates)
+    else:
+        with _room_for_aggregates(MembershipPeriod.objects.db):
+            counted = _members_on(units, dates)
+            moves = _movements(units, start, end)
+        members = [counted[date] for date in dates]
+    return _movement_report(organization, start, end, tree, members, moves)
 
 
 # Read from the maintained counts (reports.rollups.statistics) ------------------------------------
@@ -783,8 +785,9 @@ def new_admissions(organization, start, end):
     counts for the organisation that admitted them, rule 2), per organisation directly below it and
     in total: of whom women, ethnic minorities, religious, Youth Union members and private business
     owners (at admission); by age at admission, general education, professional qualification,
-    political theory and ownership of the workplace enterprise (as recorded now). Four queries (two
-    read the tree of the end date)."""
+    political theory and ownership of the workplace enterprise (as recorded now). Read from the
+    maintained counts when they answer (a probe, then one query), else counted from the members
+    (:func:`sql_new_admissions`: four queries, two of which read the tree of the end date)."""
     check_period(start, end)
     tree = dated_tree(end)
     units = _Units(organization, tree)
