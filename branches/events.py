@@ -98,12 +98,14 @@ class OrganizationsEstablished(Event):
 @dataclass(frozen=True)
 class OrganizationChanged(Event):
     """An organisation's facts were corrected (``fields``: the attribute names that changed);
-    ``before``/``after``: its founding as the reports count it."""
+    ``before``/``after``: its founding as the reports count it; ``enterprise_ids``: the
+    enterprise it sat in before, when that changed."""
 
     organization_id: int
     fields: frozenset[str]
     before: Establishment
     after: Establishment
+    enterprise_ids: tuple[int, ...] = ()
 
 
 class PathChange(NamedTuple):

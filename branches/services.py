@@ -411,7 +411,11 @@ def update_organization(acting_user, organization, *, expected_version=None, **c
     save_with_history(organization, acting_user)
     publish(
         events.OrganizationChanged(
-            organization.pk, changed_fields(organization, before), founding, events.Establishment.of(organization)
+            organization.pk,
+            changed_fields(organization, before),
+            founding,
+            events.Establishment.of(organization),
+            enterprise_ids=tuple(pk for pk in [before["enterprise_id"]] if pk is not None),
         )
     )
     return organization

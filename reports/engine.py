@@ -44,7 +44,7 @@ from reports.target_rows import year_targets
 METRICS = tuple(Metric)
 
 #: Organisations that sit in an enterprise: set one up once this many official members work there.
-ELIGIBLE_OFFICIAL_MEMBERS = 3
+ELIGIBLE_OFFICIAL_MEMBERS = standing.ELIGIBLE_OFFICIAL_MEMBERS
 
 
 # Report objects ---------------------------------------------------------------------------
@@ -867,6 +867,10 @@ def raw_structure_groups(organization, date):
         )
 
 
+#: The standing figures that are not the structure report's (listed into its queries).
+_NOT_STRUCTURE = ", ".join(f"'{metric}'" for metric in (standing.ADMISSIONS, *standing.GAP_FIGURES))
+
+
 def structure_groups(organization, date):
     """``{child path: {figure: n}}`` of the structure on ``date``, read from the standing counts
     (``reports.rollups.standing``): one query over the subtree's organisations."""
@@ -875,7 +879,7 @@ def structure_groups(organization, date):
     sql = f"""
         SELECT SUBSTR(o.path, 1, {length}), v.metric, SUM(v.value), SUM(CASE WHEN v.value > 0 THEN 1 ELSE 0 END)
         FROM ({values}) v INNER JOIN {Organization._meta.db_table} o ON o.id = v.k
-        WHERE o.path LIKE %s AND v.value <> 0 AND v.metric <> '{standing.ADMISSIONS}'
+        WHERE o.path LIKE %s AND v.value <> 0 AND v.metric NOT IN ({_NOT_STRUCTURE})
         GROUP BY 1, 2
     """
     groups = defaultdict(dict)
@@ -899,7 +903,7 @@ def _structure_anchor_totals(anchors, date):
         SELECT a.path, v.metric, SUM(v.value), SUM(CASE WHEN v.value > 0 THEN 1 ELSE 0 END)
         FROM ({values}) v INNER JOIN {Organization._meta.db_table} o ON o.id = v.k
         INNER JOIN (SELECT column1 AS path FROM (VALUES {listed}) l) a ON o.path LIKE a.path || '%%'
-        WHERE v.value <> 0 AND v.metric <> '{standing.ADMISSIONS}'
+        WHERE v.value <> 0 AND v.metric NOT IN ({_NOT_STRUCTURE})
         GROUP BY 1, 2
     """
     totals = defaultdict(dict)
@@ -1068,45 +1072,19 @@ def enterprises_with_gap_figures(organization, date, managed=None):
     )
 
 
-def _active_members_by_enterprise(date):
-    """Members with a period in force on ``date``, counted once per enterprise they work in:
-    ``enterprise``, ``active_members``, ``official_members`` (one grouped query, no correlation)."""
-    in_force = MembershipPeriod.objects.on(date).filter(member=OuterRef("pk"))
-    return (
-        Member.objects.filter(Exists(in_force), enterprise__isnull=False)
-        .order_by()
-        .values("enterprise")
-        .annotate(active_members=Count("pk"), official_members=Count("pk", filter=Q(official_on__lte=date)))
-    )
-
-
-def _enterprises_without_party_organization(organization, date, managed=None):
-    """Enterprises managed in the subtree in which no Party organisation is active on ``date`` (an anti-join)."""
-    if managed is None:
-        managed = Q(managing_committee__path__startswith=organization.path)
-    return Enterprise.objects.filter(managed).exclude(
-        Exists(Organization.objects.active_on(date).filter(enterprise=OuterRef("pk")))
-    )
-
-
-#: Which enterprises each gap list holds, by their standing figures on the date.
-GAP_CONDITIONS = {
-    "eligible": f"SUM(CASE WHEN v.metric = 'official_members' THEN v.value ELSE 0 END) >= {ELIGIBLE_OFFICIAL_MEMBERS}",
-    "small": "SUM(CASE WHEN v.metric = 'members' THEN v.value ELSE 0 END) BETWEEN 1 AND 2",
-}
-
-
 def _gap_list(organization, date, condition, tree):
     """Enterprises managed on ``date`` in ``organization``'s subtree on ``tree``'s date (see
-    :func:`_managed_in`) without an active Party organisation, whose standing figures on ``date``
-    meet ``condition`` (a key of :data:`GAP_CONDITIONS`).
+    :func:`_managed_in`) that are the gap ``condition`` (``eligible``: without an active Party
+    organisation, with enough official members; ``small``: without, with one or two members).
 
-    The enterprises are chosen from the standing counts (``reports.rollups.standing``); the per-row
-    counts the lists show are annotated on the rows returned only (the dashboard reads the first page).
-    ``committee_name``: the committee that managed the enterprise on ``date``.
+    The enterprises are chosen by their gap flags in the standing counts
+    (``reports.rollups.standing``); the per-row counts the lists show are annotated on the rows
+    returned only (the dashboard reads the first page). ``committee_name``: the committee that
+    managed the enterprise on ``date``.
     """
-    values, params = standing.values_on_sql("enterprise", date)
-    matching = RawSQL(f"SELECT v.k FROM ({values}) v GROUP BY v.k HAVING {GAP_CONDITIONS[condition]}", params)
+    metric = {"eligible": "eligible_enterprises", "small": "enterprises_with_one_or_two_members"}[condition]
+    values, params = standing.values_on_sql("enterprise", date, [metric])
+    matching = RawSQL(f"SELECT v.k FROM ({values}) v WHERE v.value > 0", params)
     managed = _managed_in(organization, tree)
     committee_name = F("managing_committee__name")
     if tree.enterprises:  # some enterprise passed to another committee since: name the one of the date
@@ -1114,73 +1092,34 @@ def _gap_list(organization, date, condition, tree):
         committee_name = Coalesce(Subquery(then.values("committee__name")[:1]), committee_name)
     return (
         enterprises_with_gap_figures(organization, date, managed)
-        .filter(pk__in=_enterprises_without_party_organization(organization, date, managed).filter(pk__in=matching))
+        .filter(pk__in=matching)
         .select_related("managing_committee", "locality")
         .annotate(committee_name=committee_name)
     )
 
 
-#: The enterprise gap figures of :func:`count_gap_enterprises`, in the order the queries select them.
-_GAP_FIGURES = ("eligible_enterprises", "enterprises_with_one_or_two_members", "trade_union_share")
-
-
-def _enterprise_figures_sql(enterprise_values, where="1 = 1"):
-    """A subquery of each enterprise's ``members``, ``official_members`` and ``trade_unions`` (``k``)
-    from the standing figures ``enterprise_values`` (its rows ``where``)."""
-    return f"""
-        SELECT v.k,
-            SUM(CASE WHEN v.metric = 'members' THEN v.value ELSE 0 END) AS members,
-            SUM(CASE WHEN v.metric = 'official_members' THEN v.value ELSE 0 END) AS official_members,
-            SUM(CASE WHEN v.metric = 'trade_unions' THEN v.value ELSE 0 END) AS trade_unions
-        FROM ({enterprise_values}) v WHERE {where} GROUP BY v.k
-    """
-
-
-def _no_party_organization_sql():
-    """No Party organisation active on the date (two parameters) in the enterprise ``e``: an index
-    probe, only for the enterprises whose members would make a gap."""
-    return (
-        f"NOT EXISTS (SELECT 1 FROM {Organization._meta.db_table} a WHERE a.enterprise_id = e.id "
-        "AND a.established_on <= %s AND (a.dissolved_on IS NULL OR a.dissolved_on > %s))"
-    )
+#: The figures of :func:`count_gap_enterprises`: the gaps and the operating enterprises.
+_GAP_FIGURES = (*standing.GAP_FIGURES, "operating")
 
 
 def _standing_gap_groups(cursor, date, key, where, params, join=""):
-    """``{key: {figure: count}}`` of the enterprise gaps on ``date`` from the standing counts, grouped
-    by ``key`` (an expression over the managing committee ``c``, today's) for the committees
-    ``where`` (``join`` may add a table; ``params`` are theirs). Two queries on ``cursor``."""
-    enterprise_values, enterprise_params = standing.values_on_sql("enterprise", date)
-    organization_values, organization_params = standing.values_on_sql("organization", date)
-    enterprise = Enterprise._meta.db_table
-    committee = Organization._meta.db_table
-    no_organization = _no_party_organization_sql()
-    figures_sql = f"""
-        SELECT {key},
-            SUM(CASE WHEN n.official_members >= {int(ELIGIBLE_OFFICIAL_MEMBERS)} AND {no_organization}
-                THEN 1 ELSE 0 END),
-            SUM(CASE WHEN n.members BETWEEN 1 AND 2 AND {no_organization} THEN 1 ELSE 0 END),
-            SUM(CASE WHEN e.operating_status = '{OperatingStatus.OPERATING}' AND n.trade_unions > 0 THEN 1 ELSE 0 END)
-        FROM ({_enterprise_figures_sql(enterprise_values)}) n
-        INNER JOIN {enterprise} e ON e.id = n.k
-        INNER JOIN {committee} c ON c.id = e.managing_committee_id
+    """``{key: {figure: count}}`` of the enterprise gaps on ``date`` from the committees' standing
+    counts, grouped by ``key`` (an expression over the managing committee ``c``, today's) for the
+    committees ``where`` (``join`` may add a table; ``params`` are theirs). One query on ``cursor``."""
+    values, values_params = standing.values_on_sql(
+        "organization", date, [*standing.GAP_FIGURES, "enterprises_operating"]
+    )
+    sql = f"""
+        SELECT {key}, v.metric, SUM(v.value)
+        FROM ({values}) v INNER JOIN {Organization._meta.db_table} c ON c.id = v.k
         {join}
         WHERE {where}
-        GROUP BY 1
+        GROUP BY 1, 2
     """
-    operating_sql = f"""
-        SELECT {key}, SUM(v.value)
-        FROM ({organization_values}) v INNER JOIN {committee} c ON c.id = v.k
-        {join}
-        WHERE {where} AND v.metric = 'enterprises_operating'
-        GROUP BY 1
-    """
-    groups = defaultdict(dict)
-    cursor.execute(figures_sql, [*[date.isoformat()] * 4, *enterprise_params, *params])
-    for row in cursor:
-        groups[row[0]].update({name: int(value or 0) for name, value in zip(_GAP_FIGURES, row[1:], strict=True)})
-    cursor.execute(operating_sql, [*organization_params, *params])
-    for group, operating in cursor:
-        groups[group]["operating"] = int(operating or 0)
+    groups = defaultdict(lambda: dict.fromkeys(_GAP_FIGURES, 0))
+    cursor.execute(sql, [*values_params, *params])
+    for group, metric, value in cursor:
+        groups[group]["operating" if metric == "enterprises_operating" else metric] = int(value or 0)
     return dict(groups)
 
 
@@ -1201,27 +1140,23 @@ def _enterprise_gap_figures(cursor, tree, organization, date):
     pairs = tree.enterprise_pairs(organization.path)
     if not pairs:
         return {}
-    enterprise_values, enterprise_params = standing.values_on_sql("enterprise", date)
+    values, values_params = standing.values_on_sql("enterprise", date, standing.GAP_FIGURES)
     moved, moved_params = tree.moved_enterprises_sql(pairs)
-    no_organization = _no_party_organization_sql()
-    operating = f"e.operating_status = '{OperatingStatus.OPERATING}'"
-    eligible = int(ELIGIBLE_OFFICIAL_MEMBERS)
+    flags = ", ".join(
+        f"SUM(CASE WHEN v.metric = '{metric}' THEN v.value ELSE 0 END)" for metric in standing.GAP_FIGURES
+    )
     sql = f"""
         WITH m AS ({moved})
-        SELECT m.today_path, m.then_path,
-            SUM(CASE WHEN n.official_members >= {eligible} AND {no_organization} THEN 1 ELSE 0 END),
-            SUM(CASE WHEN n.members BETWEEN 1 AND 2 AND {no_organization} THEN 1 ELSE 0 END),
-            SUM(CASE WHEN {operating} AND n.trade_unions > 0 THEN 1 ELSE 0 END),
-            SUM(CASE WHEN {operating} THEN 1 ELSE 0 END)
+        SELECT m.today_path, m.then_path, {flags},
+            COUNT(DISTINCT CASE WHEN e.operating_status = '{OperatingStatus.OPERATING}' THEN e.id END)
         FROM {Enterprise._meta.db_table} e
         INNER JOIN m ON m.e = e.id
-        LEFT JOIN ({_enterprise_figures_sql(enterprise_values, "v.k IN (SELECT e FROM m)")}) n ON n.k = e.id
+        LEFT JOIN ({values}) v ON v.k = e.id
         GROUP BY 1, 2
     """
-    names = (*_GAP_FIGURES, "operating")
-    cursor.execute(sql, [*moved_params, *[date.isoformat()] * 4, *enterprise_params])
+    cursor.execute(sql, [*moved_params, *values_params])
     return {
-        (today_path, then_path): {name: int(value or 0) for name, value in zip(names, values, strict=True)}
+        (today_path, then_path): {name: int(value or 0) for name, value in zip(_GAP_FIGURES, values, strict=True)}
         for today_path, then_path, *values in cursor
     }
 

@@ -44,6 +44,15 @@ MASS_KIND_FIGURES = [
     (MassOrganizationKind.YOUTH_UNION, "youth_unions"),
 ]
 
+#: The fewest official members that make an enterprise without a Party organisation a gap (rule 7).
+ELIGIBLE_OFFICIAL_MEMBERS = 3
+
+#: The gap figures (rule 7). Per enterprise a flag (1 while the enterprise is such a gap, 0 when
+#: not), per managing committee the count of its enterprises that are: an enterprise without an
+#: active Party organisation with enough official members, one without with one or two members,
+#: an operating enterprise with an active trade union.
+GAP_FIGURES = ("eligible_enterprises", "enterprises_with_one_or_two_members", "trade_union_share")
+
 #: The admissions by admitting organisation and day (not a structure figure: the gaps' stagnant
 #: organisations look up each one's last admission).
 ADMISSIONS = "admissions"
@@ -120,12 +129,13 @@ def _organization_changes_sql(ids):
         f"SELECT s.k, s.day, 'mass_organization_members', s.v FROM ({steps}) s",
         f"SELECT e.managing_committee_id, {dissolved}, 'mass_organization_members', -{last_total} {plain} "
         "AND mo.dissolved_on IS NOT NULL",
+        _committee_gap_changes_sql(ids),
     ]
     return " UNION ALL ".join(parts)
 
 
-def _enterprise_changes_sql(ids):
-    """(k, day, metric, v): every change counted for the enterprises ``ids`` (None: all)."""
+def _enterprise_figure_changes_sql(ids):
+    """(k, day, metric, v): the members, official members and trade unions of the enterprises ``ids`` (None: all)."""
     official_from = _greatest("p.started_on", "m.official_on")
     periods = (
         "FROM branches_membershipperiod p JOIN branches_member m ON m.id = p.member_id "
@@ -148,15 +158,84 @@ def _enterprise_changes_sql(ids):
     return " UNION ALL ".join(parts)
 
 
+def _enterprise_gap_changes_sql(ids):
+    """(k, day, metric, v): each gap flag of the enterprises ``ids`` (None: all) stepping on (+1)
+    and off (−1), from their figures and their Party organisations by day (a running sum per
+    enterprise, then each flag against the day before). Whether the enterprise operates is
+    undated, as in the structure report: a change of it recounts the enterprise."""
+    parties = f"FROM branches_organization o WHERE o.enterprise_id IS NOT NULL AND {ids_in('o.enterprise_id', ids)}"
+    changes = " UNION ALL ".join(
+        [
+            _enterprise_figure_changes_sql(ids),
+            f"SELECT o.enterprise_id, o.established_on, 'party_organizations', 1 {parties}",
+            f"SELECT o.enterprise_id, {_greatest('o.dissolved_on', 'o.established_on')}, 'party_organizations', -1 "
+            f"{parties} AND o.dissolved_on IS NOT NULL",
+        ]
+    )
+    by_day = (
+        "SELECT c.k, c.day, "
+        + ", ".join(
+            f"SUM(CASE WHEN c.metric = '{metric}' THEN c.v ELSE 0 END) AS {metric}"
+            for metric in ("members", "official_members", "trade_unions", "party_organizations")
+        )
+        + f" FROM ({changes}) c WHERE c.k IS NOT NULL AND c.day IS NOT NULL GROUP BY c.k, c.day"
+    )
+    running = (
+        "SELECT d.k, d.day, "
+        + ", ".join(
+            f"SUM(d.{metric}) OVER (PARTITION BY d.k ORDER BY d.day ROWS UNBOUNDED PRECEDING) AS {metric}"
+            for metric in ("members", "official_members", "trade_unions", "party_organizations")
+        )
+        + f" FROM ({by_day}) d"
+    )
+    flags = (
+        "SELECT r.k, r.day, "
+        f"CASE WHEN r.party_organizations <= 0 AND r.official_members >= {int(ELIGIBLE_OFFICIAL_MEMBERS)} "
+        "THEN 1 ELSE 0 END AS eligible_enterprises, "
+        "CASE WHEN r.party_organizations <= 0 AND r.members BETWEEN 1 AND 2 "
+        "THEN 1 ELSE 0 END AS enterprises_with_one_or_two_members, "
+        f"CASE WHEN e.operating_status = '{OperatingStatus.OPERATING}' AND r.trade_unions > 0 "
+        "THEN 1 ELSE 0 END AS trade_union_share "
+        f"FROM ({running}) r JOIN enterprises_enterprise e ON e.id = r.k"
+    )
+    steps = " UNION ALL ".join(
+        f"SELECT s.k, s.day, '{metric}' AS metric, "
+        f"s.{metric} - COALESCE(LAG(s.{metric}) OVER (PARTITION BY s.k ORDER BY s.day), 0) AS v FROM ({flags}) s"
+        for metric in GAP_FIGURES
+    )
+    return f"SELECT g.k, g.day, g.metric, g.v FROM ({steps}) g WHERE g.v <> 0"
+
+
+def _enterprise_changes_sql(ids):
+    """(k, day, metric, v): every change counted for the enterprises ``ids`` (None: all)."""
+    return f"{_enterprise_figure_changes_sql(ids)} UNION ALL {_enterprise_gap_changes_sql(ids)}"
+
+
+def _committee_gap_changes_sql(ids):
+    """(k, day, metric, v): the gap flags of the enterprises each committee ``ids`` (None: all)
+    manages today, summed by day. Read from the enterprises' standing counts, which are recounted
+    first (see :func:`refresh`)."""
+    listed = ", ".join(f"'{metric}'" for metric in GAP_FIGURES)
+    return (
+        "SELECT e.managing_committee_id AS k, s.day AS day, s.metric AS metric, s.value AS v "
+        f"FROM {ENTERPRISE_TABLE} s JOIN enterprises_enterprise e ON e.id = s.enterprise_id "
+        f"WHERE s.metric IN ({listed}) AND s.day < {_date(TOTAL_DAY)} "
+        f"AND {ids_in('e.managing_committee_id', ids)}"
+    )
+
+
+#: The enterprises first: the committees' gap figures are summed from theirs.
 KINDS = {
-    "organization": (ORGANIZATION_TABLE, "organization_id", _organization_changes_sql),
     "enterprise": (ENTERPRISE_TABLE, "enterprise_id", _enterprise_changes_sql),
+    "organization": (ORGANIZATION_TABLE, "organization_id", _organization_changes_sql),
 }
 
 
-def recount_sql(kind, ids=None):
-    """SELECT key, day, metric, value: the exact rows (changes by day and totals) of ``ids`` (None: all)."""
-    _table, key, changes = KINDS[kind]
+def recount_sql(kind, ids=None, changes=None):
+    """SELECT key, day, metric, value: the exact rows (changes by day and totals) of ``ids`` (None:
+    all), of every figure or of those ``changes`` (a function of ``ids`` as in :data:`KINDS`) counts."""
+    _table, key, every_change = KINDS[kind]
+    changes = changes or every_change
     return (
         f"WITH g AS (SELECT c.k AS k, c.day AS day, c.metric AS metric, SUM(c.v) AS v FROM ({changes(ids)}) c "
         "WHERE c.k IS NOT NULL AND c.day IS NOT NULL GROUP BY c.k, c.day, c.metric) "
@@ -165,16 +244,17 @@ def recount_sql(kind, ids=None):
     )
 
 
+#: Written into the statements as integers: no parameter limit.
+CHUNK = 20_000
+
+
 def refresh(kind, ids):
     """Recount the rows of the keys ``ids`` (organisations or enterprises) from the raw tables."""
     ids = sorted({int(i) for i in ids if i is not None})
-    if not ids:
-        return
     table, key, _changes = KINDS[kind]
-    size = 20_000  # written into the statement as integers: no parameter limit
     with connection.cursor() as cursor:
-        for start in range(0, len(ids), size):
-            chunk = ids[start : start + size]
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
             cursor.execute(f"DELETE FROM {table} WHERE {ids_in(key, chunk)}")
             cursor.execute(f"INSERT INTO {table} ({key}, day, metric, value) {recount_sql(kind, chunk)}")
 
@@ -184,7 +264,30 @@ def refresh_organizations(ids):
 
 
 def refresh_enterprises(ids):
+    """Recount the enterprises ``ids``, then the gap figures of the committees managing them."""
+    ids = sorted({int(i) for i in ids if i is not None})
+    if not ids:
+        return
     refresh("enterprise", ids)
+    committees = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), CHUNK):
+            cursor.execute(
+                "SELECT DISTINCT managing_committee_id FROM enterprises_enterprise "
+                f"WHERE {ids_in('id', ids[start : start + CHUNK])}"
+            )
+            committees.update(row[0] for row in cursor.fetchall() if row[0] is not None)
+        committees = sorted(committees)
+        listed = ", ".join(f"'{metric}'" for metric in GAP_FIGURES)
+        for start in range(0, len(committees), CHUNK):
+            chunk = committees[start : start + CHUNK]
+            cursor.execute(
+                f"DELETE FROM {ORGANIZATION_TABLE} WHERE {ids_in('organization_id', chunk)} AND metric IN ({listed})"
+            )
+            cursor.execute(
+                f"INSERT INTO {ORGANIZATION_TABLE} (organization_id, day, metric, value) "
+                f"{recount_sql('organization', chunk, _committee_gap_changes_sql)}"
+            )
 
 
 def rebuild():
@@ -238,16 +341,21 @@ def _pivot(table):
     return pivots[table]
 
 
-def values_on_sql(kind, date):
-    """``(sql, params)`` of SELECT key, metric, value: each key's figures on ``date`` (non-zero only)."""
+def values_on_sql(kind, date, metrics=None):
+    """``(sql, params)`` of SELECT key, metric, value: each key's figures on ``date`` (non-zero
+    only), of every figure or of ``metrics``."""
     table, key, _changes = KINDS[kind]
+    chosen = "" if metrics is None else "AND metric IN (" + ", ".join(f"'{metric}'" for metric in metrics) + ")"
     if date < _pivot(table):
-        sql = f"SELECT {key} AS k, metric, SUM(value) AS value FROM {table} WHERE day <= %s GROUP BY {key}, metric"
+        sql = (
+            f"SELECT {key} AS k, metric, SUM(value) AS value FROM {table} WHERE day <= %s {chosen} "
+            f"GROUP BY {key}, metric"
+        )
         params = [date.isoformat()]
     else:
         sql = (
             f"SELECT {key} AS k, metric, SUM(CASE WHEN day = %s THEN value ELSE -value END) AS value "
-            f"FROM {table} WHERE day > %s GROUP BY {key}, metric"
+            f"FROM {table} WHERE day > %s {chosen} GROUP BY {key}, metric"
         )
         params = [TOTAL_DAY.isoformat(), date.isoformat()]
     return sql, params

@@ -129,9 +129,23 @@ def _establishment(establishment, sign):
     return []
 
 
+def _enterprises_of_organizations(organization_ids):
+    """The enterprises the organisations sit in (their gap flags count an active Party organisation)."""
+    from branches.models import Organization
+
+    found = set()
+    for chunk in chunks(sorted(set(organization_ids))):
+        found.update(
+            Organization.objects.filter(pk__in=chunk, enterprise__isnull=False).values_list("enterprise_id", flat=True)
+        )
+    return found
+
+
 def organizations_established(event):
     apply_counts(counts_of(d for e in event.establishments for d in _establishment(e, 1)))
-    standing.refresh_organizations(e.organization_id for e in event.establishments)
+    ids = [e.organization_id for e in event.establishments]
+    standing.refresh_organizations(ids)
+    standing.refresh_enterprises(_enterprises_of_organizations(ids))
     bump_structure_version()
 
 
@@ -140,6 +154,10 @@ def organization_changed(event):
         apply_counts(counts_of(_establishment(event.before, -1) + _establishment(event.after, 1)))
     if event.fields:
         standing.refresh_organizations([event.organization_id])
+        if event.fields & {"enterprise_id", "established_on", "dissolved_on"}:
+            standing.refresh_enterprises(
+                _enterprises_of_organizations([event.organization_id]) | set(event.enterprise_ids)
+            )
         bump_structure_version()
 
 
@@ -152,6 +170,7 @@ def organizations_moved(event):
 
 def organization_dissolved(event):
     standing.refresh_organizations([event.organization_id])
+    standing.refresh_enterprises(_enterprises_of_organizations([event.organization_id]))
     bump_structure_version()
 
 
@@ -203,6 +222,8 @@ def enterprises_changed(event):
         statistics.refresh(statistics.members_of_enterprises(event.enterprise_ids), movement=False)
     if event.fields & {"operating_status", "managing_committee_id"}:
         standing.refresh_organizations(_committees_of_enterprises(event.enterprise_ids).values())
+    if "operating_status" in event.fields:  # only an operating enterprise's trade union counts
+        standing.refresh_enterprises(event.enterprise_ids)
     if event.fields:
         bump_structure_version()
 

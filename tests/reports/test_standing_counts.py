@@ -61,7 +61,9 @@ def branch(administrator, tree, code, on, parent=None):
 
 @pytest.mark.django_db
 def test_every_kind_of_event_keeps_the_standing_counts_exact(tree, administrator):
-    enterprise = EnterpriseFactory(managing_committee=tree.committee, operating_status="operating")
+    enterprise = EnterpriseFactory(
+        managing_committee=tree.committee, operating_status="operating", locality=tree.commune
+    )
     same_as_raw(tree.city)
 
     # Organisations established, corrected, moved, merged, dissolved.
@@ -80,6 +82,36 @@ def test_every_kind_of_event_keeps_the_standing_counts_exact(tree, administrator
     branch_services.recognize_official(administrator, owner, official_on=D(2024, 2, 2))
     branch_services.recognize_official(administrator, worker, official_on=D(2024, 5, 5))
     branch_services.recognize_official(administrator, third, official_on=D(2024, 3, 3))
+    same_as_raw(tree.city)
+
+    # Three official members from 5 May 2024 make the enterprise a gap, until a Party organisation
+    # sits in it; moved to another enterprise or dissolved, it leaves the gap open again.
+    def eligible(date):
+        return engine._total(engine.count_gap_enterprises(tree.city, date))["eligible_enterprises"]
+
+    assert (eligible(D(2024, 5, 4)), eligible(D(2024, 5, 5))) == (0, 1)
+    in_enterprise = branch_services.establish_organization(
+        administrator,
+        code="BR-E",
+        name="Chi bộ Công ty",
+        kind=OrganizationKind.GRASSROOTS_BRANCH,
+        locality=tree.commune,
+        established_on=D(2024, 6, 1),
+        parent=tree.committee,
+        enterprise=enterprise,
+    )
+    assert (eligible(D(2024, 5, 31)), eligible(D(2024, 6, 1))) == (1, 0)
+    same_as_raw(tree.city)
+    branch_services.update_organization(
+        administrator,
+        in_enterprise,
+        enterprise=EnterpriseFactory(managing_committee=tree.committee, locality=tree.commune),
+    )
+    assert eligible(D(2024, 6, 1)) == 1
+    same_as_raw(tree.city)
+    branch_services.update_organization(administrator, in_enterprise, enterprise=enterprise)
+    branch_services.dissolve_organization(administrator, in_enterprise, on=D(2024, 6, 20))
+    assert (eligible(D(2024, 6, 19)), eligible(D(2024, 6, 20))) == (0, 1)
     same_as_raw(tree.city)
     other_enterprise = EnterpriseFactory(managing_committee=tree.committee)
     branch_services.update_member(
@@ -122,7 +154,19 @@ def test_every_kind_of_event_keeps_the_standing_counts_exact(tree, administrator
     )
     same_as_raw(tree.city)
     enterprise_services.update_enterprise(administrator, created, managing_committee=other)
+    same_as_raw(tree.city)
+
+    # Only an operating enterprise's trade union counts in the share.
+    def with_union(date):
+        return engine._total(engine.count_gap_enterprises(tree.city, date))["trade_union_share"]
+
+    assert with_union(D(2024, 7, 1)) == 1
+    enterprise_services.update_enterprise(administrator, created, operating_status="suspended")
+    assert with_union(D(2024, 7, 1)) == 0
+    same_as_raw(tree.city)
+    enterprise_services.update_enterprise(administrator, created, operating_status="operating")
     enterprise_services.dissolve_mass_organization(administrator, union, on=D(2024, 8, 1))
+    assert (with_union(D(2024, 7, 31)), with_union(D(2024, 8, 1))) == (1, 0)
     same_as_raw(tree.city)
     enterprise_services.update_enterprise(administrator, created, operating_status="ceased")
     same_as_raw(tree.city)
