@@ -37,11 +37,31 @@ def parse_args():
     return parser.parse_args()
 
 
-def run_level(base, users, seconds, think, secretaries):
+def sign_in_every_account(base, secretaries, path):
+    """Sign every account in once, before the levels (see ``bench/locustfile.py``), into ``path``."""
+    import json
+
+    accounts = [("load-dept-HN", "department"), ("load-dept-QN", "department")]
+    accounts += [(f"load-sec-{index}", "secretary") for index in range(secretaries)]
+    sessions = {}
+    for username, role in accounts:
+        user = load.VirtualUser(base, username, role, None, None)
+        user.login()
+        sessions[username] = {"cookies": user.session.cookies.get_dict(), "member_ids": user.member_ids}
+    with open(path, "w") as stored:
+        json.dump(sessions, stored)
+
+
+def run_level(base, users, seconds, think, secretaries, sessions):
     """One headless locust run; its aggregated figures."""
     with tempfile.TemporaryDirectory() as folder:
         prefix = os.path.join(folder, "level")
-        env = {**os.environ, "LOAD_THINK": think, "LOAD_SECRETARIES": str(secretaries)}
+        env = {
+            **os.environ,
+            "LOAD_THINK": think,
+            "LOAD_SECRETARIES": str(secretaries),
+            "LOAD_SESSIONS": sessions,
+        }
         subprocess.run(
             [
                 str(ROOT / ".venv" / "bin" / "locust"),
@@ -112,9 +132,16 @@ def main():
 def _run(args, levels, base, secretaries):
     """Every level in turn, then the level where p95 passes 200 ms and the saturation."""
     print(f"# gunicorn on {base}; locust headless; think {args.think} s; {secretaries} secretary accounts", flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        sessions = os.path.join(folder, "sessions.json")
+        sign_in_every_account(base, secretaries, sessions)
+        _levels(args, levels, base, secretaries, sessions)
+
+
+def _levels(args, levels, base, secretaries, sessions):
     results = []
     for users in levels:
-        result = run_level(base, users, args.seconds, args.think, secretaries)
+        result = run_level(base, users, args.seconds, args.think, secretaries, sessions)
         results.append(result)
         print(
             f"users={users} requests={result['requests']} rps={result['rps']:.1f} p50={result['p50']:.0f}ms "

@@ -8,6 +8,7 @@ at work, not an error of the server.
 """
 
 import itertools
+import json
 import os
 import random
 import sys
@@ -25,15 +26,34 @@ _accounts = itertools.count()
 _accounts_lock = threading.Lock()
 
 
+def _sessions():
+    """The sessions ``bench/locust`` signed in once before the levels (``LOAD_SESSIONS``, a JSON
+    file: per account its cookies and, for a secretary, the members of its list)."""
+    path = os.environ.get("LOAD_SESSIONS")
+    if not path:
+        return {}
+    with open(path) as stored:
+        return json.load(stored)
+
+
+SESSIONS = _sessions()
+
+
 class SignedIn(HttpUser):
-    """A user signed in before its first action, outside the figures (as ``bench/load.py`` does:
-    signing in hashes a password, it is not what a person does all day)."""
+    """A user signed in before its first action, outside the figures. The runner signs every
+    account in once before the levels: signing in hashes a password (hundreds of milliseconds of
+    the server's CPU), which is not what a person does all day, and a level starting two hundred
+    users would otherwise spend its first seconds hashing."""
 
     abstract = True
     wait_time = between(THINK[0], THINK[-1])
     role = ""
 
     def sign_in(self, username):
+        if username in SESSIONS:
+            self.client.cookies.update(SESSIONS[username]["cookies"])
+            self.member_ids = SESSIONS[username]["member_ids"]
+            return
         user = VirtualUser(self.host, username, self.role, None, random.Random(username))
         user.login()
         self.client.cookies.update(user.session.cookies)
