@@ -867,53 +867,41 @@ def raw_structure_groups(organization, date):
         )
 
 
-#: The standing figures that are not the structure report's (listed into its queries).
-_NOT_STRUCTURE = ", ".join(f"'{metric}'" for metric in (standing.ADMISSIONS, *standing.GAP_FIGURES))
+def _own_and_children(organization, date, metrics):
+    """``{path: {figure: n}}`` of ``metrics`` on ``date``: the subtree of each organisation directly
+    below ``organization`` (today's tree) under its path, ``organization``'s own figures under its
+    own (its subtree less its children's). Two queries, from the standing roll-up."""
+    figures = standing.subtree_figures(
+        date,
+        metrics,
+        "(a.path LIKE %s AND a.depth = %s) OR a.id = %s",
+        [organization.path + "%", organization.depth + 1, organization.pk],
+    )
+    own = dict(figures.pop(organization.path, {}))
+    for values in figures.values():
+        for metric, value in values.items():
+            own[metric] = own.get(metric, 0) - value
+    figures[organization.path] = own
+    return {path: {m: v for m, v in values.items() if v} for path, values in figures.items() if any(values.values())}
 
 
 def structure_groups(organization, date):
-    """``{child path: {figure: n}}`` of the structure on ``date``, read from the standing counts
-    (``reports.rollups.standing``): one query over the subtree's organisations."""
-    length = (organization.depth + 1) * Organization.steplen
-    values, params = standing.values_on_sql("organization", date)
-    sql = f"""
-        SELECT SUBSTR(o.path, 1, {length}), v.metric, SUM(v.value), SUM(CASE WHEN v.value > 0 THEN 1 ELSE 0 END)
-        FROM ({values}) v INNER JOIN {Organization._meta.db_table} o ON o.id = v.k
-        WHERE o.path LIKE %s AND v.value <> 0 AND v.metric NOT IN ({_NOT_STRUCTURE})
-        GROUP BY 1, 2
-    """
-    groups = defaultdict(dict)
-    with _room_for_aggregates(Organization.objects.db), connections[Organization.objects.db].cursor() as cursor:
-        cursor.execute(sql, [*params, organization.path + "%"])
-        for child, metric, total, organizations in cursor:
-            groups[child][metric] = int(total)
-            if metric == "business_owners":
-                groups[child]["organizations_with_owners"] = int(organizations)
-    return dict(groups)
+    """``{child path: {figure: n}}`` of the structure on ``date``, read from the standing counts'
+    roll-up (``reports.rollups.standing``): two queries, whatever the subtree's size."""
+    return _own_and_children(organization, date, standing.STRUCTURE_FIGURES)
+
+
+def _subtree_totals(anchors, date, metrics):
+    """``{path: {figure: n}}``: the standing figures ``metrics`` on ``date`` of each subtree of
+    today's tree rooted at ``anchors`` (paths). Two queries, whatever their number."""
+    if not anchors:
+        return {}
+    listed = ", ".join(["%s"] * len(anchors))
+    return standing.subtree_figures(date, metrics, f"a.path IN ({listed})", sorted(anchors))
 
 
 def _structure_anchor_totals(anchors, date):
-    """``{path: {figure: n}}``: the standing figures on ``date`` of each subtree of today's tree
-    rooted at ``anchors`` (paths). One query, whatever their number."""
-    if not anchors:
-        return {}
-    values, params = standing.values_on_sql("organization", date)
-    listed = ", ".join(["(%s)"] * len(anchors))
-    sql = f"""
-        SELECT a.path, v.metric, SUM(v.value), SUM(CASE WHEN v.value > 0 THEN 1 ELSE 0 END)
-        FROM ({values}) v INNER JOIN {Organization._meta.db_table} o ON o.id = v.k
-        INNER JOIN (SELECT column1 AS path FROM (VALUES {listed}) l) a ON o.path LIKE a.path || '%%'
-        WHERE v.value <> 0 AND v.metric NOT IN ({_NOT_STRUCTURE})
-        GROUP BY 1, 2
-    """
-    totals = defaultdict(dict)
-    with _room_for_aggregates(Organization.objects.db), connections[Organization.objects.db].cursor() as cursor:
-        cursor.execute(sql, [*params, *sorted(anchors)])
-        for path, metric, total, organizations in cursor:
-            totals[path][metric] = int(total)
-            if metric == "business_owners":
-                totals[path]["organizations_with_owners"] = int(organizations)
-    return dict(totals)
+    return _subtree_totals(anchors, date, standing.STRUCTURE_FIGURES)
 
 
 def _enterprise_standing(tree, organization, date):
@@ -1101,36 +1089,19 @@ def _gap_list(organization, date, condition, tree):
 #: The figures of :func:`count_gap_enterprises`: the gaps and the operating enterprises.
 _GAP_FIGURES = (*standing.GAP_FIGURES, "operating")
 
-
-def _standing_gap_groups(cursor, date, key, where, params, join=""):
-    """``{key: {figure: count}}`` of the enterprise gaps on ``date`` from the committees' standing
-    counts, grouped by ``key`` (an expression over the managing committee ``c``, today's) for the
-    committees ``where`` (``join`` may add a table; ``params`` are theirs). One query on ``cursor``."""
-    values, values_params = standing.values_on_sql(
-        "organization", date, [*standing.GAP_FIGURES, "enterprises_operating"]
-    )
-    sql = f"""
-        SELECT {key}, v.metric, SUM(v.value)
-        FROM ({values}) v INNER JOIN {Organization._meta.db_table} c ON c.id = v.k
-        {join}
-        WHERE {where}
-        GROUP BY 1, 2
-    """
-    groups = defaultdict(lambda: dict.fromkeys(_GAP_FIGURES, 0))
-    cursor.execute(sql, [*values_params, *params])
-    for group, metric, value in cursor:
-        groups[group]["operating" if metric == "enterprises_operating" else metric] = int(value or 0)
-    return dict(groups)
+#: The committees' standing figures the gaps report reads.
+_GAP_STANDING = (*standing.GAP_FIGURES, "enterprises_operating")
 
 
-def _gap_anchor_totals(cursor, anchors, date):
-    """``{path: {figure: count}}``: the enterprise gaps on ``date`` of each subtree of today's tree
-    rooted at ``anchors`` (paths), by today's committees. Two queries, whatever their number."""
-    if not anchors:
-        return {}
-    listed = ", ".join(["(%s)"] * len(anchors))
-    join = f"INNER JOIN (SELECT column1 AS path FROM (VALUES {listed}) l) anchor ON c.path LIKE anchor.path || '%%'"
-    return _standing_gap_groups(cursor, date, "anchor.path", "1 = 1", sorted(anchors), join)
+def _as_gap_figures(groups):
+    """The committees' standing figures as the gaps report names them (each figure present)."""
+    return {
+        path: {
+            **dict.fromkeys(_GAP_FIGURES, 0),
+            **{"operating" if m == "enterprises_operating" else m: v for m, v in values.items()},
+        }
+        for path, values in groups.items()
+    }
 
 
 def _enterprise_gap_figures(cursor, tree, organization, date):
@@ -1166,22 +1137,18 @@ def count_gap_enterprises(organization, date, tree=None):
     directly below ``organization`` on ``tree``'s date (default: ``DatedTree(date)``), each
     enterprise counted for the committee that managed it then.
 
-    Read from the standing counts of the enterprises (``reports.rollups.standing``) and of their
-    committees (the operating enterprises); an active Party organisation is looked up in the
-    (small) organisation table. Grouped by today's tree and committees, then, as
+    Read from the standing counts' roll-up (``reports.rollups.standing``): the enterprises' gap
+    flags summed per committee and subtree. Grouped by today's tree and committees, then, as
     :func:`structure_groups_on` does, regrouped on the tree of the date (the subtree totals of the
     restructured organisations that matter: one more query pair, whatever their number) and the
     figures of the enterprises that passed to another committee since moved to the row of the
-    committee of the date (one more query).
+    committee of the date (one more query, from the enterprises' flags).
     """
     tree = dated_tree(date) if tree is None else tree
-    length = (organization.depth + 1) * Organization.steplen
     anchors, _outside = tree.anchors(organization.path) if tree.moved else (set(), [])
+    groups = _as_gap_figures(_own_and_children(organization, date, _GAP_STANDING))
+    anchor_totals = _as_gap_figures(_subtree_totals(anchors, date, _GAP_STANDING))
     with _room_for_aggregates(Enterprise.objects.db), connections[Enterprise.objects.db].cursor() as cursor:
-        groups = _standing_gap_groups(
-            cursor, date, f"SUBSTR(c.path, 1, {length})", "c.path LIKE %s", [organization.path + "%"]
-        )
-        anchor_totals = _gap_anchor_totals(cursor, anchors, date)
         enterprise_figures = _enterprise_gap_figures(cursor, tree, organization, date)
     if anchors:
         totals = {**groups, organization.path: dict(_total(groups))}  # ``groups`` holds the own figures under that key

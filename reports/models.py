@@ -182,6 +182,40 @@ class StandingCount(models.Model):
         return f"{self.organization_id} {self.day} {self.metric} = {self.value}"
 
 
+class StandingRollup(models.Model):
+    """The standing counts' changes of an organisation's whole subtree (on today's tree), per month.
+
+    ``month`` is the first day of the month the changes fall in, or one of the standing counts'
+    sentinel days: ``FIRST_DAY`` for the undated figures, ``TOTAL_DAY`` for the sum of all (what
+    stands after every change). A subtree's figure on a date is its total less the months after
+    the date's (or the months before it), the days of the date's own month read from its
+    organisations' :class:`StandingCount` rows: a few rows per subtree, whatever its size. Kept
+    with the standing counts by ``reports.rollups.standing``; not the admissions.
+    """
+
+    organization = models.ForeignKey(
+        "branches.Organization",
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
+    month = models.DateField(_("month"))
+    metric = models.CharField(_("figure"), max_length=40)
+    value = models.BigIntegerField(_("value"), default=0)
+
+    class Meta:
+        ordering = ["organization", "month", "metric"]
+        verbose_name = _("standing roll-up")
+        verbose_name_plural = _("standing roll-ups")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "month", "metric"], name="standing_rollup_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.month} {self.metric} = {self.value}"
+
+
 class EnterpriseStandingCount(models.Model):
     """What stands in one enterprise from one day on, per figure of the gaps report (DOMAIN.md rule 7):
     members working there with a period in force, of whom official, and its trade unions. Read

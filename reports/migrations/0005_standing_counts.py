@@ -5,10 +5,8 @@ from django.db import migrations, models
 
 
 def count_what_stands(apps, schema_editor):
-    """Fill the standing counts of the records already there (the domain events keep them after)."""
-    from reports.rollups import standing
-
-    standing.rebuild()
+    """Nothing: the standing counts of the records already there are counted by 0007, with the
+    code of today, once the tables it writes exist."""
 
 
 class Migration(migrations.Migration):

@@ -22,8 +22,10 @@ from django.core.cache import cache
 from django.db import connection
 
 from branches.choices import GRASSROOTS_KINDS, OrganizationKind
+from core.models import values_relations
 from enterprises.choices import MassOrganizationKind, OperatingStatus
-from reports.rollups.common import ids_in
+from reports.rollups.common import STEPLEN, ids_in, levels_sql, month_sql
+from reports.rollups.maintain import apply_counts, shift_subtrees
 
 #: The day of the undated figures (counted on every date).
 FIRST_DAY = datetime.date(1, 1, 1)
@@ -53,12 +55,29 @@ ELIGIBLE_OFFICIAL_MEMBERS = 3
 #: an operating enterprise with an active trade union.
 GAP_FIGURES = ("eligible_enterprises", "enterprises_with_one_or_two_members", "trade_union_share")
 
+#: The organisations with a business owner among their members (a flag per organisation).
+OWNER_ORGANIZATIONS = "organizations_with_owners"
+
 #: The admissions by admitting organisation and day (not a structure figure: the gaps' stagnant
 #: organisations look up each one's last admission).
 ADMISSIONS = "admissions"
 
+#: The figures of the structure report (the others: the admissions and the gap figures).
+STRUCTURE_FIGURES = (
+    *dict.fromkeys(metric for _kind, metric in KIND_FIGURES),
+    "members",
+    "business_owners",
+    OWNER_ORGANIZATIONS,
+    "enterprises",
+    "enterprises_operating",
+    "mass_organizations",
+    *(metric for _kind, metric in MASS_KIND_FIGURES),
+    "mass_organization_members",
+)
+
 ORGANIZATION_TABLE = "reports_standingcount"
 ENTERPRISE_TABLE = "reports_enterprisestandingcount"
+ROLLUP_TABLE = "reports_standingrollup"
 
 
 def _greatest(a, b):
@@ -130,8 +149,29 @@ def _organization_changes_sql(ids):
         f"SELECT e.managing_committee_id, {dissolved}, 'mass_organization_members', -{last_total} {plain} "
         "AND mo.dissolved_on IS NOT NULL",
         _committee_gap_changes_sql(ids),
+        _owner_flag_changes_sql(owners),
     ]
     return " UNION ALL ".join(parts)
+
+
+def _owner_flag_changes_sql(owners):
+    """(k, day, metric, v): ``organizations_with_owners`` of each organisation, 1 while a business
+    owner is among its members (``owners``: the FROM clause of their periods ``p``), so that the
+    roll-up per subtree counts such organisations by adding."""
+    by_day = (
+        "SELECT b.k, b.day, SUM(b.v) AS v FROM ("
+        f"SELECT p.organization_id AS k, p.started_on AS day, 1 AS v {owners} UNION ALL "
+        f"SELECT p.organization_id, p.ended_on, -1 {owners} AND p.ended_on IS NOT NULL"
+        ") b GROUP BY b.k, b.day"
+    )
+    flags = (
+        "SELECT r.k, r.day, CASE WHEN SUM(r.v) OVER (PARTITION BY r.k ORDER BY r.day ROWS UNBOUNDED PRECEDING) > 0 "
+        f"THEN 1 ELSE 0 END AS f FROM ({by_day}) r"
+    )
+    steps = (
+        f"SELECT s.k, s.day, s.f - COALESCE(LAG(s.f) OVER (PARTITION BY s.k ORDER BY s.day), 0) AS v FROM ({flags}) s"
+    )
+    return f"SELECT o.k, o.day, '{OWNER_ORGANIZATIONS}', o.v FROM ({steps}) o WHERE o.v <> 0"
 
 
 def _enterprise_figure_changes_sql(ids):
@@ -248,15 +288,57 @@ def recount_sql(kind, ids=None, changes=None):
 CHUNK = 20_000
 
 
-def refresh(kind, ids):
-    """Recount the rows of the keys ``ids`` (organisations or enterprises) from the raw tables."""
+def refresh(kind, ids, changes=None, metrics=None):
+    """Recount the rows of the keys ``ids`` (organisations or enterprises) from the raw tables (of
+    every figure, or of ``metrics``, those ``changes`` counts; see :func:`recount_sql`).
+
+    The recount is compared with the stored rows and only the differences are written: the rows,
+    and for organisations their roll-up per subtree (:func:`roll_up`)."""
     ids = sorted({int(i) for i in ids if i is not None})
     table, key, _changes = KINDS[kind]
+    chosen = "" if metrics is None else "AND metric IN (" + ", ".join(f"'{metric}'" for metric in metrics) + ")"
     with connection.cursor() as cursor:
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
-            cursor.execute(f"DELETE FROM {table} WHERE {ids_in(key, chunk)}")
-            cursor.execute(f"INSERT INTO {table} ({key}, day, metric, value) {recount_sql(kind, chunk)}")
+            cursor.execute(
+                f"SELECT d.k, d.day, d.metric, SUM(d.v) FROM ("
+                f"SELECT {key} AS k, day, metric, -value AS v FROM {table} WHERE {ids_in(key, chunk)} {chosen} "
+                f"UNION ALL SELECT * FROM ({recount_sql(kind, chunk, changes)}) r"
+                ") d GROUP BY d.k, d.day, d.metric HAVING SUM(d.v) <> 0"
+            )
+            differences = [(k, _as_date(day), metric, int(v)) for k, day, metric, v in cursor.fetchall()]
+            if not differences:
+                continue
+            columns = [("k", "bigint"), ("day", "date"), ("metric", "text"), ("v", "bigint")]
+            for values, params in values_relations(connection, columns, differences, size=200, alias="d"):
+                cursor.execute(
+                    f"INSERT INTO {table} ({key}, day, metric, value) SELECT d.k, d.day, d.metric, d.v FROM {values} "
+                    # (the WHERE tells SQLite's parser that ON CONFLICT is not a join's ON)
+                    f"WHERE 1 = 1 ON CONFLICT ({key}, day, metric) "
+                    f"DO UPDATE SET value = {table}.value + excluded.value",
+                    params,
+                )
+            cursor.execute(f"DELETE FROM {table} WHERE {ids_in(key, chunk)} AND value = 0")
+            if kind == "organization":
+                roll_up(differences)
+
+
+def _as_date(day):
+    return day if isinstance(day, datetime.date) else datetime.date.fromisoformat(str(day))
+
+
+def _month(day):
+    return day if day in (FIRST_DAY, TOTAL_DAY) else day.replace(day=1)
+
+
+def roll_up(differences):
+    """Add the differences ``[(organisation id, day, metric, n)]`` of the standing counts to the
+    roll-up of the organisation's subtree and of every subtree above it (not the admissions)."""
+    counts = defaultdict(int)
+    for organization_id, day, metric, n in differences:
+        if metric != ADMISSIONS:
+            counts[(organization_id, _month(day), metric)] += n
+    apply_counts(counts, ROLLUP_TABLE)
 
 
 def refresh_organizations(ids):
@@ -277,45 +359,62 @@ def refresh_enterprises(ids):
                 f"WHERE {ids_in('id', ids[start : start + CHUNK])}"
             )
             committees.update(row[0] for row in cursor.fetchall() if row[0] is not None)
-        committees = sorted(committees)
-        listed = ", ".join(f"'{metric}'" for metric in GAP_FIGURES)
-        for start in range(0, len(committees), CHUNK):
-            chunk = committees[start : start + CHUNK]
-            cursor.execute(
-                f"DELETE FROM {ORGANIZATION_TABLE} WHERE {ids_in('organization_id', chunk)} AND metric IN ({listed})"
-            )
-            cursor.execute(
-                f"INSERT INTO {ORGANIZATION_TABLE} (organization_id, day, metric, value) "
-                f"{recount_sql('organization', chunk, _committee_gap_changes_sql)}"
-            )
+    refresh("organization", committees, _committee_gap_changes_sql, GAP_FIGURES)
+
+
+def _rollup_sql():
+    """SELECT organisation id, month, metric, value: the roll-up per subtree of every standing count."""
+    month = month_sql("s.day")
+    return (
+        f"SELECT a.id, CASE WHEN s.day IN ({_date(FIRST_DAY)}, {_date(TOTAL_DAY)}) THEN s.day ELSE {month} END, "
+        f"s.metric, SUM(s.value) FROM {ORGANIZATION_TABLE} s "
+        "JOIN branches_organization o ON o.id = s.organization_id "
+        f"JOIN {levels_sql()} lv ON lv.column1 * {STEPLEN} <= LENGTH(o.path) "
+        f"JOIN branches_organization a ON a.path = SUBSTR(o.path, 1, lv.column1 * {STEPLEN}) "
+        f"WHERE s.metric <> '{ADMISSIONS}' GROUP BY 1, 2, 3 HAVING SUM(s.value) <> 0"
+    )
 
 
 def rebuild():
-    """Recount every standing count from the raw tables (inside the caller's transaction)."""
+    """Recount every standing count from the raw tables, then their roll-up (inside the caller's transaction)."""
     with connection.cursor() as cursor:
         for kind, (table, key, _changes) in KINDS.items():
             cursor.execute(f"DELETE FROM {table}")
             cursor.execute(f"INSERT INTO {table} ({key}, day, metric, value) {recount_sql(kind)}")
             if connection.vendor == "postgresql":
                 cursor.execute(f"ANALYZE {table}")
+        cursor.execute(f"DELETE FROM {ROLLUP_TABLE}")
+        cursor.execute(f"INSERT INTO {ROLLUP_TABLE} (organization_id, month, metric, value) {_rollup_sql()}")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {ROLLUP_TABLE}")
     cache.delete(PIVOT_KEY)
 
 
 def differences():
-    """``[(kind, key, day, metric, stored, exact)]`` where the tables and a full recount disagree."""
+    """``[(kind, key, day, metric, stored, exact)]`` where the tables and a full recount disagree
+    (kind ``rollup``: the roll-up against the sum of the standing counts as stored)."""
     found = defaultdict(lambda: [0, 0])
+    compared = [
+        (kind, f"SELECT {key}, day, metric, value FROM {table}", recount_sql(kind))
+        for kind, (table, key, _changes) in KINDS.items()
+    ]
+    compared.append(("rollup", f"SELECT organization_id, month, metric, value FROM {ROLLUP_TABLE}", _rollup_sql()))
     with connection.cursor() as cursor:
-        for kind, (table, key, _changes) in KINDS.items():
-            stored = f"SELECT {key}, day, metric, value FROM {table} WHERE value <> 0"
-            exact = recount_sql(kind)
+        for kind, stored, exact in compared:
+            stored = f"SELECT * FROM ({stored}) st WHERE st.value <> 0"
             cursor.execute(
                 f"SELECT 's', * FROM (SELECT * FROM ({stored}) s1 EXCEPT SELECT * FROM ({exact}) e1) d1 "
                 f"UNION ALL SELECT 'e', * FROM (SELECT * FROM ({exact}) e2 EXCEPT SELECT * FROM ({stored}) s2) d2"
             )
             for side, pk, day, metric, value in cursor.fetchall():
-                day = day if isinstance(day, datetime.date) else datetime.date.fromisoformat(str(day))
-                found[(kind, pk, day, metric)][0 if side == "s" else 1] = int(value)
+                found[(kind, pk, _as_date(day), metric)][0 if side == "s" else 1] = int(value)
     return [(*key, stored, exact) for key, (stored, exact) in sorted(found.items())]
+
+
+def shift(moves):
+    """Organisations moved (``(organisation id, old path, new path)``): their subtrees' roll-up
+    leaves the old ancestors and joins the new ones (their own standing counts do not move)."""
+    shift_subtrees(moves, ROLLUP_TABLE)
 
 
 # Reading ----------------------------------------------------------------------------------
@@ -359,3 +458,47 @@ def values_on_sql(kind, date, metrics=None):
         )
         params = [TOTAL_DAY.isoformat(), date.isoformat()]
     return sql, params
+
+
+def subtree_figures(date, metrics, where, params):
+    """``{path: {metric: value}}``: the figures ``metrics`` on ``date`` of the whole subtrees (on
+    today's tree) of the organisations ``a`` matching ``where`` (SQL, with ``params``).
+
+    Two queries whatever the subtrees' size: their roll-up by month (the total less the months
+    after the date's, or the months before it, whichever side :func:`_pivot` says is smaller), and
+    the standing counts of the days of the date's own month in their organisations (an index
+    range on the day)."""
+    listed = ", ".join(f"'{metric}'" for metric in metrics)
+    first = date.replace(day=1)
+    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    if first >= _month(_pivot(ORGANIZATION_TABLE)):
+        value, months, days, sign = (
+            f"CASE WHEN r.month = {_date(TOTAL_DAY)} THEN r.value ELSE -r.value END",
+            "r.month > %s",
+            "s.day > %s AND s.day < %s",
+            -1,
+        )
+        month_params, day_params = [first.isoformat()], [date.isoformat(), following.isoformat()]
+    else:
+        value, months, days, sign = "r.value", "r.month < %s", "s.day >= %s AND s.day <= %s", 1
+        month_params, day_params = [first.isoformat()], [first.isoformat(), date.isoformat()]
+    figures = defaultdict(lambda: defaultdict(int))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.path, r.metric, SUM({value}) FROM {ROLLUP_TABLE} r "
+            "JOIN branches_organization a ON a.id = r.organization_id "
+            f"WHERE ({where}) AND {months} AND r.metric IN ({listed}) GROUP BY 1, 2",
+            [*params, *month_params],
+        )
+        for path, metric, total in cursor.fetchall():
+            figures[path][metric] += int(total)
+        cursor.execute(
+            f"SELECT a.path, s.metric, SUM(s.value) FROM {ORGANIZATION_TABLE} s "
+            "JOIN branches_organization o ON o.id = s.organization_id "
+            "JOIN branches_organization a ON SUBSTR(o.path, 1, LENGTH(a.path)) = a.path "
+            f"WHERE {days} AND s.metric IN ({listed}) AND ({where}) GROUP BY 1, 2",
+            [*day_params, *params],
+        )
+        for path, metric, total in cursor.fetchall():
+            figures[path][metric] += sign * int(total)
+    return {path: dict(values) for path, values in figures.items()}

@@ -164,6 +164,7 @@ def organization_changed(event):
 def organizations_moved(event):
     # An organisation's own standing counts do not depend on where it sits: only the roll-ups move.
     shift_subtrees(event.moves)
+    standing.shift(event.moves)
     statistics.moved(event.moves)
     bump_structure_version()
 

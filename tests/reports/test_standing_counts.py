@@ -201,7 +201,12 @@ def test_rebuild_recounts_the_standing_counts_and_verify_finds_a_damaged_row(tre
     row.value += 5
     row.save()
     count, details = rollups.differences()
-    assert count == 1  # the damaged day (the total was left as it was)
-    assert {detail[2] for detail in details} == {"organization members"}
+    # the damaged day (the total was left as it was), and the month's roll-up of each subtree
+    # holding it, counted from the rows as stored
+    above = {ancestor.pk for ancestor in row.organization.get_ancestors()} | {row.organization_id}
+    assert count == 1 + len(above)
+    assert {detail[:3] for detail in details} == {(row.organization_id, row.day, "organization members")} | {
+        (pk, row.day.replace(day=1), "rollup members") for pk in above
+    }
     rollups.rebuild()
     assert rollups.differences() == (0, [])
