@@ -39,6 +39,7 @@ from reports.metrics import MASS_ORG_KIND_METRICS, Metric
 from reports.models import StandingCount, Target
 from reports.rollups import read as rollups_read
 from reports.rollups import standing
+from reports.rollups.common import chunks
 from reports.target_rows import year_targets
 
 METRICS = tuple(Metric)
@@ -1275,21 +1276,18 @@ def stagnant_organizations(organization, date, stagnant_years=3, tree=None):
     admitted nobody in those years (admissions by the organisations below them on ``date`` count).
 
     A list in the tree's order, each with its name of ``date`` and ``last_admitted_on`` (None:
-    never). Two queries: the candidates, and the last admission of each organisation of the
-    subtree (an index probe into the standing counts each), carried up to the organisations above
-    it (by path prefix on today's tree; through its ancestors on the date's when it differs: a
-    correlated ``LIKE path || '%'`` cannot use an index).
+    never). On today's tree over the standard window, the candidates that admitted somebody are
+    told by their subtree's recent admissions in the standing roll-up (a few rows each), and only
+    the stagnant ones are read whole; otherwise by the last admission of every organisation of
+    the subtree (see :func:`_last_admissions`).
     """
     tree = dated_tree(date) if tree is None else tree
     top = organization.path
-    outside = tree.anchors(top)[1] if tree.moved else []
     window_start = years_before(date, stagnant_years)
-    candidates = list(
-        Organization.objects.filter(subtree_q("path", top, outside), kind__in=GRASSROOTS_KINDS)
-        .active_on(date)
-        .filter(established_on__lte=window_start)
-        .order_by("path")
-    )
+    if not tree.moved and stagnant_years == standing.RECENT_YEARS:
+        return _stagnant_on_todays_tree(organization, date, window_start, tree)
+    outside = tree.anchors(top)[1] if tree.moved else []
+    candidates = list(_stagnant_candidates(subtree_q("path", top, outside), date, window_start).order_by("path"))
     if tree.moved:
         candidates = sorted(
             (candidate for candidate in candidates if tree.row_of(candidate.path, top) is not None),
@@ -1297,8 +1295,29 @@ def stagnant_organizations(organization, date, stagnant_years=3, tree=None):
         )
     for candidate in candidates if tree.names else ():
         candidate.name = tree.name(candidate)
-    # The last admission of each organisation up to ``date``: one index probe each into the
-    # standing counts' admissions by day (``reports.rollups.standing``).
+    last_by_path = _last_admissions(Organization.objects.filter(subtree_q("path", top, outside)), date, tree, top)
+    stagnant = []
+    for candidate in candidates:
+        candidate.last_admitted_on = last_by_path.get(candidate.path)
+        if candidate.last_admitted_on is None or candidate.last_admitted_on <= window_start:
+            stagnant.append(candidate)
+    return stagnant
+
+
+def _stagnant_candidates(where, date, window_start):
+    """Grassroots organisations ``where``, active on ``date``, established by ``window_start``."""
+    return (
+        Organization.objects.filter(where, kind__in=GRASSROOTS_KINDS)
+        .active_on(date)
+        .filter(established_on__lte=window_start)
+    )
+
+
+def _last_admissions(organizations, date, tree, top):
+    """``{path: day}``: the last admission up to ``date`` in the subtree of each organisation, on
+    ``tree`` (read for ``organizations``, an index probe each into the standing counts'
+    admissions by day, carried up to the organisations above them: by path prefix below ``top``
+    on today's tree, through their ancestors on the date's when it differs)."""
     last_admission = (
         StandingCount.objects.filter(
             organization=OuterRef("pk"), metric=standing.ADMISSIONS, day__lte=date, day__gt=standing.FIRST_DAY
@@ -1306,16 +1325,12 @@ def stagnant_organizations(organization, date, stagnant_years=3, tree=None):
         .order_by("-day")
         .values("day")[:1]
     )
-    admissions = (
-        Organization.objects.filter(subtree_q("path", top, outside))
-        .order_by()
-        .annotate(last=Subquery(last_admission))
-        .filter(last__isnull=False)
-        .values_list("path", "last")
-    )
+    admissions = organizations.order_by().annotate(last=Subquery(last_admission)).values_list("path", "last")
     last_by_path = {}
     steplen = Organization.steplen
     for path, last in admissions:
+        if last is None:
+            continue
         if tree.moved:
             above = tree.ancestors(path)
         else:
@@ -1323,11 +1338,39 @@ def stagnant_organizations(organization, date, stagnant_years=3, tree=None):
         for prefix in above:
             if last_by_path.get(prefix) is None or last_by_path[prefix] < last:
                 last_by_path[prefix] = last
+    return last_by_path
+
+
+def _stagnant_on_todays_tree(organization, date, window_start, tree):
+    """:func:`stagnant_organizations` on today's tree over the standing counts' window."""
+    kinds = ", ".join(f"'{kind}'" for kind in GRASSROOTS_KINDS)
+    recent = standing.subtree_figures(
+        date,
+        [standing.RECENT_ADMISSIONS],
+        f"a.path LIKE %s AND a.kind IN ({kinds}) AND a.established_on <= %s "
+        "AND (a.dissolved_on IS NULL OR a.dissolved_on > %s)",
+        [organization.path + "%", window_start.isoformat(), date.isoformat()],
+    )
+    admitting = {path for path, values in recent.items() if values.get(standing.RECENT_ADMISSIONS, 0) > 0}
+    candidates = _stagnant_candidates(Q(path__startswith=organization.path), date, window_start)
+    stagnant_ids = [pk for pk, path in candidates.values_list("pk", "path") if path not in admitting]
     stagnant = []
-    for candidate in candidates:
+    for chunk in chunks(stagnant_ids):
+        stagnant += Organization.objects.filter(pk__in=chunk)
+    stagnant.sort(key=lambda candidate: candidate.path)
+    # Their subtrees' last admissions: a branch's own, a grassroots committee's with its branches'.
+    last_by_path = {}
+    leaves = [candidate.pk for candidate in stagnant if not candidate.numchild]
+    above = [candidate.path for candidate in stagnant if candidate.numchild]
+    for chunk in chunks(leaves):
+        last_by_path.update(_last_admissions(Organization.objects.filter(pk__in=chunk), date, tree, organization.path))
+    for chunk in chunks(above, 100):
+        below = Q()
+        for path in chunk:
+            below |= Q(path__startswith=path)
+        last_by_path.update(_last_admissions(Organization.objects.filter(below), date, tree, organization.path))
+    for candidate in stagnant:
         candidate.last_admitted_on = last_by_path.get(candidate.path)
-        if candidate.last_admitted_on is None or candidate.last_admitted_on <= window_start:
-            stagnant.append(candidate)
     return stagnant
 
 

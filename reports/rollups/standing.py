@@ -55,6 +55,13 @@ ELIGIBLE_OFFICIAL_MEMBERS = 3
 #: an operating enterprise with an active trade union.
 GAP_FIGURES = ("eligible_enterprises", "enterprises_with_one_or_two_members", "trade_union_share")
 
+#: The admissions of the last ``RECENT_YEARS`` years before a date (the gaps' stagnant
+#: organisations admitted nobody in them): each counts from its day until the same day
+#: ``RECENT_YEARS`` later (1 March for 29 February), so a subtree's count on a date is a read of
+#: its roll-up like any standing figure.
+RECENT_ADMISSIONS = "recent_admissions"
+RECENT_YEARS = 3
+
 #: The organisations with a business owner among their members (a flag per organisation).
 OWNER_ORGANIZATIONS = "organizations_with_owners"
 
@@ -87,6 +94,19 @@ def _greatest(a, b):
 def _date(day):
     """A date literal (SQLite keeps dates as ISO text)."""
     return f"DATE '{day.isoformat()}'" if connection.vendor == "postgresql" else f"'{day.isoformat()}'"
+
+
+def _recent_until(column):
+    """The first day on which an admission on ``column`` is no longer among the last
+    :data:`RECENT_YEARS` years' (``years_before(day, RECENT_YEARS) >= column``): the same day that
+    many years later, 1 March for 29 February (as SQLite's date arithmetic has it)."""
+    if connection.vendor == "postgresql":
+        later = f"CAST({column} + INTERVAL '{RECENT_YEARS} years' AS date)"
+        return (
+            f"CASE WHEN EXTRACT(MONTH FROM {column}) = 2 AND EXTRACT(DAY FROM {column}) = 29 "
+            f"THEN {later} + 1 ELSE {later} END"
+        )
+    return f"date({column}, '+{RECENT_YEARS} years')"
 
 
 def _pairs(pairs):
@@ -137,6 +157,10 @@ def _organization_changes_sql(ids):
         f"SELECT p.organization_id, p.ended_on, 'business_owners', -1 {owners} AND p.ended_on IS NOT NULL",
         f"SELECT m.admitted_by_id, m.admitted_on, '{ADMISSIONS}', 1 FROM branches_member m "
         f"WHERE {ids_in('m.admitted_by_id', ids)}",
+        f"SELECT m.admitted_by_id, m.admitted_on, '{RECENT_ADMISSIONS}', 1 FROM branches_member m "
+        f"WHERE {ids_in('m.admitted_by_id', ids)}",
+        f"SELECT m.admitted_by_id, {_recent_until('m.admitted_on')}, '{RECENT_ADMISSIONS}', -1 "
+        f"FROM branches_member m WHERE {ids_in('m.admitted_by_id', ids)}",
         f"SELECT e.managing_committee_id, {_date(FIRST_DAY)}, 'enterprises', 1 {enterprises}",
         f"SELECT e.managing_committee_id, {_date(FIRST_DAY)}, 'enterprises_operating', 1 {enterprises} "
         f"AND e.operating_status = '{OperatingStatus.OPERATING}'",
@@ -495,7 +519,8 @@ def subtree_figures(date, metrics, where, params):
         cursor.execute(
             f"SELECT a.path, s.metric, SUM(s.value) FROM {ORGANIZATION_TABLE} s "
             "JOIN branches_organization o ON o.id = s.organization_id "
-            "JOIN branches_organization a ON SUBSTR(o.path, 1, LENGTH(a.path)) = a.path "
+            f"JOIN {levels_sql()} lv ON lv.column1 * {STEPLEN} <= LENGTH(o.path) "
+            f"JOIN branches_organization a ON a.path = SUBSTR(o.path, 1, lv.column1 * {STEPLEN}) "
             f"WHERE {days} AND s.metric IN ({listed}) AND ({where}) GROUP BY 1, 2",
             [*day_params, *params],
         )

@@ -15,6 +15,7 @@ from enterprises.choices import MassOrganizationKind, OperatingStatus
 from reports import engine
 from reports.formatting import display, format_number, percent_of
 from reports.metrics import Metric
+from reports.rollups import standing
 from reports.serializers import fulfilment_to_dict, gaps_to_dict, structure_to_dict
 from tests.factories import (
     EnterpriseFactory,
@@ -575,3 +576,49 @@ def test_number_of_queries_stays_the_same_when_the_tree_grows_tenfold(db, django
 def test_numbers_are_grouped_in_the_active_language(language, value, shown):
     with translation.override(language):
         assert format_number(value) == shown
+
+
+def test_stagnant_organisations_from_recent_admissions_match_the_last_admission_on_every_edge(city, monkeypatch):
+    """Today's tree reads the subtrees' recent admissions from the standing roll-up; a window of
+    another length reads each organisation's last admission. Both give the same list and the same
+    last admissions on the days around each admission's third anniversary, 29 February included."""
+    committee = branch(city.d2, "GC", OrganizationKind.GRASSROOTS_COMMITTEE, established_on=D(2010, 1, 1))
+    sub = branch(committee, "SB", OrganizationKind.SUBORDINATE_BRANCH, established_on=D(2010, 1, 1))
+    leap = branch(city.d1, "LP", established_on=D(2010, 1, 1))
+    admit(leap, D(2020, 2, 29))
+    admit(city.b1, D(2021, 2, 28))
+    admit(city.b2, D(2021, 3, 1))
+    admit(sub, D(2020, 12, 31))
+    admit(committee, D(2019, 6, 15))
+    days = [
+        D(2023, 2, 27),
+        D(2023, 2, 28),
+        D(2023, 3, 1),
+        D(2023, 12, 30),
+        D(2023, 12, 31),
+        D(2024, 1, 1),
+        D(2024, 2, 27),
+        D(2024, 2, 28),
+        D(2024, 2, 29),
+        D(2024, 3, 1),
+        D(2024, 3, 2),
+    ]
+
+    def stagnant(day):
+        return [(o.code, o.last_admitted_on) for o in engine.stagnant_organizations(city.root, day)]
+
+    maintained = {day: stagnant(day) for day in days}
+    monkeypatch.setattr(standing, "RECENT_YEARS", -1)  # every window now reads the last admissions
+    assert maintained == {day: stagnant(day) for day in days}
+    monkeypatch.undo()  # (before the check after the test recounts the standing counts)
+    assert maintained[D(2023, 2, 28)] == []
+    assert maintained[D(2023, 3, 1)] == [("LP", D(2020, 2, 29))]  # 29 February 2020 counts until 28 February 2023
+    # in the tree's order; a subordinate branch counts as a grassroots organisation of its own
+    assert maintained[D(2024, 1, 1)] == [("LP", D(2020, 2, 29)), ("GC", D(2020, 12, 31)), ("SB", D(2020, 12, 31))]
+    assert dict(maintained[D(2024, 3, 1)]) == {
+        "LP": D(2020, 2, 29),
+        "GC": D(2020, 12, 31),
+        "SB": D(2020, 12, 31),
+        "B1": D(2021, 2, 28),
+        "B2": D(2021, 3, 1),
+    }
