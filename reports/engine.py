@@ -1284,8 +1284,8 @@ def stagnant_organizations(organization, date, stagnant_years=3, tree=None):
     tree = dated_tree(date) if tree is None else tree
     top = organization.path
     window_start = years_before(date, stagnant_years)
-    if not tree.moved and stagnant_years == standing.RECENT_YEARS:
-        return _stagnant_on_todays_tree(organization, date, window_start, tree)
+    if stagnant_years == standing.RECENT_YEARS and not _grassroots_restructured(tree):
+        return _stagnant_from_recent_admissions(organization, date, window_start, tree)
     outside = tree.anchors(top)[1] if tree.moved else []
     candidates = list(_stagnant_candidates(subtree_q("path", top, outside), date, window_start).order_by("path"))
     if tree.moved:
@@ -1341,34 +1341,66 @@ def _last_admissions(organizations, date, tree, top):
     return last_by_path
 
 
-def _stagnant_on_todays_tree(organization, date, window_start, tree):
-    """:func:`stagnant_organizations` on today's tree over the standing counts' window."""
+def _grassroots_restructured(tree):
+    """Whether some grassroots organisation held on ``tree``'s date other organisations below it
+    than today (one moved or merged below it then or today): only then do the recent admissions
+    of its subtree on today's tree miss or add some. Kept with the tree (one query per chunk of
+    the paths above the restructured organisations)."""
+    if not tree.moved and not tree.merged:
+        return False
+    if not hasattr(tree, "grassroots_restructured"):
+        steplen = Organization.steplen
+        above = set()
+        for path in {*tree.moved, *tree.merged}:
+            above.update(path[:end] for end in range(steplen, len(path), steplen))
+            above.update(tree.ancestors(path)[1:])
+        tree.grassroots_restructured = any(
+            Organization.objects.filter(path__in=chunk, kind__in=GRASSROOTS_KINDS).exists()
+            for chunk in chunks(sorted(above))
+        )
+    return tree.grassroots_restructured
+
+
+def _stagnant_from_recent_admissions(organization, date, window_start, tree):
+    """:func:`stagnant_organizations` over the standing counts' window, when no grassroots
+    organisation's subtree was restructured since ``date``: the candidates that admitted somebody
+    are told by their subtree's recent admissions in the standing roll-up (a few rows each), and
+    only the stagnant ones are read whole, with the last admission of their subtree."""
+    top = organization.path
+    outside = tree.anchors(top)[1] if tree.moved else []
+    prefixes = [top, *outside]
     kinds = ", ".join(f"'{kind}'" for kind in GRASSROOTS_KINDS)
     recent = standing.subtree_figures(
         date,
         [standing.RECENT_ADMISSIONS],
-        f"a.path LIKE %s AND a.kind IN ({kinds}) AND a.established_on <= %s "
-        "AND (a.dissolved_on IS NULL OR a.dissolved_on > %s)",
-        [organization.path + "%", window_start.isoformat(), date.isoformat()],
+        "(" + " OR ".join(["a.path LIKE %s"] * len(prefixes)) + f") AND a.kind IN ({kinds}) "
+        "AND a.established_on <= %s AND (a.dissolved_on IS NULL OR a.dissolved_on > %s)",
+        [*(prefix + "%" for prefix in prefixes), window_start.isoformat(), date.isoformat()],
     )
     admitting = {path for path, values in recent.items() if values.get(standing.RECENT_ADMISSIONS, 0) > 0}
-    candidates = _stagnant_candidates(Q(path__startswith=organization.path), date, window_start)
-    stagnant_ids = [pk for pk, path in candidates.values_list("pk", "path") if path not in admitting]
+    candidates = _stagnant_candidates(subtree_q("path", top, outside), date, window_start)
+    stagnant_ids = [
+        pk
+        for pk, path in candidates.values_list("pk", "path")
+        if path not in admitting and (not tree.moved or tree.row_of(path, top) is not None)
+    ]
     stagnant = []
     for chunk in chunks(stagnant_ids):
         stagnant += Organization.objects.filter(pk__in=chunk)
-    stagnant.sort(key=lambda candidate: candidate.path)
+    stagnant.sort(key=lambda candidate: tree.key(candidate.path) if tree.moved else candidate.path)
+    for candidate in stagnant if tree.names else ():
+        candidate.name = tree.name(candidate)
     # Their subtrees' last admissions: a branch's own, a grassroots committee's with its branches'.
     last_by_path = {}
     leaves = [candidate.pk for candidate in stagnant if not candidate.numchild]
     above = [candidate.path for candidate in stagnant if candidate.numchild]
     for chunk in chunks(leaves):
-        last_by_path.update(_last_admissions(Organization.objects.filter(pk__in=chunk), date, tree, organization.path))
+        last_by_path.update(_last_admissions(Organization.objects.filter(pk__in=chunk), date, tree, top))
     for chunk in chunks(above, 100):
         below = Q()
         for path in chunk:
             below |= Q(path__startswith=path)
-        last_by_path.update(_last_admissions(Organization.objects.filter(below), date, tree, organization.path))
+        last_by_path.update(_last_admissions(Organization.objects.filter(below), date, tree, top))
     for candidate in stagnant:
         candidate.last_admitted_on = last_by_path.get(candidate.path)
     return stagnant

@@ -622,3 +622,39 @@ def test_stagnant_organisations_from_recent_admissions_match_the_last_admission_
         "B1": D(2021, 2, 28),
         "B2": D(2021, 3, 1),
     }
+
+
+def test_stagnant_organisations_on_a_restructured_tree_match_the_last_admission(city, admin_user, monkeypatch):
+    """A grassroots organisation moved to another committee keeps its own subtree: the past dates
+    still read the recent admissions. A subordinate branch moved to another grassroots committee
+    changes both committees' subtrees: the past dates then read each organisation's last
+    admission. Both agree with the last admissions read on the tree of each date."""
+    committee = branch(city.d2, "GC", OrganizationKind.GRASSROOTS_COMMITTEE, established_on=D(2010, 1, 1))
+    other = branch(city.d1, "GC2", OrganizationKind.GRASSROOTS_COMMITTEE, established_on=D(2010, 1, 1))
+    sub = branch(committee, "SB", OrganizationKind.SUBORDINATE_BRANCH, established_on=D(2010, 1, 1))
+    admit(sub, D(2022, 1, 1))
+    admit(city.b1, D(2020, 6, 1))
+    admit(city.b2, D(2022, 6, 1))
+    days = [D(2023, 6, 1), D(2024, 6, 1), D(2024, 7, 1), D(2025, 6, 1), D(2026, 1, 1)]
+
+    def stagnant(day):
+        return [(o.code, o.last_admitted_on) for o in engine.stagnant_organizations(city.root, day)]
+
+    def both_ways():
+        maintained = {day: stagnant(day) for day in days}
+        monkeypatch.setattr(standing, "RECENT_YEARS", -1)
+        assert maintained == {day: stagnant(day) for day in days}
+        monkeypatch.undo()
+        return maintained
+
+    branch_services.move_organization(admin_user, city.b1, city.d2, on=D(2025, 1, 1))
+    assert not engine._grassroots_restructured(engine.dated_tree(D(2024, 6, 1)))
+    before = both_ways()
+    assert dict(before[D(2023, 6, 1)]) == {"B1": D(2020, 6, 1), "GC2": None}
+    assert dict(before[D(2024, 7, 1)]) == {"B1": D(2020, 6, 1), "GC2": None}
+
+    branch_services.move_organization(admin_user, sub, other, on=D(2024, 1, 1))
+    assert engine._grassroots_restructured(engine.dated_tree(D(2023, 6, 1)))
+    after = both_ways()
+    assert dict(after[D(2023, 6, 1)]) == {"B1": D(2020, 6, 1), "GC2": None}  # SB's admission then kept GC alive
+    assert dict(after[D(2024, 6, 1)]) == {"B1": D(2020, 6, 1), "GC": None}  # and GC2 from 2024
