@@ -3,6 +3,7 @@ from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 
 from core.scoping import role_assignments
+from core.stack import with_stack_room
 
 ACTIVE_ROLE_SESSION_KEY = "active_role_assignment"
 
@@ -22,6 +23,17 @@ def get_active_role(request):
         if assignment.pk == chosen:
             return assignment
     return assignments[0] if assignments else None
+
+
+class StackRoomMiddleware:
+    """Serves each request with room on the interpreter's frame stack (:mod:`core.stack`): no loop
+    of the request runs on a boundary between two chunks of frames. The first middleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return with_stack_room(self.get_response, request)
 
 
 class ActiveRoleMiddleware:
