@@ -20,6 +20,7 @@ from collections import defaultdict
 
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 
 from branches.choices import GRASSROOTS_KINDS, OrganizationKind
 from core.models import values_relations
@@ -55,10 +56,10 @@ ELIGIBLE_OFFICIAL_MEMBERS = 3
 #: an operating enterprise with an active trade union.
 GAP_FIGURES = ("eligible_enterprises", "enterprises_with_one_or_two_members", "trade_union_share")
 
-#: The admissions of the last ``RECENT_YEARS`` years before a date (the gaps' stagnant
-#: organisations admitted nobody in them): each counts from its day until the same day
-#: ``RECENT_YEARS`` later (1 March for 29 February), so a subtree's count on a date is a read of
-#: its roll-up like any standing figure.
+#: Whether an organisation admitted somebody in the last ``RECENT_YEARS`` years before a date
+#: (the gaps' stagnant organisations did not): a flag, on from an admission until the same day
+#: ``RECENT_YEARS`` after the last one (1 March for 29 February), so that a subtree's roll-up
+#: counts its organisations that did, in a row or two each.
 RECENT_ADMISSIONS = "recent_admissions"
 RECENT_YEARS = 3
 
@@ -157,10 +158,13 @@ def _organization_changes_sql(ids):
         f"SELECT p.organization_id, p.ended_on, 'business_owners', -1 {owners} AND p.ended_on IS NOT NULL",
         f"SELECT m.admitted_by_id, m.admitted_on, '{ADMISSIONS}', 1 FROM branches_member m "
         f"WHERE {ids_in('m.admitted_by_id', ids)}",
-        f"SELECT m.admitted_by_id, m.admitted_on, '{RECENT_ADMISSIONS}', 1 FROM branches_member m "
-        f"WHERE {ids_in('m.admitted_by_id', ids)}",
-        f"SELECT m.admitted_by_id, {_recent_until('m.admitted_on')}, '{RECENT_ADMISSIONS}', -1 "
-        f"FROM branches_member m WHERE {ids_in('m.admitted_by_id', ids)}",
+        _flag_changes_sql(
+            RECENT_ADMISSIONS,
+            f"SELECT m.admitted_by_id AS k, m.admitted_on AS day, 1 AS v FROM branches_member m "
+            f"WHERE {ids_in('m.admitted_by_id', ids)} UNION ALL "
+            f"SELECT m.admitted_by_id, {_recent_until('m.admitted_on')}, -1 FROM branches_member m "
+            f"WHERE {ids_in('m.admitted_by_id', ids)}",
+        ),
         f"SELECT e.managing_committee_id, {_date(FIRST_DAY)}, 'enterprises', 1 {enterprises}",
         f"SELECT e.managing_committee_id, {_date(FIRST_DAY)}, 'enterprises_operating', 1 {enterprises} "
         f"AND e.operating_status = '{OperatingStatus.OPERATING}'",
@@ -182,11 +186,20 @@ def _owner_flag_changes_sql(owners):
     """(k, day, metric, v): ``organizations_with_owners`` of each organisation, 1 while a business
     owner is among its members (``owners``: the FROM clause of their periods ``p``), so that the
     roll-up per subtree counts such organisations by adding."""
-    by_day = (
-        "SELECT b.k, b.day, SUM(b.v) AS v FROM ("
+    return _flag_changes_sql(
+        OWNER_ORGANIZATIONS,
         f"SELECT p.organization_id AS k, p.started_on AS day, 1 AS v {owners} UNION ALL "
-        f"SELECT p.organization_id, p.ended_on, -1 {owners} AND p.ended_on IS NOT NULL"
-        ") b GROUP BY b.k, b.day"
+        f"SELECT p.organization_id, p.ended_on, -1 {owners} AND p.ended_on IS NOT NULL",
+    )
+
+
+def _flag_changes_sql(metric, changes):
+    """(k, day, metric, v): ``metric``, a flag of each key stepping on (+1) and off (−1): on while
+    the running sum of ``changes`` (SELECT k, day, v) is above zero. A subtree's roll-up of a flag
+    counts its keys that are on, in a row or two per key whatever the changes behind it."""
+    by_day = (
+        f"SELECT b.k, b.day, SUM(b.v) AS v FROM ({changes}) b "
+        "WHERE b.k IS NOT NULL AND b.day IS NOT NULL GROUP BY b.k, b.day"
     )
     flags = (
         "SELECT r.k, r.day, CASE WHEN SUM(r.v) OVER (PARTITION BY r.k ORDER BY r.day ROWS UNBOUNDED PRECEDING) > 0 "
@@ -195,7 +208,7 @@ def _owner_flag_changes_sql(owners):
     steps = (
         f"SELECT s.k, s.day, s.f - COALESCE(LAG(s.f) OVER (PARTITION BY s.k ORDER BY s.day), 0) AS v FROM ({flags}) s"
     )
-    return f"SELECT o.k, o.day, '{OWNER_ORGANIZATIONS}', o.v FROM ({steps}) o WHERE o.v <> 0"
+    return f"SELECT o.k, o.day, '{metric}', o.v FROM ({steps}) o WHERE o.v <> 0"
 
 
 def _enterprise_figure_changes_sql(ids):
@@ -464,6 +477,24 @@ def _pivot(table):
     return pivots[table]
 
 
+def _month_pivot():
+    """The month halfway between the first change and today: a subtree's roll-up holds a row per
+    month and figure in about every month, so reading the months after a date costs less than
+    those before it from here on. The first change is cached for an hour with the pivots."""
+    pivots = cache.get(PIVOT_KEY) or {}
+    if "first" not in pivots:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT MIN(day) FROM {ORGANIZATION_TABLE} WHERE day > %s AND day < %s",
+                [FIRST_DAY.isoformat(), TOTAL_DAY.isoformat()],
+            )
+            first = cursor.fetchone()[0]
+        pivots["first"] = _as_date(first) if first is not None else None
+        cache.set(PIVOT_KEY, pivots, 3600)
+    first, today = pivots["first"], timezone.localdate()
+    return _month(first + (today - first) / 2) if first is not None and first < today else _month(today)
+
+
 def values_on_sql(kind, date, metrics=None):
     """``(sql, params)`` of SELECT key, metric, value: each key's figures on ``date`` (non-zero
     only), of every figure or of ``metrics``."""
@@ -489,13 +520,13 @@ def subtree_figures(date, metrics, where, params):
     today's tree) of the organisations ``a`` matching ``where`` (SQL, with ``params``).
 
     Two queries whatever the subtrees' size: their roll-up by month (the total less the months
-    after the date's, or the months before it, whichever side :func:`_pivot` says is smaller), and
+    after the date's, or the months before it, whichever side :func:`_month_pivot` says is fewer), and
     the standing counts of the days of the date's own month in their organisations (an index
     range on the day)."""
     listed = ", ".join(f"'{metric}'" for metric in metrics)
     first = date.replace(day=1)
     following = (first + datetime.timedelta(days=32)).replace(day=1)
-    if first >= _month(_pivot(ORGANIZATION_TABLE)):
+    if first >= _month_pivot():
         value, months, days, sign = (
             f"CASE WHEN r.month = {_date(TOTAL_DAY)} THEN r.value ELSE -r.value END",
             "r.month > %s",
@@ -509,21 +540,25 @@ def subtree_figures(date, metrics, where, params):
     figures = defaultdict(lambda: defaultdict(int))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.path, r.metric, SUM({value}) FROM {ROLLUP_TABLE} r "
-            "JOIN branches_organization a ON a.id = r.organization_id "
-            f"WHERE ({where}) AND {months} AND r.metric IN ({listed}) GROUP BY 1, 2",
-            [*params, *month_params],
+            f"SELECT a.path, r.metric, SUM({value}) FROM branches_organization a "
+            f"LEFT JOIN {ROLLUP_TABLE} r ON r.organization_id = a.id AND {months} AND r.metric IN ({listed}) "
+            f"WHERE ({where}) GROUP BY 1, 2",
+            [*month_params, *params],
         )
         for path, metric, total in cursor.fetchall():
-            figures[path][metric] += int(total)
+            values = figures[path]  # (a subtree without rows in those months stands at 0)
+            if metric is not None:
+                values[metric] += int(total)
+        # The days of the date's month, by the organisation they stand in, added to each subtree
+        # holding it (read apart: joined to the subtrees, the planner would start from them).
         cursor.execute(
-            f"SELECT a.path, s.metric, SUM(s.value) FROM {ORGANIZATION_TABLE} s "
+            f"SELECT o.path, s.metric, SUM(s.value) FROM {ORGANIZATION_TABLE} s "
             "JOIN branches_organization o ON o.id = s.organization_id "
-            f"JOIN {levels_sql()} lv ON lv.column1 * {STEPLEN} <= LENGTH(o.path) "
-            f"JOIN branches_organization a ON a.path = SUBSTR(o.path, 1, lv.column1 * {STEPLEN}) "
-            f"WHERE {days} AND s.metric IN ({listed}) AND ({where}) GROUP BY 1, 2",
-            [*day_params, *params],
+            f"WHERE {days} AND s.metric IN ({listed}) GROUP BY 1, 2",
+            day_params,
         )
         for path, metric, total in cursor.fetchall():
-            figures[path][metric] += sign * int(total)
+            for end in range(STEPLEN, len(path) + 1, STEPLEN):
+                if path[:end] in figures:
+                    figures[path[:end]][metric] += sign * int(total)
     return {path: dict(values) for path, values in figures.items()}
