@@ -208,7 +208,7 @@ def _flag_changes_sql(metric, changes):
     steps = (
         f"SELECT s.k, s.day, s.f - COALESCE(LAG(s.f) OVER (PARTITION BY s.k ORDER BY s.day), 0) AS v FROM ({flags}) s"
     )
-    return f"SELECT o.k, o.day, '{metric}', o.v FROM ({steps}) o WHERE o.v <> 0"
+    return f"SELECT o.k AS k, o.day AS day, '{metric}' AS metric, o.v AS v FROM ({steps}) o WHERE o.v <> 0"
 
 
 def _enterprise_figure_changes_sql(ids):
