@@ -208,6 +208,8 @@ class StandingRollup(models.Model):
         ordering = ["organization", "month", "metric"]
         verbose_name = _("standing roll-up")
         verbose_name_plural = _("standing roll-ups")
+        # (one figure of every subtree after a month: the gaps' stagnant organisations)
+        indexes = [models.Index(fields=["metric", "month"], name="standing_rollup_metric_month")]
         constraints = [
             models.UniqueConstraint(fields=["organization", "month", "metric"], name="standing_rollup_unique"),
         ]
@@ -236,7 +238,11 @@ class EnterpriseStandingCount(models.Model):
         ordering = ["enterprise", "day", "metric"]
         verbose_name = _("enterprise standing count")
         verbose_name_plural = _("enterprise standing counts")
-        indexes = [models.Index(fields=["day"], name="enterprise_standing_day")]
+        indexes = [
+            models.Index(fields=["day"], name="enterprise_standing_day"),
+            # (the enterprises a gap flag holds on a date: the gaps' lists)
+            models.Index(fields=["metric", "day"], name="enterprise_standing_metric_day"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["enterprise", "day", "metric"], name="enterprise_standing_unique"),
         ]
