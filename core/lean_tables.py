@@ -6,20 +6,34 @@ The same cells as django-tables2's own row loop, without its per-cell costs: a t
 accessor's splitting and model-field look-up. Here each column's render arguments, ``<td>``
 attributes and way of reading the value are decided once per table rendering.
 
+A choice field's label comes from its choices read once per table rendering (Django's
+``get_FOO_display`` builds a dictionary of them per call), and a link to a URL that takes the
+record's key is the URL reversed once with a stand-in key, the key put in its place per row.
+
 Limits, which no table of this project crosses: columns' ``td`` attributes do not depend on the
 record or the value, and tables have no pinned rows.
 """
 
+from inspect import getattr_static
+
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.template.base import render_value_in_context
+from django.urls import reverse
+from django.utils.encoding import force_str
+from django.utils.hashable import make_hashable
+from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
 from django_tables2.columns import ManyToManyColumn
-from django_tables2.utils import A, signature
+from django_tables2.columns.base import LinkTransform
+from django_tables2.utils import A, Accessor, signature
 
 _RENDER_ARGUMENTS = "_lean_render_arguments"
 _TD_ATTRS = "_lean_td_attrs"
 _READER = "_lean_reader"
+_LINK = "_lean_link"
+#: The stand-in key of a link's URL reversed once per table rendering (digits no URL holds).
+_KEY = 7_350_918_264_019
 #: What a cell reader returns when django-tables2's own path must read the value.
 STOCK = object()
 
@@ -66,7 +80,13 @@ def _reader(bound_column, record):
         except FieldDoesNotExist:
             choices = ()
         display = f"get_{name}_display"
-        if choices and hasattr(record, display):
+        if choices and _display_is_djangos(type(record), display):
+            labels = dict(make_hashable(record._meta.get_field(name).flatchoices))
+
+            def reader(record):  # what Model._get_FIELD_display returns
+                value = getattr(record, name)
+                return force_str(labels.get(make_hashable(value), value), strings_only=True)
+        elif choices and hasattr(record, display):
 
             def reader(record):
                 return getattr(record, display)()
@@ -83,6 +103,55 @@ def _reader(bound_column, record):
     return reader
 
 
+def _display_is_djangos(model, display):
+    """Whether ``model.get_FOO_display`` is the one Django's field adds (not a model's own)."""
+    try:
+        method = getattr_static(model, display)
+    except AttributeError:
+        return False
+    return getattr(method, "func", None) is models.Model._get_FIELD_display
+
+
+def _link(bound_column):
+    """``(URL with the stand-in key, accessor of the key)`` when the column links each row to a
+    URL reversed with one keyword argument read from the record (``linkify=(name, {"pk":
+    A("pk")})``) and no ``<a>`` attributes, else None (django-tables2 writes the link). Decided
+    once per column and table rendering."""
+    if _LINK in bound_column.__dict__:
+        return bound_column.__dict__[_LINK]
+    link = bound_column.link
+    decided = None
+    reverse_args = getattr(link, "reverse_args", None) or {}
+    kwargs = reverse_args.get("kwargs") or {}
+    if (
+        type(link) is LinkTransform
+        and link.url is None
+        and not link.attrs
+        and isinstance(reverse_args.get("viewname"), str)
+        and set(reverse_args) == {"viewname", "kwargs"}
+        and len(kwargs) == 1
+        and isinstance(next(iter(kwargs.values())), Accessor)
+    ):
+        name, accessor = next(iter(kwargs.items()))
+        url = reverse(reverse_args["viewname"], kwargs={name: _KEY})
+        if url.count(str(_KEY)) == 1:
+            decided = (url, accessor)
+    bound_column.__dict__[_LINK] = decided
+    return decided
+
+
+def _linked(bound_column, content, record, kwargs):
+    """The cell's content in its link, as ``LinkTransform`` writes it."""
+    fast = _link(bound_column)
+    if fast is not None:
+        url, accessor = fast
+        key = accessor.resolve(record)
+        if type(key) is int and key >= 0:  # as an int converter writes it
+            href = url.replace(str(_KEY), str(key))
+            return mark_safe(f'<a href="{escape(href)}">{conditional_escape(content)}</a>')  # noqa: S308 (escaped)
+    return bound_column.link(content, **kwargs)
+
+
 def _call_render(row, bound_column, value=None):
     """What django-tables2's ``BoundRow._call_render`` does (``call_with_appropriate``), with the
     signature read once per column."""
@@ -94,7 +163,7 @@ def _call_render(row, bound_column, value=None):
         content = bound_column.render(**{name: kwargs[name] for name in arguments})
     else:
         content = None
-    return bound_column.link(content, **kwargs) if bound_column.link else content
+    return _linked(bound_column, content, row.record, kwargs) if bound_column.link else content
 
 
 def render_rows(table, context):

@@ -144,3 +144,26 @@ def test_a_request_context_renders_the_same_cells(members, rf: RequestFactory):
     table = paginated(MemberTable, members)
     request = rf.get("/members/")
     assert render_rows(table, RequestContext(request, {})) == stock_rows(paginated(MemberTable, members))
+
+
+def test_a_model_s_own_choice_label_method_is_called(members, monkeypatch):
+    """Choice labels are read from the field's choices once per table, unless the model writes its
+    own ``get_FOO_display``: then that is called for each row, as django-tables2 does."""
+    monkeypatch.setattr(Member, "get_status_display", lambda member: f"own {member.pk}", raising=False)
+    lean = lean_rows(paginated(MemberTable, members))
+    assert lean == stock_rows(paginated(MemberTable, members))
+    assert f"own {members[0].pk}" in lean
+
+
+def test_links_to_keys_other_than_whole_numbers_are_written_by_django_tables2(members):
+    class ByCode(tables.Table):
+        organization = tables.Column(linkify=("branches:organization_detail", {"pk": tables.A("organization.pk")}))
+        full_name = tables.Column(linkify=lambda record: f"/members/{record.pk}/?from=<list>")
+
+        class Meta:
+            model = Member
+            fields = ()
+
+    lean = lean_rows(paginated(ByCode, members))
+    assert lean == stock_rows(paginated(ByCode, members))
+    assert "?from=&lt;list&gt;" in lean
