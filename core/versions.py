@@ -84,24 +84,25 @@ def uncommitted_writes():
     )
 
 
-class KeptPerStructureVersion:
-    """What a process derives from the structure alone (a past date's tree, a year's targets), kept
-    under the structure version it was read at, at most ``size`` keys (the oldest goes first).
+class KeptPerVersion:
+    """What a process derives from the data as of a version (``version()``: the structure's or the
+    data's), kept under the version it was read at, at most ``size`` keys (the oldest goes first).
 
     Not kept when the current transaction wrote (what it read may roll back: a restructuring plan's
     preview) or when reads go to a standby whose replay lags (it may lack the version's writes).
     """
 
-    def __init__(self, size):
+    def __init__(self, size, version):
         self.size = size
-        self._kept = {}  # key → (structure version, value)
+        self.version = version
+        self._kept = {}  # key → (version, value)
         self._lock = Lock()
 
     def get(self, key, build):
-        """The value of ``key`` for the current structure version, built by ``build()`` when not kept."""
+        """The value of ``key`` for the current version, built by ``build()`` when not kept."""
         if uncommitted_writes():
             return build()
-        version = structure_version()
+        version = self.version()
         kept = self._kept.get(key)
         if kept is not None and kept[0] == version:
             return kept[1]
@@ -117,3 +118,21 @@ class KeptPerStructureVersion:
     def clear(self):
         with self._lock:
             self._kept.clear()
+
+
+class KeptPerStructureVersion(KeptPerVersion):
+    """What a process derives from the structure alone (a past date's tree, a year's targets), kept
+    under the structure version it was read at (see :class:`KeptPerVersion`)."""
+
+    def __init__(self, size):
+        super().__init__(size, structure_version)
+
+
+class KeptPerDataVersion(KeptPerVersion):
+    """What a process counts from the reports' sources (a report's figures), kept under the data
+    version it was read at: the same value until any write to the sources (see
+    :class:`KeptPerVersion`). For values shared by the requests of a process: never to be changed
+    by who reads them."""
+
+    def __init__(self, size):
+        super().__init__(size, data_version)

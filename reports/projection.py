@@ -8,7 +8,7 @@ day, the projection is linear: the actual so far scaled to the whole year by day
 track when the projection reaches it.
 
 Plain functions over the roll-up counts (``engine.count_actuals``): a fixed number of queries
-whatever the size of the subtree.
+whatever the size of the subtree, none while the data version stays (the totals are kept per process).
 """
 
 import datetime
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from core.dates import add_years
+from core.versions import KeptPerDataVersion
 from reports import engine
 from reports.metrics import Metric
 
@@ -48,12 +49,23 @@ class Projection:
         return self.metric.label
 
 
-def _totals(organization, start, end):
+#: Subtree totals of a period, kept per data version: a dashboard's projection reads seven
+#: (this year so far, and three previous years to the same day and whole), the same until a write.
+_kept_totals = KeptPerDataVersion(256)
+
+
+def _count_totals(organization, start, end):
     totals = {}
     for values in engine.count_actuals(organization, start, end).values():
         for metric, value in values.items():
             totals[metric] = totals.get(metric, 0) + (value or 0)
     return totals
+
+
+def _totals(organization, start, end):
+    """``{metric: total}`` of ``organization``'s subtree over ``[start, end]``."""
+    key = (organization.pk, organization.path, start, end)
+    return dict(_kept_totals.get(key, lambda: _count_totals(organization, start, end)))
 
 
 def _whole(value):

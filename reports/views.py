@@ -30,6 +30,7 @@ from core.dates import today
 from core.forms import apply_service_errors
 from core.scoping import scope_for
 from core.spreadsheets import OutColumn, write_csv, write_xlsx
+from core.versions import KeptPerDataVersion
 from reports import approval, engine, exports, projection, statistics, statutory_exports
 from reports import figures as dashboard_figures
 from reports.access import report_organization, report_organizations
@@ -162,16 +163,36 @@ def _year_links(organization, year):
     ]
 
 
+#: The dashboard's fulfilment reports and admissions by month, kept per data version in each
+#: process: the same figures for every view until a write (the page only reads them).
+_kept_figures = KeptPerDataVersion(64)
+
+
+def _fulfilment(organization, year, as_of, structure):
+    _start, end = engine.year_period(year, as_of)  # the current year's report ends today
+    return _kept_figures.get(
+        ("fulfilment", organization.pk, organization.path, year, as_of, structure, end),
+        lambda: engine.fulfilment(organization, year, as_of=as_of, structure=structure),
+    )
+
+
+def _admissions_by_month(organization, start, end):
+    return _kept_figures.get(
+        ("months", organization.pk, organization.path, start, end),
+        lambda: engine.admissions_by_month(organization, start, end),
+    )
+
+
 @login_required
 def dashboard(request):
     form = ReportPeriodForm(request.GET)
     code, year, as_of = _period(form)
     organization = resolve_committee(request, code)
     structure = _structure(form)
-    report = engine.fulfilment(organization, year, as_of=as_of, structure=structure)
+    report = _fulfilment(organization, year, as_of, structure)
     figures = dashboard_figures.structure_and_gaps(organization, report.end)
     structure, gaps = figures.structure, figures.gaps
-    months = engine.admissions_by_month(organization, report.start, report.end)
+    months = _admissions_by_month(organization, report.start, report.end)
     params = {"organization": organization.code, "year": year, "as_of": as_of.isoformat() if as_of else None}
     exported = {**params, "structure": structure if structure != engine.ReportStructure.END_DATE else None}
     context = {
