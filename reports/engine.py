@@ -1363,27 +1363,21 @@ def _grassroots_restructured(tree):
 
 def _stagnant_from_recent_admissions(organization, date, window_start, tree):
     """:func:`stagnant_organizations` over the standing counts' window, when no grassroots
-    organisation's subtree was restructured since ``date``: the candidates that admitted somebody
-    are told by their subtree's recent admissions in the standing roll-up (a few rows each), and
-    only the stagnant ones are read whole, with the last admission of their subtree."""
+    organisation's subtree was restructured since ``date``: the candidates whose subtree's recent
+    admissions in the standing roll-up stand at zero (a row or two each, summed in the database),
+    read whole with the last admission of their subtree."""
     top = organization.path
     outside = tree.anchors(top)[1] if tree.moved else []
     prefixes = [top, *outside]
     kinds = ", ".join(f"'{kind}'" for kind in GRASSROOTS_KINDS)
-    recent = standing.subtree_figures(
+    candidates = standing.subtrees_without(
         date,
-        [standing.RECENT_ADMISSIONS],
+        standing.RECENT_ADMISSIONS,
         "(" + " OR ".join(["a.path LIKE %s"] * len(prefixes)) + f") AND a.kind IN ({kinds}) "
         "AND a.established_on <= %s AND (a.dissolved_on IS NULL OR a.dissolved_on > %s)",
         [*(prefix + "%" for prefix in prefixes), window_start.isoformat(), date.isoformat()],
     )
-    admitting = {path for path, values in recent.items() if values.get(standing.RECENT_ADMISSIONS, 0) > 0}
-    candidates = _stagnant_candidates(subtree_q("path", top, outside), date, window_start)
-    stagnant_ids = [
-        pk
-        for pk, path in candidates.values_list("pk", "path")
-        if path not in admitting and (not tree.moved or tree.row_of(path, top) is not None)
-    ]
+    stagnant_ids = [pk for pk, path in candidates if not tree.moved or tree.row_of(path, top) is not None]
     stagnant = []
     for chunk in chunks(stagnant_ids):
         stagnant += Organization.objects.filter(pk__in=chunk)

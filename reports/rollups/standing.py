@@ -525,28 +525,58 @@ def values_on_sql(kind, date, metrics=None):
     return sql, params
 
 
-def subtree_figures(date, metrics, where, params):
-    """``{path: {metric: value}}``: the figures ``metrics`` on ``date`` of the whole subtrees (on
-    today's tree) of the organisations ``a`` matching ``where`` (SQL, with ``params``).
-
-    Two queries whatever the subtrees' size: their roll-up by month (the total less the months
-    after the date's, or the months before it, whichever side :func:`_month_pivot` says is fewer), and
-    the standing counts of the days of the date's own month in their organisations (an index
-    range on the day)."""
-    listed = ", ".join(f"'{metric}'" for metric in metrics)
+def _reading(date):
+    """How a subtree's roll-up is read on ``date``: ``(value, months, month params, days, day
+    params, sign)``. Either the total less the months after the date's (``value`` per row), less
+    the days after the date in its month; or the months before the date's plus its days up to
+    the date; whichever :func:`_month_pivot` says reads fewer rows."""
     first = date.replace(day=1)
     following = (first + datetime.timedelta(days=32)).replace(day=1)
     if first >= _month_pivot():
-        value, months, days, sign = (
+        return (
             f"CASE WHEN r.month = {_date(TOTAL_DAY)} THEN r.value ELSE -r.value END",
             "r.month > %s",
+            [first.isoformat()],
             "s.day > %s AND s.day < %s",
+            [date.isoformat(), following.isoformat()],
             -1,
         )
-        month_params, day_params = [first.isoformat()], [date.isoformat(), following.isoformat()]
-    else:
-        value, months, days, sign = "r.value", "r.month < %s", "s.day >= %s AND s.day <= %s", 1
-        month_params, day_params = [first.isoformat()], [first.isoformat(), date.isoformat()]
+    return (
+        "r.value",
+        "r.month < %s",
+        [first.isoformat()],
+        "s.day >= %s AND s.day <= %s",
+        [first.isoformat(), date.isoformat()],
+        1,
+    )
+
+
+def _days_by_subtree(cursor, listed, days, day_params, where, params):
+    """``[(path, metric, sum)]`` of the standing counts of ``days`` by the subtrees ``a`` matching
+    ``where`` that hold them (the few rows of a month, materialised first, lead to their
+    ancestors by path: joined the other way, the planner would start from the subtrees)."""
+    cursor.execute(
+        "WITH d AS MATERIALIZED ("
+        f"SELECT o.path AS path, s.metric AS metric, s.value AS value FROM {ORGANIZATION_TABLE} s "
+        f"JOIN branches_organization o ON o.id = s.organization_id WHERE {days} AND s.metric IN ({listed})) "
+        f"SELECT a.path, d.metric, SUM(d.value) FROM d JOIN {levels_sql()} lv "
+        f"ON lv.column1 * {STEPLEN} <= LENGTH(d.path) "
+        f"JOIN branches_organization a ON a.path = SUBSTR(d.path, 1, lv.column1 * {STEPLEN}) "
+        f"WHERE ({where}) GROUP BY 1, 2",
+        [*day_params, *params],
+    )
+    return cursor.fetchall()
+
+
+def subtree_figures(date, metrics, where, params):
+    """``{path: {metric: value}}``: the figures ``metrics`` on ``date`` of the whole subtrees (on
+    today's tree) of the organisations ``a`` matching ``where`` (SQL, with ``params``), those with
+    a figure other than zero.
+
+    Two queries whatever the subtrees' size: their roll-up by month and the standing counts of
+    the days of the date's own month (see :func:`_reading`)."""
+    listed = ", ".join(f"'{metric}'" for metric in metrics)
+    value, months, month_params, days, day_params, sign = _reading(date)
     figures = {}
     with connection.cursor() as cursor:
         cursor.execute(
@@ -557,19 +587,27 @@ def subtree_figures(date, metrics, where, params):
         )
         for path, metric, total in cursor.fetchall():
             figures.setdefault(path, {})[metric] = int(total)
-        # The days of the date's month, by the organisation they stand in, then by the subtrees
-        # holding it (materialised first: the few rows of a month lead to their ancestors by path).
-        cursor.execute(
-            "WITH d AS MATERIALIZED ("
-            f"SELECT o.path AS path, s.metric AS metric, s.value AS value FROM {ORGANIZATION_TABLE} s "
-            f"JOIN branches_organization o ON o.id = s.organization_id WHERE {days} AND s.metric IN ({listed})) "
-            f"SELECT a.path, d.metric, SUM(d.value) FROM d JOIN {levels_sql()} lv "
-            f"ON lv.column1 * {STEPLEN} <= LENGTH(d.path) "
-            f"JOIN branches_organization a ON a.path = SUBSTR(d.path, 1, lv.column1 * {STEPLEN}) "
-            f"WHERE ({where}) GROUP BY 1, 2",
-            [*day_params, *params],
-        )
-        for path, metric, total in cursor.fetchall():
+        for path, metric, total in _days_by_subtree(cursor, listed, days, day_params, where, params):
             values = figures.setdefault(path, {})
             values[metric] = values.get(metric, 0) + sign * int(total)
     return figures
+
+
+def subtrees_without(date, metric, where, params):
+    """``[(id, path)]`` of the organisations ``a`` matching ``where`` (SQL, with ``params``) whose
+    subtree's ``metric`` on ``date`` is zero (or less): two queries returning those rows and the
+    few the days of the date's month touch, not a row per organisation matching."""
+    value, months, month_params, days, day_params, sign = _reading(date)
+    with connection.cursor() as cursor:
+        by_day = defaultdict(int)
+        for path, _metric, total in _days_by_subtree(cursor, f"'{metric}'", days, day_params, where, params):
+            by_day[path] += sign * int(total)
+        touched = sorted(by_day)
+        also = f" OR a.path IN ({', '.join(['%s'] * len(touched))})" if touched else ""
+        cursor.execute(
+            f"SELECT a.id, a.path, COALESCE(SUM({value}), 0) FROM branches_organization a "
+            f"LEFT JOIN {ROLLUP_TABLE} r ON r.organization_id = a.id AND {months} AND r.metric = %s "
+            f"WHERE ({where}) GROUP BY a.id, a.path HAVING COALESCE(SUM({value}), 0) <= 0{also}",
+            [*month_params, metric, *params, *touched],
+        )
+        return [(pk, path) for pk, path, total in cursor.fetchall() if int(total) + by_day.get(path, 0) <= 0]
