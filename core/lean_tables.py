@@ -112,6 +112,21 @@ def _display_is_djangos(model, display):
     return getattr(method, "func", None) is models.Model._get_FIELD_display
 
 
+def keyed_url(viewname, name="pk"):
+    """``url(key)``: the URL of ``viewname`` for a whole-number key, reversed once (per call of
+    this function) with a stand-in key; other keys are reversed as usual."""
+    url = reverse(viewname, kwargs={name: _KEY})
+    if url.count(str(_KEY)) != 1:
+        return lambda key: reverse(viewname, kwargs={name: key})
+
+    def keyed(key):
+        if type(key) is int and key >= 0:  # as an int converter writes it
+            return url.replace(str(_KEY), str(key))
+        return reverse(viewname, kwargs={name: key})
+
+    return keyed
+
+
 def _link(bound_column):
     """``(URL with the stand-in key, accessor of the key)`` when the column links each row to a
     URL reversed with one keyword argument read from the record (``linkify=(name, {"pk":

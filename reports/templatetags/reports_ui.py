@@ -3,7 +3,6 @@
 from html import escape as html_escape
 
 from django import template
-from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -11,6 +10,7 @@ from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext, ngettext
 
 from branches.models import Organization
+from core.lean_tables import keyed_url
 from core.widgets import Autocomplete
 from reports.access import report_organizations
 from reports.formatting import format_number
@@ -77,9 +77,10 @@ _ENTERPRISE_COUNTS = {"official_members": _official_members, "active_members": _
 def gap_enterprise_items(enterprises, count):
     """``<li>`` items of enterprises: name linked, tax code, and the ``count`` attribute in words."""
     in_words = _ENTERPRISE_COUNTS[count]
+    url = keyed_url("enterprises:enterprise_detail")  # one reverse() for the list
     return mark_safe(  # noqa: S308 (every value is escaped)
         "".join(
-            f'<li><a href="{escape(reverse("enterprises:enterprise_detail", args=[enterprise.pk]))}">'
+            f'<li><a href="{escape(url(enterprise.pk))}">'
             f"{escape(enterprise.name)}</a> "
             f'<span class="text-body-secondary">{escape(enterprise.tax_code)} · '
             f"{escape(in_words(getattr(enterprise, count)))}</span></li>"
@@ -99,9 +100,10 @@ def gap_organization_items(organizations):
             }
         return gettext("no admission recorded")
 
+    url = keyed_url("branches:organization_detail")  # one reverse() for the list
     return mark_safe(  # noqa: S308 (every value is escaped)
         "".join(
-            f'<li><a href="{escape(reverse("branches:organization_detail", args=[organization.pk]))}">'
+            f'<li><a href="{escape(url(organization.pk))}">'
             f"{escape(organization.name)}</a> "
             f'<span class="text-body-secondary">{escape(organization.code)} · '
             f"{escape(last_admission(organization))}</span></li>"

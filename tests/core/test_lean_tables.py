@@ -167,3 +167,14 @@ def test_links_to_keys_other_than_whole_numbers_are_written_by_django_tables2(me
     lean = lean_rows(paginated(ByCode, members))
     assert lean == stock_rows(paginated(ByCode, members))
     assert "?from=&lt;list&gt;" in lean
+
+
+def test_keyed_urls_are_the_urls_reverse_writes(db):
+    from django.urls import reverse
+
+    from core.lean_tables import keyed_url
+
+    url = keyed_url("branches:organization_detail")
+    for key in (0, 7, 123456789):
+        assert url(key) == reverse("branches:organization_detail", kwargs={"pk": key})
+    assert url("12") == reverse("branches:organization_detail", kwargs={"pk": "12"})  # not an int: reverse()
