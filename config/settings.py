@@ -198,6 +198,9 @@ WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 WHITENOISE_USE_FINDERS = env_bool("STATIC_FROM_SOURCE", default=DEBUG)
 WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS
 
+# Django's form renderer, the common widgets written in Python (the same HTML, a fraction of the time).
+FORM_RENDERER = "core.renderers.QuickWidgetRenderer"
+
 DJANGO_TABLES2_TEMPLATE = "django_tables2/lean.html"
 # The empty choice of a filter reads "All" (not "---------"); yes/no filters: core.filtersets.YesNoFilter.
 FILTERS_EMPTY_CHOICE_LABEL = _("All")
