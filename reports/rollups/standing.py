@@ -129,11 +129,6 @@ def _organization_changes_sql(ids):
     org_kinds = (
         f"FROM branches_organization o JOIN {_pairs(KIND_FIGURES)} k ON k.kind = o.kind WHERE {ids_in('o.id', ids)}"
     )
-    periods = f"FROM branches_membershipperiod p WHERE {ids_in('p.organization_id', ids)}"
-    owners = (
-        "FROM branches_membershipperiod p JOIN branches_member m ON m.id = p.member_id "
-        f"WHERE m.is_business_owner AND {ids_in('p.organization_id', ids)}"
-    )
     enterprises = f"FROM enterprises_enterprise e WHERE {committee}"
     # A mass organisation's members: each return within its life steps the total from the
     # previous return's (from the founding day on); the dissolution takes the last total away.
@@ -152,19 +147,8 @@ def _organization_changes_sql(ids):
     parts = [
         f"SELECT o.id AS k, o.established_on AS day, k.metric AS metric, 1 AS v {org_kinds}",
         f"SELECT o.id, o.dissolved_on, k.metric, -1 {org_kinds} AND o.dissolved_on IS NOT NULL",
-        f"SELECT p.organization_id, p.started_on, 'members', 1 {periods}",
-        f"SELECT p.organization_id, p.ended_on, 'members', -1 {periods} AND p.ended_on IS NOT NULL",
-        f"SELECT p.organization_id, p.started_on, 'business_owners', 1 {owners}",
-        f"SELECT p.organization_id, p.ended_on, 'business_owners', -1 {owners} AND p.ended_on IS NOT NULL",
-        f"SELECT m.admitted_by_id, m.admitted_on, '{ADMISSIONS}', 1 FROM branches_member m "
-        f"WHERE {ids_in('m.admitted_by_id', ids)}",
-        _flag_changes_sql(
-            RECENT_ADMISSIONS,
-            f"SELECT m.admitted_by_id AS k, m.admitted_on AS day, 1 AS v FROM branches_member m "
-            f"WHERE {ids_in('m.admitted_by_id', ids)} UNION ALL "
-            f"SELECT m.admitted_by_id, {_recent_until('m.admitted_on')}, -1 FROM branches_member m "
-            f"WHERE {ids_in('m.admitted_by_id', ids)}",
-        ),
+        _member_changes_sql(ids),
+        _admission_changes_sql(ids),
         f"SELECT e.managing_committee_id, {_date(FIRST_DAY)}, 'enterprises', 1 {enterprises}",
         f"SELECT e.managing_committee_id, {_date(FIRST_DAY)}, 'enterprises_operating', 1 {enterprises} "
         f"AND e.operating_status = '{OperatingStatus.OPERATING}'",
@@ -177,9 +161,46 @@ def _organization_changes_sql(ids):
         f"SELECT e.managing_committee_id, {dissolved}, 'mass_organization_members', -{last_total} {plain} "
         "AND mo.dissolved_on IS NOT NULL",
         _committee_gap_changes_sql(ids),
+    ]
+    return " UNION ALL ".join(parts)
+
+
+#: The figures the members' periods make (see :func:`refresh_members`).
+MEMBER_FIGURES = ("members", "business_owners", OWNER_ORGANIZATIONS)
+#: The figures the admissions make (see :func:`refresh_admissions`).
+ADMISSION_FIGURES = (ADMISSIONS, RECENT_ADMISSIONS)
+
+
+def _member_changes_sql(ids):
+    """(k, day, metric, v): the members of the organisations ``ids`` (None: all) by their periods,
+    those who own a business, and the flag of an organisation with one."""
+    periods = f"FROM branches_membershipperiod p WHERE {ids_in('p.organization_id', ids)}"
+    owners = (
+        "FROM branches_membershipperiod p JOIN branches_member m ON m.id = p.member_id "
+        f"WHERE m.is_business_owner AND {ids_in('p.organization_id', ids)}"
+    )
+    parts = [
+        f"SELECT p.organization_id AS k, p.started_on AS day, 'members' AS metric, 1 AS v {periods}",
+        f"SELECT p.organization_id, p.ended_on, 'members', -1 {periods} AND p.ended_on IS NOT NULL",
+        f"SELECT p.organization_id, p.started_on, 'business_owners', 1 {owners}",
+        f"SELECT p.organization_id, p.ended_on, 'business_owners', -1 {owners} AND p.ended_on IS NOT NULL",
         _owner_flag_changes_sql(owners),
     ]
     return " UNION ALL ".join(parts)
+
+
+def _admission_changes_sql(ids):
+    """(k, day, metric, v): the admissions by the organisations ``ids`` (None: all), and the flag
+    of their recent admissions."""
+    admitted = f"FROM branches_member m WHERE {ids_in('m.admitted_by_id', ids)}"
+    recent = (
+        f"SELECT m.admitted_by_id AS k, m.admitted_on AS day, 1 AS v {admitted} UNION ALL "
+        f"SELECT m.admitted_by_id, {_recent_until('m.admitted_on')}, -1 {admitted}"
+    )
+    return (
+        f"SELECT m.admitted_by_id AS k, m.admitted_on AS day, '{ADMISSIONS}' AS metric, 1 AS v {admitted} "
+        f"UNION ALL {_flag_changes_sql(RECENT_ADMISSIONS, recent)}"
+    )
 
 
 def _owner_flag_changes_sql(owners):
@@ -380,6 +401,16 @@ def roll_up(differences):
 
 def refresh_organizations(ids):
     refresh("organization", ids)
+
+
+def refresh_members(ids):
+    """Recount only the figures the members' periods make in the organisations ``ids``."""
+    refresh("organization", ids, _member_changes_sql, MEMBER_FIGURES)
+
+
+def refresh_admissions(ids):
+    """Recount only the figures the admissions make for the admitting organisations ``ids``."""
+    refresh("organization", ids, _admission_changes_sql, ADMISSION_FIGURES)
 
 
 def refresh_enterprises(ids):

@@ -55,7 +55,7 @@ TARGET_MODELS = {"reports.Target", "reports.TargetCarry"}
 def members_admitted(event):
     apply_counts(admission_counts(event.admissions))
     statistics.refresh(event.member_ids, movement=False, new_members=True)  # their periods are announced too
-    standing.refresh_organizations(admission.organization_id for admission in event.admissions)
+    standing.refresh_admissions(admission.organization_id for admission in event.admissions)
     bump_data_version()
 
 
@@ -66,7 +66,9 @@ def admissions_corrected(event):
     apply_counts(counts)
     statistics.refresh(statistics.admitted_in(event.before))
     # A member struck out takes its periods along, most often in the organisation that admitted it.
-    standing.refresh_organizations(a.organization_id for a in (*event.before, *event.after))
+    organizations = {a.organization_id for a in (*event.before, *event.after)}
+    standing.refresh_admissions(organizations)
+    standing.refresh_members(organizations)
     bump_data_version()
 
 
@@ -101,9 +103,9 @@ def members_changed(event):
         movement=bool(event.fields & set(statistics.MOVEMENT_FIELDS)),
     )
     if event.fields & {"is_business_owner"}:
-        standing.refresh_organizations(_organizations_of_members(event.member_ids))
+        standing.refresh_members(_organizations_of_members(event.member_ids))
     if event.fields & {"admitted_by_id", "admitted_on"}:
-        standing.refresh_organizations(_admitting_organizations(event.member_ids))
+        standing.refresh_admissions(_admitting_organizations(event.member_ids))
     if event.fields & {"enterprise_id", "official_on"}:
         standing.refresh_enterprises(_enterprises_of_members(event.member_ids) | set(event.enterprise_ids))
     if event.fields & set(REPORTED_MEMBER_FIELDS):
@@ -113,7 +115,7 @@ def members_changed(event):
 def periods_changed(event):
     """Periods opened, closed, reopened or corrected (``periods``, or ``before`` and ``after``)."""
     periods = [*getattr(event, "periods", ()), *getattr(event, "before", ()), *getattr(event, "after", ())]
-    standing.refresh_organizations({period.organization_id for period in periods})
+    standing.refresh_members({period.organization_id for period in periods})
     standing.refresh_enterprises(_enterprises_of_members(period.member_id for period in periods))
     statistics.refresh((period.member_id for period in periods), admission=False)
     bump_data_version()
