@@ -96,6 +96,11 @@ class EstimatedCountPaginator(Paginator):
     #: From this offset on, pages are read keys first, then rows by key (see :meth:`_rows`).
     deferred_from = 1
 
+    #: A first page of a small set of at least this many rows is read keys first too: sorted apart
+    #: (``_sorted_apart``), all of them would be joined to what the table shows before the sort
+    #: (the enterprises of a province: 20 ms of the database's CPU, 9 ms keys first).
+    sort_keys_from = 1000
+
     def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
         kwargs.pop("look_ahead", None)
         try:  # ?per_page= comes from the address: at most MAX_PER_PAGE rows, at least one
@@ -165,10 +170,17 @@ class EstimatedCountPaginator(Paginator):
         """
         queryset = _queryset(self.object_list)
         if queryset is not None and start < self.deferred_from and self._small_on_postgresql(queryset):
-            return self._bound(self.object_list, list(_sorted_apart(queryset)[start:stop]))
+            if self.count < self.sort_keys_from:
+                return self._bound(self.object_list, list(_sorted_apart(queryset)[start:stop]))
+            # Sorted apart, every matching row is joined before the sort: sort the keys alone.
+            return self._by_keys(queryset, _sorted_apart(queryset), start, stop)
         if queryset is None or start < self.deferred_from:
             return list(self.object_list[start:stop])
-        keys = list(queryset.values_list("pk", flat=True)[start:stop])
+        return self._by_keys(queryset, queryset, start, stop)
+
+    def _by_keys(self, queryset, ordered, start, stop):
+        """The rows ``start:stop`` of ``ordered``: the keys first, then the rows by key."""
+        keys = list(ordered.values_list("pk", flat=True)[start:stop])
         found = {record.pk: record for record in queryset.order_by().filter(pk__in=keys)}
         return self._bound(self.object_list, [found[key] for key in keys if key in found])
 

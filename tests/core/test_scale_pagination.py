@@ -221,3 +221,25 @@ def test_the_first_page_of_a_small_set_has_the_rows_and_order_of_the_queryset(me
     assert [m.pk for m in page] == [m.pk for m in queryset[:10]]
     if connection.vendor == "postgresql" and ordering[0] != "organization":
         assert "COALESCE" in queries.captured_queries[-1]["sql"]
+
+
+class KeysFirst(EstimatedCountPaginator):
+    sort_keys_from = 5
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ordering", [("sort_name", "id"), ("-full_name", "id"), ("organization", "-id")])
+def test_the_first_page_of_a_larger_small_set_is_read_keys_first_with_the_same_rows_and_order(members, ordering):
+    """From ``sort_keys_from`` rows on, a small set's first page sorts the keys alone and reads
+    the rows by key (no join of every matching row before the sort): the same rows, the same order."""
+    queryset = Member.objects.select_related("organization").order_by(*ordering)
+    paginator = KeysFirst(queryset, 10)
+    with CaptureQueriesContext(connection) as queries:
+        page = list(paginator.page(1))
+    assert [m.pk for m in page] == [m.pk for m in queryset[:10]]
+    assert page[0].organization.code  # the rows as the queryset reads them, relations joined
+    if connection.vendor == "postgresql":
+        keys = [q["sql"] for q in queries.captured_queries if " LIMIT 11" in q["sql"]]
+        assert len(keys) == 1
+        if ordering[0] != "organization":  # sorted by the member's own fields: no join for the keys
+            assert '"branches_organization"' not in keys[0]
