@@ -314,6 +314,7 @@ class MemberDetailView(ObjectDetailView):
             member,
             {"organization": organizations, "admitted_by": organizations, "enterprise": enterprises},
             user=user,
+            editable=context["can_edit"],  # read once for the page (ObjectDetailView)
         )
         context["prospect"] = Prospect.objects.visible_to(user).filter(member=member).first()
         context["is_active"] = member.status == MemberStatus.ACTIVE

@@ -330,14 +330,15 @@ class ObjectActionView(ServiceFormView):
         return self.object.get_absolute_url()
 
 
-def history_entries(obj, labels=None, *, user):
+def history_entries(obj, labels=None, *, user, editable=None):
     """The change history of ``obj``: who, when, and which fields changed from what to what.
 
     ``labels`` maps a foreign-key field name to ``{pk: label}`` for the rows the user may see.
-    Citizen IDs are masked unless ``user`` may edit ``obj``, as on the detail page.
+    Citizen IDs are masked unless ``user`` may edit ``obj``, as on the detail page (``editable``:
+    whether they may, when the page asked already).
     One query (the history rows with their users), diffs computed in memory.
     """
-    masked = not may_edit(obj, user)
+    masked = not may_edit(obj, user, editable)
     labels = labels or {}
     model = type(obj)
     records = list(obj.history.select_related("history_user__preference").order_by("history_date", "history_id"))
@@ -381,10 +382,13 @@ def history_event(model, record, previous, *, lookups=True):
     return describe(record, previous, lookups=lookups) if describe is not None else ""
 
 
-def may_edit(obj, user):
-    """Whether ``user`` may edit ``obj`` (and so see its citizen ID in full)."""
+def may_edit(obj, user, editable=None):
+    """Whether ``user`` may edit ``obj`` (and so see its citizen ID in full); ``editable``: the
+    answer of ``editable_by`` when the caller read it already (no query again)."""
     if not any(field.name in MASKED_FIELDS for field in type(obj)._meta.concrete_fields):
         return True  # nothing to mask: no query
+    if editable is not None:
+        return editable
     return type(obj).objects.editable_by(user).filter(pk=obj.pk).exists()
 
 
