@@ -1659,6 +1659,8 @@ def update_member(acting_user, member, reason=None, *, expected_version=None, **
             value = value.strip()
         setattr(member, field, value)
     changed = changed_fields(member, before)
+    if not changed and not errors:
+        return member  # a save that changes nothing writes nothing (no new version, no history row)
     reported = [name for name in ADMISSION_REPORT_FIELDS if Member._meta.get_field(name).attname in changed]
     if reported:
         # The new-admissions report of the period of the admission reads these facts as recorded now.

@@ -189,6 +189,22 @@ def test_update_member_corrects_facts_and_refuses_lifecycle_fields(tree, secreta
         services.update_member(secretary_a, MemberFactory(organization=tree.branch_b), full_name="X")
 
 
+def test_update_member_that_changes_nothing_writes_nothing(tree, secretary_a):
+    member = MemberFactory(organization=tree.branch_a, full_name="Trần Văn Bình")
+    services.update_member(secretary_a, member, full_name="Trần Văn Bình ")
+    member.refresh_from_db()
+    version, history = member.version, member.history.count()
+    services.update_member(secretary_a, member, full_name=" Trần Văn Bình", position=member.position)
+    member.refresh_from_db()
+    assert (member.version, member.history.count()) == (version, history)
+    services.update_member(secretary_a, member, full_name="Trần Văn Bính")
+    member.refresh_from_db()
+    assert (member.version, member.history.count()) == (version + 1, history + 1)
+    # a stale version is still refused, changes or not
+    with pytest.raises(ValidationError):
+        services.update_member(secretary_a, member, expected_version=version, full_name="Trần Văn Bính")
+
+
 # Recognition ------------------------------------------------------------------------------
 
 
