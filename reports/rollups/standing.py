@@ -6,13 +6,17 @@ not what happened in a period, so the roll-ups cannot answer them. ``StandingCou
 organisation established +1 and dissolved −1, a membership period opened +1 and closed −1, a
 mass organisation's latest membership total stepping from one return to the next, …) and their
 total. A figure on a date is the sum of the changes up to it, read from the smaller side: the
-total less the changes after the date (today: almost none), or the changes up to it.
+total less the changes after the date (today: almost none), or the changes up to it. Some figures
+are flags (1 while an enterprise is a gap, while an organisation has a business owner or admitted
+somebody lately), so that they add up. ``StandingRollup`` sums the organisations' changes per
+subtree and month: :func:`subtree_figures` reads any subtree on any date in two queries.
 
-The domain events name what they touched; :func:`refresh_organizations` and
-:func:`refresh_enterprises` recount the rows of those keys from the raw tables (one statement
-each, whatever the number of keys), so the order in which a service announces its changes does
-not matter. :func:`rebuild` recounts everything and :func:`differences` compares (``manage.py
-verify_rollups``).
+The domain events name what they touched; :func:`refresh_organizations` (or only the figures an
+event changes, :func:`refresh_members`, :func:`refresh_admissions`) and :func:`refresh_enterprises`
+recount the rows of those keys from the raw tables, whatever their number, and write the
+differences to the rows and the roll-up, so the order in which a service announces its changes
+does not matter. :func:`rebuild` recounts everything and :func:`differences` compares
+(``manage.py verify_rollups``).
 """
 
 import datetime
