@@ -639,10 +639,13 @@ def subtrees_without(date, metric, where, params):
             by_day[path] += sign * int(total)
         touched = sorted(by_day)
         also = f" OR a.path IN ({', '.join(['%s'] * len(touched))})" if touched else ""
+        # (summed per organisation first, then joined: SQLite would otherwise probe the roll-up
+        # by figure and month for every organisation)
         cursor.execute(
-            f"SELECT a.id, a.path, COALESCE(SUM({value}), 0) FROM branches_organization a "
-            f"LEFT JOIN {ROLLUP_TABLE} r ON r.organization_id = a.id AND {months} AND r.metric = %s "
-            f"WHERE ({where}) GROUP BY a.id, a.path HAVING COALESCE(SUM({value}), 0) <= 0{also}",
+            "SELECT a.id, a.path, COALESCE(t.total, 0) FROM branches_organization a LEFT JOIN ("
+            f"SELECT r.organization_id AS id, SUM({value}) AS total FROM {ROLLUP_TABLE} r "
+            f"WHERE {months} AND r.metric = %s GROUP BY r.organization_id) t ON t.id = a.id "
+            f"WHERE ({where}) AND (COALESCE(t.total, 0) <= 0{also})",
             [*month_params, metric, *params, *touched],
         )
         return [(pk, path) for pk, path, total in cursor.fetchall() if int(total) + by_day.get(path, 0) <= 0]
