@@ -23,7 +23,7 @@ import datetime
 from collections import defaultdict
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections, router
 from django.utils import timezone
 
 from branches.choices import GRASSROOTS_KINDS, OrganizationKind
@@ -491,6 +491,15 @@ def shift(moves):
 
 # Reading ----------------------------------------------------------------------------------
 
+
+def _read_connection():
+    """The connection the reports read from: the replica inside a report request when one is
+    configured (``config.routers``), like every other read of the report."""
+    from reports.models import StandingRollup
+
+    return connections[router.db_for_read(StandingRollup)]
+
+
 PIVOT_KEY = "reports:standing-pivot"
 
 
@@ -500,7 +509,7 @@ def _pivot(table):
     PostgreSQL the median of a sample of the table's pages (the whole table takes seconds)."""
     pivots = cache.get(PIVOT_KEY) or {}
     if table not in pivots:
-        with connection.cursor() as cursor:
+        with _read_connection().cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute(
                     f"SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY day) FROM {table} "
@@ -528,7 +537,7 @@ def _month_pivot():
     those before it from here on. The first change is cached for an hour with the pivots."""
     pivots = cache.get(PIVOT_KEY) or {}
     if "first" not in pivots:
-        with connection.cursor() as cursor:
+        with _read_connection().cursor() as cursor:
             cursor.execute(
                 f"SELECT MIN(day) FROM {ORGANIZATION_TABLE} WHERE day > %s AND day < %s",
                 [FIRST_DAY.isoformat(), TOTAL_DAY.isoformat()],
@@ -613,7 +622,7 @@ def subtree_figures(date, metrics, where, params):
     listed = ", ".join(f"'{metric}'" for metric in metrics)
     value, months, month_params, days, day_params, sign = _reading(date)
     figures = {}
-    with connection.cursor() as cursor:
+    with _read_connection().cursor() as cursor:
         cursor.execute(
             f"SELECT a.path, r.metric, SUM({value}) FROM {ROLLUP_TABLE} r "
             "JOIN branches_organization a ON a.id = r.organization_id "
@@ -633,7 +642,7 @@ def subtrees_without(date, metric, where, params):
     subtree's ``metric`` on ``date`` is zero (or less): two queries returning those rows and the
     few the days of the date's month touch, not a row per organisation matching."""
     value, months, month_params, days, day_params, sign = _reading(date)
-    with connection.cursor() as cursor:
+    with _read_connection().cursor() as cursor:
         by_day = defaultdict(int)
         for path, _metric, total in _days_by_subtree(cursor, f"'{metric}'", days, day_params, where, params):
             by_day[path] += sign * int(total)
