@@ -230,8 +230,15 @@ def _flag_changes_sql(metric, changes):
         "SELECT r.k, r.day, CASE WHEN SUM(r.v) OVER (PARTITION BY r.k ORDER BY r.day ROWS UNBOUNDED PRECEDING) > 0 "
         f"THEN 1 ELSE 0 END AS f FROM ({by_day}) r"
     )
+    return _steps_sql(flags, column="f", metric=metric)
+
+
+def _steps_sql(flags, *, column, metric):
+    """(k, day, metric, v): the flag ``column`` of ``flags`` (SELECT k, day, …, one row per key and
+    day) as ``metric``'s changes: each day's flag less the day before's, where it changed."""
     steps = (
-        f"SELECT s.k, s.day, s.f - COALESCE(LAG(s.f) OVER (PARTITION BY s.k ORDER BY s.day), 0) AS v FROM ({flags}) s"
+        f"SELECT s.k, s.day, s.{column} - COALESCE(LAG(s.{column}) OVER (PARTITION BY s.k ORDER BY s.day), 0) AS v "
+        f"FROM ({flags}) s"
     )
     return f"SELECT o.k AS k, o.day AS day, '{metric}' AS metric, o.v AS v FROM ({steps}) o WHERE o.v <> 0"
 
@@ -274,11 +281,11 @@ def _enterprise_gap_changes_sql(ids):
             f"{parties} AND o.dissolved_on IS NOT NULL",
         ]
     )
+    running_figures = ("members", "official_members", "trade_unions", "party_organizations")
     by_day = (
         "SELECT c.k, c.day, "
         + ", ".join(
-            f"SUM(CASE WHEN c.metric = '{metric}' THEN c.v ELSE 0 END) AS {metric}"
-            for metric in ("members", "official_members", "trade_unions", "party_organizations")
+            f"SUM(CASE WHEN c.metric = '{metric}' THEN c.v ELSE 0 END) AS {metric}" for metric in running_figures
         )
         + f" FROM ({changes}) c WHERE c.k IS NOT NULL AND c.day IS NOT NULL GROUP BY c.k, c.day"
     )
@@ -286,7 +293,7 @@ def _enterprise_gap_changes_sql(ids):
         "SELECT d.k, d.day, "
         + ", ".join(
             f"SUM(d.{metric}) OVER (PARTITION BY d.k ORDER BY d.day ROWS UNBOUNDED PRECEDING) AS {metric}"
-            for metric in ("members", "official_members", "trade_unions", "party_organizations")
+            for metric in running_figures
         )
         + f" FROM ({by_day}) d"
     )
@@ -300,12 +307,7 @@ def _enterprise_gap_changes_sql(ids):
         "THEN 1 ELSE 0 END AS trade_union_share "
         f"FROM ({running}) r JOIN enterprises_enterprise e ON e.id = r.k"
     )
-    steps = " UNION ALL ".join(
-        f"SELECT s.k, s.day, '{metric}' AS metric, "
-        f"s.{metric} - COALESCE(LAG(s.{metric}) OVER (PARTITION BY s.k ORDER BY s.day), 0) AS v FROM ({flags}) s"
-        for metric in GAP_FIGURES
-    )
-    return f"SELECT g.k, g.day, g.metric, g.v FROM ({steps}) g WHERE g.v <> 0"
+    return " UNION ALL ".join(_steps_sql(flags, column=metric, metric=metric) for metric in GAP_FIGURES)
 
 
 def _enterprise_changes_sql(ids):
