@@ -261,3 +261,33 @@ def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         transaction.set_rollback(True)
         loaded.__exit__(None, None, None)
+
+
+#: Dead rows a table may hold before the suite vacuums it (PostgreSQL only, see below).
+DEAD_ROWS_BEFORE_VACUUM = 5000
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """On PostgreSQL, vacuum the tables a test's rolled-back writes left full of dead rows.
+
+    Every test's writes are rolled back, and a rolled-back row stays in its table as a dead row
+    until a vacuum. A server without autovacuum (the CI machine's) would otherwise keep them all
+    run long: after the demo and golden loads, every full scan (the roll-ups' end-of-test check,
+    the recounts) reads through millions of dead rows, and small tests took seconds each. Runs
+    between tests, outside any transaction (not while a module's data, such as ``demo``, is loaded).
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or connection.in_atomic_block or connection.connection is None:
+        return
+    from pytest_django.plugin import blocking_manager_key
+
+    with item.config.stash[blocking_manager_key].unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT quote_ident(relname) FROM pg_stat_user_tables WHERE n_dead_tup > %s",
+            [DEAD_ROWS_BEFORE_VACUUM],
+        )
+        for (table,) in cursor.fetchall():
+            cursor.execute(f"VACUUM {table}")
