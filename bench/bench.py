@@ -961,8 +961,9 @@ def main():
             print(f"import_{rows}_members=unavailable ({exc})")
 
     if not args.skip_export:
-        for file_format in ("csv", "xlsx"):
-            measure_export(bench, f"export_root_members_{file_format}", "members", file_format, args)
+        for kind in ("members", "enterprises", "organizations"):
+            for file_format in ("csv", "xlsx"):
+                measure_export(bench, f"export_root_{kind}_{file_format}", kind, file_format, args)
 
     engine_root = bench.results.get("fulfilment_root_engine")
     floor_root = bench.results.get("fulfilment_root_sql_floor")

@@ -153,8 +153,8 @@ MEMBER_EXPORT = ExportKind(
         (MEMBER_IGNORED[6], lambda m: m.end_decision_number or "", True),
         (MEMBER_IGNORED[7], lambda m: m.end_decided_on, False),
     ),
-    csv_columns=lambda: _member_csv_columns(),
-    xlsx_columns=lambda: _member_xlsx_columns(),
+    csv_columns=lambda: _csv_columns(Member, MEMBER_SQL_COLUMNS),
+    xlsx_columns=lambda: _xlsx_columns(MEMBER_EXPORT, MEMBER_SQL_COLUMNS),
 )
 
 
@@ -221,8 +221,8 @@ def _labels_sql(name, choices):
     return _Sql(f"CASE {{0}} {whens} ELSE {_TEXT} END", F(name), params=params)
 
 
-def _choice_sql(name):
-    return _labels_sql(name, Member._meta.get_field(name).flatchoices)
+def _number_sql(name):
+    return _Sql("CAST({0} AS text)", F(name))
 
 
 def _masked_sql():
@@ -274,16 +274,24 @@ MEMBER_SQL_COLUMNS = (
 )
 
 
-def _member_csv_columns():
+def _choices(model, kind, name):
+    """The (value, label) pairs of a choice column (``kind`` "choice" or "end_reason")."""
+    return PeriodEndReason.choices if kind == "end_reason" else model._meta.get_field(name).flatchoices
+
+
+def _csv_columns(model, sql_columns):
+    """The CSV fields of ``sql_columns`` ((kind, field) of ``model``'s rows) as the database computes them."""
     builders = {
         "masked": lambda _name: _masked_sql(),
         "text": _text_sql,
-        "choice": _choice_sql,
         "date": _date_sql,
         "boolean": _boolean_sql,
-        "end_reason": lambda name: _labels_sql(name, PeriodEndReason.choices),
+        "number": _number_sql,
     }
-    return tuple(builders[kind](name) for kind, name in MEMBER_SQL_COLUMNS)
+    return tuple(
+        _labels_sql(name, _choices(model, kind, name)) if kind in ("choice", "end_reason") else builders[kind](name)
+        for kind, name in sql_columns
+    )
 
 
 # The PostgreSQL path of a large .xlsx export (:func:`_copy_xlsx`): each row's cells are written as
@@ -311,7 +319,7 @@ def _xlsx_string(value_sql, style):
     )
 
 
-def _xlsx_column(kind, name, text):
+def _xlsx_column(model, kind, name, text):
     style = XLSX_TEXT_STYLE if text else 0
     if kind == "date":
         return _Sql(
@@ -330,20 +338,22 @@ def _xlsx_column(kind, name, text):
         template = _xlsx_string(masked, style)
         return _Sql(template, F(name), F("can_edit"), params=[dots] * template.count("%s"))
     if kind in ("choice", "end_reason"):
-        choices = PeriodEndReason.choices if kind == "end_reason" else Member._meta.get_field(name).flatchoices
-        labels = {value: str(label) for value, label in choices}
+        labels = {value: str(label) for value, label in _choices(model, kind, name)}
         params = [item for value, label in labels.items() for item in (value, label)]
         whens = " ".join("WHEN %s THEN %s" for _label in labels)
         labelled = f"(CASE {{0}} {whens} ELSE {{0}} END)"
         template = _xlsx_string(labelled, style)
         return _Sql(template, F(name), params=params * template.count(whens))
+    if kind == "number":
+        return _Sql("CASE WHEN {0} IS NULL THEN '<c/>' ELSE '<c t=\"n\"><v>' || {0} || '</v></c>' END", F(name))
     return _Sql(_xlsx_string("{0}", style), F(name))
 
 
-def _member_xlsx_columns():
-    texts = [text for _header, _value, text in MEMBER_EXPORT.columns]
-    pairs = zip(MEMBER_SQL_COLUMNS, texts, strict=True)
-    return tuple(_xlsx_column(kind, name, text) for (kind, name), text in pairs)
+def _xlsx_columns(export, sql_columns):
+    """The cells of ``sql_columns`` ((kind, field), in the order of ``export.columns``) as the sheet's XML."""
+    texts = [text for _header, _value, text in export.columns]
+    pairs = zip(sql_columns, texts, strict=True)
+    return tuple(_xlsx_column(export.model, kind, name, text) for (kind, name), text in pairs)
 
 
 def _copied_rows(rows, options, separator, collect_ids, progress):
@@ -392,7 +402,7 @@ def _copy_csv(target, export, queryset, collect_ids, progress):
 
 def _copy_xlsx(target, export, queryset, collect_ids, progress):
     """Write the rows of ``queryset`` (prepared) as an .xlsx into ``target``: PostgreSQL writes each
-    row's cells as XML (:func:`_member_xlsx_columns`) and COPY sends them;
+    row's cells as XML (:func:`_xlsx_columns`) and COPY sends them;
     :func:`~core.spreadsheets.write_xlsx_rows_to` packs them."""
     cells = export.xlsx_columns()
     rows = queryset.annotate(row=Concat(*cells, output_field=CharField())).values_list("pk", "row")
@@ -423,6 +433,24 @@ ENTERPRISE_EXPORT = ExportKind(
         (ENTERPRISE_IGNORED[0], lambda e: e.locality.name, False),
         (ENTERPRISE_IGNORED[1], lambda e: e.managing_committee.name, False),
     ),
+    csv_columns=lambda: _csv_columns(Enterprise, ENTERPRISE_SQL_COLUMNS),
+    xlsx_columns=lambda: _xlsx_columns(ENTERPRISE_EXPORT, ENTERPRISE_SQL_COLUMNS),
+)
+
+#: The enterprise export's columns as the database computes them, in the order of its columns.
+ENTERPRISE_SQL_COLUMNS = (
+    ("text", "tax_code"),
+    ("text", "name"),
+    ("choice", "ownership"),
+    ("text", "locality__code"),
+    ("text", "industrial_park"),
+    ("text", "address"),
+    ("choice", "size_class"),
+    ("number", "employees"),
+    ("choice", "operating_status"),
+    ("text", "managing_committee__code"),
+    ("text", "locality__name"),
+    ("text", "managing_committee__name"),
 )
 
 ORGANIZATION_EXPORT = ExportKind(
@@ -444,6 +472,24 @@ ORGANIZATION_EXPORT = ExportKind(
         (_("number of the dissolution decision"), lambda o: o.dissolution_decision_number, True),
         (_("coordination regulation signed"), lambda o: o.coordination_regulation_signed, False),
     ),
+    csv_columns=lambda: _csv_columns(Organization, ORGANIZATION_SQL_COLUMNS),
+    xlsx_columns=lambda: _xlsx_columns(ORGANIZATION_EXPORT, ORGANIZATION_SQL_COLUMNS),
+)
+
+#: The organisation export's columns as the database computes them, in the order of its columns.
+ORGANIZATION_SQL_COLUMNS = (
+    ("text", "code"),
+    ("text", "name"),
+    ("choice", "kind"),
+    ("text", "parent_code"),
+    ("text", "locality__name"),
+    ("text", "enterprise__tax_code"),
+    ("date", "established_on"),
+    ("text", "established_by"),
+    ("date", "established_by_on"),
+    ("date", "dissolved_on"),
+    ("text", "dissolution_decision_number"),
+    ("boolean", "coordination_regulation_signed"),
 )
 
 MASS_ORGANIZATION_EXPORT = ExportKind(

@@ -8,10 +8,11 @@ import io
 import pytest
 from django.utils import translation
 
-from branches.choices import MemberStatus, PeriodEndReason, Position, Sex
+from branches.choices import MemberStatus, OrganizationKind, PeriodEndReason, Position, Sex
 from branches.models import MembershipPeriod
 from dataio import exports
-from tests.factories import EnterpriseFactory, MemberFactory
+from enterprises.choices import Ownership
+from tests.factories import EnterpriseFactory, MemberFactory, OrganizationFactory
 
 pytestmark = [
     pytest.mark.postgresql,  # COPY is PostgreSQL's: not collected when the suite runs on SQLite
@@ -60,17 +61,44 @@ def members_with_every_kind_of_value(tree):
     MemberFactory(organization=tree.branch_b, full_name="Odd Status", religion="not-a-choice")
 
 
-def both_paths(monkeypatch, user, file_format="csv"):
-    """The members export in ``file_format`` by the database's path and by the generic one (the
+def both_paths(monkeypatch, user, file_format="csv", kind="members"):
+    """The ``kind`` export in ``file_format`` by the database's path and by the generic one (the
     database's columns taken away): both files, after checking they wrote the same rows."""
     fast, fast_ids = io.BytesIO(), []
-    fast_rows = exports.write_export(fast, "members", user, file_format=file_format, collect_ids=fast_ids)
-    generic_kind = dataclasses.replace(exports.KINDS["members"], **{f"{file_format}_columns": None})
-    monkeypatch.setitem(exports.KINDS, "members", generic_kind)
+    fast_rows = exports.write_export(fast, kind, user, file_format=file_format, collect_ids=fast_ids)
+    generic_kind = dataclasses.replace(exports.KINDS[kind], **{f"{file_format}_columns": None})
+    monkeypatch.setitem(exports.KINDS, kind, generic_kind)
     generic, generic_ids = io.BytesIO(), []
-    generic_rows = exports.write_export(generic, "members", user, file_format=file_format, collect_ids=generic_ids)
+    generic_rows = exports.write_export(generic, kind, user, file_format=file_format, collect_ids=generic_ids)
     assert fast_rows == generic_rows and fast_ids == generic_ids
     return fast.getvalue(), generic.getvalue(), fast_rows
+
+
+def enterprises_and_organizations_with_every_kind_of_value(tree):
+    """Enterprises and organisations holding the awkward texts, empty and missing values, a value
+    outside a field's choices, a dissolved organisation with its decision; returns how many of each
+    the department of ``tree.committee`` sees."""
+    for serial, awkward in enumerate(AWKWARD):
+        enterprise = EnterpriseFactory(
+            name=f"{awkward or 'Công ty'} {serial}",
+            industrial_park=awkward,
+            address=awkward,
+            employees=serial * 1000,
+            managing_committee=tree.committee,
+            locality=tree.commune,
+            ownership="not-a-choice" if serial == 3 else Ownership.PRIVATE,
+        )
+        OrganizationFactory(
+            code=f"{awkward[:1]}ORG-{serial}",
+            name=f"{awkward} {serial}",
+            kind=OrganizationKind.GRASSROOTS_BRANCH,
+            parent=tree.committee,
+            locality=tree.commune,
+            enterprise=enterprise if serial % 2 else None,
+            dissolved_on=datetime.date(2024, 2, 29) if serial % 3 == 0 else None,
+            dissolution_decision_number=awkward if serial % 3 == 0 else "",
+            coordination_regulation_signed=bool(serial % 2),
+        )
 
 
 @pytest.mark.parametrize("language", ["en", "vi"])
@@ -83,6 +111,20 @@ def test_the_copy_of_a_members_csv_is_the_generic_csv_byte_for_byte(request, tre
     assert fast == generic
     assert rows >= len(AWKWARD) // 2 and fast.count(b"\r\n") == rows + 1  # each line ended as csv.writer ends it
     assert ("••••••••" in fast.decode("utf-8-sig")) == (persona == "department")  # who may edit sees the ID
+
+
+@pytest.mark.parametrize("kind", ["enterprises", "organizations"])
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_the_copy_of_an_enterprises_or_organisations_csv_is_the_generic_csv_byte_for_byte(
+    tree, department, monkeypatch, kind, language
+):
+    enterprises_and_organizations_with_every_kind_of_value(tree)
+    with translation.override(language):
+        fast, generic, rows = both_paths(monkeypatch, department, kind=kind)
+    assert fast == generic
+    assert rows > len(AWKWARD)  # the awkward ones and the tree's own
+    assert b"'=SUM(A1)" in fast  # neutralised, in a name
+    assert (b"not-a-choice" in fast) == (kind == "enterprises")  # a value outside the choices, as stored
 
 
 def test_progress_is_reported_every_500_rows_by_the_copy(tree, department, monkeypatch):

@@ -9,7 +9,11 @@ import pytest
 from django.utils import translation
 from openpyxl import load_workbook
 
-from tests.dataio.test_export_copy import both_paths, members_with_every_kind_of_value
+from tests.dataio.test_export_copy import (
+    both_paths,
+    enterprises_and_organizations_with_every_kind_of_value,
+    members_with_every_kind_of_value,
+)
 from tests.factories import MemberFactory
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.rollups_differ]
@@ -54,3 +58,20 @@ def test_the_database_written_xlsx_reads_as_openpyxls(request, tree, monkeypatch
     ours, theirs = same_line_ends(fast_sheet[4]), same_line_ends(generic_sheet[4])
     for number, (our_row, their_row) in enumerate(zip(ours, theirs, strict=True), start=1):
         assert our_row == their_row, number
+
+
+@pytest.mark.parametrize("kind", ["enterprises", "organizations"])
+def test_the_database_written_xlsx_of_enterprises_and_organisations_reads_as_openpyxls(
+    tree, department, monkeypatch, kind
+):
+    enterprises_and_organizations_with_every_kind_of_value(tree)
+    with translation.override("vi"):
+        fast, generic, rows = both_paths(monkeypatch, department, "xlsx", kind=kind)
+    assert rows > 10
+    fast_sheet, generic_sheet = read(fast), read(generic)
+    assert fast_sheet[:4] == generic_sheet[:4]
+    ours, theirs = same_line_ends(fast_sheet[4]), same_line_ends(generic_sheet[4])
+    for number, (our_row, their_row) in enumerate(zip(ours, theirs, strict=True), start=1):
+        assert our_row == their_row, number
+    kinds = {type_name for row in fast_sheet[4][1:] for _value, type_name, _format in row}
+    assert {"str", "NoneType"} <= kinds and ("int" in kinds) == (kind == "enterprises")
