@@ -13,6 +13,7 @@ Security defaults in tests (issue 8):
 """
 
 import datetime
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
@@ -26,11 +27,22 @@ from tests.factories import (
     UserFactory,
 )
 
+#: Fixtures of module scope that build a module's shared data (seconds each): their tests go to one
+#: xdist worker (``--dist loadgroup``), so that the data is built once, not once per worker.
+MODULE_DATA_FIXTURES = ("demo", "histories")
 
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``postgresql`` (a real streaming replica, tests/config/test_replica.py) are part of the
-    PostgreSQL run only: on SQLite they are deselected, neither run nor reported as skipped."""
+    PostgreSQL run only: on SQLite they are deselected, neither run nor reported as skipped. Tests of
+    :data:`MODULE_DATA_FIXTURES` are grouped by module."""
     from django.conf import settings
+
+    for item in items:
+        if any(name in getattr(item, "fixturenames", ()) for name in MODULE_DATA_FIXTURES):
+            if not item.get_closest_marker("xdist_group"):
+                item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
     if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         return
@@ -141,8 +153,8 @@ def two_factor_required(settings):
     settings.OTP_REQUIRED_ROLES = ("administrator", "department")
 
 
-@pytest.fixture
-def tree(db):
+def make_tree():
+    """The organisation tree of the ``tree`` fixture (for module-scoped data, see ``kept_for_the_module``)."""
     province = LocalityFactory(code="01", name="Hà Nội")
     commune = LocalityFactory(code="00001", name="Phường Cầu Giấy", kind="ward", parent=province)
     city = OrganizationFactory(code="CITY", name="Thành ủy", locality=province)
@@ -179,6 +191,11 @@ def tree(db):
     )
 
 
+@pytest.fixture
+def tree(db):
+    return make_tree()
+
+
 def _persona(username, role, organization):
     user = UserFactory(username=username)
     RoleAssignmentFactory(user=user, role=role, organization=organization)
@@ -200,11 +217,34 @@ def department(tree):
     return _persona("department", RoleKey.DEPARTMENT, tree.committee)
 
 
-@pytest.fixture
-def administrator(db):
+def make_administrator():
     user = UserFactory(username="administrator")
     RoleAssignmentFactory(user=user, role=RoleKey.ADMINISTRATOR, organization=None)
     return user
+
+
+@pytest.fixture
+def administrator(db):
+    return make_administrator()
+
+
+@contextmanager
+def kept_for_the_module(django_db_blocker):
+    """A transaction holding a module's shared data, rolled back when the module ends: a fixture of
+    module scope builds its data inside (``django_db_blocker.unblock()``), then yields it. Its tests
+    need a plain ``@pytest.mark.django_db`` and should only read (each runs in a savepoint rolled back
+    after it), and must not request ``tree`` or ``administrator`` themselves (the data holds them)."""
+    from django.db import transaction
+
+    with django_db_blocker.unblock():
+        kept = transaction.atomic()
+        kept.__enter__()
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            kept.__exit__(None, None, None)
 
 
 @pytest.fixture
@@ -237,15 +277,13 @@ def demo(django_db_setup, django_db_blocker):
     import io
 
     from django.core.management import call_command
-    from django.db import connection, transaction
+    from django.db import connection
     from django.test import override_settings
 
     from devdata.demo import key_objects
 
-    with django_db_blocker.unblock():
-        loaded = transaction.atomic()
-        loaded.__enter__()
-        try:
+    with kept_for_the_module(django_db_blocker):
+        with django_db_blocker.unblock():
             # The demo passwords are hashed as the tests hash them (``_fast_password_hashing``), so
             # ``client.login(username=..., password=demo.passwords[...])`` works in any test.
             with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
@@ -253,14 +291,7 @@ def demo(django_db_setup, django_db_blocker):
             # Check the deferred foreign keys of the load now, once, rather than in every test's teardown.
             connection.check_constraints()
             objects = key_objects()
-        except BaseException:
-            transaction.set_rollback(True)
-            loaded.__exit__(None, None, None)
-            raise
-    yield objects
-    with django_db_blocker.unblock():
-        transaction.set_rollback(True)
-        loaded.__exit__(None, None, None)
+        yield objects
 
 
 #: Dead rows a table may hold before the suite vacuums it (PostgreSQL only, see below).
