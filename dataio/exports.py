@@ -284,14 +284,13 @@ def _csv_columns(model, sql_columns):
     builders = {
         "masked": lambda _name: _masked_sql(),
         "text": _text_sql,
+        "choice": lambda name: _labels_sql(name, _choices(model, "choice", name)),
         "date": _date_sql,
         "boolean": _boolean_sql,
         "number": _number_sql,
+        "end_reason": lambda name: _labels_sql(name, _choices(model, "end_reason", name)),
     }
-    return tuple(
-        _labels_sql(name, _choices(model, kind, name)) if kind in ("choice", "end_reason") else builders[kind](name)
-        for kind, name in sql_columns
-    )
+    return tuple(builders[kind](name) for kind, name in sql_columns)
 
 
 # The PostgreSQL path of a large .xlsx export (:func:`_copy_xlsx`): each row's cells are written as

@@ -75,9 +75,9 @@ def both_paths(monkeypatch, user, file_format="csv", kind="members"):
 
 
 def enterprises_and_organizations_with_every_kind_of_value(tree):
-    """Enterprises and organisations holding the awkward texts, empty and missing values, a value
-    outside a field's choices, a dissolved organisation with its decision; returns how many of each
-    the department of ``tree.committee`` sees."""
+    """Enterprises and organisations under ``tree.committee`` holding the awkward texts, empty and
+    missing values, numbers, a value outside a field's choices, dissolved organisations with their
+    decisions."""
     for serial, awkward in enumerate(AWKWARD):
         enterprise = EnterpriseFactory(
             name=f"{awkward or 'Công ty'} {serial}",
