@@ -44,14 +44,19 @@ class Period(NamedTuple):
 
 @dataclass(frozen=True)
 class MembersAdmitted(Event):
-    """New members were admitted (one, or a whole import)."""
+    """New members were admitted (one, or a whole import). ``periods``: the first membership
+    periods opened with the admissions, announced here rather than by ``MembershipPeriodsOpened``
+    (the reports then count a new member once, without reading back what they already know)."""
 
     admissions: tuple[Admission, ...]
     member_ids: tuple[int, ...] = ()
+    periods: tuple[Period, ...] = ()
 
     @classmethod
-    def of(cls, members):
-        return cls(tuple(Admission.of(member) for member in members), tuple(member.pk for member in members))
+    def of(cls, members, periods=()):
+        return cls(
+            tuple(Admission.of(member) for member in members), tuple(member.pk for member in members), tuple(periods)
+        )
 
 
 @dataclass(frozen=True)

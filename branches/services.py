@@ -1632,8 +1632,7 @@ def admit_member(
     save_with_history(member, acting_user, reason=reason)
     period = MembershipPeriod(member=member, organization=organization, started_on=admitted_on)
     save_with_history(period, acting_user, reason=reason)
-    publish(events.MembersAdmitted.of([member]))
-    publish(events.MembershipPeriodsOpened((events.Period(member.pk, organization.pk, admitted_on),)))
+    publish(events.MembersAdmitted.of([member], [events.Period(member.pk, organization.pk, admitted_on)]))
     if prospect is not None:
         prospect.stage = ProspectStage.ADMITTED
         prospect.member = member

@@ -383,13 +383,11 @@ def write_members(acting_user, items, *, reason, history_date=None, periods=None
                 table=False,
                 **history,
             )
-        admitted = branch_events.MembersAdmitted.of(new_members)
-        opened = branch_events.MembershipPeriodsOpened(
-            tuple(branch_events.Period(p.member_id, p.organization_id, p.started_on) for p in periods)
+        admitted = branch_events.MembersAdmitted.of(
+            new_members, (branch_events.Period(p.member_id, p.organization_id, p.started_on) for p in periods)
         )
         with timer.phase("rollups"):
             publish(admitted)
-            publish(opened)
     updates = [item for item in items if item.action == UPDATE]
     if updates:
         fields = {name for item in updates for name in item.changes}

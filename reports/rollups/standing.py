@@ -27,6 +27,7 @@ from django.db import connection, connections, router
 from django.utils import timezone
 
 from branches.choices import GRASSROOTS_KINDS, OrganizationKind
+from core.dates import add_years
 from core.models import values_relations
 from enterprises.choices import MassOrganizationKind, OperatingStatus
 from reports.rollups.common import STEPLEN, ids_in, levels_sql, month_sql
@@ -179,10 +180,7 @@ def _member_changes_sql(ids):
     """(k, day, metric, v): the members of the organisations ``ids`` (None: all) by their periods,
     those who own a business, and the flag of an organisation with one."""
     periods = f"FROM branches_membershipperiod p WHERE {ids_in('p.organization_id', ids)}"
-    owners = (
-        "FROM branches_membershipperiod p JOIN branches_member m ON m.id = p.member_id "
-        f"WHERE m.is_business_owner AND {ids_in('p.organization_id', ids)}"
-    )
+    owners = _owners_from(ids)
     parts = [
         f"SELECT p.organization_id AS k, p.started_on AS day, 'members' AS metric, 1 AS v {periods}",
         f"SELECT p.organization_id, p.ended_on, 'members', -1 {periods} AND p.ended_on IS NOT NULL",
@@ -191,6 +189,19 @@ def _member_changes_sql(ids):
         _owner_flag_changes_sql(owners),
     ]
     return " UNION ALL ".join(parts)
+
+
+def _owners_from(ids):
+    """The FROM clause of the periods ``p`` of business owners in the organisations ``ids``."""
+    return (
+        "FROM branches_membershipperiod p JOIN branches_member m ON m.id = p.member_id "
+        f"WHERE m.is_business_owner AND {ids_in('p.organization_id', ids)}"
+    )
+
+
+def _owner_flag_sql(ids):
+    """(k, day, metric, v): the flag of the organisations ``ids`` with a business owner among their members."""
+    return _owner_flag_changes_sql(_owners_from(ids))
 
 
 def _admission_changes_sql(ids):
@@ -371,20 +382,30 @@ def refresh(kind, ids, changes=None, metrics=None):
                 ") d GROUP BY d.k, d.day, d.metric HAVING SUM(d.v) <> 0"
             )
             differences = [(k, _as_date(day), metric, int(v)) for k, day, metric, v in cursor.fetchall()]
-            if not differences:
-                continue
-            columns = [("k", "bigint"), ("day", "date"), ("metric", "text"), ("v", "bigint")]
-            for values, params in values_relations(connection, columns, differences, size=200, alias="d"):
-                cursor.execute(
-                    f"INSERT INTO {table} ({key}, day, metric, value) SELECT d.k, d.day, d.metric, d.v FROM {values} "
-                    # (the WHERE tells SQLite's parser that ON CONFLICT is not a join's ON)
-                    f"WHERE 1 = 1 ON CONFLICT ({key}, day, metric) "
-                    f"DO UPDATE SET value = {table}.value + excluded.value",
-                    params,
-                )
-            cursor.execute(f"DELETE FROM {table} WHERE {ids_in(key, chunk)} AND value = 0")
-            if kind == "organization":
-                roll_up(differences)
+            _add(kind, differences)
+
+
+def _add(kind, differences):
+    """Add ``differences`` ``[(key, day, metric, n)]`` to the rows of ``kind`` (those summing to
+    zero go) and, for organisations, to their roll-up per subtree (:func:`roll_up`)."""
+    if not differences:
+        return
+    table, key, _changes = KINDS[kind]
+    columns = [("k", "bigint"), ("day", "date"), ("metric", "text"), ("v", "bigint")]
+    with connection.cursor() as cursor:
+        for values, params in values_relations(connection, columns, differences, size=200, alias="d"):
+            cursor.execute(
+                f"INSERT INTO {table} ({key}, day, metric, value) SELECT d.k, d.day, d.metric, d.v FROM {values} "
+                # (the WHERE tells SQLite's parser that ON CONFLICT is not a join's ON)
+                f"WHERE 1 = 1 ON CONFLICT ({key}, day, metric) "
+                f"DO UPDATE SET value = {table}.value + excluded.value",
+                params,
+            )
+        keys = sorted({row[0] for row in differences})
+        for start in range(0, len(keys), CHUNK):
+            cursor.execute(f"DELETE FROM {table} WHERE {ids_in(key, keys[start : start + CHUNK])} AND value = 0")
+    if kind == "organization":
+        roll_up(differences)
 
 
 def _as_date(day):
@@ -417,6 +438,105 @@ def refresh_members(ids):
 def refresh_admissions(ids):
     """Recount only the figures the admissions make for the admitting organisations ``ids``."""
     refresh("organization", ids, _admission_changes_sql, ADMISSION_FIGURES)
+
+
+def admitted(admissions, periods=(), owners=frozenset()):
+    """Members just admitted (``branches.events.MembersAdmitted``): their ``admissions``
+    (``(admitting organisation id, admitted on, owner)``) and first ``periods`` (``Period``s; none
+    when announced apart), ``owners`` the ids of those owning a business.
+
+    What they add is added, not recounted from every member of their organisations: the
+    admissions and the members by day; the flag of recent admissions is extended over the days
+    the new ones cover (:func:`recent_admission_steps`), and that of the organisations with an
+    owner is recounted where an owner arrived."""
+    differences = defaultdict(int)
+    for organization_id, day, _owner in admissions:
+        if organization_id is not None and day is not None:
+            differences[(organization_id, day, ADMISSIONS)] += 1
+            differences[(organization_id, TOTAL_DAY, ADMISSIONS)] += 1
+    for member_id, organization_id, day in periods:
+        for metric in ("members", "business_owners") if member_id in owners else ("members",):
+            differences[(organization_id, day, metric)] += 1
+            differences[(organization_id, TOTAL_DAY, metric)] += 1
+    rows = [(*key, n) for key, n in differences.items()]
+    rows += recent_admission_steps(admissions)
+    _add("organization", rows)
+    with_owners = {organization_id for member_id, organization_id, _day in periods if member_id in owners}
+    refresh("organization", with_owners, _owner_flag_sql, (OWNER_ORGANIZATIONS,))
+
+
+def recent_until(day):
+    """The first day on which an admission on ``day`` is no longer recent: Python's
+    :func:`_recent_until` (29 February: 1 March, :data:`RECENT_YEARS` later)."""
+    until = add_years(day, RECENT_YEARS)
+    return until + datetime.timedelta(days=1) if (day.month, day.day) == (2, 29) else until
+
+
+def _flag_intervals(steps):
+    """The ``[on, off)`` days of a flag from its changes ``{day: n}`` (off None: on to the end)."""
+    intervals, running, on = [], 0, None
+    for day in sorted(steps):
+        before, running = running, running + steps[day]
+        if before <= 0 < running:
+            on = day
+        elif running <= 0 < before:
+            intervals.append((on, day))
+    if running > 0:
+        intervals.append((on, None))
+    return intervals
+
+
+def _flag_steps(intervals):
+    """``{day: ±1}``: the changes of a flag on over the union of ``intervals`` (``[on, off)``)."""
+    merged = []
+    for on, off in sorted((on, off or TOTAL_DAY) for on, off in intervals):
+        if off <= on:
+            continue  # an empty window (a negative RECENT_YEARS) turns nothing on
+        if merged and on <= merged[-1][1]:  # overlapping or touching: one stretch
+            merged[-1][1] = max(merged[-1][1], off)
+        else:
+            merged.append([on, off])
+    steps = defaultdict(int)
+    for on, off in merged:
+        steps[on] += 1
+        if off != TOTAL_DAY:
+            steps[off] -= 1
+    return steps
+
+
+def recent_admission_steps(admissions):
+    """``[(organisation id, day, metric, n)]``: what new ``admissions`` change in the stored
+    flag of recent admissions of their organisations (one query). The flag is on over the union
+    of each admission's window, so the new windows join the stored ones; the stored rows must be
+    exact (as :func:`refresh` leaves them)."""
+    windows = defaultdict(set)
+    for organization_id, day, _owner in admissions:
+        if organization_id is not None and day is not None:
+            windows[organization_id].add((day, recent_until(day)))
+    if not windows:
+        return []
+    stored = defaultdict(dict)
+    with connection.cursor() as cursor:
+        ids = sorted(windows)
+        for start in range(0, len(ids), CHUNK):
+            cursor.execute(
+                f"SELECT organization_id, day, value FROM {ORGANIZATION_TABLE} WHERE metric = %s "
+                f"AND {ids_in('organization_id', ids[start : start + CHUNK])}",
+                [RECENT_ADMISSIONS],
+            )
+            for organization_id, day, value in cursor.fetchall():
+                stored[organization_id][_as_date(day)] = int(value)
+    differences = []
+    for organization_id, new_windows in windows.items():
+        old = stored.get(organization_id, {})
+        old_steps = {day: n for day, n in old.items() if day != TOTAL_DAY}
+        new = _flag_steps([*_flag_intervals(old_steps), *new_windows])
+        new[TOTAL_DAY] = sum(new.values())  # the flags still on at the end (see recount_sql)
+        for day in old.keys() | new.keys():
+            n = new.get(day, 0) - old.get(day, 0)
+            if n:
+                differences.append((organization_id, day, RECENT_ADMISSIONS, n))
+    return differences
 
 
 def refresh_enterprises(ids):

@@ -252,19 +252,17 @@ def _kinds_where(admission, movement):
     return ""
 
 
-def refresh(member_ids, *, admission=True, movement=True, new_members=False):
+def refresh(member_ids, *, admission=True, movement=True):
     """Count the facts of these members again (those of their admissions and, or, of their periods);
-    the difference goes to the roll-ups. A constant number of statements however many members.
-    ``new_members``: they were just recorded (``MembersAdmitted``), so none of these facts is stored."""
+    the difference goes to the roll-ups. A constant number of statements however many members."""
     member_ids = sorted({int(pk) for pk in member_ids if pk is not None})
     if not member_ids or not (admission or movement):
         return
     where = ids_in("member_id", member_ids) + _kinds_where(admission, movement)
-    old = []
-    if not new_members:  # taken out, then the new ones written: the same as leaving equal ones there
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {FACT_TABLE} WHERE {where} RETURNING {', '.join(_FACT_FIELDS)}")  # noqa: S608
-            old = [(m, o, _as_date(month), metric, value) for m, o, month, metric, value in cursor.fetchall()]
+    # taken out, then the new ones written: the same as leaving equal ones there
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {FACT_TABLE} WHERE {where} RETURNING {', '.join(_FACT_FIELDS)}")  # noqa: S608
+        old = [(m, o, _as_date(month), metric, value) for m, o, month, metric, value in cursor.fetchall()]
     new = facts_of(member_ids, admission=admission, movement=movement)
     _insert_facts(new)
     if Counter(old) == Counter(new):
@@ -273,6 +271,35 @@ def refresh(member_ids, *, admission=True, movement=True, new_members=False):
     for key, n in counts_of_facts(old, sign=-1).items():
         counts[key] += n
     apply_counts({key: n for key, n in counts.items() if n}, ROLLUP_TABLE)
+
+
+def admitted_values(member_ids, *also):
+    """``[{field: value}]``: what the facts of these members are counted from, and the fields
+    ``also``, in one query (see :func:`admitted`)."""
+    ids = sorted({int(pk) for pk in member_ids if pk is not None})
+    if not ids:
+        return []
+    where = ids_in(f'"{Member._meta.db_table}"."id"', ids)
+    return list(Member.objects.extra(where=[where]).order_by().values(*_ADMISSION_VALUES, *also))  # noqa: S610
+
+
+def admitted(members, periods=()):
+    """Count the facts of members just admitted (``branches.events.MembersAdmitted``; none of
+    theirs is stored yet): ``members`` as :func:`admitted_values` reads them, and their first
+    ``periods`` (``branches.events.Period``s, opened with the admissions). A member whose first
+    period is announced apart (``MembershipPeriodsOpened``) gets its admission's fact here and its
+    period's there. Two statements, however many members."""
+    first = {period.member_id: period for period in periods}
+    facts, links, bits = [], set(), _bits_memo()
+    for member in members:
+        period = first.get(member["pk"])
+        # (member id, organisation id, path, started on, ended on, end reason): a new member's
+        # only period has no end, so no move, whose organisation only the path would give
+        own = [] if period is None else [(member["pk"], period.organization_id, None, period.on, None, "")]
+        _member_facts(member, own, facts, links, bits=bits)
+    facts = _resolved(facts, links)
+    _insert_facts(facts)
+    apply_counts(counts_of_facts(facts), ROLLUP_TABLE)
 
 
 def _insert_facts(facts):

@@ -53,9 +53,15 @@ TARGET_MODELS = {"reports.Target", "reports.TargetCarry"}
 
 
 def members_admitted(event):
+    """New members are counted from the event and one read of their rows: nothing of theirs is
+    stored yet, so nothing needs recounting (their first periods too, when announced with them)."""
     apply_counts(admission_counts(event.admissions))
-    statistics.refresh(event.member_ids, movement=False, new_members=True)  # their periods are announced too
-    standing.refresh_admissions(admission.organization_id for admission in event.admissions)
+    members = statistics.admitted_values(event.member_ids, "is_business_owner", "enterprise_id")
+    statistics.admitted(members, event.periods)
+    owners = {member["pk"] for member in members if member["is_business_owner"]}
+    standing.admitted(event.admissions, event.periods, owners)
+    if event.periods:
+        standing.refresh_enterprises({member["enterprise_id"] for member in members})
     bump_data_version()
 
 
