@@ -83,6 +83,7 @@ class Rollup(models.Model):
         on_delete=models.CASCADE,
         related_name="rollups",
         db_index=False,
+        db_constraint=False,  # derived data, checked by verify_rollups: an import's deferred checks spared
     )
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
     metric = models.CharField(_("metric"), max_length=40, choices=Metric.choices)
@@ -164,6 +165,7 @@ class StandingCount(models.Model):
         on_delete=models.CASCADE,
         related_name="standing_counts",
         db_index=False,
+        db_constraint=False,  # derived data, checked by verify_rollups: an import's deferred checks spared
     )
     day = models.DateField(_("day"))
     metric = models.CharField(_("figure"), max_length=40)
@@ -199,6 +201,7 @@ class StandingRollup(models.Model):
         on_delete=models.CASCADE,
         related_name="+",
         db_index=False,
+        db_constraint=False,  # derived data, checked by verify_rollups: an import's deferred checks spared
     )
     month = models.DateField(_("month"))
     metric = models.CharField(_("figure"), max_length=40)
@@ -229,6 +232,7 @@ class EnterpriseStandingCount(models.Model):
         on_delete=models.CASCADE,
         related_name="standing_counts",
         db_index=False,
+        db_constraint=False,  # derived data, checked by verify_rollups: an import's deferred checks spared
     )
     day = models.DateField(_("day"))
     metric = models.CharField(_("figure"), max_length=40)
@@ -302,6 +306,7 @@ class StatisticsRollup(models.Model):
         on_delete=models.CASCADE,
         related_name="statistics_rollups",
         db_index=False,
+        db_constraint=False,  # derived data, checked by verify_rollups: an import's deferred checks spared
     )
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
     metric = models.CharField(_("figure"), max_length=60)
