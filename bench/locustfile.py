@@ -14,8 +14,10 @@ import random
 import sys
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from locust import HttpUser, between, task
+from locust import FastHttpUser, between, task
+from requests.cookies import create_cookie
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import VirtualUser, form_fields  # noqa: E402  (the same sign-in and form reading as bench/load.py)
@@ -39,11 +41,14 @@ def _sessions():
 SESSIONS = _sessions()
 
 
-class SignedIn(HttpUser):
+class SignedIn(FastHttpUser):
     """A user signed in before its first action, outside the figures. The runner signs every
     account in once before the levels: signing in hashes a password (hundreds of milliseconds of
     the server's CPU), which is not what a person does all day, and a level starting two hundred
-    users would otherwise spend its first seconds hashing."""
+    users would otherwise spend its first seconds hashing.
+
+    Locust's ``FastHttpUser`` (geventhttpclient): its requests cost the load generator, which shares
+    the server's two cores, several times less CPU than ``HttpUser``'s (python-requests)."""
 
     abstract = True
     wait_time = between(THINK[0], THINK[-1])
@@ -51,13 +56,14 @@ class SignedIn(HttpUser):
 
     def sign_in(self, username):
         if username in SESSIONS:
-            self.client.cookies.update(SESSIONS[username]["cookies"])
-            self.member_ids = SESSIONS[username]["member_ids"]
-            return
-        user = VirtualUser(self.host, username, self.role, None, random.Random(username))
-        user.login()
-        self.client.cookies.update(user.session.cookies)
-        self.member_ids = user.member_ids
+            cookies, self.member_ids = SESSIONS[username]["cookies"], SESSIONS[username]["member_ids"]
+        else:
+            user = VirtualUser(self.host, username, self.role, None, random.Random(username))
+            user.login()
+            cookies, self.member_ids = user.session.cookies.get_dict(), user.member_ids
+        host = urlsplit(self.host).hostname
+        for name, value in cookies.items():
+            self.client.cookiejar.set_cookie(create_cookie(name, value, domain=host))
 
 
 class DepartmentUser(SignedIn):
