@@ -208,6 +208,12 @@ class EstimatedCountPaginator(Paginator):
         has_more = len(rows) > self.per_page
         rows = rows[: self.per_page]
         if not rows and number > 1:
+            if self.is_estimate:
+                # The estimate promised pages the set does not have: count it, so that the last
+                # page (where django-tables2 turns an address past the end) exists.
+                queryset = _queryset(self.object_list)
+                self._corrected = queryset.count() if queryset is not None else len(self.object_list)
+                self.is_estimate = False
             raise EmptyPage(_("That page contains no results"))
         if not has_more:
             self._corrected = bottom + len(rows)  # the last page: now the count is exact

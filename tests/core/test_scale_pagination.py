@@ -185,6 +185,27 @@ def test_a_very_large_estimate_is_taken_without_the_bounded_count(members, monke
     assert len(page) == 3 and paginator.count == 23 and not paginator.is_estimate
 
 
+@pytest.mark.django_db
+def test_a_page_past_an_estimate_too_high_shows_the_last_page(members, monkeypatch, client, department):
+    """The planner may overestimate a large set: an address past its real end (a bookmark, a
+    hand-edited ?page=) counts it exactly, and django-tables2 shows the real last page."""
+    from django.core.paginator import EmptyPage
+
+    from core import pagination
+
+    monkeypatch.setattr(pagination, "planner_estimate", lambda queryset: 250_000)
+    paginator = EstimatedCountPaginator(Member.objects.order_by("full_name"), 10)
+    with pytest.raises(EmptyPage):
+        paginator.page(999)
+    assert paginator.num_pages == 3 and not paginator.is_estimate
+    assert [m.full_name for m in paginator.page(3)][-1] == "Thành viên 22"
+
+    client.force_login(department)
+    response = client.get(reverse("branches:member_list") + "?page=999")
+    assert response.status_code == 200
+    assert "Thành viên 22" in response.content.decode()
+
+
 @pytest.mark.parametrize("language", ["vi", "en"])
 def test_short_date_column_writes_what_django_tables2s_date_column_writes(language):
     import datetime
