@@ -156,10 +156,21 @@ class EstimatedCountPaginator(Paginator):
         except (TypeError, ValueError) as exc:
             raise PageNotAnInteger(_("That page number is not an integer")) from exc
         if number < 1:
+            self._count_exactly()
             raise EmptyPage(_("That page number is less than 1"))
         if (number - 1) * self.per_page > MAX_OFFSET:
+            self._count_exactly()
             raise EmptyPage(_("That page contains no results"))  # an OFFSET no database can take
         return number
+
+    def _count_exactly(self):
+        """Before refusing a page: an estimated count is replaced by the exact one, so that the
+        last page, where django-tables2 turns an address outside the pages, exists (the planner may
+        overestimate a large set)."""
+        if self.is_estimate or self._corrected is None and self._counted[1]:
+            queryset = _queryset(self.object_list)
+            self._corrected = queryset.count() if queryset is not None else len(self.object_list)
+            self.is_estimate = False
 
     def _rows(self, start, stop):
         """The rows ``start:stop``; past the first page by a "deferred join" (issue 7).
@@ -208,12 +219,7 @@ class EstimatedCountPaginator(Paginator):
         has_more = len(rows) > self.per_page
         rows = rows[: self.per_page]
         if not rows and number > 1:
-            if self.is_estimate:
-                # The estimate promised pages the set does not have: count it, so that the last
-                # page (where django-tables2 turns an address past the end) exists.
-                queryset = _queryset(self.object_list)
-                self._corrected = queryset.count() if queryset is not None else len(self.object_list)
-                self.is_estimate = False
+            self._count_exactly()  # the estimate promised pages the set does not have
             raise EmptyPage(_("That page contains no results"))
         if not has_more:
             self._corrected = bottom + len(rows)  # the last page: now the count is exact
