@@ -141,15 +141,41 @@ def derived_field_names(model):
 UPDATE_CHUNK = 5000
 
 
+#: The values a column of each type may hold to be sent joined (see :func:`_array`).
+_JOINABLE = {
+    "bigint": lambda value: value is None or type(value) is int,
+    "integer": lambda value: value is None or type(value) is int,
+    "date": lambda value: value is None or type(value) is datetime.date,
+    "text": lambda value: type(value) is str and value != "" and "," not in value,
+}
+
+
+def _array(values, sql_type):
+    """``(sql, param)``: a column's values as a PostgreSQL array. One string that
+    ``string_to_array`` splits when nothing in it is ambiguous (integers, dates and texts without
+    a comma, empty or missing values only where they stand for NULL): psycopg dumps a list element
+    by element, with a regular expression each, at about four times the CPU. Otherwise the list."""
+    accepts = _JOINABLE.get(sql_type)
+    if accepts is not None and all(map(accepts, values)):
+        joined = ",".join("" if value is None else str(value) for value in values)
+        if joined:  # ('' would split into no element at all)
+            if sql_type == "text":
+                return "string_to_array(%s, ',')", joined
+            return f"CAST(string_to_array(%s, ',', '') AS {sql_type}[])", joined
+    return f"CAST(%s AS {sql_type}[])", list(values)
+
+
 def values_relations(connection, columns, rows, *, size, alias="v"):
     """``(sql, params)`` of ``rows`` as a relation ``alias(column names)`` to select or join from:
-    on PostgreSQL one, an ``unnest`` of a typed array per column (``columns``: ``(name, SQL type)``),
-    whatever the number of rows; elsewhere a ``VALUES`` list per ``size`` rows (SQLite's statements
-    take a bounded number of parameters)."""
+    on PostgreSQL one, an ``unnest`` of a typed array per column (``columns``: ``(name, SQL type)``,
+    see :func:`_array`), whatever the number of rows; elsewhere a ``VALUES`` list per ``size`` rows
+    (SQLite's statements take a bounded number of parameters)."""
     names = [name for name, _type in columns]
     if connection.vendor == "postgresql":
-        arrays = ", ".join(f"CAST(%s AS {sql_type}[])" for _name, sql_type in columns)
-        yield f"unnest({arrays}) AS {alias}({', '.join(names)})", [list(c) for c in zip(*rows, strict=True)]
+        by_column = list(zip(*rows, strict=True)) or [()] * len(columns)
+        arrays = [_array(values, sql_type) for values, (_name, sql_type) in zip(by_column, columns, strict=True)]
+        sql = ", ".join(array_sql for array_sql, _param in arrays)
+        yield f"unnest({sql}) AS {alias}({', '.join(names)})", [param for _sql, param in arrays]
         return
     select = ", ".join(f"column{number} AS {name}" for number, name in enumerate(names, 1))
     marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
