@@ -167,7 +167,8 @@ class EstimatedCountPaginator(Paginator):
         """Before refusing a page: an estimated count is replaced by the exact one, so that the
         last page, where django-tables2 turns an address outside the pages, exists (the planner may
         overestimate a large set)."""
-        if self.is_estimate or self._corrected is None and self._counted[1]:
+        self.count  # noqa: B018 (sets is_estimate when nothing has counted yet)
+        if self.is_estimate:
             queryset = _queryset(self.object_list)
             self._corrected = queryset.count() if queryset is not None else len(self.object_list)
             self.is_estimate = False

@@ -182,9 +182,8 @@ def facts_of(member_ids, *, admission=True, movement=True):
         for pk, member in dates.items():
             _member_facts(member, periods[pk], facts, links, admission=False)
         return _resolved(facts, links)
-    where = ids_in(f'"{Member._meta.db_table}"."id"', ids)
     bits = _bits_memo()
-    for member in Member.objects.extra(where=[where]).order_by().values(*_ADMISSION_VALUES):  # noqa: S610
+    for member in member_values(ids):
         _member_facts(member, periods.get(member["pk"], []), facts, links, bits=bits)
     return _resolved(facts, links)
 
@@ -273,9 +272,9 @@ def refresh(member_ids, *, admission=True, movement=True):
     apply_counts({key: n for key, n in counts.items() if n}, ROLLUP_TABLE)
 
 
-def admitted_values(member_ids, *also):
+def member_values(member_ids, *also):
     """``[{field: value}]``: what the facts of these members are counted from, and the fields
-    ``also``, in one query (see :func:`admitted`)."""
+    ``also``, in one query (see :func:`facts_of`, :func:`admitted`)."""
     ids = sorted({int(pk) for pk in member_ids if pk is not None})
     if not ids:
         return []
@@ -285,7 +284,7 @@ def admitted_values(member_ids, *also):
 
 def admitted(members, periods=()):
     """Count the facts of members just admitted (``branches.events.MembersAdmitted``; none of
-    theirs is stored yet): ``members`` as :func:`admitted_values` reads them, and their first
+    theirs is stored yet): ``members`` as :func:`member_values` reads them, and their first
     ``periods`` (``branches.events.Period``s, opened with the admissions). A member whose first
     period is announced apart (``MembershipPeriodsOpened``) gets its admission's fact here and its
     period's there. Two statements, however many members."""
