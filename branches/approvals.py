@@ -25,8 +25,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from branches import events
 from branches.choices import ApprovalStatus
 from branches.models import Organization, PeriodApproval
+from core.events import publish
 from core.scoping import scope_for
 from core.services import Errors, lock_for_update, save_with_history
 
@@ -98,7 +100,7 @@ def submit(acting_user, organization, *, year, half=0):
     errors.raise_if_any()
     approval.status = ApprovalStatus.SUBMITTED
     approval.submitted_by, approval.submitted_at = acting_user, timezone.now()
-    return save_with_history(approval, acting_user)
+    return _announced(save_with_history(approval, acting_user), year, half)
 
 
 def _require_approver(acting_user, organization):
@@ -128,7 +130,7 @@ def approve(acting_user, organization, *, year, half=0):
     approval.status = ApprovalStatus.APPROVED
     approval.decided_by, approval.decided_at = acting_user, timezone.now()
     approval.comment = ""
-    return save_with_history(approval, acting_user)
+    return _announced(save_with_history(approval, acting_user), year, half)
 
 
 @transaction.atomic
@@ -147,7 +149,7 @@ def return_figures(acting_user, organization, *, year, half=0, comment):
     approval = lock_for_update(approval)
     approval.status = ApprovalStatus.RETURNED
     approval.decided_by, approval.decided_at, approval.comment = acting_user, timezone.now(), comment
-    return save_with_history(approval, acting_user)
+    return _announced(save_with_history(approval, acting_user), year, half)
 
 
 @transaction.atomic
@@ -175,7 +177,13 @@ def reopen(acting_user, organization, *, year, half=0, reason):
         item.comment = reason
         save_with_history(item, acting_user, reason=reason)
         reopened.append(item)
+    publish(events.FiguresApprovalChanged(tuple(item.organization_id for item in reopened), year, half))
     return reopened
+
+
+def _announced(approval, year, half):
+    publish(events.FiguresApprovalChanged((approval.organization_id,), year, half))
+    return approval
 
 
 def locking_approval(organization, date):

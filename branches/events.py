@@ -181,3 +181,13 @@ class TransferChanged(Event):
     transfer_id: int
     member_id: int
     status: str
+
+
+@dataclass(frozen=True)
+class FiguresApprovalChanged(Event):
+    """The figures of an organisation for a period were submitted, approved, returned or reopened
+    (``organization_ids``: whose approval records changed)."""
+
+    organization_ids: tuple[int, ...]
+    year: int
+    half: int

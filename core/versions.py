@@ -6,6 +6,7 @@ structure alone (the tree of a past date, a year's targets) is kept under it, so
 and transfers that bump the data version every few seconds at national size do not discard it.
 """
 
+import hashlib
 import os
 from threading import Lock
 
@@ -136,3 +137,24 @@ class KeptPerDataVersion(KeptPerVersion):
 
     def __init__(self, size):
         super().__init__(size, data_version)
+
+
+def shared_per_data_version(key, build, timeout=24 * 3600):
+    """``build()``'s value for ``key`` as of the current data version, shared by every process
+    through the cache (a rendered part of a page, say): built once per version, not once per view.
+
+    The version is read before ``build()`` runs, so a write during the build leaves the value
+    stale at once. Not kept when the current transaction wrote or when reads go to a standby
+    whose replay lags (see :class:`KeptPerVersion`). ``key`` is any ``repr``-able tuple; the
+    value must pickle.
+    """
+    version = data_version()
+    fingerprint = hashlib.sha256(repr((key, version)).encode()).hexdigest()
+    cache_key = f"shared-per-data-version:{fingerprint}"
+    value = cache.get(cache_key)
+    if value is not None:
+        return value
+    value = build()
+    if not uncommitted_writes() and routers.replica_is_current():
+        cache.set(cache_key, value, timeout)
+    return value

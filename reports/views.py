@@ -15,11 +15,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.dates import MONTHS_3
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
@@ -30,7 +34,7 @@ from core.dates import today
 from core.forms import apply_service_errors
 from core.scoping import scope_for
 from core.spreadsheets import OutColumn, write_csv, write_xlsx
-from core.versions import KeptPerDataVersion
+from core.versions import KeptPerDataVersion, shared_per_data_version
 from reports import approval, engine, exports, projection, statistics, statutory_exports
 from reports import figures as dashboard_figures
 from reports.access import report_organization, report_organizations
@@ -188,6 +192,36 @@ def dashboard(request):
     form = ReportPeriodForm(request.GET)
     code, year, as_of = _period(form)
     organization = resolve_committee(request, code)
+    body = shared_per_data_version(
+        _body_key(request, organization), lambda: _dashboard_body(request, form, organization, year, as_of)
+    )
+    body = mark_safe(body.replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 (rendered by a template)
+    return render(request, "reports/dashboard.html", {"organization": organization, "body": body})
+
+
+#: What the dashboard's body holds in place of the form token while it is kept for every user of
+#: a scope; each view puts its own token there.
+CSRF_PLACEHOLDER = "csrf-token-of-the-request"
+
+
+def _body_key(request, organization):
+    """What the dashboard's body depends on besides the data version: the committee, the address's
+    parameters, the language, the day, and the user's scope (roles and subtrees: the same page for
+    every user of the same scope, as the role questions answer)."""
+    scope = scope_for(request.user)
+    return (
+        "reports:dashboard-body",
+        organization.pk,
+        organization.path,
+        sorted(request.GET.lists()),
+        get_language(),
+        today().isoformat(),
+        (scope.everything, scope.reads_everything, sorted(scope.roles), scope.read_paths, scope.write_paths),
+        (scope.department_paths, scope.secretary_paths),
+    )
+
+
+def _dashboard_body(request, form, organization, year, as_of):
     structure = _structure(form)
     report = _fulfilment(organization, year, as_of, structure)
     figures = dashboard_figures.structure_and_gaps(organization, report.end)
@@ -196,6 +230,7 @@ def dashboard(request):
     params = {"organization": organization.code, "year": year, "as_of": as_of.isoformat() if as_of else None}
     exported = {**params, "structure": structure if structure != engine.ReportStructure.END_DATE else None}
     context = {
+        "csrf_token": CSRF_PLACEHOLDER,
         "form": form,
         "organization": organization,
         "report": report,
@@ -229,7 +264,7 @@ def dashboard(request):
     context |= _approval_context(request, organization, report)
     projections = projection.fulfilment_projection(report) if report.end < datetime.date(year, 12, 31) else []
     context["projections"] = projections
-    return render(request, "reports/dashboard.html", context)
+    return str(render_to_string("reports/_dashboard_body.html", context, request=request))
 
 
 def _deadline_context(request, organization):

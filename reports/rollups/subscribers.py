@@ -341,6 +341,10 @@ def targets_changed(event):
     bump_structure_version()  # a year's targets are kept per structure version (reports.target_rows)
 
 
+def figures_approval_changed(event):
+    bump_data_version()  # the dashboard's approval panel and stamp are kept per data version
+
+
 def records_loaded(event):
     if SOURCE_MODELS.intersection(event.models):
         rebuild()
@@ -367,6 +371,7 @@ HANDLERS = [
     (enterprise_events.MassOrganizationChanged, mass_organization_changed),
     (enterprise_events.MembershipReturnsRecorded, membership_returns_recorded),
     (enterprise_events.MembershipReturnsCorrected, membership_returns_corrected),
+    (branch_events.FiguresApprovalChanged, figures_approval_changed),
     (report_events.TargetsChanged, targets_changed),
     (events.RecordsLoaded, records_loaded),
 ]

@@ -197,8 +197,9 @@ def test_every_writer_announces_what_it_wrote_and_the_rollups_stay_exact(tree, a
     exact()
 
     # Every event the owners declare was published (corrections, a split and a locality
-    # restructuring have no writer in this scenario: tests/reports/test_rollups.py,
-    # tests/branches/test_corrections.py, the split's and the localities' tests announce them).
+    # restructuring have no writer in this scenario, nor has an approval of figures:
+    # tests/reports/test_rollups.py, tests/branches/test_corrections.py, the split's, the
+    # localities' and the dashboard's tests announce them).
     seen = {type(event) for event in published}
     expected = declared(branch_events) | declared(enterprise_events)
     assert expected - seen == {
@@ -208,6 +209,7 @@ def test_every_writer_announces_what_it_wrote_and_the_rollups_stay_exact(tree, a
         branch_events.MembershipPeriodsCorrected,
         enterprise_events.MembershipReturnsCorrected,
         enterprise_events.LocalitiesRestructured,
+        branch_events.FiguresApprovalChanged,
     }
 
 
