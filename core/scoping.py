@@ -17,6 +17,8 @@ from django.apps import apps
 from django.conf import settings
 from django.db.models import Q
 
+from core.versions import KeptPerStructureVersion
+
 
 def tree_model():
     """The organisation tree scopes are cut from (``settings.SCOPE_TREE_MODEL``, a treebeard model)."""
@@ -192,14 +194,21 @@ def scope_for(user):
     return scope
 
 
+#: The paths of the tree's roots, read once per structure version in each process (a root is
+#: only added or dissolved by a write that bumps it), not on every request of a province's staff.
+_roots = KeptPerStructureVersion(1)
+
+
 def _covers_every_root(paths):
-    """Whether ``paths`` include every root of the organisation tree (one query, and only when
-    some path is a root's)."""
+    """Whether ``paths`` include every root of the organisation tree."""
     Organization = tree_model()
-    roots = [path for path in paths if len(path) == Organization.steplen]
+    roots = {path for path in paths if len(path) == Organization.steplen}
     if not roots:
         return False
-    return not Organization.objects.filter(depth=1).exclude(path__in=roots).exists()
+    every_root = _roots.get(
+        "roots", lambda: frozenset(Organization.objects.filter(depth=1).values_list("path", flat=True))
+    )
+    return every_root <= roots
 
 
 def forget_scope(user):
