@@ -148,7 +148,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 AUTHENTICATION_BACKENDS = [
     "security.access.AxesBackend",  # lockout after repeated failures (django-axes); must come first
-    "django.contrib.auth.backends.ModelBackend",
+    "security.access.SessionUserBackend",  # Django's ModelBackend, the user read with profile and device
 ]
 
 LOGIN_URL = "login"

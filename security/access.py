@@ -18,14 +18,19 @@
 import hashlib
 import logging
 import secrets
+from functools import reduce
+from operator import or_
 from urllib.parse import urlencode
 
 from axes.backends import AxesStandaloneBackend
 from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.dispatch import receiver
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -68,6 +73,22 @@ class AxesBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+class SessionUserBackend(ModelBackend):
+    """Django's model backend whose signed-in user arrives, in the one query of each request, with
+    their profile (the name every page greets) and whether they confirmed a second factor (which
+    ``OTPRequiredMiddleware`` asks of every request): two queries fewer per page."""
+
+    def get_user(self, user_id):
+        from django_otp import device_classes
+
+        confirmed = [Exists(device.objects.filter(user=OuterRef("pk"), confirmed=True)) for device in device_classes()]
+        users = get_user_model()._default_manager.select_related("preference")
+        if confirmed:
+            users = users.annotate(otp_device_confirmed=reduce(or_, confirmed))
+        user = users.filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
 
 
 def lockout_username(request, credentials=None):
@@ -213,6 +234,9 @@ def note_scope_probe(user, field):
 
 
 def has_confirmed_device(user):
+    known = getattr(user, "otp_device_confirmed", None)  # read with the user (SessionUserBackend)
+    if known is not None:
+        return known
     from django_otp import devices_for_user
 
     return any(True for _device in devices_for_user(user, confirmed=True))

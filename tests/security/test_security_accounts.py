@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 from django_otp.oath import totp
@@ -217,6 +219,23 @@ def test_a_secretary_who_set_up_a_device_must_use_it(client, secretary_a, two_fa
     response = client.get("/members/")
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("security:otp_verify"))
+
+
+def test_a_device_confirmed_in_another_session_is_asked_for_on_the_next_request(client, secretary_a):
+    """The user of each request is read with their profile and whether they confirmed a device,
+    in one query (security.access.SessionUserBackend): nothing of it is kept between requests."""
+    sign_in(client, "secretary_a", PASSWORD)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/no-such-page/").status_code == 404
+    read = [q["sql"].split(".", 1)[0] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+    read = [statement for statement in read if statement != 'SELECT "django_session"']  # the tests' sessions
+    assert read == ['SELECT "auth_user"', 'SELECT "branches_roleassignment"']  # profile and device come with the user
+    device = TOTPDevice.objects.create(user=secretary_a, name="phone", confirmed=False)
+    assert client.get("/members/").status_code == 200  # an unconfirmed device asks nothing
+    device.confirmed = True
+    device.save()
+    response = client.get("/members/")
+    assert response.status_code == 302 and response["Location"].startswith(reverse("security:otp_verify"))
 
 
 def test_unverified_session_gets_json_403_from_the_api(client, department, two_factor_required):
