@@ -300,6 +300,16 @@ else:
         }
     }
 
+# The parts of every page that depend only on the deployed code, the language and the role questions
+# (the navbar's links, the stylesheets and scripts): rendered once per process by `{% cache %}`,
+# so a deploy, which starts new processes, never serves an old one (none kept under DEBUG, where
+# templates are edited while the server runs).
+CACHES["template_fragments"] = {
+    "BACKEND": f"django.core.cache.backends.{'dummy.DummyCache' if DEBUG else 'locmem.LocMemCache'}",
+    "LOCATION": "template-fragments",
+    "OPTIONS": {"MAX_ENTRIES": 1000},
+}
+
 # Background work (django-tasks, Django 6's django.tasks): the database backend by default (a worker,
 # `manage.py db_worker`, runs beside the server: `make run` starts both), RQ on Redis in production
 # (TASKS_BACKEND=rq with REDIS_URL; worker: `manage.py rqworker --job-class django_tasks_rq.Job

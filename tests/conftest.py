@@ -61,12 +61,15 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty cache: nothing cached from another test's data (a dashboard's
-    figures, the standing counts' choice of plan) changes what a test reads or how many queries it makes."""
-    from django.core.cache import cache
+    figures, the standing counts' choice of plan) changes what a test reads or how many queries it makes;
+    nor a page's fragment rendered under another test's settings."""
+    from django.core.cache import cache, caches
 
-    cache.clear()
+    for emptied in (cache, caches["template_fragments"]):
+        emptied.clear()
     yield
-    cache.clear()
+    for emptied in (cache, caches["template_fragments"]):
+        emptied.clear()
 
 
 @pytest.fixture(autouse=True)
