@@ -192,9 +192,12 @@ def dashboard(request):
     form = ReportPeriodForm(request.GET)
     code, year, as_of = _period(form)
     organization = resolve_committee(request, code)
-    body = shared_per_data_version(
-        _body_key(request, organization), lambda: _dashboard_body(request, form, organization, year, as_of)
-    )
+
+    def build():
+        return _dashboard_body(request, form, organization, year, as_of)
+
+    # A form with errors shows them: built for this view alone (nor can odd addresses fill the cache).
+    body = shared_per_data_version(_body_key(request, form, organization), build) if form.is_valid() else build()
     body = mark_safe(body.replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 (rendered by a template)
     return render(request, "reports/dashboard.html", {"organization": organization, "body": body})
 
@@ -204,16 +207,17 @@ def dashboard(request):
 CSRF_PLACEHOLDER = "csrf-token-of-the-request"
 
 
-def _body_key(request, organization):
-    """What the dashboard's body depends on besides the data version: the committee, the address's
-    parameters, the language, the day, and the user's scope (roles and subtrees: the same page for
+def _body_key(request, form, organization):
+    """What the dashboard's body depends on besides the data version: the committee, the period
+    asked for, the language, the day, and the user's scope (roles and subtrees: the same page for
     every user of the same scope, as the role questions answer)."""
     scope = scope_for(request.user)
+    period = form.cleaned_data
     return (
         "reports:dashboard-body",
         organization.pk,
         organization.path,
-        sorted(request.GET.lists()),
+        (period.get("year"), period.get("as_of"), _structure(form), _half(request)),
         get_language(),
         today().isoformat(),
         (scope.everything, scope.reads_everything, sorted(scope.roles), scope.read_paths, scope.write_paths),
@@ -275,9 +279,13 @@ def _deadline_context(request, organization):
     }
 
 
+def _half(request):
+    return int(request.GET["half"]) if request.GET.get("half") in ("1", "2") else 0
+
+
 def _approval_context(request, organization, report):
     """The approval panel of the dashboard (``?half=1|2`` for a half-year) and the report's stamp."""
-    half = int(request.GET["half"]) if request.GET.get("half") in ("1", "2") else 0
+    half = _half(request)
     return {
         "approval_stamp": approval.approval_stamp(organization, report.start, report.end),
         "approval_tree": approval.status_tree(request.user, organization, report.start.year, half),

@@ -142,3 +142,17 @@ def test_the_token_of_a_shared_body_is_the_viewer_s_own_and_works(tree, departme
     )
     assert response.status_code == 302
     assert approvals.approval_for(tree.branch_a, 2024).status == "approved"
+
+
+def test_a_period_with_errors_is_built_for_its_view_alone_and_odd_parameters_share_the_body(tree, department, builds):
+    def kept():
+        return len([key for key in cache._cache if "shared-per-data-version" in key])
+
+    view(department)
+    view(department, utm_source="zalo")  # a parameter the page does not read: the same body
+    assert builds == ["DIST"] and kept() == 1
+    for _ in range(2):
+        page = view(department, as_of="31/02/2024", language="en")
+        assert 'class="invalid-feedback"' in page
+    assert builds == ["DIST", "DIST", "DIST"]  # never kept: each shows its own input's error
+    assert kept() == 1
