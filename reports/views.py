@@ -38,7 +38,7 @@ from core.versions import KeptPerDataVersion, shared_per_data_version
 from reports import approval, engine, exports, projection, statistics, statutory_exports
 from reports import figures as dashboard_figures
 from reports.access import report_organization, report_organizations
-from reports.deadlines import cached_deadline_rows, deadlines_url
+from reports.deadlines import COUNTS_CACHE_SECONDS, cached_deadline_rows, deadlines_url
 from reports.formatting import format_number
 from reports.forms import (
     ApprovalActionForm,
@@ -197,7 +197,12 @@ def dashboard(request):
         return _dashboard_body(request, form, organization, year, as_of)
 
     # A form with errors shows them: built for this view alone (nor can odd addresses fill the cache).
-    body = shared_per_data_version(_body_key(request, form, organization), build) if form.is_valid() else build()
+    # Kept no longer than the card of what is due: prospects, badges and transfers change it without
+    # a new data version.
+    if form.is_valid():
+        body = shared_per_data_version(_body_key(request, form, organization), build, timeout=COUNTS_CACHE_SECONDS)
+    else:
+        body = build()
     body = mark_safe(body.replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 (rendered by a template)
     return render(request, "reports/dashboard.html", {"organization": organization, "body": body})
 

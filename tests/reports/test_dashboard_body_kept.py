@@ -4,6 +4,7 @@ view's own form token, and never older than the last write, approvals included."
 
 import datetime
 import re
+import time
 
 import pytest
 from django.conf import settings
@@ -15,6 +16,7 @@ from branches import approvals, events, services
 from branches.choices import RoleKey
 from core import events as core_events
 from reports import views
+from reports.deadlines import COUNTS_CACHE_SECONDS
 from tests.factories import RoleAssignmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the versions move on commit, as in production
@@ -156,3 +158,12 @@ def test_a_period_with_errors_is_built_for_its_view_alone_and_odd_parameters_sha
         assert 'class="invalid-feedback"' in page
     assert builds == ["DIST", "DIST", "DIST"]  # never kept: each shows its own input's error
     assert kept() == 1
+
+
+def test_the_body_is_kept_no_longer_than_the_card_of_what_is_due(department, tree):
+    """Prospects, badges and transfers change what is due without a new data version: the body,
+    like the card (reports.deadlines.cached_deadline_rows), is reused for a few minutes at most."""
+    before = time.time()
+    view(department)
+    (key,) = [key for key in cache._cache if "shared-per-data-version" in key]
+    assert cache._expire_info[key] <= before + COUNTS_CACHE_SECONDS + 1
