@@ -73,7 +73,9 @@ from core.views import (
     ObjectDetailView,
     ObjectListView,
     ScopedViewMixin,
+    changed_values,
     history_entries,
+    history_records,
     reverse_or_none,
     top_depth,
 )
@@ -301,20 +303,25 @@ class MemberDetailView(ObjectDetailView):
         member = self.object
         user = self.request.user
         context["periods"] = member.periods.select_related("organization").order_by("started_on")
-        org_ids = {member.organization_id, member.admitted_by_id}
-        ent_ids = {member.enterprise_id}
-        records = list(member.history.values_list("organization_id", "admitted_by_id", "enterprise_id"))
-        for organization_id, admitted_by_id, enterprise_id in records:
-            org_ids.update([organization_id, admitted_by_id])
-            ent_ids.add(enterprise_id)
-        organizations = {o.pk: str(o) for o in Organization.objects.visible_to(user).filter(pk__in=org_ids - {None})}
-        visible_enterprises = enterprise_model().objects.visible_to(user)
-        enterprises = {e.pk: str(e) for e in visible_enterprises.filter(pk__in=ent_ids - {None})}
+        # Labels only for the organisations and enterprises a change in the history names (most
+        # members never moved: no look-up at all).
+        records = history_records(member)
+        org_ids = changed_values(records, "organization_id", "admitted_by_id")
+        ent_ids = changed_values(records, "enterprise_id")
+        organizations = (
+            {o.pk: str(o) for o in Organization.objects.visible_to(user).filter(pk__in=org_ids)} if org_ids else {}
+        )
+        enterprises = (
+            {e.pk: str(e) for e in enterprise_model().objects.visible_to(user).filter(pk__in=ent_ids)}
+            if ent_ids
+            else {}
+        )
         context["history"] = history_entries(
             member,
             {"organization": organizations, "admitted_by": organizations, "enterprise": enterprises},
             user=user,
             editable=context["can_edit"],  # read once for the page (ObjectDetailView)
+            records=records,
         )
         context["prospect"] = Prospect.objects.visible_to(user).filter(member=member).first()
         context["is_active"] = member.status == MemberStatus.ACTIVE

@@ -330,18 +330,35 @@ class ObjectActionView(ServiceFormView):
         return self.object.get_absolute_url()
 
 
-def history_entries(obj, labels=None, *, user, editable=None):
+def history_records(obj):
+    """The history rows of ``obj`` with their users, oldest first (what :func:`history_entries` reads)."""
+    return list(obj.history.select_related("history_user__preference").order_by("history_date", "history_id"))
+
+
+def changed_values(records, *fields):
+    """The values ``fields`` took in ``records`` where they changed from one row to the next (both
+    sides of each change; no value when a field never changed): what needs a label in the history."""
+    values = set()
+    for name in fields:
+        seen = {getattr(record, name) for record in records}
+        if len(seen) > 1:
+            values |= seen
+    return values - {None}
+
+
+def history_entries(obj, labels=None, *, user, editable=None, records=None):
     """The change history of ``obj``: who, when, and which fields changed from what to what.
 
     ``labels`` maps a foreign-key field name to ``{pk: label}`` for the rows the user may see.
     Citizen IDs are masked unless ``user`` may edit ``obj``, as on the detail page (``editable``:
     whether they may, when the page asked already).
-    One query (the history rows with their users), diffs computed in memory.
+    One query (the history rows with their users, unless the page read them: ``records``), diffs
+    computed in memory.
     """
     masked = not may_edit(obj, user, editable)
     labels = labels or {}
     model = type(obj)
-    records = list(obj.history.select_related("history_user__preference").order_by("history_date", "history_id"))
+    records = history_records(obj) if records is None else records
     entries = []
     previous = None
     for record in records:

@@ -2,8 +2,11 @@
 
 import datetime
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from branches import services
 from branches.choices import MemberStatus, PeriodEndReason
 from branches.models import Member
 from core.dates import today
@@ -107,6 +110,31 @@ def test_member_detail_shows_periods_and_change_history(client, tree, secretary_
     assert "Trước" in content and "Sau" in content
     assert "secretary_a" in content
     assert tree.branch_a.name in content
+
+
+def test_member_history_names_the_enterprises_it_moved_between_as_the_viewer_may_see_them(
+    client, tree, secretary_a, department, administrator
+):
+    moved = make_member(tree.branch_a, full_name="Đã chuyển", enterprise=tree.enterprise_a)
+    services.update_member(administrator, moved, enterprise=tree.enterprise_b)
+    staying = make_member(tree.branch_a, full_name="Ở lại", enterprise=tree.enterprise_a)
+
+    def history(user, member):
+        login(client, user)
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(reverse("branches:member_detail", args=[member.pk])).content.decode()
+        looked_up = [
+            q["sql"] for q in captured.captured_queries if q["sql"].startswith('SELECT "enterprises_enterprise"')
+        ]
+        return page[page.index('id="history"') :], looked_up
+
+    page, looked_up = history(department, moved)
+    assert tree.enterprise_a.name in page and tree.enterprise_b.name in page and len(looked_up) == 1
+    page, _looked_up = history(secretary_a, moved)  # the new enterprise lies outside the branch's subtree
+    assert tree.enterprise_a.name in page and f"#{tree.enterprise_b.pk}" in page
+    assert tree.enterprise_b.name not in page
+    _page, looked_up = history(department, staying)  # never moved: nothing to name, no look-up
+    assert looked_up == []
 
 
 def test_recognize_official_through_the_form(client, tree, secretary_a):
