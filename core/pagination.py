@@ -39,11 +39,15 @@ def _queryset(object_list):
 
 
 def planner_estimate(queryset):
-    """PostgreSQL's estimate of the rows ``queryset`` returns (None elsewhere)."""
+    """PostgreSQL's estimate of the rows ``queryset`` returns (None elsewhere).
+
+    The plan asked for is of the keys alone: the filter and its joins, not the columns and
+    ``select_related`` joins a table shows, which only cost the planning (the same rows: a
+    ``select_related`` join never adds or drops one)."""
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
-    explained = queryset.order_by().explain(format="json")
+    explained = queryset.order_by().values("pk").explain(format="json")
     if not explained:  # a queryset that cannot match anything (e.g. pk__in=[]) runs no query
         return 0
     plan = json.loads(explained)

@@ -46,6 +46,19 @@ def test_large_sets_take_the_planner_estimate_on_postgresql_and_count_elsewhere(
         assert planner_estimate(Member.objects.all()) is None
 
 
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_the_planner_is_asked_about_the_keys_alone(members, tree):
+    """The estimate plans the filter, not the columns and joins a table shows (same rows)."""
+    shown = Member.objects.select_related("organization", "enterprise").filter(organization__path__startswith="0")
+    with CaptureQueriesContext(connection) as queries:
+        estimate = planner_estimate(shown)
+    (sql,) = [q["sql"] for q in queries.captured_queries]
+    assert sql.startswith('EXPLAIN (FORMAT json) SELECT "branches_member"."id" AS "pk" FROM')
+    assert "enterprises_enterprise" not in sql and "full_name" not in sql
+    assert estimate >= 1
+
+
 @pytest.mark.django_db
 def test_the_same_queries_for_a_short_and_a_long_list(tree):
     def queries_for_first_page():
