@@ -25,7 +25,7 @@ from django.utils.hashable import make_hashable
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
 from django_tables2.columns import ManyToManyColumn
-from django_tables2.columns.base import LinkTransform
+from django_tables2.columns.base import Column, LinkTransform
 from django_tables2.utils import A, Accessor, signature
 
 _RENDER_ARGUMENTS = "_lean_render_arguments"
@@ -181,9 +181,15 @@ def _call_render(row, bound_column, value=None):
     return _linked(bound_column, content, row.record, kwargs) if bound_column.link else content
 
 
+def _as_read(bound_column):
+    """Whether a cell is its value as read: the column renders with django-tables2's own
+    ``Column.render`` (which returns the value) and links nowhere, so no render call is needed."""
+    return not bound_column.link and getattr(bound_column.render, "__func__", None) is Column.render
+
+
 def render_rows(table, context):
     """The ``<tr>`` elements of the table's current page (each cell as ``{{ cell }}`` writes it)."""
-    columns = [(column, td_attrs(column), column.default) for column in table.columns]
+    columns = [(column, td_attrs(column), column.default, _as_read(column)) for column in table.columns]
     parts = []
     for row in table.paginated_rows:
 
@@ -191,7 +197,7 @@ def render_rows(table, context):
             return _call_render(row, bound_column, value)
 
         parts.append(f"<tr {row.attrs.as_html()}>")
-        for column, attrs, default in columns:
+        for column, attrs, default, as_read in columns:
             reader = _reader(column, row.record)
             value = STOCK if reader is None else reader(row.record)
             if value is STOCK:
@@ -199,7 +205,7 @@ def render_rows(table, context):
             elif value in column.column.empty_values:
                 cell = default
             else:
-                cell = render(column, value)
+                cell = value if as_read else render(column, value)
             parts.append(f"<td {attrs}>{render_value_in_context(cell, context)}</td>")
         parts.append("</tr>")
     return mark_safe("".join(parts))  # noqa: S308 (cells escaped by render_value_in_context)
