@@ -3,7 +3,6 @@ version (``core.scoping._covers_every_root``), and a new root is seen at once.""
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -12,13 +11,6 @@ from core.scoping import scope_for
 from tests.factories import OrganizationFactory, RoleAssignmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the structure version moves on commit
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def fresh_scope(user):

@@ -26,13 +26,6 @@ DASHBOARD = reverse("reports:dashboard")
 ACTION = reverse("reports:approval_action")
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def builds(monkeypatch):
     """How many times the body was built (not taken from the cache)."""
