@@ -5,17 +5,15 @@ for department staff (the dashboard's card and ``/reports/deadlines/committees/`
 """
 
 import datetime
-import hashlib
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from branches.deadlines import count_deadlines, deadlines_for
 from branches.models import Member, Organization, Prospect
 from core.scoping import scope_for
-from reports.rollups import data_version
+from core.versions import shared_per_data_version
 
 
 @dataclass(frozen=True)
@@ -92,10 +90,5 @@ def cached_deadline_rows(organization, on, user):
     scope while the records stay unchanged (the data version of ``reports.rollups``): at the top of
     a national tree the items of every committee are read once, not on every visit."""
     scope = scope_for(user)
-    fingerprint = repr((organization.pk, on.isoformat(), scope.everything, scope.read_paths, data_version()))
-    key = "reports:deadline-counts:" + hashlib.sha256(fingerprint.encode()).hexdigest()
-    rows = cache.get(key)
-    if rows is None:
-        rows = deadline_rows(organization, on, user)
-        cache.set(key, rows, COUNTS_CACHE_SECONDS)
-    return rows
+    key = ("reports:deadline-counts", organization.pk, on.isoformat(), scope.everything, scope.read_paths)
+    return shared_per_data_version(key, lambda: deadline_rows(organization, on, user), timeout=COUNTS_CACHE_SECONDS)
