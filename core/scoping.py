@@ -17,6 +17,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db.models import Q
 
+from core.prepared import PreparedQuery
 from core.versions import KeptPerStructureVersion
 
 
@@ -156,9 +157,14 @@ def role_assignments(user):
         return []
     cached = getattr(user, "_role_assignments", None)
     if cached is None:
-        cached = list(role_model().objects.filter(user=user).select_related("organization").order_by("id"))
-        user._role_assignments = cached
+        cached = user._role_assignments = _assignments_of(user.pk)
     return cached
+
+
+#: A user's role assignments with their organisations (its SQL compiled once per connection).
+_assignments_of = PreparedQuery(
+    lambda user_id: role_model().objects.filter(user_id=user_id).select_related("organization").order_by("id")
+)
 
 
 def scope_for(user):
