@@ -30,6 +30,7 @@ from core.filtersets import search_names
 from core.forms import apply_service_errors
 from core.models import MASKED_FIELDS, derived_field_names, mask_citizen_id
 from core.pagination import EstimatedCountPaginator
+from core.prepared import PreparedQuery
 from core.scoping import scope_for, tree_model
 from core.widgets import Autocomplete, use_picker
 
@@ -196,10 +197,40 @@ class ObjectListView(ScopedViewMixin, SingleTableMixin, FilterView):
         return urls
 
 
+#: The row a view shows or changes, read through the viewer's scope (``get_queryset``, which
+#: depends on the view and the scope alone), and whether the viewer may change it: each compiled
+#: once per view, scope and connection (``core.prepared``).
+_row_shown = PreparedQuery(lambda pk, view: view.get_queryset().filter(pk=pk))
+_row_editable = PreparedQuery(
+    lambda pk, view: view.model.objects.editable_by(view.request.user).filter(pk=pk).values_list("pk", flat=True)
+)
+
+
+def row_shown(view, pk):
+    """The row ``pk`` of ``view.get_queryset()``, or None."""
+    rows = _row_shown(pk, shape=(type(view), scope_for(view.request.user)), view=view)
+    return rows[0] if rows else None
+
+
+def row_editable(view, pk):
+    """Whether the viewer may change the row ``pk`` of ``view.model`` (``editable_by``)."""
+    return bool(_row_editable(pk, shape=(view.model, scope_for(view.request.user)), view=view))
+
+
 class ObjectDetailView(ScopedViewMixin, DetailView):
+    def get_object(self, queryset=None):
+        if queryset is not None or self.pk_url_kwarg not in self.kwargs:
+            return super().get_object(queryset)
+        found = row_shown(self, self.kwargs[self.pk_url_kwarg])
+        if found is None:
+            raise Http404(
+                _("No %(verbose_name)s found matching the query") % {"verbose_name": self.model._meta.verbose_name}
+            )
+        return found
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["can_edit"] = self.model.objects.editable_by(self.request.user).filter(pk=self.object.pk).exists()
+        context["can_edit"] = row_editable(self, self.object.pk)
         return context
 
 
@@ -289,12 +320,12 @@ class ObjectActionView(ServiceFormView):
     model_form = False  # ModelForms receive it as ``instance``
 
     def check_access(self):
-        self.object = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
+        self.object = row_shown(self, self.kwargs["pk"])
         if self.object is None:
             # Not Django's "No Member matches the given query.": it is neither translated nor plain.
             thing = self.model._meta.verbose_name
             raise Http404(_("No such %(thing)s, or it is not within your organisation.") % {"thing": thing})
-        if not self.model.objects.editable_by(self.request.user).filter(pk=self.object.pk).exists():
+        if not row_editable(self, self.object.pk):
             raise PermissionDenied(_("Your role only reads this record."))
 
     def get_queryset(self):

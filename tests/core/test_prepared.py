@@ -17,7 +17,7 @@ from core.models import UserPreference
 from core.prepared import PreparedQuery
 from core.scoping import role_assignments
 from security.access import SessionUserBackend
-from tests.factories import OrganizationFactory, RoleAssignmentFactory, UserFactory
+from tests.factories import MemberFactory, OrganizationFactory, RoleAssignmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +115,38 @@ def test_role_assignments_are_each_users_own(people):
     assert [a.role for a in role_assignments(first)] == [RoleKey.DEPARTMENT, RoleKey.SECRETARY]
     assert [a.organization.code for a in role_assignments(second)] == ["HN-01"]
     assert role_assignments(third) == []
+
+
+def test_a_query_that_matches_nothing_whatever_the_keys_runs_no_query(people):
+    prepared = PreparedQuery(lambda user_id: RoleAssignment.objects.filter(user_id=user_id, pk__in=[]))
+    for user in (*people, *people):
+        with CaptureQueriesContext(connection) as captured:
+            assert prepared(user.pk) == []
+        assert captured.captured_queries == []
+
+
+def test_member_pages_answer_each_viewer_by_their_own_scope_turn_after_turn(client, personas, tree):
+    """The row a page shows and whether it may be changed are compiled once per view and scope:
+    viewers of other scopes, taking turns on the same pages, each get their own answer."""
+    member_a = MemberFactory(organization=tree.branch_a)
+    member_b = MemberFactory(organization=tree.branch_b)
+    expected = {
+        # viewer: (detail of A, edit form of A, detail of B, edit form of B)
+        personas.secretary_a: (200, 200, 404, 404),
+        personas.secretary_b: (404, 404, 200, 200),
+        personas.department: (200, 403, 200, 403),
+        personas.administrator: (200, 200, 200, 200),
+    }
+    for _turn in range(2):
+        for viewer, statuses in expected.items():
+            client.force_login(viewer)
+            answered = tuple(
+                client.get(f"/members/{member.pk}/{page}").status_code
+                for member in (member_a, member_b)
+                for page in ("", "edit/")
+            )
+            assert answered == statuses, viewer.username
+            page = client.get(f"/members/{member_a.pk}/")
+            if statuses[0] == 200:
+                assert page.context["object"] == member_a
+                assert page.context["can_edit"] is (statuses[1] == 200)
