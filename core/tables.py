@@ -1,7 +1,9 @@
 """Table plumbing shared by every list: attributes and columns that render without a template per cell."""
 
+import datetime
+
 import django_tables2 as tables
-from django.utils.formats import date_format
+from django.utils.formats import date_format, get_format
 
 from core.templatetags.party_ui import group_digits
 
@@ -20,7 +22,15 @@ class ShortDateColumn(tables.DateColumn):
         super().__init__(*args, short=True, **kwargs)
 
     def render(self, value):
-        return date_format(value, "SHORT_DATE_FORMAT")
+        return short_date(value)
+
+
+def short_date(value):
+    """``date_format(value, "SHORT_DATE_FORMAT")``, written directly for the format both languages
+    use (``d/m/Y``): Django's formatter costs about ten times as much, on every date cell of a list."""
+    if type(value) is datetime.date and get_format("SHORT_DATE_FORMAT") == "d/m/Y":
+        return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
+    return date_format(value, "SHORT_DATE_FORMAT")
 
 
 class CountColumn(tables.Column):
