@@ -34,4 +34,5 @@ def test_other_values_and_formats_go_to_djangos_formatter(settings):
     settings.FORMAT_MODULE_PATH = None
     settings.SHORT_DATE_FORMAT = "Y-m-d"
     with translation.override(None):
-        assert short_date(datetime.date(2024, 3, 7)) == date_format(datetime.date(2024, 3, 7), "SHORT_DATE_FORMAT") == "2024-03-07"
+        day = datetime.date(2024, 3, 7)
+        assert short_date(day) == date_format(day, "SHORT_DATE_FORMAT") == "2024-03-07"
