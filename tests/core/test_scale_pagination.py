@@ -17,6 +17,14 @@ class Small(EstimatedCountPaginator):
 
 
 @pytest.fixture
+def large_table(monkeypatch):
+    """The members' table as PostgreSQL measures it: far larger than the sets of these tests."""
+    from core import pagination
+
+    monkeypatch.setattr(pagination, "table_rows", lambda queryset: 1_000_000)
+
+
+@pytest.fixture
 def members(tree):
     return [MemberFactory(organization=tree.branch_a, full_name=f"Thành viên {i:02d}") for i in range(23)]
 
@@ -60,7 +68,7 @@ def test_the_planner_is_asked_about_the_keys_alone(members, tree):
 
 
 @pytest.mark.django_db
-def test_the_same_queries_for_a_short_and_a_long_list(tree):
+def test_the_same_queries_for_a_short_and_a_long_list(tree, large_table):
     def queries_for_first_page():
         paginator = Small(Member.objects.order_by("full_name"), 10)
         with CaptureQueriesContext(connection) as queries:
@@ -245,7 +253,7 @@ def test_short_date_column_writes_what_django_tables2s_date_column_writes(langua
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("ordering", [("sort_name", "id"), ("-full_name", "id"), ("organization", "-id")])
-def test_the_first_page_of_a_small_set_has_the_rows_and_order_of_the_queryset(members, ordering):
+def test_the_first_page_of_a_small_set_has_the_rows_and_order_of_the_queryset(members, ordering, large_table):
     """On PostgreSQL a small set's first page is sorted through expressions no index serves
     (``_sorted_apart``); the rows and their order are those of the queryset, also for an
     ordering by a relation, which is left as it is."""
@@ -264,7 +272,9 @@ class KeysFirst(EstimatedCountPaginator):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("ordering", [("sort_name", "id"), ("-full_name", "id"), ("organization", "-id")])
-def test_the_first_page_of_a_larger_small_set_is_read_keys_first_with_the_same_rows_and_order(members, ordering):
+def test_the_first_page_of_a_larger_small_set_is_read_keys_first_with_the_same_rows_and_order(
+    members, ordering, large_table
+):
     """From ``sort_keys_from`` rows on, a small set's first page sorts the keys alone and reads
     the rows by key (no join of every matching row before the sort): the same rows, the same order."""
     queryset = Member.objects.select_related("organization").order_by(*ordering)
@@ -278,3 +288,39 @@ def test_the_first_page_of_a_larger_small_set_is_read_keys_first_with_the_same_r
         assert len(keys) == 1
         if ordering[0] != "organization":  # sorted by the member's own fields: no join for the keys
             assert '"branches_organization"' not in keys[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("table", [23, 46, 47, None])
+def test_a_small_set_holding_half_its_table_or_more_is_read_in_the_order_of_its_index(members, monkeypatch, table):
+    """A set of at least half its table is read as the queryset orders it (the order's index finds
+    the page at once); a smaller share, or a table PostgreSQL has not measured, is sorted apart."""
+    from core import pagination
+
+    monkeypatch.setattr(pagination, "table_rows", lambda queryset: table)
+    queryset = Member.objects.order_by("sort_name", "id")
+    with CaptureQueriesContext(connection) as queries:
+        page = list(KeysFirst(queryset, 10).page(1))
+    assert [m.pk for m in page] == [m.pk for m in queryset[:10]]
+    if connection.vendor == "postgresql":
+        sorted_apart = any("COALESCE" in q["sql"] for q in queries.captured_queries)
+        assert sorted_apart is (table is None or table > 46)
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_a_tables_size_is_read_from_postgresqls_last_measure_and_kept(members, monkeypatch):
+    from core import pagination
+
+    monkeypatch.setattr(pagination, "_table_rows", {})
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE branches_member")
+    assert pagination.table_rows(Member.objects.all()) == 23
+    MemberFactory(organization=members[0].organization)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE branches_member")
+    with CaptureQueriesContext(connection) as queries:
+        assert pagination.table_rows(Member.objects.all()) == 23  # kept
+    assert queries.captured_queries == []
+    monkeypatch.setattr(pagination, "TABLE_ROWS_SECONDS", -1)
+    assert pagination.table_rows(Member.objects.all()) == 24
