@@ -51,6 +51,7 @@ from branches.forms import (
     UndoLeavingForm,
 )
 from branches.models import (
+    BadgeAward,
     Member,
     MembershipPeriod,
     Organization,
@@ -65,6 +66,7 @@ from branches.tables import MemberTable, OrganizationTable, ProspectTable
 from core.dates import add_years
 from core.middleware import ACTIVE_ROLE_SESSION_KEY
 from core.models import display_name
+from core.prepared import PreparedQuery
 from core.scoping import role_assignments, scope_for
 from core.views import (
     AutocompleteView,
@@ -302,7 +304,8 @@ class MemberDetailView(ObjectDetailView):
         context = super().get_context_data(**kwargs)
         member = self.object
         user = self.request.user
-        context["periods"] = member.periods.select_related("organization").order_by("started_on")
+        shape = scope_for(user)
+        context["periods"] = _periods_of(member.pk)
         # Labels only for the organisations and enterprises a change in the history names (most
         # members never moved: no look-up at all).
         records = history_records(member)
@@ -323,18 +326,33 @@ class MemberDetailView(ObjectDetailView):
             editable=context["can_edit"],  # read once for the page (ObjectDetailView)
             records=records,
         )
-        context["prospect"] = Prospect.objects.visible_to(user).filter(member=member).first()
+        prospects = _prospects_of(member.pk, shape=shape, user=user)
+        context["prospect"] = prospects[0] if prospects else None
         context["is_active"] = member.status == MemberStatus.ACTIVE
-        context["badges"] = list(member.badges.order_by("years"))
-        context["transfers"] = (
-            Transfer.objects.visible_to(user)
-            .filter(member=member)
-            .select_related("from_organization", "to_organization")
-            .order_by("-letter_date", "-id")
-        )
+        context["badges"] = _badges_of(member.pk)
+        context["transfers"] = _transfers_of(member.pk, shape=shape, user=user)
         context["undoable_leaving"] = member.status == MemberStatus.LEFT
         context["today"] = services.today()
         return context
+
+
+# What the member page reads besides the member, each compiled once per connection (and viewer's
+# scope where the rows are scoped): core.prepared.
+_periods_of = PreparedQuery(
+    lambda member_id: (
+        MembershipPeriod.objects.filter(member_id=member_id).select_related("organization").order_by("started_on")
+    )
+)
+_badges_of = PreparedQuery(lambda member_id: BadgeAward.objects.filter(member_id=member_id).order_by("years"))
+_prospects_of = PreparedQuery(lambda member_id, user: Prospect.objects.visible_to(user).filter(member_id=member_id)[:1])
+_transfers_of = PreparedQuery(
+    lambda member_id, user: (
+        Transfer.objects.visible_to(user)
+        .filter(member_id=member_id)
+        .select_related("from_organization", "to_organization")
+        .order_by("-letter_date", "-id")
+    )
+)
 
 
 class MemberActionMixin:

@@ -25,6 +25,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
+from simple_history.utils import get_app_model_primary_key_name
 
 from core.filtersets import search_names
 from core.forms import apply_service_errors
@@ -363,7 +364,17 @@ class ObjectActionView(ServiceFormView):
 
 def history_records(obj):
     """The history rows of ``obj`` with their users, oldest first (what :func:`history_entries` reads)."""
-    return list(obj.history.select_related("history_user__preference").order_by("history_date", "history_id"))
+    return _history_of(obj.pk, shape=type(obj), model=type(obj), key=get_app_model_primary_key_name(obj))
+
+
+#: The history rows of one record, compiled once per model and connection (``core.prepared``).
+_history_of = PreparedQuery(
+    lambda pk, model, key: (
+        model.history.filter(**{key: pk})
+        .select_related("history_user__preference")
+        .order_by("history_date", "history_id")
+    )
+)
 
 
 def changed_values(records, *fields):

@@ -17,7 +17,7 @@ from core.models import UserPreference
 from core.prepared import PreparedQuery
 from core.scoping import role_assignments
 from security.access import SessionUserBackend
-from tests.factories import MemberFactory, OrganizationFactory, RoleAssignmentFactory, UserFactory
+from tests.factories import MemberFactory, OrganizationFactory, ProspectFactory, RoleAssignmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +150,17 @@ def test_member_pages_answer_each_viewer_by_their_own_scope_turn_after_turn(clie
             if statuses[0] == 200:
                 assert page.context["object"] == member_a
                 assert page.context["can_edit"] is (statuses[1] == 200)
+
+
+def test_the_member_page_shows_each_viewer_the_prospect_of_their_own_scope_turn_after_turn(client, personas, tree):
+    """The prospect a member came from is read through the viewer's scope, compiled once per
+    scope: a secretary who sees the member but not the prospect's branch is not shown it, however
+    often the department, who sees both, opened the page before."""
+    member = MemberFactory(organization=tree.branch_b)
+    prospect = ProspectFactory(organization=tree.branch_a, member=member)
+    for _turn in range(2):
+        for viewer, shown in ((personas.department, prospect), (personas.secretary_b, None)):
+            client.force_login(viewer)
+            page = client.get(f"/members/{member.pk}/")
+            assert page.status_code == 200
+            assert page.context["prospect"] == shown, viewer.username
