@@ -37,6 +37,7 @@ from core.models import (
     TREE_STEPLEN,
     DatedQuerySet,
     LastDayMixin,
+    ScopedManagerMixin,
     ScopedQuerySet,
     ScopedQuerySetMixin,
     TimestampedModel,
@@ -117,7 +118,7 @@ class OrganizationQuerySet(ScopedQuerySetMixin, MP_NodeQuerySet):
         return committees.filter(paths_q("path", scope.read_paths) | Q(path__in=ancestors))
 
 
-class OrganizationManager(MP_NodeManager.from_queryset(OrganizationQuerySet)):
+class OrganizationManager(ScopedManagerMixin, MP_NodeManager.from_queryset(OrganizationQuerySet)):
     def get_queryset(self):
         return OrganizationQuerySet(self.model, using=self._db).order_by("path")
 

@@ -68,8 +68,55 @@ class ScopedQuerySetMixin:
         return super().bulk_update(objs, with_derived_fields(self.model, fields), *args, **kwargs)
 
 
-class ScopedQuerySet(ScopedQuerySetMixin, models.QuerySet):
+def follows_scope(queryset_class, name):
+    """Whether ``queryset_class``'s gate ``name`` (``"visible_to"`` or ``"editable_by"``) is the
+    scope rule of :class:`ScopedQuerySetMixin`: rows that depend on the user's scope alone (users of
+    one scope get the same SQL), with subqueries evaluated when the query runs."""
+    return getattr(queryset_class, name, None) is getattr(ScopedQuerySetMixin, name)
+
+
+#: Querysets of the gates as managers return them, per gate, manager and scope (see ScopedManagerMixin).
+_gated = {}
+_GATED_KEPT = 4096
+
+
+class ScopedManagerMixin:
+    """``Model.objects.visible_to(user)`` / ``.editable_by(user)``: a copy of the queryset built once
+    per manager and scope, when the gate is the scope rule (``follows_scope``). Building the
+    scope's filter (its subqueries of the subtrees) costs up to a millisecond per call; a copy, a
+    hundredth of that. Called on a queryset, the gates build their filter as before."""
+
+    def visible_to(self, user):
+        return self._gated("visible_to", user)
+
+    def editable_by(self, user):
+        return self._gated("editable_by", user)
+
+    def _gated(self, name, user):
+        queryset = self.get_queryset()
+        if not follows_scope(type(queryset), name):
+            return getattr(queryset, name)(user)
+        key = (name, self.model, type(self), self._db, scope_for(user))
+        kept = _gated.get(key)
+        if kept is None:
+            if len(_gated) >= _GATED_KEPT:
+                _gated.clear()
+            kept = _gated[key] = getattr(queryset, name)(user)
+        return kept.all()
+
+
+class ScopedManager(ScopedManagerMixin, models.Manager):
     pass
+
+
+class ScopedQuerySet(ScopedQuerySetMixin, models.QuerySet):
+    @classmethod
+    def as_manager(cls):
+        manager = ScopedManager.from_queryset(cls)()
+        manager._built_with_as_manager = True
+        return manager
+
+    as_manager.queryset_only = True
 
 
 # Control characters have no place in names and codes (tabs and line breaks are allowed in notes);

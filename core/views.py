@@ -29,7 +29,7 @@ from simple_history.utils import get_app_model_primary_key_name
 
 from core.filtersets import search_names
 from core.forms import apply_service_errors
-from core.models import MASKED_FIELDS, derived_field_names, mask_citizen_id
+from core.models import MASKED_FIELDS, derived_field_names, follows_scope, mask_citizen_id
 from core.pagination import EstimatedCountPaginator
 from core.prepared import PreparedQuery
 from core.scoping import scope_for, tree_model
@@ -207,15 +207,27 @@ _row_editable = PreparedQuery(
 )
 
 
+def not_found(model):
+    """The 404 of a row the user cannot see: not Django's "No member found matching the query",
+    which is neither well translated nor plain."""
+    thing = model._meta.verbose_name
+    return Http404(_("No such %(thing)s, or it is not within your organisation.") % {"thing": thing})
+
+
 def row_shown(view, pk):
     """The row ``pk`` of ``view.get_queryset()``, or None."""
-    rows = _row_shown(pk, shape=(type(view), scope_for(view.request.user)), view=view)
+    if follows_scope(type(view.model._default_manager.all()), "visible_to"):
+        rows = _row_shown(pk, shape=(type(view), scope_for(view.request.user)), view=view)
+    else:  # rows that depend on more than the scope: no shape names them
+        rows = list(view.get_queryset().filter(pk=pk))
     return rows[0] if rows else None
 
 
 def row_editable(view, pk):
     """Whether the viewer may change the row ``pk`` of ``view.model`` (``editable_by``)."""
-    return bool(_row_editable(pk, shape=(view.model, scope_for(view.request.user)), view=view))
+    if follows_scope(type(view.model._default_manager.all()), "editable_by"):
+        return bool(_row_editable(pk, shape=(view.model, scope_for(view.request.user)), view=view))
+    return view.model.objects.editable_by(view.request.user).filter(pk=pk).exists()
 
 
 class ObjectDetailView(ScopedViewMixin, DetailView):
@@ -224,9 +236,7 @@ class ObjectDetailView(ScopedViewMixin, DetailView):
             return super().get_object(queryset)
         found = row_shown(self, self.kwargs[self.pk_url_kwarg])
         if found is None:
-            raise Http404(
-                _("No %(verbose_name)s found matching the query") % {"verbose_name": self.model._meta.verbose_name}
-            )
+            raise not_found(self.model)
         return found
 
     def get_context_data(self, **kwargs):
@@ -323,9 +333,7 @@ class ObjectActionView(ServiceFormView):
     def check_access(self):
         self.object = row_shown(self, self.kwargs["pk"])
         if self.object is None:
-            # Not Django's "No Member matches the given query.": it is neither translated nor plain.
-            thing = self.model._meta.verbose_name
-            raise Http404(_("No such %(thing)s, or it is not within your organisation.") % {"thing": thing})
+            raise not_found(self.model)
         if not row_editable(self, self.object.pk):
             raise PermissionDenied(_("Your role only reads this record."))
 
