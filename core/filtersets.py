@@ -1,6 +1,7 @@
 """Filter plumbing shared by every app's filtersets."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import BooleanWidget
@@ -65,9 +66,11 @@ class AllYesNoWidget(BooleanWidget):
     """A yes/no filter as "All / Yes / No": "All" first, and chosen when nothing is asked
     (Django's own says "Unknown", "Chưa xác định", which reads like a value of the field)."""
 
+    choices_all_yes_no = (("", _("All")), ("true", _("Yes")), ("false", _("No")))
+
     def __init__(self, attrs=None):
-        super().__init__(attrs)
-        self.choices = [("", _("All")), ("true", _("Yes")), ("false", _("No"))]
+        # Select's, not BooleanWidget's: its choices ("Unknown"…) would be translated, then replaced.
+        forms.Select.__init__(self, attrs, self.choices_all_yes_no)
 
 
 class YesNoFilter(django_filters.BooleanFilter):
