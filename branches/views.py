@@ -164,6 +164,10 @@ class OrganizationListView(ObjectListView):
     export_kind = "organizations"
     model = Organization
     related = ("enterprise",)
+    only = (
+        *("name", "code", "kind", "depth", "path", "established_on", "dissolved_on"),
+        *("enterprise__name", "enterprise__tax_code"),
+    )
     table_class = OrganizationTable
     filterset_class = OrganizationFilterSet
     paginate_by = 50
@@ -291,6 +295,11 @@ class MemberListView(ObjectListView):
     export_kind = "members"
     model = Member
     related = ("organization", "enterprise")
+    only = (
+        *("full_name", "party_card_number", "citizen_id", "position", "is_business_owner"),
+        *("admitted_on", "official_on", "status"),
+        *("organization__name", "organization__code", "enterprise__name", "enterprise__tax_code"),
+    )
     table_class = MemberTable
     filterset_class = MemberFilterSet
     add_url_name = "branches:member_admit"

@@ -135,6 +135,14 @@ class ObjectListView(ScopedViewMixin, SingleTableMixin, FilterView):
         "enterprises.locality": ("enterprises:locality_autocomplete", None),
     }
 
+    #: The fields the table shows (``QuerySet.only``; relations as ``"organization__name"``): a page
+    #: of wide rows reads and converts only these. Empty: every field.
+    only = ()
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        return queryset.only(*self.only) if self.only else queryset
+
     def get_filterset(self, filterset_class):
         filterset = super().get_filterset(filterset_class)
         for field in filterset.form.fields.values():

@@ -52,6 +52,10 @@ class EnterpriseListView(ObjectListView):
     export_kind = "enterprises"
     model = Enterprise
     related = ("locality", "managing_committee")
+    only = (
+        *("name", "tax_code", "ownership", "size_class", "employees", "operating_status"),
+        *("locality__name", "managing_committee__name", "managing_committee__code"),
+    )
     table_class = EnterpriseTable
     filterset_class = EnterpriseFilterSet
     add_url_name = "enterprises:enterprise_add"
