@@ -5,6 +5,7 @@ Forms only collect and type the input; every rule lives in a service."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.renderers import QuickSelect
 from core.services import errors_by_field
 
 
@@ -115,6 +116,10 @@ class ServiceModelForm(forms.ModelForm):
         for field in self.fields.values():
             if isinstance(field, forms.DateField):
                 field.widget = DateInput()
+            elif type(field.widget) is forms.Select:
+                quick = QuickSelect(attrs=field.widget.attrs, choices=field.widget.choices)
+                quick.is_required, quick.is_localized = field.widget.is_required, field.widget.is_localized
+                field.widget = quick
         label_empty_choices(self)
 
     def _post_clean(self):

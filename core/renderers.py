@@ -13,12 +13,14 @@ shipped): should an installed app or a Django release bring another source for t
 template is used again.
 """
 
-from django.forms.renderers import DjangoTemplates
+from django import forms
+from django.forms.renderers import DjangoTemplates, get_default_renderer
+from django.forms.widgets import Select
 from django.template import Context
 from django.template.base import render_value_in_context
 from django.template.exceptions import TemplateDoesNotExist
 from django.utils.html import escape
-from django.utils.safestring import SafeData
+from django.utils.safestring import SafeData, mark_safe
 
 _INCLUDE_INPUT = '{% include "django/forms/widgets/input.html" %}\n'
 
@@ -136,6 +138,42 @@ _WRITES = {
     ),
     "django/forms/widgets/textarea.html": ("django/forms/widgets/textarea.html", "django/forms/widgets/attrs.html"),
 }
+
+
+class QuickSelect(forms.Select):
+    """Django's ``Select``, whose options a :class:`QuickWidgetRenderer` writes straight from its
+    choices: without the dictionary per option (``optgroups``) its template context holds, which
+    cost more than writing them (a member's form has about a hundred options). The same HTML as
+    Django's templates; any other renderer, or a select of its own templates, renders as Django's."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        renderer = renderer or get_default_renderer()
+        if (
+            not isinstance(renderer, QuickWidgetRenderer)
+            or self.allow_multiple_selected
+            or self.template_name != Select.template_name
+            or self.option_template_name != _OPTION
+            or Select.template_name not in renderer.writers()
+        ):
+            return super().render(name, value, attrs, renderer)
+        chosen = self.format_value(value)
+        parts = [f'<select name="{_shown(name)}"{_attrs(self.build_attrs(self.attrs, attrs))}>']
+        has_selected = False
+        for option_value, option_label in self.choices:
+            grouped = isinstance(option_label, list | tuple)
+            if grouped:
+                parts.append(f'\n  <optgroup label="{_shown(option_value)}">')
+            for subvalue, sublabel in (
+                option_label if grouped else [("" if option_value is None else option_value, option_label)]
+            ):
+                selected = not has_selected and str(subvalue) in chosen
+                has_selected |= selected
+                shown = " selected" if selected else ""
+                parts.append(f'\n  <option value="{_string(subvalue)}"{shown}>{_shown(sublabel)}</option>\n')
+            if grouped:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>\n")
+        return mark_safe("".join(parts).strip())  # noqa: S308 (values and labels escaped as the templates do)
 
 
 class QuickWidgetRenderer(DjangoTemplates):

@@ -122,3 +122,38 @@ def test_the_member_form_and_the_list_filters_are_written_as_django_writes_them(
                 field.html_name, field.value(), attrs=field.build_widget_attrs({"id": field.auto_id}), renderer=STOCK
             )
             assert quick == stock, field.name
+
+
+@pytest.mark.parametrize(
+    "choices, value",
+    [
+        (CHOICES, "a"),
+        (CHOICES, 3),
+        (CHOICES, "3"),
+        (CHOICES, None),
+        (CHOICES, ""),
+        (CHOICES, "absent"),
+        (GROUPED, "hp"),
+        (GROUPED, "x"),
+        (GROUPED, None),
+        ([(None, "none"), ("", "empty"), (1, "one"), (1, "one again")], 1),
+        ([("g", [(None, "none in a group"), (2, "two")])], None),
+        ([("v", mark_safe("<b>bold</b>")), ("w", 'Trần "Thị" & <Hoa>')], "w"),
+    ],
+)
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_quick_select_writes_its_options_as_django_s_templates_write_them(choices, value, language):
+    from core.renderers import QuickSelect
+
+    attrs = {"id": "id_field", "class": "form-select", "required": True, "aria-invalid": False}
+    with translation.override(language):
+        quick = QuickSelect(attrs={"data-x": 'a"b'}, choices=choices).render(
+            "field", value, attrs=attrs, renderer=QUICK
+        )
+        stock = forms.Select(attrs={"data-x": 'a"b'}, choices=choices).render(
+            "field", value, attrs=attrs, renderer=STOCK
+        )
+        assert quick == stock
+        assert QuickSelect(choices=choices).render("field", value, renderer=STOCK) == stock.replace(
+            ' data-x="a&quot;b"', ""
+        ).replace(' id="id_field" class="form-select" required', "")
