@@ -132,8 +132,56 @@ def test_pages_for_signed_in_users_are_not_stored(client, secretary_a):
 
 def test_session_expires_after_thirty_minutes_of_inactivity(settings):
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert settings.SESSION_REFRESH_SECONDS == 60  # ends 29 to 30 minutes after the last request
+    assert "security.sessions.SessionRefreshMiddleware" in settings.MIDDLEWARE
     assert settings.SESSION_COOKIE_HTTPONLY is True
+
+
+def test_a_request_pushes_the_session_expiry_back_at_most_once_a_minute(client, secretary_a, settings):
+    import datetime
+    import time
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from security.sessions import REFRESHED_KEY
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    client.force_login(secretary_a)
+    key = client.session.session_key
+
+    def expiry():
+        return Session.objects.get(session_key=key).expire_date
+
+    def refreshed_seconds_ago(seconds):
+        session = client.session
+        session[REFRESHED_KEY] = int(time.time()) - seconds
+        session.save()
+        Session.objects.filter(session_key=key).update(expire_date=timezone.now() + datetime.timedelta(minutes=5))
+        return expiry()
+
+    before = refreshed_seconds_ago(61)
+    assert client.get("/members/").status_code == 200
+    assert expiry() - before > datetime.timedelta(minutes=24)  # pushed back to thirty minutes from now
+    assert client.session[REFRESHED_KEY] >= int(time.time()) - 5
+
+    before = refreshed_seconds_ago(10)
+    assert client.get("/members/").status_code == 200
+    assert expiry() == before  # a refresh ten seconds ago: no write
+
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
+    response = client.get("/members/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]  # idle too long
+
+
+def test_an_anonymous_visit_or_a_session_the_store_lost_writes_no_session(client, db, settings):
+    from django.contrib.sessions.models import Session
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    assert client.get("/accounts/login/").status_code == 200
+    client.cookies[settings.SESSION_COOKIE_NAME] = "x" * 32
+    assert client.get("/accounts/login/").status_code == 200
+    assert not Session.objects.exclude(session_data__contains="csrf").exists()
 
 
 def test_strong_password_validation_is_configured(settings):
