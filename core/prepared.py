@@ -30,7 +30,8 @@ class PreparedQuery:
     only through their values (``Model.objects.filter(user_id=user_id).select_related(…)``).
     Anything else its SQL depends on (the viewer's scope) goes in ``context`` and is named by
     ``shape``, a hashable value: one compiled query is kept per shape, up to ``shapes`` of them
-    per connection."""
+    per connection. The SQL is kept for the life of the connection: a queryset whose SQL carries
+    the day (``today()``) or values read from the data must not be prepared."""
 
     def __init__(self, build, shapes=256):
         self.build = build
