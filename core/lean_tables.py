@@ -26,6 +26,7 @@ from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
 from django_tables2.columns import ManyToManyColumn
 from django_tables2.columns.base import Column, LinkTransform
+from django_tables2.rows import BoundRow
 from django_tables2.utils import A, Accessor, signature
 
 _RENDER_ARGUMENTS = "_lean_render_arguments"
@@ -187,6 +188,14 @@ def _as_read(bound_column):
     return not bound_column.link and getattr(bound_column.render, "__func__", None) is Column.render
 
 
+def _row_attrs(table, row):
+    """The ``<tr>`` attributes as ``row.attrs.as_html()`` writes them; for a table without
+    ``row_attrs``, its even/odd class alone, without building an attribute dictionary per row."""
+    if not table.row_attrs and type(row).attrs is BoundRow.attrs:
+        return f'class="{row.get_even_odd_css_class()}"'
+    return row.attrs.as_html()
+
+
 def render_rows(table, context):
     """The ``<tr>`` elements of the table's current page (each cell as ``{{ cell }}`` writes it)."""
     columns = [(column, td_attrs(column), column.default, _as_read(column)) for column in table.columns]
@@ -196,7 +205,7 @@ def render_rows(table, context):
         def render(bound_column, value=None, row=row):
             return _call_render(row, bound_column, value)
 
-        parts.append(f"<tr {row.attrs.as_html()}>")
+        parts.append(f"<tr {_row_attrs(table, row)}>")
         for column, attrs, default, as_read in columns:
             reader = _reader(column, row.record)
             value = STOCK if reader is None else reader(row.record)

@@ -70,6 +70,22 @@ def test_rows_alternate_odd_and_even_like_django_tables2(members):
     assert re.findall(r'<tr class="(\w+)"', rows) == ["even", "odd"]
 
 
+@pytest.mark.parametrize(
+    "row_attrs, written",
+    [
+        (
+            {"class": lambda record: "owner" if record.is_business_owner else "", "data-id": lambda record: record.pk},
+            'class="owner even" data-id="',
+        ),
+        ({"class": "fixed", "id": lambda record: f"m{record.pk}", "title": 'a "b" <c>'}, 'class="fixed even" id="m'),
+    ],
+)
+def test_row_attributes_of_a_table_that_sets_them_match_django_tables2(members, row_attrs, written):
+    lean = lean_rows(paginated(MemberTable, members, row_attrs=row_attrs))
+    assert lean == stock_rows(paginated(MemberTable, members, row_attrs=row_attrs))
+    assert f"<tr {written}" in lean
+
+
 def test_render_methods_with_record_and_value_match(tree):
     organizations = Organization.objects.select_related("enterprise").order_by("path")
     lean = lean_rows(paginated(OrganizationTable, organizations, top_depth=2))
