@@ -1,7 +1,5 @@
 """The estimated-count paginator: bounded counting, right "next page", pages past the estimate."""
 
-import re
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -157,7 +155,7 @@ def test_list_pages_read_their_page_once_and_never_count_every_row_on_postgresql
 def test_quick_select_writes_the_same_html_as_djangos_select():
     from django import forms
 
-    from core.views import QuickSelect
+    from core.renderers import QuickSelect
 
     flat = [("", "---------"), ("1", 'Hà Nội & "Đông"'), ("2", "<b>Huế</b>"), (2, "again 2"), (None, "none")]
     grouped = [("", "---------"), ("Miền Bắc", [("1", "Hà Nội"), ("3", "Hải Phòng")]), ("2", "Huế")]
@@ -166,7 +164,7 @@ def test_quick_select_writes_the_same_html_as_djangos_select():
         for value in ("", "2", "3", None, 2):
             expected = forms.Select(choices=choices).render("locality", value, attrs=attrs)
             quick = QuickSelect(choices=choices).render("locality", value, attrs=attrs)
-            assert quick == re.sub(r">\s+<", "><", expected)  # the same, without the whitespace between tags
+            assert quick == expected
 
 
 @pytest.mark.django_db
