@@ -185,20 +185,24 @@ def not_found(model):
     return Http404(_("No such %(thing)s, or it is not within your organisation.") % {"thing": thing})
 
 
+def _gated_rows(prepared, gate, shape, view, pk):
+    """The rows of ``prepared`` for ``pk``: compiled once per ``shape`` and the viewer's scope when
+    ``view.model``'s ``gate`` is the scope rule; else built for this call (rows that depend on more
+    than the scope: no shape names them)."""
+    if follows_scope(type(view.model._default_manager.all()), gate):
+        return prepared(pk, shape=(shape, scope_for(view.request.user)), view=view)
+    return list(prepared.build(pk, view=view))
+
+
 def row_shown(view, pk):
     """The row ``pk`` of ``view.get_queryset()``, or None."""
-    if follows_scope(type(view.model._default_manager.all()), "visible_to"):
-        rows = _row_shown(pk, shape=(type(view), scope_for(view.request.user)), view=view)
-    else:  # rows that depend on more than the scope: no shape names them
-        rows = list(view.get_queryset().filter(pk=pk))
+    rows = _gated_rows(_row_shown, "visible_to", type(view), view, pk)
     return rows[0] if rows else None
 
 
 def row_editable(view, pk):
     """Whether the viewer may change the row ``pk`` of ``view.model`` (``editable_by``)."""
-    if follows_scope(type(view.model._default_manager.all()), "editable_by"):
-        return bool(_row_editable(pk, shape=(view.model, scope_for(view.request.user)), view=view))
-    return view.model.objects.editable_by(view.request.user).filter(pk=pk).exists()
+    return bool(_gated_rows(_row_editable, "editable_by", view.model, view, pk))
 
 
 class ObjectDetailView(ScopedViewMixin, DetailView):
