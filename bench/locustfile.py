@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from locust import FastHttpUser, between, task
+from locust import FastHttpUser, between, events, task
 from requests.cookies import create_cookie
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -39,6 +39,27 @@ def _sessions():
 
 
 SESSIONS = _sessions()
+
+
+def _request_log():
+    """Every request's start, time and outcome, one line each, for ``bench/locust`` to compute its
+    figures from (``LOAD_REQUEST_LOG``): exact percentiles over the requests of the window it
+    measures, where locust's CSV rounds them and counts the whole run, users' spawning included."""
+    path = os.environ.get("LOAD_REQUEST_LOG")
+    if not path:
+        return
+    log = open(path, "w", buffering=1 << 16)  # open for the process's life
+
+    @events.request.add_listener
+    def record(request_type, name, response_time, response_length, exception=None, start_time=None, **kwargs):
+        log.write(f"{start_time:.4f}\t{response_time:.2f}\t{int(exception is not None)}\t{name}\n")
+
+    @events.quitting.add_listener
+    def close(**kwargs):
+        log.close()
+
+
+_request_log()
 
 
 class SignedIn(FastHttpUser):
