@@ -50,9 +50,12 @@ SIGN_IN_TABLE_NAMES = {
     "branches_roleassignment",
 }
 #: The scope's one look at the tree (does the user's scope cover every root?) is sign-in state too:
-#: the scope is computed before the report starts (two-factor asks it), on the primary.
+#: the scope is computed before the report starts (two-factor asks it), on the primary. It reads the
+#: roots (``core.scoping``, kept per structure version in each process, so only when the process
+#: has not kept them: not when the standby lagged as they were read), or asked in one query before.
 SCOPE_ROOTS_CHECK = re.compile(
-    r'^SELECT 1 AS "a" FROM "branches_organization" WHERE \("branches_organization"\."depth" = 1 '
+    r'^SELECT (1 AS "a"|"branches_organization"\."path" AS "path") FROM "branches_organization" '
+    r'WHERE \(?"branches_organization"\."depth" = 1 '
 )
 #: What a read-only session sends (the counts run in transactions with more room to sort).
 READ_ONLY = {"SELECT", "WITH", "SET", "SHOW", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
