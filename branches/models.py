@@ -534,7 +534,10 @@ class MembershipPeriodQuerySet(ScopedQuerySet):
 
 
 class MembershipPeriod(TimestampedModel):
-    """A member's time in one organisation: ``[started_on, ended_on)``."""
+    """A member's time in one organisation: ``[started_on, ended_on)``.
+
+    One member's periods never overlap. On PostgreSQL statement triggers refuse what would
+    (migration ``0020_period_overlap_trigger``); on SQLite the services are the only guard."""
 
     member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="periods")
     organization = models.ForeignKey(
@@ -593,6 +596,18 @@ class MembershipPeriod(TimestampedModel):
     def __str__(self):
         until = display_date(self.ended_on) or "…"
         return f"{self.member} — {self.organization} ({display_date(self.started_on)} – {until})"
+
+
+#: The trigger refusing overlapping periods that a bulk load of periods turns off, checking the
+#: whole table with :data:`OVERLAPPING_PERIODS` once instead (it would lock every member's row).
+PERIOD_OVERLAP_TRIGGER = "period_no_overlap_insert"
+
+#: A member two of whose periods overlap, if any.
+OVERLAPPING_PERIODS = (
+    "SELECT a.member_id FROM branches_membershipperiod a JOIN branches_membershipperiod b "
+    "ON b.member_id = a.member_id AND b.id > a.id "
+    "AND daterange(a.started_on, a.ended_on, '[)') && daterange(b.started_on, b.ended_on, '[)') LIMIT 1"
+)
 
 
 class TransferQuerySet(ScopedQuerySet):

@@ -445,8 +445,9 @@ def _plan_copying_periods(items, plan, *, date, tick=lambda: None):
     """Plan each item with ``plan`` (see :func:`_member_planner`) while PostgreSQL inserts the
     first membership period of each admission planned so far, with ids reserved beforehand.
 
-    The periods' exclusion index (``period_no_overlap``) makes that COPY the longest statement of
-    an import: begun here, it runs on the server while Python checks the following rows. In a
+    The periods' indexes make that COPY one of the longest statements of an import: begun here,
+    it runs on the server while Python checks the following rows (the overlap trigger checks them
+    when it ends: their members are new, so it locks nothing). In a
     savepoint: at the first item with an error no more rows are sent, and after the last item
     the COPY is abandoned, so nothing stays. Returns the periods written (``NewRow``s; their
     member ids are reserved for the admissions, in order), or None when nothing was written.

@@ -9,12 +9,12 @@ import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, connections
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import translation
 
 from branches import services
-from branches.choices import OrganizationKind, RoleKey
-from branches.models import Member
+from branches.choices import OrganizationKind, PeriodEndReason, RoleKey
+from branches.models import Member, MembershipPeriod
 from tests.factories import (
     EnterpriseFactory,
     LocalityFactory,
@@ -25,6 +25,8 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+DAY = datetime.date
 
 
 @pytest.fixture(autouse=True)
@@ -173,3 +175,41 @@ def test_a_duplicate_reaching_the_database_becomes_a_validation_error(setting, m
         admission(one, branch, citizen_id="001090000007", party_card_number="", name="Lý Văn Ba")()
     assert "citizen_id" in exc.value.message_dict
     assert Member.objects.count() == 1
+
+
+@pytest.mark.postgresql
+@pytest.mark.rollups_differ  # periods written past the services: the guard under test is the database's
+def test_two_writers_of_one_members_periods_the_second_sees_the_first(setting):
+    """Two transactions give one member overlapping periods at the same moment. The overlap
+    trigger makes the second wait for the first (on the member's row) and then refuses it: without
+    that wait each would check before the other's period is committed, and both would stay."""
+    branch, _users = setting
+    member = Member.objects.get(pk=MemberFactory(organization=branch, periods=False).pk)
+    first_written, first_may_commit = threading.Event(), threading.Event()
+    # Closed periods: two open ones would meet the unique index of the open period instead.
+    closed = {"organization": branch, "end_reason": PeriodEndReason.TRANSFER}
+
+    def first():
+        with transaction.atomic():
+            period = MembershipPeriod.objects.create(
+                member=member, started_on=DAY(2020, 1, 1), ended_on=DAY(2022, 1, 1), **closed
+            )
+            first_written.set()
+            first_may_commit.wait(timeout=10)
+        return period
+
+    def second():
+        assert first_written.wait(timeout=10)
+        with transaction.atomic():
+            # The first is still open: this statement waits for it, then checks.
+            threading.Timer(0.5, first_may_commit.set).start()
+            return MembershipPeriod.objects.create(
+                member=member, started_on=DAY(2021, 1, 1), ended_on=DAY(2023, 1, 1), **closed
+            )
+
+    kept, refused = run_together(first, second)
+    assert isinstance(kept, MembershipPeriod)
+    assert isinstance(refused, IntegrityError) and "period_no_overlap" in str(refused)
+    assert list(MembershipPeriod.objects.filter(member=member).values_list("started_on", flat=True)) == [
+        DAY(2020, 1, 1)
+    ]

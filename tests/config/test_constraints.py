@@ -215,6 +215,56 @@ def test_overlapping_periods_are_refused_on_postgresql():
     MembershipPeriodFactory(member=member, started_on=D(2023, 1, 1))
 
 
+def overlap_refused(write):
+    """``write()`` is refused as the exclusion constraint refused it (the same SQLSTATE and name)."""
+    with pytest.raises(IntegrityError) as refusal, transaction.atomic():
+        write()
+    assert refusal.value.__cause__.sqlstate == "23P01"
+    assert refusal.value.__cause__.diag.constraint_name == "period_no_overlap"
+
+
+@pytest.mark.postgresql
+@pytest.mark.rollups_differ  # rows written past the services, as a careless script would
+def test_periods_overlapping_within_one_statement_are_refused():
+    member, other = MemberFactory(periods=False), MemberFactory(periods=False)
+
+    def period(who, started_on, ended_on=None):
+        reason = PeriodEndReason.TRANSFER if ended_on else ""
+        return MembershipPeriod(
+            member=who, organization=who.organization, started_on=started_on, ended_on=ended_on, end_reason=reason
+        )
+
+    overlap_refused(
+        lambda: MembershipPeriod.objects.bulk_create(
+            [period(other, D(2019, 1, 1)), period(member, D(2020, 1, 1), D(2022, 1, 1)), period(member, D(2021, 1, 1))]
+        )
+    )
+    assert not MembershipPeriod.objects.exists()
+    # The same rows for two members, or touching, are written in one statement.
+    MembershipPeriod.objects.bulk_create(
+        [period(other, D(2021, 1, 1)), period(member, D(2020, 1, 1), D(2021, 1, 1)), period(member, D(2021, 1, 1))]
+    )
+    assert member.periods.count() == 2
+
+
+@pytest.mark.postgresql
+@pytest.mark.rollups_differ  # rows written past the services, as a careless script would
+def test_a_period_stretched_or_moved_over_another_is_refused():
+    member = MemberFactory(periods=False)
+    first = MembershipPeriodFactory(
+        member=member, started_on=D(2020, 1, 1), ended_on=D(2021, 1, 1), end_reason=PeriodEndReason.TRANSFER
+    )
+    MembershipPeriodFactory(member=member, started_on=D(2021, 1, 1))
+    overlap_refused(lambda: MembershipPeriod.objects.filter(pk=first.pk).update(ended_on=D(2021, 6, 1)))
+    # Moved to another member whose open period it overlaps.
+    other = MemberFactory(periods=False)
+    MembershipPeriodFactory(member=other, started_on=D(2020, 6, 1))
+    overlap_refused(lambda: MembershipPeriod.objects.filter(pk=first.pk).update(member=other))
+    first.refresh_from_db()
+    assert (first.member_id, first.ended_on) == (member.pk, D(2021, 1, 1))
+    MembershipPeriod.objects.filter(pk=first.pk).update(started_on=D(2019, 1, 1))  # no overlap: allowed
+
+
 # Prospects and role assignments -----------------------------------------------------------
 
 

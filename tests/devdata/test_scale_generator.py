@@ -14,7 +14,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from branches.choices import GRASSROOTS_KINDS, MemberStatus, OrganizationKind, PeriodEndReason
-from branches.models import Member, MembershipPeriod, Organization
+from branches.models import OVERLAPPING_PERIODS, Member, MembershipPeriod, Organization
 from core.text import search_key
 from core.validators import validate_tax_code
 from devdata import scale
@@ -129,13 +129,17 @@ def test_generator_refuses_sqlite_clearly_and_builds_the_tiny_dataset_on_postgre
     }
     assert set(Target.objects.values_list("committee", "year").distinct()) == expected
 
-    # The database's own constraints are all in place again (foreign keys, the period exclusion).
+    # The database's own guards are all in place again (foreign keys, the periods' overlap triggers
+    # switched back on), and the periods loaded while the trigger was off do not overlap.
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_constraint WHERE conname = 'period_no_overlap' "
-            "AND conrelid = 'branches_membershipperiod'::regclass"
+            "SELECT tgname, tgenabled FROM pg_trigger "
+            "WHERE tgname IN ('period_no_overlap_insert', 'period_no_overlap_update') "
+            "AND tgrelid = 'branches_membershipperiod'::regclass ORDER BY tgname"
         )
-        assert cursor.fetchone()[0] == 1
+        assert cursor.fetchall() == [("period_no_overlap_insert", "O"), ("period_no_overlap_update", "O")]
+        cursor.execute(OVERLAPPING_PERIODS)
+        assert cursor.fetchone() is None
         cursor.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated")
         assert cursor.fetchone()[0] == 0
         cursor.execute(
