@@ -11,9 +11,13 @@ they write commits or rolls back with the change they describe. A handler that m
 once the data is visible to others uses ``transaction.on_commit`` itself.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 _handlers = {}
+_in_preview = {}  # handler -> what to call instead of it while previewing
+_previewing = ContextVar("events_previewing", default=False)
 
 
 @dataclass(frozen=True)
@@ -30,25 +34,46 @@ class RecordsLoaded(Event):
     models: tuple[str, ...]
 
 
-def subscribe(event_type, handler):
+def subscribe(event_type, handler, *, in_preview=None):
     """Call ``handler(event)`` for every published event of ``event_type`` or a subclass (once,
-    however often it is subscribed)."""
+    however often it is subscribed).
+
+    ``in_preview``: what to call instead, with the event, while :func:`previewing`. A handler that
+    only keeps derived data (counts, roll-ups) need not keep what the preview's rollback throws
+    away; what it does instead must still mark the transaction as written where the handler would
+    (the versions' bump), so that nothing read inside the preview is kept."""
     handlers = _handlers.setdefault(event_type, [])
     if handler not in handlers:
         handlers.append(handler)
+    if in_preview is not None:
+        _in_preview[handler] = in_preview
 
 
 def unsubscribe(event_type, handler):
     handlers = _handlers.get(event_type, [])
     if handler in handlers:
         handlers.remove(handler)
+    if not any(handler in others for others in _handlers.values()):
+        _in_preview.pop(handler, None)
 
 
 def publish(event):
     """Hand ``event`` to its subscribers, now (most specific event type first)."""
+    preview = _previewing.get()
     for event_type in type(event).__mro__:
         for handler in list(_handlers.get(event_type, ())):
-            handler(event)
+            (_in_preview.get(handler, handler) if preview else handler)(event)
+
+
+@contextmanager
+def previewing():
+    """Within: the writes are a preview that the caller rolls back (a restructuring plan run to
+    show what it would do); subscribers given an ``in_preview`` call that instead."""
+    token = _previewing.set(True)
+    try:
+        yield
+    finally:
+        _previewing.reset(token)
 
 
 def values_of(instance):

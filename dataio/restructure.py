@@ -20,6 +20,7 @@ organisations, members, enterprises and role assignments it affects. Nothing is 
 row passes and ``dry_run`` is off; the history of what was written names the plan and the user.
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -43,6 +44,7 @@ from branches.models import (
     enterprise_model,
     locality_model,
 )
+from core import events
 from core.scoping import scope_for
 from core.spreadsheets import CellError, choice_value, code_value, date_value, read_spreadsheet
 from dataio.imports import Column, RowError, cell_reader, match_columns
@@ -599,7 +601,8 @@ def run_plan(source, *, acting_user, dry_run=False, filename=None):
     filename = Path(str(filename or getattr(source, "name", "") or "plan")).name
     steps, headers = read_plan(source)
     since = timezone.now()
-    with transaction.atomic():
+    # A preview is rolled back: the counts its events would keep are not kept (core.events).
+    with transaction.atomic(), events.previewing() if dry_run else nullcontext():
         moves = []  # a run of move rows, applied together before the next other operation
         for step in steps:
             if step.errors:

@@ -377,7 +377,14 @@ HANDLERS = [
 ]
 
 
+def previewed(event):
+    """Instead of any handler above during a preview (``core.events.previewing``): no count is
+    kept, as the preview's rollback would throw it away, but both versions are bumped as the
+    handler would have, so nothing read inside the preview is kept under them."""
+    bump_structure_version()
+
+
 def connect():
     """Subscribe the handlers (``ReportsConfig.ready``)."""
     for event_type, handler in HANDLERS:
-        events.subscribe(event_type, handler)
+        events.subscribe(event_type, handler, in_preview=previewed)

@@ -14,6 +14,7 @@ from django.utils import translation
 from branches import services
 from branches.choices import OrganizationKind
 from branches.models import Organization, OrganizationQuerySet
+from core import versions as versions_module
 from dataio.restructure import COLUMNS, affected, plan_reason, run_plan
 from tests.branches.test_move_organizations import REFORM, last_history_ids, organization, snapshot
 
@@ -135,3 +136,27 @@ def test_the_queries_of_a_plan_of_moves_do_not_grow_with_its_rows(communes, admi
         with CaptureQueriesContext(connection) as twelve:
             assert run_plan(plan(*many), acting_user=administrator, dry_run=dry_run).steps
         assert len(twelve.captured_queries) == len(three.captured_queries)
+
+
+def test_a_preview_keeps_no_counts_but_marks_what_it_read_as_written(communes, administrator):
+    """A preview is rolled back, so the roll-ups and counts its moves would shift are not computed
+    (no statement touches the reports' tables); it shows the same steps as the commit, and both
+    versions move on as they would, so nothing read inside the preview is kept under them."""
+    rows = [("BR-A", "C2"), ("G1", "C3")]
+
+    def counts_written(captured):
+        return [q["sql"] for q in captured if '"reports_' in q["sql"] or " reports_" in q["sql"]]
+
+    versions = versions_module.data_version(), versions_module.structure_version()
+    with CaptureQueriesContext(connection) as previewing:
+        preview = run_plan(plan(*rows), acting_user=administrator, dry_run=True)
+    assert not preview.committed and not preview.has_errors
+    assert counts_written(previewing.captured_queries) == []
+    assert versions_module.data_version() > versions[0] and versions_module.structure_version() > versions[1]
+    assert Organization.objects.get(code="BR-A").parent.code == communes.committee.code
+    with transaction.atomic(), CaptureQueriesContext(connection) as committing:
+        committed = run_plan(plan(*rows), acting_user=administrator)
+        assert committed.committed
+        assert counts_written(committing.captured_queries)  # the commit keeps them
+        transaction.set_rollback(True)
+    assert [step.affects for step in preview.steps] == [step.affects for step in committed.steps]
