@@ -84,6 +84,37 @@ def test_moves_follow_an_organisation_moved_afterwards(tree, administrator):
     assert flows(tree.committee) == (0, 1) and flows(other) == (1, 0)
 
 
+def test_moves_follow_a_subtree_moved_afterwards(tree, administrator):
+    """As above, with the member's units below the organisations that move: a grassroots committee
+    moves with its subordinate branches, and a second one with its own beside it."""
+    other = OrganizationFactory(code="OTHER", parent=tree.city, locality=tree.province)
+    x = OrganizationFactory(code="BR-X", kind=OrganizationKind.GRASSROOTS_BRANCH, parent=other, locality=tree.province)
+    units = []
+    for code in ("G1", "G2"):
+        grassroots = OrganizationFactory(
+            code=code, kind=OrganizationKind.GRASSROOTS_COMMITTEE, parent=tree.committee, locality=tree.province
+        )
+        below = OrganizationFactory(
+            code=f"{code}-S", kind=OrganizationKind.SUBORDINATE_BRANCH, parent=grassroots, locality=tree.province
+        )
+        units.append((grassroots, below))
+    member_moving(x, units[0][1], D(2025, 9, 25), D(2025, 10, 6))  # from OTHER to DIST, in transit
+    member_moving(units[1][1], x, D(2025, 9, 3), D(2025, 9, 17))  # from DIST to OTHER, in transit
+    tops = (tree.city, tree.committee, other)
+    assert_maintained_equal_counted(tops, RANGES)
+
+    def flows(top):
+        total = member_movement(top, *RANGES[0]).total
+        return total.transferred_in, total.transferred_out
+
+    assert flows(tree.committee) == (1, 1) and flows(other) == (1, 1)
+    services.move_organizations(
+        administrator, [services.Move(grassroots, other, on=D(2025, 7, 1)) for grassroots, _below in units]
+    )
+    assert_maintained_equal_counted(tops, RANGES)
+    assert flows(tree.committee) == (0, 0) and flows(other) == (0, 0)
+
+
 def test_a_corrected_profile_and_a_change_of_ownership_reach_the_admissions(tree, administrator):
     workplace = EnterpriseFactory(ownership=Ownership.PRIVATE, managing_committee=tree.committee)
     member = MemberFactory(organization=tree.branch_a, admitted_on=D(2025, 8, 12), enterprise=workplace)
