@@ -50,6 +50,10 @@ def upsert_sql(select_sql, table=None):
     )
 
 
+#: Keys per statement when ``ids_in`` writes them into it as integers (no parameter limit).
+IDS_CHUNK = 20_000
+
+
 def ids_in(column, ids):
     """``column IN (ids)`` with the ids written in (cast to int: no parameter limit, one statement),
     or true for every key when ``ids`` is None. Consecutive ids (the new rows of a bulk write)

@@ -30,7 +30,7 @@ from branches.choices import GRASSROOTS_KINDS, OrganizationKind
 from core.dates import add_years
 from core.models import values_relations
 from enterprises.choices import MassOrganizationKind, OperatingStatus
-from reports.rollups.common import STEPLEN, ids_in, levels_sql, month_sql
+from reports.rollups.common import IDS_CHUNK, STEPLEN, ids_in, levels_sql, month_sql
 from reports.rollups.maintain import apply_counts, shift_subtrees
 
 #: The day of the undated figures (counted on every date).
@@ -359,10 +359,6 @@ def recount_sql(kind, ids=None, changes=None):
     )
 
 
-#: Written into the statements as integers: no parameter limit.
-CHUNK = 20_000
-
-
 def refresh(kind, ids, changes=None, metrics=None):
     """Recount the rows of the keys ``ids`` (organisations or enterprises) from the raw tables (of
     every figure, or of ``metrics``, those ``changes`` counts; see :func:`recount_sql`).
@@ -373,8 +369,8 @@ def refresh(kind, ids, changes=None, metrics=None):
     table, key, _changes = KINDS[kind]
     chosen = "" if metrics is None else "AND metric IN (" + ", ".join(f"'{metric}'" for metric in metrics) + ")"
     with connection.cursor() as cursor:
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
+        for start in range(0, len(ids), IDS_CHUNK):
+            chunk = ids[start : start + IDS_CHUNK]
             cursor.execute(
                 f"SELECT d.k, d.day, d.metric, SUM(d.v) FROM ("
                 f"SELECT {key} AS k, day, metric, -value AS v FROM {table} WHERE {ids_in(key, chunk)} {chosen} "
@@ -402,8 +398,8 @@ def _add(kind, differences):
                 params,
             )
         keys = sorted({row[0] for row in differences})
-        for start in range(0, len(keys), CHUNK):
-            cursor.execute(f"DELETE FROM {table} WHERE {ids_in(key, keys[start : start + CHUNK])} AND value = 0")
+        for start in range(0, len(keys), IDS_CHUNK):
+            cursor.execute(f"DELETE FROM {table} WHERE {ids_in(key, keys[start : start + IDS_CHUNK])} AND value = 0")
     if kind == "organization":
         roll_up(differences)
 
@@ -518,10 +514,10 @@ def recent_admission_steps(admissions):
     stored = defaultdict(dict)
     with connection.cursor() as cursor:
         ids = sorted(windows)
-        for start in range(0, len(ids), CHUNK):
+        for start in range(0, len(ids), IDS_CHUNK):
             cursor.execute(
                 f"SELECT organization_id, day, value FROM {ORGANIZATION_TABLE} WHERE metric = %s "
-                f"AND {ids_in('organization_id', ids[start : start + CHUNK])}",
+                f"AND {ids_in('organization_id', ids[start : start + IDS_CHUNK])}",
                 [RECENT_ADMISSIONS],
             )
             for organization_id, day, value in cursor.fetchall():
@@ -547,10 +543,10 @@ def refresh_enterprises(ids):
     refresh("enterprise", ids)
     committees = set()
     with connection.cursor() as cursor:
-        for start in range(0, len(ids), CHUNK):
+        for start in range(0, len(ids), IDS_CHUNK):
             cursor.execute(
                 "SELECT DISTINCT managing_committee_id FROM enterprises_enterprise "
-                f"WHERE {ids_in('id', ids[start : start + CHUNK])}"
+                f"WHERE {ids_in('id', ids[start : start + IDS_CHUNK])}"
             )
             committees.update(row[0] for row in cursor.fetchall() if row[0] is not None)
     refresh("organization", committees, _committee_gap_changes_sql, GAP_FIGURES)

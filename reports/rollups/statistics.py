@@ -35,7 +35,7 @@ from branches.models import Member, MembershipPeriod, Organization
 from core.dates import age_on
 from core.models import values_relations
 from reports.models import StatisticsFact, StatisticsRollup
-from reports.rollups.common import STEPLEN, chunks, ids_in, levels_sql, month_of
+from reports.rollups.common import IDS_CHUNK, STEPLEN, chunks, ids_in, levels_sql, month_of
 from reports.rollups.maintain import apply_counts, shift_subtrees
 from reports.statistics_rules import (
     LEFT_PARTY_REASONS,
@@ -333,10 +333,6 @@ def members_of_enterprises(enterprise_ids):
     return found
 
 
-#: Organisations per statement when their ids are written into it (no parameter limit).
-ORGANIZATION_CHUNK = 20_000
-
-
 def moved(moves):
     """Organisations moved with their subtrees (``moves``: ``(organisation id, old path, new path)``):
     their sums leave the old ancestors for the new ones, and the moves of members between a moved
@@ -363,7 +359,7 @@ def _moving_members_in(paths):
                 params,
             )
             organizations.update(row[0] for row in cursor.fetchall())
-        for chunk in chunks(sorted(organizations), ORGANIZATION_CHUNK):
+        for chunk in chunks(sorted(organizations), IDS_CHUNK):
             cursor.execute(
                 f"SELECT DISTINCT f.member_id FROM {FACT_TABLE} f WHERE (f.metric = %s OR f.metric LIKE %s) "  # noqa: S608
                 f"AND f.member_id IN (SELECT p.member_id FROM {MembershipPeriod._meta.db_table} p "
