@@ -62,18 +62,26 @@ def member_moving(first, second, left_on, arrived_on, admitted_on=ADMITTED):
     return member
 
 
-def test_moves_follow_an_organisation_moved_afterwards(tree, administrator):
+def flows(top):
+    """Members transferred into and out of ``top``'s subtree over the first range."""
+    total = member_movement(top, *RANGES[0]).total
+    return total.transferred_in, total.transferred_out
+
+
+@pytest.fixture
+def elsewhere(tree):
+    """OTHER, a committee beside DIST under the city, and its branch BR-X."""
     other = OrganizationFactory(code="OTHER", parent=tree.city, locality=tree.province)
     x = OrganizationFactory(code="BR-X", kind=OrganizationKind.GRASSROOTS_BRANCH, parent=other, locality=tree.province)
+    return other, x
+
+
+def test_moves_follow_an_organisation_moved_afterwards(tree, administrator, elsewhere):
+    other, x = elsewhere
     member_moving(x, tree.branch_a, D(2025, 9, 25), D(2025, 10, 6))  # from OTHER to DIST, in transit
     member_moving(tree.branch_b, x, D(2025, 9, 3), D(2025, 9, 17))  # from DIST to OTHER, in transit
     tops = (tree.city, tree.committee, other)
     assert_maintained_equal_counted(tops, RANGES)
-
-    def flows(top):
-        total = member_movement(top, *RANGES[0]).total
-        return total.transferred_in, total.transferred_out
-
     assert flows(tree.committee) == (1, 1) and flows(other) == (1, 1)
 
     # BR-A moves under OTHER from before those moves: the transit from BR-X to BR-A is now a move
@@ -84,11 +92,10 @@ def test_moves_follow_an_organisation_moved_afterwards(tree, administrator):
     assert flows(tree.committee) == (0, 1) and flows(other) == (1, 0)
 
 
-def test_moves_follow_a_subtree_moved_afterwards(tree, administrator):
+def test_moves_follow_a_subtree_moved_afterwards(tree, administrator, elsewhere):
     """As above, with the member's units below the organisations that move: a grassroots committee
     moves with its subordinate branches, and a second one with its own beside it."""
-    other = OrganizationFactory(code="OTHER", parent=tree.city, locality=tree.province)
-    x = OrganizationFactory(code="BR-X", kind=OrganizationKind.GRASSROOTS_BRANCH, parent=other, locality=tree.province)
+    other, x = elsewhere
     units = []
     for code in ("G1", "G2"):
         grassroots = OrganizationFactory(
@@ -102,11 +109,6 @@ def test_moves_follow_a_subtree_moved_afterwards(tree, administrator):
     member_moving(units[1][1], x, D(2025, 9, 3), D(2025, 9, 17))  # from DIST to OTHER, in transit
     tops = (tree.city, tree.committee, other)
     assert_maintained_equal_counted(tops, RANGES)
-
-    def flows(top):
-        total = member_movement(top, *RANGES[0]).total
-        return total.transferred_in, total.transferred_out
-
     assert flows(tree.committee) == (1, 1) and flows(other) == (1, 1)
     services.move_organizations(
         administrator, [services.Move(grassroots, other, on=D(2025, 7, 1)) for grassroots, _below in units]
