@@ -144,8 +144,8 @@ def level_figures(users, samples, spawn_seconds, seconds):
         "p95": percentile(times, 95),
         "p99": percentile(times, 99),
         "by_name": {
-            name: (percentile(sorted(values), 50), percentile(sorted(values), 95), len(values))
-            for name, values in sorted(by_name.items())
+            name: (percentile(ordered, 50), percentile(ordered, 95), len(ordered))
+            for name, ordered in sorted((name, sorted(values)) for name, values in by_name.items())
         },
         "spawn_seconds": spawn_seconds,
         "spawning_requests": len(spawning),
