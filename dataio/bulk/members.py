@@ -53,6 +53,7 @@ from dataio.bulk.writers import (
     history_fields_of,
     insert_with_history,
     postgres,
+    prepare_new,
     reserve_ids,
     update_with_history,
 )
@@ -350,12 +351,12 @@ def _plan_member_update(
     item.action = UPDATE
 
 
-def write_members(acting_user, items, *, reason, history_date=None, periods=None, timer=None):
+def write_members(acting_user, items, *, reason, history_date=None, written=False, timer=None):
     """Write the planned admissions (members and their first periods) and updates, with history.
 
-    ``periods``: the admissions' first periods when they are in the table already (COPYed while
-    planning, see :func:`_plan_copying_periods`; their history is not): the members take the ids
-    the periods name, in order, and ``history_date`` must be the date the periods were written with.
+    ``written``: the new members are in the table already (COPYed while planning, see
+    :func:`_plan_copying_members`; their history is not), with the ids, dates and search keys they
+    were written with; ``history_date`` must then be the date they were written with.
     ``timer``: a :class:`~core.timing.PhaseTimer` receiving the time of the roll-ups (the events'
     subscribers) apart from the rest.
     """
@@ -365,24 +366,16 @@ def write_members(acting_user, items, *, reason, history_date=None, periods=None
     history = {"user": acting_user, "reason": reason, "date": history_date or timezone.now()}
     new_members = [item.instance for item in items if item.action == CREATE]
     if new_members:
-        if periods is None:
-            insert_with_history(Member, new_members, **history)
-            periods = [
-                NewRow(member_id=member.pk, organization_id=member.organization_id, started_on=member.admitted_on)
-                for member in new_members
-            ]
-            insert_with_history(MembershipPeriod, periods, **history)
+        if written:
+            connection, fields = connection_for(Member), Member._meta.concrete_fields
+            copy_with_history(connection, Member, fields, new_members, history_type="+", table=False, **history)
         else:
-            insert_with_history(Member, new_members, ids=[period.member_id for period in periods], **history)
-            copy_with_history(
-                connection_for(MembershipPeriod),
-                MembershipPeriod,
-                MembershipPeriod._meta.concrete_fields,
-                periods,
-                history_type="+",
-                table=False,
-                **history,
-            )
+            insert_with_history(Member, new_members, **history)
+        periods = [
+            NewRow(member_id=member.pk, organization_id=member.organization_id, started_on=member.admitted_on)
+            for member in new_members
+        ]
+        insert_with_history(MembershipPeriod, periods, **history)
         admitted = branch_events.MembersAdmitted.of(
             new_members, (branch_events.Period(p.member_id, p.organization_id, p.started_on) for p in periods)
         )
@@ -412,14 +405,14 @@ def _pk(value):
 def import_members(acting_user, *, organization, items, reason, dry_run=False, progress=None, timer=None):
     """Plan the items and, unless ``dry_run`` or any item has an error, write them: all or nothing.
 
-    PostgreSQL: the admissions' first periods are COPYed while the items are planned (see
-    :func:`_plan_copying_periods`), and rolled back when an item has an error.
+    PostgreSQL: the new members are COPYed while the items are planned (see
+    :func:`_plan_copying_members`), and rolled back when an item has an error.
     ``progress(rows checked, rows in total)`` is called as the rows are checked (it may not use
     this transaction's connection: a COPY may be open, see ``core.jobs.Progress``); ``timer`` (a
     :class:`~core.timing.PhaseTimer`) receives the time of the phases check, write and roll-ups.
     """
     timer = timer or PhaseTimer()
-    if dry_run or not postgres(connection_for(MembershipPeriod)):
+    if dry_run or not postgres(connection_for(Member)):
         with timer.phase("check"):
             plan_members(acting_user, organization=organization, items=items, lock=not dry_run, progress=progress)
         if not dry_run and not has_errors(items):
@@ -429,11 +422,11 @@ def import_members(acting_user, *, organization, items, reason, dry_run=False, p
     date = timezone.now()
     with timer.phase("check"), same_day():
         plan = _member_planner(acting_user, organization=organization, items=items, lock=True)
-        periods = _plan_copying_periods(items, plan, date=date, tick=row_counter(progress, len(items)))
+        written = _plan_copying_members(items, plan, date=date, tick=row_counter(progress, len(items)))
         finish(items)
     if not has_errors(items):
         with timer.phase("write"):
-            write_members(acting_user, items, reason=reason, history_date=date, periods=periods, timer=timer)
+            write_members(acting_user, items, reason=reason, history_date=date, written=written, timer=timer)
     return items
 
 
@@ -441,35 +434,33 @@ class _Refused(Exception):
     """An item has an error: the COPY begun while planning is abandoned."""
 
 
-def _plan_copying_periods(items, plan, *, date, tick=lambda: None):
-    """Plan each item with ``plan`` (see :func:`_member_planner`) while PostgreSQL inserts the
-    first membership period of each admission planned so far, with ids reserved beforehand.
+def _plan_copying_members(items, plan, *, date, tick=lambda: None):
+    """Plan each item with ``plan`` (see :func:`_member_planner`) while PostgreSQL inserts the new
+    members planned so far, with ids reserved beforehand.
 
-    The periods' indexes make that COPY one of the longest statements of an import: begun here,
-    it runs on the server while Python checks the following rows (the overlap trigger checks them
-    when it ends: their members are new, so it locks nothing). In a
-    savepoint: at the first item with an error no more rows are sent, and after the last item
-    the COPY is abandoned, so nothing stays. Returns the periods written (``NewRow``s; their
-    member ids are reserved for the admissions, in order), or None when nothing was written.
-    Every item is planned either way; ``tick()`` is called after each.
+    The members' indexes (a trigram one among them) make that COPY the longest statement of an
+    import: begun here, it runs on the server while Python checks the following rows. In a
+    savepoint: at the first item with an error no more rows are sent, and after the last item the
+    COPY is abandoned and the members are left unsaved, so nothing stays. Returns whether the new
+    members were written (their history is not). Every item is planned either way; ``tick()`` is
+    called after each.
     """
     admissions = sum(1 for item in items if item.instance is None)
-    connection = connection_for(MembershipPeriod)
-    fields = MembershipPeriod._meta.concrete_fields
-    if not admissions or any(item.errors for item in items) or history_fields_of(MembershipPeriod, fields) is None:
+    connection = connection_for(Member)
+    fields = Member._meta.concrete_fields
+    if not admissions or any(item.errors for item in items) or history_fields_of(Member, fields) is None:
         for item in items:
             plan(item)
             tick()
-        return None
+        return False
     member_ids = iter(reserve_ids(connection, Member, admissions))
-    period_ids = iter(reserve_ids(connection, MembershipPeriod, admissions))
     values_of = attrgetter(*(field.attname for field in fields))
-    periods = []
+    prepared = []
     refused = False
     try:
         with (
             transaction.atomic(using=connection.alias),
-            copy_writer(connection, MembershipPeriod._meta.db_table, fields) as write,
+            copy_writer(connection, Member._meta.db_table, fields) as write,
         ):
             for item in items:
                 plan(item)
@@ -478,19 +469,14 @@ def _plan_copying_periods(items, plan, *, date, tick=lambda: None):
                     refused = True
                     continue
                 if item.action == CREATE:
-                    member = item.instance
-                    period = NewRow(
-                        id=next(period_ids),
-                        created=date,
-                        updated=date,
-                        member_id=next(member_ids),
-                        organization_id=member.organization_id,
-                        started_on=member.admitted_on,
-                    )
-                    periods.append(period)
-                    write(values_of(period))
+                    member = prepare_new(Member, item.instance, next(member_ids), date, connection)
+                    prepared.append(member)
+                    write(values_of(member))
             if refused:
                 raise _Refused
     except _Refused:
-        return None
-    return periods
+        for member in prepared:
+            member.pk = None
+            member._state.adding = True
+        return False
+    return True

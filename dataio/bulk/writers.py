@@ -169,6 +169,19 @@ class NewRow:
         self.__dict__.update(values)
 
 
+def prepare_new(model, obj, pk, date, connection):
+    """Make ``obj`` (a ``model`` instance or a :class:`NewRow`) the row it will be once inserted
+    with id ``pk`` on ``date``; ``save()`` is not called, so its search and sort keys are derived here."""
+    setattr(obj, model._meta.pk.attname, pk)
+    obj.created = obj.updated = date
+    fill_derived_text(obj)
+    state = getattr(obj, "_state", None)
+    if state is not None:
+        state.adding = False
+        state.db = connection.alias
+    return obj
+
+
 def insert_with_history(model, objs, *, user, reason, date, ids=None):
     """Insert new rows and their "+" history rows (all with ``user``, ``reason`` and ``date``).
 
@@ -179,17 +192,10 @@ def insert_with_history(model, objs, *, user, reason, date, ids=None):
     if not objs:
         return objs
     connection = connection_for(model)
-    pk_name = model._meta.pk.attname
     if ids is None:
         ids = reserve_ids(connection, model, len(objs))
     for obj, pk in zip(objs, ids, strict=True):
-        setattr(obj, pk_name, pk)
-        obj.created = obj.updated = date
-        fill_derived_text(obj)  # search and sort keys: save() is not called
-        state = getattr(obj, "_state", None)
-        if state is not None:
-            state.adding = False
-            state.db = connection.alias
+        prepare_new(model, obj, pk, date, connection)
     fields = model._meta.concrete_fields
     history = {"user": user, "reason": reason, "date": date, "history_type": "+"}
     if postgres(connection) and copy_with_history(connection, model, fields, objs, **history):

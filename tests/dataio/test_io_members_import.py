@@ -134,7 +134,7 @@ def test_one_bad_row_among_many_writes_nothing_and_names_row_and_column(tree, se
 
 
 def test_a_rule_error_on_a_late_row_writes_nothing_and_reports_what_a_dry_run_reports(tree, secretary_a):
-    # PostgreSQL begins writing the admissions' periods while it checks the rows: all must go.
+    # PostgreSQL begins writing the new members while it checks the rows: all must go.
     member = MemberFactory(organization=tree.branch_a, citizen_id="001190000003", full_name="Nguyen Thi Hong")
     rows = [member_row(i) for i in range(1, 61)]
     rows[2].update({"admitted on*": "", "Party card number": member.party_card_number})  # an update
@@ -149,6 +149,40 @@ def test_a_rule_error_on_a_late_row_writes_nothing_and_reports_what_a_dry_run_re
     assert database_state() == before
     member.refresh_from_db()
     assert member.full_name == "Nguyen Thi Hong"
+
+
+def admission_item(serial, **overrides):
+    values = {
+        "citizen_id": f"0011900{serial:05d}",
+        "full_name": f"Nguyễn Thị Hồng {serial}",
+        "sex": "female",
+        "date_of_birth": datetime.date(1990, 5, 17),
+        "admitted_on": datetime.date(2024, 2, 3),
+        "party_card_number": f"PC-{serial:06d}",
+        **overrides,
+    }
+    return bulk.Item(values=values, given=frozenset(values))
+
+
+def test_members_checked_before_a_refused_row_are_left_unsaved(tree, secretary_a):
+    """The members written while the rows are checked (PostgreSQL) are taken back with their ids."""
+    items = [admission_item(i) for i in range(1, 31)]
+    items[20].values["admitted_on"] = datetime.date(2099, 1, 1)
+    before = database_state()
+    bulk.import_members(secretary_a, organization=tree.branch_a, items=items, reason="import")
+    assert [item.action for item in items].count(bulk.ERROR) == 1
+    created = [item.instance for item in items if item.action == bulk.CREATE]
+    assert len(created) == 29
+    assert all(member.pk is None and member._state.adding for member in created)
+    assert database_state() == before
+    # The same items, corrected, are then admitted with ids of their own.
+    items[20] = admission_item(21)
+    bulk.import_members(secretary_a, organization=tree.branch_a, items=items, reason="import")
+    assert not bulk.has_errors(items)
+    ids = [item.instance.pk for item in items]
+    assert None not in ids and len(set(ids)) == 30
+    assert Member.objects.filter(pk__in=ids, organization=tree.branch_a).count() == 30
+    assert MembershipPeriod.objects.filter(member_id__in=ids, organization=tree.branch_a).count() == 30
 
 
 def test_rule_errors_of_admit_member_are_reported_per_row(tree, secretary_a):
