@@ -474,15 +474,16 @@ def import_file(rows, commune):
     return out.getvalue().encode("utf-8")
 
 
-def run_import(data, commune, admin, timers=None):
-    """Import ``data`` and roll it back; the phases' times (a ``PhaseTimer``) are appended to ``timers``."""
+def run_import(data, commune, admin, timers=None, server_cpu=None):
+    """Import ``data`` and roll it back; the phases' times (a ``PhaseTimer``, with the meter
+    ``server_cpu`` when given, see :func:`server_cpu_meter`) are appended to ``timers``."""
     from django.db import connection, transaction
     from django.utils import translation
 
     from core.timing import PhaseTimer
     from dataio.imports import import_members
 
-    timer = PhaseTimer()
+    timer = PhaseTimer(meters={"server_cpu_ms": server_cpu} if server_cpu else None)
     with translation.override("en"), transaction.atomic():
         result = import_members(data, organization=commune, acting_user=admin, filename="bench.csv", timer=timer)
         if result.has_errors:
@@ -497,13 +498,39 @@ def run_import(data, commune, admin, timers=None):
     return result
 
 
+def server_cpu_meter(connection):
+    """A function returning the CPU milliseconds the database server's process serving
+    ``connection`` has used, read from /proc (no query: a COPY may be open); None when that server
+    does not run on this machine as a process this one may read."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    stat = Path(f"/proc/{pid}/stat")
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def server_cpu_ms():
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1000 / ticks  # utime + stime (proc(5))
+
+    try:
+        server_cpu_ms()
+    except (OSError, IndexError, ValueError):
+        return None
+    return server_cpu_ms
+
+
 def print_phases(name, timers):
     """The median of each phase over the runs: ``<name>_phase_<phase>=… ms``, with the CPU time of this
-    process in it (the rest is the database server's work and waiting)."""
+    process in it and, where it can be read, the database server's (see :func:`server_cpu_meter`).
+    Where the two add up to more than the wall time, Python and the server worked at once."""
     for phase in dict.fromkeys(phase for timer in timers for phase in timer.ms):
         wall = statistics.median(timer.ms.get(phase, 0.0) for timer in timers)
         cpu = statistics.median(timer.cpu_ms.get(phase, 0.0) for timer in timers)
-        print(f"{name}_phase_{phase}={wall:.1f} ms (Python CPU {cpu:.1f} ms; n={len(timers)})", flush=True)
+        server = ""
+        if all("server_cpu_ms" in timer.metered for timer in timers):
+            server_ms = statistics.median(timer.metered["server_cpu_ms"].get(phase, 0.0) for timer in timers)
+            server = f"; server CPU {server_ms:.1f} ms"
+        print(f"{name}_phase_{phase}={wall:.1f} ms (Python CPU {cpu:.1f} ms{server}; n={len(timers)})", flush=True)
 
 
 def vacuum_after_import():
@@ -944,11 +971,14 @@ def main():
         rows = args.import_rows
         try:
             data = import_file(rows, commune)
+            from django.db import connection
+
+            server_cpu = server_cpu_meter(connection)  # its query kept out of the import's count
             timers = []
             name = f"import_{rows}_members"
             bench.measure(
                 name,
-                lambda: run_import(data, commune, admin, timers),
+                lambda: run_import(data, commune, admin, timers, server_cpu),
                 repeat=args.import_repeat,
                 warmup=0,
                 after=vacuum_after_import,

@@ -165,3 +165,15 @@ def test_progress_written_inside_the_imports_transaction(secretary_a):
         progress.close()
     assert progress.aside is None
     assert Job.objects.values_list("done", flat=True).get(pk=job.pk) == (4 if connection.vendor == "postgresql" else 0)
+
+
+def test_meters_count_each_phase_apart_from_those_nested_in_it():
+    readings = iter([0, 5, 12, 20, 50, 51])  # outer begins, inner begins, inner ends, …
+    timer = PhaseTimer(meters={"ticks": lambda: next(readings)})
+    with timer.phase("outer"):
+        with timer.phase("inner"):
+            pass
+        with timer.phase("inner"):
+            pass
+    assert timer.metered["ticks"] == {"outer": 51 - 0 - (12 - 5) - (50 - 20), "inner": (12 - 5) + (50 - 20)}
+    assert set(timer.ms) == {"outer", "inner"}
