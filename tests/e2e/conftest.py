@@ -54,9 +54,20 @@ class PageErrors(list):
     responses that failed, with their address."""
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test, so that ``new_page`` knows whether the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def new_page(browser):
-    """Open a fresh browser context (its own cookies) with a page that records console errors."""
+def new_page(browser, request):
+    """Open a fresh browser context (its own cookies) with a page that records console errors.
+
+    When the test fails, each page it opened is kept as ``test-artifacts/failed-<test>-<n>.png``
+    (what the browser showed at that moment, for a failure seen only in CI)."""
     contexts = []
 
     def open_page(locale="vi-VN", width=1280, height=900):
@@ -76,8 +87,22 @@ def new_page(browser):
         return page
 
     yield open_page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        _keep_failed_pages(request.node.name, contexts)
     for context in contexts:
         context.close()
+
+
+def _keep_failed_pages(test_name, contexts):
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = "".join(char if char.isalnum() or char in "-_" else "-" for char in test_name)
+    pages = [page for context in contexts for page in context.pages]
+    for number, page in enumerate(pages, start=1):
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"failed-{name}-{number}.png"), full_page=True)
+        except Exception as error:  # a page that cannot be drawn any more must not hide the failure
+            print(f"failed-{name}-{number}.png not kept: {error}")
 
 
 @pytest.fixture
