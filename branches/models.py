@@ -381,6 +381,7 @@ class Member(TimestampedModel):
         verbose_name=_("admitting organisation"),
         on_delete=models.PROTECT,
         related_name="admissions",
+        db_index=False,  # member_admitted_by_on leads with it
     )
     owner_at_admission = models.BooleanField(_("business owner at admission"), default=False)
     # The admission (Điều lệ Đảng, Điều 4; Quy định 294-QĐ/TW; Hướng dẫn 06-HD/TW): ``admitted_on`` is
@@ -470,6 +471,8 @@ class Member(TimestampedModel):
             models.Index(
                 fields=["admitted_on", "admitted_by", "owner_at_admission"], name="member_admissions_covering"
             ),
+            # An organisation's last admission before a date (the gaps' stagnant organisations).
+            models.Index(fields=["admitted_by", "admitted_on"], name="member_admitted_by_on"),
             # Business owners are a few in a hundred: the owners' filter and counts read this small index.
             models.Index(fields=["status"], condition=Q(is_business_owner=True), name="member_owners_status"),
             # The active members on probation on a date (a quarter of the country's members), with what

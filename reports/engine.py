@@ -36,7 +36,7 @@ from enterprises.models import Enterprise, ManagingCommitteePeriod, MassOrganiza
 from reports.dated_tree import DatedTree, change_days, committee_changes, dated_tree, subtree_q
 from reports.formatting import display, format_number, percent_of
 from reports.metrics import MASS_ORG_KIND_METRICS, Metric
-from reports.models import StandingCount, Target
+from reports.models import Target
 from reports.rollups import read as rollups_read
 from reports.rollups import standing
 from reports.rollups.common import chunks
@@ -1315,15 +1315,13 @@ def _stagnant_candidates(where, date, window_start):
 
 def _last_admissions(organizations, date, tree, top):
     """``{path: day}``: the last admission up to ``date`` in the subtree of each organisation, on
-    ``tree`` (read for ``organizations``, an index probe each into the standing counts'
-    admissions by day, carried up to the organisations above them: by path prefix below ``top``
-    on today's tree, through their ancestors on the date's when it differs)."""
+    ``tree`` (read for ``organizations``, an index probe each into the members' admissions by
+    admitting organisation and day, carried up to the organisations above them: by path prefix
+    below ``top`` on today's tree, through their ancestors on the date's when it differs)."""
     last_admission = (
-        StandingCount.objects.filter(
-            organization=OuterRef("pk"), metric=standing.ADMISSIONS, day__lte=date, day__gt=standing.FIRST_DAY
-        )
-        .order_by("-day")
-        .values("day")[:1]
+        Member.objects.filter(admitted_by=OuterRef("pk"), admitted_on__lte=date)
+        .order_by("-admitted_on")
+        .values("admitted_on")[:1]
     )
     admissions = organizations.order_by().annotate(last=Subquery(last_admission)).values_list("path", "last")
     last_by_path = {}

@@ -71,11 +71,7 @@ RECENT_YEARS = 3
 #: The organisations with a business owner among their members (a flag per organisation).
 OWNER_ORGANIZATIONS = "organizations_with_owners"
 
-#: The admissions by admitting organisation and day (not a structure figure: the gaps' stagnant
-#: organisations look up each one's last admission).
-ADMISSIONS = "admissions"
-
-#: The figures of the structure report (the others: the admissions and the gap figures).
+#: The figures of the structure report (the others: the recent admissions and the gap figures).
 STRUCTURE_FIGURES = (
     *dict.fromkeys(metric for _kind, metric in KIND_FIGURES),
     "members",
@@ -173,7 +169,7 @@ def _organization_changes_sql(ids):
 #: The figures the members' periods make (see :func:`refresh_members`).
 MEMBER_FIGURES = ("members", "business_owners", OWNER_ORGANIZATIONS)
 #: The figures the admissions make (see :func:`refresh_admissions`).
-ADMISSION_FIGURES = (ADMISSIONS, RECENT_ADMISSIONS)
+ADMISSION_FIGURES = (RECENT_ADMISSIONS,)
 
 
 def _member_changes_sql(ids):
@@ -205,17 +201,15 @@ def _owner_flag_sql(ids):
 
 
 def _admission_changes_sql(ids):
-    """(k, day, metric, v): the admissions by the organisations ``ids`` (None: all), and the flag
-    of their recent admissions."""
+    """(k, day, metric, v): the flag of recent admissions of the organisations ``ids`` (None: all).
+    Their last admission before a date is not kept here: the members' index on the admitting
+    organisation and the day answers it (``reports.engine``'s stagnant organisations)."""
     admitted = f"FROM branches_member m WHERE {ids_in('m.admitted_by_id', ids)}"
     recent = (
         f"SELECT m.admitted_by_id AS k, m.admitted_on AS day, 1 AS v {admitted} UNION ALL "
         f"SELECT m.admitted_by_id, {_recent_until('m.admitted_on')}, -1 {admitted}"
     )
-    return (
-        f"SELECT m.admitted_by_id AS k, m.admitted_on AS day, '{ADMISSIONS}' AS metric, 1 AS v {admitted} "
-        f"UNION ALL {_flag_changes_sql(RECENT_ADMISSIONS, recent)}"
-    )
+    return _flag_changes_sql(RECENT_ADMISSIONS, recent)
 
 
 def _owner_flag_changes_sql(owners):
@@ -414,11 +408,10 @@ def _month(day):
 
 def roll_up(differences):
     """Add the differences ``[(organisation id, day, metric, n)]`` of the standing counts to the
-    roll-up of the organisation's subtree and of every subtree above it (not the admissions)."""
+    roll-up of the organisation's subtree and of every subtree above it."""
     counts = defaultdict(int)
     for organization_id, day, metric, n in differences:
-        if metric != ADMISSIONS:
-            counts[(organization_id, _month(day), metric)] += n
+        counts[(organization_id, _month(day), metric)] += n
     apply_counts(counts, ROLLUP_TABLE)
 
 
@@ -442,14 +435,10 @@ def admitted(admissions, periods=(), owners=frozenset()):
     when announced apart), ``owners`` the ids of those owning a business.
 
     What they add is added, not recounted from every member of their organisations: the
-    admissions and the members by day; the flag of recent admissions is extended over the days
-    the new ones cover (:func:`recent_admission_steps`), and that of the organisations with an
-    owner is recounted where an owner arrived."""
+    members by day; the flag of recent admissions is extended over the days the new ones cover
+    (:func:`recent_admission_steps`), and that of the organisations with an owner is recounted
+    where an owner arrived."""
     differences = defaultdict(int)
-    for organization_id, day, _owner in admissions:
-        if organization_id is not None and day is not None:
-            differences[(organization_id, day, ADMISSIONS)] += 1
-            differences[(organization_id, TOTAL_DAY, ADMISSIONS)] += 1
     for member_id, organization_id, day in periods:
         for metric in ("members", "business_owners") if member_id in owners else ("members",):
             differences[(organization_id, day, metric)] += 1
@@ -561,7 +550,7 @@ def _rollup_sql():
         "JOIN branches_organization o ON o.id = s.organization_id "
         f"JOIN {levels_sql()} lv ON lv.column1 * {STEPLEN} <= LENGTH(o.path) "
         f"JOIN branches_organization a ON a.path = SUBSTR(o.path, 1, lv.column1 * {STEPLEN}) "
-        f"WHERE s.metric <> '{ADMISSIONS}' GROUP BY 1, 2, 3 HAVING SUM(s.value) <> 0"
+        "GROUP BY 1, 2, 3 HAVING SUM(s.value) <> 0"
     )
 
 

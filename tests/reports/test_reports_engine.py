@@ -591,6 +591,7 @@ def test_stagnant_organisations_from_recent_admissions_match_the_last_admission_
     admit(sub, D(2020, 12, 31))
     admit(committee, D(2019, 6, 15))
     days = [
+        D(2021, 2, 28),  # B1 admits that day: not stagnant on it (an admission counts on its own day)
         D(2023, 2, 27),
         D(2023, 2, 28),
         D(2023, 3, 1),
@@ -611,6 +612,7 @@ def test_stagnant_organisations_from_recent_admissions_match_the_last_admission_
     monkeypatch.setattr(standing, "RECENT_YEARS", -1)  # every window now reads the last admissions
     assert maintained == {day: stagnant(day) for day in days}
     monkeypatch.undo()  # (before the check after the test recounts the standing counts)
+    assert ("B1", None) not in maintained[D(2021, 2, 28)] and ("B2", None) in maintained[D(2021, 2, 28)]
     assert maintained[D(2023, 2, 28)] == []
     assert maintained[D(2023, 3, 1)] == [("LP", D(2020, 2, 29))]  # 29 February 2020 counts until 28 February 2023
     # in the tree's order; a subordinate branch counts as a grassroots organisation of its own
