@@ -784,6 +784,7 @@ def main():
     import datetime
 
     from django.core.management import call_command
+    from django.db import connection
     from django.urls import NoReverseMatch, reverse
     from django.utils import timezone, translation
 
@@ -971,8 +972,6 @@ def main():
         rows = args.import_rows
         try:
             data = import_file(rows, commune)
-            from django.db import connection
-
             server_cpu = server_cpu_meter(connection)  # its query kept out of the import's count
             timers = []
             name = f"import_{rows}_members"
