@@ -45,11 +45,10 @@ from dataio.bulk.common import (
     row_counter,
 )
 from dataio.bulk.writers import (
+    CopyThread,
     NewRow,
     attnames,
     connection_for,
-    copy_with_history,
-    copy_writer,
     history_fields_of,
     insert_with_history,
     postgres,
@@ -354,9 +353,9 @@ def _plan_member_update(
 def write_members(acting_user, items, *, reason, history_date=None, written=False, timer=None):
     """Write the planned admissions (members and their first periods) and updates, with history.
 
-    ``written``: the new members are in the table already (COPYed while planning, see
-    :func:`_plan_copying_members`; their history is not), with the ids, dates and search keys they
-    were written with; ``history_date`` must then be the date they were written with.
+    ``written``: the new members, their first periods and the history of both are in their tables
+    already (COPYed while planning, see :func:`_plan_writing_members`), each period starting on its
+    member's admission; ``history_date`` must then be the date they were written with.
     ``timer``: a :class:`~core.timing.PhaseTimer` receiving the time of the roll-ups (the events'
     subscribers) apart from the rest.
     """
@@ -367,20 +366,14 @@ def write_members(acting_user, items, *, reason, history_date=None, written=Fals
     new_members = [item.instance for item in items if item.action == CREATE]
     if new_members:
         if written:
-            connection, fields = connection_for(Member), Member._meta.concrete_fields
-            copy_with_history(connection, Member, fields, new_members, history_type="+", table=False, **history)
+            periods = [branch_events.Period(m.pk, m.organization_id, m.admitted_on) for m in new_members]
         else:
             insert_with_history(Member, new_members, **history)
-        periods = [
-            NewRow(member_id=member.pk, organization_id=member.organization_id, started_on=member.admitted_on)
-            for member in new_members
-        ]
-        insert_with_history(MembershipPeriod, periods, **history)
-        admitted = branch_events.MembersAdmitted.of(
-            new_members, (branch_events.Period(p.member_id, p.organization_id, p.started_on) for p in periods)
-        )
+            rows = [_first_period(member) for member in new_members]
+            insert_with_history(MembershipPeriod, rows, **history)
+            periods = [branch_events.Period(p.member_id, p.organization_id, p.started_on) for p in rows]
         with timer.phase("rollups"):
-            publish(admitted)
+            publish(branch_events.MembersAdmitted.of(new_members, periods))
     updates = [item for item in items if item.action == UPDATE]
     if updates:
         fields = {name for item in updates for name in item.changes}
@@ -396,6 +389,10 @@ def write_members(acting_user, items, *, reason, history_date=None, written=Fals
     return items
 
 
+def _first_period(member):
+    return NewRow(member_id=member.pk, organization_id=member.organization_id, started_on=member.admitted_on)
+
+
 def _pk(value):
     """The id of a foreign key's value before a change (an instance, an id or None)."""
     return getattr(value, "pk", value)
@@ -405,8 +402,8 @@ def _pk(value):
 def import_members(acting_user, *, organization, items, reason, dry_run=False, progress=None, timer=None):
     """Plan the items and, unless ``dry_run`` or any item has an error, write them: all or nothing.
 
-    PostgreSQL: the new members are COPYed while the items are planned (see
-    :func:`_plan_copying_members`), and rolled back when an item has an error.
+    PostgreSQL: the new members, their first periods and the history of both are COPYed while the
+    items are planned (see :func:`_plan_writing_members`), and rolled back when an item has an error.
     ``progress(rows checked, rows in total)`` is called as the rows are checked (it may not use
     this transaction's connection: a COPY may be open, see ``core.jobs.Progress``); ``timer`` (a
     :class:`~core.timing.PhaseTimer`) receives the time of the phases check, write and roll-ups.
@@ -422,7 +419,8 @@ def import_members(acting_user, *, organization, items, reason, dry_run=False, p
     date = timezone.now()
     with timer.phase("check"), same_day():
         plan = _member_planner(acting_user, organization=organization, items=items, lock=True)
-        written = _plan_copying_members(items, plan, date=date, tick=row_counter(progress, len(items)))
+        history = {"user": acting_user, "reason": reason, "date": date}
+        written = _plan_writing_members(items, plan, history=history, tick=row_counter(progress, len(items)))
         finish(items)
     if not has_errors(items):
         with timer.phase("write"):
@@ -431,49 +429,79 @@ def import_members(acting_user, *, organization, items, reason, dry_run=False, p
 
 
 class _Refused(Exception):
-    """An item has an error: the COPY begun while planning is abandoned."""
+    """An item has an error: the writing begun while planning is abandoned."""
 
 
-def _plan_copying_members(items, plan, *, date, tick=lambda: None):
-    """Plan each item with ``plan`` (see :func:`_member_planner`) while PostgreSQL inserts the new
-    members planned so far, with ids reserved beforehand.
+#: Admissions per batch of :func:`_plan_writing_members`: the last batch is written after the check.
+WRITE_BATCH = 5000
 
-    The members' indexes (a trigram one among them) make that COPY the longest statement of an
-    import: begun here, it runs on the server while Python checks the following rows. In a
-    savepoint: at the first item with an error no more rows are sent, and after the last item the
-    COPY is abandoned and the members are left unsaved, so nothing stays. Returns whether the new
-    members were written (their history is not). Every item is planned either way; ``tick()`` is
-    called after each.
+
+def _plan_writing_members(items, plan, *, history, tick=lambda: None):
+    """Plan each item with ``plan`` (see :func:`_member_planner`) while PostgreSQL writes the new
+    members planned so far, their first periods and the history of both, with ids reserved
+    beforehand (``history``: the user, reason and date they are written with).
+
+    The rows go in batches to a :class:`~dataio.bulk.writers.CopyThread`: the server writes one
+    batch while Python checks the next rows, instead of writing the periods and histories after the
+    check, alone. The foreign keys stay deferred to the commit: checked batch by batch (at each
+    COPY's end or after each batch) they cost the server more than checked at once, and the server,
+    not Python, is what the writing waits for. In a savepoint: at the first item with an error no more rows
+    are sent, and after the last item the savepoint is rolled back and the members are left
+    unsaved, so nothing stays. Returns whether the rows were written. Every item is planned either
+    way; ``tick()`` is called after each.
     """
     admissions = sum(1 for item in items if item.instance is None)
     connection = connection_for(Member)
-    fields = Member._meta.concrete_fields
-    if not admissions or any(item.errors for item in items) or history_fields_of(Member, fields) is None:
+    member_fields, period_fields = Member._meta.concrete_fields, MembershipPeriod._meta.concrete_fields
+    member_history = history_fields_of(Member, member_fields)
+    period_history = history_fields_of(MembershipPeriod, period_fields)
+    if not admissions or any(item.errors for item in items) or None in (member_history, period_history):
         for item in items:
             plan(item)
             tick()
         return False
+    date = history["date"]
     member_ids = iter(reserve_ids(connection, Member, admissions))
-    values_of = attrgetter(*(field.attname for field in fields))
+    period_ids = iter(reserve_ids(connection, MembershipPeriod, admissions))
+    member_values = attrgetter(*(field.attname for field in member_fields))
+    period_values = attrgetter(*(field.attname for field in period_fields))
+    constant = (date, history["reason"], "+", getattr(history["user"], "pk", None))
+    targets = [
+        (Member._meta.db_table, member_fields),
+        (MembershipPeriod._meta.db_table, period_fields),
+        (Member.history.model._meta.db_table, member_history),
+        (MembershipPeriod.history.model._meta.db_table, period_history),
+    ]
     prepared = []
     refused = False
     try:
         with (
             transaction.atomic(using=connection.alias),
-            copy_writer(connection, Member._meta.db_table, fields) as write,
+            CopyThread(connection, targets) as copier,
         ):
+            batch = ([], [], [], [])
             for item in items:
                 plan(item)
                 tick()
                 if refused or item.errors:
                     refused = True
                     continue
-                if item.action == CREATE:
-                    member = prepare_new(Member, item.instance, next(member_ids), date, connection)
-                    prepared.append(member)
-                    write(values_of(member))
+                if item.action != CREATE:
+                    continue
+                member = prepare_new(Member, item.instance, next(member_ids), date, connection)
+                period = prepare_new(MembershipPeriod, _first_period(member), next(period_ids), date, connection)
+                prepared.append(member)
+                member_row, period_row = member_values(member), period_values(period)
+                batch[0].append(member_row)
+                batch[1].append(period_row)
+                batch[2].append(member_row + constant)
+                batch[3].append(period_row + constant)
+                if len(batch[0]) == WRITE_BATCH:
+                    copier.add(batch)
+                    batch = ([], [], [], [])
             if refused:
                 raise _Refused
+            copier.add(batch)
     except _Refused:
         for member in prepared:
             member.pk = None

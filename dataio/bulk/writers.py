@@ -1,5 +1,9 @@
 """Bulk writers: ids reserved in one statement, rows and their history COPYed (PostgreSQL) or inserted."""
 
+import io
+import queue
+import sys
+import threading
 from contextlib import contextmanager
 from operator import attrgetter
 
@@ -50,37 +54,126 @@ def _copy_rows(connection, table, fields, rows):
             write(row)
 
 
-@contextmanager
-def copy_writer(connection, table, fields):
-    """A COPY into ``table`` open for the length of the block: yields the function that writes one
-    row (a tuple of values in the order of ``fields``). No other statement can run meanwhile.
+def copy_statement(connection, table, fields):
+    """The COPY of ``fields`` into ``table`` and the types of its binary format (None: text).
 
     Binary format, each column dumped as its field's database type by psycopg (in C with
     psycopg[binary]): no text to format in Python nor to parse on the server, five to ten times
     faster than COPY text lines built in Python. Text format, each value dumped as psycopg
-    would pass it as a parameter, when psycopg does not know a column's type. An exception in
-    the block abandons the COPY (the transaction must then roll back, or back to a savepoint).
+    would pass it as a parameter, when psycopg does not know a column's type.
     """
     from psycopg import sql
 
     with connection.cursor() as cursor:
         registry = cursor.cursor.adapters.types
-        types = []
-        for model_field in fields:
-            # "varchar(200)" → "varchar", "numeric(12, 2)" → "numeric"; PostgreSQL's own spellings.
-            info = registry.get((model_field.db_type(connection) or "").split("(")[0].strip())
-            types.append(info.name if info is not None else None)
-        binary = None not in types
-        statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
-            sql.Identifier(table),
-            sql.SQL(", ").join(sql.Identifier(model_field.column) for model_field in fields),
-            sql.SQL(" (FORMAT BINARY)" if binary else ""),
-        )
-        with cursor.cursor.copy(statement) as copy:
-            if binary:
+    types = []
+    for model_field in fields:
+        # "varchar(200)" → "varchar", "numeric(12, 2)" → "numeric"; PostgreSQL's own spellings.
+        info = registry.get((model_field.db_type(connection) or "").split("(")[0].strip())
+        types.append(info.name if info is not None else None)
+    binary = None not in types
+    statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(sql.Identifier(model_field.column) for model_field in fields),
+        sql.SQL(" (FORMAT BINARY)" if binary else ""),
+    )
+    return statement, types if binary else None
+
+
+@contextmanager
+def copy_writer(connection, table, fields):
+    """A COPY into ``table`` open for the length of the block (see :func:`copy_statement`): yields
+    the function that writes one row (a tuple of values in the order of ``fields``). No other
+    statement can run meanwhile. An exception in the block abandons the COPY (the transaction
+    must then roll back, or back to a savepoint).
+    """
+    statement, types = copy_statement(connection, table, fields)
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        if types is not None:
+            copy.set_types(types)
+        # Streamed: psycopg sends a buffer of rows while the server inserts the previous one.
+        yield copy.write_row
+
+
+class CopyThread:
+    """COPYs batches of rows into several tables from a thread of its own while the caller goes
+    on (PostgreSQL), as a context manager: :meth:`add` formats one batch and queues it, the end of
+    the block waits for every batch to be written and raises what the writing raised (as Django's
+    errors).
+
+    Each COPY's end waits for the server to finish it; here the thread waits, not the caller. The
+    caller formats the rows (psycopg's ``Copy`` writing to memory, in C with psycopg[binary]) and
+    the thread only sends them, so that the two threads seldom want Python's lock at once. The
+    thread uses the psycopg connection beneath
+    ``connection`` (Django's wrapper belongs to one thread); the caller must not use ``connection``
+    inside the block. ``targets``: ``(table, fields)`` pairs, COPYed in this order.
+
+    While the block runs, Python switches threads every half millisecond instead of every five:
+    the thread needs Python's lock for a moment after each wait, and the caller, busy, would
+    otherwise keep it for the whole interval while the server waits for the next COPY.
+    """
+
+    SWITCH_INTERVAL = 0.0005
+
+    def __init__(self, connection, targets):
+        self.connection = connection
+        self.statements = [copy_statement(connection, table, fields) for table, fields in targets]
+        self.batches = queue.SimpleQueue()
+        self.error = None
+        self.formatting = self.thread = self.switch_interval = None
+
+    def __enter__(self):
+        self.switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self.switch_interval, self.SWITCH_INTERVAL))
+        self.connection.ensure_connection()
+        raw = self.connection.connection
+        self.formatting = raw.cursor()  # its adapters format the rows; it runs no statement
+        self.thread = threading.Thread(target=self._write, args=(raw,), daemon=True)
+        self.thread.start()
+        return self
+
+    def add(self, batch):
+        """Format and queue one list of rows per target (tuples of values in the order of its fields)."""
+        from psycopg import Copy
+        from psycopg.copy import FileWriter
+
+        formatted = []
+        for (_statement, types), rows in zip(self.statements, batch, strict=True):
+            if not rows:
+                formatted.append(None)
+                continue
+            buffer = io.BytesIO()
+            copy = Copy(self.formatting, binary=types is not None, writer=FileWriter(buffer))
+            if types is not None:
                 copy.set_types(types)
-            # Streamed: psycopg sends a buffer of rows while the server inserts the previous one.
-            yield copy.write_row
+            for row in rows:
+                copy.write_row(row)
+            copy.finish(None)
+            formatted.append(buffer.getvalue())
+        self.batches.put(formatted)
+
+    def _write(self, raw):
+        while (batch := self.batches.get()) is not None:
+            if self.error is not None:
+                continue  # the transaction is aborted: the rest is not sent
+            try:
+                with raw.cursor() as cursor:
+                    for (statement, _types), data in zip(self.statements, batch, strict=True):
+                        if data is not None:
+                            with cursor.copy(statement) as copy:
+                                copy.write(data)
+            except Exception as error:  # noqa: BLE001 — raised in the caller's thread by __exit__
+                self.error = error
+
+    def __exit__(self, exc_type, exc, traceback):
+        self.batches.put(None)
+        self.thread.join()
+        sys.setswitchinterval(self.switch_interval)
+        self.formatting.close()
+        if self.error is not None and exc_type is None:
+            with self.connection.wrap_database_errors:
+                raise self.error
+        return False
 
 
 HISTORY_FIELDS = ("history_date", "history_change_reason", "history_type", "history_user")
