@@ -229,15 +229,25 @@ def all_facts():
 
 
 def counts_of_facts(facts, sign=1):
-    """``{(organisation id, month, metric): n}`` the facts add to the roll-ups (an admission one per bit)."""
+    """``{(organisation id, month, metric): n}`` the facts add to the roll-ups (an admission one per bit).
+
+    Admissions are counted by organisation, month and bits first, then each group is spread into
+    its columns: an import's admissions share far fewer groups than they are, and each bit pattern
+    is spelled out once."""
     counts = defaultdict(int)
+    admissions = defaultdict(int)
     for _member, organization_id, month, metric, value in facts:
         if metric == ADMISSION:
-            for key in ADMISSION_KEYS:
-                if value & _BIT_OF[key]:
-                    counts[(organization_id, month, f"ad.{key}")] += sign
+            admissions[(organization_id, month, value)] += sign
         else:
             counts[(organization_id, month, metric)] += sign * value
+    columns_of = {}
+    for (organization_id, month, value), n in admissions.items():
+        columns = columns_of.get(value)
+        if columns is None:
+            columns = columns_of[value] = [f"ad.{key}" for key in ADMISSION_KEYS if value & _BIT_OF[key]]
+        for column in columns:
+            counts[(organization_id, month, column)] += n
     return counts
 
 
