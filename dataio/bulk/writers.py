@@ -120,6 +120,7 @@ class CopyThread:
         self.statements = [copy_statement(connection, table, fields) for table, fields in targets]
         self.batches = queue.SimpleQueue()
         self.error = None
+        self.abandoned = False
         self.formatting = self.thread = self.switch_interval = None
 
     def __enter__(self):
@@ -154,8 +155,8 @@ class CopyThread:
 
     def _write(self, raw):
         while (batch := self.batches.get()) is not None:
-            if self.error is not None:
-                continue  # the transaction is aborted: the rest is not sent
+            if self.error is not None or self.abandoned:
+                continue  # the transaction is aborted or about to roll back: the rest is not sent
             try:
                 with raw.cursor() as cursor:
                     for (statement, _types), data in zip(self.statements, batch, strict=True):
@@ -166,6 +167,7 @@ class CopyThread:
                 self.error = error
 
     def __exit__(self, exc_type, exc, traceback):
+        self.abandoned = exc_type is not None
         self.batches.put(None)
         self.thread.join()
         sys.setswitchinterval(self.switch_interval)
