@@ -106,7 +106,8 @@ class CopyThread:
     the thread only sends them, so that the two threads seldom want Python's lock at once. The
     thread uses the psycopg connection beneath
     ``connection`` (Django's wrapper belongs to one thread); the caller must not use ``connection``
-    inside the block. ``targets``: ``(table, fields)`` pairs, COPYed in this order.
+    inside the block. ``targets``: ``(table, fields)`` pairs, COPYed in this order. The thread is no
+    background work: it ends and is joined before the block does, whatever the block raises.
 
     While the block runs, Python switches threads every half millisecond instead of every five:
     the thread needs Python's lock for a moment after each wait, and the caller, busy, would
@@ -129,7 +130,7 @@ class CopyThread:
         self.connection.ensure_connection()
         raw = self.connection.connection
         self.formatting = raw.cursor()  # its adapters format the rows; it runs no statement
-        self.thread = threading.Thread(target=self._write, args=(raw,), daemon=True)
+        self.thread = threading.Thread(target=self._write, args=(raw,))
         self.thread.start()
         return self
 

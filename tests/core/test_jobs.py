@@ -1,5 +1,6 @@
 """Background work on the task queue, as deployed: production runs tasks on a queue (``check --deploy``
-warns otherwise), RQ's settings come from the environment, and no product code starts a thread.
+warns otherwise), RQ's settings come from the environment, and no product code starts a thread
+that outlives its caller.
 The tasks themselves are tested where they live (tests/dataio/test_tasks.py, tests/reports)."""
 
 import subprocess
@@ -38,11 +39,17 @@ def test_rq_in_production_configures_the_queue_from_the_environment():
     assert result.stdout.split() == ["django_tasks_rq.RQBackend", "redis://cache.internal:6379/2"]
 
 
-def test_the_product_code_starts_no_thread():
+def test_the_product_code_starts_no_thread_but_the_bulk_writers_joined_one():
+    """Background work goes to the task queue, never to a thread of its own. The one thread product
+    code starts is the bulk writer's (``dataio.bulk.writers.CopyThread``): not a daemon, started and
+    joined inside one ``with`` block of the import (tests/dataio/test_bulk_copy_thread.py)."""
     product = [
         path
         for folder in ("core", "security", "branches", "enterprises", "reports", "dataio", "devdata", "config")
         for path in (BASE_DIR / folder).rglob("*.py")
     ]
     assert product
-    assert [str(path) for path in product if "threading.Thread(" in path.read_text()] == []
+    starting = [path for path in product if "threading.Thread(" in path.read_text() or "daemon" in path.read_text()]
+    assert [str(path.relative_to(BASE_DIR)) for path in starting] == ["dataio/bulk/writers.py"]
+    writers = starting[0].read_text()
+    assert writers.count("threading.Thread(") == 1 and "daemon" not in writers

@@ -2,6 +2,7 @@
 
 import datetime
 import sys
+import threading
 from operator import attrgetter
 
 import pytest
@@ -76,3 +77,15 @@ def test_python_switches_threads_often_inside_the_block_only(tree):
     with CopyThread(connection, TARGETS):
         assert sys.getswitchinterval() == min(before, CopyThread.SWITCH_INTERVAL)
     assert sys.getswitchinterval() == before
+
+
+def test_the_thread_ends_with_the_block_whatever_the_block_raises(tree):
+    threads = threading.active_count()
+    with CopyThread(connection, TARGETS) as copier:
+        assert copier.thread.is_alive() and threading.active_count() == threads + 1
+    assert not copier.thread.is_alive()
+    with pytest.raises(ZeroDivisionError), CopyThread(connection, TARGETS) as failing:
+        failing.add([[], []])
+        1 / 0  # noqa: B018
+    assert not failing.thread.is_alive()
+    assert threading.active_count() == threads
