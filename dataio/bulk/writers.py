@@ -125,13 +125,13 @@ class CopyThread:
         self.formatting = self.thread = self.switch_interval = None
 
     def __enter__(self):
-        self.switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(self.switch_interval, self.SWITCH_INTERVAL))
         self.connection.ensure_connection()
         raw = self.connection.connection
         self.formatting = raw.cursor()  # its adapters format the rows; it runs no statement
         self.thread = threading.Thread(target=self._write, args=(raw,))
         self.thread.start()
+        self.switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self.switch_interval, self.SWITCH_INTERVAL))
         return self
 
     def add(self, batch):
