@@ -104,10 +104,10 @@ class CopyThread:
     Each COPY's end waits for the server to finish it; here the thread waits, not the caller. The
     caller formats the rows (psycopg's ``Copy`` writing to memory, in C with psycopg[binary]) and
     the thread only sends them, so that the two threads seldom want Python's lock at once. The
-    thread uses the psycopg connection beneath
-    ``connection`` (Django's wrapper belongs to one thread); the caller must not use ``connection``
-    inside the block. ``targets``: ``(table, fields)`` pairs, COPYed in this order. The thread is no
-    background work: it ends and is joined before the block does, whatever the block raises.
+    thread uses the psycopg connection beneath ``connection`` (Django's wrapper belongs to one
+    thread); the caller must not use ``connection`` inside the block. ``targets``: ``(table,
+    fields)`` pairs, COPYed in this order. The thread is no background work: it ends and is joined
+    before the block does, whatever the block raises.
 
     While the block runs, Python switches threads every half millisecond instead of every five:
     the thread needs Python's lock for a moment after each wait, and the caller, busy, would
