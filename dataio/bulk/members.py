@@ -50,6 +50,7 @@ from dataio.bulk.writers import (
     attnames,
     connection_for,
     history_fields_of,
+    history_values,
     insert_with_history,
     postgres,
     prepare_new,
@@ -365,13 +366,10 @@ def write_members(acting_user, items, *, reason, history_date=None, written=Fals
     history = {"user": acting_user, "reason": reason, "date": history_date or timezone.now()}
     new_members = [item.instance for item in items if item.action == CREATE]
     if new_members:
-        if written:
-            periods = [branch_events.Period(m.pk, m.organization_id, m.admitted_on) for m in new_members]
-        else:
+        if not written:
             insert_with_history(Member, new_members, **history)
-            rows = [_first_period(member) for member in new_members]
-            insert_with_history(MembershipPeriod, rows, **history)
-            periods = [branch_events.Period(p.member_id, p.organization_id, p.started_on) for p in rows]
+            insert_with_history(MembershipPeriod, [_first_period(member) for member in new_members], **history)
+        periods = [branch_events.Period(m.pk, m.organization_id, m.admitted_on) for m in new_members]
         with timer.phase("rollups"):
             publish(branch_events.MembersAdmitted.of(new_members, periods))
     updates = [item for item in items if item.action == UPDATE]
@@ -465,7 +463,7 @@ def _plan_writing_members(items, plan, *, history, tick=lambda: None):
     period_ids = iter(reserve_ids(connection, MembershipPeriod, admissions))
     member_values = attrgetter(*(field.attname for field in member_fields))
     period_values = attrgetter(*(field.attname for field in period_fields))
-    constant = (date, history["reason"], "+", getattr(history["user"], "pk", None))
+    constant = history_values(**history, history_type="+")
     targets = [
         (Member._meta.db_table, member_fields),
         (MembershipPeriod._meta.db_table, period_fields),

@@ -192,24 +192,25 @@ def history_fields_of(model, fields):
     return [by_attname[field.attname] for field in fields] + [history_meta.get_field(n) for n in HISTORY_FIELDS]
 
 
-def copy_with_history(connection, model, fields, objs, *, user, reason, date, history_type, table=True):
-    """PostgreSQL: each row's values read once, COPYed into the table (unless ``table`` is false:
-    the rows are in it already) and, with the history columns appended, into its history table.
-    False when the history does not keep every field."""
+def history_values(*, user, reason, date, history_type):
+    """The values of the HISTORY_FIELDS columns a history row ends with (after the record's own)."""
+    return (date, reason, history_type, getattr(user, "pk", None))
+
+
+def copy_with_history(connection, model, fields, objs, *, user, reason, date, history_type):
+    """PostgreSQL: each row's values read once, COPYed into the table and, with the history columns
+    appended, into its history table. False when the history does not keep every field."""
     history_fields = history_fields_of(model, fields)
     if history_fields is None:
         return False
     values_of = attrgetter(*(field.attname for field in fields))
-    if table:
-        rows = []
-        with copy_writer(connection, model._meta.db_table, fields) as write:
-            for obj in objs:  # each row read while the server inserts the previous ones
-                row = values_of(obj)
-                rows.append(row)
-                write(row)
-    else:
-        rows = [values_of(obj) for obj in objs]
-    constant = (date, reason, history_type, getattr(user, "pk", None))
+    rows = []
+    with copy_writer(connection, model._meta.db_table, fields) as write:
+        for obj in objs:  # each row read while the server inserts the previous ones
+            row = values_of(obj)
+            rows.append(row)
+            write(row)
+    constant = history_values(user=user, reason=reason, date=date, history_type=history_type)
     _copy_rows(connection, model.history.model._meta.db_table, history_fields, (row + constant for row in rows))
     return True
 
@@ -240,7 +241,7 @@ def _insert_history(connection, model, objs, *, user, reason, date, history_type
     fields = [f for f in meta.concrete_fields if f.name not in HISTORY_FIELDS and f.name != "history_id"]
     values_of = attrgetter(*(f.attname for f in fields))
     fields += [meta.get_field(name) for name in HISTORY_FIELDS]
-    constant = (date, reason, history_type, getattr(user, "pk", None))
+    constant = history_values(user=user, reason=reason, date=date, history_type=history_type)
     _insert(connection, meta.db_table, fields, (values_of(obj) + constant for obj in objs))
 
 
