@@ -993,7 +993,7 @@ class Generator:
             ["id", "member_id", "organization_id", "started_on", "ended_on", "end_reason"],
         ).write(periods)
         with connection.cursor() as wrapper:
-            wrapper.execute(f"ALTER TABLE branches_membershipperiod ENABLE TRIGGER {PERIOD_OVERLAP_TRIGGER}")
+            wrapper.execute(f"ALTER TABLE branches_membershipperiod ENABLE ALWAYS TRIGGER {PERIOD_OVERLAP_TRIGGER}")
             wrapper.execute(OVERLAPPING_PERIODS)
             overlapping = wrapper.fetchone()
             if overlapping:
