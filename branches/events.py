@@ -6,7 +6,7 @@ loaders that write everything at once announce ``core.events.RecordsLoaded`` ins
 """
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from core.events import Event
@@ -46,16 +46,23 @@ class Period(NamedTuple):
 class MembersAdmitted(Event):
     """New members were admitted (one, or a whole import). ``periods``: the first membership
     periods opened with the admissions, announced here rather than by ``MembershipPeriodsOpened``
-    (the reports then count a new member once, without reading back what they already know)."""
+    (the reports then count a new member once, without reading back what they already know).
+    ``members``: the members themselves as just written, when the writer holds them (an import),
+    so that the reports count them without reading them back; not part of the event's identity."""
 
     admissions: tuple[Admission, ...]
     member_ids: tuple[int, ...] = ()
     periods: tuple[Period, ...] = ()
+    members: tuple = field(default=(), compare=False, repr=False)
 
     @classmethod
-    def of(cls, members, periods=()):
+    def of(cls, members, periods=(), *, carried=False):
+        """``carried``: the event carries ``members`` (their fields and cached enterprise as written)."""
         return cls(
-            tuple(Admission.of(member) for member in members), tuple(member.pk for member in members), tuple(periods)
+            tuple(Admission.of(member) for member in members),
+            tuple(member.pk for member in members),
+            tuple(periods),
+            tuple(members) if carried else (),
         )
 
 

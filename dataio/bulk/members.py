@@ -371,7 +371,7 @@ def write_members(acting_user, items, *, reason, history_date=None, written=Fals
             insert_with_history(MembershipPeriod, [_first_period(member) for member in new_members], **history)
         periods = [branch_events.Period(m.pk, m.organization_id, m.admitted_on) for m in new_members]
         with timer.phase("rollups"):
-            publish(branch_events.MembersAdmitted.of(new_members, periods))
+            publish(branch_events.MembersAdmitted.of(new_members, periods, carried=True))
     updates = [item for item in items if item.action == UPDATE]
     if updates:
         fields = {name for item in updates for name in item.changes}

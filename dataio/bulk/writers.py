@@ -219,21 +219,21 @@ class KeyCheck:
     the rows as they are formatted, and at the end reads every referenced row in one query per
     referenced table: a value with no row raises ``IntegrityError``, and each row found is locked
     ``FOR KEY SHARE``, as the database's check locks it, so that no other transaction can delete
-    it or change its key before this one commits. Rows this transaction wrote itself in the same
-    block are only looked up: no other transaction can see them yet.
+    it or change its key before this one commits. A reference to a row written in the same block
+    (a new period's new member) needs no query: that row's COPY ended before the check, and no
+    other transaction can see the row, let alone delete it.
 
     Every other writer, and this one without the right to set ``session_replication_role``,
     keeps the database's own checks.
     """
 
     def __init__(self, targets):
-        self.tables = {table for table, _fields in targets}
         self.columns = []  # (target's position, column's position, referenced table, its column)
-        self.written = {}  # table → the values of its key column in the rows written
+        self.written = {}  # (table, primary key column) → its values in the rows written
         for position, (table, fields) in enumerate(targets):
             for index, field in enumerate(fields):
                 if field.primary_key:
-                    self.written.setdefault(table, (position, index, set()))
+                    self.written.setdefault((table, field.column), (position, index, set()))
                 remote = getattr(field, "target_field", None)
                 if (field.many_to_one or field.one_to_one) and getattr(field, "db_constraint", False):
                     target = remote.model._meta.db_table
@@ -262,16 +262,15 @@ class KeyCheck:
             return
         for (table, column), values in self.values.items():
             values.discard(None)
-            own = self.written.get(table, (None, None, set()))[2] if table in self.tables else set()
-            self._check(connection, table, column, values - own, lock=True)
-            self._check(connection, table, column, values & own, lock=False)
+            written = self.written.get((table, column), (None, None, set()))[2]
+            self._check(connection, table, column, values - written)
 
-    def _check(self, connection, table, column, values, *, lock):
+    def _check(self, connection, table, column, values):
         if not values:
             return
         quote = connection.ops.quote_name
-        statement = "SELECT {column} FROM {table} WHERE {column} = ANY(%s) ORDER BY {column}{lock}".format(  # noqa: S608
-            table=quote(table), column=quote(column), lock=" FOR KEY SHARE" if lock else ""
+        statement = "SELECT {column} FROM {table} WHERE {column} = ANY(%s) ORDER BY {column} FOR KEY SHARE".format(  # noqa: S608
+            table=quote(table), column=quote(column)
         )
         with connection.cursor() as cursor:
             cursor.execute(statement, [sorted(values)])

@@ -56,7 +56,11 @@ def members_admitted(event):
     """New members are counted from the event and one read of their rows: nothing of theirs is
     stored yet, so nothing needs recounting (their first periods too, when announced with them)."""
     apply_counts(admission_counts(event.admissions))
-    members = statistics.member_values(event.member_ids, "is_business_owner", "enterprise_id")
+    also = ("is_business_owner", "enterprise_id")
+    if event.members:
+        members = statistics.values_of_members(event.members, *also)
+    else:
+        members = statistics.member_values(event.member_ids, *also)
     statistics.admitted(members, event.periods)
     owners = {member["pk"] for member in members if member["is_business_owner"]}
     standing.admitted(event.admissions, event.periods, owners)

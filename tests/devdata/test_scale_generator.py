@@ -130,14 +130,15 @@ def test_generator_refuses_sqlite_clearly_and_builds_the_tiny_dataset_on_postgre
     assert set(Target.objects.values_list("committee", "year").distinct()) == expected
 
     # The database's own guards are all in place again (foreign keys, the periods' overlap triggers
-    # switched back on), and the periods loaded while the trigger was off do not overlap.
+    # switched back on, firing always: branches migration 0022), and the periods loaded while the
+    # trigger was off do not overlap.
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT tgname, tgenabled FROM pg_trigger "
             "WHERE tgname IN ('period_no_overlap_insert', 'period_no_overlap_update') "
             "AND tgrelid = 'branches_membershipperiod'::regclass ORDER BY tgname"
         )
-        assert cursor.fetchall() == [("period_no_overlap_insert", "O"), ("period_no_overlap_update", "O")]
+        assert cursor.fetchall() == [("period_no_overlap_insert", "A"), ("period_no_overlap_update", "A")]
         cursor.execute(OVERLAPPING_PERIODS)
         assert cursor.fetchone() is None
         cursor.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated")

@@ -38,3 +38,32 @@ def test_admissions_grouped_before_their_bits_are_spread_count_as_one_at_a_time(
     assert max(abs(n) for n in counts.values()) > 1  # the facts share groups
     metrics = {metric for _o, _m, metric in counts}
     assert "mv.admitted" in metrics and len({m for m in metrics if m.startswith("ad.")}) > 6
+
+
+@pytest.mark.django_db
+def test_the_values_of_members_as_written_are_those_read_back(tree):
+    """An import's event carries its new members (``MembersAdmitted.members``): what the reports
+    take from them is what they would read back, the enterprise's ownership included, whether the
+    enterprise is cached on the member, only its id is known, or there is none."""
+    from branches.models import Member
+    from enterprises.choices import Ownership
+    from reports.rollups.statistics import member_values, values_of_members
+    from tests.factories import EnterpriseFactory, MemberFactory
+
+    foreign = EnterpriseFactory(ownership=Ownership.FOREIGN_INVESTED)
+    joint_stock = EnterpriseFactory(ownership=Ownership.JOINT_STOCK)
+    members = [
+        MemberFactory(organization=tree.branch_a, enterprise=foreign, sex="female", is_business_owner=True),
+        MemberFactory(organization=tree.branch_a, enterprise=joint_stock, official_on=datetime.date(2021, 3, 1)),
+        MemberFactory(organization=tree.branch_b, enterprise=None, date_of_birth=datetime.date(2001, 2, 3)),
+    ]
+    uncached = Member.objects.get(pk=members[1].pk)  # its enterprise known by id only
+    also = ("is_business_owner", "enterprise_id")
+    carried = values_of_members([members[0], uncached, members[2]], *also)
+    read = sorted(member_values([m.pk for m in members], *also), key=lambda row: row["pk"])
+    assert carried == read
+    assert [row["enterprise__ownership"] for row in carried] == [
+        Ownership.FOREIGN_INVESTED,
+        Ownership.JOINT_STOCK,
+        None,
+    ]
