@@ -441,12 +441,12 @@ def _plan_writing_members(items, plan, *, history, tick=lambda: None):
 
     The rows go in batches to a :class:`~dataio.bulk.writers.CopyThread`: the server writes one
     batch while Python checks the next rows, instead of writing the periods and histories after the
-    check, alone. The foreign keys stay deferred to the commit: checked batch by batch (at each
-    COPY's end or after each batch) they cost the server more than checked at once, and the server,
-    not Python, is what the writing waits for. In a savepoint: at the first item with an error no
-    more rows are sent, and after the last item the savepoint is rolled back and the members are
-    left unsaved, so nothing stays. Returns whether the rows were written. Every item is planned
-    either way; ``tick()`` is called after each.
+    check, alone. Their foreign keys are checked once for all the rows at the end (see
+    :class:`~dataio.bulk.writers.KeyCheck`), or deferred to the commit where the role may not do
+    that: checked batch by batch, they would cost the server more. In a savepoint: at the first
+    item with an error no more rows are sent, and after the last item the savepoint is rolled back
+    and the members are left unsaved, so nothing stays. Returns whether the rows were written.
+    Every item is planned either way; ``tick()`` is called after each.
     """
     admissions = sum(1 for item in items if item.instance is None)
     connection = connection_for(Member)

@@ -229,16 +229,17 @@ class KeyCheck:
 
     def __init__(self, targets):
         self.columns = []  # (target's position, column's position, referenced table, its column)
-        self.written = {}  # (table, primary key column) → its values in the rows written
+        self.primary_keys = {}  # (table, primary key column) → (target's position, column's position)
         for position, (table, fields) in enumerate(targets):
             for index, field in enumerate(fields):
                 if field.primary_key:
-                    self.written.setdefault((table, field.column), (position, index, set()))
+                    self.primary_keys.setdefault((table, field.column), (position, index))
                 remote = getattr(field, "target_field", None)
                 if (field.many_to_one or field.one_to_one) and getattr(field, "db_constraint", False):
                     target = remote.model._meta.db_table
                     self.columns.append((position, index, target, remote.column))
         self.values = {(table, column): set() for _p, _i, table, column in self.columns}
+        self.written = {key: set() for key in self.primary_keys}  # their values in the rows written
         self.previous_role = None
 
     def begin(self, connection):
@@ -251,8 +252,8 @@ class KeyCheck:
         """Collect the values of the foreign keys (and primary keys) of one batch (see CopyThread.add)."""
         for position, index, table, column in self.columns:
             self.values[table, column].update(map(itemgetter(index), batch[position]))
-        for position, index, values in self.written.values():
-            values.update(map(itemgetter(index), batch[position]))
+        for key, (position, index) in self.primary_keys.items():
+            self.written[key].update(map(itemgetter(index), batch[position]))
 
     def end(self, connection, *, check=True):
         """Give the session its setting back and, when ``check``, check and lock the references."""
@@ -262,8 +263,7 @@ class KeyCheck:
             return
         for (table, column), values in self.values.items():
             values.discard(None)
-            written = self.written.get((table, column), (None, None, set()))[2]
-            self._check(connection, table, column, values - written)
+            self._check(connection, table, column, values - self.written.get((table, column), set()))
 
     def _check(self, connection, table, column, values):
         if not values:

@@ -53,8 +53,9 @@ TARGET_MODELS = {"reports.Target", "reports.TargetCarry"}
 
 
 def members_admitted(event):
-    """New members are counted from the event and one read of their rows: nothing of theirs is
-    stored yet, so nothing needs recounting (their first periods too, when announced with them)."""
+    """New members are counted from the event and the members it carries (an import), or one read
+    of their rows: nothing of theirs is stored yet, so nothing needs recounting (their first
+    periods too, when announced with them)."""
     apply_counts(admission_counts(event.admissions))
     also = ("is_business_owner", "enterprise_id")
     if event.members:
