@@ -2,7 +2,9 @@
 
 import datetime
 import re
+import select
 import uuid
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -230,6 +232,38 @@ def values_relations(connection, columns, rows, *, size, alias="v"):
         chunk = rows[start : start + size]
         values = ", ".join([marks] * len(chunk))
         yield f"(SELECT {select} FROM (VALUES {values})) AS {alias}", [value for row in chunk for value in row]
+
+
+@contextmanager
+def sent_ahead(connection):
+    """Within: each statement on ``connection`` goes to PostgreSQL without waiting for the ones
+    before it to finish (psycopg's pipeline mode), so that the server runs a write while Python
+    prepares the next. A read still gets its rows: psycopg waits for everything before it first.
+    An error comes out at the next read or at the end of the block, as Django's exception. No COPY
+    within (PostgreSQL refuses it in a pipeline). Elsewhere: nothing changes.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with (
+        connection.wrap_database_errors,
+        connection.connection.pipeline(),
+        connection.execute_wrapper(_sent_whole),
+    ):
+        yield
+
+
+def _sent_whole(execute, sql, params, many, context):
+    """Execute, then send the statement to its end: psycopg sends in a pipeline what the socket
+    takes at once and the rest with the next statement, and the server starts none it has not
+    read whole. Replies read meanwhile wait in libpq's buffer (as psycopg's own sending does)."""
+    result = execute(sql, params, many, context)
+    pgconn = context["connection"].connection.pgconn
+    while pgconn.flush():
+        select.select([pgconn.socket], [pgconn.socket], [])
+        pgconn.consume_input()
+    return result
 
 
 def update_in_bulk(objs, fields):

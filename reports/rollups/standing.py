@@ -436,8 +436,8 @@ def admitted(admissions, periods=(), owners=frozenset()):
 
     What they add is added, not recounted from every member of their organisations: the
     members by day; the flag of recent admissions is extended over the days the new ones cover
-    (:func:`recent_admission_steps`), and that of the organisations with an owner is recounted
-    where an owner arrived."""
+    (:func:`recent_admission_steps`). The flag of the organisations with an owner is
+    :func:`owners_arrived`'s, to be called after."""
     differences = defaultdict(int)
     for member_id, organization_id, day in periods:
         for metric in ("members", "business_owners") if member_id in owners else ("members",):
@@ -446,6 +446,11 @@ def admitted(admissions, periods=(), owners=frozenset()):
     rows = [(*key, n) for key, n in differences.items()]
     rows += recent_admission_steps(admissions)
     _add("organization", rows)
+
+
+def owners_arrived(periods, owners):
+    """Recount the flag of the organisations with an owner where one of the ``owners`` (member ids)
+    arrived by one of these ``periods`` (see :func:`admitted`)."""
     with_owners = {organization_id for member_id, organization_id, _day in periods if member_id in owners}
     refresh("organization", with_owners, _owner_flag_sql, (OWNER_ORGANIZATIONS,))
 

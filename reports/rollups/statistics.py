@@ -327,6 +327,11 @@ def admitted(members, periods=()):
     ``periods`` (``branches.events.Period``s, opened with the admissions). A member whose first
     period is announced apart (``MembershipPeriodsOpened``) gets its admission's fact here and its
     period's there. Two statements, however many members."""
+    add_facts(facts_of_admitted(members, periods))
+
+
+def facts_of_admitted(members, periods=()):
+    """The facts :func:`admitted` writes (computed here: new members have made no move)."""
     first = {period.member_id: period for period in periods}
     facts, links, bits = [], set(), _bits_memo()
     for member in members:
@@ -335,7 +340,11 @@ def admitted(members, periods=()):
         # only period has no end, so no move, whose organisation only the path would give
         own = [] if period is None else [(member["pk"], period.organization_id, None, period.on, None, "")]
         _member_facts(member, own, facts, links, bits=bits)
-    facts = _resolved(facts, links)
+    return _resolved(facts, links)
+
+
+def add_facts(facts):
+    """Write new ``facts`` (see :func:`facts_of_admitted`) and add them to the roll-ups."""
     _insert_facts(facts)
     apply_counts(counts_of_facts(facts), ROLLUP_TABLE)
 

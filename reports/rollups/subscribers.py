@@ -11,6 +11,7 @@ from django.db import connection
 from branches import events as branch_events
 from branches.choices import GRASSROOTS_KINDS
 from core import events
+from core.models import sent_ahead
 from core.versions import bump_data_version, bump_structure_version
 from enterprises import events as enterprise_events
 from reports import events as report_events
@@ -55,16 +56,22 @@ TARGET_MODELS = {"reports.Target", "reports.TargetCarry"}
 def members_admitted(event):
     """New members are counted from the event and the members it carries (an import), or one read
     of their rows: nothing of theirs is stored yet, so nothing needs recounting (their first
-    periods too, when announced with them)."""
-    apply_counts(admission_counts(event.admissions))
+    periods too, when announced with them).
+
+    The writes that need no fact of the members are sent ahead (:func:`~core.models.sent_ahead`):
+    PostgreSQL writes them while Python works out the facts, which are then COPYed."""
     also = ("is_business_owner", "enterprise_id")
-    if event.members:
-        members = statistics.values_of_members(event.members, *also)
-    else:
-        members = statistics.member_values(event.member_ids, *also)
-    statistics.admitted(members, event.periods)
-    owners = {member["pk"] for member in members if member["is_business_owner"]}
-    standing.admitted(event.admissions, event.periods, owners)
+    with sent_ahead(connection):
+        apply_counts(admission_counts(event.admissions))
+        if event.members:
+            members = statistics.values_of_members(event.members, *also)
+        else:
+            members = statistics.member_values(event.member_ids, *also)
+        owners = {member["pk"] for member in members if member["is_business_owner"]}
+        standing.admitted(event.admissions, event.periods, owners)
+        facts = statistics.facts_of_admitted(members, event.periods)
+    statistics.add_facts(facts)
+    standing.owners_arrived(event.periods, owners)
     if event.periods:
         standing.refresh_enterprises({member["enterprise_id"] for member in members})
     bump_data_version()
