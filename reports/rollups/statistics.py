@@ -343,10 +343,11 @@ def facts_of_admitted(members, periods=()):
     return _resolved(facts, links)
 
 
-def add_facts(facts):
-    """Write new ``facts`` (see :func:`facts_of_admitted`) and add them to the roll-ups."""
+def add_facts(facts, counts=None):
+    """Write new ``facts`` (see :func:`facts_of_admitted`) and add them to the roll-ups (``counts``:
+    their :func:`counts_of_facts`, when already worked out)."""
     _insert_facts(facts)
-    apply_counts(counts_of_facts(facts), ROLLUP_TABLE)
+    apply_counts(counts_of_facts(facts) if counts is None else counts, ROLLUP_TABLE)
 
 
 def _insert_facts(facts):

@@ -59,7 +59,8 @@ def members_admitted(event):
     periods too, when announced with them).
 
     The writes that need no fact of the members are sent ahead (:func:`~core.models.sent_ahead`):
-    PostgreSQL writes them while Python works out the facts, which are then COPYed."""
+    PostgreSQL writes them while Python works out the facts and their counts, which are then
+    COPYed and added."""
     also = ("is_business_owner", "enterprise_id")
     with sent_ahead(connection):
         apply_counts(admission_counts(event.admissions))
@@ -70,7 +71,8 @@ def members_admitted(event):
         owners = {member["pk"] for member in members if member["is_business_owner"]}
         standing.admitted(event.admissions, event.periods, owners)
         facts = statistics.facts_of_admitted(members, event.periods)
-    statistics.add_facts(facts)
+        counts = statistics.counts_of_facts(facts)
+    statistics.add_facts(facts, counts)
     standing.owners_arrived(event.periods, owners)
     if event.periods:
         standing.refresh_enterprises({member["enterprise_id"] for member in members})
