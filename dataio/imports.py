@@ -108,11 +108,30 @@ def match_columns(headers, columns, ignored=()):
     return positions
 
 
+def _read_empty(read_cell):
+    """What ``read_cell`` makes of an empty cell, ``""`` and missing (``None``), each as
+    ``(value, error message or None)``: a column's reader is a function of the cell alone, so an
+    empty cell is read once per file, however many rows leave it empty."""
+    made = []
+    for raw in ("", None):
+        try:
+            made.append((read_cell(raw), None))
+        except CellError as exc:
+            made.append((None, str(exc)))
+    return tuple(made)
+
+
 def cell_reader(columns, positions):
     """A function reading one row's cells: ``(values by key, errors by key)``; absent columns are
     left out. Which columns to read, where and how, is worked out once per file."""
     plan = [
-        (column.key, positions[column.key], column.read, column.required and not column.blank)
+        (
+            column.key,
+            positions[column.key],
+            column.read,
+            column.required and not column.blank,
+            _read_empty(column.read),
+        )
         for column in columns
         if column.key in positions
     ]
@@ -120,13 +139,19 @@ def cell_reader(columns, positions):
     def read(values):
         out, errors = {}, {}
         width = len(values)
-        for key, index, read_cell, required in plan:
+        for key, index, read_cell, required, empty in plan:
             raw = values[index] if index < width else None
-            try:
-                value = read_cell(raw)
-            except CellError as exc:
-                errors[key] = str(exc)
-                continue
+            if raw is None or raw == "":
+                value, message = empty[raw is None]
+                if message is not None:
+                    errors[key] = message
+                    continue
+            else:
+                try:
+                    value = read_cell(raw)
+                except CellError as exc:
+                    errors[key] = str(exc)
+                    continue
             if required and (value is None or value == ""):
                 errors[key] = _("This column must be filled in.")
                 continue
