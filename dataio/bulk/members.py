@@ -430,8 +430,17 @@ class _Refused(Exception):
     """An item has an error: the writing begun while planning is abandoned."""
 
 
-#: Admissions per batch of :func:`_plan_writing_members`: the last batch is written after the check.
-WRITE_BATCH = 5000
+#: Admissions per batch of :func:`_plan_writing_members`, and per batch at either end: the server
+#: has nothing to write until the first batch is checked, and Python nothing to check while the
+#: server writes the last.
+WRITE_BATCH, EDGE_BATCH = 5000, 1000
+
+
+def batch_size(sent, admissions):
+    """The size of the next batch of new members once ``sent`` of the ``admissions`` are sent."""
+    if sent == 0 or admissions - sent <= WRITE_BATCH:
+        return min(EDGE_BATCH, WRITE_BATCH)
+    return WRITE_BATCH
 
 
 def _plan_writing_members(items, plan, *, history, tick=lambda: None):
@@ -472,6 +481,7 @@ def _plan_writing_members(items, plan, *, history, tick=lambda: None):
     ]
     prepared = []
     refused = False
+    sent, size = 0, batch_size(0, admissions)
     try:
         with (
             transaction.atomic(using=connection.alias),
@@ -494,8 +504,10 @@ def _plan_writing_members(items, plan, *, history, tick=lambda: None):
                 batch[1].append(period_row)
                 batch[2].append(member_row + constant)
                 batch[3].append(period_row + constant)
-                if len(batch[0]) == WRITE_BATCH:
+                if len(batch[0]) == size:
                     copier.add(batch)
+                    sent += size
+                    size = batch_size(sent, admissions)
                     batch = ([], [], [], [])
             if refused:
                 raise _Refused

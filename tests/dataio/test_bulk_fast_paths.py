@@ -8,6 +8,7 @@ from branches.models import Member
 from branches.services import admitted_member_fields, build_admitted_member
 from core.services import Errors, full_clean_into
 from dataio import bulk
+from dataio.bulk.members import EDGE_BATCH, WRITE_BATCH, batch_size
 from tests.factories import EnterpriseFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +149,19 @@ def test_member_citizen_id_keeps_only_its_unique_index(db):
         constraints = connection.introspection.get_constraints(cursor, Member._meta.db_table)
     on_citizen_id = [c for c in constraints.values() if c["columns"] == ["citizen_id"] and (c["index"] or c["unique"])]
     assert len(on_citizen_id) == 1 and on_citizen_id[0]["unique"], on_citizen_id
+
+
+def test_the_new_members_go_in_small_batches_at_either_end():
+    """The server starts on the first rows soon, and is left little to write after the last."""
+    for admissions in (1, 999, 1000, 1001, 7000, 100_000, 123_457):
+        sizes, sent = [], 0
+        while sent < admissions:
+            size = batch_size(sent, admissions)
+            sizes.append(min(size, admissions - sent))
+            sent += size
+        assert sum(sizes) == admissions
+        assert sizes[0] <= EDGE_BATCH
+        assert sizes[-1] <= EDGE_BATCH
+        assert all(size <= WRITE_BATCH for size in sizes)
+        if admissions >= 50_000:
+            assert sizes.count(WRITE_BATCH) >= admissions // WRITE_BATCH - 2

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from branches.models import Member, MembershipPeriod
 from core.spreadsheets import OutColumn, write_xlsx
 from dataio import bulk
+from dataio.bulk.members import EDGE_BATCH
 from dataio.exports import export_file
 from dataio.imports import import_members
 from tests.factories import MemberFactory
@@ -183,6 +184,27 @@ def test_members_checked_before_a_refused_row_are_left_unsaved(tree, secretary_a
     assert None not in ids and len(set(ids)) == 30
     assert Member.objects.filter(pk__in=ids, organization=tree.branch_a).count() == 30
     assert MembershipPeriod.objects.filter(member_id__in=ids, organization=tree.branch_a).count() == 30
+
+
+def test_an_import_of_several_batches_writes_all_or_nothing(tree, secretary_a):
+    """More admissions than a batch (PostgreSQL writes them in batches while checking): a refused
+    row in the last batch leaves nothing of the earlier ones; corrected, every member is written
+    with its first period and the history of both."""
+    count = 2 * EDGE_BATCH + 600
+    items = [admission_item(i) for i in range(1, count + 1)]
+    items[-3].values["admitted_on"] = datetime.date(2099, 1, 1)
+    before = database_state()
+    bulk.import_members(secretary_a, organization=tree.branch_a, items=items, reason="import")
+    assert [item.action for item in items].count(bulk.ERROR) == 1
+    assert database_state() == before
+    items = [admission_item(i) for i in range(1, count + 1)]
+    bulk.import_members(secretary_a, organization=tree.branch_a, items=items, reason="import")
+    ids = [item.instance.pk for item in items]
+    assert None not in ids and len(set(ids)) == count
+    assert Member.objects.filter(pk__in=ids, organization=tree.branch_a).count() == count
+    assert MembershipPeriod.objects.filter(member_id__in=ids, organization=tree.branch_a).count() == count
+    assert Member.history.filter(id__in=ids, history_type="+").count() == count
+    assert MembershipPeriod.history.filter(member_id__in=ids, history_type="+").count() == count
 
 
 def test_rule_errors_of_admit_member_are_reported_per_row(tree, secretary_a):
