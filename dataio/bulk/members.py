@@ -439,7 +439,7 @@ WRITE_BATCH, EDGE_BATCH = 5000, 1000
 def batch_size(sent, admissions):
     """The size of the next batch of new members once ``sent`` of the ``admissions`` are sent."""
     if sent == 0 or admissions - sent <= WRITE_BATCH:
-        return min(EDGE_BATCH, WRITE_BATCH)
+        return EDGE_BATCH
     return WRITE_BATCH
 
 

@@ -286,7 +286,7 @@ def refresh(member_ids, *, admission=True, movement=True):
 
 def member_values(member_ids, *also):
     """``[{field: value}]``: what the facts of these members are counted from, and the fields
-    ``also``, in one query (see :func:`facts_of`, :func:`admitted`)."""
+    ``also``, in one query (see :func:`facts_of`, :func:`facts_of_admitted`)."""
     ids = sorted({int(pk) for pk in member_ids if pk is not None})
     if not ids:
         return []
@@ -321,17 +321,12 @@ def _enterprise_cached(member):
     return Member.enterprise.is_cached(member)
 
 
-def admitted(members, periods=()):
-    """Count the facts of members just admitted (``branches.events.MembersAdmitted``; none of
-    theirs is stored yet): ``members`` as :func:`member_values` reads them, and their first
-    ``periods`` (``branches.events.Period``s, opened with the admissions). A member whose first
-    period is announced apart (``MembershipPeriodsOpened``) gets its admission's fact here and its
-    period's there. Two statements, however many members."""
-    add_facts(facts_of_admitted(members, periods))
-
-
 def facts_of_admitted(members, periods=()):
-    """The facts :func:`admitted` writes (computed here: new members have made no move)."""
+    """The facts of members just admitted (``branches.events.MembersAdmitted``; none of theirs is
+    stored yet): ``members`` as :func:`member_values` reads them, and their first ``periods``
+    (``branches.events.Period``s, opened with the admissions). A member whose first period is
+    announced apart (``MembershipPeriodsOpened``) gets its admission's fact here and its period's
+    there. No query: new members have made no move. :func:`add_facts` writes them."""
     first = {period.member_id: period for period in periods}
     facts, links, bits = [], set(), _bits_memo()
     for member in members:
@@ -343,11 +338,11 @@ def facts_of_admitted(members, periods=()):
     return _resolved(facts, links)
 
 
-def add_facts(facts, counts=None):
-    """Write new ``facts`` (see :func:`facts_of_admitted`) and add them to the roll-ups (``counts``:
-    their :func:`counts_of_facts`, when already worked out)."""
+def add_facts(facts, counts):
+    """Write new ``facts`` (see :func:`facts_of_admitted`) and add their ``counts``
+    (:func:`counts_of_facts`) to the roll-ups: two statements, however many facts."""
     _insert_facts(facts)
-    apply_counts(counts_of_facts(facts) if counts is None else counts, ROLLUP_TABLE)
+    apply_counts(counts, ROLLUP_TABLE)
 
 
 def _insert_facts(facts):
