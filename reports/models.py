@@ -77,6 +77,7 @@ class Rollup(models.Model):
     organisation below it, so a report reads the rows of one organisation and its children.
     """
 
+    pk = models.CompositePrimaryKey("organization", "month", "metric")
     organization = models.ForeignKey(
         "branches.Organization",
         verbose_name=_("organisation"),
@@ -93,9 +94,6 @@ class Rollup(models.Model):
         ordering = ["organization", "month", "metric"]
         verbose_name = _("roll-up")
         verbose_name_plural = _("roll-ups")
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "month", "metric"], name="rollup_unique_org_month_metric"),
-        ]
 
     def __str__(self):
         return f"{self.organization_id} {self.month:%Y-%m} {self.metric} = {self.value}"
@@ -159,6 +157,7 @@ class StandingCount(models.Model):
     ``reports.rollups`` and checked by ``manage.py verify_rollups``.
     """
 
+    pk = models.CompositePrimaryKey("organization", "day", "metric")
     organization = models.ForeignKey(
         "branches.Organization",
         verbose_name=_("organisation"),
@@ -176,9 +175,6 @@ class StandingCount(models.Model):
         verbose_name = _("standing count")
         verbose_name_plural = _("standing counts")
         indexes = [models.Index(fields=["day"], name="standing_count_day")]
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "day", "metric"], name="standing_count_unique"),
-        ]
 
     def __str__(self):
         return f"{self.organization_id} {self.day} {self.metric} = {self.value}"
@@ -195,6 +191,7 @@ class StandingRollup(models.Model):
     with the standing counts by ``reports.rollups.standing``; not the admissions.
     """
 
+    pk = models.CompositePrimaryKey("organization", "month", "metric")
     organization = models.ForeignKey(
         "branches.Organization",
         verbose_name=_("organisation"),
@@ -213,9 +210,6 @@ class StandingRollup(models.Model):
         verbose_name_plural = _("standing roll-ups")
         # (one figure of every subtree after a month: the gaps' stagnant organisations)
         indexes = [models.Index(fields=["metric", "month"], name="standing_rollup_metric_month")]
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "month", "metric"], name="standing_rollup_unique"),
-        ]
 
     def __str__(self):
         return f"{self.organization_id} {self.month} {self.metric} = {self.value}"
@@ -226,6 +220,7 @@ class EnterpriseStandingCount(models.Model):
     members working there with a period in force, of whom official, and its trade unions. Read
     like :class:`StandingCount` (same sentinel days)."""
 
+    pk = models.CompositePrimaryKey("enterprise", "day", "metric")
     enterprise = models.ForeignKey(
         "enterprises.Enterprise",
         verbose_name=_("enterprise"),
@@ -246,9 +241,6 @@ class EnterpriseStandingCount(models.Model):
             models.Index(fields=["day"], name="enterprise_standing_day"),
             # (the enterprises a gap flag holds on a date: the gaps' lists)
             models.Index(fields=["metric", "day"], name="enterprise_standing_metric_day"),
-        ]
-        constraints = [
-            models.UniqueConstraint(fields=["enterprise", "day", "metric"], name="enterprise_standing_unique"),
         ]
 
     def __str__(self):
@@ -300,6 +292,7 @@ class StatisticsRollup(models.Model):
     organisation and its children. Kept exact with the facts; ``manage.py verify_rollups``
     recounts both."""
 
+    pk = models.CompositePrimaryKey("organization", "month", "metric")
     organization = models.ForeignKey(
         "branches.Organization",
         verbose_name=_("organisation"),
@@ -316,9 +309,6 @@ class StatisticsRollup(models.Model):
         ordering = ["organization", "month", "metric"]
         verbose_name = _("statistics roll-up")
         verbose_name_plural = _("statistics roll-ups")
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "month", "metric"], name="statistics_rollup_unique"),
-        ]
 
     def __str__(self):
         return f"{self.organization_id} {self.month:%Y-%m} {self.metric} = {self.value}"
