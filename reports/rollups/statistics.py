@@ -275,7 +275,7 @@ def refresh(member_ids, *, admission=True, movement=True):
         cursor.execute(f"DELETE FROM {FACT_TABLE} WHERE {where} RETURNING {', '.join(_FACT_FIELDS)}")  # noqa: S608
         old = [(m, o, _as_date(month), metric, value) for m, o, month, metric, value in cursor.fetchall()]
     new = facts_of(member_ids, admission=admission, movement=movement)
-    _insert_facts(new)
+    insert_facts(new)
     if Counter(old) == Counter(new):
         return
     counts = counts_of_facts(new)
@@ -326,7 +326,8 @@ def facts_of_admitted(members, periods=()):
     stored yet): ``members`` as :func:`member_values` reads them, and their first ``periods``
     (``branches.events.Period``s, opened with the admissions). A member whose first period is
     announced apart (``MembershipPeriodsOpened``) gets its admission's fact here and its period's
-    there. No query: new members have made no move. :func:`add_facts` writes them."""
+    there. No query: new members have made no move. :func:`insert_facts` writes them and
+    :func:`add_counts` their counts."""
     first = {period.member_id: period for period in periods}
     facts, links, bits = [], set(), _bits_memo()
     for member in members:
@@ -338,14 +339,13 @@ def facts_of_admitted(members, periods=()):
     return _resolved(facts, links)
 
 
-def add_facts(facts, counts):
-    """Write new ``facts`` (see :func:`facts_of_admitted`) and add their ``counts``
-    (:func:`counts_of_facts`) to the roll-ups: two statements, however many facts."""
-    _insert_facts(facts)
+def add_counts(counts):
+    """Add the ``counts`` of new facts (:func:`counts_of_facts`) to the roll-ups of their
+    organisations and of every organisation above: one statement, however many."""
     apply_counts(counts, ROLLUP_TABLE)
 
 
-def _insert_facts(facts):
+def insert_facts(facts):
     """Write ``facts`` in one statement (COPY on PostgreSQL when they are many)."""
     if not facts:
         return
@@ -442,9 +442,9 @@ def rebuild():
     for fact in all_facts():
         batch.append(fact)
         if len(batch) >= 50000:
-            _insert_facts(batch)
+            insert_facts(batch)
             batch = []
-    _insert_facts(batch)
+    insert_facts(batch)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {ROLLUP_TABLE} (organization_id, month, metric, value) {_sums_sql()}")  # noqa: S608
         if connection.vendor == "postgresql":

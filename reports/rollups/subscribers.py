@@ -58,21 +58,25 @@ def members_admitted(event):
     of their rows: nothing of theirs is stored yet, so nothing needs recounting (their first
     periods too, when announced with them).
 
-    The writes that need no fact of the members are sent ahead (:func:`~core.models.sent_ahead`):
-    PostgreSQL writes them while Python works out the facts and their counts, which are then
-    COPYed and added."""
+    The roll-ups' writes are sent ahead (:func:`~core.models.sent_ahead`), the largest first:
+    PostgreSQL writes them while Python works out what comes next (the admissions' counts, the
+    facts and theirs); the facts themselves are COPYed after."""
     also = ("is_business_owner", "enterprise_id")
     with sent_ahead(connection):
+        if event.members:
+            owners = {member.pk for member in event.members if member.is_business_owner}
+        else:
+            members = statistics.member_values(event.member_ids, *also)
+            owners = {member["pk"] for member in members if member["is_business_owner"]}
+        # The standing counts first: the largest of these writes, and their read of the stored
+        # recent admissions waits for nothing sent before it.
+        standing.admitted(event.admissions, event.periods, owners)
         apply_counts(admission_counts(event.admissions))
         if event.members:
             members = statistics.values_of_members(event.members, *also)
-        else:
-            members = statistics.member_values(event.member_ids, *also)
-        owners = {member["pk"] for member in members if member["is_business_owner"]}
-        standing.admitted(event.admissions, event.periods, owners)
         facts = statistics.facts_of_admitted(members, event.periods)
-        counts = statistics.counts_of_facts(facts)
-    statistics.add_facts(facts, counts)
+        statistics.add_counts(statistics.counts_of_facts(facts))
+    statistics.insert_facts(facts)  # (COPYed: a pipeline refuses COPY)
     standing.owners_arrived(event.periods, owners)
     if event.periods:
         standing.refresh_enterprises({member["enterprise_id"] for member in members})

@@ -17,6 +17,8 @@ from dataio import bulk
 from dataio.bulk.members import EDGE_BATCH
 from dataio.exports import export_file
 from dataio.imports import import_members
+from reports.models import StandingCount
+from reports.rollups.standing import OWNER_ORGANIZATIONS, TOTAL_DAY
 from tests.factories import MemberFactory
 
 HEADERS = ["citizen ID*", "full name*", "sex*", "date of birth*", "admitted on*", "Party card number"]
@@ -205,6 +207,30 @@ def test_an_import_of_several_batches_writes_all_or_nothing(tree, secretary_a):
     assert MembershipPeriod.objects.filter(member_id__in=ids, organization=tree.branch_a).count() == count
     assert Member.history.filter(id__in=ids, history_type="+").count() == count
     assert MembershipPeriod.history.filter(member_id__in=ids, history_type="+").count() == count
+
+
+def test_business_owners_imported_are_counted_in_the_structure(tree, secretary_a):
+    """The standing counts of an import count its business owners (members owning the enterprise
+    they work in) and flag their organisation; the end-of-test recount checks every figure."""
+    headers = [*HEADERS, "workplace enterprise tax code", "position", "business owner"]
+    owner = {"workplace enterprise tax code": tree.enterprise_a.tax_code, "position": "owner", "business owner": "yes"}
+    worker = {"workplace enterprise tax code": tree.enterprise_a.tax_code, "position": "worker", "business owner": ""}
+    rows = [member_row(1, **owner), member_row(2, **worker), member_row(3, **owner)]
+    before = standing_figures(tree.branch_a)
+    result = import_members(
+        csv_bytes(rows, headers=headers), organization=tree.branch_a, acting_user=secretary_a, filename="owners.csv"
+    )
+    assert result.committed and not result.has_errors
+    after = standing_figures(tree.branch_a)
+    assert after["members"] - before["members"] == 3
+    assert after["business_owners"] - before["business_owners"] == 2
+    assert after[OWNER_ORGANIZATIONS] == 1
+
+
+def standing_figures(organization):
+    """What stands in ``organization`` after every change, by figure (its standing counts' totals)."""
+    totals = StandingCount.objects.filter(organization=organization, day=TOTAL_DAY).values_list("metric", "value")
+    return {"members": 0, "business_owners": 0, OWNER_ORGANIZATIONS: 0, **dict(totals)}
 
 
 def test_rule_errors_of_admit_member_are_reported_per_row(tree, secretary_a):
