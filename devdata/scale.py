@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.apps import apps
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from branches.choices import MemberStatus, OrganizationChange, OrganizationKind, PeriodEndReason, Position, Sex
@@ -1173,6 +1173,8 @@ class Generator:
         with connection.cursor() as cursor:
             for label in DOMAIN_APPS:
                 for model in apps.get_app_config(label).get_models():
+                    if isinstance(model._meta.pk, models.CompositePrimaryKey):
+                        continue  # keyed by what it counts: no sequence
                     table = model._meta.db_table
                     pk = model._meta.pk.column
                     cursor.execute(
