@@ -23,6 +23,7 @@ from core.services import Errors, full_clean_into
 CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
 #: ``TimestampedModel.clean_fields``' message (see :class:`FieldCleaner`).
 CONTROL_CHARACTERS_MESSAGE = gettext_lazy("Remove the control characters from this text.")
+_MISSING = object()  # a value not in an instance's __dict__ (deferred): read through getattr
 ACTIONS = (CREATE, UPDATE, UNCHANGED, ERROR)
 
 #: Rows per UPDATE statement (and INSERT where COPY is not used).
@@ -231,14 +232,15 @@ class FieldCleaner:
             texts = [
                 (field.name, field.attname, pattern) for field, pattern in self.text_fields if field.name not in key
             ]
-            checks = self.checks[key] = (fields, texts)
+            text_attnames = tuple(attname for _name, attname, _pattern in texts)
+            checks = self.checks[key] = (fields, texts, text_attnames, (_MISSING,) * len(text_attnames))
         return checks
 
     def __call__(self, instance, errors, exclude=()):
         if not self.fast:
             full_clean_into(instance, errors, exclude=set(exclude), validate_unique=False)
             return
-        fields, texts = self._checks(exclude)
+        fields, texts, text_attnames, missing = self._checks(exclude)
         values = instance.__dict__
         found = {}
         accepted = self.accepted
@@ -269,7 +271,15 @@ class FieldCleaner:
             setattr(instance, attname, value)
             if cached:
                 accepted[key] = (value, type(value) is type(raw) and value == raw)
-        for name, attname, pattern in texts:  # TimestampedModel.clean_fields
+        # TimestampedModel.clean_fields. Usually no text holds a forbidden character: one search
+        # of them all says so (the single-line pattern forbids all the multi-line one does, and
+        # the space joining them neither); otherwise, or when a value is neither a str (choices
+        # included) nor None, each text is searched with its own pattern.
+        got = list(map(values.get, text_attnames, missing))
+        strings = [value for value in got if isinstance(value, str)]
+        if len(strings) + got.count(None) == len(got) and not SINGLE_LINE_FORBIDDEN.search(" ".join(strings)):
+            texts = ()
+        for name, attname, pattern in texts:
             if name in found:
                 continue
             value = getattr(instance, attname, None)

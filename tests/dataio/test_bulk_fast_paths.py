@@ -47,6 +47,12 @@ BAD_VALUES = [
     {"citizen_id": "12ab"},
     {"is_business_owner": True, "position": "owner"},
     {"sex": "unknown", "full_name": "a\nb", "position": "captain"},
+    {"hometown": "Hà\x07Nội"},
+    {"hometown": "Hà Nội\u202e"},
+    {"religion": "Phật\ud800giáo"},
+    {"admission_decided_by": "Đảng ủy\r\nxã"},
+    {"full_name": "x" * 201 + "\x00", "hometown": "\x1f"},
+    {"hometown": 12},
 ]
 
 
@@ -64,6 +70,19 @@ def test_field_cleaner_reports_the_same_errors_asfull_clean_into(tree):
             assert {k: [str(m) for m in v] for k, v in found.items()} == {
                 k: [str(m) for m in v] for k, v in expected.items()
             }, overrides
+
+
+def test_one_search_of_all_texts_forbids_what_each_texts_own_pattern_forbids():
+    """The cleaner searches all the texts of an instance at once with the single-line pattern, joined
+    by spaces: that is only the same as each text's own search if the single-line pattern forbids
+    every character the multi-line one does, and not the space."""
+    from core.models import MULTI_LINE_FORBIDDEN, SINGLE_LINE_FORBIDDEN
+
+    for code in range(0x110000):
+        char = chr(code)
+        if MULTI_LINE_FORBIDDEN.match(char):
+            assert SINGLE_LINE_FORBIDDEN.match(char), hex(code)
+    assert not SINGLE_LINE_FORBIDDEN.search(" ")
 
 
 def test_field_cleaner_skips_excluded_fields(tree):
