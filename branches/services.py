@@ -1447,6 +1447,9 @@ def build_admitted_member(**fields):
     return Member(**admitted_member_fields(**fields))
 
 
+_PROFILE_FIELDS = frozenset(MEMBER_PROFILE_FIELDS)
+
+
 def admitted_member_fields(
     *,
     organization,
@@ -1470,14 +1473,15 @@ def admitted_member_fields(
 ):
     """Field → value of the member an admission creates (the bulk importer builds many at once);
     ``profile``: any of :data:`MEMBER_PROFILE_FIELDS` (empty strings for text left out)."""
-    unknown = set(profile) - set(MEMBER_PROFILE_FIELDS)
-    if unknown:
-        raise TypeError(f"unexpected profile fields: {sorted(unknown)}")
-    profile = {name: value.strip() if isinstance(value, str) else value for name, value in profile.items()}
-    profile = {
-        name: "" if value is None and name != "youth_union_member_at_admission" else value
-        for name, value in profile.items()
-    }
+    if not _PROFILE_FIELDS.issuperset(profile):
+        raise TypeError(f"unexpected profile fields: {sorted(set(profile) - _PROFILE_FIELDS)}")
+    cleaned = {}
+    for name, value in profile.items():
+        if isinstance(value, str):
+            value = value.strip()
+        elif value is None and name != "youth_union_member_at_admission":
+            value = ""
+        cleaned[name] = value
     return dict(
         dossier_reviewed_on=dossier_reviewed_on,
         over_age_approved=bool(over_age_approved),
@@ -1485,7 +1489,7 @@ def admitted_member_fields(
         admission_decision_number=(admission_decision_number or "").strip(),
         admission_decided_by=(admission_decided_by or "").strip(),
         ceremony_on=ceremony_on,
-        **profile,
+        **cleaned,
         full_name=(full_name or "").strip(),
         sex=sex,
         date_of_birth=date_of_birth,

@@ -95,6 +95,21 @@ def test_field_cleaner_skips_excluded_fields(tree):
     assert set(errors) == {"sex"}
 
 
+def test_admitted_member_fields_trims_the_profile_and_refuses_unknown_fields(tree):
+    fields = admitted_member_fields(
+        **admission(tree.branch_a),
+        hometown="  Hà Nội ",
+        religion=None,
+        youth_union_member_at_admission=None,
+        political_theory="sơ cấp",
+    )
+    assert fields["hometown"] == "Hà Nội" and fields["religion"] == "" and fields["political_theory"] == "sơ cấp"
+    assert fields["youth_union_member_at_admission"] is None
+    assert "ethnicity" not in fields
+    with pytest.raises(TypeError, match="nickname"):
+        admitted_member_fields(**admission(tree.branch_a), hometown="Huế", nickname="Tí")
+
+
 def test_instance_builder_builds_what_the_model_constructor_builds(tree, django_assert_num_queries):
     enterprise = EnterpriseFactory()
     fields = admitted_member_fields(**admission(tree.branch_a, enterprise=enterprise, is_business_owner=True))
