@@ -217,6 +217,7 @@ def test_business_owners_imported_are_counted_in_the_structure(tree, secretary_a
     worker = {"workplace enterprise tax code": tree.enterprise_a.tax_code, "position": "worker", "business owner": ""}
     rows = [member_row(1, **owner), member_row(2, **worker), member_row(3, **owner)]
     before = standing_figures(tree.branch_a)
+    assert before[OWNER_ORGANIZATIONS] == 0
     result = import_members(
         csv_bytes(rows, headers=headers), organization=tree.branch_a, acting_user=secretary_a, filename="owners.csv"
     )
