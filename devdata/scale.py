@@ -36,7 +36,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.apps import apps
-from django.db import connection, models, transaction
+from django.core.management.color import no_style
+from django.db import connection, transaction
 from django.utils import timezone
 
 from branches.choices import MemberStatus, OrganizationChange, OrganizationKind, PeriodEndReason, Position, Sex
@@ -1170,24 +1171,14 @@ class Generator:
         ).write(periods())
 
     def finish(self):
+        # The ids were COPYed: each sequence moves past its table's largest (Django's own reset,
+        # which passes over the tables without a sequence, those keyed by what they count).
+        domain_models = [model for label in DOMAIN_APPS for model in apps.get_app_config(label).get_models()]
         with connection.cursor() as cursor:
-            for label in DOMAIN_APPS:
-                for model in apps.get_app_config(label).get_models():
-                    if isinstance(model._meta.pk, models.CompositePrimaryKey):
-                        continue  # keyed by what it counts: no sequence
-                    table = model._meta.db_table
-                    pk = model._meta.pk.column
-                    cursor.execute(
-                        f"SELECT setval(pg_get_serial_sequence(%s, %s), "
-                        f"COALESCE((SELECT MAX({pk}) FROM {table}), 0) + 1, false)",
-                        [table, pk],
-                    )
+            for statement in connection.ops.sequence_reset_sql(no_style(), domain_models):
+                cursor.execute(statement)
         # Everything was COPYed with no event per record: the subscribers recount once.
-        publish(
-            RecordsLoaded(
-                tuple(model._meta.label for label in DOMAIN_APPS for model in apps.get_app_config(label).get_models())
-            )
-        )
+        publish(RecordsLoaded(tuple(model._meta.label for model in domain_models)))
         self.result.root_code = "TW"
 
 

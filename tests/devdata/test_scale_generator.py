@@ -183,6 +183,32 @@ def test_generated_rollups_agree_with_a_full_recount():
     assert rollups.differences() == (0, [])
 
 
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_after_generating_every_sequence_gives_ids_past_the_generated_rows():
+    """The rows were COPYed with their ids: each table's sequence is moved past them (the tables
+    keyed by what they count have none), so the next row written gets a free id."""
+    from django.apps import apps
+    from django.db import models
+
+    _generate()
+    checked = 0
+    with connection.cursor() as cursor:
+        for label in scale.DOMAIN_APPS:
+            for model in apps.get_app_config(label).get_models():
+                if not isinstance(model._meta.pk, models.AutoField):
+                    continue
+                table, column = model._meta.db_table, model._meta.pk.column
+                cursor.execute(f'SELECT MAX("{column}") FROM "{table}"')  # noqa: S608
+                (largest,) = cursor.fetchone()
+                if largest is None:
+                    continue
+                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s))", [table, column])
+                assert cursor.fetchone()[0] > largest, table
+                checked += 1
+    assert checked >= 8
+
+
 def _figures(report):
     """A fulfilment report as plain values: its rows and its children's, by organisation id."""
     rows = [(str(row.metric), row.actual, row.target) for row in report.rows]
