@@ -281,7 +281,7 @@ def refresh(member_ids, *, admission=True, movement=True):
     counts = counts_of_facts(new)
     for key, n in counts_of_facts(old, sign=-1).items():
         counts[key] += n
-    apply_counts({key: n for key, n in counts.items() if n}, ROLLUP_TABLE)
+    add_counts({key: n for key, n in counts.items() if n})
 
 
 def member_values(member_ids, *also):
