@@ -1,10 +1,14 @@
 """What every bulk service shares: items and their actions, field cleaning, instance building, look-ups in chunks."""
 
+import datetime
+import decimal
 import gc
 import json
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import is_not, itemgetter
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
@@ -190,6 +194,34 @@ class FieldCleaner:
         ]
         self.accepted = {}
         self.checks = {}
+        self.clean_defaults = self._clean_defaults(model) if self.fast else {}
+
+    #: Types of the default values :meth:`_clean_defaults` may keep (immutable: the same object stays valid).
+    IMMUTABLE_TYPES = (str, int, float, decimal.Decimal, datetime.date, datetime.time, type(None))
+
+    def _clean_defaults(self, model):
+        """Attname → the model's default value, for the plain fields whose default ``clean``
+        accepts unchanged: an instance holding that very object (built from the defaults, see
+        :class:`InstanceBuilder`) needs no cleaning of the field. Relations are left out (their
+        ``validate`` reads the database) and so are defaults made afresh per instance."""
+        prototype, again = model(), model()
+        defaults = {}
+        for model_field in self.fields:
+            value = prototype.__dict__.get(model_field.attname, _MISSING)
+            if (
+                model_field.is_relation
+                or value is _MISSING
+                or value is not again.__dict__.get(model_field.attname)
+                or not isinstance(value, self.IMMUTABLE_TYPES)
+            ):
+                continue
+            try:
+                cleaned = model_field.clean(value, prototype)
+            except ValidationError:
+                continue
+            if type(cleaned) is type(value) and cleaned == value:
+                defaults[model_field.attname] = value
+        return defaults
 
     @staticmethod
     def _plain_text_limit(field):
@@ -229,22 +261,46 @@ class FieldCleaner:
                 for field in self.fields
                 if field.name not in key
             ]
+            # Per field, the default that needs no cleaning, or a value no instance holds.
+            defaults = tuple(self.clean_defaults.get(check[1], _MISSING) for check in fields)
+            values_of = itemgetter(*(check[1] for check in fields)) if len(fields) > 1 else None
             texts = [
                 (field.name, field.attname, pattern) for field, pattern in self.text_fields if field.name not in key
             ]
             text_attnames = tuple(attname for _name, attname, _pattern in texts)
-            checks = self.checks[key] = (fields, texts, text_attnames, (_MISSING,) * len(text_attnames))
+            checks = self.checks[key] = (
+                fields,
+                (defaults, values_of),
+                texts,
+                text_attnames,
+                (_MISSING,) * len(text_attnames),
+            )
         return checks
+
+    @staticmethod
+    def _to_clean(fields, skipping, values):
+        """The checks of ``fields`` but those whose value is the very default object ``clean``
+        accepts (see :meth:`_clean_defaults`), in their order; all of them when a value is deferred."""
+        defaults, values_of = skipping
+        if values_of is None:
+            return fields
+        try:
+            held = values_of(values)
+        except KeyError:  # deferred: not in the instance's __dict__
+            return fields
+        return list(compress(fields, map(is_not, held, defaults)))
 
     def __call__(self, instance, errors, exclude=()):
         if not self.fast:
             full_clean_into(instance, errors, exclude=set(exclude), validate_unique=False)
             return
-        fields, texts, text_attnames, missing = self._checks(exclude)
+        fields, skipping, texts, text_attnames, missing = self._checks(exclude)
         values = instance.__dict__
         found = {}
         accepted = self.accepted
-        for name, attname, plain, cached, text_limit, skipped, model_field in fields:  # Model.clean_fields
+        for name, attname, plain, cached, text_limit, skipped, model_field in self._to_clean(
+            fields, skipping, values
+        ):  # Model.clean_fields
             # A plain field's value is in the instance's __dict__ (unless deferred); relations go
             # through their descriptor, as in Model.clean_fields.
             raw = values[attname] if plain and attname in values else getattr(instance, attname)

@@ -72,6 +72,36 @@ def test_field_cleaner_reports_the_same_errors_asfull_clean_into(tree):
             }, overrides
 
 
+def test_field_cleaner_checks_a_default_value_the_field_refuses(tree):
+    """The cleaner passes over a value that is the model's very default only when the field accepts
+    that default: a name and a sex left at their defaults ("") are refused as full_clean refuses them."""
+    cleaner = bulk.FieldCleaner(Member)
+    assert {"full_name", "sex"}.isdisjoint(cleaner.clean_defaults)
+    assert "hometown" in cleaner.clean_defaults  # blank text: accepted as it is
+    build = bulk.InstanceBuilder(Member)
+    fields = admitted_member_fields(**admission(tree.branch_a))
+    del fields["full_name"], fields["sex"]
+    expected, found = Errors(), Errors()
+    full_clean_into(Member(**fields), expected, exclude=EXCLUDE, validate_unique=False)
+    cleaner(build(fields), found, exclude=EXCLUDE)
+    assert set(found) == set(expected) == {"full_name", "sex"}
+
+
+def test_field_cleaner_checks_every_field_of_an_instance_with_deferred_values(tree):
+    member = MemberFactory(organization=tree.branch_a)
+    bad = {"full_name": "", "sex": "unknown", "party_card_number": "P" * 21, "position": "captain"}
+    loaded = Member.objects.only("pk", *bad).get(pk=member.pk)  # the other fields deferred
+    reference = Member.objects.get(pk=member.pk)
+    for instance in (loaded, reference):
+        for name, value in bad.items():
+            setattr(instance, name, value)
+    expected, found = Errors(), Errors()
+    full_clean_into(reference, expected, exclude=EXCLUDE, validate_unique=False)
+    bulk.FieldCleaner(Member)(loaded, found, exclude=EXCLUDE)
+    assert {k: [str(m) for m in v] for k, v in found.items()} == {k: [str(m) for m in v] for k, v in expected.items()}
+    assert set(found) == set(bad)
+
+
 def test_one_search_of_all_texts_forbids_what_each_texts_own_pattern_forbids():
     """The cleaner searches all the texts of an instance at once with the single-line pattern, joined
     by spaces: that is only the same as each text's own search if the single-line pattern forbids
