@@ -1,6 +1,7 @@
 """Party organisations, role assignments, members with their membership periods, prospects."""
 
 import datetime
+from contextlib import contextmanager
 from functools import reduce
 from operator import or_
 
@@ -611,6 +612,29 @@ OVERLAPPING_PERIODS = (
     "ON b.member_id = a.member_id AND b.id > a.id "
     "AND daterange(a.started_on, a.ended_on, '[)') && daterange(b.started_on, b.ended_on, '[)') LIMIT 1"
 )
+
+
+#: The transaction-local setting by which a writer says that the periods it writes are those of
+#: members created in its transaction (see :func:`periods_of_new_members`).
+PERIODS_OF_NEW_MEMBERS = "branches.periods_of_new_members"
+
+
+@contextmanager
+def periods_of_new_members(connection):
+    """Within (an atomic block): the periods written on ``connection`` belong to members created in
+    this transaction, whom no other transaction sees, so none can write their periods meanwhile:
+    the overlap trigger checks them without locking the members' rows (migration 0023). When the
+    block raises, rolling the block back takes the setting back. Elsewhere than PostgreSQL: nothing."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("periods_of_new_members needs an atomic block, whose rollback takes the setting back")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, 'on', true)", [PERIODS_OF_NEW_MEMBERS])
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, '', true)", [PERIODS_OF_NEW_MEMBERS])
 
 
 class TransferQuerySet(ScopedQuerySet):

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from branches import events as branch_events
 from branches.approvals import ADMISSION_REPORT_FIELDS, Locks
 from branches.choices import MEMBER_PROFILE_FIELDS
-from branches.models import Member, MembershipPeriod, Organization
+from branches.models import Member, MembershipPeriod, Organization, periods_of_new_members
 from branches.services import (
     MEMBER_EDITABLE_FIELDS,
     OUT_OF_SCOPE_HOLDER,
@@ -485,6 +485,7 @@ def _plan_writing_members(items, plan, *, history, tick=lambda: None):
     try:
         with (
             transaction.atomic(using=connection.alias),
+            periods_of_new_members(connection),
             CopyThread(connection, targets) as copier,
         ):
             batch = ([], [], [], [])

@@ -7,7 +7,15 @@ from django.db import DataError, IntegrityError, connection, transaction
 
 from branches.choices import PeriodEndReason, ProspectStage, RoleKey
 from branches.events import OrganizationDissolved
-from branches.models import Member, MembershipPeriod, Organization, Prospect, RoleAssignment
+from branches.models import (
+    PERIODS_OF_NEW_MEMBERS,
+    Member,
+    MembershipPeriod,
+    Organization,
+    Prospect,
+    RoleAssignment,
+    periods_of_new_members,
+)
 from core.events import publish
 from enterprises.models import Enterprise, MassOrganization, MembershipReturn
 from reports.metrics import Metric
@@ -263,6 +271,53 @@ def test_a_period_stretched_or_moved_over_another_is_refused():
     first.refresh_from_db()
     assert (first.member_id, first.ended_on) == (member.pk, D(2021, 1, 1))
     MembershipPeriod.objects.filter(pk=first.pk).update(started_on=D(2019, 1, 1))  # no overlap: allowed
+
+
+def locked_by_this_transaction(member):
+    """Whether this transaction has locked or updated ``member``'s row (its ``xmax`` is set)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT xmax::text FROM branches_member WHERE id = %s", [member.pk])
+        return cursor.fetchone()[0] != "0"
+
+
+def periods_setting():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s, true)", [PERIODS_OF_NEW_MEMBERS])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgresql
+@pytest.mark.rollups_differ  # rows written past the services, as a careless script would
+def test_the_periods_of_new_members_are_checked_without_locking_the_members():
+    """The overlap trigger locks the member of each period written, except where the writer says the
+    members are new to this transaction (no other can write their periods): it still refuses an overlap."""
+    locked, spared = MemberFactory(periods=False), MemberFactory(periods=False)
+    assert not locked_by_this_transaction(locked) and not locked_by_this_transaction(spared)
+    MembershipPeriodFactory(member=locked, started_on=D(2020, 1, 1))
+    with transaction.atomic(), periods_of_new_members(connection):
+        assert periods_setting() == "on"
+        MembershipPeriodFactory(member=spared, started_on=D(2020, 1, 1))
+        overlap_refused(
+            lambda: MembershipPeriodFactory(
+                member=spared, started_on=D(2019, 6, 1), ended_on=D(2021, 1, 1), end_reason=PeriodEndReason.TRANSFER
+            )
+        )
+    assert locked_by_this_transaction(locked)
+    assert not locked_by_this_transaction(spared)
+    assert periods_setting() == ""  # the next period written locks its member again
+    MembershipPeriod.objects.filter(member=spared).update(started_on=D(2019, 1, 1))
+    assert locked_by_this_transaction(spared)
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_setting_of_new_members_periods_goes_with_a_block_that_raises():
+    with pytest.raises(RuntimeError, match="atomic"), periods_of_new_members(connection):
+        pass
+    with pytest.raises(ZeroDivisionError), transaction.atomic(), periods_of_new_members(connection):
+        assert periods_setting() == "on"
+        raise ZeroDivisionError
+    assert periods_setting() in ("", None)
 
 
 # Prospects and role assignments -----------------------------------------------------------

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from branches.models import Member, MembershipPeriod
+from branches.models import PERIODS_OF_NEW_MEMBERS, Member, MembershipPeriod
 from core.spreadsheets import OutColumn, write_xlsx
 from dataio import bulk
 from dataio.bulk.members import EDGE_BATCH
@@ -232,6 +232,25 @@ def standing_figures(organization):
     """What stands in ``organization`` after every change, by figure (its standing counts' totals)."""
     totals = StandingCount.objects.filter(organization=organization, day=TOTAL_DAY).values_list("metric", "value")
     return {"members": 0, "business_owners": 0, OWNER_ORGANIZATIONS: 0, **dict(totals)}
+
+
+@pytest.mark.postgresql
+def test_an_import_checks_its_first_periods_without_locking_its_new_members(tree, secretary_a):
+    """The new members' first periods are COPYed with the overlap trigger told they are new (no row
+    lock per member), and the setting is off again once they are written."""
+    result = import_members(
+        csv_bytes([member_row(1), member_row(2)]), organization=tree.branch_a, acting_user=secretary_a, filename="a.csv"
+    )
+    assert result.committed
+    citizen_ids = [member_row(1)["citizen ID*"], member_row(2)["citizen ID*"]]
+    new = list(Member.objects.filter(citizen_id__in=citizen_ids).values_list("pk", flat=True))
+    assert len(new) == 2
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT xmax::text FROM branches_member WHERE id = ANY(%s)", [new])
+        assert {xmax for (xmax,) in cursor.fetchall()} == {"0"}
+        cursor.execute("SELECT current_setting(%s, true)", [PERIODS_OF_NEW_MEMBERS])
+        assert cursor.fetchone()[0] == ""
+    assert MembershipPeriod.objects.filter(member__in=new).count() == 2
 
 
 def test_rule_errors_of_admit_member_are_reported_per_row(tree, secretary_a):
