@@ -123,7 +123,8 @@ def _read_empty(read_cell):
 
 def cell_reader(columns, positions):
     """A function reading one row's cells: ``(values by key, errors by key)``; absent columns are
-    left out. Which columns to read, where and how, is worked out once per file."""
+    left out. Which columns to read, where and how, is worked out once per file, and what the
+    cells past a row's end give (they are empty: see :func:`_read_empty`) once per row width."""
     plan = [
         (
             column.key,
@@ -135,27 +136,56 @@ def cell_reader(columns, positions):
         for column in columns
         if column.key in positions
     ]
+    order = [key for key, *_rest in plan]
+    by_width = {}
+
+    def past_the_end(width):
+        """``(values, errors, the columns within the width)``: values holds every key of a column
+        read without error, in the columns' order (those within the width hold None until read)."""
+        values, errors, within = {}, {}, []
+        for key, index, read_cell, required, empty in plan:
+            if index < width:
+                values[key] = None
+                within.append((key, index, read_cell, required, empty))
+                continue
+            value, message = empty[True]
+            if message is None and required and (value is None or value == ""):
+                message = _("This column must be filled in.")
+            if message is None:
+                values[key] = value
+            else:
+                errors[key] = message
+        return values, errors, within
 
     def read(values):
-        out, errors = {}, {}
         width = len(values)
-        for key, index, read_cell, required, empty in plan:
-            raw = values[index] if index < width else None
+        known = by_width.get(width)
+        if known is None:
+            known = by_width[width] = past_the_end(width)
+        template, tail_errors, within = known
+        out, errors = template.copy(), tail_errors.copy()
+        for key, index, read_cell, required, empty in within:
+            raw = values[index]
             if raw is None or raw == "":
                 value, message = empty[raw is None]
                 if message is not None:
+                    del out[key]
                     errors[key] = message
                     continue
             else:
                 try:
                     value = read_cell(raw)
                 except CellError as exc:
+                    del out[key]
                     errors[key] = str(exc)
                     continue
             if required and (value is None or value == ""):
+                del out[key]
                 errors[key] = _("This column must be filled in.")
                 continue
             out[key] = value
+        if tail_errors and len(errors) > len(tail_errors):  # both kinds: in the columns' order
+            errors = {key: errors[key] for key in order if key in errors}
         return out, errors
 
     return read
