@@ -80,6 +80,15 @@ class Item:
                 self.errors.add(name, message)
 
 
+def _drop_traceback(error):
+    """``error`` without its traceback. A ``ValidationError`` is a cycle (its ``error_list`` holds
+    it), and its traceback holds the frames it passed through with their locals (a bulk service's
+    whole list of items): kept, they would all wait for the cyclic collector, paused during an
+    import (:func:`collector_paused`), and make its first pass afterwards a long one."""
+    error.__traceback__ = None
+    return error
+
+
 @contextmanager
 def collector_paused():
     """Pause Python's cyclic garbage collector for the length of a bulk import (also a decorator).
@@ -217,7 +226,8 @@ class FieldCleaner:
                 continue
             try:
                 cleaned = model_field.clean(value, prototype)
-            except ValidationError:
+            except ValidationError as refused:
+                _drop_traceback(refused)
                 continue
             if type(cleaned) is type(value) and cleaned == value:
                 defaults[model_field.attname] = value
@@ -322,7 +332,7 @@ class FieldCleaner:
             try:
                 value = model_field.clean(raw, instance)
             except ValidationError as exc:
-                found[name] = exc.error_list
+                found[name] = _drop_traceback(exc).error_list
                 continue
             setattr(instance, attname, value)
             if cached:
