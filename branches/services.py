@@ -63,6 +63,7 @@ from core.services import (
     full_clean_into,
     lock_for_update,
     save_with_history,
+    without_traceback,
 )
 from core.text import display_date
 from core.validators import validate_citizen_id, validate_organization_code
@@ -1250,7 +1251,7 @@ def check_person(errors, *, citizen_id, party_card_number, date_of_birth, member
     try:
         validate_citizen_id(citizen_id)
     except ValidationError as exc:
-        errors.add("citizen_id", exc.messages[0])
+        errors.add("citizen_id", without_traceback(exc).messages[0])
     else:
         _check_holder(
             errors,

@@ -74,6 +74,16 @@ class Errors(dict):
             raise ValidationError(dict(self))
 
 
+def without_traceback(error):
+    """``error`` without its traceback. A ``ValidationError`` is a cycle (its ``error_list`` holds
+    it), so only the cyclic collector frees it, and its traceback holds the frames it passed
+    through with their locals (a bulk service's whole list of items): caught while checking many
+    rows, with the collector paused (``dataio.bulk.collector_paused``), they would all wait for
+    the collector's next pass and make it a long one."""
+    error.__traceback__ = None
+    return error
+
+
 def lock_for_update(instance):
     """Re-read a row under lock so concurrent lifecycle steps serialise (PostgreSQL)."""
     return type(instance).objects.select_for_update().get(pk=instance.pk)

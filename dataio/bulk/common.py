@@ -22,7 +22,7 @@ from core.models import (
     SINGLE_LINE_FORBIDDEN,
     TimestampedModel,
 )
-from core.services import Errors, full_clean_into
+from core.services import Errors, full_clean_into, without_traceback
 
 CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
 #: ``TimestampedModel.clean_fields``' message (see :class:`FieldCleaner`).
@@ -78,15 +78,6 @@ class Item:
                 continue
             for message in messages:
                 self.errors.add(name, message)
-
-
-def _drop_traceback(error):
-    """``error`` without its traceback. A ``ValidationError`` is a cycle (its ``error_list`` holds
-    it), and its traceback holds the frames it passed through with their locals (a bulk service's
-    whole list of items): kept, they would all wait for the cyclic collector, paused during an
-    import (:func:`collector_paused`), and make its first pass afterwards a long one."""
-    error.__traceback__ = None
-    return error
 
 
 @contextmanager
@@ -227,7 +218,7 @@ class FieldCleaner:
             try:
                 cleaned = model_field.clean(value, prototype)
             except ValidationError as refused:
-                _drop_traceback(refused)
+                without_traceback(refused)
                 continue
             if type(cleaned) is type(value) and cleaned == value:
                 defaults[model_field.attname] = value
@@ -332,7 +323,7 @@ class FieldCleaner:
             try:
                 value = model_field.clean(raw, instance)
             except ValidationError as exc:
-                found[name] = _drop_traceback(exc).error_list
+                found[name] = without_traceback(exc).error_list
                 continue
             setattr(instance, attname, value)
             if cached:
