@@ -85,10 +85,12 @@ def collector_paused():
     """Pause Python's cyclic garbage collector for the length of a bulk import (also a decorator).
 
     Reading and checking a large file creates millions of objects (cells, rows, model instances)
-    that all live to the end: the collector's passes traverse them again and again and free
-    nothing (about 2 s of an 18 s import of 100,000 members). Reference counting still frees
-    everything outside cycles, and the collector runs as usual afterwards. It is process-wide:
-    other threads' cycles wait for the end as well.
+    that all live to the end: the collector's passes would traverse them again and again and free
+    nothing. Reference counting still frees everything outside cycles, and the collector runs as
+    usual afterwards; so nothing in a cycle may hold the items, or its first pass afterwards has
+    them all to free (an exception's traceback holds the frames it passed through: see
+    ``core.services.without_traceback``). It is process-wide: other threads' cycles wait for the
+    end as well.
     """
     if not gc.isenabled():  # paused already (a nested import, another thread): leave it to them
         yield
