@@ -500,9 +500,13 @@ def recent_admission_steps(admissions):
     of each admission's window, so the new windows join the stored ones; the stored rows must be
     exact (as :func:`refresh` leaves them)."""
     windows = defaultdict(set)
+    ends = {}  # an import's admissions share a few thousand days
     for organization_id, day, _owner in admissions:
         if organization_id is not None and day is not None:
-            windows[organization_id].add((day, recent_until(day)))
+            end = ends.get(day)
+            if end is None:
+                end = ends[day] = recent_until(day)
+            windows[organization_id].add((day, end))
     if not windows:
         return []
     stored = defaultdict(dict)
